@@ -1,0 +1,53 @@
+"""Phone numbers and SIP URIs as PHLO sees them: one canonical text form per address.
+
+Plivo writes numbers in E.164 without the "+" (`14155550123`), so that is the canonical
+form: a leading "+" or "00", spaces, dashes, dots and brackets are dropped. SIP URIs keep
+their user part and lower-case the scheme and host. Customers' numbers, agents' endpoints
+and members' addresses are all stored this way, so callbacks match with plain equality.
+"""
+
+import re
+
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+_PHONE = re.compile(r"^[0-9]{3,15}$")
+_SIP = re.compile(
+    r"^(?P<scheme>sips?):(?P<user>[^@\s:;/]+)@(?P<host>[A-Za-z0-9.\-]+)(?P<port>:\d{1,5})?$"
+)
+
+
+class InvalidAddress(ValueError):
+    """The text is neither a phone number nor a SIP URI; the message says why."""
+
+
+def is_sip(address: str) -> bool:
+    return address.lower().startswith(("sip:", "sips:"))
+
+
+def normalize_address(raw: str) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidAddress("Enter a phone number or a SIP address.")
+    if is_sip(text):
+        match = _SIP.match(text)
+        if not match:
+            raise InvalidAddress(
+                f"{text!r} is not a valid SIP address; use the form sip:user@host."
+            )
+        port = match["port"] or ""
+        return f"{match['scheme'].lower()}:{match['user']}@{match['host'].lower()}{port}"
+    phone = _PHONE_PUNCTUATION.sub("", text)
+    if phone.startswith("+"):
+        phone = phone[1:]
+    elif phone.startswith("00"):
+        phone = phone[2:]
+    if not _PHONE.match(phone):
+        raise InvalidAddress(
+            f"{text!r} is not a valid phone number; use 3 to 15 digits with an optional"
+            " leading +, for example +14155550123."
+        )
+    return phone
+
+
+def display_address(address: str) -> str:
+    """How a person reads an address: numbers get their "+" back."""
+    return address if is_sip(address) or not address else f"+{address}"

@@ -1,0 +1,31 @@
+"""Say clearly, at start-up, what is missing for real Plivo use."""
+
+from django.conf import settings
+from django.core import checks
+
+REQUIRED_FOR_PLIVO = (
+    "PLIVO_AUTH_ID",
+    "PLIVO_AUTH_TOKEN",
+    "PHLO_ID",
+    "PHLO_MPC_NODE_ID",
+    "PHLO_BASE_URL",
+    "PUBLIC_BASE_URL",
+)
+
+
+@checks.register()
+def phlo_configuration(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    if settings.PHLO_SIMULATOR:
+        return []
+    missing = [name for name in REQUIRED_FOR_PLIVO if not getattr(settings, name, "")]
+    if not missing:
+        return []
+    return [
+        checks.Error(
+            "PHLO_SIMULATOR is off, so the app talks to the real Plivo, but these settings are"
+            f" empty: {', '.join(missing)}.",
+            hint="Set them in the environment (see the README, 'Using real Plivo'), or set"
+            " PHLO_SIMULATOR=1 to use the bundled simulator.",
+            id="calls.E001",
+        )
+    ]

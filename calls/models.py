@@ -1,0 +1,306 @@
+"""Customers, multiparty calls, their members, and the audit trail of each call.
+
+The audit trail has two halves: every callback the provider sent (`CallbackEvent`) and every
+action we sent to PHLO (`Action`). Together, ordered by time, they are a call's timeline.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from calls.addresses import display_address
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200)
+    # Canonical form from calls.addresses, so "+1 415-555-0100" and "14155550100" collide.
+    phone = models.CharField(max_length=64, unique=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=~Q(phone=""), name="customer_phone_set")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({display_address(self.phone)})"
+
+
+class Call(models.Model):
+    """One PHLO multiparty call (one conference)."""
+
+    class Status(models.TextChoices):
+        DIALLING = "dialling", "Dialling"
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class TransferKind(models.TextChoices):
+        NONE = "", "None"
+        WARM = "warm", "Warm"
+        COLD = "cold", "Cold"
+
+    LIVE_STATUSES = (Status.DIALLING, Status.ACTIVE)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DIALLING)
+    direction = models.CharField(
+        max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    conference_name = models.CharField(max_length=200, blank=True)
+    # The provider's conference uuid, learnt from the first callback that names it.
+    conference_uuid = models.CharField(max_length=64, blank=True)
+    owner = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_calls"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    transfer_kind = models.CharField(
+        max_length=4, choices=TransferKind.choices, default=TransferKind.NONE, blank=True
+    )
+    transfer_from = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    transfer_to_address = models.CharField(max_length=255, blank=True)
+    transfer_to_agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    transfer_started_at = models.DateTimeField(null=True, blank=True)
+
+    # The action in flight on this call. Set with a conditional UPDATE so that two users
+    # acting at once cannot both proceed; cleared when the action's outcome is known.
+    pending_action = models.ForeignKey(
+        "Action", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Bumped on every change, so a client can tell a stale push from a fresh one.
+    version = models.PositiveIntegerField(default=0)
+
+    disposition = models.CharField(max_length=64, blank=True)
+    wrap_up_notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="call_status_created_idx"),
+            models.Index(fields=["owner", "status"], name="call_owner_status_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conference_uuid"],
+                condition=~Q(conference_uuid=""),
+                name="call_conference_uuid_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["dialling", "active", "completed", "failed"]),
+                name="call_status_valid",
+            ),
+            # A transfer is either fully described or absent.
+            models.CheckConstraint(
+                condition=(
+                    Q(transfer_kind="", transfer_to_address="", transfer_started_at__isnull=True)
+                    | (
+                        Q(transfer_kind__in=["warm", "cold"])
+                        & ~Q(transfer_to_address="")
+                        & Q(transfer_started_at__isnull=False)
+                    )
+                ),
+                name="call_transfer_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in self.LIVE_STATUSES
+
+
+class Member(models.Model):
+    """One leg of a multiparty call: an agent, a customer or a supervisor."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", "Agent"
+        CUSTOMER = "customer", "Customer"
+        SUPERVISOR = "supervisor", "Supervisor"
+
+    class State(models.TextChoices):
+        DIALLING = "dialling", "Ringing"
+        TALKING = "talking", "Talking"
+        ON_HOLD = "on_hold", "On hold"
+        LEFT = "left", "Left"
+        BUSY = "busy", "Busy"
+        NO_ANSWER = "no_answer", "No answer"
+        VOICEMAIL = "voicemail", "Voicemail"
+        FAILED = "failed", "Failed"
+
+    LIVE_STATES = (State.DIALLING, State.TALKING, State.ON_HOLD, State.VOICEMAIL)
+    # Terminal: no later callback can bring the member back.
+    TERMINAL_STATES = (State.LEFT, State.BUSY, State.NO_ANSWER, State.FAILED)
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="members")
+    address = models.CharField(max_length=255)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="legs"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="legs"
+    )
+    member_id = models.CharField(max_length=64, blank=True)
+    call_uuid = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DIALLING)
+    is_machine = models.BooleanField(default=False)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    hold_started_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+    # The provider's own timestamp of the newest event applied, to drop older ones.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["call", "state"], name="member_call_state_idx")]
+        constraints = [
+            # One live leg per address in a call: a second dial of the same address waits
+            # until the first has gone.
+            models.UniqueConstraint(
+                fields=["call", "address"],
+                condition=Q(state__in=["dialling", "talking", "on_hold", "voicemail"]),
+                name="member_one_live_leg_per_address",
+            ),
+            models.UniqueConstraint(
+                fields=["call_uuid"], condition=~Q(call_uuid=""), name="member_call_uuid_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["agent", "customer", "supervisor"]), name="member_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    state__in=[
+                        "dialling",
+                        "talking",
+                        "on_hold",
+                        "left",
+                        "busy",
+                        "no_answer",
+                        "voicemail",
+                        "failed",
+                    ]
+                ),
+                name="member_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = display_address(self.address)
+        return f"{self.get_role_display()} {who} ({self.get_state_display()})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in self.LIVE_STATES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in self.TERMINAL_STATES
+
+
+class CallbackEvent(models.Model):
+    """A callback exactly as the provider sent it, stored before it is applied."""
+
+    class Vocabulary(models.TextChoices):
+        PHLO = "phlo", "PHLO node variables"
+        MPC = "mpc", "Multiparty Call status"
+        UNKNOWN = "unknown", "Unknown"
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", "Received"
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored"
+        UNMATCHED = "unmatched", "No matching call"
+        FAILED = "failed", "Failed"
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # sha256 of the canonical parameters: a redelivery has the same key and no second effect.
+    dedupe_key = models.CharField(max_length=64, unique=True)
+    vocabulary = models.CharField(max_length=8, choices=Vocabulary.choices)
+    event = models.CharField(max_length=64, blank=True)
+    params = models.JSONField()
+    content_type = models.CharField(max_length=100, blank=True)
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+    )
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RECEIVED)
+    note = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    deliveries = models.PositiveIntegerField(default=1)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+        indexes = [models.Index(fields=["call", "received_at"], name="callback_call_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event or 'callback'} at {self.received_at:%H:%M:%S} ({self.outcome})"
+
+
+class Action(models.Model):
+    """A request we sent to PHLO on someone's behalf, with its outcome."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        HOLD = "hold", "Hold"
+        UNHOLD = "unhold", "Unhold"
+        WARM_TRANSFER = "warm_transfer", "Warm transfer"
+        RESUME_CALL = "resume_call", "Resume call"
+        ABORT_TRANSFER = "abort_transfer", "Abort transfer"
+        COLD_TRANSFER = "cold_transfer", "Cold transfer"
+        HANGUP = "hangup", "Hang up"
+        VOICEMAIL_DROP = "voicemail_drop", "Voicemail drop"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target = models.CharField(max_length=255, blank=True)
+    # What was sent: method, path and JSON body. Never credentials.
+    request = models.JSONField(default=dict)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    api_id = models.CharField(max_length=64, blank=True)
+    error_kind = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["call", "created_at"], name="action_call_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.outcome})"

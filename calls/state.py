@@ -1,0 +1,102 @@
+"""The state rules of calls and members, shared by our actions and the provider's callbacks.
+
+Both paths change state only through these functions, so the rules live in one place:
+terminal member states stay terminal (a late "enter" never revives a member who left),
+a call ends when nobody is left, and every change bumps the call's version and is
+published after commit. Callers hold the call's row lock (see `lock_call`).
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import F
+from django.utils import timezone
+
+from calls.models import Call, Member
+from calls.publishing import publish_call_changed
+
+State = Member.State
+
+
+def lock_call(*, call_id: int) -> Call:
+    """Fetch a call with its row locked until the transaction ends (no-op lock on SQLite,
+    whose IMMEDIATE transactions already serialise writers)."""
+    return Call.objects.select_for_update().get(pk=call_id)
+
+
+def member_set_state(
+    *, member: Member, state: str, at: datetime | None = None, event_at: datetime | None = None
+) -> bool:
+    """Move a member to `state`. Returns False, changing nothing, when the move is not allowed:
+    the member is already terminal, or the event is older than the newest one applied."""
+    at = at or timezone.now()
+    if member.is_terminal:
+        return False
+    if event_at and member.last_event_at and event_at < member.last_event_at:
+        return False
+    if state == member.state:
+        if event_at:
+            member.last_event_at = event_at
+            member.save(update_fields=["last_event_at"])
+        return False
+    if state in (State.TALKING, State.ON_HOLD, State.VOICEMAIL) and member.answered_at is None:
+        member.answered_at = at
+    if state == State.ON_HOLD:
+        member.hold_started_at = at
+    elif member.state == State.ON_HOLD:
+        member.hold_started_at = None
+    if state in Member.TERMINAL_STATES:
+        member.left_at = at
+    member.state = state
+    member.state_changed_at = at
+    if event_at:
+        member.last_event_at = event_at
+    member.save()
+    return True
+
+
+def call_changed(
+    *, call: Call, at: datetime | None = None, extra_agent_ids: Iterable[int] = ()
+) -> None:
+    """Bring the call's own status in line with its members, bump its version and publish.
+
+    A call becomes active when a member first talks and completes when no member is live.
+    Agents on it then follow it (on a call, or into wrap-up).
+    """
+    at = at or timezone.now()
+    members = list(call.members.all())
+    live = [m for m in members if m.is_live]
+    if call.is_live:
+        if members and not live:
+            call.status = Call.Status.COMPLETED if call.answered_at else Call.Status.FAILED
+            call.ended_at = at
+            call.pending_action = None
+            _clear_transfer(call)
+        elif any(m.state in (State.TALKING, State.ON_HOLD) for m in members):
+            if call.status == Call.Status.DIALLING:
+                call.status = Call.Status.ACTIVE
+            call.answered_at = call.answered_at or at
+    call.version = F("version") + 1
+    call.save()
+    call.refresh_from_db(fields=["version"])
+    agent_ids = {m.agent_id for m in members if m.agent_id} | set(extra_agent_ids)
+    if call.owner_id:
+        agent_ids.add(call.owner_id)
+
+    from agents.presence import agents_follow_calls
+
+    agents_follow_calls(agent_ids=agent_ids, at=at)
+    publish_call_changed(call_id=call.pk, version=call.version, agent_ids=agent_ids)
+
+
+def _clear_transfer(call: Call) -> None:
+    call.transfer_kind = Call.TransferKind.NONE
+    call.transfer_from = None
+    call.transfer_to_address = ""
+    call.transfer_to_agent = None
+    call.transfer_started_at = None
+
+
+def transfer_clear(*, call: Call) -> None:
+    """Forget the transfer in progress (the caller saves the call via `call_changed`)."""
+    _clear_transfer(call)

@@ -1,0 +1,163 @@
+"""Settings for the contact center.
+
+Everything comes from the environment. The defaults need nothing installed: a SQLite file,
+the in-memory channel layer and the bundled PHLO simulator. `DATABASE_URL` switches to
+PostgreSQL and `REDIS_URL` to the Redis channel layer; see the README for the full list.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from contactcenter.env import env_bool, env_float, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("CONTACTCENTER_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+# The fallback key is for local development only; production settings refuse to start without one.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or "dev-only-insecure-key-do-not-use-in-production"
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "agents",
+    "calls",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "contactcenter.urls"
+WSGI_APPLICATION = "contactcenter.wsgi.application"
+ASGI_APPLICATION = "contactcenter.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+_SQLITE_DEFAULT = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL") or _SQLITE_DEFAULT)}
+if not env_str("DATABASE_URL"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take the write lock up front, so concurrent writers queue on the
+    # busy timeout instead of failing with "database is locked" when a read upgrades to a write.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer --------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("CHANNELS_PREFIX", "contactcenter"),
+                # The default of 100 silently drops pushes when a desktop falls behind.
+                "capacity": 1000,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}
+
+# --- Plivo PHLO -----------------------------------------------------------------------------
+# With PHLO_SIMULATOR on (the default for local use) the app talks to the bundled simulator
+# and the demo credentials below apply. They are not secrets and only work in demo mode.
+PHLO_SIMULATOR = env_bool("PHLO_SIMULATOR", True)
+PHLO_SIMULATOR_HOST = env_str("PHLO_SIMULATOR_HOST", "127.0.0.1")
+PHLO_SIMULATOR_PORT = int(env_float("PHLO_SIMULATOR_PORT", 8001))
+
+_DEMO = {
+    "PLIVO_AUTH_ID": "MASIMULATOR000000000",
+    "PLIVO_AUTH_TOKEN": "simulator-demo-token-not-a-secret",
+    "PHLO_ID": "5e1d6a3c-0000-4000-8000-00000000d3e0",
+    "PHLO_MPC_NODE_ID": "5e1d6a3c-0000-4000-8000-00000000d3e1",
+    "PHLO_BASE_URL": f"http://{PHLO_SIMULATOR_HOST}:{PHLO_SIMULATOR_PORT}/v1",
+}
+
+
+def _phlo_setting(name: str, real_default: str = "") -> str:
+    return env_str(name) or (_DEMO.get(name, real_default) if PHLO_SIMULATOR else real_default)
+
+
+PLIVO_AUTH_ID = _phlo_setting("PLIVO_AUTH_ID")
+PLIVO_AUTH_TOKEN = _phlo_setting("PLIVO_AUTH_TOKEN")
+PHLO_ID = _phlo_setting("PHLO_ID")
+PHLO_MPC_NODE_ID = _phlo_setting("PHLO_MPC_NODE_ID")
+PHLO_BASE_URL = _phlo_setting("PHLO_BASE_URL", "https://phlorunner.plivo.com/v1").rstrip("/")
+# Connect and read timeouts for every PHLO request, in seconds.
+PHLO_CONNECT_TIMEOUT = env_float("PHLO_CONNECT_TIMEOUT", 3.05)
+PHLO_READ_TIMEOUT = env_float("PHLO_READ_TIMEOUT", 10.0)
+# The URL Plivo reaches this app at. Webhook signatures are checked against it, never Host.
+PUBLIC_BASE_URL = (
+    env_str("PUBLIC_BASE_URL") or ("http://127.0.0.1:8000" if PHLO_SIMULATOR else "")
+).rstrip("/")
