@@ -161,3 +161,14 @@ PHLO_READ_TIMEOUT = env_float("PHLO_READ_TIMEOUT", 10.0)
 PUBLIC_BASE_URL = (
     env_str("PUBLIC_BASE_URL") or ("http://127.0.0.1:8000" if PHLO_SIMULATOR else "")
 ).rstrip("/")
+
+# Inbound routing: the PHLO "HTTP Request" node sends this token as `Authorization: Bearer`.
+ROUTING_API_TOKEN = env_str("ROUTING_API_TOKEN") or (
+    "simulator-routing-token-not-a-secret" if PHLO_SIMULATOR else ""
+)
+# After-call work: seconds of wrap-up before an agent is Available again, and dispositions.
+AGENT_WRAP_UP_SECONDS = int(env_float("AGENT_WRAP_UP_SECONDS", 60))
+CALL_DISPOSITIONS = env_list(
+    "CALL_DISPOSITIONS",
+    ["Resolved", "Follow-up needed", "Escalated", "Wrong number", "No answer", "Voicemail left"],
+)
