@@ -89,6 +89,7 @@ class Call(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("supervise", "Can supervise calls: act on any call, see the wallboard")]
         indexes = [
             models.Index(fields=["status", "created_at"], name="call_status_created_idx"),
             models.Index(fields=["owner", "status"], name="call_owner_status_idx"),

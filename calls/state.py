@@ -100,3 +100,52 @@ def _clear_transfer(call: Call) -> None:
 def transfer_clear(*, call: Call) -> None:
     """Forget the transfer in progress (the caller saves the call via `call_changed`)."""
     _clear_transfer(call)
+
+
+def _customers_back_to_talking(*, call: Call, at: datetime) -> None:
+    for customer in call.members.filter(role=Member.Role.CUSTOMER, state=State.ON_HOLD):
+        member_set_state(member=customer, state=State.TALKING, at=at)
+
+
+def _is_transfer_target(call: Call, member: Member) -> bool:
+    return bool(call.transfer_kind) and member.address == call.transfer_to_address
+
+
+def on_member_answered(*, call: Call, member: Member, at: datetime) -> None:
+    """Transfer rules when a leg is answered. A cold transfer completes when its target answers:
+    the customer comes off hold talking to the target, who now owns the call (the provider
+    disconnects the first agent and tells us with an exit). A warm transfer's target answering
+    changes nothing: the agents consult while the customer stays on hold."""
+    if call.transfer_kind == Call.TransferKind.COLD and _is_transfer_target(call, member):
+        _customers_back_to_talking(call=call, at=at)
+        if member.agent_id:
+            call.owner_id = member.agent_id
+        transfer_clear(call=call)
+
+
+def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
+    """Transfer rules when a leg ends, so a failed transfer leaves the call consistent.
+
+    - The target of any transfer is gone (busy, no answer, failed, hung up, aborted): the
+      customer comes off hold and stays with the first agent.
+    - The agent who started a warm transfer leaves during it: the customer comes off hold with
+      the target, who now owns the call.
+    """
+    if not call.transfer_kind:
+        return
+    if _is_transfer_target(call, member):
+        _customers_back_to_talking(call=call, at=at)
+        transfer_clear(call=call)
+    elif (
+        call.transfer_kind == Call.TransferKind.WARM
+        and member.role == Member.Role.AGENT
+        and member.agent_id is not None
+        and member.agent_id == call.transfer_from_id
+    ):
+        target = call.members.filter(
+            address=call.transfer_to_address, state__in=Member.LIVE_STATES
+        ).first()
+        if target and target.agent_id:
+            call.owner_id = target.agent_id
+        _customers_back_to_talking(call=call, at=at)
+        transfer_clear(call=call)

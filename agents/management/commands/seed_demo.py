@@ -49,6 +49,7 @@ class Command(BaseCommand):
             )
         user_model = get_user_model()
         supervisors, _ = Group.objects.get_or_create(name=SUPERVISORS_GROUP)
+        # Supervisors manage the whole domain in the admin and act on any call.
         supervisors.permissions.set(
             Permission.objects.filter(content_type__app_label__in=["agents", "calls"])
         )
