@@ -151,6 +151,8 @@ def _phlo_setting(name: str, real_default: str = "") -> str:
 
 PLIVO_AUTH_ID = _phlo_setting("PLIVO_AUTH_ID")
 PLIVO_AUTH_TOKEN = _phlo_setting("PLIVO_AUTH_TOKEN")
+# Older tokens still accepted on callbacks while a token rotation is under way.
+PLIVO_PREVIOUS_AUTH_TOKENS = env_list("PLIVO_PREVIOUS_AUTH_TOKENS", [])
 PHLO_ID = _phlo_setting("PHLO_ID")
 PHLO_MPC_NODE_ID = _phlo_setting("PHLO_MPC_NODE_ID")
 PHLO_BASE_URL = _phlo_setting("PHLO_BASE_URL", "https://phlorunner.plivo.com/v1").rstrip("/")
@@ -172,3 +174,13 @@ CALL_DISPOSITIONS = env_list(
     "CALL_DISPOSITIONS",
     ["Resolved", "Follow-up needed", "Escalated", "Wrong number", "No answer", "Voicemail left"],
 )
+
+# --- Agent desktop --------------------------------------------------------------------------
+# Reasons an agent can give for being Away, in the order the desktop lists them.
+AGENT_AWAY_REASONS = env_list(
+    "AGENT_AWAY_REASONS", ["Break", "Lunch", "Meeting", "Training", "Coaching", "Other"]
+)
+# How long an ended call waits on its owner's desktop for a disposition.
+DESKTOP_WRAP_UP_WINDOW_HOURS = env_float("DESKTOP_WRAP_UP_WINDOW_HOURS", 12)
+# A stale page's form post gets a short "reload" message instead of Django's CSRF page.
+CSRF_FAILURE_VIEW = "agents.views.errors.csrf_failure"

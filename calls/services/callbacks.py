@@ -1,0 +1,393 @@
+"""Store and apply the provider's callbacks (the dj-stripe pattern).
+
+1. Store first, in its own committed write, keyed by a hash of the parameters. A redelivery
+   (same parameters, new nonce) hits the unique key: it is counted and has no second effect.
+2. Apply in a second transaction, holding the callback's row and then the call's row, and
+   record the outcome with it: applied, ignored (with a note), unmatched, or, when applying
+   raises, failed with the error, kept for the provider's retry or `callback_replay`.
+
+Applying goes through `calls.state` only. Terminal member states are sticky and events with a
+provider timestamp older than the member's newest are dropped, so callbacks that arrive twice
+or out of order converge on the true state.
+"""
+
+import hashlib
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from calls.models import Call, CallbackEvent, Member
+from calls.services.errors import InvalidState, NotFound
+from calls.state import (
+    call_changed,
+    lock_call,
+    member_set_state,
+    on_member_answered,
+    on_member_gone,
+)
+from calls.webhooks.parsing import (
+    CallbackNotice,
+    NoticeKind,
+    Params,
+    canonical_text,
+    flatten_params,
+    normalise,
+)
+
+logger = logging.getLogger(__name__)
+
+Outcome = CallbackEvent.Outcome
+State = Member.State
+
+# A stored callback in one of these states has had no effect yet: a redelivery applies it.
+RETRYABLE = (Outcome.RECEIVED, Outcome.FAILED)
+# An operator may also replay one that matched no call (it had no effect either).
+REPLAYABLE = (*RETRYABLE, Outcome.UNMATCHED)
+_ERROR_LIMIT = 8000
+# Multiparty Call events about the whole conference: they name no leg.
+CONFERENCE_EVENTS = ("MPCInitialized", "MPCStart", "MPCEnd")
+
+
+class CallbackApplyFailed(Exception):
+    """Applying raised; the callback is kept with outcome `failed` and the error."""
+
+    def __init__(self, *, event_id: int) -> None:
+        super().__init__(f"callback #{event_id} could not be applied")
+        self.event_id = event_id
+
+
+@dataclass(frozen=True)
+class ReceivedCallback:
+    event: CallbackEvent
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class _Result:
+    outcome: str
+    note: str = ""
+    call: Call | None = None
+    member: Member | None = None
+
+
+# --- public API --------------------------------------------------------------------------------
+
+
+def callback_dedupe_key(*, params: Params) -> str:
+    return hashlib.sha256(canonical_text(params).encode()).hexdigest()
+
+
+def callback_receive(*, params: Params, stored_params: Any, content_type: str) -> ReceivedCallback:
+    """Store a verified callback, then apply it unless an earlier delivery already did.
+
+    `params` are the flat signed parameters; `stored_params` what the provider sent (the
+    decoded JSON object for a JSON body). Raises MalformedCallback (nothing stored) when no
+    event can be read, and CallbackApplyFailed (callback kept) when applying raises.
+    """
+    notice = normalise(params)
+    event, created = callback_store(
+        params=params, stored_params=stored_params, notice=notice, content_type=content_type
+    )
+    if created or event.outcome in RETRYABLE:
+        event = _apply(event_id=event.pk, allowed=RETRYABLE)
+    return ReceivedCallback(event=event, duplicate=not created)
+
+
+def callback_store(
+    *, params: Params, stored_params: Any, notice: CallbackNotice, content_type: str
+) -> tuple[CallbackEvent, bool]:
+    """(event, created). A duplicate bumps `deliveries` on the stored one instead."""
+    key = callback_dedupe_key(params=params)
+    try:
+        with transaction.atomic(durable=True):
+            event = CallbackEvent.objects.create(
+                dedupe_key=key,
+                vocabulary=notice.vocabulary,
+                event=notice.event[:64],
+                params=stored_params,
+                content_type=content_type[:100],
+            )
+        return event, True
+    except IntegrityError:
+        # A redelivery, or the same callback racing in on another worker.
+        updated = CallbackEvent.objects.filter(dedupe_key=key).update(
+            deliveries=F("deliveries") + 1
+        )
+        if not updated:
+            raise
+        return CallbackEvent.objects.get(dedupe_key=key), False
+
+
+def callback_apply(*, event_id: int) -> CallbackEvent:
+    """Apply a stored callback that has had no effect yet; others are returned unchanged."""
+    return _apply(event_id=event_id, allowed=RETRYABLE)
+
+
+def callback_replay(*, event_id: int) -> CallbackEvent:
+    """For operators: apply again a callback that failed, was never applied, or matched no call.
+
+    Raises NotFound, InvalidState (it already had its effect), or CallbackApplyFailed.
+    Call it outside any transaction: applying commits on its own (durable).
+    """
+    event = CallbackEvent.objects.filter(pk=event_id).first()
+    if event is None:
+        raise NotFound(f"There is no callback #{event_id}.")
+    if event.outcome not in REPLAYABLE:
+        raise InvalidState(
+            f"Callback #{event_id} was already {event.get_outcome_display().lower()};"
+            " replaying it could apply it twice."
+        )
+    # If another delivery applied it meanwhile, that result is returned unchanged.
+    return _apply(event_id=event_id, allowed=REPLAYABLE)
+
+
+# --- applying ----------------------------------------------------------------------------------
+
+
+def _apply(*, event_id: int, allowed: tuple[str, ...]) -> CallbackEvent:
+    try:
+        with transaction.atomic(durable=True):
+            # Locked first so that two deliveries of one callback apply it once.
+            event = CallbackEvent.objects.select_for_update().get(pk=event_id)
+            if event.outcome not in allowed:
+                return event
+            result = _apply_locked(event=event)
+            _record(event=event, result=result)
+    except Exception as exc:
+        logger.exception("callback #%s could not be applied", event_id)
+        _mark_failed(event_id=event_id, exc=exc)
+        raise CallbackApplyFailed(event_id=event_id) from exc
+    logger.info("callback #%s %s: %s", event.pk, event.event, event.outcome)
+    return event
+
+
+def _record(*, event: CallbackEvent, result: _Result) -> None:
+    event.outcome = result.outcome
+    event.note = result.note[:255]
+    event.call = result.call
+    event.member = result.member
+    event.error = ""
+    event.processed_at = timezone.now()
+    event.save(update_fields=["outcome", "note", "call", "member", "error", "processed_at"])
+
+
+def _mark_failed(*, event_id: int, exc: BaseException) -> None:
+    text = "".join(traceback.format_exception(exc))[-_ERROR_LIMIT:]
+    CallbackEvent.objects.filter(pk=event_id).update(
+        outcome=Outcome.FAILED, error=text, processed_at=timezone.now()
+    )
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+def _apply_locked(*, event: CallbackEvent) -> _Result:
+    notice = normalise(flatten_params(event.params))
+    if notice.kind == NoticeKind.UNKNOWN:
+        # Kept for the timeline, linked to its call when it names one; nothing is bound.
+        call_id, _ = _find_call(notice=notice)
+        call = Call.objects.filter(pk=call_id).first() if call_id else None
+        member = None
+        if notice.call_uuid:
+            member = Member.objects.filter(call_uuid=notice.call_uuid).first()
+        return _Result(Outcome.IGNORED, notice.note, call, member)
+
+    call_id, by_conference = _find_call(notice=notice)
+    if call_id is None:
+        return _Result(Outcome.UNMATCHED, _join(notice.note, _unmatched_note(notice)))
+    call = lock_call(call_id=call_id)
+    member = (
+        _member_in_call(call=call, notice=notice, by_conference=by_conference)
+        if notice.has_participant
+        else None
+    )
+    conference_bound_now = _bind_call(call=call, notice=notice)
+    if member is not None:
+        _bind_member(member=member, notice=notice)
+    result = _apply_to_call(call=call, member=member, notice=notice)
+    if conference_bound_now:
+        _adopt_early_conference_events(call=call)
+    return result
+
+
+def _apply_to_call(*, call: Call, member: Member | None, notice: CallbackNotice) -> _Result:
+    if notice.kind == NoticeKind.INFO:
+        return _Result(Outcome.IGNORED, _join(notice.note, "no state change"), call, member)
+    if notice.kind == NoticeKind.END:
+        return _end_call(call=call, member=member, notice=notice)
+    if member is None:
+        note = f"call #{call.pk} has no member for this leg ({notice.address or 'no address'})"
+        return _Result(Outcome.UNMATCHED, _join(notice.note, note), call)
+    return _move_member(call=call, member=member, notice=notice)
+
+
+def _unmatched_note(notice: CallbackNotice) -> str:
+    return (
+        "no call has this leg"
+        f" (call_uuid {notice.call_uuid or '-'}, conference {notice.conference_uuid or '-'},"
+        f" address {notice.address or '-'})"
+    )
+
+
+def _find_call(*, notice: CallbackNotice) -> tuple[int | None, bool]:
+    """(call id, found by conference uuid), read without locks; re-checked under the lock.
+
+    1. the member already bound to this leg's call_uuid;
+    2. the call already bound to this conference uuid;
+    3. the oldest live call with a live, unbound member at this address (our services create
+       the call and its dialling members before asking PHLO), whose conference is not bound
+       to another uuid.
+    """
+    if notice.call_uuid:
+        found = (
+            Member.objects.filter(call_uuid=notice.call_uuid)
+            .values_list("call_id", flat=True)
+            .first()
+        )
+        if found:
+            return found, False
+    if notice.conference_uuid:
+        found = (
+            Call.objects.filter(conference_uuid=notice.conference_uuid)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if found:
+            return found, True
+    if notice.address:
+        calls = Call.objects.filter(
+            status__in=Call.LIVE_STATUSES,
+            members__address=notice.address,
+            members__state__in=Member.LIVE_STATES,
+            members__call_uuid="",
+        )
+        if notice.conference_uuid:
+            calls = calls.filter(conference_uuid="")
+        found = calls.order_by("created_at", "pk").values_list("pk", flat=True).first()
+        if found:
+            return found, False
+    return None, False
+
+
+def _member_in_call(*, call: Call, notice: CallbackNotice, by_conference: bool) -> Member | None:
+    if notice.call_uuid:
+        bound = call.members.filter(call_uuid=notice.call_uuid).first()
+        if bound:
+            return bound
+    if not notice.address:
+        return None
+    unbound = call.members.filter(address=notice.address, call_uuid="")
+    live = unbound.filter(state__in=Member.LIVE_STATES).order_by("created_at", "pk").first()
+    if live or not by_conference:
+        return live
+    # The conference is certainly this call: a leg our own action already ended (hung up
+    # before any callback named it) still gets its ids and the event on its timeline.
+    return unbound.order_by("-created_at", "-pk").first()
+
+
+def _bind_call(*, call: Call, notice: CallbackNotice) -> bool:
+    """Learn the conference's uuid and name; True when the uuid was bound just now."""
+    fields = []
+    if (
+        notice.conference_uuid
+        and not call.conference_uuid
+        and not Call.objects.filter(conference_uuid=notice.conference_uuid).exists()
+    ):
+        call.conference_uuid = notice.conference_uuid
+        fields.append("conference_uuid")
+    if notice.conference_name and not call.conference_name:
+        call.conference_name = notice.conference_name[:200]
+        fields.append("conference_name")
+    if fields:
+        call.save(update_fields=fields)
+    return "conference_uuid" in fields
+
+
+def _bind_member(*, member: Member, notice: CallbackNotice) -> None:
+    fields = []
+    if (
+        notice.call_uuid
+        and not member.call_uuid
+        and not Member.objects.filter(call_uuid=notice.call_uuid).exists()
+    ):
+        member.call_uuid = notice.call_uuid[:64]
+        fields.append("call_uuid")
+    if notice.member_id and not member.member_id:
+        member.member_id = notice.member_id[:64]
+        fields.append("member_id")
+    if fields:
+        member.save(update_fields=fields)
+
+
+def _why_unchanged(*, member: Member, notice: CallbackNotice) -> str:
+    """Said before `member_set_state`, which may record the event's time."""
+    if member.is_terminal:
+        return f"member already {member.get_state_display().lower()}; a late event changes nothing"
+    if notice.event_at and member.last_event_at and notice.event_at < member.last_event_at:
+        return f"older than the member's newest event ({member.last_event_at.isoformat()}); dropped"
+    return f"member already {member.get_state_display().lower()}"
+
+
+def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Result:
+    at = timezone.now()
+    previous = member.state
+    unchanged_note = _why_unchanged(member=member, notice=notice)
+    if not member_set_state(
+        member=member, state=notice.member_state, at=at, event_at=notice.event_at
+    ):
+        return _Result(Outcome.IGNORED, _join(notice.note, unchanged_note), call, member)
+    if notice.is_machine and not member.is_machine:
+        member.is_machine = True
+        member.save(update_fields=["is_machine"])
+    if member.state == State.TALKING and previous == State.DIALLING:
+        on_member_answered(call=call, member=member, at=at)
+    if member.is_terminal:
+        on_member_gone(call=call, member=member, at=at)
+    call_changed(call=call, at=at)
+    return _Result(Outcome.APPLIED, notice.note, call, member)
+
+
+def _end_call(*, call: Call, member: Member | None, notice: CallbackNotice) -> _Result:
+    """The conference is over: every live member has left and the call ends."""
+    at = timezone.now()
+    live = list(call.members.filter(state__in=Member.LIVE_STATES))
+    # No event_at here: nothing outlives the conference, whatever its members' timestamps.
+    gone = [m for m in live if member_set_state(member=m, state=State.LEFT, at=at)]
+    if not gone and not call.is_live:
+        return _Result(Outcome.IGNORED, _join(notice.note, "call already ended"), call, member)
+    for leg in gone:
+        on_member_gone(call=call, member=leg, at=at)
+    call_changed(call=call, at=at)
+    return _Result(Outcome.APPLIED, notice.note, call, member)
+
+
+def _adopt_early_conference_events(*, call: Call) -> None:
+    """Conference-level events (no leg named) that arrived before any leg tied the conference
+    to this call were kept as unmatched. Now they join its timeline, and an early MPCEnd
+    takes effect, so a reordered end still ends the call."""
+    early = (
+        CallbackEvent.objects.select_for_update(skip_locked=True)
+        .filter(
+            outcome=Outcome.UNMATCHED,
+            call__isnull=True,
+            vocabulary=CallbackEvent.Vocabulary.MPC,
+            event__in=CONFERENCE_EVENTS,
+            params__MPCUUID=call.conference_uuid,
+        )
+        .order_by("received_at", "pk")
+    )
+    for event in early:
+        if event.event == "MPCEnd":
+            notice = normalise(flatten_params(event.params))
+            result = _end_call(call=call, member=None, notice=notice)
+            note = "applied late: the conference ended before any leg named this call"
+        else:
+            result = _Result(Outcome.IGNORED, call=call)
+            note = "conference-level event, linked once a leg named this call"
+        _record(event=event, result=_Result(result.outcome, note, call))

@@ -1,0 +1,92 @@
+"""Callbacks arrive late, twice and out of order; the state still converges on the truth."""
+
+import itertools
+
+import pytest
+
+from calls.models import Call, CallbackEvent, Member
+from tests.webhooks.helpers import build_call, callbacks, post_callback
+
+pytestmark = pytest.mark.django_db
+
+State = Member.State
+OUTBOUND = callbacks("phlo_outbound_call")
+MPC = callbacks("mpc_call_lifecycle")
+VOICEMAIL = callbacks("mpc_voicemail")
+
+
+def _post(client, params) -> dict:
+    response = post_callback(client, params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_exit_before_enter_leaves_the_member_gone(client):
+    legs = build_call("phlo_outbound_call")
+    _post(client, OUTBOUND["agent_enters"])
+    assert _post(client, OUTBOUND["customer_leaves"])["outcome"] == "applied"
+    late = _post(client, OUTBOUND["customer_enters"])
+    assert late["outcome"] == "ignored"
+    assert "member already left" in late["note"]
+    legs.refresh()
+    assert legs.customer_leg.state == State.LEFT
+    assert legs.customer_leg.answered_at is None
+
+
+def test_unhold_before_hold_ends_talking(client):
+    legs = build_call("mpc_call_lifecycle")
+    _post(client, MPC["customer_joins"])
+    assert _post(client, MPC["customer_unheld"])["outcome"] == "ignored"  # already talking
+    older = _post(client, MPC["customer_held"])
+    assert older["outcome"] == "ignored"
+    assert "older than the member's newest event" in older["note"]
+    legs.refresh()
+    assert legs.customer_leg.state == State.TALKING
+    assert legs.customer_leg.hold_started_at is None
+
+
+def test_join_after_a_newer_hold_keeps_the_hold(client):
+    legs = build_call("mpc_call_lifecycle")
+    _post(client, MPC["customer_held"])
+    assert _post(client, MPC["customer_joins"])["outcome"] == "ignored"
+    legs.refresh()
+    assert legs.customer_leg.state == State.ON_HOLD
+
+
+def test_conference_end_before_any_join_still_ends_the_call(client):
+    legs = build_call("mpc_voicemail")
+    assert _post(client, VOICEMAIL["ended"])["outcome"] == "unmatched"
+    _post(client, VOICEMAIL["agent_joins"])  # binds the conference: the early end applies
+    legs.refresh()
+    assert legs.call.status == Call.Status.COMPLETED
+    assert (legs.agent_leg.state, legs.customer_leg.state) == (State.LEFT, State.LEFT)
+    end = CallbackEvent.objects.get(event="MPCEnd")
+    assert (end.outcome, end.call_id) == ("applied", legs.call.pk)
+    assert "applied late" in end.note
+    assert _post(client, VOICEMAIL["machine_joins"])["outcome"] == "ignored"
+
+
+CUSTOMER_EVENTS = ["customer_joins", "customer_held", "customer_unheld", "customer_leaves"]
+
+
+@pytest.mark.parametrize(
+    "order", list(itertools.permutations(CUSTOMER_EVENTS)), ids=lambda o: ">".join(o)
+)
+def test_every_order_of_a_legs_events_ends_left(client, order):
+    legs = build_call("mpc_call_lifecycle")
+    for name in order:
+        _post(client, MPC[name])
+    legs.refresh()
+    assert legs.customer_leg.state == State.LEFT
+
+
+@pytest.mark.parametrize(
+    "order", list(itertools.permutations(CUSTOMER_EVENTS[:3])), ids=lambda o: ">".join(o)
+)
+def test_every_order_of_join_hold_unhold_ends_talking(client, order):
+    legs = build_call("mpc_call_lifecycle")
+    for name in order:
+        _post(client, MPC[name])
+    legs.refresh()
+    assert legs.customer_leg.state == State.TALKING
+    assert legs.call.status == Call.Status.ACTIVE
