@@ -11,7 +11,8 @@ import re
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"^[0-9]{3,15}$")
 _SIP = re.compile(
-    r"^(?P<scheme>sips?):(?P<user>[^@\s:;/]+)@(?P<host>[A-Za-z0-9.\-]+)(?P<port>:\d{1,5})?$"
+    r"^(?P<scheme>sips?):(?P<user>[^@\s:;/]+)@(?P<host>[A-Za-z0-9.\-]+)(?P<port>:\d{1,5})?$",
+    re.IGNORECASE,
 )
 
 

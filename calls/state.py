@@ -149,3 +149,14 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
             call.owner_id = target.agent_id
         _customers_back_to_talking(call=call, at=at)
         transfer_clear(call=call)
+
+
+def customers_hold(*, call: Call, at: datetime) -> None:
+    """Put the call's talking customers on hold (a transfer starting; PHLO sends no event)."""
+    for customer in call.members.filter(role=Member.Role.CUSTOMER, state=State.TALKING):
+        member_set_state(member=customer, state=State.ON_HOLD, at=at)
+
+
+def customers_unhold(*, call: Call, at: datetime) -> None:
+    """Bring the call's held customers back to talking (a transfer resumed or aborted)."""
+    _customers_back_to_talking(call=call, at=at)

@@ -3,7 +3,7 @@
 import itertools
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from agents.models import Agent
 from calls.addresses import normalize_address
@@ -28,6 +28,9 @@ def make_agent(
 def make_supervisor(*, username: str | None = None, with_agent: bool = False):
     user = make_user(username=username, is_staff=True)
     group, _ = Group.objects.get_or_create(name="Supervisors")
+    group.permissions.add(
+        Permission.objects.get(codename="supervise", content_type__app_label="calls")
+    )
     user.groups.add(group)
     if with_agent:
         Agent.objects.create(

@@ -1,0 +1,106 @@
+"""Reads for pages, pushes and services. Each runs a fixed number of queries, however many
+calls, members or agents there are (tests hold them to it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+
+from agents.models import Agent
+from calls.models import Action, Call, CallbackEvent, Member
+
+_CALL_RELATED = (
+    "owner__user",
+    "customer",
+    "transfer_from__user",
+    "transfer_to_agent__user",
+    "pending_action__actor",
+)
+
+
+def _members() -> QuerySet[Member]:
+    return Member.objects.select_related("agent__user", "customer").order_by("created_at", "pk")
+
+
+def _calls() -> QuerySet[Call]:
+    """Calls with everything a desktop shows: 2 queries (calls, then all their members)."""
+    return Call.objects.select_related(*_CALL_RELATED).prefetch_related(
+        Prefetch("members", queryset=_members())
+    )
+
+
+def _live_leg(agent_ref) -> QuerySet[Member]:
+    return Member.objects.filter(
+        agent=agent_ref, state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES
+    )
+
+
+def call_with_members(*, call_id: int) -> Call:
+    """One call with members, their agents/customers and transfer agents. Raises
+    Call.DoesNotExist. 2 queries."""
+    return _calls().get(pk=call_id)
+
+
+def agent_live_calls(*, agent: Agent) -> list[Call]:
+    """Live calls the agent has a live leg in (ringing, talking, held), newest first.
+    2 queries."""
+    leg = Member.objects.filter(call=OuterRef("pk"), agent=agent, state__in=Member.LIVE_STATES)
+    return list(
+        _calls()
+        .filter(status__in=Call.LIVE_STATUSES)
+        .filter(Exists(leg))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def live_calls() -> list[Call]:
+    """Every call in progress (dialling or active), oldest first, as a wallboard lists them.
+    2 queries."""
+    return list(_calls().filter(status__in=Call.LIVE_STATUSES).order_by("created_at", "pk"))
+
+
+def agents_by_status() -> dict[str, list[Agent]]:
+    """Every agent grouped by status (every status present, possibly empty), each group
+    longest-in-state first. 1 query."""
+    groups: dict[str, list[Agent]] = {status: [] for status in Agent.Status.values}
+    for agent in Agent.objects.select_related("user").order_by("status_changed_at", "pk"):
+        groups.setdefault(agent.status, []).append(agent)
+    return groups
+
+
+def available_agents(*, exclude_agent_id: int | None = None) -> list[Agent]:
+    """Agents a call can be transferred to: Available and on no live call, longest idle first.
+    1 query."""
+    busy = _live_leg(OuterRef("pk"))
+    agents = (
+        Agent.objects.select_related("user")
+        .filter(status=Agent.Status.AVAILABLE)
+        .exclude(Exists(busy))
+        .order_by("status_changed_at", "pk")
+    )
+    if exclude_agent_id is not None:
+        agents = agents.exclude(pk=exclude_agent_id)
+    return list(agents)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    source: str  # "action" or "callback"
+    item: Action | CallbackEvent
+
+    @property
+    def is_action(self) -> bool:
+        return self.source == "action"
+
+
+def call_timeline(*, call_id: int) -> list[TimelineEntry]:
+    """What we asked PHLO to do and what PHLO told us, merged by time. 2 queries."""
+    actions = Action.objects.filter(call_id=call_id).select_related("actor", "member")
+    callbacks = CallbackEvent.objects.filter(call_id=call_id).select_related("member")
+    entries = [TimelineEntry(at=a.created_at, source="action", item=a) for a in actions]
+    entries += [TimelineEntry(at=c.received_at, source="callback", item=c) for c in callbacks]
+    entries.sort(key=lambda e: (e.at, 0 if e.is_action else 1, e.item.pk))
+    return entries

@@ -1,0 +1,181 @@
+"""The steps every button shares: who is acting, may they, claim the call, ask PHLO, record.
+
+Kept apart from `actions.py` so each service there reads as its own rules and state change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.permissions import is_supervisor
+from calls import selectors
+from calls.addresses import InvalidAddress, normalize_address
+from calls.models import Action, Call, Member
+from calls.phlo_client import PhloClient, PhloError, PhloRequest, PhloResult
+from calls.services import claims
+from calls.services.errors import (
+    InvalidInput,
+    InvalidState,
+    NotAllowed,
+    NotFound,
+    PhloFailed,
+    ServiceError,
+)
+from calls.services.rules import may_act
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: object
+    agent: Agent | None
+    supervisor: bool
+
+
+def actor_for(user) -> Actor:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise NotAllowed("Sign in to act on calls.")
+    agent = Agent.objects.select_related("user").filter(user=user).first()
+    return Actor(user=user, agent=agent, supervisor=is_supervisor(user))
+
+
+def authorize(*, actor: Actor, call: Call, members: list[Member]) -> None:
+    if may_act(call=call, members=members, actor_agent=actor.agent, supervisor=actor.supervisor):
+        return
+    if actor.agent is None:
+        raise NotAllowed("Only the call's agents and supervisors can act on a call.")
+    raise NotAllowed("You are not on this call; only its agents and supervisors can act on it.")
+
+
+def refuse_if(reason: str | None) -> None:
+    if reason:
+        raise InvalidState(reason)
+
+
+def normalize(raw: str) -> str:
+    try:
+        return normalize_address(raw)
+    except InvalidAddress as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def load_call(*, call_id: int) -> tuple[Call, list[Member]]:
+    try:
+        call = selectors.call_with_members(call_id=call_id)
+    except Call.DoesNotExist:
+        raise NotFound("This call no longer exists.") from None
+    return call, list(call.members.all())
+
+
+def load_member(*, member_id: int) -> tuple[Call, list[Member], Member]:
+    call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
+    if call_id is None:
+        raise NotFound("That participant is no longer on record.")
+    call, members = load_call(call_id=call_id)
+    member = next(m for m in members if m.pk == member_id)
+    return call, members, member
+
+
+def agent_busy_elsewhere(*, agent: Agent, call_id: int | None = None) -> bool:
+    """Whether the agent's phone is in use by another live call."""
+    legs = Member.objects.filter(
+        agent=agent, state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES
+    )
+    if call_id is not None:
+        legs = legs.exclude(call_id=call_id)
+    return legs.exists()
+
+
+@contextmanager
+def claimed(
+    *,
+    actor: Actor,
+    call_id: int,
+    kind: str,
+    target: str = "",
+    member: Member | None = None,
+) -> Iterator[Action]:
+    """Record the action and claim the call for it. The caller marks success (with
+    `succeed`, inside its state transaction); any error leaves here recorded as the action's
+    failure, with the claim released, and is raised on."""
+    action = Action.objects.create(
+        call_id=call_id, member=member, actor=actor.user, kind=kind, target=target
+    )
+    try:
+        claims.claim(call_id=call_id, action=action)
+    except ServiceError as error:
+        _record_failure(action=action, error=error)
+        raise
+    with guarded(action=action, call_id=call_id):
+        yield action
+
+
+@contextmanager
+def guarded(*, action: Action, call_id: int) -> Iterator[Action]:
+    """For an action that holds its call's claim: record any error as its failure and
+    release the claim."""
+    try:
+        yield action
+    except BaseException as error:
+        # Bugs included: nothing may leave the call claimed until the claim goes stale.
+        _record_failure(action=action, error=error)
+        claims.release(call_id=call_id, action=action)
+        raise
+
+
+def _record_failure(*, action: Action, error: BaseException) -> None:
+    fields = {
+        "outcome": Action.Outcome.FAILED,
+        "finished_at": timezone.now(),
+    }
+    if isinstance(error, PhloFailed):
+        fields |= {
+            "error_kind": error.kind,
+            "error": error.message,
+            "http_status": error.status,
+            "api_id": error.api_id or "",
+        }
+        if error.error.request is not None:
+            fields["request"] = error.error.request.as_record()
+    elif isinstance(error, ServiceError):
+        fields |= {"error_kind": error.code, "error": error.message}
+    else:
+        logger.exception("action %s (%s) failed unexpectedly", action.pk, action.kind)
+        fields |= {"error_kind": "internal", "error": f"Internal error ({type(error).__name__})."}
+    try:
+        # Only a pending action: a success already recorded is never overwritten.
+        Action.objects.filter(pk=action.pk, outcome=Action.Outcome.PENDING).update(**fields)
+    except Exception:  # pragma: no cover - the original error matters more
+        logger.exception("could not record the failure of action %s", action.pk)
+
+
+def send(*, action: Action, client: PhloClient, request: PhloRequest, failed_to: str) -> PhloResult:
+    """Store what is about to be sent, send it (no transaction may be open here) and turn a
+    PHLO failure into PhloFailed("<failed_to>: <reason>")."""
+    Action.objects.filter(pk=action.pk).update(request=request.as_record())
+    action.request = request.as_record()
+    try:
+        return client.send(request)
+    except PhloError as error:
+        raise PhloFailed(f"{failed_to}: {error.message}", error=error) from error
+
+
+def succeed(*, action: Action, result: PhloResult, call: Call, at) -> None:
+    """Inside the state transaction, with `call` locked: mark the action succeeded and free
+    the call (the caller then saves it through `calls.state.call_changed`)."""
+    action.outcome = Action.Outcome.SUCCEEDED
+    action.http_status = result.status
+    action.api_id = result.api_id
+    action.finished_at = at
+    action.error_kind = ""
+    action.error = ""
+    action.save()
+    if call.pending_action_id == action.pk:
+        call.pending_action = None

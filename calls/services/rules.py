@@ -1,0 +1,247 @@
+"""Which actions are legal on a call right now, and for whom.
+
+Pure functions over a call and its members, already loaded (see `calls.selectors`): no
+queries beyond related rows the caller did not load. The UI offers exactly what
+`call_actions` / `member_actions` return, and the services refuse with the text of
+`call_action_refusal` / `member_action_refusal`, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from calls.addresses import display_address
+from calls.models import Action, Call, Member
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+
+Kind = Action.Kind
+State = Member.State
+
+# A supervisor barging in: PHLO's `call` action towards the supervisor's own endpoint.
+JOIN = "join"
+CALL_LEVEL = (Kind.WARM_TRANSFER, Kind.COLD_TRANSFER, Kind.RESUME_CALL, Kind.ABORT_TRANSFER, JOIN)
+MEMBER_LEVEL = (Kind.HOLD, Kind.UNHOLD, Kind.HANGUP, Kind.VOICEMAIL_DROP)
+# PHLO's multiparty call takes 2 to 10 participants.
+MAX_PARTICIPANTS = 10
+AGENT_ROLES = (Member.Role.AGENT, Member.Role.SUPERVISOR)
+
+
+def member_label(member: Member) -> str:
+    """How people name a leg: the agent's or customer's name, else the address."""
+    if member.agent_id and member.agent is not None:
+        return member.agent.display_name
+    if member.customer_id and member.customer is not None:
+        return member.customer.name
+    return display_address(member.address)
+
+
+def _live(members: Iterable[Member]) -> list[Member]:
+    return [m for m in members if m.is_live]
+
+
+def is_on_call(*, members: Iterable[Member], agent: Agent | None) -> bool:
+    return agent is not None and any(m.agent_id == agent.pk for m in _live(members))
+
+
+def may_act(
+    *, call: Call, members: Sequence[Member], actor_agent: Agent | None, supervisor: bool
+) -> bool:
+    """Supervisors act on any call; an agent on calls they own or have a live leg in."""
+    if supervisor:
+        return True
+    if actor_agent is None:
+        return False
+    return call.owner_id == actor_agent.pk or is_on_call(members=members, agent=actor_agent)
+
+
+def trigger_leg(
+    *, call: Call, members: Sequence[Member], actor_agent: Agent | None
+) -> Member | None:
+    """The talking agent leg a transfer or barge starts from: the actor's own, else the owner's."""
+    talking = [
+        m for m in members if m.state == State.TALKING and m.agent_id and m.role in AGENT_ROLES
+    ]
+    if actor_agent is not None:
+        for member in talking:
+            if member.agent_id == actor_agent.pk:
+                return member
+    for member in talking:
+        if member.agent_id == call.owner_id:
+            return member
+    return None
+
+
+def transfer_initiator_leg(*, call: Call, members: Sequence[Member]) -> Member | None:
+    """The live leg of the agent who started the transfer in progress."""
+    if not call.transfer_kind or not call.transfer_from_id:
+        return None
+    for member in _live(members):
+        if member.agent_id == call.transfer_from_id and member.role in AGENT_ROLES:
+            return member
+    return None
+
+
+def transfer_target_leg(*, call: Call, members: Sequence[Member]) -> Member | None:
+    if not call.transfer_kind:
+        return None
+    for member in _live(members):
+        if member.address == call.transfer_to_address:
+            return member
+    return None
+
+
+def describe_transfer(call: Call) -> str:
+    """E.g. "Bob's warm transfer to +14155550100"."""
+    kind = call.get_transfer_kind_display().lower()
+    to = call.transfer_to_agent.display_name if call.transfer_to_agent_id else None
+    to = to or display_address(call.transfer_to_address)
+    who = call.transfer_from.display_name if call.transfer_from_id else "A"
+    owner = f"{who}'s" if call.transfer_from_id else who
+    return f"{owner} {kind} transfer to {to}"
+
+
+def call_action_refusal(
+    *,
+    kind: str,
+    call: Call,
+    members: Sequence[Member],
+    actor_agent: Agent | None,
+    supervisor: bool,
+) -> str | None:
+    """Why `kind` is not possible on this call now, or None when it is. State only:
+    permission is `may_act`'s question."""
+    if not call.is_live:
+        return "This call has ended."
+    live = _live(members)
+    if kind in (Kind.WARM_TRANSFER, Kind.COLD_TRANSFER):
+        if call.transfer_kind:
+            return f"{describe_transfer(call)} is already in progress; only one at a time."
+        if call.status != Call.Status.ACTIVE:
+            return "The call has not been answered yet."
+        if trigger_leg(call=call, members=members, actor_agent=actor_agent) is None:
+            return "No agent is talking on this call, so there is nobody to transfer from."
+        if not any(m.role == Member.Role.CUSTOMER for m in live):
+            return "There is no customer on this call to transfer."
+        if len(live) >= MAX_PARTICIPANTS:
+            return f"A call can have at most {MAX_PARTICIPANTS} participants."
+        return None
+    if kind in (Kind.RESUME_CALL, Kind.ABORT_TRANSFER):
+        if call.transfer_kind != Call.TransferKind.WARM:
+            what = "resume" if kind == Kind.RESUME_CALL else "abort"
+            return f"There is no warm transfer to {what}."
+        if transfer_initiator_leg(call=call, members=members) is None:
+            return "The agent who started the transfer has left the call."
+        if kind == Kind.RESUME_CALL:
+            target = transfer_target_leg(call=call, members=members)
+            if target is None or target.state != State.TALKING:
+                return "The transfer target has not answered yet; wait, or abort the transfer."
+        return None
+    if kind == JOIN:
+        if not supervisor:
+            return "Only supervisors can join a call."
+        if actor_agent is None:
+            return "You need an agent profile with a phone endpoint to join a call."
+        if call.status != Call.Status.ACTIVE:
+            return "The call has not been answered yet."
+        if is_on_call(members=members, agent=actor_agent):
+            return "You are already on this call."
+        if trigger_leg(call=call, members=members, actor_agent=actor_agent) is None:
+            return "No agent is talking on this call to join."
+        if len(live) >= MAX_PARTICIPANTS:
+            return f"A call can have at most {MAX_PARTICIPANTS} participants."
+        return None
+    raise ValueError(f"{kind!r} is not a call-level action")
+
+
+def member_action_refusal(*, kind: str, call: Call, member: Member) -> str | None:
+    """Why `kind` is not possible on this member now, or None when it is."""
+    if not call.is_live:
+        return "This call has ended."
+    who = member_label(member)
+    if not member.is_live:
+        return f"{who} is no longer on the call."
+    if kind == Kind.HOLD:
+        if call.transfer_kind:
+            return (
+                f"{describe_transfer(call)} is in progress; resume or abort it before using hold."
+            )
+        if member.state != State.TALKING:
+            return (
+                f"{who} is not talking ({member.get_state_display().lower()}), so cannot be held."
+            )
+        return None
+    if kind == Kind.UNHOLD:
+        # Always allowed on a held member: a hold must never be impossible to undo.
+        return None if member.state == State.ON_HOLD else f"{who} is not on hold."
+    if kind == Kind.HANGUP:
+        return None
+    if kind == Kind.VOICEMAIL_DROP:
+        if member.state != State.VOICEMAIL:
+            return f"{who} was not answered by a voicemail machine."
+        return None
+    raise ValueError(f"{kind!r} is not a member-level action")
+
+
+def call_actions(
+    *, call: Call, members: Sequence[Member], actor_agent: Agent | None, supervisor: bool
+) -> set[str]:
+    """The call-level actions (transfers, resume, abort, join) this actor may take now."""
+    if not may_act(call=call, members=members, actor_agent=actor_agent, supervisor=supervisor):
+        # A supervisor may always act; JOIN needs no presence on the call.
+        return set()
+    return {
+        kind
+        for kind in CALL_LEVEL
+        if call_action_refusal(
+            kind=kind,
+            call=call,
+            members=members,
+            actor_agent=actor_agent,
+            supervisor=supervisor,
+        )
+        is None
+    }
+
+
+def member_actions(
+    *,
+    call: Call,
+    member: Member,
+    actor_agent: Agent | None,
+    supervisor: bool,
+    members: Sequence[Member] | None = None,
+) -> set[str]:
+    """The actions (hold, unhold, hang up, voicemail drop) this actor may take on `member`.
+    `members` defaults to `call.members.all()`, which is free when prefetched."""
+    members = list(call.members.all()) if members is None else members
+    if not may_act(call=call, members=members, actor_agent=actor_agent, supervisor=supervisor):
+        return set()
+    return {
+        kind
+        for kind in MEMBER_LEVEL
+        if member_action_refusal(kind=kind, call=call, member=member) is None
+    }
+
+
+def available_actions(
+    *, call: Call, members: Sequence[Member], actor_agent: Agent | None, supervisor: bool
+) -> dict:
+    """Everything the UI needs for one call: {"call": set, "members": {member_pk: set}}."""
+    return {
+        "call": call_actions(
+            call=call, members=members, actor_agent=actor_agent, supervisor=supervisor
+        ),
+        "members": {
+            m.pk: member_actions(
+                call=call,
+                member=m,
+                actor_agent=actor_agent,
+                supervisor=supervisor,
+                members=members,
+            )
+            for m in members
+        },
+    }

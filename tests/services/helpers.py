@@ -1,0 +1,90 @@
+"""Helpers for the service tests.
+
+`settle` stands in for the webhook (tested elsewhere): it moves the simulator's clock, then
+copies each leg's state from the simulator into our models through `calls.state`, the same
+functions the webhook uses. The services under test still talk to the simulator over HTTP.
+"""
+
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from django.utils import timezone
+
+from calls.models import Call, Member
+from calls.state import (
+    call_changed,
+    lock_call,
+    member_set_state,
+    on_member_answered,
+    on_member_gone,
+)
+from tests.factories import make_supervisor
+
+S = Member.State
+ANSWER = 3.0  # seconds: longer than the simulator's answer delay
+
+_LIVE = {
+    "ringing": S.DIALLING,
+    "talking": S.TALKING,
+    "on_hold": S.ON_HOLD,
+    "voicemail": S.VOICEMAIL,
+}
+_GONE = {
+    "completed": S.LEFT,
+    "canceled": S.LEFT,
+    "busy": S.BUSY,
+    "no-answer": S.NO_ANSWER,
+    "failed": S.FAILED,
+}
+
+
+def conference_for(sim, call: Call) -> dict:
+    addresses = set(call.members.values_list("address", flat=True))
+    for conference in reversed(sim.snapshot()["conferences"]):
+        if addresses & {m["address"] for m in conference["members"]}:
+            return conference
+    raise AssertionError(f"no conference in the simulator for call {call.pk}")
+
+
+def sim_states(sim, call: Call) -> dict[str, str]:
+    """address -> state of the newest leg at that address in the call's conference."""
+    return {m["address"]: m["state"] for m in conference_for(sim, call)["members"]}
+
+
+def settle(sim, call: Call, seconds: float = ANSWER) -> Call:
+    if seconds:
+        sim.advance(seconds)
+    legs = {m["address"]: m for m in conference_for(sim, call)["members"]}
+    with transaction.atomic():
+        locked = lock_call(call_id=call.pk)
+        at = timezone.now()
+        for member in locked.members.filter(state__in=Member.LIVE_STATES):
+            leg = legs.get(member.address)
+            if leg is None:
+                continue
+            state = _GONE[leg["exit_cause"]] if leg["state"] == "gone" else _LIVE[leg["state"]]
+            was_answered = member.answered_at is not None
+            if not member_set_state(member=member, state=state, at=at):
+                continue
+            if state in Member.TERMINAL_STATES:
+                on_member_gone(call=locked, member=member, at=at)
+            elif state in (S.TALKING, S.VOICEMAIL) and not was_answered:
+                on_member_answered(call=locked, member=member, at=at)
+        call_changed(call=locked, at=at)
+    call.refresh_from_db()
+    return call
+
+
+def states(call: Call) -> dict[str, str]:
+    """address -> state of the newest leg at each address."""
+    return {m.address: m.state for m in call.members.order_by("pk")}
+
+
+def supervisor(**kwargs):
+    """`make_supervisor`, with the Supervisors group holding `calls.supervise` as in the demo
+    data (the factory creates the group without it)."""
+    user = make_supervisor(**kwargs)
+    group = user.groups.get(name="Supervisors")
+    group.permissions.add(
+        Permission.objects.get(codename="supervise", content_type__app_label="calls")
+    )
+    return type(user).objects.get(pk=user.pk)  # fresh: permission caches are per instance

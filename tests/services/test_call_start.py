@@ -1,0 +1,262 @@
+"""call_start ("Call") against the simulator over HTTP."""
+
+import asyncio
+import socket
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import AnonymousUser
+
+from agents.models import Agent
+from calls.models import Action, Call, Member
+from calls.publishing import agent_group
+from calls.services import InvalidInput, InvalidState, NotAllowed, PhloFailed, actions
+from tests.factories import make_customer
+from tests.services.helpers import S, settle, sim_states, states
+
+pytestmark = pytest.mark.django_db
+
+
+def test_call_a_customer(phlo_sim, settings, alice, dana):
+    call = actions.call_start(actor=alice.user, to="+1 (415) 555-0101")
+
+    assert call.status == Call.Status.DIALLING
+    assert (call.owner, call.customer, call.direction) == (alice, dana, "outbound")
+    assert call.pending_action is None
+    assert call.version >= 1
+    agent_leg, customer_leg = call.members.all()
+    assert (agent_leg.address, agent_leg.role, agent_leg.agent, agent_leg.state) == (
+        alice.endpoint,
+        "agent",
+        alice,
+        S.DIALLING,
+    )
+    assert (customer_leg.address, customer_leg.role, customer_leg.customer) == (
+        "14155550101",
+        "customer",
+        dana,
+    )
+    action = Action.objects.get(call=call)
+    assert (action.kind, action.outcome, action.http_status, action.actor) == (
+        "call",
+        "succeeded",
+        201,
+        alice.user,
+    )
+    assert len(action.api_id) == 36 and action.finished_at and action.member == customer_leg
+    assert action.target == "14155550101"
+    assert action.request == {
+        "method": "POST",
+        "path": f"/v1/phlo/{settings.PHLO_ID}/multi_party_call/{settings.PHLO_MPC_NODE_ID}",
+        "body": {
+            "action": "call",
+            "trigger_source": alice.endpoint,
+            "to": "14155550101",
+            "role": "customer",
+        },
+    }
+    alice.refresh_from_db()
+    assert alice.status == Agent.Status.ON_CALL
+    assert sim_states(phlo_sim, call) == {alice.endpoint: "ringing", "14155550101": "ringing"}
+
+    call = settle(phlo_sim, call)
+    assert call.status == Call.Status.ACTIVE
+    assert states(call) == {alice.endpoint: S.TALKING, "14155550101": S.TALKING}
+
+
+def test_unknown_number_has_no_customer(phlo_sim, alice):
+    call = actions.call_start(actor=alice.user, to="+44 20 7946 0999")
+    assert call.customer is None
+    assert [(m.address, m.role, m.customer) for m in call.members.all()][1] == (
+        "442079460999",
+        "customer",
+        None,
+    )
+
+
+def test_customer_id_picks_the_record(phlo_sim, alice, dana):
+    call = actions.call_start(actor=alice.user, to="", customer_id=dana.pk)
+    assert call.customer == dana
+    assert call.members.last().address == dana.phone
+
+
+def test_customer_id_wins_over_the_number_typed(phlo_sim, alice, dana):
+    # Dana asked to be called back on another number that belongs to a different record.
+    other = make_customer(name="Other", phone="+14155550199")
+    call = actions.call_start(actor=alice.user, to=other.phone, customer_id=dana.pk)
+    assert call.customer == dana
+    assert call.members.last().address == other.phone
+
+
+def test_calling_another_agent_uses_role_agent(phlo_sim, alice, bob):
+    call = actions.call_start(actor=alice.user, to="sip:bob@Phones.TEST")
+    target = call.members.last()
+    assert (target.address, target.role, target.agent, target.customer) == (
+        bob.endpoint,
+        "agent",
+        bob,
+        None,
+    )
+    assert Action.objects.get(call=call).request["body"]["role"] == "agent"
+    member = phlo_sim.member(bob.endpoint)
+    assert member["role"] == "agent"
+
+
+@pytest.mark.parametrize(
+    ("to", "message"),
+    [
+        ("", "Enter a phone number or a SIP address."),
+        ("12", "is not a valid phone number"),
+        ("sip:nobody", "is not a valid SIP address"),
+    ],
+)
+def test_bad_addresses_are_refused_before_anything_happens(phlo_sim, alice, to, message):
+    with pytest.raises(InvalidInput) as info:
+        actions.call_start(actor=alice.user, to=to)
+    assert message in info.value.message
+    assert info.value.http_status == 400
+    assert not Call.objects.exists() and not Action.objects.exists()
+    assert phlo_sim.snapshot()["conferences"] == []
+
+
+def test_own_endpoint_refused(phlo_sim, alice):
+    with pytest.raises(InvalidInput, match="your own endpoint"):
+        actions.call_start(actor=alice.user, to="sip:alice@phones.test")
+
+
+def test_unknown_customer_id(phlo_sim, alice):
+    with pytest.raises(InvalidInput, match="customer does not exist"):
+        actions.call_start(actor=alice.user, to="", customer_id=9999)
+
+
+def test_needs_an_agent_profile(phlo_sim, plain_user, sam):
+    with pytest.raises(NotAllowed, match="agent profile"):
+        actions.call_start(actor=plain_user, to="+14155550101")
+    with pytest.raises(NotAllowed, match="Sign in"):
+        actions.call_start(actor=AnonymousUser(), to="+14155550101")
+    # A supervisor with a phone may call.
+    assert actions.call_start(actor=sam, to="+14155550101").owner.user == sam
+
+
+def test_one_call_at_a_time(phlo_sim, alice):
+    actions.call_start(actor=alice.user, to="+14155550101")
+    with pytest.raises(InvalidState, match="already on a call"):
+        actions.call_start(actor=alice.user, to="+14155550102")
+    assert Call.objects.count() == 1
+
+
+def test_busy_agent_cannot_be_called(phlo_sim, alice, bob, carol):
+    actions.call_start(actor=bob.user, to="+14155550101")
+    with pytest.raises(InvalidState, match="Bob is on another call"):
+        actions.call_start(actor=alice.user, to=bob.endpoint)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+FAILURES = {
+    "server_error": (lambda sim, s: sim.inject_fault(status=500), 500),
+    "unavailable_html": (lambda sim, s: sim.inject_fault(status=503, body="<html>x</html>"), 503),
+    "unauthorized": (lambda sim, s: setattr(s, "PLIVO_AUTH_TOKEN", "wrong"), 401),
+    "not_found": (lambda sim, s: setattr(s, "PHLO_ID", "nope"), 404),
+    "bad_response": (lambda sim, s: sim.inject_fault(not_json=True), 201),
+    "timeout": (
+        lambda sim, s: (sim.inject_fault(delay=0.5), setattr(s, "PHLO_READ_TIMEOUT", 0.1)),
+        None,
+    ),
+    "connection": (
+        lambda sim, s: setattr(s, "PHLO_BASE_URL", f"http://127.0.0.1:{_closed_port()}/v1"),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_phlo_failure_marks_the_new_call_failed(phlo_sim, settings, alice, dana, failure):
+    arrange, status = FAILURES[failure]
+    arrange(phlo_sim, settings)
+    with pytest.raises(PhloFailed) as info:
+        actions.call_start(actor=alice.user, to=dana.phone)
+    error = info.value
+    kind = {"unavailable_html": "server_error"}.get(failure, failure)
+    assert (error.kind, error.status, error.code, error.http_status) == (
+        kind,
+        status,
+        "phlo_failed",
+        502,
+    )
+    assert error.message.startswith("Could not place the call: ")
+    call = Call.objects.get()
+    assert call.status == Call.Status.FAILED and call.ended_at is not None
+    assert call.pending_action is None
+    assert set(call.members.values_list("state", flat=True)) == {S.FAILED}
+    action = Action.objects.get()
+    assert (action.outcome, action.error_kind, action.http_status) == ("failed", kind, status)
+    assert action.error == error.message
+    assert action.request["body"]["to"] == dana.phone
+    assert "wrong" not in action.error
+    alice.refresh_from_db()
+    # A call that never got going does not put the agent into wrap-up.
+    assert alice.status == Agent.Status.AVAILABLE
+    # And the agent can try again straight away.
+    phlo_sim.clear_faults()
+    settings.PLIVO_AUTH_TOKEN = "test-auth-token"
+    settings.PHLO_ID = "11111111-2222-4333-8444-555555555555"
+    settings.PHLO_READ_TIMEOUT = 5
+    settings.PHLO_BASE_URL = phlo_sim.api_url
+    assert actions.call_start(actor=alice.user, to=dana.phone).status == Call.Status.DIALLING
+
+
+def test_carrier_failure_is_not_an_api_error(phlo_sim, alice):
+    # PHLO accepts the call; the failure arrives later, as the leg's exit.
+    call = actions.call_start(actor=alice.user, to="15005550004")
+    assert Action.objects.get(call=call).outcome == "succeeded"
+    call = settle(phlo_sim, call)
+    assert states(call)["15005550004"] == S.FAILED
+
+
+def test_unanswered_customer_ends_the_call(phlo_sim, alice):
+    call = actions.call_start(actor=alice.user, to="15005550001")  # busy
+    call = settle(phlo_sim, call)
+    assert states(call)["15005550001"] == S.BUSY
+
+
+async def _drain(layer, channel) -> list[dict]:
+    messages = []
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(layer.receive(channel), 0.05))
+        except TimeoutError:
+            return messages
+
+
+def test_success_is_pushed_after_commit(phlo_sim, alice, dana, django_capture_on_commit_callbacks):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(agent_group(alice.pk), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        call = actions.call_start(actor=alice.user, to=dana.phone)
+    messages = async_to_sync(_drain)(layer, channel)
+    async_to_sync(layer.group_discard)(agent_group(alice.pk), channel)
+    pushed = [m for m in messages if m.get("call_id") == call.pk]
+    assert pushed and pushed[-1]["version"] == call.version
+
+
+def test_member_rows_exist_before_phlo_is_asked(phlo_sim, alice, dana, monkeypatch):
+    """Early callbacks must find the call: its legs are written before the request."""
+    from calls.phlo_client import PhloClient
+
+    seen = {}
+    original = PhloClient.send
+
+    def spy(self, request):
+        seen["legs"] = list(Member.objects.values_list("address", "state"))
+        return original(self, request)
+
+    monkeypatch.setattr(PhloClient, "send", spy)
+    actions.call_start(actor=alice.user, to=dana.phone)
+    assert seen["legs"] == [(alice.endpoint, S.DIALLING), (dana.phone, S.DIALLING)]

@@ -1,0 +1,217 @@
+"""calls.services.rules: pure functions over unsaved rows, so these run without a database."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from agents.models import Agent
+from calls.models import Call, Customer, Member
+from calls.services import rules
+
+K = rules.Kind
+S = Member.State
+
+
+def agent(pk: int, name: str) -> Agent:
+    return Agent(pk=pk, user=User(pk=pk, username=name), endpoint=f"sip:{name}@phones.test")
+
+
+ALICE, BOB, CAROL, SAM = agent(1, "alice"), agent(2, "bob"), agent(3, "carol"), agent(4, "sam")
+DANA = Customer(pk=1, name="Dana Diaz", phone="14155550101")
+
+
+def leg(pk: int, who, state: str = S.TALKING, role: str | None = None) -> Member:
+    if isinstance(who, Agent):
+        return Member(pk=pk, address=who.endpoint, role=role or "agent", agent=who, state=state)
+    return Member(pk=pk, address=who.phone, role="customer", customer=who, state=state)
+
+
+def call(status: str = "active", owner: Agent = ALICE, **transfer) -> Call:
+    c = Call(pk=1, status=status, owner=owner)
+    if transfer:
+        c.transfer_kind = transfer["kind"]
+        c.transfer_from = transfer.get("from_", ALICE)
+        c.transfer_to_address = transfer["to"].endpoint
+        c.transfer_to_agent = transfer["to"]
+        c.transfer_started_at = timezone.now()
+    return c
+
+
+def call_acts(c, members, actor=ALICE, supervisor=False):
+    return rules.call_actions(call=c, members=members, actor_agent=actor, supervisor=supervisor)
+
+
+def member_acts(c, member, members, actor=ALICE, supervisor=False):
+    return rules.member_actions(
+        call=c, member=member, members=members, actor_agent=actor, supervisor=supervisor
+    )
+
+
+def test_talking_call_offers_transfers_and_member_controls():
+    c = call()
+    members = [leg(1, ALICE), leg(2, DANA)]
+    assert call_acts(c, members) == {K.WARM_TRANSFER, K.COLD_TRANSFER}
+    assert member_acts(c, members[1], members) == {K.HOLD, K.HANGUP}
+
+
+def test_held_member_can_be_unheld_even_during_a_transfer():
+    c = call(kind="warm", to=BOB)
+    members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB, S.DIALLING)]
+    assert member_acts(c, members[1], members) == {K.UNHOLD, K.HANGUP}
+    # No holds during a transfer: resume or abort it first.
+    assert K.HOLD not in member_acts(c, members[0], members)
+    assert "resume or abort" in rules.member_action_refusal(kind=K.HOLD, call=c, member=members[0])
+
+
+def test_only_one_transfer_at_a_time_and_resume_waits_for_answer():
+    c = call(kind="warm", to=BOB)
+    ringing = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB, S.DIALLING)]
+    assert call_acts(c, ringing) == {K.ABORT_TRANSFER}
+    reason = rules.call_action_refusal(
+        kind=K.COLD_TRANSFER, call=c, members=ringing, actor_agent=ALICE, supervisor=False
+    )
+    assert reason.startswith("alice's warm transfer to bob is already in progress")
+    answered = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB)]
+    assert call_acts(c, answered) == {K.RESUME_CALL, K.ABORT_TRANSFER}
+
+
+def test_cold_transfer_in_progress_offers_no_resume_or_abort():
+    c = call(kind="cold", to=BOB)
+    members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB, S.DIALLING)]
+    assert call_acts(c, members) == set()
+    # The ringing target can still be hung up, which ends the transfer.
+    assert member_acts(c, members[2], members) == {K.HANGUP}
+
+
+def test_resume_needs_the_initiator_still_on_the_call():
+    c = call(kind="warm", to=BOB)
+    members = [leg(1, ALICE, S.LEFT), leg(2, DANA, S.ON_HOLD), leg(3, BOB)]
+    reason = rules.call_action_refusal(
+        kind=K.RESUME_CALL, call=c, members=members, actor_agent=BOB, supervisor=False
+    )
+    assert reason == "The agent who started the transfer has left the call."
+
+
+def test_ended_call_offers_nothing():
+    c = call(status="completed")
+    members = [leg(1, ALICE, S.LEFT), leg(2, DANA, S.LEFT)]
+    assert call_acts(c, members, supervisor=True) == set()
+    assert member_acts(c, members[1], members, supervisor=True) == set()
+    assert rules.member_action_refusal(kind=K.HANGUP, call=c, member=members[1]) == (
+        "This call has ended."
+    )
+
+
+def test_dialling_call_offers_hangup_but_no_transfer():
+    c = call(status="dialling")
+    members = [leg(1, ALICE, S.DIALLING), leg(2, DANA, S.DIALLING)]
+    assert call_acts(c, members) == set()
+    assert member_acts(c, members[1], members) == {K.HANGUP}
+
+
+def test_voicemail_member_offers_drop_not_hold():
+    c = call()
+    members = [leg(1, ALICE), leg(2, DANA, S.VOICEMAIL)]
+    assert member_acts(c, members[1], members) == {K.VOICEMAIL_DROP, K.HANGUP}
+    assert "not talking" in rules.member_action_refusal(kind=K.HOLD, call=c, member=members[1])
+
+
+def test_voicemail_drop_refused_for_a_person():
+    c = call()
+    members = [leg(1, ALICE), leg(2, DANA)]
+    assert rules.member_action_refusal(kind=K.VOICEMAIL_DROP, call=c, member=members[1]) == (
+        "Dana Diaz was not answered by a voicemail machine."
+    )
+
+
+def test_left_member_offers_nothing():
+    c = call()
+    members = [leg(1, ALICE), leg(2, DANA), leg(3, BOB, S.LEFT)]
+    assert member_acts(c, members[2], members) == set()
+    assert rules.member_action_refusal(kind=K.HANGUP, call=c, member=members[2]) == (
+        "bob is no longer on the call."
+    )
+
+
+@pytest.mark.parametrize(
+    ("actor", "supervisor", "allowed"),
+    [
+        (ALICE, False, True),  # owner with a leg
+        (BOB, False, True),  # not owner, but on the call
+        (CAROL, False, False),  # another agent
+        (None, False, False),  # no agent profile
+        (None, True, True),  # supervisor without a phone
+        (SAM, True, True),
+    ],
+)
+def test_who_may_act(actor, supervisor, allowed):
+    c = call()
+    members = [leg(1, ALICE), leg(2, DANA), leg(3, BOB)]
+    assert rules.may_act(call=c, members=members, actor_agent=actor, supervisor=supervisor) is (
+        allowed
+    )
+    assert bool(member_acts(c, members[1], members, actor, supervisor)) is allowed
+
+
+def test_owner_without_a_leg_may_still_act():
+    c = call(owner=ALICE)
+    members = [leg(1, ALICE, S.LEFT), leg(2, DANA), leg(3, BOB)]
+    assert rules.may_act(call=c, members=members, actor_agent=ALICE, supervisor=False)
+
+
+def test_trigger_leg_prefers_the_actor_then_the_owner():
+    c = call(owner=ALICE)
+    members = [leg(1, ALICE), leg(2, DANA), leg(3, BOB)]
+    assert rules.trigger_leg(call=c, members=members, actor_agent=BOB).pk == 3
+    assert rules.trigger_leg(call=c, members=members, actor_agent=SAM).pk == 1
+    held = [leg(1, ALICE, S.ON_HOLD), leg(2, DANA)]
+    assert rules.trigger_leg(call=c, members=held, actor_agent=SAM) is None
+    assert rules.call_action_refusal(
+        kind=K.WARM_TRANSFER, call=c, members=held, actor_agent=SAM, supervisor=True
+    ) == ("No agent is talking on this call, so there is nobody to transfer from.")
+
+
+def test_transfer_needs_a_customer_and_room():
+    c = call()
+    agents_only = [leg(1, ALICE), leg(2, BOB)]
+    assert call_acts(c, agents_only) == set()
+    full = [leg(1, ALICE), leg(2, DANA)] + [
+        Member(pk=10 + i, address=f"1415555{i:04d}", role="customer", state=S.TALKING)
+        for i in range(8)
+    ]
+    reason = rules.call_action_refusal(
+        kind=K.WARM_TRANSFER, call=c, members=full, actor_agent=ALICE, supervisor=False
+    )
+    assert reason == "A call can have at most 10 participants."
+
+
+def test_join_is_for_supervisors_with_a_phone_not_on_the_call():
+    c = call()
+    members = [leg(1, ALICE), leg(2, DANA)]
+    assert rules.JOIN in call_acts(c, members, actor=SAM, supervisor=True)
+    assert rules.JOIN not in call_acts(c, members, actor=ALICE, supervisor=False)
+    assert rules.JOIN not in call_acts(c, members, actor=None, supervisor=True)
+    joined = [*members, leg(3, SAM, role="supervisor")]
+    assert rules.JOIN not in call_acts(c, joined, actor=SAM, supervisor=True)
+    # A supervisor on the call can hold, transfer and hang up like the agents.
+    assert call_acts(c, joined, actor=SAM, supervisor=True) == {K.WARM_TRANSFER, K.COLD_TRANSFER}
+
+
+def test_available_actions_covers_every_member():
+    c = call()
+    members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD)]
+    result = rules.available_actions(call=c, members=members, actor_agent=ALICE, supervisor=False)
+    assert result == {
+        "call": {K.WARM_TRANSFER, K.COLD_TRANSFER},
+        "members": {1: {K.HOLD, K.HANGUP}, 2: {K.UNHOLD, K.HANGUP}},
+    }
+
+
+def test_unknown_kinds_are_programming_errors():
+    c = call()
+    with pytest.raises(ValueError):
+        rules.call_action_refusal(
+            kind=K.HOLD, call=c, members=[], actor_agent=ALICE, supervisor=False
+        )
+    with pytest.raises(ValueError):
+        rules.member_action_refusal(kind=K.WARM_TRANSFER, call=c, member=leg(1, ALICE))

@@ -1,0 +1,251 @@
+"""Warm transfer (start, resume, abort), cold transfer and supervisor barge, over HTTP."""
+
+import pytest
+
+from agents.models import Agent
+from calls.models import Action, Call, Member
+from calls.services import (
+    InvalidInput,
+    InvalidState,
+    NotAllowed,
+    PhloFailed,
+    actions,
+)
+from tests.services.helpers import S, conference_for, settle, sim_states, states, supervisor
+
+pytestmark = pytest.mark.django_db
+
+DANA = "14155550101"
+
+
+def transfer_fields(call: Call) -> tuple:
+    call.refresh_from_db()
+    return (
+        call.transfer_kind,
+        call.transfer_from_id,
+        call.transfer_to_address,
+        call.transfer_to_agent_id,
+        call.transfer_started_at is not None,
+    )
+
+
+NO_TRANSFER = ("", None, "", None, False)
+
+
+def test_warm_transfer_start(phlo_sim, talking_call, alice, bob):
+    call = actions.transfer_warm_start(
+        actor=alice.user, call_id=talking_call.pk, to="sip:bob@phones.test"
+    )
+
+    assert transfer_fields(call) == ("warm", alice.pk, bob.endpoint, bob.pk, True)
+    assert states(call) == {alice.endpoint: S.TALKING, DANA: S.ON_HOLD, bob.endpoint: S.DIALLING}
+    target = call.members.get(address=bob.endpoint)
+    assert (target.role, target.agent) == ("agent", bob)
+    action = Action.objects.get(kind="warm_transfer")
+    assert (action.outcome, action.member, action.target) == ("succeeded", target, bob.endpoint)
+    assert action.request["body"] == {
+        "action": "warm_transfer",
+        "trigger_source": alice.endpoint,
+        "to": bob.endpoint,
+        "role": "agent",
+    }
+    conference = conference_for(phlo_sim, call)
+    assert conference["transfer"]["kind"] == "warm"
+    assert sim_states(phlo_sim, call)[DANA] == "on_hold"
+    bob.refresh_from_db()
+    assert bob.status == Agent.Status.ON_CALL  # ringing counts as busy
+
+
+def test_warm_transfer_resume(phlo_sim, talking_call, alice, bob):
+    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    settle(phlo_sim, talking_call)
+    call = actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+
+    assert transfer_fields(call) == NO_TRANSFER
+    assert states(call) == {alice.endpoint: S.TALKING, DANA: S.TALKING, bob.endpoint: S.TALKING}
+    action = Action.objects.get(kind="resume_call")
+    assert action.request["path"].endswith("/members/sip%3Aalice%40phones.test")
+    assert action.request["body"] == {"action": "resume_call"}
+    assert action.member == call.members.get(address=alice.endpoint)
+    assert conference_for(phlo_sim, call)["transfer"] is None
+    assert sim_states(phlo_sim, call)[DANA] == "talking"
+
+
+def test_resume_refused_before_the_target_answers(phlo_sim, talking_call, alice, bob):
+    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    with pytest.raises(InvalidState, match="has not answered yet"):
+        actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+
+
+def test_warm_transfer_abort(phlo_sim, talking_call, alice, bob):
+    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    settle(phlo_sim, talking_call)
+    call = actions.transfer_abort(actor=alice.user, call_id=talking_call.pk)
+
+    assert transfer_fields(call) == NO_TRANSFER
+    assert states(call) == {alice.endpoint: S.TALKING, DANA: S.TALKING, bob.endpoint: S.LEFT}
+    assert sim_states(phlo_sim, call) == {
+        alice.endpoint: "talking",
+        DANA: "talking",
+        bob.endpoint: "gone",
+    }
+    bob.refresh_from_db()
+    assert bob.status != Agent.Status.ON_CALL
+
+
+def test_abort_while_the_target_still_rings(phlo_sim, talking_call, alice, bob):
+    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    call = actions.transfer_abort(actor=alice.user, call_id=talking_call.pk)
+    assert states(call)[bob.endpoint] == S.LEFT
+    assert sim_states(phlo_sim, call)[bob.endpoint] == "gone"
+
+
+def test_resume_and_abort_need_a_warm_transfer(phlo_sim, talking_call, alice):
+    with pytest.raises(InvalidState, match="no warm transfer to resume"):
+        actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+    with pytest.raises(InvalidState, match="no warm transfer to abort"):
+        actions.transfer_abort(actor=alice.user, call_id=talking_call.pk)
+
+
+def test_only_one_transfer_at_a_time(phlo_sim, talking_call, alice, bob, carol):
+    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    with pytest.raises(InvalidState) as info:
+        actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
+    assert info.value.message == (
+        "Alice's warm transfer to Bob is already in progress; only one at a time."
+    )
+    assert not talking_call.members.filter(address=carol.endpoint).exists()
+
+
+def test_cold_transfer(phlo_sim, talking_call, alice, bob):
+    call = actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    assert transfer_fields(call) == ("cold", alice.pk, bob.endpoint, bob.pk, True)
+    assert states(call) == {alice.endpoint: S.TALKING, DANA: S.ON_HOLD, bob.endpoint: S.DIALLING}
+    assert Action.objects.get(kind="cold_transfer").request["body"]["action"] == "cold_transfer"
+
+    # Bob answers: the customer is put through to him and Alice is dropped by the provider.
+    call = settle(phlo_sim, call)
+    assert transfer_fields(call) == NO_TRANSFER
+    assert states(call) == {alice.endpoint: S.LEFT, DANA: S.TALKING, bob.endpoint: S.TALKING}
+    assert call.owner == bob
+
+
+def test_cold_transfer_to_a_busy_number_comes_back(phlo_sim, talking_call, alice):
+    call = actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="15005550001")
+    assert transfer_fields(call)[2] == "15005550001"
+    call = settle(phlo_sim, call)
+    assert transfer_fields(call) == NO_TRANSFER
+    assert states(call) == {alice.endpoint: S.TALKING, DANA: S.TALKING, "15005550001": S.BUSY}
+
+
+def test_hanging_up_a_ringing_target_ends_the_transfer(phlo_sim, talking_call, alice):
+    phlo_sim.phones.set_mode("14155550177", "manual")
+    call = actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="+14155550177")
+    target = call.members.get(address="14155550177")
+    assert (target.agent, target.role) == (None, "agent")
+    actions.member_hangup(actor=alice.user, member_id=target.pk)
+    assert transfer_fields(call) == NO_TRANSFER
+    assert states(call)[DANA] == S.TALKING
+
+
+def test_transfer_target_checks(phlo_sim, talking_call, alice, bob, carol):
+    with pytest.raises(InvalidInput, match="not a valid phone number"):
+        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to="bob")
+    with pytest.raises(InvalidInput, match="Dana Diaz is already on this call"):
+        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to="+1 415 555 0101")
+    # Carol is busy on a call of her own.
+    actions.call_start(actor=carol.user, to="+14155550123")
+    with pytest.raises(InvalidState, match="Carol is on another call"):
+        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
+    assert not Action.objects.filter(kind="warm_transfer").exists()
+
+
+def test_transfer_needs_an_answered_call(phlo_sim, alice, bob):
+    call = actions.call_start(actor=alice.user, to=DANA)
+    with pytest.raises(InvalidState, match="not been answered"):
+        actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+
+
+def test_transfer_refused_to_other_agents(phlo_sim, talking_call, bob, carol):
+    with pytest.raises(NotAllowed):
+        actions.transfer_warm_start(actor=bob.user, call_id=talking_call.pk, to=carol.endpoint)
+
+
+def test_supervisor_transfers_from_the_owners_leg(phlo_sim, talking_call, alice, bob):
+    sue = supervisor(username="sue")
+    call = actions.transfer_warm_start(actor=sue, call_id=talking_call.pk, to=bob.endpoint)
+    assert transfer_fields(call)[:2] == ("warm", alice.pk)
+    action = Action.objects.get(kind="warm_transfer")
+    assert action.actor == sue and action.request["body"]["trigger_source"] == alice.endpoint
+
+
+def test_transfer_needs_a_talking_agent(phlo_sim, talking_call, alice, bob):
+    actions.member_hold(
+        actor=alice.user, member_id=talking_call.members.get(address=alice.endpoint).pk
+    )
+    with pytest.raises(InvalidState, match="No agent is talking"):
+        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [({"status": 500}, "server_error"), ({"not_json": True}, "bad_response")],
+)
+def test_phlo_failure_leaves_the_call_as_it_was(phlo_sim, talking_call, alice, bob, fault, kind):
+    phlo_sim.inject_fault(**fault)
+    with pytest.raises(PhloFailed) as info:
+        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    assert info.value.kind == kind
+    assert info.value.message.startswith("Could not start the warm transfer to Bob: ")
+    assert transfer_fields(talking_call) == NO_TRANSFER
+    assert states(talking_call) == {alice.endpoint: S.TALKING, DANA: S.TALKING}
+    assert talking_call.pending_action is None
+    action = Action.objects.get(kind="warm_transfer")
+    assert (action.outcome, action.error_kind) == ("failed", kind)
+    assert action.request["body"]["to"] == bob.endpoint
+
+
+def test_resume_failure_keeps_the_transfer(phlo_sim, talking_call, alice, bob):
+    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    settle(phlo_sim, talking_call)
+    phlo_sim.inject_fault(status=503)
+    with pytest.raises(PhloFailed, match="Could not resume the call"):
+        actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+    assert transfer_fields(talking_call)[0] == "warm"
+    assert states(talking_call)[DANA] == S.ON_HOLD
+
+
+# --- supervisor barge -------------------------------------------------------------------------
+
+
+def test_supervisor_joins(phlo_sim, talking_call, alice, sam):
+    call = actions.call_join(actor=sam, call_id=talking_call.pk)
+    leg = call.members.get(address=sam.agent.endpoint)
+    assert (leg.role, leg.agent, leg.state) == ("supervisor", sam.agent, S.DIALLING)
+    action = Action.objects.get(kind="call", actor=sam)
+    assert action.request["body"] == {
+        "action": "call",
+        "trigger_source": alice.endpoint,
+        "to": sam.agent.endpoint,
+        "role": "agent",
+    }
+    # The simulator put the supervisor into the same conference.
+    assert sim_states(phlo_sim, call)[sam.agent.endpoint] == "ringing"
+    call = settle(phlo_sim, call)
+    assert states(call)[sam.agent.endpoint] == S.TALKING
+    with pytest.raises(InvalidState, match="already on this call"):
+        actions.call_join(actor=sam, call_id=call.pk)
+
+
+def test_join_is_for_supervisors_with_a_phone(phlo_sim, talking_call, alice, bob):
+    with pytest.raises(NotAllowed, match="Only supervisors"):
+        actions.call_join(actor=alice.user, call_id=talking_call.pk)
+    with pytest.raises(NotAllowed, match="agent profile"):
+        actions.call_join(actor=supervisor(username="sue"), call_id=talking_call.pk)
+    assert Member.objects.filter(call=talking_call).count() == 2
+
+
+def test_join_refused_on_a_ringing_call(phlo_sim, alice, sam):
+    call = actions.call_start(actor=alice.user, to=DANA)
+    with pytest.raises(InvalidState, match="not been answered"):
+        actions.call_join(actor=sam, call_id=call.pk)
