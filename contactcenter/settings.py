@@ -135,6 +135,8 @@ LOGGING = {
 PHLO_SIMULATOR = env_bool("PHLO_SIMULATOR", True)
 PHLO_SIMULATOR_HOST = env_str("PHLO_SIMULATOR_HOST", "127.0.0.1")
 PHLO_SIMULATOR_PORT = int(env_float("PHLO_SIMULATOR_PORT", 8001))
+# Which callback vocabulary the simulator sends: "phlo" (node variables) or "mpc" (MPC status).
+PHLO_SIMULATOR_VOCABULARY = env_str("PHLO_SIMULATOR_VOCABULARY", "phlo")
 
 _DEMO = {
     "PLIVO_AUTH_ID": "MASIMULATOR000000000",

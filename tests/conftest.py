@@ -1,5 +1,7 @@
 import pytest
 
+pytest_plugins = ["tests.fixtures_simulator"]
+
 
 @pytest.fixture(autouse=True)
 def _phlo_test_settings(settings):
@@ -10,4 +12,6 @@ def _phlo_test_settings(settings):
     settings.PHLO_ID = "11111111-2222-4333-8444-555555555555"
     settings.PHLO_MPC_NODE_ID = "66666666-7777-4888-8999-000000000000"
     settings.PUBLIC_BASE_URL = "http://testserver"
+    # The default hasher costs ~0.2 s per user; tests create many.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CHANNEL_LAYERS = settings.CHANNEL_LAYERS  # keep whatever REDIS_URL selected

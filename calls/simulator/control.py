@@ -1,0 +1,115 @@
+"""The JSON control API under /_sim/: what a person does on a phone, and what tests inspect.
+
+Local-only tool endpoints (the simulator binds 127.0.0.1 by default); they never show the
+auth token or the routing token.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from calls.simulator.errors import SimulatorError
+from calls.simulator.faults import make_fault
+from calls.simulator.responses import Response, json_object, json_response
+
+if TYPE_CHECKING:
+    from calls.simulator.simulator import Simulator
+
+_GET = {"/_sim/state", "/_sim/deliveries", "/_sim/faults"}
+_POST = {
+    "/_sim/phones/answer",
+    "/_sim/phones/reject",
+    "/_sim/phones/hangup",
+    "/_sim/phones/mode",
+    "/_sim/inbound",
+    "/_sim/faults",
+}
+_DELETE = {"/_sim/faults"}
+
+
+def _error(status: int, message: str) -> Response:
+    return json_response(status, {"error": message})
+
+
+def _field(data: dict[str, Any], key: str, *, required: bool = True) -> str:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise SimulatorError(f"{key} is a mandatory param.")
+        return ""
+    if not isinstance(value, str):
+        raise SimulatorError(f"{key} must be a string.")
+    return value
+
+
+def phone_action(sim: Simulator, action: str, data: dict[str, Any]) -> str:
+    """Apply one phone-page action (shared by the JSON API and the HTML forms); returns a
+    short message saying what happened."""
+    if action == "mode":
+        address = sim.phones.set_mode(_field(data, "address"), _field(data, "mode"))
+        return f"{address} is now {data['mode']}"
+    if action == "inbound":
+        call_uuid = sim.inbound_call(from_=_field(data, "from"), to=_field(data, "to"))
+        return f"inbound call {call_uuid} is being routed"
+    address = _field(data, "address")
+    call_uuid = _field(data, "call_uuid", required=False)
+    getattr(sim.phones, action)(address, call_uuid=call_uuid)
+    return f"{action} {address}: done"
+
+
+def handle(sim: Simulator, *, method: str, path: str, body: bytes) -> Response:
+    path = path.rstrip("/") or path
+    allowed = [
+        m for m, paths in (("GET", _GET), ("POST", _POST), ("DELETE", _DELETE)) if path in paths
+    ]
+    if not allowed:
+        return _error(404, f"No such control endpoint: {path}")
+    if method not in allowed:
+        return json_response(
+            405, {"error": f"Use {' or '.join(allowed)}."}, Allow=", ".join(allowed)
+        )
+    try:
+        if method == "GET":
+            return _get(sim, path)
+        if method == "DELETE":
+            sim.clear_faults()
+            return json_response(200, {"faults": []})
+        data = json_object(body)
+        if path == "/_sim/faults":
+            times = data.pop("times", 1)
+            sim.faults.add(
+                make_fault(**_only(data, "status", "body", "not_json", "delay", "disconnect")),
+                times=times,
+            )
+            return json_response(201, {"faults": [f.as_dict() for f in sim.faults.pending()]})
+        if path == "/_sim/inbound":
+            call_uuid = sim.inbound_call(from_=_field(data, "from"), to=_field(data, "to"))
+            return json_response(201, {"call_uuid": call_uuid})
+        action = path.rsplit("/", 1)[1]
+        message = phone_action(sim, action, data)
+        return json_response(200, {"ok": True, "message": message})
+    except SimulatorError as exc:
+        return _error(exc.status, str(exc))
+
+
+def _only(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise SimulatorError(
+            f"Unknown fault field(s): {', '.join(unknown)}. Use {', '.join(keys)}, times."
+        )
+    return data
+
+
+def _get(sim: Simulator, path: str) -> Response:
+    if path == "/_sim/state":
+        return json_response(200, sim.snapshot())
+    if path == "/_sim/faults":
+        return json_response(200, {"faults": [f.as_dict() for f in sim.faults.pending()]})
+    return json_response(
+        200,
+        {
+            "deliveries": [a.as_dict() for a in sim.deliveries],
+            "routing": [r.as_dict() for r in sim.routing_requests],
+        },
+    )

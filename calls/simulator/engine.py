@@ -1,0 +1,704 @@
+"""Conferences, members and transfers: the behaviour of a PHLO Multiparty Call node.
+
+All state lives here behind one lock. Actions validate, change state and schedule what
+happens next (a phone answering, a ring timeout, a callback); they never wait on the
+network. Callbacks are handed to `emit`, which only queues them for delivery.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from calls.addresses import display_address
+from calls.simulator import callbacks as cb
+from calls.simulator import phones as ph
+from calls.simulator.callbacks import CallbackFormatter
+from calls.simulator.clock import Clock
+from calls.simulator.config import SimulatorConfig
+from calls.simulator.errors import SimulatorError
+from calls.simulator.phones import Phones, canonical
+from calls.simulator.scheduler import Scheduler, Task
+
+RINGING = "ringing"
+TALKING = "talking"
+ON_HOLD = "on_hold"
+VOICEMAIL = "voicemail"
+GONE = "gone"
+ANSWERED_STATES = (TALKING, ON_HOLD, VOICEMAIL)
+
+AGENT = "agent"
+CUSTOMER = "customer"
+ROLES = (AGENT, CUSTOMER)
+
+WARM = "warm"
+COLD = "cold"
+
+NODE_ACTIONS = ("call", "warm_transfer", "cold_transfer")
+MEMBER_ACTIONS = ("hold", "unhold", "hangup", "resume_call", "abort_transfer", "voicemail_drop")
+
+# Exit causes (call_status of a ConferenceExit).
+COMPLETED = "completed"
+BUSY = "busy"
+NO_ANSWER = "no-answer"
+FAILED = "failed"
+CANCELED = "canceled"
+
+# Ended conferences and inbound calls kept for the state view.
+HISTORY = 200
+
+
+def _who(address: str) -> str:
+    return display_address(address)
+
+
+@dataclass
+class Member:
+    member_id: str
+    address: str
+    role: str
+    call_uuid: str
+    direction: str
+    caller: str
+    callee: str
+    created_at: float
+    state: str = RINGING
+    is_machine: bool = False
+    exit_cause: str = ""
+    answered_at: float | None = None
+    ended_at: float | None = None
+    playing_message: bool = False
+    tasks: list[Task] = field(default_factory=list, repr=False)
+
+    @property
+    def live(self) -> bool:
+        return self.state != GONE
+
+    def cancel_tasks(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        self.tasks.clear()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "member_id": self.member_id,
+            "address": self.address,
+            "role": self.role,
+            "call_uuid": self.call_uuid,
+            "direction": self.direction,
+            "from": self.caller,
+            "to": self.callee,
+            "state": self.state,
+            "hold_music": self.state == ON_HOLD,
+            "is_machine": self.is_machine,
+            "playing_message": self.playing_message,
+            "exit_cause": self.exit_cause,
+            "created_at": self.created_at,
+            "answered_at": self.answered_at,
+            "ended_at": self.ended_at,
+        }
+
+
+@dataclass
+class Transfer:
+    kind: str
+    from_member_id: str
+    to_member_id: str
+    started_at: float
+
+
+@dataclass
+class Conference:
+    uuid: str
+    name: str
+    origin: str
+    created_at: float
+    members: list[Member] = field(default_factory=list)
+    status: str = "live"
+    started: bool = False
+    ended_at: float | None = None
+    transfer: Transfer | None = None
+    _sequence: int = 0
+    _member_ids: Any = field(default_factory=lambda: itertools.count(1), repr=False)
+
+    @property
+    def live(self) -> bool:
+        return self.status == "live"
+
+    def next_sequence(self) -> int:
+        self._sequence += 1
+        return self._sequence
+
+    def new_member_id(self) -> str:
+        return str(next(self._member_ids))
+
+    def live_members(self) -> list[Member]:
+        return [m for m in self.members if m.live]
+
+    def live_member(self, address: str) -> Member | None:
+        return next((m for m in self.members if m.live and m.address == address), None)
+
+    def member_by_id(self, member_id: str) -> Member | None:
+        return next((m for m in self.members if m.member_id == member_id), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        transfer = None
+        if self.transfer:
+            source = self.member_by_id(self.transfer.from_member_id)
+            target = self.member_by_id(self.transfer.to_member_id)
+            transfer = {
+                "kind": self.transfer.kind,
+                "from": source.address if source else "",
+                "to": target.address if target else "",
+                "from_member_id": self.transfer.from_member_id,
+                "to_member_id": self.transfer.to_member_id,
+                "started_at": self.transfer.started_at,
+            }
+        return {
+            "uuid": self.uuid,
+            "name": self.name,
+            "origin": self.origin,
+            "status": self.status,
+            "created_at": self.created_at,
+            "ended_at": self.ended_at,
+            "transfer": transfer,
+            "members": [m.as_dict() for m in self.members],
+        }
+
+
+@dataclass
+class InboundCall:
+    """A customer calling in, before (and after) the routing decision."""
+
+    call_uuid: str
+    caller: str
+    callee: str
+    created_at: float
+    # routing -> connected | message -> ended
+    state: str = "routing"
+    agent_endpoint: str = ""
+    reason: str = ""
+    conference_uuid: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "call_uuid": self.call_uuid,
+            "from": self.caller,
+            "to": self.callee,
+            "state": self.state,
+            "agent_endpoint": self.agent_endpoint,
+            "reason": self.reason,
+            "conference_uuid": self.conference_uuid,
+            "created_at": self.created_at,
+        }
+
+
+def _text(body: Mapping[str, Any], key: str, *, required: bool = True) -> str:
+    value = body.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise SimulatorError(f"{key} is a mandatory param.")
+        return ""
+    if not isinstance(value, str):
+        raise SimulatorError(f"Invalid value provided for {key}: it must be a string.")
+    return value.strip()
+
+
+def _role(body: Mapping[str, Any], *, required: bool) -> str:
+    raw = body.get("role")
+    if raw is None or raw == "":
+        if required:
+            raise SimulatorError("role is a mandatory param.")
+        return AGENT
+    if not isinstance(raw, str) or raw.strip().lower() not in ROLES:
+        raise SimulatorError("Invalid value provided for role.")
+    return raw.strip().lower()
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        config: SimulatorConfig,
+        clock: Clock,
+        scheduler: Scheduler,
+        emit: Callable[[dict[str, str]], None],
+        route: Callable[[InboundCall], None],
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.scheduler = scheduler
+        self.formatter = CallbackFormatter(config=config, clock=clock)
+        self.phones = Phones(engine=self)
+        self.lock = threading.RLock()
+        self._emit_params = emit
+        self._route = route
+        self._conferences: dict[str, Conference] = {}
+        self._inbound: dict[str, InboundCall] = {}
+        self._names = itertools.count(1)
+
+    # --- the PHLO API --------------------------------------------------------------------
+
+    def node_action(self, *, body: Mapping[str, Any]) -> None:
+        """POST .../multi_party_call/{node_id}: call, warm_transfer or cold_transfer."""
+        action = _text(body, "action")
+        if action not in NODE_ACTIONS:
+            raise SimulatorError(
+                f"Invalid value provided for action: {action!r}."
+                f" Use one of {', '.join(NODE_ACTIONS)}."
+            )
+        source = canonical(_text(body, "trigger_source"), field="trigger_source")
+        target = canonical(_text(body, "to"), field="to")
+        role = _role(body, required=action == "call")
+        if source == target:
+            raise SimulatorError("to and trigger_source must be different addresses.")
+        with self.lock:
+            if action == "call":
+                self._call(source=source, target=target, role=role)
+            else:
+                kind = WARM if action == "warm_transfer" else COLD
+                self._transfer(kind=kind, source=source, target=target, role=role)
+
+    def member_action(self, *, address: str, body: Mapping[str, Any]) -> None:
+        """POST .../members/{address}: hold, unhold, hangup, resume_call, abort_transfer,
+        voicemail_drop."""
+        action = _text(body, "action")
+        if action not in MEMBER_ACTIONS:
+            raise SimulatorError(
+                f"Invalid value provided for action: {action!r}."
+                f" Use one of {', '.join(MEMBER_ACTIONS)}."
+            )
+        key = canonical(address, field="member address")
+        with self.lock:
+            conf, member = self._require_live(key)
+            getattr(self, f"_member_{action}")(conf, member)
+
+    # --- a person's phone ----------------------------------------------------------------
+
+    def phone_answer(self, *, address: str, call_uuid: str = "") -> None:
+        with self.lock:
+            conf, member = self._require_ringing(address, call_uuid)
+            self._answer(conf, member, machine=False)
+
+    def phone_reject(self, *, address: str, call_uuid: str = "") -> None:
+        with self.lock:
+            conf, member = self._require_ringing(address, call_uuid)
+            self._finish(conf, member, BUSY)
+
+    def phone_hangup(self, *, address: str, call_uuid: str = "") -> None:
+        with self.lock:
+            found = self._find_leg(address, call_uuid)
+            if found is None:
+                waiting = self._waiting_inbound(address, call_uuid)
+                if waiting is None:
+                    raise SimulatorError(f"{_who(address)} is not on a call.")
+                self._end_inbound(waiting.call_uuid)
+                return
+            conf, member = found
+            if member.state == RINGING:
+                raise SimulatorError(f"{_who(address)} is ringing: answer or reject it.")
+            self._leave(conf, member)
+
+    # --- inbound calls -------------------------------------------------------------------
+
+    def inbound_start(self, *, caller: str, callee: str) -> InboundCall:
+        call = InboundCall(
+            call_uuid=str(uuid.uuid4()),
+            caller=canonical(caller, field="from"),
+            callee=canonical(callee, field="to"),
+            created_at=self.clock.now(),
+        )
+        if call.caller == call.callee:
+            raise SimulatorError("from and to must be different addresses.")
+        with self.lock:
+            self._inbound[call.call_uuid] = call
+            self._prune()
+        self._route(call)
+        return call
+
+    def inbound_routed(self, *, call_uuid: str, agent_endpoint: str, reason: str = "") -> None:
+        """The routing answer arrived: connect to `agent_endpoint`, or ("" + reason) play the
+        no-agent message and hang up."""
+        with self.lock:
+            call = self._inbound.get(call_uuid)
+            if call is None or call.state != "routing":
+                return  # the caller hung up while we waited
+            if not agent_endpoint:
+                call.state = "message"
+                call.reason = reason
+                self.scheduler.schedule(
+                    self.config.inbound_message_seconds,
+                    lambda: self._end_inbound(call_uuid),
+                    label="inbound message ends",
+                )
+                return
+            conf = self._new_conference(origin="inbound")
+            customer = Member(
+                member_id=conf.new_member_id(),
+                address=call.caller,
+                role=CUSTOMER,
+                call_uuid=call.call_uuid,
+                direction="inbound",
+                caller=call.caller,
+                callee=call.callee,
+                created_at=self.clock.now(),
+            )
+            conf.members.append(customer)
+            call.state = "connected"
+            call.agent_endpoint = agent_endpoint
+            call.conference_uuid = conf.uuid
+            self._answer(conf, customer, machine=False)
+            self._dial(conf, address=agent_endpoint, role=AGENT)
+
+    def _end_inbound(self, call_uuid: str) -> None:
+        with self.lock:
+            call = self._inbound.get(call_uuid)
+            if call and call.state in ("routing", "message"):
+                call.state = "ended"
+
+    def _waiting_inbound(self, address: str, call_uuid: str) -> InboundCall | None:
+        for call in reversed(self._inbound.values()):
+            waiting = call.state in ("routing", "message") and call.caller == address
+            if waiting and call_uuid in ("", call.call_uuid):
+                return call
+        return None
+
+    # --- reading -------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "now": self.clock.now(),
+                "time": self.clock.utcnow().isoformat(),
+                "phlo_id": self.config.phlo_id,
+                "node_id": self.config.node_id,
+                "conferences": [c.as_dict() for c in self._conferences.values()],
+                "inbound": [c.as_dict() for c in self._inbound.values()],
+                "modes": self.phones.modes(),
+            }
+
+    def live_member(self, address: str) -> dict[str, Any] | None:
+        with self.lock:
+            found = self._find_live(canonical(address))
+            return found[1].as_dict() if found else None
+
+    # --- node actions --------------------------------------------------------------------
+
+    def _call(self, *, source: str, target: str, role: str) -> None:
+        found = self._find_live(source)
+        if found:
+            # The trigger source is already on a call: add `to` to it (a supervisor barging in).
+            conf, _ = found
+            if conf.live_member(target):
+                raise SimulatorError(f"{_who(target)} is already in this call.")
+            self._check_room(conf)
+            self._dial(conf, address=target, role=role)
+            return
+        conf = self._new_conference(origin="call")
+        self._dial(conf, address=source, role=AGENT)
+        self._dial(conf, address=target, role=role)
+
+    def _transfer(self, *, kind: str, source: str, target: str, role: str) -> None:
+        found = self._find_live(source)
+        if not found or found[1].role != AGENT or found[1].state != TALKING:
+            raise SimulatorError(
+                f"trigger_source {_who(source)} is not a talking agent in a live call on this node."
+            )
+        conf, agent = found
+        if conf.transfer:
+            raise SimulatorError(
+                f"A {conf.transfer.kind} transfer is already in progress on this call."
+            )
+        if conf.live_member(target):
+            raise SimulatorError(f"{_who(target)} is already in this call.")
+        customers = [
+            m for m in conf.members if m.role == CUSTOMER and m.state in (TALKING, ON_HOLD)
+        ]
+        if not customers:
+            raise SimulatorError("There is no connected customer on this call to transfer.")
+        self._check_room(conf)
+        for customer in customers:
+            if customer.state == TALKING:
+                self._set_hold(conf, customer, on_hold=True)
+        leg = self._dial(conf, address=target, role=role)
+        conf.transfer = Transfer(kind, agent.member_id, leg.member_id, self.clock.now())
+
+    # --- member actions ------------------------------------------------------------------
+
+    def _member_hold(self, conf: Conference, member: Member) -> None:
+        if member.state == RINGING:
+            raise SimulatorError(f"{_who(member.address)} is still ringing and cannot be held.")
+        if member.state == ON_HOLD:
+            raise SimulatorError(f"{_who(member.address)} is already on hold.")
+        if member.state == VOICEMAIL:
+            raise SimulatorError(
+                f"{_who(member.address)} was answered by a voicemail machine;"
+                " use voicemail_drop or hangup."
+            )
+        self._set_hold(conf, member, on_hold=True)
+
+    def _member_unhold(self, conf: Conference, member: Member) -> None:
+        if member.state != ON_HOLD:
+            raise SimulatorError(f"{_who(member.address)} is not on hold.")
+        self._set_hold(conf, member, on_hold=False)
+
+    def _member_hangup(self, conf: Conference, member: Member) -> None:
+        self._leave(conf, member)
+
+    def _member_resume_call(self, conf: Conference, member: Member) -> None:
+        transfer = self._warm_transfer_started_by(conf, member)
+        target = conf.member_by_id(transfer.to_member_id)
+        if target is None or target.state != TALKING:
+            raise SimulatorError(
+                f"The transfer target {_who(target.address) if target else ''} has not answered"
+                " yet; wait for it or abort the transfer."
+            )
+        conf.transfer = None
+        self._customers_off_hold(conf)
+
+    def _member_abort_transfer(self, conf: Conference, member: Member) -> None:
+        transfer = self._warm_transfer_started_by(conf, member)
+        conf.transfer = None
+        target = conf.member_by_id(transfer.to_member_id)
+        if target and target.live:
+            self._leave(conf, target)
+        self._customers_off_hold(conf)
+
+    def _member_voicemail_drop(self, conf: Conference, member: Member) -> None:
+        if member.state != VOICEMAIL:
+            raise SimulatorError(f"{_who(member.address)} was not answered by a voicemail machine.")
+        if member.playing_message:
+            raise SimulatorError(
+                f"The voicemail message is already playing to {_who(member.address)}."
+            )
+        member.playing_message = True
+        member.tasks.append(
+            self.scheduler.schedule(
+                self.config.voicemail_drop_seconds,
+                lambda: self._task_leave(conf.uuid, member.call_uuid),
+                label="voicemail message played",
+            )
+        )
+
+    def _warm_transfer_started_by(self, conf: Conference, member: Member) -> Transfer:
+        transfer = conf.transfer
+        if transfer is None or transfer.kind != WARM:
+            raise SimulatorError("There is no warm transfer in progress on this call.")
+        if transfer.from_member_id != member.member_id:
+            starter = conf.member_by_id(transfer.from_member_id)
+            raise SimulatorError(
+                "Only the agent who started the warm transfer"
+                f" ({_who(starter.address) if starter else 'unknown'}) can resume or abort it."
+            )
+        return transfer
+
+    # --- legs ----------------------------------------------------------------------------
+
+    def _new_conference(self, *, origin: str) -> Conference:
+        conf = Conference(
+            uuid=str(uuid.uuid4()),
+            name=f"{self.config.node_name}-{next(self._names)}",
+            origin=origin,
+            created_at=self.clock.now(),
+        )
+        self._conferences[conf.uuid] = conf
+        self._prune()
+        self._emit(cb.INITIALIZED, conf)
+        return conf
+
+    def _check_room(self, conf: Conference) -> None:
+        if len(conf.live_members()) >= self.config.max_members:
+            raise SimulatorError(
+                f"A multiparty call can have at most {self.config.max_members} members."
+            )
+
+    def _dial(self, conf: Conference, *, address: str, role: str) -> Member:
+        member = Member(
+            member_id=conf.new_member_id(),
+            address=address,
+            role=role,
+            call_uuid=str(uuid.uuid4()),
+            direction="outbound",
+            caller=self.config.caller_id,
+            callee=address,
+            created_at=self.clock.now(),
+        )
+        conf.members.append(member)
+        outcome, delay = self._ring_plan(self.phones.mode_of(address))
+        member.tasks.append(
+            self.scheduler.schedule(
+                delay,
+                lambda: self._task_ring_outcome(conf.uuid, member.call_uuid, outcome),
+                label=f"{address} {outcome}",
+            )
+        )
+        return member
+
+    def _ring_plan(self, mode: str) -> tuple[str, float]:
+        answer, timeout = self.config.answer_delay, self.config.ring_timeout
+        plans = {
+            ph.AUTO: ("answer", answer),
+            ph.VOICEMAIL: ("machine", answer),
+            ph.BUSY: (BUSY, answer),
+            ph.FAIL: (FAILED, answer),
+            ph.MANUAL: (NO_ANSWER, timeout),
+            ph.NO_ANSWER: (NO_ANSWER, timeout),
+        }
+        outcome, delay = plans[mode]
+        if delay >= timeout and outcome != NO_ANSWER:
+            return NO_ANSWER, timeout
+        return outcome, delay
+
+    def _task_ring_outcome(self, conf_uuid: str, call_uuid: str, outcome: str) -> None:
+        with self.lock:
+            found = self._leg_by_uuid(conf_uuid, call_uuid)
+            if not found or found[1].state != RINGING:
+                return
+            conf, member = found
+            if outcome in ("answer", "machine"):
+                self._answer(conf, member, machine=outcome == "machine")
+            else:
+                self._finish(conf, member, outcome)
+
+    def _task_leave(self, conf_uuid: str, call_uuid: str) -> None:
+        with self.lock:
+            found = self._leg_by_uuid(conf_uuid, call_uuid)
+            if found and found[1].live:
+                self._leave(*found)
+
+    def _answer(self, conf: Conference, member: Member, *, machine: bool) -> None:
+        member.cancel_tasks()
+        member.state = VOICEMAIL if machine else TALKING
+        member.is_machine = machine
+        member.answered_at = self.clock.now()
+        if not conf.started:
+            conf.started = True
+            self._emit(cb.START, conf)
+        self._emit(cb.JOIN, conf, member)
+        transfer = conf.transfer
+        if transfer and transfer.kind == COLD and transfer.to_member_id == member.member_id:
+            # Cold transfer done: the customers talk to the target, the first agent is dropped.
+            conf.transfer = None
+            self._customers_off_hold(conf)
+            source = conf.member_by_id(transfer.from_member_id)
+            if source and source.live:
+                self._leave(conf, source)
+
+    def _set_hold(self, conf: Conference, member: Member, *, on_hold: bool) -> None:
+        member.state = ON_HOLD if on_hold else TALKING
+        self._emit(cb.HOLD if on_hold else cb.UNHOLD, conf, member)
+
+    def _customers_off_hold(self, conf: Conference) -> None:
+        for member in conf.members:
+            if member.role == CUSTOMER and member.state == ON_HOLD:
+                self._set_hold(conf, member, on_hold=False)
+
+    def _mark_gone(self, conf: Conference, member: Member, cause: str) -> None:
+        member.cancel_tasks()
+        member.state = GONE
+        member.exit_cause = cause
+        member.playing_message = False
+        member.ended_at = self.clock.now()
+        self._emit(cb.EXIT, conf, member, cause=cause)
+
+    def _finish(self, conf: Conference, member: Member, cause: str) -> None:
+        """A dial that was never answered ends: busy, no-answer, failed or canceled."""
+        self._mark_gone(conf, member, cause)
+        self._after_gone(conf, member)
+
+    def _leave(self, conf: Conference, member: Member) -> None:
+        """A member leaves; a ringing one is cancelled."""
+        if member.state == RINGING:
+            self._finish(conf, member, CANCELED)
+            return
+        self._mark_gone(conf, member, COMPLETED)
+        self._after_gone(conf, member)
+
+    def _after_gone(self, conf: Conference, member: Member) -> None:
+        transfer = conf.transfer
+        if transfer and (
+            transfer.to_member_id == member.member_id
+            or (transfer.kind == WARM and transfer.from_member_id == member.member_id)
+        ):
+            # A failed target ends the transfer; so does the first agent leaving a warm
+            # transfer (the customers then talk to the target).
+            conf.transfer = None
+            self._customers_off_hold(conf)
+        self._maybe_end(conf)
+
+    def _maybe_end(self, conf: Conference) -> None:
+        if not conf.live:
+            return
+        live = conf.live_members()
+        if live and conf.started and not any(m.state in ANSWERED_STATES for m in live):
+            # Everyone who answered has gone: stop ringing the rest rather than connect them
+            # to an empty bridge.
+            for member in live:
+                self._mark_gone(conf, member, CANCELED)
+            live = []
+        if not live:
+            conf.status = "completed"
+            conf.ended_at = self.clock.now()
+            conf.transfer = None
+            self._emit(cb.END, conf)
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def _find_live(self, address: str) -> tuple[Conference, Member] | None:
+        """The newest live conference with a live member at `address`."""
+        for conf in reversed(self._conferences.values()):
+            if conf.live and (member := conf.live_member(address)):
+                return conf, member
+        return None
+
+    def _require_live(self, address: str) -> tuple[Conference, Member]:
+        found = self._find_live(address)
+        if found is None:
+            raise SimulatorError(f"No member {_who(address)} is in a live call on this node.")
+        return found
+
+    def _find_leg(self, address: str, call_uuid: str) -> tuple[Conference, Member] | None:
+        for conf in reversed(self._conferences.values()):
+            for member in conf.members:
+                if (
+                    member.live
+                    and member.address == address
+                    and call_uuid in ("", member.call_uuid)
+                ):
+                    return conf, member
+        return None
+
+    def _require_ringing(self, address: str, call_uuid: str) -> tuple[Conference, Member]:
+        """The oldest ringing leg for `address` (the one a person's phone shows first)."""
+        for conf in self._conferences.values():
+            for member in conf.members:
+                ringing = member.state == RINGING and member.address == address
+                if ringing and call_uuid in ("", member.call_uuid):
+                    return conf, member
+        raise SimulatorError(f"{_who(address)} is not ringing.")
+
+    def _leg_by_uuid(self, conf_uuid: str, call_uuid: str) -> tuple[Conference, Member] | None:
+        conf = self._conferences.get(conf_uuid)
+        if conf is None:
+            return None
+        member = next((m for m in conf.members if m.call_uuid == call_uuid), None)
+        return (conf, member) if member else None
+
+    def _emit(
+        self, kind: str, conf: Conference, member: Member | None = None, *, cause: str = ""
+    ) -> None:
+        params = self.formatter.format(kind=kind, conference=conf, member=member, cause=cause)
+        if params is not None:
+            self._emit_params(params)
+
+    def _prune(self) -> None:
+        ended = [k for k, c in self._conferences.items() if not c.live]
+        for key in ended[: max(0, len(ended) - HISTORY)]:
+            del self._conferences[key]
+        done = [k for k, c in self._inbound.items() if c.state in ("ended", "connected")]
+        for key in done[: max(0, len(done) - HISTORY)]:
+            del self._inbound[key]

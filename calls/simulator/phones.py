@@ -1,0 +1,89 @@
+"""How each dialled address behaves, and a person's hands on a phone.
+
+Every address answers by itself after `answer_delay` ("auto") unless a special number or a
+mode set at run time says otherwise. A mode applies to the next dial of that address.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from calls.addresses import InvalidAddress, normalize_address
+from calls.simulator.errors import SimulatorError
+
+if TYPE_CHECKING:
+    from calls.simulator.engine import Engine
+
+AUTO = "auto"
+MANUAL = "manual"
+BUSY = "busy"
+NO_ANSWER = "no_answer"
+VOICEMAIL = "voicemail"
+FAIL = "fail"
+MODES = (AUTO, MANUAL, BUSY, NO_ANSWER, VOICEMAIL, FAIL)
+
+MODE_HELP = {
+    AUTO: "answers after the answer delay",
+    MANUAL: "rings until a person answers or rejects it (or the ring timeout)",
+    BUSY: "is busy",
+    NO_ANSWER: "never answers (no-answer after the ring timeout)",
+    VOICEMAIL: "is answered by a voicemail machine",
+    FAIL: "fails (carrier failure)",
+}
+
+# Documented numbers that always behave one way, so every branch can be reached on purpose.
+SPECIAL_NUMBERS = {
+    "15005550001": BUSY,
+    "15005550002": NO_ANSWER,
+    "15005550003": VOICEMAIL,
+    "15005550004": FAIL,
+    "15005550005": MANUAL,
+}
+
+
+def canonical(address: str, *, field: str = "address") -> str:
+    try:
+        return normalize_address(address)
+    except InvalidAddress as exc:
+        raise SimulatorError(f"Invalid value provided for {field}: {exc}") from exc
+
+
+class Phones:
+    """Per-address behaviour plus the person's buttons (answer, reject, hang up)."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+        self._modes: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def mode_of(self, address: str) -> str:
+        with self._lock:
+            if address in self._modes:
+                return self._modes[address]
+        return SPECIAL_NUMBERS.get(address, AUTO)
+
+    def modes(self) -> dict[str, str]:
+        """Modes set at run time (special numbers not included)."""
+        with self._lock:
+            return dict(self._modes)
+
+    def set_mode(self, address: str, mode: str) -> str:
+        """Set how `address` behaves on its next dial; returns the canonical address."""
+        if mode not in MODES:
+            raise SimulatorError(
+                f"Invalid value provided for mode: {mode!r}. Use one of {', '.join(MODES)}."
+            )
+        key = canonical(address)
+        with self._lock:
+            self._modes[key] = mode
+        return key
+
+    def answer(self, address: str, *, call_uuid: str = "") -> None:
+        self._engine.phone_answer(address=canonical(address), call_uuid=call_uuid)
+
+    def reject(self, address: str, *, call_uuid: str = "") -> None:
+        self._engine.phone_reject(address=canonical(address), call_uuid=call_uuid)
+
+    def hangup(self, address: str, *, call_uuid: str = "") -> None:
+        self._engine.phone_hangup(address=canonical(address), call_uuid=call_uuid)

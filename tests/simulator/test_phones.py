@@ -1,0 +1,166 @@
+"""A person's phone: per-address modes, answer/reject/hang up, the /_sim API and /phones/."""
+
+import pytest
+import requests
+
+from calls.simulator import SimulatorError
+from tests.simulator.conftest import AGENT, CUSTOMER, conference, events, states
+
+
+def _post(sim, path, **body):
+    return requests.post(sim.base_url + path, json=body, timeout=5)
+
+
+def test_manual_phone_is_answered_by_a_person(phlo, phlo_sim, callback_sink):
+    assert _post(phlo_sim, "/_sim/phones/mode", address="+14155550100", mode="manual").ok
+    phlo.call()
+    phlo_sim.advance(10)
+    assert states(phlo_sim) == {AGENT: "talking", CUSTOMER: "ringing"}
+    response = _post(phlo_sim, "/_sim/phones/answer", address="+1 415 555 0100")
+    assert response.status_code == 200, response.text
+    assert states(phlo_sim)[CUSTOMER] == "talking"
+    phlo_sim.run_pending()
+    assert events(callback_sink.params)[-1] == ("ConferenceEnter", CUSTOMER, "in-progress")
+    # The ring timeout no longer applies once answered.
+    phlo_sim.advance(60)
+    assert states(phlo_sim)[CUSTOMER] == "talking"
+    assert _post(phlo_sim, "/_sim/phones/hangup", address=CUSTOMER).ok
+    phlo_sim.run_pending()
+    assert events(callback_sink.params)[-1] == ("ConferenceExit", CUSTOMER, "completed")
+
+
+def test_rejecting_a_ringing_phone_is_busy(phlo, phlo_sim, callback_sink):
+    phlo_sim.phones.set_mode(CUSTOMER, "manual")
+    phlo.call()
+    phlo_sim.phones.reject(CUSTOMER)
+    phlo_sim.run_pending()
+    assert events(callback_sink.params)[-1] == ("ConferenceExit", CUSTOMER, "busy")
+
+
+@pytest.mark.parametrize(
+    ("mode", "state", "status"),
+    [("busy", "gone", "busy"), ("fail", "gone", "failed"), ("voicemail", "voicemail", None)],
+)
+def test_modes_set_at_run_time(phlo, phlo_sim, callback_sink, mode, state, status):
+    phlo_sim.phones.set_mode("sip:carol@phones.test", mode)
+    phlo.call(to="sip:carol@phones.test", role="agent")
+    phlo_sim.advance(2)
+    assert states(phlo_sim)["sip:carol@phones.test"] == state
+    if status:
+        assert callback_sink.params[-1]["call_status"] == status
+
+
+def test_phone_buttons_refuse_what_makes_no_sense(phlo, phlo_sim):
+    with pytest.raises(SimulatorError, match="is not ringing"):
+        phlo_sim.phones.answer(CUSTOMER)
+    with pytest.raises(SimulatorError, match="is not on a call"):
+        phlo_sim.phones.hangup(CUSTOMER)
+    phlo.call()
+    with pytest.raises(SimulatorError, match="answer or reject"):
+        phlo_sim.phones.hangup(CUSTOMER)
+    with pytest.raises(SimulatorError, match="Invalid value provided for mode"):
+        phlo_sim.phones.set_mode(CUSTOMER, "loud")
+    with pytest.raises(SimulatorError, match="Invalid value provided for address"):
+        phlo_sim.phones.answer("nobody")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "error"),
+    [
+        ("/_sim/phones/answer", {"address": CUSTOMER}, "is not ringing"),
+        ("/_sim/phones/answer", {}, "address is a mandatory param."),
+        ("/_sim/phones/reject", {"address": 12}, "address must be a string."),
+        ("/_sim/phones/hangup", {"address": "x y"}, "Invalid value provided for address"),
+        ("/_sim/phones/mode", {"address": CUSTOMER, "mode": "loud"}, "Use one of auto, manual"),
+        ("/_sim/phones/mode", {"address": CUSTOMER}, "mode is a mandatory param."),
+        ("/_sim/inbound", {"from": CUSTOMER}, "to is a mandatory param."),
+        ("/_sim/inbound", {"from": "bad", "to": "14155550000"}, "Invalid value provided for from"),
+        ("/_sim/faults", {"status": 99}, "status must be an HTTP status code"),
+        ("/_sim/faults", {"colour": "red"}, "Unknown fault field"),
+    ],
+)
+def test_control_api_bad_input_is_400_with_a_reason(phlo_sim, path, body, error):
+    response = _post(phlo_sim, path, **body)
+    assert response.status_code == 400
+    assert error in response.json()["error"]
+
+
+def test_control_api_paths_methods_and_bodies(phlo_sim):
+    base = phlo_sim.base_url
+    assert requests.get(base + "/_sim/nope", timeout=5).status_code == 404
+    assert requests.get(base + "/_sim/phones/answer", timeout=5).status_code == 405
+    assert requests.post(base + "/_sim/state", json={}, timeout=5).status_code == 405
+    response = requests.post(base + "/_sim/phones/answer", data=b"[]", timeout=5)
+    assert response.status_code == 400
+    assert "JSON object" in response.json()["error"]
+
+
+def test_state_and_deliveries_over_http(phlo, phlo_sim, callback_sink):
+    phlo.call()
+    phlo_sim.advance(2)
+    state = requests.get(phlo_sim.base_url + "/_sim/state", timeout=5).json()
+    assert state == phlo_sim.snapshot() | {"time": state["time"]}
+    assert [m["state"] for m in state["conferences"][0]["members"]] == ["talking", "talking"]
+    deliveries = requests.get(phlo_sim.base_url + "/_sim/deliveries/", timeout=5).json()
+    assert [d["status"] for d in deliveries["deliveries"]] == [200, 200]
+    first = deliveries["deliveries"][0]
+    assert first["params"]["event"] == "ConferenceEnter"
+    assert first["url"] == callback_sink.url
+    assert "X-Plivo-Signature-V3" in first["headers"]
+    assert deliveries["routing"] == []
+
+
+def test_phones_page_lists_legs_and_its_forms_work(phlo, phlo_sim):
+    phlo_sim.phones.set_mode(CUSTOMER, "manual")
+    phlo.call()
+    phlo_sim.advance(2)
+    session = requests.Session()
+    page = session.get(phlo_sim.base_url + "/phones/", timeout=5)
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    html = page.text
+    assert "+14155550100" in html and "ringing" in html
+    assert 'action="/phones/answer"' in html
+    assert "+15005550001" in html  # special numbers are documented on the page
+    conf = conference(phlo_sim)
+    customer = conf["members"][1]
+    answered = session.post(
+        phlo_sim.base_url + "/phones/answer",
+        data={"address": CUSTOMER, "call_uuid": customer["call_uuid"]},
+        timeout=5,
+    )
+    assert answered.status_code == 200  # after the 303 back to the page
+    assert answered.url.startswith(phlo_sim.base_url + "/phones/?msg=")
+    assert phlo_sim.member(CUSTOMER)["state"] == "talking"
+    assert 'action="/phones/hangup"' in answered.text
+    refused = session.post(
+        phlo_sim.base_url + "/phones/mode", data={"address": CUSTOMER, "mode": "x"}, timeout=5
+    )
+    assert refused.status_code == 400
+    assert "Invalid value provided for mode" in refused.text
+    assert session.get(phlo_sim.base_url + "/phones/answer", timeout=5).status_code == 405
+    assert session.post(phlo_sim.base_url + "/phones/dance", timeout=5).status_code == 404
+    root = session.get(phlo_sim.base_url + "/", timeout=5)
+    assert root.url == phlo_sim.base_url + "/phones/"
+
+
+def test_phones_page_escapes_what_it_shows(phlo_sim):
+    page = requests.get(phlo_sim.base_url + "/phones/?err=<script>x</script>", timeout=5)
+    assert "<script>x" not in page.text
+    assert "&lt;script&gt;x" in page.text
+
+
+def test_phones_page_sets_modes_and_starts_inbound_calls(phlo_sim):
+    url = phlo_sim.base_url
+    response = requests.post(
+        url + "/phones/mode", data={"address": "sip:dave@phones.test", "mode": "busy"}, timeout=5
+    )
+    assert response.status_code == 200
+    assert phlo_sim.phones.mode_of("sip:dave@phones.test") == "busy"
+    assert "sip:dave@phones.test" in response.text
+    response = requests.post(
+        url + "/phones/inbound", data={"from": "+14155550199", "to": "+14155550000"}, timeout=5
+    )
+    assert response.status_code == 200
+    assert phlo_sim.snapshot()["inbound"][0]["state"] == "routing"
+    assert "being routed" in response.text
