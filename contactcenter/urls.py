@@ -1,8 +1,9 @@
-from django.contrib import admin
 from django.urls import include, path
 
+from contactcenter.admin import site as admin_site
+
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path("admin/", admin_site.urls),
     path("", include("calls.urls")),
     path("", include("agents.urls")),
 ]

@@ -1,0 +1,122 @@
+"""Calls with members, actions and callbacks, built with the ORM for the admin tests."""
+
+import hashlib
+import itertools
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from agents.models import Agent
+from calls.models import Action, Call, CallbackEvent, Customer, Member
+from tests.factories import make_agent, make_customer
+
+_seq = itertools.count(1)
+
+
+def make_call(
+    *,
+    owner: Agent | None = None,
+    customer: Customer | None = None,
+    status: str = Call.Status.COMPLETED,
+    direction: str = Call.Direction.OUTBOUND,
+    created_at: datetime | None = None,
+    talk_seconds: int = 90,
+    disposition: str = "",
+    notes: str = "",
+) -> Call:
+    created_at = created_at or timezone.now() - timedelta(hours=1)
+    answered = created_at + timedelta(seconds=5) if status != Call.Status.DIALLING else None
+    ended = (
+        answered + timedelta(seconds=talk_seconds)
+        if answered and status == Call.Status.COMPLETED
+        else None
+    )
+    if status == Call.Status.FAILED:
+        ended = created_at + timedelta(seconds=30)
+    return Call.objects.create(
+        owner=owner,
+        customer=customer,
+        status=status,
+        direction=direction,
+        created_at=created_at,
+        answered_at=answered,
+        ended_at=ended,
+        disposition=disposition,
+        wrap_up_notes=notes,
+        conference_name=f"cc-{next(_seq)}",
+    )
+
+
+def add_member(
+    *, call: Call, role: str, address: str, state: str = Member.State.LEFT, **extra
+) -> Member:
+    return Member.objects.create(call=call, role=role, address=address, state=state, **extra)
+
+
+def add_action(
+    *,
+    call: Call,
+    kind: str,
+    outcome: str = Action.Outcome.SUCCEEDED,
+    actor=None,
+    at: datetime | None = None,
+    target: str = "",
+    http_status: int | None = 201,
+    error: str = "",
+    error_kind: str = "",
+    request: dict | None = None,
+) -> Action:
+    return Action.objects.create(
+        call=call,
+        kind=kind,
+        outcome=outcome,
+        actor=actor,
+        created_at=at or timezone.now(),
+        finished_at=(at or timezone.now()) + timedelta(milliseconds=120),
+        target=target,
+        http_status=http_status,
+        error=error,
+        error_kind=error_kind,
+        request=request if request is not None else {"method": "POST", "path": "/v1/x"},
+    )
+
+
+def add_callback(
+    *,
+    call: Call | None,
+    event: str = "ConferenceEnter",
+    outcome: str = CallbackEvent.Outcome.APPLIED,
+    at: datetime | None = None,
+    member: Member | None = None,
+    params: dict | None = None,
+    note: str = "",
+    error: str = "",
+) -> CallbackEvent:
+    params = params if params is not None else {"event": event, "call_uuid": f"u{next(_seq)}"}
+    key = hashlib.sha256(f"{next(_seq)}{params}".encode()).hexdigest()
+    return CallbackEvent.objects.create(
+        call=call,
+        member=member,
+        event=event,
+        vocabulary=CallbackEvent.Vocabulary.PHLO,
+        params=params,
+        outcome=outcome,
+        note=note,
+        error=error,
+        received_at=at or timezone.now(),
+        dedupe_key=key,
+    )
+
+
+def full_call(*, index: int) -> Call:
+    """A finished call with an owner, a customer, two legs, a warm transfer and callbacks:
+    everything a list row can show."""
+    agent = make_agent()
+    customer = make_customer(name=f"Customer {index}")
+    call = make_call(owner=agent, customer=customer, disposition="Resolved")
+    leg = add_member(call=call, role=Member.Role.AGENT, address=agent.endpoint, agent=agent)
+    add_member(call=call, role=Member.Role.CUSTOMER, address=customer.phone, customer=customer)
+    add_action(call=call, kind=Action.Kind.CALL, actor=agent.user, target=customer.phone)
+    add_action(call=call, kind=Action.Kind.WARM_TRANSFER, actor=agent.user, target="sip:x@y.z")
+    add_callback(call=call, member=leg)
+    return call

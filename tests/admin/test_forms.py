@@ -1,0 +1,69 @@
+"""Adding and editing customers and agents: addresses are canonical, bad input explained."""
+
+import pytest
+from django.urls import reverse
+
+from agents.models import Agent
+from calls.models import Customer
+from tests.factories import make_agent, make_customer, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_customer_phone_is_stored_canonical(login, superuser):
+    response = login(superuser).post(
+        reverse("admin:calls_customer_add"),
+        {"name": "Fatima Farouk", "phone": "+44 (20) 7946-0103", "notes": "Mornings"},
+    )
+    assert response.status_code == 302
+    assert Customer.objects.get(name="Fatima Farouk").phone == "442079460103"
+
+
+def test_customer_bad_phone_gets_the_reason(login, superuser):
+    response = login(superuser).post(
+        reverse("admin:calls_customer_add"), {"name": "X", "phone": "call me", "notes": ""}
+    )
+    assert response.status_code == 200
+    assert "is not a valid phone number; use 3 to 15 digits" in response.content.decode()
+    assert not Customer.objects.filter(name="X").exists()
+
+
+def test_customer_duplicate_phone_in_another_format_is_refused(login, superuser):
+    make_customer(name="Dana Diaz", phone="+1 415 555 0101")
+    response = login(superuser).post(
+        reverse("admin:calls_customer_add"),
+        {"name": "Dana Again", "phone": "001-415-555-0101", "notes": ""},
+    )
+    assert response.status_code == 200
+    assert "Customer with this Phone already exists." in response.content.decode()
+
+
+def test_new_agent_gets_a_canonical_endpoint_and_starts_offline(login, superuser):
+    user = make_user(username="dave")
+    response = login(superuser).post(
+        reverse("admin:agents_agent_add"), {"user": user.pk, "endpoint": "sip:dave@Phones.Test"}
+    )
+    assert response.status_code == 302
+    agent = Agent.objects.get(user=user)
+    assert (agent.endpoint, agent.status) == ("sip:dave@phones.test", Agent.Status.OFFLINE)
+
+
+def test_agent_form_offers_only_users_who_are_not_agents_yet(login, superuser):
+    make_agent(username="alice")
+    make_user(username="dave")
+    form = login(superuser).get(reverse("admin:agents_agent_add")).context["adminform"].form
+    usernames = {u.username for u in form.fields["user"].queryset}
+    assert "dave" in usernames and "alice" not in usernames
+
+
+def test_agent_bad_or_taken_endpoint_gets_the_reason(login, superuser):
+    make_agent(username="alice", endpoint="sip:alice@phones.test")
+    client = login(superuser)
+    user = make_user(username="dave")
+    bad = client.post(reverse("admin:agents_agent_add"), {"user": user.pk, "endpoint": "sip:dave"})
+    assert "is not a valid SIP address; use the form sip:user@host." in bad.content.decode()
+    taken = client.post(
+        reverse("admin:agents_agent_add"), {"user": user.pk, "endpoint": "sip:alice@PHONES.test"}
+    )
+    assert "Agent with this Endpoint already exists." in taken.content.decode()
+    assert not Agent.objects.filter(user=user).exists()

@@ -1,0 +1,182 @@
+"""A call's page: members as they are now, and the timeline of actions and callbacks."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from calls.models import Action, Call, CallbackEvent, Member
+from tests.admin.builders import add_action, add_callback, add_member, make_call
+from tests.factories import make_agent, make_customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def call_with_history():
+    start = timezone.now() - timedelta(minutes=30)
+    agent = make_agent(username="bob")
+    customer = make_customer(name="Eli Evans", phone="+1 415 555 0102")
+    call = make_call(owner=agent, customer=customer, status=Call.Status.ACTIVE, created_at=start)
+    leg = add_member(
+        call=call,
+        role=Member.Role.CUSTOMER,
+        address=customer.phone,
+        customer=customer,
+        state=Member.State.ON_HOLD,
+        hold_started_at=start + timedelta(seconds=9),
+    )
+    add_member(
+        call=call,
+        role=Member.Role.AGENT,
+        address=agent.endpoint,
+        agent=agent,
+        state=Member.State.TALKING,
+    )
+    # Inserted out of order on purpose: the timeline orders by time, not by insertion.
+    add_callback(
+        call=call,
+        event="ConferenceEnter",
+        outcome=CallbackEvent.Outcome.IGNORED,
+        at=start + timedelta(seconds=40),
+        member=leg,
+        note="Late ConferenceEnter for a member who already left; kept as left.",
+    )
+    add_action(
+        call=call,
+        kind=Action.Kind.CALL,
+        actor=agent.user,
+        at=start + timedelta(seconds=1),
+        target=customer.phone,
+        http_status=201,
+        request={
+            "method": "POST",
+            "path": "/v1/phlo/p/multi_party_call/n",
+            "body": {"action": "call", "to": customer.phone, "role": "customer"},
+        },
+    )
+    add_callback(
+        call=call,
+        event="ConferenceEnter",
+        at=start + timedelta(seconds=5),
+        member=leg,
+        params={
+            "event": "ConferenceEnter",
+            "from": "sip:bob@phones.test",
+            "to": customer.phone,
+            "call_uuid": "uuid-leg-1",
+        },
+    )
+    add_action(
+        call=call,
+        kind=Action.Kind.HOLD,
+        actor=agent.user,
+        at=start + timedelta(seconds=9),
+        target=customer.phone,
+    )
+    add_action(
+        call=call,
+        kind=Action.Kind.WARM_TRANSFER,
+        actor=agent.user,
+        outcome=Action.Outcome.FAILED,
+        at=start + timedelta(seconds=30),
+        target="sip:carol@phones.test",
+        http_status=400,
+        error_kind="rejected",
+        error="PHLO refused the request: Invalid value provided for role.",
+    )
+    add_callback(
+        call=call,
+        event="ParticipantExit",
+        outcome=CallbackEvent.Outcome.FAILED,
+        at=start + timedelta(seconds=50),
+        error="KeyError: 'MemberID' while applying",
+    )
+    other = make_call(owner=agent)
+    add_action(call=other, kind=Action.Kind.HANGUP, error="belongs to another call")
+    return call
+
+
+def _timeline_rows(html: str) -> list[str]:
+    section = html.split('id="call-timeline"', 1)[1]
+    return re.findall(r"<tr class=\"(?:sent|received)[^\"]*\".*?</tr>", section, re.S)
+
+
+def test_timeline_merges_actions_and_callbacks_by_time(login, superuser, call_with_history):
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    html = login(superuser).get(url).content.decode()
+    rows = _timeline_rows(html)
+    titles = [re.search(r'<a href="[^"]+">([^<]+)</a>', row).group(1) for row in rows]
+    assert titles == [
+        "Call",
+        "ConferenceEnter",
+        "Hold",
+        "Warm transfer",
+        "ConferenceEnter",
+        "ParticipantExit",
+    ]
+    assert "+0:01" in rows[0] and "+0:50" in rows[-1]
+    assert "sent to PHLO" in rows[0] and "callback" in rows[1]
+    assert "belongs to another call" not in html
+
+
+def test_timeline_shows_failures_with_their_errors_and_ignored_callbacks_with_notes(
+    login, superuser, call_with_history
+):
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    rows = _timeline_rows(login(superuser).get(url).content.decode())
+    failed_action, ignored, failed_callback = rows[3], rows[4], rows[5]
+    assert "problem" in failed_action.split(">")[0]
+    assert "rejected: PHLO refused the request: Invalid value provided for role." in failed_action
+    assert "<td>400</td>" in failed_action
+    assert "Failed" in failed_action
+    assert "Ignored" in ignored
+    assert "Late ConferenceEnter for a member who already left; kept as left." in ignored
+    assert "problem" not in ignored.split(">")[0]
+    assert "KeyError: &#x27;MemberID&#x27; while applying" in failed_callback
+    assert "problem" in failed_callback.split(">")[0]
+
+
+def test_timeline_details_show_request_and_params(login, superuser, call_with_history):
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    rows = _timeline_rows(login(superuser).get(url).content.decode())
+    assert "POST /v1/phlo/p/multi_party_call/n" in rows[0]
+    assert "<dt>body.role</dt><dd>customer</dd>" in rows[0]
+    assert "<dt>call_uuid</dt><dd>uuid-leg-1</dd>" in rows[1]
+    assert "+14155550102" in rows[0]  # the target, as a person reads it
+
+
+def test_call_without_history_says_so(login, superuser):
+    call = make_call()
+    html = login(superuser).get(reverse("admin:calls_call_change", args=[call.pk])).content
+    assert b"No action was sent and no callback received for this call yet." in html
+
+
+def test_members_inline_shows_live_state_read_only(login, superuser, call_with_history):
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    html = login(superuser).get(url).content.decode()
+    inline = html.split('id="members-group"', 1)[1].split('id="call-timeline"', 1)[0]
+    assert "On hold" in inline and "Talking" in inline
+    assert "Eli Evans" in inline and "+14155550102" in inline
+    # Nothing to edit, add or delete in the inline.
+    assert 'name="members-0-state"' not in inline
+    assert "members-0-DELETE" not in inline
+    assert 'name="members-MAX_NUM_FORMS" value="0"' in inline  # so no "add another" row
+
+
+def test_timeline_costs_the_same_queries_however_long_it_is(login, superuser, call_with_history):
+    client = login(superuser)
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as short:
+        client.get(url)
+    for i in range(20):
+        add_action(call=call_with_history, kind=Action.Kind.UNHOLD, actor=superuser)
+        add_callback(call=call_with_history, event=f"E{i}")
+    with CaptureQueriesContext(connection) as long:
+        client.get(url)
+    assert len(long) == len(short)
