@@ -1,0 +1,162 @@
+"""The wallboard's websocket: forwards what was rendered once per change to every wallboard.
+
+Only supervisors connect. On connect, and whenever the page asks (`resync`), the complete
+current state is sent, so a wallboard that was asleep or offline is right again as soon as
+it reconnects. Otherwise the consumer forwards the HTML `calls.publishing` added to the
+`supervisors` message (`rendering.render_wallboard_update`); a message without it (the
+render failed) is rendered here instead, so nothing is ever missed.
+
+While open, a wallboard also makes sure a wrap-up that runs out is flipped on time (every
+open wallboard schedules it; the first to run wins), and its heartbeat re-checks that the
+viewer is still signed in as a supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import datetime
+from importlib import import_module
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from agents.permissions import is_supervisor
+from agents.presence import agents_expire_wrap_ups
+from calls.publishing import SUPERVISORS_GROUP
+from calls.wallboard.rendering import (
+    HTML_KEY,
+    WRAP_UP_KEY,
+    render_full_state,
+    render_wallboard_update,
+)
+from calls.wallboard.selectors import next_wrap_up_end, wallboard_board
+
+logger = logging.getLogger(__name__)
+
+# Close codes the page understands (4000-4999 are free for applications).
+CLOSE_SIGNED_OUT = 4401
+CLOSE_NOT_SUPERVISOR = 4403
+# After a wrap-up ends, a moment's slack so the database agrees it has ended.
+EXPIRY_SLACK = 0.05
+
+
+def _full_state() -> tuple[str, datetime | None]:
+    agents_expire_wrap_ups()
+    board = wallboard_board()
+    return render_full_state(board=board), next_wrap_up_end(groups=board.groups)
+
+
+def _still_allowed(*, user_id: int, session_key: str) -> bool:
+    """Still signed in (the session names this user) and still a supervisor."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not is_supervisor(user):
+        return False
+    if not session_key:
+        return True
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    return str(store.load().get(SESSION_KEY, "")) == str(user_id)
+
+
+class WallboardConsumer(AsyncWebsocketConsumer):
+    user_id: int | None = None
+    session_key: str = ""
+    joined: bool = False
+    _expiry: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_SIGNED_OUT)
+            return
+        if not await database_sync_to_async(is_supervisor)(user):
+            await self.close(code=CLOSE_NOT_SUPERVISOR)
+            return
+        self.user_id = user.pk
+        session = self.scope.get("session")
+        self.session_key = (session.session_key if session is not None else "") or ""
+        # Join before rendering, so no change between the render and the join is missed.
+        await self.channel_layer.group_add(SUPERVISORS_GROUP, self.channel_name)
+        self.joined = True
+        await self.accept()
+        await self.send_full_state()
+
+    async def disconnect(self, code: int) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self.joined:
+            await self.channel_layer.group_discard(SUPERVISORS_GROUP, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "{}")
+        except ValueError:
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ping":
+            allowed = await database_sync_to_async(_still_allowed)(
+                user_id=self.user_id, session_key=self.session_key
+            )
+            if not allowed:
+                await self.close(code=CLOSE_SIGNED_OUT)
+                return
+            await self.send(text_data=self._heartbeat())
+        elif kind == "resync":
+            await self.send_full_state()
+
+    async def send_full_state(self) -> None:
+        html, next_end = await database_sync_to_async(_full_state)()
+        await self.send(text_data=html)
+        self._schedule_expiry(next_end)
+
+    # --- group messages (see calls.publishing) --------------------------------------------
+
+    async def call_changed(self, event: dict) -> None:
+        await self._forward(event, call_id=event.get("call_id"))
+
+    async def agent_changed(self, event: dict) -> None:
+        await self._forward(event, agent_id=event.get("agent_id"))
+
+    async def _forward(
+        self, event: dict, *, call_id: int | None = None, agent_id: int | None = None
+    ) -> None:
+        if not event.get(HTML_KEY):
+            # The publisher did not render this change for the wallboards: do it here.
+            event = await database_sync_to_async(render_wallboard_update)(
+                call_id=call_id, agent_id=agent_id
+            )
+        html = event.get(HTML_KEY)
+        if not html:
+            await self.send_full_state()
+            return
+        await self.send(text_data=html)
+        until = event.get(WRAP_UP_KEY) or ""
+        self._schedule_expiry(parse_datetime(until) if until else None)
+
+    # --- wrap-up expiry -------------------------------------------------------------------
+
+    def _schedule_expiry(self, until: datetime | None) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if until is None:
+            return
+        delay = max(0.0, (until - timezone.now()).total_seconds()) + EXPIRY_SLACK
+        self._expiry = asyncio.ensure_future(self._expire_after(delay))
+
+    async def _expire_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        # The flip publishes agent.changed, which brings the new state here and to every board.
+        with contextlib.suppress(Exception):
+            await database_sync_to_async(agents_expire_wrap_ups)()
+
+    @staticmethod
+    def _heartbeat() -> str:
+        at = timezone.now().isoformat(timespec="milliseconds")
+        return f'<div id="heartbeat" hidden hx-swap-oob="true" data-server-now="{at}"></div>'

@@ -1,0 +1,11 @@
+"""Websocket routes of the wallboard, for contactcenter/routing.py."""
+
+from django.urls import path
+
+from calls.wallboard.consumers import WallboardConsumer
+
+WALLBOARD_WS_PATH = "ws/wallboard/"
+
+websocket_urlpatterns = [
+    path(WALLBOARD_WS_PATH, WallboardConsumer.as_asgi()),
+]

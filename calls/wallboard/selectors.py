@@ -1,0 +1,203 @@
+"""What the wallboard shows, as plain data: agents by status and every live call.
+
+One view for every supervisor (it is rendered once per change and sent to all of them), so
+nothing here depends on who is watching. The one viewer-specific thing, hiding "Join" on a
+call the viewer is already on, is done by the page from `CallRow.agent_ids`.
+
+`wallboard_board` runs 7 queries however many agents and calls there are: agents (1), live
+calls with their members (2) and the figures (4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from agents.models import Agent
+from calls import selectors as call_selectors
+from calls.models import Action, Call, Member
+from calls.services import rules
+from calls.wallboard.actions import settable_statuses
+from calls.wallboard.figures import Figures, wallboard_figures
+
+Kind = Action.Kind
+Status = Agent.Status
+# Supervisors' buttons on a participant, in this order.
+MEMBER_ACTION_ORDER = (Kind.HOLD, Kind.UNHOLD, Kind.HANGUP)
+# Status groups, top to bottom.
+STATUS_ORDER = (Status.AVAILABLE, Status.ON_CALL, Status.WRAP_UP, Status.AWAY, Status.OFFLINE)
+# Stands for "a supervisor with a phone who is not on this call yet" when asking the rules
+# whether Join is possible; pk 0 never matches a real agent.
+_SOME_SUPERVISOR_AGENT = Agent(pk=0)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    member: Member
+    label: str
+    # Per-member timer: time in the current state (on hold: since the hold started).
+    since: datetime
+    actions: tuple[str, ...]
+    is_transfer_target: bool
+
+
+@dataclass(frozen=True)
+class CallRow:
+    call: Call
+    title: str
+    members: tuple[MemberRow, ...]
+    transfer_text: str
+    can_join: bool
+    # Agents with a live leg: the page hides Join from a viewer who is one of them.
+    agent_ids: tuple[int, ...]
+
+    @property
+    def agent_ids_text(self) -> str:
+        return " ".join(str(pk) for pk in self.agent_ids)
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    agent: Agent
+    call: Call | None
+    call_title: str
+    statuses: tuple[str, ...]
+
+    @property
+    def is_stuck(self) -> bool:
+        """ "On a call" by status, on no live call by their legs (a callback lost, say)."""
+        return self.agent.status == Status.ON_CALL and self.call is None
+
+    @property
+    def status_choices(self) -> list[tuple[str, str]]:
+        return [(s, Status(s).label) for s in self.statuses]
+
+
+@dataclass(frozen=True)
+class StatusGroup:
+    status: str
+    label: str
+    agents: tuple[AgentRow, ...]
+
+
+@dataclass(frozen=True)
+class Board:
+    at: datetime
+    groups: tuple[StatusGroup, ...]
+    calls: tuple[CallRow, ...]
+    figures: Figures
+
+    @property
+    def agent_count(self) -> int:
+        return sum(len(g.agents) for g in self.groups)
+
+
+def call_title(*, call: Call, members: list[Member]) -> str:
+    """The customer's name (or number); for a call between agents, their names."""
+    if call.customer_id and call.customer is not None:
+        return call.customer.name
+    for member in members:
+        if member.role == Member.Role.CUSTOMER:
+            return rules.member_label(member)
+    names = [rules.member_label(m) for m in members if m.role != Member.Role.CUSTOMER]
+    return " & ".join(dict.fromkeys(names)) or f"Call #{call.pk}"
+
+
+def _member_since(member: Member) -> datetime:
+    if member.state == Member.State.ON_HOLD and member.hold_started_at:
+        return member.hold_started_at
+    return member.state_changed_at
+
+
+def call_row(*, call: Call) -> CallRow:
+    """One live call as every supervisor sees it. `call` comes with its members prefetched
+    (`calls.selectors.live_calls` / `call_with_members`): no queries."""
+    members = list(call.members.all())
+    target = rules.transfer_target_leg(call=call, members=members)
+    rows = []
+    for member in members:
+        allowed = rules.member_actions(
+            call=call, member=member, actor_agent=None, supervisor=True, members=members
+        )
+        rows.append(
+            MemberRow(
+                member=member,
+                label=rules.member_label(member),
+                since=_member_since(member),
+                actions=tuple(k for k in MEMBER_ACTION_ORDER if k in allowed),
+                is_transfer_target=target is not None and member.pk == target.pk,
+            )
+        )
+    join_refusal = rules.call_action_refusal(
+        kind=rules.JOIN,
+        call=call,
+        members=members,
+        actor_agent=_SOME_SUPERVISOR_AGENT,
+        supervisor=True,
+    )
+    return CallRow(
+        call=call,
+        title=call_title(call=call, members=members),
+        members=tuple(rows),
+        transfer_text=rules.describe_transfer(call) if call.transfer_kind else "",
+        can_join=join_refusal is None,
+        agent_ids=tuple(sorted({m.agent_id for m in members if m.agent_id and m.is_live})),
+    )
+
+
+def _calls_by_agent(calls: list[Call]) -> dict[int, Call]:
+    on_call: dict[int, Call] = {}
+    for call in calls:
+        for member in call.members.all():
+            if member.agent_id and member.is_live:
+                on_call.setdefault(member.agent_id, call)
+    return on_call
+
+
+def wallboard_agents(*, calls: list[Call]) -> tuple[StatusGroup, ...]:
+    """Every agent grouped by status, longest in their status first, each with the live call
+    they are on. `calls` are the live calls (members prefetched). 1 query."""
+    on_call = _calls_by_agent(calls)
+    titles = {c.pk: call_title(call=c, members=list(c.members.all())) for c in calls}
+    grouped = call_selectors.agents_by_status()
+    groups = []
+    for status in STATUS_ORDER:
+        rows = []
+        for agent in grouped.get(status, []):
+            call = on_call.get(agent.pk)
+            rows.append(
+                AgentRow(
+                    agent=agent,
+                    call=call,
+                    call_title=titles[call.pk] if call else "",
+                    statuses=settable_statuses(agent=agent, on_live_leg=call is not None),
+                )
+            )
+        groups.append(StatusGroup(status=status, label=Status(status).label, agents=tuple(rows)))
+    return tuple(groups)
+
+
+def wallboard_board(*, at: datetime | None = None) -> Board:
+    """Everything the wallboard shows. 7 queries."""
+    at = at or timezone.now()
+    calls = call_selectors.live_calls()
+    return Board(
+        at=at,
+        groups=wallboard_agents(calls=calls),
+        calls=tuple(call_row(call=c) for c in calls),
+        figures=wallboard_figures(at=at),
+    )
+
+
+def next_wrap_up_end(*, groups: tuple[StatusGroup, ...]) -> datetime | None:
+    """When the next wrap-up runs out, so an open wallboard can have it flipped on time."""
+    ends = [
+        row.agent.wrap_up_until
+        for group in groups
+        if group.status == Status.WRAP_UP
+        for row in group.agents
+        if row.agent.wrap_up_until
+    ]
+    return min(ends, default=None)

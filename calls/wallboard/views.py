@@ -1,0 +1,178 @@
+"""The wallboard page and the supervisor's buttons on it.
+
+Supervisors only (`agents.permissions.is_supervisor`): the page sends anyone signed out to
+the admin login and answers other users 403. Each button is a POST that calls one service
+(the agents' own for calls) and answers htmx with the fragment it acted on, the service's
+message inline on a refusal, with the service's status code. Without htmx it redirects back
+to the page with the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from agents.permissions import is_supervisor
+from agents.presence import agents_expire_wrap_ups
+from agents.selectors import agent_for_user
+from calls import selectors as call_selectors
+from calls.models import Action, Member
+from calls.services import actions as call_services
+from calls.services.errors import ServiceError
+from calls.wallboard import actions as wallboard_actions
+from calls.wallboard.rendering import page_context, render_agents, render_live_call
+from calls.wallboard.selectors import wallboard_agents, wallboard_board
+
+Kind = Action.Kind
+
+SIGNED_OUT_MESSAGE = "You have been signed out. Log in again as a supervisor."
+NOT_SUPERVISOR_MESSAGE = "Only supervisors can use the wallboard."
+
+MEMBER_ACTIONS: dict[str, Callable] = {
+    Kind.HOLD: call_services.member_hold,
+    Kind.UNHOLD: call_services.member_unhold,
+    Kind.HANGUP: call_services.member_hangup,
+}
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def plain_error(message: str, *, status: int) -> HttpResponse:
+    """A short reason people can read; the page shows it in its message area."""
+    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    response["HX-Reswap"] = "none"
+    return response
+
+
+def supervisor_page(view: Callable) -> Callable:
+    """Signed out: to the admin login, and back here after. Not a supervisor: 403."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not is_supervisor(request.user):
+            return render(request, "wallboard/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def supervisor_action(view: Callable) -> Callable:
+    """For buttons: 401/403 with a reason instead of a redirect (htmx would swap a login page
+    into the button)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return plain_error(SIGNED_OUT_MESSAGE, status=401)
+        if not is_supervisor(request.user):
+            return plain_error(NOT_SUPERVISOR_MESSAGE, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@require_GET
+@supervisor_page
+def board(request: HttpRequest) -> HttpResponse:
+    # A wrap-up that ran out while nobody watched is flipped before it is shown.
+    agents_expire_wrap_ups()
+    context = page_context(board=wallboard_board()) | {
+        "viewer_agent": agent_for_user(user=request.user)
+    }
+    return render(request, "wallboard/wallboard.html", context)
+
+
+@require_GET
+def session(request: HttpRequest) -> HttpResponse:
+    """204 while the viewer may watch; 401 signed out, 403 no longer a supervisor. The page
+    asks when its websocket keeps failing."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    return HttpResponse(status=204 if is_supervisor(request.user) else 403)
+
+
+def _answer_call(
+    request: HttpRequest, *, call_id: int, error: str = "", status: int = 200
+) -> HttpResponse:
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        return redirect("wallboard:board")
+    html = render_live_call(call_id=call_id, error=error)
+    if html is None:
+        # The call has ended (or never was): the empty answer removes it from the page.
+        return plain_error(error, status=status) if error else HttpResponse("", status=status)
+    return HttpResponse(html, status=status)
+
+
+def _run_on_call(request: HttpRequest, *, call_id: int, work: Callable[[], object]) -> HttpResponse:
+    try:
+        work()
+    except ServiceError as exc:
+        return _answer_call(request, call_id=call_id, error=exc.message, status=exc.http_status)
+    return _answer_call(request, call_id=call_id)
+
+
+@require_POST
+@supervisor_action
+def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpResponse:
+    service = MEMBER_ACTIONS.get(kind)
+    if service is None:
+        return plain_error(
+            f"{kind!r} is not something a supervisor can do to a participant here.", status=404
+        )
+    call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
+    if call_id is None:
+        return plain_error("That participant is no longer on record.", status=404)
+    return _run_on_call(
+        request, call_id=call_id, work=lambda: service(actor=request.user, member_id=member_id)
+    )
+
+
+@require_POST
+@supervisor_action
+def call_join(request: HttpRequest, call_id: int) -> HttpResponse:
+    return _run_on_call(
+        request,
+        call_id=call_id,
+        work=lambda: call_services.call_join(actor=request.user, call_id=call_id),
+    )
+
+
+@require_POST
+@supervisor_action
+def agent_status(request: HttpRequest, agent_id: int) -> HttpResponse:
+    error, status = "", 200
+    try:
+        wallboard_actions.agent_status_set(
+            actor=request.user, agent_id=agent_id, status=request.POST.get("status", "")
+        )
+    except ServiceError as exc:
+        error, status = exc.message, exc.http_status
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        return redirect("wallboard:board")
+    groups = wallboard_agents(calls=call_selectors.live_calls())
+    # The message goes on the agent's row, or atop the panel when the agent is gone.
+    shown = any(row.agent.pk == agent_id for group in groups for row in group.agents)
+    html = render_agents(
+        groups=groups,
+        at=timezone.now(),
+        oob=False,
+        error=error,
+        error_agent_id=agent_id if shown else None,
+    )
+    return HttpResponse(html, status=status)

@@ -1,0 +1,211 @@
+"""Supervisor actions from the wallboard, through the agents' own services: hold, unhold,
+hang up and join go over HTTP to the PHLO simulator (manual clock), whose signed callbacks
+come back through the real webhook; setting an agent's status is the wallboard's service."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.urls import reverse
+
+from agents.models import Agent
+from calls.models import Action, Call, Member
+from calls.services import actions as services
+from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
+from calls.wallboard.actions import agent_status_set, settable_statuses
+from tests.wallboard.builders import add_leg, make_call
+from tests.wallboard.conftest import login
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ANSWER = 3.0  # seconds of simulator time: longer than its answer delay
+
+
+def member_url(member: Member, kind: str) -> str:
+    return reverse("wallboard:member-action", args=[member.pk, kind])
+
+
+@pytest.fixture
+def call(wallboard_sim, alice, dana) -> Call:
+    """Alice talking with Dana, placed from Alice's desktop service and answered."""
+    placed = services.call_start(actor=alice.user, to="+1 415 555 0101")
+    wallboard_sim.advance(ANSWER)
+    placed.refresh_from_db()
+    assert placed.status == Call.Status.ACTIVE
+    return placed
+
+
+def customer_of(call: Call) -> Member:
+    return call.members.get(role="customer")
+
+
+class TestCallActions:
+    def test_hold_and_unhold_any_member(self, call, sam, htmx, wallboard_sim):
+        client = login(sam)
+        dana = customer_of(call)
+
+        held = client.post(member_url(dana, "hold"), **htmx)
+        assert held.status_code == 200
+        html = held.content.decode()
+        assert f'id="wb-call-{call.pk}"' in html and "hx-swap-oob" not in html
+        assert f'id="wb-member-{dana.pk}-unhold"' in html
+        assert f'id="wb-member-{dana.pk}-hold"' not in html  # only legal buttons
+        dana.refresh_from_db()
+        assert dana.state == Member.State.ON_HOLD
+        assert wallboard_sim.member(dana.address)["hold_music"] is True
+
+        unheld = client.post(member_url(dana, "unhold"), **htmx)
+        assert unheld.status_code == 200
+        dana.refresh_from_db()
+        assert dana.state == Member.State.TALKING
+        # The same audit trail as the agents' buttons, with the supervisor as the actor.
+        trail = list(Action.objects.filter(call=call).order_by("pk").values_list("kind", "actor"))
+        assert trail[-2:] == [("hold", sam.pk), ("unhold", sam.pk)]
+
+    def test_a_refusal_is_shown_inline_with_the_services_message(self, call, sam, htmx):
+        client = login(sam)
+        dana = customer_of(call)
+        client.post(member_url(dana, "hold"), **htmx)
+
+        again = client.post(member_url(dana, "hold"), **htmx)
+        assert again.status_code == 409
+        html = again.content.decode()
+        assert f'id="wb-call-{call.pk}-error"' in html
+        assert "Dana Diaz is not talking (on hold), so cannot be held." in html
+
+    def test_a_phlo_failure_is_shown_and_nothing_changes(self, call, sam, htmx, wallboard_sim):
+        wallboard_sim.inject_fault(status=500, body='{"error": "internal trouble"}')
+        dana = customer_of(call)
+        answer = login(sam).post(member_url(dana, "hold"), **htmx)
+        assert answer.status_code == 502
+        assert "Could not put Dana Diaz on hold" in answer.content.decode()
+        dana.refresh_from_db()
+        assert dana.state == Member.State.TALKING
+        failed = Action.objects.filter(call=call, kind="hold").get()
+        assert (failed.outcome, failed.actor_id) == ("failed", sam.pk)
+
+    def test_hang_up_any_member_and_the_call_ends_with_the_last(
+        self, call, sam, alice, htmx, wallboard_sim
+    ):
+        client = login(sam)
+        dana = customer_of(call)
+        first = client.post(member_url(dana, "hangup"), **htmx)
+        assert first.status_code == 200
+        assert f"wb-member-{dana.pk}-hangup" not in first.content.decode()
+        dana.refresh_from_db()
+        assert dana.state == Member.State.LEFT
+        assert wallboard_sim.member(dana.address) is None
+
+        alice_leg = call.members.get(agent=alice)
+        last = client.post(member_url(alice_leg, "hangup"), **htmx)
+        # The call has ended: the empty answer removes it from the page.
+        assert (last.status_code, last.content) == (200, b"")
+        call.refresh_from_db()
+        assert call.status == Call.Status.COMPLETED
+
+    def test_join_rings_the_supervisors_phone_into_the_call(self, call, sam, htmx, wallboard_sim):
+        answer = login(sam).post(reverse("wallboard:call-join", args=[call.pk]), **htmx)
+        assert answer.status_code == 200
+        leg = call.members.get(role=Member.Role.SUPERVISOR)
+        assert leg.agent == sam.agent and leg.state == Member.State.DIALLING
+        assert f'id="wb-member-{leg.pk}"' in answer.content.decode()
+
+        wallboard_sim.advance(ANSWER)
+        leg.refresh_from_db()
+        assert leg.state == Member.State.TALKING
+        # Sam is on it now: the rules refuse a second join.
+        again = login(sam).post(reverse("wallboard:call-join", args=[call.pk]), **htmx)
+        assert again.status_code == 409
+        assert "You are already on this call." in again.content.decode()
+
+    def test_join_without_an_agent_profile_gets_a_clear_message(self, call, gina, htmx):
+        answer = login(gina).post(reverse("wallboard:call-join", args=[call.pk]), **htmx)
+        assert answer.status_code == 403
+        assert (
+            "You need an agent profile with a phone endpoint to join a call."
+            in answer.content.decode()
+        )
+        assert not call.members.filter(role=Member.Role.SUPERVISOR).exists()
+
+    def test_without_htmx_the_page_shows_the_message(self, call, gina):
+        client = login(gina)
+        answer = client.post(reverse("wallboard:call-join", args=[call.pk]), follow=True)
+        assert answer.redirect_chain == [(reverse("wallboard:board"), 302)]
+        assert "You need an agent profile" in answer.content.decode()
+
+
+class TestAgentStatus:
+    def status_url(self, agent: Agent) -> str:
+        return reverse("wallboard:agent-status", args=[agent.pk])
+
+    def test_free_a_stuck_agent(self, sam, alice, htmx):
+        # On a call by their status, on none by their legs: a lost callback, say.
+        Agent.objects.filter(pk=alice.pk).update(status="on_call")
+        alice.refresh_from_db()
+        assert settable_statuses(agent=alice, on_live_leg=False) == (
+            "available",
+            "away",
+            "offline",
+        )
+        client = login(sam)
+        page = client.get(reverse("wallboard:board")).content.decode()
+        assert "On no live call: set a status to free them" in page
+        assert f'id="wb-agent-{alice.pk}-available"' in page
+
+        answer = client.post(self.status_url(alice), {"status": "available"}, **htmx)
+        assert answer.status_code == 200
+        html = answer.content.decode()
+        assert f'id="wb-agent-{alice.pk}" class="wb-agent" data-status="available"' in html
+        alice.refresh_from_db()
+        assert alice.status == "available"
+        entry = LogEntry.objects.get(object_id=str(alice.pk))
+        assert (entry.user_id, entry.action_flag) == (sam.pk, CHANGE)
+        assert entry.get_change_message() == (
+            "Status changed from On a call to Available on the wallboard."
+        )
+
+    def test_away_says_who_sent_them(self, sam, alice):
+        agent = agent_status_set(actor=sam, agent_id=alice.pk, status="away")
+        assert (agent.status, agent.status_reason) == ("away", "Set by Sam Supervisor")
+
+    def test_an_agent_on_a_live_call_follows_the_call(self, sam, alice, dana, htmx):
+        call = make_call(created_at=alice.status_changed_at, status="active", owner=alice)
+        add_leg(call, role="agent", agent=alice, state="talking")
+        Agent.objects.filter(pk=alice.pk).update(status="on_call")
+        alice.refresh_from_db()
+        assert settable_statuses(agent=alice, on_live_leg=True) == ()
+
+        answer = login(sam).post(self.status_url(alice), {"status": "offline"}, **htmx)
+        assert answer.status_code == 409
+        html = answer.content.decode()
+        assert f'id="wb-agent-{alice.pk}-error"' in html
+        assert "is on a call, and their status follows it" in html
+        alice.refresh_from_db()
+        assert alice.status == "on_call"
+
+    @pytest.mark.parametrize(
+        ("status", "error", "message"),
+        [
+            ("wrap_up", InvalidInput, "Choose Available, Away or Offline"),
+            ("", InvalidInput, "Choose Available, Away or Offline"),
+            ("available", InvalidState, "is already Available."),
+        ],
+    )
+    def test_refusals(self, sam, alice, status, error, message):
+        with pytest.raises(error, match=message):
+            agent_status_set(actor=sam, agent_id=alice.pk, status=status)
+
+    def test_an_unknown_agent(self, sam, htmx):
+        with pytest.raises(NotFound):
+            agent_status_set(actor=sam, agent_id=999999, status="away")
+        answer = login(sam).post(
+            reverse("wallboard:agent-status", args=[999999]), {"status": "away"}, **htmx
+        )
+        assert answer.status_code == 404
+        assert "That agent no longer exists." in answer.content.decode()
+
+    def test_only_supervisors(self, alice, bob):
+        with pytest.raises(NotAllowed, match="Only supervisors"):
+            agent_status_set(actor=alice.user, agent_id=bob.pk, status="away")
+        bob.refresh_from_db()
+        assert bob.status == "available" and not LogEntry.objects.exists()

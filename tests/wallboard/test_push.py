@@ -1,0 +1,215 @@
+"""Changes reach every open wallboard as HTML rendered once, and a (re)connecting wallboard
+gets the whole truth. Through the real consumer stack (origin check, session auth, router)
+and the real publisher, on the in-memory layer or Redis (whichever REDIS_URL selects)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connections, transaction
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.presence import agent_set_status
+from calls.models import Call, Member
+from calls.publishing import SUPERVISORS_GROUP
+from calls.state import call_changed, lock_call, member_set_state
+from calls.wallboard import rendering
+from tests.factories import make_agent, make_customer
+from tests.wallboard.test_access import TIMEOUT, connect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _close_connections():
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+def live_call(agent: Agent, *, phone: str) -> Call:
+    Agent.objects.filter(pk=agent.pk).update(status="on_call")
+    customer = make_customer(name=f"Customer {phone}", phone=phone)
+    now = timezone.now()
+    call = Call.objects.create(status="active", owner=agent, customer=customer, answered_at=now)
+    for role, address, who in (
+        ("agent", agent.endpoint, {"agent": agent}),
+        ("customer", customer.phone, {"customer": customer}),
+    ):
+        Member.objects.create(
+            call=call, address=address, role=role, state="talking", answered_at=now, **who
+        )
+    return call
+
+
+def hold_customer(call_id: int) -> None:
+    with transaction.atomic():
+        call = lock_call(call_id=call_id)
+        customer = call.members.get(role="customer")
+        member_set_state(member=customer, state="on_hold")
+        call_changed(call=call)
+
+
+def hang_up_everyone(call_id: int) -> None:
+    with transaction.atomic():
+        call = lock_call(call_id=call_id)
+        for member in call.members.all():
+            member_set_state(member=member, state="left")
+        call_changed(call=call)
+
+
+async def receive_with(communicator, marker: str) -> str:
+    """The next message containing `marker` (status pushes of the same change may come
+    first)."""
+    while True:
+        text = await communicator.receive_from(timeout=TIMEOUT)
+        if marker in text:
+            return text
+
+
+async def test_connecting_sends_every_live_call_agent_and_figure(sam, alice):
+    call = await sync_to_async(live_call)(alice, phone="+14155550123")
+    socket, connected, _ = await connect(sam)
+    assert connected
+    state = await socket.receive_from(timeout=TIMEOUT)
+    assert f'id="wb-call-{call.pk}"' in state and "Customer +14155550123" in state
+    assert f'id="wb-agent-{alice.pk}"' in state and "On a call with Customer +14155550123" in state
+    assert '<dd class="wb-num">1</dd>' in state.split('id="fig-in-progress"')[1][:200]
+    await socket.disconnect()
+
+
+async def test_a_change_reaches_every_wallboard_rendered_once(sam, gina, alice, monkeypatch):
+    call = await sync_to_async(live_call)(alice, phone="+14155550123")
+    boards = [(await connect(user))[0] for user in (sam, gina, sam)]
+    for board in boards:
+        await board.receive_from(timeout=TIMEOUT)
+
+    renders = []
+    original = rendering._render_update
+
+    def counting(**kwargs):
+        renders.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(rendering, "_render_update", counting)
+    await sync_to_async(hold_customer)(call.pk)
+    pushes = [await receive_with(board, f'id="wb-call-{call.pk}"') for board in boards]
+
+    assert renders == [{"call_id": call.pk}]
+    assert pushes[0] == pushes[1] == pushes[2]
+    push = pushes[0]
+    assert f'data-version="{call.version + 1}"' in push and 'hx-swap-oob="true"' in push
+    assert "On hold" in push and "Unhold" in push
+    assert 'id="fig-on-hold"' in push and "longest" in push
+    for board in boards:
+        await board.disconnect()
+
+
+async def test_an_ended_call_is_removed_and_the_figures_move(sam, alice):
+    call = await sync_to_async(live_call)(alice, phone="+14155550123")
+    board, _, _ = await connect(sam)
+    await board.receive_from(timeout=TIMEOUT)
+
+    await sync_to_async(hang_up_everyone)(call.pk)
+    push = await receive_with(board, f'id="wb-call-{call.pk}"')
+    assert 'hx-swap-oob="delete"' in push and "data-deleted" in push
+    # The same push brings the agents panel (Alice now wrapping up) and the new figures.
+    assert f'id="wb-agent-{alice.pk}" class="wb-agent" data-status="wrap_up"' in push
+    assert '<dd class="wb-num">0</dd>' in push.split('id="fig-in-progress"')[1][:200]
+    await board.disconnect()
+
+
+async def test_a_status_change_pushes_the_agents_panel(sam, alice):
+    board, _, _ = await connect(sam)
+    await board.receive_from(timeout=TIMEOUT)
+
+    def go_away():
+        with transaction.atomic():
+            agent = Agent.objects.select_for_update().get(pk=alice.pk)
+            agent_set_status(agent=agent, status="away", reason="Lunch")
+
+    await sync_to_async(go_away)()
+    push = await receive_with(board, 'id="wb-agents"')
+    assert 'id="wb-figures"' not in push  # an agent's change does not move the figures
+    assert f'id="wb-agent-{alice.pk}" class="wb-agent" data-status="away"' in push
+    assert "Lunch" in push
+    await board.disconnect()
+
+
+async def test_a_message_without_html_is_rendered_by_the_wallboard_itself(sam, alice):
+    call = await sync_to_async(live_call)(alice, phone="+14155550123")
+    board, _, _ = await connect(sam)
+    await board.receive_from(timeout=TIMEOUT)
+
+    layer = get_channel_layer()
+    message = {"type": "call.changed", "call_id": call.pk, "version": call.version}
+    await layer.group_send(SUPERVISORS_GROUP, message)
+    push = await board.receive_from(timeout=TIMEOUT)
+    assert f'id="wb-call-{call.pk}"' in push and 'id="wb-figures"' in push
+    await board.disconnect()
+
+
+async def test_resync_sends_the_whole_truth_again(sam, alice):
+    board, _, _ = await connect(sam)
+    first = await board.receive_from(timeout=TIMEOUT)
+    assert "No calls in progress." in first
+
+    # A change the wallboard never heard about (written without publishing).
+    call = await sync_to_async(live_call)(alice, phone="+14155550123")
+    await board.send_json_to({"type": "resync"})
+    state = await board.receive_from(timeout=TIMEOUT)
+    assert 'data-full-state="true"' in state and f'id="wb-call-{call.pk}"' in state
+    await board.disconnect()
+
+
+async def test_a_wrap_up_that_runs_out_is_flipped_by_an_open_wallboard(sam, alice):
+    board, _, _ = await connect(sam)
+    await board.receive_from(timeout=TIMEOUT)
+
+    def wrap_up_already_over():
+        past = timezone.now() - timedelta(seconds=1)
+        Agent.objects.filter(pk=alice.pk).update(status="wrap_up", wrap_up_until=past)
+        return rendering.render_wallboard_update(agent_id=alice.pk)
+
+    update = await sync_to_async(wrap_up_already_over)()
+    assert update[rendering.WRAP_UP_KEY]
+    await get_channel_layer().group_send(
+        SUPERVISORS_GROUP,
+        {"type": "agent.changed", "agent_id": alice.pk, "status": "wrap_up"} | update,
+    )
+    await receive_with(board, 'data-status="wrap_up"')
+    # The wallboard flips it (nobody's desktop is open), and the flip is pushed.
+    flipped = await receive_with(board, f'id="wb-agent-{alice.pk}" class="wb-agent"')
+    assert f'id="wb-agent-{alice.pk}" class="wb-agent" data-status="available"' in flipped
+    await sync_to_async(alice.refresh_from_db)()
+    assert alice.status == "available"
+    await board.disconnect()
+
+
+async def test_heartbeat_answers_with_the_server_clock(sam):
+    board, _, _ = await connect(sam)
+    await board.receive_from(timeout=TIMEOUT)
+    await board.send_to(text_data="not json")
+    await board.send_json_to({"type": "ping"})
+    beat = await board.receive_from(timeout=TIMEOUT)
+    assert beat.startswith('<div id="heartbeat" hidden hx-swap-oob="true" data-server-now="')
+    await board.disconnect()
+
+
+def test_render_failures_are_logged_and_leave_the_message_alone(monkeypatch, caplog, db):
+    def broken(**kwargs):
+        raise RuntimeError("template exploded")
+
+    monkeypatch.setattr(rendering, "_render_update", broken)
+    assert rendering.render_wallboard_update(call_id=1) == {}
+    assert "could not render the wallboard update" in caplog.text
+
+
+def test_render_wallboard_update_for_a_call_that_never_existed(db):
+    make_agent(username="zed")
+    update = rendering.render_wallboard_update(call_id=424242)
+    assert 'id="wb-agents"' in update[rendering.HTML_KEY]
+    assert "wb-call-424242" not in update[rendering.HTML_KEY]
