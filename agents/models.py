@@ -22,6 +22,14 @@ class Agent(models.Model):
     status_reason = models.CharField(max_length=120, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
     wrap_up_until = models.DateTimeField(null=True, blank=True)
+    # What the agent asked for while busy ("Away after this call"), applied when the call and
+    # its wrap-up are over. Blank: back to Available.
+    next_status = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[(Status.AWAY, "Away"), (Status.OFFLINE, "Offline")],
+    )
+    next_status_reason = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["user__username"]

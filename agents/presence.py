@@ -1,57 +1,263 @@
 """Agent status follows their calls, so nobody is left stuck in a state.
 
-An agent with a live leg in any call is "on a call". When their last leg ends they go to
-wrap-up for AGENT_WRAP_UP_SECONDS, then back to Available. Away and Offline are the
-agent's own choice and are left alone by calls ending.
+- An agent with a live leg in any call is "on a call".
+- When their last leg ends they go to wrap-up for AGENT_WRAP_UP_SECONDS if they talked, then
+  back to Available (or to the Away/Offline they asked for meanwhile, `next_status`).
+- A call offered to them (inbound, or transferred) that they did not answer puts them Away,
+  so calls are not routed again and again to an empty desk.
+- Away and Offline are the agent's own choice: a call that reaches them anyway returns them
+  there afterwards.
+- An expired wrap-up already counts as Available for routing (see `agents.selectors`); the
+  desktop's websocket consumer and every read path flip it for real with
+  `agent_wrap_up_expire`, which is safe to call from many places at once.
 """
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import Member
+from calls.models import Call, Member
 from calls.publishing import publish_agent_changed
+
+Status = Agent.Status
+# Statuses an agent picks; the others follow calls.
+CHOOSABLE = (Status.AVAILABLE, Status.AWAY, Status.OFFLINE)
+MISSED_CALL_REASON = "Missed a call"
+UNREACHABLE_REASON = "Phone not reachable"
+
+
+class StatusChangeRefused(ValueError):
+    """The requested status change is not possible; `message` says why, for people."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def wrap_up_seconds() -> int:
     return int(getattr(settings, "AGENT_WRAP_UP_SECONDS", 60))
 
 
+def away_reasons() -> list[str]:
+    return list(getattr(settings, "AGENT_AWAY_REASONS", ["Break"]))
+
+
 def agent_set_status(
     *, agent: Agent, status: str, reason: str = "", at: datetime | None = None
 ) -> bool:
+    """Low-level: store a status and publish it. Callers hold the agent's row lock."""
     at = at or timezone.now()
-    wrap_until = (
-        at + timedelta(seconds=wrap_up_seconds()) if status == Agent.Status.WRAP_UP else None
-    )
-    if agent.status == status and agent.status_reason == reason and status != Agent.Status.WRAP_UP:
+    wrap_until = at + timedelta(seconds=wrap_up_seconds()) if status == Status.WRAP_UP else None
+    if agent.status == status and agent.status_reason == reason and status != Status.WRAP_UP:
         return False
     if agent.status != status:
         agent.status_changed_at = at
     agent.status = status
     agent.status_reason = reason
     agent.wrap_up_until = wrap_until
-    agent.save(update_fields=["status", "status_reason", "status_changed_at", "wrap_up_until"])
+    if status in (Status.AWAY, Status.OFFLINE, Status.AVAILABLE) and agent.next_status:
+        # Reaching any resting state settles what was pending.
+        agent.next_status = ""
+        agent.next_status_reason = ""
+    agent.save(
+        update_fields=[
+            "status",
+            "status_reason",
+            "status_changed_at",
+            "wrap_up_until",
+            "next_status",
+            "next_status_reason",
+        ]
+    )
     publish_agent_changed(agent_id=agent.pk, status=status)
     return True
 
 
+def _rest(*, agent: Agent, at: datetime) -> None:
+    """Leave a call or wrap-up for the resting state the agent asked for."""
+    if agent.next_status:
+        agent_set_status(
+            agent=agent, status=agent.next_status, reason=agent.next_status_reason, at=at
+        )
+    else:
+        agent_set_status(agent=agent, status=Status.AVAILABLE, at=at)
+
+
+def _locked(agent_id: int) -> Agent:
+    return Agent.objects.select_for_update().select_related("user").get(pk=agent_id)
+
+
+@transaction.atomic
+def agent_choose_status(
+    *, agent: Agent, status: str, reason: str = "", at: datetime | None = None
+) -> Agent:
+    """The agent picks Available, Away (with a reason) or Offline on their desktop.
+
+    While on a call, Away and Offline are remembered and applied after the call and its
+    wrap-up; Available cancels that. During wrap-up, Available ends it early.
+    """
+    at = at or timezone.now()
+    reason = (reason or "").strip()
+    if status not in CHOOSABLE:
+        raise StatusChangeRefused(
+            "Choose Available, Away or Offline; the other statuses follow your calls."
+        )
+    if status == Status.AWAY:
+        if not reason:
+            raise StatusChangeRefused("Pick a reason for being away.")
+        if len(reason) > 120:
+            raise StatusChangeRefused("Keep the away reason under 120 characters.")
+    else:
+        reason = ""
+    agent = _locked(agent.pk)
+    if agent.status == Status.ON_CALL:
+        agent.next_status = "" if status == Status.AVAILABLE else status
+        agent.next_status_reason = reason if status == Status.AWAY else ""
+        agent.save(update_fields=["next_status", "next_status_reason"])
+        publish_agent_changed(agent_id=agent.pk, status=agent.status)
+        return agent
+    agent.next_status = ""
+    agent.next_status_reason = ""
+    if not agent_set_status(agent=agent, status=status, reason=reason, at=at):
+        agent.save(update_fields=["next_status", "next_status_reason"])
+    return agent
+
+
+@transaction.atomic
+def agent_end_wrap_up(*, agent: Agent, at: datetime | None = None) -> bool:
+    """End wrap-up early: to the status asked for during the call, else Available."""
+    at = at or timezone.now()
+    agent = _locked(agent.pk)
+    if agent.status != Status.WRAP_UP:
+        return False
+    _rest(agent=agent, at=at)
+    return True
+
+
+@transaction.atomic
+def agent_extend_wrap_up(*, agent: Agent, seconds: int, at: datetime | None = None) -> bool:
+    """Give the agent more after-call time, from now or from the current end, whichever later."""
+    at = at or timezone.now()
+    agent = _locked(agent.pk)
+    if agent.status != Status.WRAP_UP:
+        return False
+    start = max(at, agent.wrap_up_until or at)
+    agent.wrap_up_until = start + timedelta(seconds=max(1, int(seconds)))
+    agent.save(update_fields=["wrap_up_until"])
+    publish_agent_changed(agent_id=agent.pk, status=agent.status)
+    return True
+
+
+def agent_wrap_up_expire(*, agent_id: int, at: datetime | None = None) -> bool:
+    """Flip an expired wrap-up to Available (or the pending status). Idempotent and safe to run
+    from every open desktop at once: only the caller whose conditional UPDATE wins publishes."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        agent = (
+            Agent.objects.select_for_update()
+            .filter(pk=agent_id, status=Status.WRAP_UP, wrap_up_until__lte=at)
+            .first()
+        )
+        if agent is None:
+            return False
+        status = agent.next_status or Status.AVAILABLE
+        reason = agent.next_status_reason if agent.next_status else ""
+        won = Agent.objects.filter(
+            pk=agent_id, status=Status.WRAP_UP, wrap_up_until=agent.wrap_up_until
+        ).update(
+            status=status,
+            status_reason=reason,
+            # The agent has been free since the wrap-up ended, not since someone noticed.
+            status_changed_at=agent.wrap_up_until,
+            wrap_up_until=None,
+            next_status="",
+            next_status_reason="",
+        )
+        if won:
+            publish_agent_changed(agent_id=agent_id, status=status)
+        return bool(won)
+
+
+def agents_expire_wrap_ups(*, at: datetime | None = None) -> int:
+    """Flip every expired wrap-up (routing runs this before choosing an agent)."""
+    at = at or timezone.now()
+    ids = list(
+        Agent.objects.filter(status=Status.WRAP_UP, wrap_up_until__lte=at).values_list(
+            "pk", flat=True
+        )
+    )
+    return sum(agent_wrap_up_expire(agent_id=agent_id, at=at) for agent_id in ids)
+
+
+@transaction.atomic
+def agent_signed_out(*, agent: Agent, at: datetime | None = None) -> None:
+    """Logging out makes the agent Offline; on a call, once the call is over."""
+    at = at or timezone.now()
+    agent = _locked(agent.pk)
+    if agent.status == Status.ON_CALL:
+        agent.next_status = Status.OFFLINE
+        agent.next_status_reason = ""
+        agent.save(update_fields=["next_status", "next_status_reason"])
+        publish_agent_changed(agent_id=agent.pk, status=agent.status)
+        return
+    agent_set_status(agent=agent, status=Status.OFFLINE, at=at)
+
+
+def _after_call_status(*, agent: Agent) -> tuple[str, str]:
+    """Where an agent whose last live leg just ended goes: wrap-up if they talked during this
+    spell on calls, Away if they let an offered call ring out or their phone failed, else rest."""
+    talked = Member.objects.filter(agent=agent, answered_at__isnull=False).filter(
+        Q(left_at__isnull=True) | Q(left_at__gte=agent.status_changed_at)
+    )
+    if talked.exists():
+        return Status.WRAP_UP, ""
+    last = (
+        Member.objects.filter(agent=agent)
+        .select_related("call")
+        .order_by(F("left_at").desc(nulls_last=True), "-pk")
+        .first()
+    )
+    if last is not None:
+        offered = last.call.direction == Call.Direction.INBOUND or last.call.owner_id != agent.pk
+        if offered and last.state == Member.State.NO_ANSWER:
+            return Status.AWAY, MISSED_CALL_REASON
+        if last.state in (Member.State.BUSY, Member.State.FAILED) and offered:
+            return Status.AWAY, UNREACHABLE_REASON
+    return "", ""
+
+
 def agents_follow_calls(*, agent_ids: Iterable[int], at: datetime | None = None) -> None:
-    """Re-derive 'on a call' / wrap-up for these agents from their live legs (two queries)."""
+    """Re-derive 'on a call' / wrap-up for these agents from their live legs."""
     ids = set(agent_ids)
     if not ids:
         return
     at = at or timezone.now()
     busy = set(
         Member.objects.filter(
-            agent_id__in=ids, state__in=Member.LIVE_STATES, call__status__in=["dialling", "active"]
+            agent_id__in=ids,
+            state__in=Member.LIVE_STATES,
+            call__status__in=Call.LIVE_STATUSES,
         ).values_list("agent_id", flat=True)
     )
-    for agent in Agent.objects.filter(pk__in=ids).select_for_update():
-        if agent.pk in busy and agent.status != Agent.Status.ON_CALL:
-            agent_set_status(agent=agent, status=Agent.Status.ON_CALL, at=at)
-        elif agent.pk not in busy and agent.status == Agent.Status.ON_CALL:
-            agent_set_status(agent=agent, status=Agent.Status.WRAP_UP, at=at)
+    for agent in Agent.objects.filter(pk__in=ids).select_for_update().order_by("pk"):
+        if agent.pk in busy:
+            if agent.status == Status.ON_CALL:
+                continue
+            if agent.status in (Status.AWAY, Status.OFFLINE) and not agent.next_status:
+                # A call reached them anyway; afterwards they go back to what they chose.
+                agent.next_status = agent.status
+                agent.next_status_reason = agent.status_reason
+            agent_set_status(agent=agent, status=Status.ON_CALL, at=at)
+        elif agent.status == Status.ON_CALL:
+            status, reason = _after_call_status(agent=agent)
+            if status == Status.WRAP_UP:
+                agent_set_status(agent=agent, status=Status.WRAP_UP, at=at)
+            elif status == Status.AWAY:
+                agent_set_status(agent=agent, status=Status.AWAY, reason=reason, at=at)
+            else:
+                _rest(agent=agent, at=at)

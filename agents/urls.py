@@ -1,1 +1,34 @@
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from agents.views import auth, calls, desktop, routing
+
+urlpatterns = [
+    path("", desktop.desktop, name="desktop"),
+    path("login/", auth.DesktopLoginView.as_view(), name="login"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("desktop/session/", desktop.session_check, name="desktop-session"),
+    path("desktop/status/", desktop.status_change, name="desktop-status"),
+    path("desktop/dial/", desktop.dial, name="desktop-dial"),
+    path("desktop/customers/search/", desktop.customers_search, name="desktop-customer-search"),
+    path("desktop/transfer-targets/", desktop.transfer_picker, name="desktop-transfer-targets"),
+    path(
+        "desktop/members/<int:member_id>/actions/<slug:kind>/",
+        calls.member_action,
+        name="desktop-member-action",
+    ),
+    path("desktop/members/<int:member_id>/reject/", calls.member_reject, name="desktop-reject"),
+    path(
+        "desktop/calls/<int:call_id>/actions/<slug:kind>/",
+        calls.call_action,
+        name="desktop-call-action",
+    ),
+    path("desktop/calls/<int:call_id>/wrap-up/", calls.wrap_up, name="desktop-wrap-up"),
+    path("desktop/calls/<int:call_id>/notes/", calls.notes, name="desktop-notes"),
+    path(
+        "desktop/calls/<int:call_id>/customer/",
+        calls.customer_create,
+        name="desktop-customer-create",
+    ),
+    # With or without the trailing slash: a POST cannot be redirected to add it.
+    re_path(r"^routing/inbound/?$", routing.inbound, name="routing-inbound"),
+]

@@ -4,6 +4,12 @@ Groups are small on purpose (channels_redis's cost grows with group size):
 `call.<id>` for everyone watching one call, `agent.<id>` for each agent's open desktops,
 and `supervisors` for the wallboards. Messages are sent only after the transaction that
 made the change commits, so a page never renders state that was rolled back.
+
+Each agent's view of a change is rendered here, once, and the same HTML goes to every tab
+that agent has open (`html` in the message); desktop consumers only forward it. The
+wallboards' HTML is rendered once too and rides on the `supervisors` message
+(`calls.wallboard.rendering.render_wallboard_update`). When a render fails the message goes
+without it, and the pages render or re-sync by themselves.
 """
 
 import logging
@@ -38,18 +44,68 @@ def _send(groups: Iterable[str], message: dict) -> None:
             logger.exception("could not publish %s to %s", message.get("type"), group)
 
 
+def _render_calls(call_id: int, agent_ids: list[int]) -> dict[int, str]:
+    if not agent_ids:
+        return {}
+    try:
+        from agents.rendering import render_call_for_agents
+
+        return render_call_for_agents(call_id=call_id, agent_ids=agent_ids)
+    except Exception:
+        logger.exception("could not render call %s for the desktops", call_id)
+        return {}
+
+
+def _render_status(agent_id: int) -> dict:
+    try:
+        from agents.rendering import render_agent_status
+
+        rendered = render_agent_status(agent_id=agent_id)
+    except Exception:
+        logger.exception("could not render the status of agent %s", agent_id)
+        return {}
+    if rendered is None:
+        return {}
+    html, wrap_up_until = rendered
+    return {"html": html, "wrap_up_until": wrap_up_until}
+
+
+def _render_wallboard(*, call_id: int | None = None, agent_id: int | None = None) -> dict:
+    try:
+        from calls.wallboard.rendering import render_wallboard_update
+    except ImportError:  # a build without the wallboard
+        return {}
+    return render_wallboard_update(call_id=call_id, agent_id=agent_id)
+
+
 def publish_call_changed(*, call_id: int, version: int, agent_ids: Iterable[int]) -> None:
     """After commit, send one `call.changed` to the call, each agent on it, and supervisors."""
-    groups = [
-        call_group(call_id),
-        *(agent_group(a) for a in sorted(set(agent_ids))),
-        SUPERVISORS_GROUP,
-    ]
+    agents = sorted(set(agent_ids))
     message = {"type": "call.changed", "call_id": call_id, "version": version}
-    transaction.on_commit(lambda: _send(groups, message))
+
+    def send() -> None:
+        _send([call_group(call_id)], message)
+        _send([SUPERVISORS_GROUP], message | _render_wallboard(call_id=call_id))
+        rendered = _render_calls(call_id, agents)
+        for agent_id in agents:
+            html = rendered.get(agent_id)
+            _send([agent_group(agent_id)], message | ({"html": html} if html else {}))
+
+    transaction.on_commit(send)
 
 
 def publish_agent_changed(*, agent_id: int, status: str) -> None:
     """After commit, tell the agent's own desktops and the supervisors of a status change."""
     message = {"type": "agent.changed", "agent_id": agent_id, "status": status}
-    transaction.on_commit(lambda: _send([agent_group(agent_id), SUPERVISORS_GROUP], message))
+
+    def send() -> None:
+        _send([SUPERVISORS_GROUP], message | _render_wallboard(agent_id=agent_id))
+        _send([agent_group(agent_id)], message | _render_status(agent_id))
+
+    transaction.on_commit(send)
+
+
+def publish_desktop_signed_out(*, agent_id: int, session_key: str) -> None:
+    """Close the desktops open in a session that has just logged out."""
+    message = {"type": "desktop.signed_out", "session_key": session_key}
+    transaction.on_commit(lambda: _send([agent_group(agent_id)], message))

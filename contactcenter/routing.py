@@ -1,3 +1,6 @@
 """Websocket routes of every app, gathered in one place for asgi.py."""
 
-websocket_urlpatterns: list = []
+from agents.routing import websocket_urlpatterns as desktop_routes
+from calls.wallboard.routing import websocket_urlpatterns as wallboard_routes
+
+websocket_urlpatterns: list = [*desktop_routes, *wallboard_routes]

@@ -1,0 +1,141 @@
+"""The desktop's websocket: pushes rendered fragments to every open tab of one agent.
+
+Only logged-in agents connect (asgi.py checks the origin and loads the session user). On
+connect, and whenever the page asks, the complete current state is sent, so a page that
+was asleep or offline is right again as soon as it reconnects. Otherwise the consumer only
+forwards what `calls.publishing` rendered once for the agent's group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from agents.presence import agent_wrap_up_expire
+from agents.rendering import render_full_state
+from agents.selectors import agent_for_user
+from calls.publishing import agent_group
+
+logger = logging.getLogger(__name__)
+
+# Close codes the page understands (4000-4999 are free for applications).
+CLOSE_SIGNED_OUT = 4401
+CLOSE_NO_AGENT = 4403
+# After the wrap-up ends, a moment's slack so the database agrees it has ended.
+EXPIRY_SLACK = 0.05
+
+
+def _full_state(agent_id: int) -> tuple[str, datetime | None]:
+    """Flip an expired wrap-up first, then render everything."""
+    agent_wrap_up_expire(agent_id=agent_id)
+    from agents.models import Agent
+
+    agent = Agent.objects.select_related("user").get(pk=agent_id)
+    return render_full_state(agent=agent), agent.wrap_up_until
+
+
+def _agent_and_session(user, session) -> tuple[int | None, str]:
+    agent = agent_for_user(user=user)
+    return (agent.pk if agent else None), (session.session_key if session is not None else "")
+
+
+class DesktopConsumer(AsyncWebsocketConsumer):
+    agent_id: int | None = None
+    group: str = ""
+    session_key: str = ""
+    _expiry: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_SIGNED_OUT)
+            return
+        self.agent_id, self.session_key = await database_sync_to_async(_agent_and_session)(
+            user, self.scope.get("session")
+        )
+        if self.agent_id is None:
+            await self.close(code=CLOSE_NO_AGENT)
+            return
+        self.group = agent_group(self.agent_id)
+        # Join before rendering, so no change between the render and the join is missed.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_full_state()
+
+    async def disconnect(self, code: int) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "{}")
+        except ValueError:
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ping":
+            await self.send(text_data=self._heartbeat())
+        elif kind == "resync":
+            await self.send_full_state()
+
+    async def send_full_state(self) -> None:
+        html, wrap_up_until = await database_sync_to_async(_full_state)(self.agent_id)
+        await self.send(text_data=html)
+        self._schedule_expiry(wrap_up_until)
+
+    # --- group messages (see calls.publishing) --------------------------------------------
+
+    async def call_changed(self, event: dict) -> None:
+        html = event.get("html")
+        if html:
+            await self.send(text_data=html)
+        else:
+            # The publisher could not render this change: send the whole truth instead.
+            await self.send_full_state()
+
+    async def agent_changed(self, event: dict) -> None:
+        html = event.get("html")
+        if not html:
+            await self.send_full_state()
+            return
+        await self.send(text_data=html)
+        until = event.get("wrap_up_until") or ""
+        self._schedule_expiry(parse_datetime(until) if until else None)
+
+    async def desktop_signed_out(self, event: dict) -> None:
+        if not self.session_key or event.get("session_key") == self.session_key:
+            await self.close(code=CLOSE_SIGNED_OUT)
+
+    # --- wrap-up expiry -------------------------------------------------------------------
+
+    def _schedule_expiry(self, until: datetime | None) -> None:
+        """Return the agent to Available when their wrap-up runs out, even with nobody
+        clicking: every open tab schedules it, and the first to run wins."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if until is None:
+            return
+        delay = max(0.0, (until - timezone.now()).total_seconds()) + EXPIRY_SLACK
+        self._expiry = asyncio.ensure_future(self._expire_after(delay))
+
+    async def _expire_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        try:
+            await database_sync_to_async(agent_wrap_up_expire)(agent_id=self.agent_id)
+        except Exception:
+            # Another tab, the next connect or routing will flip it; keep this socket alive.
+            logger.exception("could not end the wrap-up of agent %s", self.agent_id)
+
+    @staticmethod
+    def _heartbeat() -> str:
+        at = timezone.now().isoformat(timespec="milliseconds")
+        return f'<div id="heartbeat" hidden hx-swap-oob="true" data-server-now="{at}"></div>'

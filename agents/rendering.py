@@ -1,0 +1,142 @@
+"""HTML for the desktop, rendered once per change and pushed to every open tab.
+
+The same partial templates draw the page, answer htmx requests and make the websocket
+pushes, so a button's response and a push can never disagree. Pushed fragments carry
+`hx-swap-oob`; every call fragment carries the call's version so the page ignores a stale
+one that arrives late.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html
+
+from agents.models import Agent
+from agents.permissions import is_supervisor
+from agents.presence import away_reasons
+from agents.selectors import (
+    CallView,
+    call_for_desktop,
+    call_view,
+    customer_history,
+    desktop_calls,
+)
+from agents.services.wrap_up import dispositions
+from calls.models import Call
+
+
+def status_context(*, agent: Agent, at: datetime) -> dict:
+    return {
+        "agent": agent,
+        "now": at,
+        "away_reasons": away_reasons(),
+        "wrap_up": agent.status == Agent.Status.WRAP_UP,
+    }
+
+
+def render_status(
+    *, agent: Agent, at: datetime | None = None, oob: bool = True, error: str = ""
+) -> str:
+    at = at or timezone.now()
+    context = status_context(agent=agent, at=at) | {"oob": oob, "error": error}
+    return render_to_string("desktop/_status.html", context)
+
+
+def call_context(*, view: CallView, at: datetime) -> dict:
+    return {"v": view, "now": at, "dispositions": dispositions()}
+
+
+def render_call(
+    *,
+    view: CallView | None,
+    call: Call,
+    at: datetime | None = None,
+    oob: bool = True,
+    error: str = "",
+) -> str:
+    """One call as this agent sees it; a `delete` fragment when it has left their desktop."""
+    at = at or timezone.now()
+    if view is None:
+        return format_html(
+            '<article id="call-{}" class="call" data-version="{}" data-deleted'
+            ' hx-swap-oob="delete"></article>',
+            call.pk,
+            call.version,
+        )
+    context = call_context(view=view, at=at) | {"oob": oob, "error": error}
+    return render_to_string("desktop/_call.html", context)
+
+
+def render_call_for_agents(*, call_id: int, agent_ids: list[int]) -> dict[int, str]:
+    """Each agent's view of one call, from one fetch of the call: {agent_id: html}."""
+    call = call_for_desktop(call_id=call_id)
+    if call is None:
+        return {}
+    at = timezone.now()
+    customer = call.customer
+    history = (
+        customer_history(customer_id=customer.pk, exclude_call_id=call.pk) if customer else None
+    )
+    rendered = {}
+    for agent in Agent.objects.select_related("user").filter(pk__in=agent_ids):
+        view = call_view(
+            call=call, agent=agent, supervisor=is_supervisor(agent.user), history=history, at=at
+        )
+        rendered[agent.pk] = render_call(view=view, call=call, at=at)
+    return rendered
+
+
+def render_agent_status(*, agent_id: int) -> tuple[str, str] | None:
+    """(status html, wrap-up end as ISO text or "") for the agent's desktops."""
+    agent = Agent.objects.select_related("user").filter(pk=agent_id).first()
+    if agent is None:
+        return None
+    until = agent.wrap_up_until.isoformat() if agent.wrap_up_until else ""
+    return render_status(agent=agent), until
+
+
+def calls_context(*, agent: Agent, at: datetime) -> dict:
+    supervisor = is_supervisor(agent.user)
+    views = [
+        v
+        for v in (
+            call_view(call=c, agent=agent, supervisor=supervisor, at=at)
+            for c in desktop_calls(agent=agent, at=at)
+        )
+        if v is not None
+    ]
+    return {"views": views, "now": at, "dispositions": dispositions()}
+
+
+def desktop_context(*, agent: Agent, at: datetime | None = None) -> dict:
+    """Everything the full page shows."""
+    at = at or timezone.now()
+    return (
+        status_context(agent=agent, at=at)
+        | calls_context(agent=agent, at=at)
+        | {
+            "phones_url": phones_url(),
+            "wrap_up_seconds": int(getattr(settings, "AGENT_WRAP_UP_SECONDS", 60)),
+        }
+    )
+
+
+def render_full_state(*, agent: Agent) -> str:
+    """The complete current state as out-of-band fragments, sent when a desktop connects."""
+    at = timezone.now()
+    return render_to_string(
+        "desktop/_full_state.html", desktop_context(agent=agent, at=at) | {"oob": True}
+    )
+
+
+def phones_url() -> str:
+    """The simulator's phones page, linked in demo mode so agents can answer their calls."""
+    if not getattr(settings, "PHLO_SIMULATOR", False):
+        return ""
+    base = settings.PHLO_BASE_URL.rstrip("/")
+    base = base[: -len("/v1")] if base.endswith("/v1") else base
+    return f"{base}/phones/"

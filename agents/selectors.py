@@ -1,0 +1,305 @@
+"""Reads for the agent desktop: who is available, which calls an agent sees, customer cards.
+
+Each function does a fixed, small number of queries, so a render costs the same whether an
+agent has one call or five, and the publisher can build every agent's view of a call from
+one fetch (`call_for_desktop`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.permissions import is_supervisor
+from calls.addresses import display_address
+from calls.models import Action, Call, Customer, Member
+from calls.services import rules
+
+Status = Agent.Status
+Kind = Action.Kind
+
+# Buttons appear in this order, whatever order the rules return them in.
+CALL_ACTION_ORDER = (Kind.WARM_TRANSFER, Kind.COLD_TRANSFER, Kind.RESUME_CALL, Kind.ABORT_TRANSFER)
+MEMBER_ACTION_ORDER = (Kind.HOLD, Kind.UNHOLD, Kind.VOICEMAIL_DROP, Kind.HANGUP)
+HISTORY_LENGTH = 5
+
+
+def wrap_up_window() -> timedelta:
+    """How long an ended call waits on the desktop for its disposition."""
+    return timedelta(hours=float(getattr(settings, "DESKTOP_WRAP_UP_WINDOW_HOURS", 12)))
+
+
+# --- Agents ----------------------------------------------------------------------------------
+
+
+def agent_for_user(*, user) -> Agent | None:
+    if not user or not user.is_authenticated:
+        return None
+    return Agent.objects.select_related("user").filter(user=user).first()
+
+
+def agent_effective_status(*, agent: Agent, at: datetime | None = None) -> str:
+    """The status routing and displays should believe: an expired wrap-up is Available (or the
+    status the agent asked for), even before anyone has flipped it in the database."""
+    at = at or timezone.now()
+    if agent.status == Status.WRAP_UP and agent.wrap_up_until and agent.wrap_up_until <= at:
+        return agent.next_status or Status.AVAILABLE
+    return agent.status
+
+
+def routable_now(at: datetime) -> Q:
+    """Free to take a call now: Available, or a wrap-up that has run out with nothing pending,
+    and on no live call (whatever the status says)."""
+    live_leg = Member.objects.filter(
+        agent=OuterRef("pk"), state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES
+    )
+    return (
+        Q(status=Status.AVAILABLE) | Q(status=Status.WRAP_UP, wrap_up_until__lte=at, next_status="")
+    ) & ~Exists(live_leg)
+
+
+def agents_by_longest_wait(*, at: datetime | None = None) -> QuerySet[Agent]:
+    """Agents who can take a call now, the one who has waited longest first. An expired
+    wrap-up has been waiting since it ended."""
+    at = at or timezone.now()
+    waiting_since = Case(
+        When(status=Status.WRAP_UP, then=F("wrap_up_until")), default=F("status_changed_at")
+    )
+    return (
+        Agent.objects.filter(routable_now(at), user__is_active=True)
+        .annotate(waiting_since=waiting_since)
+        .order_by("waiting_since", "pk")
+    )
+
+
+def transfer_targets(*, exclude_agent_id: int | None, at: datetime | None = None) -> list[Agent]:
+    """Agents a call can be transferred to right now, by name."""
+    at = at or timezone.now()
+    qs = Agent.objects.filter(routable_now(at), user__is_active=True).select_related("user")
+    if exclude_agent_id:
+        qs = qs.exclude(pk=exclude_agent_id)
+    return sorted(qs, key=lambda a: a.display_name.lower())
+
+
+def agent_by_name(*, text: str) -> Agent | None:
+    """An agent named by username (what the transfer picker submits), case-insensitively."""
+    text = (text or "").strip()
+    if not text or any(c.isspace() for c in text):
+        return None
+    return Agent.objects.select_related("user").filter(user__username__iexact=text).first()
+
+
+# --- Customers -------------------------------------------------------------------------------
+
+
+def customer_search(*, query: str, limit: int = 8) -> list[Customer]:
+    """Customers whose name or number contains the query (digits match however typed)."""
+    query = (query or "").strip()
+    if len(query) < 2:
+        return []
+    digits = "".join(c for c in query if c.isdigit())
+    condition = Q(name__icontains=query)
+    if len(digits) >= 3:
+        condition |= Q(phone__contains=digits)
+    return list(Customer.objects.filter(condition).order_by("name")[:limit])
+
+
+def customer_history(
+    *, customer_id: int, exclude_call_id: int | None = None, limit: int = HISTORY_LENGTH
+) -> list[Call]:
+    """The customer's latest calls, newest first, with who took them and how they ended."""
+    qs = Call.objects.filter(customer_id=customer_id).select_related("owner__user")
+    if exclude_call_id:
+        qs = qs.exclude(pk=exclude_call_id)
+    return list(qs.order_by("-created_at", "-pk")[:limit])
+
+
+# --- Calls -----------------------------------------------------------------------------------
+
+
+def _call_queryset() -> QuerySet[Call]:
+    members = Member.objects.select_related("agent__user", "customer").order_by("created_at", "pk")
+    return Call.objects.select_related(
+        "customer",
+        "owner__user",
+        "transfer_from__user",
+        "transfer_to_agent__user",
+        "pending_action__actor",
+    ).prefetch_related(Prefetch("members", queryset=members))
+
+
+def call_for_desktop(*, call_id: int) -> Call | None:
+    """One call with everything any agent's view of it needs (two queries)."""
+    return _call_queryset().filter(pk=call_id).first()
+
+
+def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
+    """The calls on an agent's desktop: live calls they own or have a live leg in, then their
+    ended calls still waiting for a disposition, oldest first."""
+    at = at or timezone.now()
+    live_ids = (
+        Call.objects.filter(status__in=Call.LIVE_STATUSES)
+        .filter(Q(owner=agent) | Q(members__agent=agent, members__state__in=Member.LIVE_STATES))
+        .values("pk")
+    )
+    wrap_ids = Call.objects.filter(
+        owner=agent,
+        status__in=[Call.Status.COMPLETED, Call.Status.FAILED],
+        disposition="",
+        ended_at__gte=at - wrap_up_window(),
+    ).values("pk")
+    calls = list(_call_queryset().filter(Q(pk__in=live_ids) | Q(pk__in=wrap_ids)))
+    return sorted(calls, key=lambda c: (not c.is_live, c.created_at, c.pk))
+
+
+def call_placement(*, call: Call, agent: Agent, at: datetime | None = None) -> str:
+    """Where this call belongs on the agent's desktop: "live", "wrap_up" or "" (not shown).
+    `call` must come from `call_for_desktop` (members prefetched)."""
+    at = at or timezone.now()
+    members = list(call.members.all())
+    if call.is_live:
+        if call.owner_id == agent.pk or any(m.agent_id == agent.pk and m.is_live for m in members):
+            return "live"
+        return ""
+    if (
+        call.owner_id == agent.pk
+        and not call.disposition
+        and call.ended_at
+        and call.ended_at >= at - wrap_up_window()
+    ):
+        return "wrap_up"
+    return ""
+
+
+@dataclass
+class MemberView:
+    member: Member
+    label: str
+    is_me: bool
+    actions: list[str]
+    # Per-member timer: time in the current state (talking, on hold, ringing...).
+    since: datetime
+
+
+@dataclass
+class CallView:
+    call: Call
+    placement: str
+    members: list[MemberView]
+    actions: list[str]
+    my_leg: Member | None
+    ringing_for_me: bool
+    offered_by: str
+    customer: Customer | None
+    customer_address: str
+    history: list[Call] = field(default_factory=list)
+    transfer_text: str = ""
+    transfer_targets: list[Agent] = field(default_factory=list)
+
+    @property
+    def is_live(self) -> bool:
+        return self.placement == "live"
+
+    @property
+    def ring_text(self) -> str:
+        if self.offered_by:
+            return f"{self.offered_by} is transferring a call with {self.title} to you"
+        return f"Incoming call from {self.title}"
+
+    @property
+    def summary(self) -> str:
+        """One sentence for screen readers when the call changes."""
+        if self.placement == "wrap_up":
+            return f"Call with {self.title} has ended; add a disposition."
+        if self.ringing_for_me:
+            return f"{self.ring_text}. Answer on your phone."
+        live = [
+            f"{m.label} {m.member.get_state_display().lower()}"
+            for m in self.members
+            if m.member.is_live
+        ]
+        return f"Call with {self.title}: {', '.join(live) or 'nobody connected'}."
+
+    @property
+    def title(self) -> str:
+        if self.customer:
+            return self.customer.name
+        if self.customer_address:
+            return display_address(self.customer_address)
+        others = [m.label for m in self.members if not m.is_me]
+        return ", ".join(others) if others else "Call"
+
+
+def _ordered(kinds: set[str], order: tuple[str, ...]) -> list[str]:
+    return [k for k in order if k in kinds]
+
+
+def call_view(
+    *,
+    call: Call,
+    agent: Agent,
+    supervisor: bool | None = None,
+    history: list[Call] | None = None,
+    at: datetime | None = None,
+) -> CallView | None:
+    """An agent's view of one call: members with their legal actions, ringing, the customer
+    card. None when the call is not on this agent's desktop."""
+    at = at or timezone.now()
+    placement = call_placement(call=call, agent=agent, at=at)
+    if not placement:
+        return None
+    if supervisor is None:
+        supervisor = is_supervisor(agent.user)
+    members = list(call.members.all())
+    live = placement == "live"
+    actions = (
+        rules.available_actions(
+            call=call, members=members, actor_agent=agent, supervisor=supervisor
+        )
+        if live
+        else {"call": set(), "members": {}}
+    )
+    my_leg = next((m for m in members if m.agent_id == agent.pk and m.is_live), None)
+    offered = call.direction == Call.Direction.INBOUND or call.owner_id != agent.pk
+    ringing = bool(my_leg and my_leg.state == Member.State.DIALLING and offered)
+    offered_by = ""
+    if ringing and call.transfer_kind and call.transfer_from_id and call.transfer_from:
+        offered_by = call.transfer_from.display_name
+    customer_leg = next((m for m in members if m.role == Member.Role.CUSTOMER), None)
+    customer = call.customer or (customer_leg.customer if customer_leg else None)
+    if customer is not None and history is None:
+        history = customer_history(customer_id=customer.pk, exclude_call_id=call.pk)
+    member_views = [
+        MemberView(
+            member=m,
+            label="You" if m.agent_id == agent.pk else rules.member_label(m),
+            is_me=m.agent_id == agent.pk,
+            actions=_ordered(actions["members"].get(m.pk, set()), MEMBER_ACTION_ORDER),
+            since=m.state_changed_at,
+        )
+        for m in members
+    ]
+    call_actions = _ordered(actions["call"], CALL_ACTION_ORDER)
+    return CallView(
+        call=call,
+        placement=placement,
+        members=member_views,
+        actions=call_actions,
+        my_leg=my_leg,
+        ringing_for_me=ringing,
+        offered_by=offered_by,
+        customer=customer,
+        customer_address=customer_leg.address if customer_leg else "",
+        history=history or [],
+        transfer_text=rules.describe_transfer(call) if call.transfer_kind else "",
+        transfer_targets=(
+            transfer_targets(exclude_agent_id=agent.pk, at=at)
+            if {Kind.WARM_TRANSFER, Kind.COLD_TRANSFER} & set(call_actions)
+            else []
+        ),
+    )

@@ -1,0 +1,57 @@
+"""Customers created from the desktop: an unknown caller becomes a customer in one step."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from agents.permissions import is_supervisor
+from agents.selectors import agent_for_user
+from calls.models import Call, Customer, Member
+from calls.services.errors import InvalidInput, NotAllowed, NotFound
+from calls.state import call_changed, lock_call
+
+MAX_NAME = 200
+MAX_NOTES = 5000
+
+
+def customer_create_for_call(
+    *, actor: AbstractBaseUser, call_id: int, name: str, notes: str = ""
+) -> Customer:
+    """Create the customer behind a call's unknown number and attach them to the call. If
+    someone created a customer with that number meanwhile, that one is attached instead."""
+    name = (name or "").strip()
+    notes = (notes or "").strip()
+    if not name:
+        raise InvalidInput("Enter the customer's name.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"A name can be at most {MAX_NAME} characters.")
+    if len(notes) > MAX_NOTES:
+        raise InvalidInput(f"Notes can be at most {MAX_NOTES} characters.")
+    agent = agent_for_user(user=actor)
+    with transaction.atomic():
+        try:
+            call = lock_call(call_id=call_id)
+        except Call.DoesNotExist as exc:
+            raise NotFound("That call no longer exists.") from exc
+        if not is_supervisor(actor) and (
+            agent is None
+            or (call.owner_id != agent.pk and not call.members.filter(agent=agent).exists())
+        ):
+            raise NotAllowed("You were not on this call.")
+        leg = call.members.filter(role=Member.Role.CUSTOMER).order_by("created_at", "pk").first()
+        if leg is None:
+            raise InvalidInput("This call has no customer leg to name.")
+        customer = Customer.objects.filter(phone=leg.address).first()
+        if customer is None:
+            try:
+                with transaction.atomic():
+                    customer = Customer.objects.create(phone=leg.address, name=name, notes=notes)
+            except IntegrityError:
+                customer = Customer.objects.get(phone=leg.address)
+        call.customer = customer
+        call.members.filter(role=Member.Role.CUSTOMER, address=leg.address).update(
+            customer=customer
+        )
+        call_changed(call=call)
+    return customer

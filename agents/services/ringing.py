@@ -1,0 +1,25 @@
+"""Calls ringing on an agent's phone: the desktop can reject them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from agents.selectors import agent_for_user
+from calls.models import Member
+from calls.services import actions
+from calls.services.errors import InvalidState, NotAllowed, NotFound
+
+
+def ringing_leg_reject(*, actor: AbstractBaseUser, member_id: int) -> Member:
+    """Hang up the agent's own ringing leg (an incoming or transferred call they decline)."""
+    agent = agent_for_user(user=actor)
+    member = Member.objects.filter(pk=member_id).first()
+    if member is None:
+        raise NotFound("That call is no longer ringing.")
+    if agent is None or member.agent_id != agent.pk:
+        raise NotAllowed("You can only reject a call that is ringing on your own phone.")
+    if member.state != Member.State.DIALLING:
+        raise InvalidState(
+            f"Your phone is not ringing for this call any more ({member.get_state_display()})."
+        )
+    return actions.member_hangup(actor=actor, member_id=member_id)

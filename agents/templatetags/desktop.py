@@ -1,0 +1,53 @@
+"""Small template helpers for the desktop: times for the ticking timers, addresses, labels."""
+
+from datetime import UTC, datetime
+
+from django import template
+from django.utils import timezone
+
+from calls.addresses import display_address
+from calls.models import Action
+
+register = template.Library()
+
+
+@register.filter
+def iso(value: datetime | None) -> str:
+    """A timestamp the page's timers read (UTC, millisecond precision)."""
+    if not value:
+        return ""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+@register.simple_tag
+def elapsed(since: datetime | None, now: datetime | None = None) -> str:
+    """m:ss or h:mm:ss since `since`, as first drawn; the page keeps it ticking."""
+    if not since:
+        return ""
+    seconds = max(0, int(((now or timezone.now()) - since).total_seconds()))
+    return format_seconds(seconds)
+
+
+@register.simple_tag
+def remaining(until: datetime | None, now: datetime | None = None) -> str:
+    if not until:
+        return ""
+    seconds = max(0, int((until - (now or timezone.now())).total_seconds() + 0.999))
+    return format_seconds(seconds)
+
+
+def format_seconds(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def addr(value: str) -> str:
+    return display_address(value or "")
+
+
+@register.filter
+def action_label(kind: str) -> str:
+    """The button label for an action kind: exactly the product's wording."""
+    return Action.Kind(kind).label

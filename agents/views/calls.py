@@ -1,0 +1,173 @@
+"""The buttons on a call: each POST calls one service and answers with the call's partial.
+
+On success the answer is the call as the agent now sees it (empty when it has left their
+desktop); on a refusal it is the unchanged call with the service's message, and a 4xx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from agents.rendering import render_call
+from agents.selectors import call_for_desktop, call_view
+from agents.services.customers import customer_create_for_call
+from agents.services.dialing import transfer_target_resolve
+from agents.services.ringing import ringing_leg_reject
+from agents.services.wrap_up import call_notes_save, call_wrap_up_save
+from agents.views.common import agent_required, is_htmx, plain_error
+from calls.models import Action, Member
+from calls.services import actions
+from calls.services.errors import ServiceError
+
+Kind = Action.Kind
+
+MEMBER_ACTIONS: dict[str, Callable] = {
+    Kind.HOLD: actions.member_hold,
+    Kind.UNHOLD: actions.member_unhold,
+    Kind.HANGUP: actions.member_hangup,
+    Kind.VOICEMAIL_DROP: actions.member_voicemail_drop,
+}
+
+
+def _transfer(service: Callable) -> Callable:
+    def run(*, actor, call_id: int, data) -> None:
+        service(actor=actor, call_id=call_id, to=transfer_target_resolve(text=data.get("to", "")))
+
+    return run
+
+
+def _plain(service: Callable) -> Callable:
+    def run(*, actor, call_id: int, data) -> None:
+        service(actor=actor, call_id=call_id)
+
+    return run
+
+
+CALL_ACTIONS: dict[str, Callable] = {
+    Kind.WARM_TRANSFER: _transfer(actions.transfer_warm_start),
+    Kind.COLD_TRANSFER: _transfer(actions.transfer_cold),
+    Kind.RESUME_CALL: _plain(actions.transfer_resume),
+    Kind.ABORT_TRANSFER: _plain(actions.transfer_abort),
+}
+
+
+def _answer(
+    request: HttpRequest, *, call_id: int, error: str = "", status: int = 200
+) -> HttpResponse:
+    """The call's partial for htmx (or a redirect back to the page without JavaScript)."""
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        return redirect("desktop")
+    call = call_for_desktop(call_id=call_id)
+    view = call_view(call=call, agent=request.agent) if call else None
+    if view is None:
+        if error:
+            return plain_error(error, status=status)
+        return HttpResponse("", status=status)
+    return HttpResponse(render_call(view=view, call=call, oob=False, error=error), status=status)
+
+
+def _run(request: HttpRequest, *, call_id: int, work: Callable[[], object]) -> HttpResponse:
+    try:
+        work()
+    except ServiceError as exc:
+        return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
+    return _answer(request, call_id=call_id)
+
+
+def _member_call_id(member_id: int) -> int:
+    call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
+    if call_id is None:
+        raise Http404("No such participant.")
+    return call_id
+
+
+@require_POST
+@agent_required
+def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpResponse:
+    service = MEMBER_ACTIONS.get(kind)
+    if service is None:
+        return plain_error(f"{kind!r} is not something you can do to a participant.", status=404)
+    call_id = _member_call_id(member_id)
+    return _run(
+        request, call_id=call_id, work=lambda: service(actor=request.user, member_id=member_id)
+    )
+
+
+@require_POST
+@agent_required
+def member_reject(request: HttpRequest, member_id: int) -> HttpResponse:
+    call_id = _member_call_id(member_id)
+    return _run(
+        request,
+        call_id=call_id,
+        work=lambda: ringing_leg_reject(actor=request.user, member_id=member_id),
+    )
+
+
+@require_POST
+@agent_required
+def call_action(request: HttpRequest, call_id: int, kind: str) -> HttpResponse:
+    run = CALL_ACTIONS.get(kind)
+    if run is None:
+        return plain_error(f"{kind!r} is not something you can do to a call.", status=404)
+    return _run(
+        request,
+        call_id=call_id,
+        work=lambda: run(actor=request.user, call_id=call_id, data=request.POST),
+    )
+
+
+@require_POST
+@agent_required
+def wrap_up(request: HttpRequest, call_id: int) -> HttpResponse:
+    try:
+        call = call_wrap_up_save(
+            actor=request.user,
+            call_id=call_id,
+            disposition=request.POST.get("disposition", ""),
+            notes=request.POST.get("notes", ""),
+        )
+    except ServiceError as exc:
+        return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
+    if not is_htmx(request):
+        return redirect("desktop")
+    toast = format_html(
+        '<div id="toast" hx-swap-oob="innerHTML"><p>Wrap-up saved: {} ({}).</p></div>',
+        call.customer.name if call.customer else f"call {call.pk}",
+        call.disposition,
+    )
+    # The call leaves the desktop: the empty answer removes it; the toast says it worked.
+    return HttpResponse(toast)
+
+
+@require_POST
+@agent_required
+def notes(request: HttpRequest, call_id: int) -> HttpResponse:
+    try:
+        call_notes_save(actor=request.user, call_id=call_id, notes=request.POST.get("notes", ""))
+    except ServiceError as exc:
+        return plain_error(exc.message, status=exc.http_status)
+    return HttpResponse("Notes saved", content_type="text/plain; charset=utf-8")
+
+
+@require_POST
+@agent_required
+def customer_create(request: HttpRequest, call_id: int) -> HttpResponse:
+    return _run(
+        request,
+        call_id=call_id,
+        work=lambda: customer_create_for_call(
+            actor=request.user,
+            call_id=call_id,
+            name=request.POST.get("name", ""),
+            notes=request.POST.get("notes", ""),
+        ),
+    )

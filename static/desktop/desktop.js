@@ -1,0 +1,487 @@
+/* Agent desktop: the small amount of behaviour htmx does not give us.
+ *
+ * - connection state ("Live" / "Reconnecting…"), backoff, heartbeat and resync after sleep;
+ * - stale fragments are ignored (every call fragment carries its version);
+ * - a pushed call that is not on the page yet is added to the list;
+ * - ticking timers, corrected for the server's clock;
+ * - ringing (WebAudio tone + a notification when the tab is in the background);
+ * - keyboard shortcuts, focus kept across live updates, customer picking in the dial box.
+ */
+(function () {
+  "use strict";
+
+  var HEARTBEAT_MS = 20000;
+  var PONG_WITHIN_MS = 10000;
+  var state = {
+    socket: null,          // the ws extension's public wrapper
+    current: null,         // the newest WebSocket it made
+    open: false,
+    retries: 0,
+    manualReconnect: null, // timer of our own reconnect (for closes the extension ignores)
+    lastMessageAt: Date.now(),
+    pingSentAt: 0,
+    clockOffset: 0,        // server time minus browser time, ms
+    clockSeen: "",
+    signedOut: false,
+    announced: {},
+  };
+
+  // Reconnect with capped exponential backoff and jitter: 0.5 s, 1 s, 2 s ... 30 s.
+  function backoff(retry) {
+    var base = Math.min(30000, 500 * Math.pow(2, retry));
+    return base / 2 + Math.random() * base / 2;
+  }
+  htmx.config.wsReconnectDelay = function (retry) { return backoff(retry); };
+
+  // Remember the newest socket: events of one already replaced must not touch the state.
+  var createSocket = htmx.createWebSocket;
+  htmx.createWebSocket = function (url) {
+    state.current = createSocket(url);
+    return state.current;
+  };
+  function stale(evt) {
+    var e = evt.detail && evt.detail.event;
+    return !!(e && e.target && state.current && e.target !== state.current);
+  }
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  // --- connection --------------------------------------------------------------------------
+
+  function setConnection(kind, text) {
+    var box = $("#connection");
+    if (!box) return;
+    box.className = "connection connection--" + kind;
+    $(".conn-text", box).textContent = text;
+    document.body.dataset.connection = kind;
+  }
+
+  document.body.addEventListener("htmx:wsConnecting", function () {
+    if (!state.open) setConnection(state.retries ? "reconnecting" : "connecting",
+      state.retries ? "Reconnecting…" : "Connecting…");
+  });
+
+  document.body.addEventListener("htmx:wsOpen", function (evt) {
+    if (stale(evt)) return;
+    state.socket = evt.detail.socketWrapper;
+    state.open = true;
+    state.retries = 0;
+    state.pingSentAt = 0;
+    state.lastMessageAt = Date.now();
+    setConnection("live", "Live");
+  });
+
+  document.body.addEventListener("htmx:wsClose", function (evt) {
+    if (stale(evt)) return;
+    var code = evt.detail.event ? evt.detail.event.code : 0;
+    state.open = false;
+    if (state.signedOut) return;
+    if (code === 4401) return signedOut();
+    if (code === 4403) return setConnection("down", "No agent profile");
+    state.retries += 1;
+    setConnection("reconnecting", "Reconnecting…");
+    // The extension retries abnormal closes itself; a clean close (server restart, a
+    // proxy timing out) would otherwise leave the page dead.
+    if ([1006, 1011, 1012, 1013].indexOf(code) < 0) scheduleReconnect();
+    if (state.retries >= 3) checkSession();
+  });
+
+  function scheduleReconnect(delay) {
+    clearTimeout(state.manualReconnect);
+    state.manualReconnect = setTimeout(function () {
+      if (state.socket && !state.open && !state.signedOut) state.socket.reconnect();
+    }, delay === undefined ? backoff(state.retries) : delay);
+  }
+
+  function forceReconnect() {
+    if (!state.socket || state.signedOut) return;
+    state.open = false;
+    setConnection("reconnecting", "Reconnecting…");
+    state.socket.reconnect();
+  }
+
+  function checkSession() {
+    fetch(document.body.dataset.sessionUrl, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 401) signedOut();
+    }).catch(function () { /* offline: keep retrying */ });
+  }
+
+  function signedOut() {
+    state.signedOut = true;
+    var live = $("#live");
+    if (live) live.remove(); // stops the extension's retries
+    setConnection("down", "Signed out");
+    toast('You have been signed out. <a href="' + document.body.dataset.loginUrl + '">Log in again</a>.', true);
+  }
+
+  // Heartbeat: a socket whose ping went unanswered (laptop sleep, a dead NAT) is replaced.
+  // Judged from the last ping, not the clock alone: background tabs run timers rarely.
+  setInterval(function () {
+    if (!state.open || !state.socket) return;
+    var now = Date.now();
+    if (state.pingSentAt && state.lastMessageAt < state.pingSentAt &&
+        now - state.pingSentAt > PONG_WITHIN_MS) {
+      state.pingSentAt = 0;
+      return forceReconnect();
+    }
+    state.pingSentAt = now;
+    state.socket.send(JSON.stringify({ type: "ping" }));
+  }, HEARTBEAT_MS);
+
+  window.addEventListener("online", function () {
+    if (!state.open) scheduleReconnect(0);
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) return;
+    if (state.open && state.socket) state.socket.send(JSON.stringify({ type: "resync" }));
+    else scheduleReconnect(0);
+  });
+
+  document.body.addEventListener("htmx:wsBeforeMessage", function () {
+    state.lastMessageAt = Date.now();
+  });
+
+  // --- fragments: versions, new calls, empty list ----------------------------------------
+
+  function version(el) {
+    var v = el && el.getAttribute && el.getAttribute("data-version");
+    return v === null || v === undefined ? null : parseInt(v, 10);
+  }
+
+  function isStale(incoming) {
+    if (!incoming || !incoming.id || incoming.id.indexOf("call-") !== 0) return false;
+    var current = document.getElementById(incoming.id);
+    var a = version(current), b = version(incoming);
+    return a !== null && b !== null && b < a;
+  }
+
+  // Out-of-band swaps (pushes, and fragments riding along an answer).
+  document.body.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var fragment = evt.detail.fragment;
+    // outerHTML swaps hand over a fragment holding the element; other styles the element.
+    var incoming = fragment && fragment.nodeType === 11 ? fragment.firstElementChild : fragment;
+    if (incoming && incoming.tagName === "ARTICLE" && isStale(incoming)) {
+      evt.detail.shouldSwap = false;
+    }
+    rememberWork();
+  });
+
+  // A pushed call that is not on the page yet: add it to the list.
+  document.body.addEventListener("htmx:oobErrorNoTarget", function (evt) {
+    var el = evt.detail.content;
+    if (!el || el.tagName !== "ARTICLE" || !el.classList.contains("call")) return;
+    if (el.hasAttribute("data-deleted")) return; // already gone here
+    var list = $("#calls");
+    if (!list) return;
+    var empty = $("#no-calls");
+    if (empty) empty.remove();
+    list.appendChild(el);
+    htmx.process(el);
+    afterChange();
+  });
+
+  // Answers to our own requests: a stale call fragment is not swapped, but its message is kept.
+  document.body.addEventListener("htmx:beforeSwap", function (evt) {
+    var target = evt.detail.target;
+    if (!target || !target.id || target.id.indexOf("call-") !== 0) return;
+    var text = evt.detail.serverResponse || "";
+    var tpl = document.createElement("template");
+    tpl.innerHTML = text;
+    var incoming = tpl.content.querySelector("article.call");
+    if (incoming && isStale(incoming)) {
+      evt.detail.shouldSwap = false;
+      var err = incoming.querySelector(".call-error");
+      var slot = target.querySelector(".call-error");
+      if (err && slot && err.textContent.trim()) slot.innerHTML = err.innerHTML;
+    }
+    rememberWork();
+  });
+
+  // A plain-text refusal (401/403/404 without a fragment) goes to the toast.
+  document.body.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    if (type.indexOf("text/plain") === 0) toast(escapeHtml(xhr.responseText), true);
+    if (xhr.status === 401) signedOut();
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    toast("The server cannot be reached. Your action was not sent; try again in a moment.", true);
+  });
+
+  document.body.addEventListener("htmx:afterSettle", afterChange);
+  document.body.addEventListener("htmx:wsAfterMessage", afterChange);
+  document.body.addEventListener("htmx:oobAfterSwap", function () { setTimeout(afterChange, 0); });
+
+  function afterChange() {
+    readClock();
+    var list = $("#calls");
+    if (list && !list.querySelector("article.call") && !$("#no-calls")) {
+      list.insertAdjacentHTML("beforeend",
+        '<p class="empty" id="no-calls">No calls right now. Calls you place or receive appear here.</p>');
+    }
+    announce();
+    $all("[data-transient]").forEach(function (el) {
+      el.removeAttribute("data-transient");
+      setTimeout(function () { el.remove(); }, 8000);
+    });
+    updateRinging();
+    restoreWork();
+    tick();
+  }
+
+  function announce() {
+    var box = $("#announce");
+    if (!box) return;
+    var lines = [];
+    $all("article.call[data-announce]").forEach(function (el) {
+      var text = el.getAttribute("data-announce");
+      if (state.announced[el.id] !== text) {
+        state.announced[el.id] = text;
+        lines.push(text);
+      }
+    });
+    var status = $("#agent-status .status-now");
+    var said = status ? "Your status: " + status.textContent.replace(/\s+/g, " ").trim() : "";
+    var label = status ? $("#agent-status").getAttribute("data-status") : "";
+    if (label && state.announced["#status"] !== label) {
+      if (state.announced["#status"] !== undefined) lines.push(said.replace(/ for [0-9:]+$/, "") + ".");
+      state.announced["#status"] = label;
+    }
+    if (lines.length) box.textContent = lines.join(" ");
+  }
+
+  // --- what the agent was doing survives live updates ---------------------------------------
+  // Fields marked data-keep (notes, the transfer target, the disposition, a half-filled new
+  // customer) keep what was typed or picked when a push redraws their call, and focus stays
+  // on the control it was on.
+
+  var kept = null;
+  function rememberWork() {
+    if (kept) return;
+    kept = { fields: {}, focus: null };
+    $all("[data-keep]").forEach(function (el) {
+      if (!el.id) return;
+      kept.fields[el.id] = {
+        value: el.value, open: el.open,
+        start: el.selectionStart, end: el.selectionEnd,
+      };
+    });
+    var active = document.activeElement;
+    if (active && active.id && active !== document.body) kept.focus = active.id;
+  }
+
+  function restoreWork() {
+    if (!kept) return;
+    var saved = kept;
+    kept = null;
+    Object.keys(saved.fields).forEach(function (id) {
+      var el = document.getElementById(id);
+      var was = saved.fields[id];
+      if (!el) return;
+      if (el.tagName === "DETAILS") { el.open = was.open; return; }
+      if (was.value === undefined || el.value === was.value) return;
+      el.value = was.value;
+      // A redraw must not lose typing that was waiting to be saved.
+      if (el.hasAttribute("hx-post") && was.value !== el.defaultValue) {
+        el.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    });
+    var active = document.activeElement;
+    if (saved.focus && (!active || active === document.body || active.id !== saved.focus)) {
+      var target = document.getElementById(saved.focus);
+      if (target && !target.disabled && (!active || active === document.body)) {
+        target.focus({ preventScroll: true });
+        var was = saved.fields[saved.focus];
+        if (was && was.start !== null && was.start !== undefined && target.setSelectionRange) {
+          try { target.setSelectionRange(was.start, was.end); } catch (e) { /* not a text field */ }
+        }
+      }
+    }
+  }
+
+  // --- timers --------------------------------------------------------------------------------
+
+  // The server's time arrives with the page, every full state and every pong; read each
+  // value once, when it is fresh.
+  function readClock() {
+    var hb = $("#heartbeat");
+    var raw = hb && hb.getAttribute("data-server-now");
+    if (!raw || raw === state.clockSeen) return;
+    state.clockSeen = raw;
+    var at = Date.parse(raw);
+    if (at) state.clockOffset = at - Date.now();
+  }
+
+  function fmt(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  function tick() {
+    var now = Date.now() + state.clockOffset;
+    $all("[data-since]").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("data-since"));
+      if (since) el.textContent = fmt((now - since) / 1000);
+    });
+    $all("[data-until]").forEach(function (el) {
+      var until = Date.parse(el.getAttribute("data-until"));
+      if (until) el.textContent = fmt(Math.ceil((until - now) / 1000));
+    });
+  }
+  setInterval(tick, 1000);
+
+  // --- ringing -------------------------------------------------------------------------------
+
+  var audio = { ctx: null, timer: null, notification: null };
+
+  function ensureAudio() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    if (!audio.ctx) audio.ctx = new Ctx();
+    if (audio.ctx.state === "suspended") audio.ctx.resume();
+    return audio.ctx;
+  }
+
+  // A classic double ring: two short bursts of 440 + 480 Hz every three seconds.
+  function ringOnce() {
+    var ctx = audio.ctx;
+    if (!ctx || ctx.state !== "running") return;
+    [0, 0.5].forEach(function (offset) {
+      var gain = ctx.createGain();
+      gain.gain.value = 0.0001;
+      gain.connect(ctx.destination);
+      [440, 480].forEach(function (hz) {
+        var osc = ctx.createOscillator();
+        osc.frequency.value = hz;
+        osc.connect(gain);
+        var t = ctx.currentTime + offset;
+        osc.start(t);
+        osc.stop(t + 0.4);
+      });
+      var t0 = ctx.currentTime + offset;
+      gain.gain.exponentialRampToValueAtTime(0.15, t0 + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t0 + 0.4);
+    });
+  }
+
+  function updateRinging() {
+    var ringing = $("article.call[data-ringing='true']");
+    document.body.dataset.ringing = ringing ? "true" : "false";
+    if (ringing && !audio.timer) {
+      ensureAudio();
+      ringOnce();
+      audio.timer = setInterval(ringOnce, 3000);
+      document.title = "☎ Incoming call · " + document.title.replace(/^☎ Incoming call · /, "");
+      if (document.hidden && window.Notification && Notification.permission === "granted") {
+        audio.notification = new Notification("Incoming call", {
+          body: ringing.getAttribute("data-ring-text") || "A call is ringing on your phone.",
+          tag: "incoming-call",
+          requireInteraction: true,
+        });
+        audio.notification.onclick = function () { window.focus(); this.close(); };
+      }
+    } else if (!ringing && audio.timer) {
+      clearInterval(audio.timer);
+      audio.timer = null;
+      document.title = document.title.replace(/^☎ Incoming call · /, "");
+      if (audio.notification) { audio.notification.close(); audio.notification = null; }
+    }
+  }
+
+  var alertsButton = $("#enable-alerts");
+  function showAlertsState() {
+    if (!alertsButton) return;
+    var granted = window.Notification && Notification.permission === "granted";
+    var audioOn = audio.ctx && audio.ctx.state === "running";
+    if (granted && audioOn) {
+      alertsButton.textContent = "Call alerts on";
+      alertsButton.setAttribute("aria-pressed", "true");
+    }
+  }
+  if (alertsButton) {
+    alertsButton.addEventListener("click", function () {
+      ensureAudio();
+      if (window.Notification && Notification.permission === "default") {
+        Notification.requestPermission().then(showAlertsState);
+      }
+      setTimeout(showAlertsState, 100);
+    });
+  }
+  // Browsers only start audio after a user gesture: any click on the page will do.
+  document.addEventListener("pointerdown", function () { ensureAudio(); }, { once: true });
+
+  // --- dial box: picking a customer ----------------------------------------------------------
+
+  document.body.addEventListener("click", function (evt) {
+    var pick = evt.target.closest && evt.target.closest(".suggestion");
+    if (!pick) return;
+    $("#dial-to").value = pick.getAttribute("data-label");
+    $("#dial-customer-id").value = pick.getAttribute("data-customer-id");
+    $("#dial-results").innerHTML = "";
+    $("#dial .btn--call").focus();
+  });
+  document.body.addEventListener("input", function (evt) {
+    // Editing the text forgets a customer picked before.
+    if (evt.target.id === "dial-to") $("#dial-customer-id").value = "";
+  });
+
+  // --- keyboard shortcuts --------------------------------------------------------------------
+
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return el.isContentEditable || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.ctrlKey || evt.metaKey || evt.altKey) return;
+    if (evt.key === "Escape" && typing(document.activeElement)) {
+      document.activeElement.blur();
+      return;
+    }
+    if (typing(document.activeElement)) return;
+    var key = evt.key;
+    if (key === "/") {
+      evt.preventDefault();
+      $("#dial-to").focus();
+      return;
+    }
+    var scope = key === "e" ? document
+      : key === "j" ? $("#calls article.call[data-ringing='true']")
+      : $("#calls article.call");
+    if (!scope) return;
+    var target = scope.querySelector("[data-key='" + key + "']:not([disabled])");
+    if (!target) return;
+    evt.preventDefault();
+    if (target.tagName === "INPUT" || target.tagName === "TEXTAREA") target.focus();
+    else target.click();
+  });
+
+  // --- toast ---------------------------------------------------------------------------------
+
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+  var toastTimer = null;
+  function toast(html, sticky) {
+    var box = $("#toast");
+    if (!box) return;
+    box.innerHTML = "<p>" + html + "</p>";
+    clearTimeout(toastTimer);
+    if (!sticky) toastTimer = setTimeout(function () { box.innerHTML = ""; }, 6000);
+  }
+  document.body.addEventListener("htmx:oobAfterSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.id === "toast") {
+      clearTimeout(toastTimer);
+      toastTimer = setTimeout(function () { $("#toast").innerHTML = ""; }, 6000);
+    }
+  });
+
+  readClock();
+  afterChange();
+})();

@@ -1,0 +1,282 @@
+"""The agent desktop in real headless Chromium, against the real app and a PHLO simulator.
+
+Every state change below reaches the page through the websocket, caused by the simulator's
+callbacks or by another user; no test reloads a page (the `desktop` fixture checks).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ALICE = "sip:alice@phones.demo"
+BOB = "sip:bob@phones.demo"
+DANA = "14155550101"
+VOICEMAIL_NUMBER = "+1 500 555 0003"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "desktop.png"
+
+
+def expect():
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect
+
+
+def status_of(page):
+    return page.locator("#agent-status .status-label")
+
+
+def go_available(page) -> None:
+    page.locator("#agent-status").get_by_role("button", name="Available", exact=True).click()
+    expect()(status_of(page)).to_have_text("Available")
+
+
+def call_dana(page):
+    """Pick Dana from the dial box's search and call her; returns her call's card."""
+    page.get_by_label("Customer, number or SIP address").fill("Dana")
+    page.get_by_role("button", name="Dana Diaz").click()
+    page.get_by_role("button", name="Call", exact=True).click()
+    card = page.locator("article.call", has_text="Dana Diaz")
+    expect()(customer_state(card)).to_have_text("Talking")
+    return card
+
+
+def customer_row(card):
+    return card.locator("tr.member[data-role=customer]")
+
+
+def customer_state(card):
+    return customer_row(card).locator(".m-state")
+
+
+def member_state(card, name: str):
+    return card.locator("tr.member", has_text=name).locator(".m-state")
+
+
+def transfer(page, card, *, to: str, kind: str) -> None:
+    card.get_by_label("Transfer to").fill(to)
+    card.get_by_role("button", name=kind).click()
+
+
+def wait_until(predicate, *, timeout: float = 10.0) -> None:
+    """For conditions outside the browser (the simulator's deliveries): wait in small steps."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        threading.Event().wait(0.05)
+
+
+def test_call_hold_unhold_and_hang_up_in_two_tabs(desktop, sim):
+    alice = desktop("alice")
+    other_tab = desktop("alice", context=alice.context)
+    alice.bring_to_front()  # the other tab stays in the background, as tabs do
+    go_available(alice)
+    expect()(status_of(other_tab)).to_have_text("Available")
+
+    card = call_dana(alice)
+    expect()(status_of(alice)).to_have_text("On a call")
+    twin = other_tab.locator("article.call", has_text="Dana Diaz")
+    expect()(customer_state(twin)).to_have_text("Talking")
+    expect()(card.locator(".customer-card")).to_contain_text("Gold plan")
+
+    # PHLO answers slowly this time: the button shows it is busy and cannot fire twice.
+    sim.inject_fault(delay=1.0)
+    hold = customer_row(card).get_by_role("button", name="Hold")
+    hold.click()
+    expect()(hold).to_be_disabled()
+    expect()(customer_state(card)).to_have_text("On hold")
+    expect()(customer_state(twin)).to_have_text("On hold")
+    # Only the legal actions: a held customer can be taken off hold, not held again.
+    expect()(customer_row(card).get_by_role("button", name="Hold", exact=True)).to_have_count(0)
+
+    alice.keyboard.press("h")  # the shortcut for Hold / Unhold
+    expect()(customer_state(card)).to_have_text("Talking")
+    expect()(customer_state(twin)).to_have_text("Talking")
+
+    # Timers tick on the page: the call's duration and the time in status move on.
+    expect()(card.locator(".call-duration .timer")).not_to_have_text("0:00")
+    expect()(alice.locator("#agent-status .timer")).not_to_have_text("0:00")
+    card.get_by_label("Notes").fill("Asked about the March invoice.")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    alice.screenshot(path=str(SCREENSHOT))
+
+    customer_row(card).get_by_role("button", name="Hang up").click()
+    expect()(customer_state(card)).to_have_text("Left")
+    card.locator("tr.member", has_text="You").get_by_role("button", name="Hang up").click()
+    expect()(card.get_by_label("Disposition")).to_be_visible()
+    expect()(status_of(alice)).to_have_text("Wrap-up")
+    expect()(alice.locator("#agent-status .countdown")).to_be_visible()
+
+    card.get_by_label("Disposition").select_option("Resolved")
+    card.get_by_role("button", name="Save wrap-up").click()
+    expect()(alice.locator("article.call")).to_have_count(0)
+    expect()(other_tab.locator("article.call")).to_have_count(0)
+    expect()(status_of(alice)).to_have_text("Available")
+
+
+def test_warm_transfer_then_resume(desktop, sim):
+    alice, bob = desktop("alice"), desktop("bob", width=1024)
+    go_available(alice)
+    go_available(bob)
+    card = call_dana(alice)
+
+    # A bad target is refused inline and the page stays usable.
+    transfer(alice, card, to="nobody", kind="Warm transfer")
+    expect()(card.locator(".call-error")).to_contain_text("No agent is called 'nobody'")
+
+    transfer(alice, card, to="bob", kind="Warm transfer")
+    expect()(customer_state(card)).to_have_text("On hold")
+    expect()(member_state(card, "Bob Baker")).to_have_text("Talking")
+    expect()(card.locator(".transfer-banner")).to_contain_text("warm transfer to Bob Baker")
+    bobs_card = bob.locator("article.call", has_text="Dana Diaz")
+    expect()(member_state(bobs_card, "Alice Archer")).to_have_text("Talking")
+    assert bob.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    card.get_by_role("button", name="Resume call").click()
+    expect()(customer_state(card)).to_have_text("Talking")
+    expect()(card.locator(".transfer-banner")).to_have_count(0)
+    expect()(customer_state(bobs_card)).to_have_text("Talking")
+    expect()(card.get_by_role("button", name="Resume call")).to_have_count(0)
+
+
+def test_warm_transfer_then_abort(desktop, sim):
+    alice, bob = desktop("alice"), desktop("bob")
+    go_available(alice)
+    go_available(bob)
+    card = call_dana(alice)
+
+    transfer(alice, card, to="bob", kind="Warm transfer")
+    expect()(member_state(card, "Bob Baker")).to_have_text("Talking")
+    bobs_card = bob.locator("article.call", has_text="Dana Diaz")
+    expect()(bobs_card).to_have_count(1)
+
+    alice.keyboard.press("a")  # Abort transfer
+    expect()(member_state(card, "Bob Baker")).to_have_text("Left")
+    expect()(customer_state(card)).to_have_text("Talking")
+    expect()(bobs_card).to_have_count(0)
+    expect()(card.get_by_role("button", name="Warm transfer")).to_be_visible()
+
+
+def test_cold_transfer_rings_the_other_agent_who_then_has_the_call(desktop, sim):
+    alice, bob = desktop("alice"), desktop("bob")
+    go_available(alice)
+    go_available(bob)
+    sim.phones.set_mode(BOB, "manual")
+    card = call_dana(alice)
+
+    transfer(alice, card, to="bob", kind="Cold transfer")
+    bobs_card = bob.locator("article.call", has_text="Dana Diaz")
+    expect()(bobs_card.locator(".ringing-banner")).to_contain_text(
+        "Alice Archer is transferring a call with Dana Diaz to you"
+    )
+    expect()(bob.locator("body")).to_have_attribute("data-ringing", "true")
+    expect()(bobs_card.get_by_role("button", name="Reject")).to_be_visible()
+
+    sim.phones.answer(BOB)
+    expect()(customer_state(bobs_card)).to_have_text("Talking")
+    expect()(bobs_card.locator(".ringing-banner")).to_have_count(0)
+    expect()(bob.locator("body")).to_have_attribute("data-ringing", "false")
+    expect()(status_of(bob)).to_have_text("On a call")
+    expect()(alice.locator("article.call")).to_have_count(0)
+    expect()(status_of(alice)).to_have_text("Wrap-up")
+
+
+def test_reject_a_transferred_call(desktop, sim):
+    alice, bob = desktop("alice"), desktop("bob")
+    go_available(alice)
+    go_available(bob)
+    sim.phones.set_mode(BOB, "manual")
+    card = call_dana(alice)
+    transfer(alice, card, to="bob", kind="Cold transfer")
+    bobs_card = bob.locator("article.call", has_text="Dana Diaz")
+    bobs_card.get_by_role("button", name="Reject").click()
+    expect()(bobs_card).to_have_count(0)
+    expect()(customer_state(card)).to_have_text("Talking")  # back with Alice
+    expect()(card.get_by_role("button", name="Cold transfer")).to_be_visible()
+
+
+def test_voicemail_drop(desktop, sim):
+    alice = desktop("alice")
+    go_available(alice)
+    alice.get_by_label("Customer, number or SIP address").fill(VOICEMAIL_NUMBER)
+    alice.get_by_role("button", name="Call", exact=True).click()
+    card = alice.locator("article.call", has_text="+15005550003")
+    expect()(customer_state(card)).to_have_text("Voicemail")
+    expect()(card.locator(".customer-card")).to_contain_text("Unknown caller")
+
+    customer_row(card).get_by_role("button", name="Voicemail drop").click()
+    expect()(customer_state(card)).to_have_text("Left")
+    card.locator("tr.member", has_text="You").get_by_role("button", name="Hang up").click()
+    expect()(card.get_by_label("Disposition")).to_be_visible()
+    card.get_by_label("Disposition").select_option("Voicemail left")
+    card.get_by_role("button", name="Save wrap-up").click()
+    expect()(card).to_have_count(0)
+
+
+def test_an_inbound_call_is_routed_to_the_available_agent(desktop, sim):
+    alice = desktop("alice")
+    go_available(alice)
+    sim.phones.set_mode(ALICE, "manual")
+
+    sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
+    card = alice.locator("article.call", has_text="Dana Diaz")
+    expect()(card.locator(".ringing-banner")).to_contain_text("Incoming call from Dana Diaz")
+    expect()(status_of(alice)).to_have_text("On a call")
+    expect()(card.locator(".customer-card")).to_contain_text("Gold plan")
+
+    sim.phones.answer(ALICE)
+    expect()(member_state(card, "You")).to_have_text("Talking")
+    expect()(customer_state(card)).to_have_text("Talking")
+    expect()(card.locator(".ringing-banner")).to_have_count(0)
+
+
+def test_after_a_dropped_connection_the_page_recovers_the_true_state(desktop, sim, stack):
+    alice = desktop("alice")
+    go_available(alice)
+    card = call_dana(alice)
+
+    stack.proxy.cut()
+    expect()(alice.locator("#connection")).to_have_text("Reconnecting…")
+    # While the page is cut off, the call ends: callbacks reach the app, pushes cannot.
+    before = len(sim.deliveries)
+    sim.phones.hangup(DANA)
+    sim.phones.hangup(ALICE)
+    wait_until(lambda: sum(d.ok for d in sim.deliveries[before:]) >= 2)
+    expect()(customer_state(card)).to_have_text("Talking")  # still the stale picture
+
+    stack.proxy.restore()
+    expect()(alice.locator("#connection")).to_have_text("Live", timeout=20_000)
+    expect()(customer_state(card)).to_have_text("Left")
+    expect()(card.get_by_label("Disposition")).to_be_visible()
+    expect()(status_of(alice)).to_have_text("Wrap-up")
+
+
+def test_logging_out_closes_the_sessions_other_tabs(desktop, sim, stack):
+    alice = desktop("alice")
+    other_tab = desktop("alice", context=alice.context)
+    alice.bring_to_front()
+    stack.sessions.pop("alice", None)  # this session ends here
+    alice.get_by_role("button", name="Log out").click()
+    alice.wait_for_url(f"{stack.ui_url}/login/")
+    expect()(other_tab.locator("#connection")).to_have_text("Signed out")
+    expect()(other_tab.locator("#toast")).to_contain_text("Log in again")
+
+
+def test_the_page_comes_back_by_itself_after_a_server_restart(desktop, sim, stack):
+    alice = desktop("alice")
+    go_available(alice)
+    card = call_dana(alice)
+
+    stack.stop_server()
+    expect()(alice.locator("#connection")).to_have_text("Reconnecting…")
+    stack.start_server()
+    expect()(alice.locator("#connection")).to_have_text("Live", timeout=20_000)
+
+    customer_row(card).get_by_role("button", name="Hold").click()
+    expect()(customer_state(card)).to_have_text("On hold")

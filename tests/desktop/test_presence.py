@@ -1,0 +1,193 @@
+"""Agent status rules: chosen statuses, following calls, wrap-up and its expiry."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.presence import (
+    MISSED_CALL_REASON,
+    UNREACHABLE_REASON,
+    StatusChangeRefused,
+    agent_choose_status,
+    agent_end_wrap_up,
+    agent_extend_wrap_up,
+    agent_signed_out,
+    agent_wrap_up_expire,
+    agents_expire_wrap_ups,
+    agents_follow_calls,
+)
+from agents.selectors import agent_effective_status
+from calls.models import Call, Member
+from tests.factories import make_agent, make_customer
+
+pytestmark = pytest.mark.django_db
+
+S = Agent.Status
+
+
+@pytest.fixture
+def agent():
+    return make_agent(username="alice", status=S.AVAILABLE)
+
+
+def leg(agent, *, state=Member.State.TALKING, answered=True, direction="outbound", owner=None):
+    customer = make_customer()
+    call = Call.objects.create(
+        status=Call.Status.ACTIVE, direction=direction, owner=owner or agent, customer=customer
+    )
+    now = timezone.now()
+    return Member.objects.create(
+        call=call,
+        address=agent.endpoint,
+        role=Member.Role.AGENT,
+        agent=agent,
+        state=state,
+        answered_at=now if answered else None,
+    )
+
+
+def end(member, state=Member.State.LEFT):
+    member.state = state
+    member.left_at = timezone.now()
+    member.save()
+    Call.objects.filter(pk=member.call_id).update(status=Call.Status.COMPLETED)
+
+
+def test_away_needs_a_reason(agent):
+    with pytest.raises(StatusChangeRefused, match="reason"):
+        agent_choose_status(agent=agent, status=S.AWAY, reason="  ")
+    agent = agent_choose_status(agent=agent, status=S.AWAY, reason="Lunch")
+    assert (agent.status, agent.status_reason) == (S.AWAY, "Lunch")
+
+
+def test_call_driven_statuses_cannot_be_chosen(agent):
+    for status in (S.ON_CALL, S.WRAP_UP, "nonsense"):
+        with pytest.raises(StatusChangeRefused):
+            agent_choose_status(agent=agent, status=status)
+
+
+def test_status_change_restarts_the_time_in_status(agent):
+    Agent.objects.filter(pk=agent.pk).update(status_changed_at=timezone.now() - timedelta(hours=1))
+    agent.refresh_from_db()
+    before = agent.status_changed_at
+    agent = agent_choose_status(agent=agent, status=S.OFFLINE)
+    assert agent.status_changed_at > before
+
+
+def test_a_live_leg_puts_the_agent_on_a_call_and_talking_leads_to_wrap_up(agent, settings):
+    settings.AGENT_WRAP_UP_SECONDS = 45
+    member = leg(agent)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent.refresh_from_db()
+    assert agent.status == S.ON_CALL
+    end(member)
+    at = timezone.now()
+    agents_follow_calls(agent_ids=[agent.pk], at=at)
+    agent.refresh_from_db()
+    assert agent.status == S.WRAP_UP
+    assert agent.wrap_up_until == at + timedelta(seconds=45)
+
+
+def test_an_unanswered_outbound_call_needs_no_wrap_up(agent):
+    member = leg(agent, state=Member.State.DIALLING, answered=False)
+    agents_follow_calls(agent_ids=[agent.pk])
+    end(member, Member.State.LEFT)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent.refresh_from_db()
+    assert agent.status == S.AVAILABLE
+
+
+def test_a_missed_inbound_call_makes_the_agent_away(agent):
+    member = leg(agent, state=Member.State.DIALLING, answered=False, direction="inbound")
+    agents_follow_calls(agent_ids=[agent.pk])
+    end(member, Member.State.NO_ANSWER)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent.refresh_from_db()
+    assert (agent.status, agent.status_reason) == (S.AWAY, MISSED_CALL_REASON)
+
+
+def test_a_transfer_that_fails_on_the_agents_phone_makes_them_away(agent):
+    other = make_agent(username="bob")
+    member = leg(agent, state=Member.State.DIALLING, answered=False, owner=other)
+    agents_follow_calls(agent_ids=[agent.pk])
+    end(member, Member.State.FAILED)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent.refresh_from_db()
+    assert (agent.status, agent.status_reason) == (S.AWAY, UNREACHABLE_REASON)
+
+
+def test_away_chosen_during_a_call_applies_after_wrap_up(agent):
+    member = leg(agent)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent = agent_choose_status(agent=agent, status=S.AWAY, reason="Lunch")
+    assert agent.status == S.ON_CALL and agent.next_status == S.AWAY
+    end(member)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent.refresh_from_db()
+    assert agent.status == S.WRAP_UP
+    assert agent_end_wrap_up(agent=agent)
+    agent.refresh_from_db()
+    assert (agent.status, agent.status_reason, agent.next_status) == (S.AWAY, "Lunch", "")
+
+
+def test_available_chosen_during_a_call_cancels_a_pending_away(agent):
+    leg(agent)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent_choose_status(agent=agent, status=S.OFFLINE)
+    agent = agent_choose_status(agent=agent, status=S.AVAILABLE)
+    assert agent.status == S.ON_CALL and agent.next_status == ""
+
+
+def test_a_call_reaching_an_away_agent_returns_them_to_away(agent):
+    agent = agent_choose_status(agent=agent, status=S.AWAY, reason="Training")
+    member = leg(agent, answered=False, state=Member.State.DIALLING)
+    agents_follow_calls(agent_ids=[agent.pk])
+    end(member)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent.refresh_from_db()
+    assert (agent.status, agent.status_reason) == (S.AWAY, "Training")
+
+
+def test_wrap_up_expiry_is_applied_once_and_dated_when_it_ended(
+    agent, django_capture_on_commit_callbacks, monkeypatch
+):
+    ended = timezone.now() - timedelta(seconds=5)
+    Agent.objects.filter(pk=agent.pk).update(status=S.WRAP_UP, wrap_up_until=ended)
+    agent.refresh_from_db()
+    assert agent_effective_status(agent=agent) == S.AVAILABLE
+    sent = []
+    monkeypatch.setattr("calls.publishing._send", lambda groups, message: sent.append(message))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert agent_wrap_up_expire(agent_id=agent.pk) is True
+        assert agent_wrap_up_expire(agent_id=agent.pk) is False
+    agent.refresh_from_db()
+    assert agent.status == S.AVAILABLE and agent.wrap_up_until is None
+    assert agent.status_changed_at == ended
+    assert [m["status"] for m in sent if m["type"] == "agent.changed"] == [S.AVAILABLE] * 2
+    # (one to the supervisors, one to the agent's desktops: a single change)
+
+
+def test_wrap_up_not_yet_over_is_left_alone(agent):
+    Agent.objects.filter(pk=agent.pk).update(
+        status=S.WRAP_UP, wrap_up_until=timezone.now() + timedelta(seconds=30)
+    )
+    assert agents_expire_wrap_ups() == 0
+    agent.refresh_from_db()
+    assert agent.status == S.WRAP_UP
+    assert agent_extend_wrap_up(agent=agent, seconds=30)
+    agent.refresh_from_db()
+    assert agent.wrap_up_until > timezone.now() + timedelta(seconds=55)
+
+
+def test_signing_out_goes_offline_now_or_after_the_call(agent):
+    agent_signed_out(agent=agent)
+    agent.refresh_from_db()
+    assert agent.status == S.OFFLINE
+    agent_choose_status(agent=agent, status=S.AVAILABLE)
+    leg(agent)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent_signed_out(agent=agent)
+    agent.refresh_from_db()
+    assert agent.status == S.ON_CALL and agent.next_status == S.OFFLINE

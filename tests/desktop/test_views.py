@@ -1,0 +1,409 @@
+"""The desktop's HTTP side: page, dial box, buttons, wrap-up, status, helpers.
+
+Buttons go through the real services to a simulator on a manual clock, whose callbacks
+reach the real webhook over HTTP; nothing of ours is mocked.
+"""
+
+from html import unescape
+
+import pytest
+from django.test import Client
+
+from agents.models import Agent
+from calls.models import Call, Customer, Member
+from calls.services import actions
+from tests.desktop.conftest import login
+from tests.factories import make_agent, make_customer, make_user
+
+ANSWER = 3.0  # seconds on the simulator's clock: longer than its answer delay
+S = Member.State
+
+
+def answered_call(sim, agent, customer) -> Call:
+    call = actions.call_start(actor=agent.user, to=customer.phone)
+    sim.advance(ANSWER)
+    call.refresh_from_db()
+    assert call.status == Call.Status.ACTIVE
+    return call
+
+
+def text(response) -> str:
+    return unescape(response.content.decode())
+
+
+def leg(call, role="customer") -> Member:
+    return call.members.get(role=role)
+
+
+# --- page, login, helpers ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+class TestPage:
+    def test_anonymous_users_are_sent_to_log_in(self):
+        response = Client().get("/")
+        assert response.status_code == 302 and response["Location"] == "/login/?next=/"
+
+    def test_login_page_and_login(self, alice):
+        page = Client().get("/login/")
+        assert page.status_code == 200 and b'autocomplete="current-password"' in page.content
+        client = Client()
+        bad = client.post("/login/", {"username": "alice", "password": "wrong"})
+        assert bad.status_code == 200 and b'role="alert"' in bad.content
+        good = client.post("/login/", {"username": "alice", "password": "pw"})
+        assert good.status_code == 302 and good["Location"] == "/"
+
+    def test_the_desktop_has_everything_in_place(self, alice_client, alice):
+        response = alice_client.get("/")
+        html = text(response)
+        assert response.status_code == 200
+        assert 'ws-connect="/ws/desktop/"' in html and 'hx-ext="ws"' in html
+        assert "/static/vendor/htmx-2.0.11.min.js" in html
+        assert "/static/vendor/htmx-ext-ws-2.0.4.js" in html
+        assert 'id="agent-status"' in html and 'data-status="available"' in html
+        assert 'id="dial-to"' in html and "Keyboard shortcuts" in html
+        assert "No calls right now" in html
+        # The CSRF token rides on every htmx request; no secret of the app is on the page.
+        assert '"X-CSRFToken"' in html
+        assert "test-auth-token" not in html
+
+    def test_a_user_without_agent_profile_gets_an_explanation(self):
+        client = Client()
+        client.force_login(make_user(username="viewer"))
+        response = client.get("/")
+        assert response.status_code == 403 and b"No agent profile" in response.content
+
+    def test_session_check(self, alice_client):
+        assert alice_client.get("/desktop/session/").status_code == 204
+        assert Client().get("/desktop/session/").status_code == 401
+
+    def test_customer_search_by_name_or_digits(self, alice_client, dana, htmx):
+        make_customer(name="Eli Evans", phone="+14155550102")
+        by_name = alice_client.get("/desktop/customers/search/", {"to": "dan"}, **htmx)
+        assert b"Dana Diaz" in by_name.content and b"Eli" not in by_name.content
+        by_digits = alice_client.get("/desktop/customers/search/", {"to": "555 0102"}, **htmx)
+        assert b"Eli Evans" in by_digits.content and b"Dana" not in by_digits.content
+        nothing = alice_client.get("/desktop/customers/search/", {"to": "zz"}, **htmx)
+        assert b"No customer matches" in nothing.content
+        too_short = alice_client.get("/desktop/customers/search/", {"to": "d"}, **htmx)
+        assert too_short.content.strip() == b""
+
+    def test_transfer_picker_lists_free_agents_but_not_me(self, alice_client, alice, bob):
+        make_agent(username="carol", status="away")
+        response = alice_client.get("/desktop/transfer-targets/", {"call": "7"})
+        html = text(response)
+        assert 'id="call-7-targets"' in html and 'value="bob"' in html
+        assert 'value="alice"' not in html and 'value="carol"' not in html
+        assert alice_client.get("/desktop/transfer-targets/").status_code == 400
+
+    def test_post_endpoints_refuse_get_and_anonymous_users(self):
+        assert Client().get("/desktop/dial/").status_code == 405
+        response = Client().post("/desktop/dial/", {"to": "123"})
+        assert response.status_code == 401
+        assert b"signed out" in response.content
+
+    def test_csrf_is_enforced_with_a_readable_answer(self, alice, htmx):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(alice.user)
+        response = client.post("/desktop/status/", {"status": "available"}, **htmx)
+        assert response.status_code == 403
+        assert b"Reload the page" in response.content
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+class TestStatus:
+    def test_choose_away_with_reason_then_available(self, alice_client, alice, htmx):
+        response = alice_client.post(
+            "/desktop/status/", {"status": "away", "reason": "Lunch"}, **htmx
+        )
+        assert response.status_code == 200
+        assert b"Away" in response.content and b"Lunch" in response.content
+        alice.refresh_from_db()
+        assert (alice.status, alice.status_reason) == ("away", "Lunch")
+        alice_client.post("/desktop/status/", {"status": "available"}, **htmx)
+        alice.refresh_from_db()
+        assert alice.status == "available" and alice.status_reason == ""
+
+    def test_bad_choice_is_400_with_the_message_in_the_partial(self, alice_client, alice, htmx):
+        response = alice_client.post("/desktop/status/", {"status": "away", "reason": ""}, **htmx)
+        assert response.status_code == 400
+        assert b'role="alert">Pick a reason for being away.' in response.content
+        response = alice_client.post("/desktop/status/", {"status": "on_call"}, **htmx)
+        assert response.status_code == 400
+        alice.refresh_from_db()
+        assert alice.status == "available"
+
+    def test_end_and_extend_wrap_up(self, alice_client, alice, htmx):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        Agent.objects.filter(pk=alice.pk).update(
+            status="wrap_up", wrap_up_until=timezone.now() + timedelta(seconds=20)
+        )
+        response = alice_client.post("/desktop/status/", {"op": "extend"}, **htmx)
+        assert b"End wrap-up" in response.content and b"data-until" in response.content
+        alice.refresh_from_db()
+        assert alice.wrap_up_until > timezone.now() + timedelta(seconds=45)
+        alice_client.post("/desktop/status/", {"op": "end_wrap_up"}, **htmx)
+        alice.refresh_from_db()
+        assert alice.status == "available"
+
+    def test_without_javascript_it_redirects_back(self, alice_client):
+        response = alice_client.post("/desktop/status/", {"status": "offline"})
+        assert response.status_code == 302 and response["Location"] == "/"
+
+
+# --- dial box -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+class TestDialInput:
+    @pytest.mark.parametrize(
+        ("typed", "message"),
+        [
+            ("", "Type a customer's name, a phone number or a SIP address."),
+            ("sip:nohost", "is not a valid SIP address"),
+            ("+1 2", "is not a valid phone number"),
+            ("Nobody Known", "No customer is called"),
+        ],
+    )
+    def test_bad_input_gets_a_clear_message_inline(self, alice_client, typed, message, htmx):
+        response = alice_client.post("/desktop/dial/", {"to": typed}, **htmx)
+        assert response.status_code == 400
+        html = text(response)
+        assert 'id="dial-error" role="alert"' in html and message in html
+        assert not Call.objects.exists()
+
+    def test_an_ambiguous_name_asks_to_pick(self, alice_client, htmx):
+        make_customer(name="Dana Diaz", phone="+14155550101")
+        make_customer(name="Dana Dunn", phone="+14155550109")
+        response = alice_client.post("/desktop/dial/", {"to": "Dana"}, **htmx)
+        assert response.status_code == 400
+        assert "Several customers match" in text(response)
+
+    def test_a_vanished_customer_pick(self, alice_client, htmx):
+        response = alice_client.post("/desktop/dial/", {"to": "x", "customer_id": "999"}, **htmx)
+        assert response.status_code == 400 and b"no longer exists" in response.content
+        response = alice_client.post("/desktop/dial/", {"to": "x", "customer_id": "abc"}, **htmx)
+        assert response.status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+class TestDialCalls:
+    def test_a_customer_by_name_is_called(self, desktop_sim, alice, dana, htmx):
+        client = login(alice)
+        response = client.post("/desktop/dial/", {"to": "dana diaz"}, **htmx)
+        assert response.status_code == 200
+        html = text(response)
+        call = Call.objects.get()
+        assert "Calling Dana Diaz" in html and 'id="dial-to"' in html
+        # The new call rides along, out of band, for the list.
+        assert f'id="call-{call.pk}"' in html and 'hx-swap-oob="true"' in html
+        assert call.customer == dana and call.owner == alice
+        desktop_sim.advance(ANSWER)
+        assert {m.state for m in call.members.all()} == {S.TALKING}
+
+    def test_a_picked_customer_and_a_sip_address(self, desktop_sim, alice, dana, htmx):
+        client = login(alice)
+        assert (
+            client.post(
+                "/desktop/dial/", {"to": "Dana Diaz", "customer_id": dana.pk}, **htmx
+            ).status_code
+            == 200
+        )
+        assert Call.objects.get().customer == dana
+        Call.objects.all().delete()
+        response = client.post("/desktop/dial/", {"to": "sip:Someone@Example.COM"}, **htmx)
+        assert response.status_code == 200
+        assert leg(Call.objects.get()).address == "sip:Someone@example.com"
+
+    def test_the_phlo_refusing_is_shown_inline(self, desktop_sim, alice, dana, htmx):
+        desktop_sim.inject_fault(status=500)
+        response = login(alice).post("/desktop/dial/", {"to": "Dana Diaz"}, **htmx)
+        assert response.status_code == 502
+        assert 'role="alert"' in text(response)
+
+
+# --- call buttons -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+class TestCallButtons:
+    def test_hold_then_unhold_answers_with_the_call_partial(self, desktop_sim, alice, dana, htmx):
+        call = answered_call(desktop_sim, alice, dana)
+        client = login(alice)
+        customer = leg(call)
+        response = client.post(f"/desktop/members/{customer.pk}/actions/hold/", **htmx)
+        assert response.status_code == 200
+        html = text(response)
+        assert html.lstrip().startswith(f'<article id="call-{call.pk}"')
+        assert "hx-swap-oob" not in html.split(">")[0]
+        assert 'class="state state--on_hold"' in html
+        assert (
+            f'id="member-{customer.pk}-unhold"' in html
+            and f'id="member-{customer.pk}-hold"' not in html
+        )
+        customer.refresh_from_db()
+        assert customer.state == S.ON_HOLD
+        response = client.post(f"/desktop/members/{customer.pk}/actions/unhold/", **htmx)
+        assert response.status_code == 200
+        customer.refresh_from_db()
+        assert customer.state == S.TALKING
+
+    def test_a_refused_action_shows_the_services_message_and_changes_nothing(
+        self, desktop_sim, alice, dana, htmx
+    ):
+        call = actions.call_start(actor=alice.user, to=dana.phone)  # still ringing
+        customer = leg(call)
+        response = login(alice).post(f"/desktop/members/{customer.pk}/actions/hold/", **htmx)
+        assert response.status_code == 409
+        html = text(response)
+        assert f'id="call-{call.pk}-error"' in html and "cannot be held" in html
+        customer.refresh_from_db()
+        assert customer.state == S.DIALLING
+
+    def test_a_phlo_failure_is_reported_and_nothing_changes(self, desktop_sim, alice, dana, htmx):
+        call = answered_call(desktop_sim, alice, dana)
+        customer = leg(call)
+        desktop_sim.inject_fault(status=503)
+        response = login(alice).post(f"/desktop/members/{customer.pk}/actions/hold/", **htmx)
+        assert response.status_code == 502
+        assert "Could not put Dana Diaz on hold" in text(response)
+        customer.refresh_from_db()
+        assert customer.state == S.TALKING
+
+    def test_someone_elses_call_is_refused(self, desktop_sim, alice, bob, dana, htmx):
+        call = answered_call(desktop_sim, alice, dana)
+        response = login(bob).post(f"/desktop/members/{leg(call).pk}/actions/hangup/", **htmx)
+        assert response.status_code == 403
+        assert leg(call).state == S.TALKING
+
+    def test_unknown_actions_and_participants_are_404(self, alice_client, htmx):
+        assert alice_client.post("/desktop/members/1/actions/explode/", **htmx).status_code == 404
+        assert alice_client.post("/desktop/members/999/actions/hold/", **htmx).status_code == 404
+        assert alice_client.post("/desktop/calls/1/actions/explode/", **htmx).status_code == 404
+
+    def test_warm_transfer_to_an_agent_picked_by_name_then_abort(
+        self, desktop_sim, alice, bob, dana, htmx
+    ):
+        call = answered_call(desktop_sim, alice, dana)
+        client = login(alice)
+        response = client.post(
+            f"/desktop/calls/{call.pk}/actions/warm_transfer/", {"to": "bob"}, **htmx
+        )
+        assert response.status_code == 200, response.content
+        call.refresh_from_db()
+        assert (call.transfer_kind, call.transfer_to_address) == ("warm", bob.endpoint)
+        html = text(response)
+        assert "alice's warm transfer to bob in progress." in html
+        assert "Abort transfer" in html
+        response = client.post(f"/desktop/calls/{call.pk}/actions/abort_transfer/", **htmx)
+        assert response.status_code == 200
+        call.refresh_from_db()
+        assert call.transfer_kind == ""
+
+    def test_a_bad_transfer_target_is_a_clear_400(self, desktop_sim, alice, dana, htmx):
+        call = answered_call(desktop_sim, alice, dana)
+        client = login(alice)
+        for typed, message in [("", "Choose an agent"), ("nobody", "No agent is called")]:
+            response = client.post(
+                f"/desktop/calls/{call.pk}/actions/cold_transfer/", {"to": typed}, **htmx
+            )
+            assert response.status_code == 400
+            assert message in text(response)
+        call.refresh_from_db()
+        assert call.transfer_kind == ""
+
+    def test_reject_hangs_up_my_ringing_leg_only(self, desktop_sim, alice, bob, dana, htmx):
+        desktop_sim.phones.set_mode(alice.endpoint, "manual")
+        call = actions.call_start(actor=alice.user, to=dana.phone)
+        mine = leg(call, "agent")
+        response = login(bob).post(f"/desktop/members/{mine.pk}/reject/", **htmx)
+        assert response.status_code == 403
+        response = login(alice).post(f"/desktop/members/{leg(call).pk}/reject/", **htmx)
+        assert response.status_code == 403  # not her own leg
+        response = login(alice).post(f"/desktop/members/{mine.pk}/reject/", **htmx)
+        assert response.status_code == 200
+        mine.refresh_from_db()
+        assert mine.state == S.LEFT
+
+
+# --- wrap-up and customers ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+class TestWrapUp:
+    def end(self, sim, call):
+        sim.phones.hangup(leg(call).address)
+        sim.advance(0.1)
+        call.refresh_from_db()
+        if call.is_live:
+            sim.phones.hangup(leg(call, "agent").address)
+            sim.advance(0.1)
+            call.refresh_from_db()
+        assert not call.is_live
+
+    def test_wrap_up_saves_disposition_and_notes_into_the_history(
+        self, desktop_sim, alice, dana, htmx
+    ):
+        call = answered_call(desktop_sim, alice, dana)
+        client = login(alice)
+        url = f"/desktop/calls/{call.pk}/wrap-up/"
+        live = client.post(url, {"disposition": "Resolved"}, **htmx)
+        assert live.status_code == 409 and b"still in progress" in live.content
+        notes = client.post(
+            f"/desktop/calls/{call.pk}/notes/", {"notes": "Asked about billing"}, **htmx
+        )
+        assert notes.status_code == 200
+        self.end(desktop_sim, call)
+        alice.refresh_from_db()
+        assert alice.status == "wrap_up"
+        page = client.get("/").content.decode()
+        assert f'id="call-{call.pk}-disposition"' in page and "Asked about billing" in page
+
+        bad = client.post(url, {"disposition": "Made up", "notes": "x"}, **htmx)
+        assert bad.status_code == 400 and b"Pick a disposition" in bad.content
+        done = client.post(url, {"disposition": "Resolved", "notes": "Billing fixed"}, **htmx)
+        assert done.status_code == 200
+        assert b'id="toast" hx-swap-oob="innerHTML"' in done.content
+        call.refresh_from_db()
+        assert (call.disposition, call.wrap_up_notes) == ("Resolved", "Billing fixed")
+        alice.refresh_from_db()
+        assert alice.status == "available"  # the last wrap-up done ends wrap-up time
+        assert f'id="call-{call.pk}"' not in client.get("/").content.decode()
+
+        # The next call with Dana shows it in her card.
+        second = answered_call(desktop_sim, alice, dana)
+        html = client.get("/").content.decode()
+        assert f'id="call-{second.pk}"' in html
+        assert "Resolved" in html and "Billing fixed" in html
+
+    def test_only_people_on_the_call_can_wrap_it_up(self, desktop_sim, alice, bob, dana, htmx):
+        call = answered_call(desktop_sim, alice, dana)
+        self.end(desktop_sim, call)
+        response = login(bob).post(
+            f"/desktop/calls/{call.pk}/wrap-up/", {"disposition": "Resolved"}, **htmx
+        )
+        assert response.status_code == 403
+        assert (
+            login(bob).post(f"/desktop/calls/{call.pk}/notes/", {"notes": "x"}, **htmx).status_code
+            == 403
+        )
+
+    def test_unknown_caller_becomes_a_customer(self, desktop_sim, alice, htmx):
+        call = actions.call_start(actor=alice.user, to="+1 415 555 0177")
+        client = login(alice)
+        url = f"/desktop/calls/{call.pk}/customer/"
+        assert "Create customer" in client.get("/").content.decode()
+        empty = client.post(url, {"name": " "}, **htmx)
+        assert empty.status_code == 400 and b"Enter the customer" in empty.content
+        response = client.post(url, {"name": "Ivy Ito", "notes": "New lead"}, **htmx)
+        assert response.status_code == 200
+        assert "Ivy Ito" in text(response)
+        ivy = Customer.objects.get(phone="14155550177")
+        call.refresh_from_db()
+        assert call.customer == ivy and leg(call).customer == ivy
