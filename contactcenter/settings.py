@@ -170,6 +170,8 @@ PUBLIC_BASE_URL = (
 ROUTING_API_TOKEN = env_str("ROUTING_API_TOKEN") or (
     "simulator-routing-token-not-a-secret" if PHLO_SIMULATOR else ""
 )
+# A call still dialling this long with no answer and no callback is ended by housekeeping.
+CALL_DIAL_GRACE_SECONDS = int(env_float("CALL_DIAL_GRACE_SECONDS", 120))
 # After-call work: seconds of wrap-up before an agent is Available again, and dispositions.
 AGENT_WRAP_UP_SECONDS = int(env_float("AGENT_WRAP_UP_SECONDS", 60))
 CALL_DISPOSITIONS = env_list(

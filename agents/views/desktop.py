@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from agents.permissions import is_supervisor
 from agents.presence import (
     StatusChangeRefused,
     agent_choose_status,
@@ -36,7 +37,8 @@ EXTEND_SECONDS = 30
 def desktop(request: HttpRequest) -> HttpResponse:
     agent = agent_for_user(user=request.user)
     if agent is None:
-        return render(request, "desktop/no_agent.html", status=403)
+        context = {"is_supervisor": is_supervisor(request.user)}
+        return render(request, "desktop/no_agent.html", context, status=403)
     agent_wrap_up_expire(agent_id=agent.pk)
     agent.refresh_from_db()
     context = desktop_context(agent=agent) | {"oob": False}
