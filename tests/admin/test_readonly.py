@@ -128,7 +128,7 @@ def test_a_wrap_up_the_service_refuses_is_reported_not_claimed(login, superuser,
     def refuse(**kwargs):
         raise InvalidState("The call is still in progress; wrap it up when it has ended.")
 
-    monkeypatch.setattr("calls.admin.call_wrap_up_save", refuse)
+    monkeypatch.setattr("calls.admin.calls.call_wrap_up_save", refuse)
     call = make_call()
     url = reverse("admin:calls_call_change", args=[call.pk])
     response = login(superuser).post(url, _wrap_up_post("Resolved", ""), follow=True)

@@ -1,0 +1,64 @@
+"""Small display helpers the calls admin pages share: links, people, excerpts, JSON tables."""
+
+from collections.abc import Iterable, Mapping
+
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+
+from calls.admin.redaction import redact
+from calls.models import Call
+
+
+def link(*, url: str, label) -> str:
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
+def change_link(*, view: str, pk: int, label) -> str:
+    """A link to an object's admin page; `view` is its URL name's stem, as "calls_call"."""
+    return link(url=reverse(f"admin:{view}_change", args=[pk]), label=label)
+
+
+def call_link(call_id: int | None) -> str:
+    if not call_id:
+        return "—"
+    return change_link(view="calls_call", pk=call_id, label=f"Call #{call_id}")
+
+
+def person(user) -> str:
+    if user is None:
+        return "system"
+    return user.get_full_name() or user.get_username()
+
+
+def excerpt(text: str, words: int = 12) -> str:
+    return Truncator(text).words(words) if text else ""
+
+
+def call_duration_seconds(call: Call) -> int | None:
+    """Talk time: from answer to end. None while live or when never answered."""
+    if call.answered_at and call.ended_at:
+        return int((call.ended_at - call.answered_at).total_seconds())
+    return None
+
+
+def flat_items(value, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested JSON as sorted (dotted key, text) pairs, for a compact readable listing."""
+    if isinstance(value, Mapping):
+        items: list[tuple[str, str]] = []
+        for key in sorted(value, key=str):
+            items += flat_items(value[key], f"{prefix}{key}.")
+        return items
+    if isinstance(value, list):
+        return [(prefix.rstrip("."), ", ".join(str(v) for v in value))]
+    return [(prefix.rstrip("."), "" if value is None else str(value))]
+
+
+def key_value_table(pairs: Iterable[tuple[str, str]]) -> str:
+    rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", pairs)
+    return format_html('<table class="cc-kv">{}</table>', rows) if rows else "—"
+
+
+def redacted_table(value: Mapping | None) -> str:
+    """Stored JSON (a request, callback parameters) as a key/value table, secrets removed."""
+    return key_value_table(flat_items(redact(value or {})))

@@ -1,0 +1,97 @@
+"""The call list's sidebar filters: agent, customer, transfer and disposition."""
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from agents.models import Agent
+from agents.services.wrap_up import dispositions
+from calls.admin.queries import succeeded_actions
+from calls.models import Action, Call, Customer
+from contactcenter.admin import NONE_VALUE, DistinctValuesFilter
+
+
+class TransferFilter(admin.SimpleListFilter):
+    """Calls that had a transfer: a warm or cold transfer PHLO accepted. The call's own
+    transfer fields only describe one in progress."""
+
+    title = "transfer"
+    parameter_name = "transfer"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("warm", "Had a warm transfer"),
+            ("cold", "Had a cold transfer"),
+            ("any", "Had any transfer"),
+            ("none", "No transfer"),
+            ("in_progress", "Transfer in progress now"),
+        ]
+
+    def queryset(self, request, queryset):
+        warm = Exists(succeeded_actions(kind=Action.Kind.WARM_TRANSFER))
+        cold = Exists(succeeded_actions(kind=Action.Kind.COLD_TRANSFER))
+        conditions = {
+            "warm": warm,
+            "cold": cold,
+            "any": warm | cold,
+            "none": ~warm & ~cold,
+            "in_progress": ~Q(transfer_kind=""),
+        }
+        condition = conditions.get(self.value() or "")
+        return queryset if condition is None else queryset.filter(condition)
+
+
+class DispositionFilter(DistinctValuesFilter):
+    title = "disposition"
+    parameter_name = "disposition"
+    field_name = "disposition"
+    none_label = "No disposition"
+
+    def extra_values(self) -> list[str]:
+        return dispositions()
+
+
+class _CallPartyFilter(admin.SimpleListFilter):
+    """Calls by the object in their foreign key `parameter_name`, or calls without one.
+    Only objects that have calls are offered (one query)."""
+
+    none_label = ""
+
+    def parties(self) -> QuerySet:
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return [*((str(p.pk), str(p)) for p in self.parties()), (NONE_VALUE, self.none_label)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == NONE_VALUE:
+            return queryset.filter(**{f"{self.parameter_name}__isnull": True})
+        if value and value.isdigit():
+            return queryset.filter(**{f"{self.parameter_name}_id": int(value)})
+        return queryset
+
+
+class OwnerFilter(_CallPartyFilter):
+    """The agents who own calls (labels need the user, joined here)."""
+
+    title = "agent"
+    parameter_name = "owner"
+    none_label = "No agent"
+
+    def parties(self) -> QuerySet:
+        return (
+            Agent.objects.filter(Exists(Call.objects.filter(owner=OuterRef("pk"))))
+            .select_related("user")
+            .order_by("user__username")
+        )
+
+
+class CustomerFilter(_CallPartyFilter):
+    """The customers who have calls."""
+
+    title = "customer"
+    parameter_name = "customer"
+    none_label = "No customer"
+
+    def parties(self) -> QuerySet:
+        return Customer.objects.filter(Exists(Call.objects.filter(customer=OuterRef("pk"))))
