@@ -22,6 +22,7 @@ from agents.presence import agent_wrap_up_expire
 from agents.rendering import render_full_state
 from agents.selectors import agent_for_user
 from calls.publishing import agent_group
+from calls.services.housekeeping import calls_housekeeping_when_due
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "ping":
             await self.send(text_data=self._heartbeat())
+            # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
+            # process, so no agent is left "on a call" even without cron.
+            await calls_housekeeping_when_due()
         elif kind == "resync":
             await self.send_full_state()
 

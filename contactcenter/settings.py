@@ -172,6 +172,8 @@ ROUTING_API_TOKEN = env_str("ROUTING_API_TOKEN") or (
 )
 # A call still dialling this long with no answer and no callback is ended by housekeeping.
 CALL_DIAL_GRACE_SECONDS = int(env_float("CALL_DIAL_GRACE_SECONDS", 120))
+# How often each app process runs that housekeeping (from the desktops' heartbeat), at most.
+CALL_HOUSEKEEPING_INTERVAL_SECONDS = env_float("CALL_HOUSEKEEPING_INTERVAL_SECONDS", 30)
 # After-call work: seconds of wrap-up before an agent is Available again, and dispositions.
 AGENT_WRAP_UP_SECONDS = int(env_float("AGENT_WRAP_UP_SECONDS", 60))
 CALL_DISPOSITIONS = env_list(

@@ -6,6 +6,11 @@ no transaction open, then applies the change the action implies through `calls.s
 short transaction with the call locked. PHLO sends no callback for hold, transfer starts
 and the like, so our own successful action is a source of truth. On any failure nothing
 else changes and a `ServiceError` says why.
+
+When PHLO's answer is unknown (a timeout, or a connection dropped after sending) the action
+may still have happened: `PhloOutcomeUnknown` is raised and nothing changes, except that a
+new call stays dialling, so the provider's callbacks find it if PHLO did place it (and
+`calls.services.housekeeping` ends it if none ever come).
 """
 
 from __future__ import annotations
@@ -21,9 +26,9 @@ from agents.models import Agent
 from calls import selectors
 from calls.addresses import display_address
 from calls.models import Action, Call, Customer, Member
-from calls.phlo_client import get_phlo_client
+from calls.phlo_client import ErrorKind, PhloError, get_phlo_client
 from calls.services import rules
-from calls.services.errors import InvalidInput, InvalidState, NotAllowed
+from calls.services.errors import InvalidInput, InvalidState, NotAllowed, PhloOutcomeUnknown
 from calls.services.execution import (
     Actor,
     actor_for,
@@ -34,10 +39,12 @@ from calls.services.execution import (
     load_call,
     load_member,
     normalize,
+    record_failure,
     refuse_if,
     send,
     succeed,
 )
+from calls.services.housekeeping import stale_call_cleared_within
 from calls.state import (
     call_changed,
     customers_hold,
@@ -96,9 +103,14 @@ def call_start(*, actor: AbstractBaseUser, to: str, customer_id: int | None = No
                     client=client,
                     request=request,
                     failed_to="Could not place the call",
+                    if_unknown=_call_may_connect,
                 )
+        except PhloOutcomeUnknown as error:
+            # PHLO may have placed it: keep it dialling so that its callbacks find it.
+            _keep_new_call(call_id=call.pk, action=action, error=error)
+            raise
         except Exception:
-            # PHLO refused, or we could not tell: the call never got going.
+            # PHLO certainly did not place it (it refused, or was never reached).
             _fail_new_call(call_id=call.pk, members=members)
             raise
         with transaction.atomic():
@@ -141,6 +153,29 @@ def _create_outbound_call(
         call.pending_action = action
         call.save(update_fields=["pending_action"])
     return call, action
+
+
+def _call_may_connect(error: PhloError) -> str:
+    why = (
+        "PHLO did not answer in time"
+        if error.kind == ErrorKind.TIMEOUT
+        else "The connection to PHLO dropped before it answered"
+    )
+    return (
+        f"{why}; the call may still connect \N{EM DASH} watch your phone. If it does not ring,"
+        f" the call is cleared by itself within about {stale_call_cleared_within()}."
+    )
+
+
+def _keep_new_call(*, call_id: int, action: Action, error: PhloOutcomeUnknown) -> None:
+    """Record the unknown outcome and free the call, left dialling: the agent is shown on
+    it, and its callbacks (or housekeeping, when none come) bring it to its true end."""
+    with transaction.atomic():
+        call = lock_call(call_id=call_id)
+        record_failure(action=action, error=error)
+        if call.pending_action_id == action.pk:
+            call.pending_action = None
+        call_changed(call=call, at=timezone.now())
 
 
 def _fail_new_call(*, call_id: int, members: list[Member]) -> None:

@@ -72,3 +72,14 @@ class PhloFailed(ServiceError):
         self.kind = error.kind
         self.status = error.status
         self.api_id = error.api_id
+
+
+class PhloOutcomeUnknown(PhloFailed):
+    """PHLO may have done it: the request timed out, or the connection dropped after it was
+    sent. Nothing was changed here; the provider's callbacks (or the next action) bring the
+    truth. `kind` is still the client's ("timeout" or "connection")."""
+
+    code = "phlo_outcome_unknown"
+    http_status = 504
+    # What the Action records as its `error_kind`.
+    error_kind = "outcome_unknown"

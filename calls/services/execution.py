@@ -1,23 +1,29 @@
 """The steps every button shares: who is acting, may they, claim the call, ask PHLO, record.
 
 Kept apart from `actions.py` so each service there reads as its own rules and state change.
+
+A PHLO action that times out, or whose connection drops after the request went out, may
+still have happened (POSTs are not idempotent and never retried): `send` raises
+`PhloOutcomeUnknown` for those, and `PhloFailed` only when PHLO certainly did nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import requests
 from django.utils import timezone
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from calls import selectors
 from calls.addresses import InvalidAddress, normalize_address
 from calls.models import Action, Call, Member
-from calls.phlo_client import PhloClient, PhloError, PhloRequest, PhloResult
+from calls.phlo_client import ErrorKind, PhloClient, PhloError, PhloRequest, PhloResult
 from calls.services import claims
 from calls.services.errors import (
     InvalidInput,
@@ -25,6 +31,7 @@ from calls.services.errors import (
     NotAllowed,
     NotFound,
     PhloFailed,
+    PhloOutcomeUnknown,
     ServiceError,
 )
 from calls.services.rules import may_act
@@ -111,7 +118,7 @@ def claimed(
     try:
         claims.claim(call_id=call_id, action=action)
     except ServiceError as error:
-        _record_failure(action=action, error=error)
+        record_failure(action=action, error=error)
         raise
     with guarded(action=action, call_id=call_id):
         yield action
@@ -125,19 +132,25 @@ def guarded(*, action: Action, call_id: int) -> Iterator[Action]:
         yield action
     except BaseException as error:
         # Bugs included: nothing may leave the call claimed until the claim goes stale.
-        _record_failure(action=action, error=error)
+        record_failure(action=action, error=error)
         claims.release(call_id=call_id, action=action)
         raise
 
 
-def _record_failure(*, action: Action, error: BaseException) -> None:
+def record_failure(*, action: Action, error: BaseException) -> None:
+    """Mark a still-pending action failed with what went wrong. Idempotent: a result already
+    recorded (success or failure) is kept."""
     fields = {
         "outcome": Action.Outcome.FAILED,
         "finished_at": timezone.now(),
     }
     if isinstance(error, PhloFailed):
         fields |= {
-            "error_kind": error.kind,
+            "error_kind": (
+                PhloOutcomeUnknown.error_kind
+                if isinstance(error, PhloOutcomeUnknown)
+                else error.kind
+            ),
             "error": error.message,
             "http_status": error.status,
             "api_id": error.api_id or "",
@@ -156,15 +169,70 @@ def _record_failure(*, action: Action, error: BaseException) -> None:
         logger.exception("could not record the failure of action %s", action.pk)
 
 
-def send(*, action: Action, client: PhloClient, request: PhloRequest, failed_to: str) -> PhloResult:
+def send(
+    *,
+    action: Action,
+    client: PhloClient,
+    request: PhloRequest,
+    failed_to: str,
+    if_unknown: Callable[[PhloError], str] | None = None,
+) -> PhloResult:
     """Store what is about to be sent, send it (no transaction may be open here) and turn a
-    PHLO failure into PhloFailed("<failed_to>: <reason>")."""
+    PHLO failure into PhloFailed("<failed_to>: <reason>"), or into PhloOutcomeUnknown when
+    PHLO may have acted anyway (`if_unknown(error)`, when given, words that message)."""
     Action.objects.filter(pk=action.pk).update(request=request.as_record())
     action.request = request.as_record()
     try:
         return client.send(request)
     except PhloError as error:
+        if outcome_unknown(error):
+            if if_unknown is not None:
+                message = if_unknown(error)
+            else:
+                message = unknown_message(failed_to=failed_to, error=error)
+            raise PhloOutcomeUnknown(message, error=error) from error
         raise PhloFailed(f"{failed_to}: {error.message}", error=error) from error
+
+
+def outcome_unknown(error: PhloError) -> bool:
+    """Whether PHLO may have carried out the POST that failed: it timed out waiting for the
+    answer, or the connection broke after the request could have gone out. A refused or
+    unresolvable connection, and any answer PHLO gave (4xx, 5xx...), are certain failures."""
+    if error.request is not None and error.request.method != "POST":
+        return False
+    if error.kind == ErrorKind.TIMEOUT:
+        return True
+    if error.kind != ErrorKind.CONNECTION:
+        return False
+    return not _failed_before_sending(error.__cause__)
+
+
+def _failed_before_sending(cause: BaseException | None) -> bool:
+    # No cause to read: we cannot rule out that it was sent.
+    if cause is None:
+        return False
+    # The TLS handshake and the TCP connect come before any byte of the request.
+    if isinstance(cause, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        return True
+    reason = cause.args[0] if cause.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    # Refused, unresolvable (a NewConnectionError too) or too slow to connect.
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def unknown_message(*, failed_to: str, error: PhloError) -> str:
+    """E.g. "PHLO did not answer in time when asked to put Dana on hold, so the outcome is
+    unknown: ..." from failed_to="Could not put Dana on hold"."""
+    what = failed_to.removeprefix("Could not ").strip() or "do this"
+    how = (
+        "did not answer in time"
+        if error.kind == ErrorKind.TIMEOUT
+        else "dropped the connection before answering"
+    )
+    return (
+        f"PHLO {how} when asked to {what}, so the outcome is unknown: it may still happen."
+        " The call updates when PHLO reports; check it before trying again."
+    )
 
 
 def succeed(*, action: Action, result: PhloResult, call: Call, at) -> None:

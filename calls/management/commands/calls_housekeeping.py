@@ -1,0 +1,50 @@
+"""End stale dialling calls (see calls.services.housekeeping); meant for cron, every minute."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from calls.services.housekeeping import (
+    calls_expire_stale_report,
+    calls_stale_dialling,
+    dial_grace,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "End calls still dialling with nobody answered and no news from PHLO for"
+        " CALL_DIAL_GRACE_SECONDS, so their agents are not left 'on a call'. Safe to run"
+        " from several hosts at once."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Only list the calls that would be ended.",
+        )
+
+    def handle(self, *args, dry_run: bool = False, **options) -> None:
+        at = timezone.now()
+        grace = f"{dial_grace().total_seconds():g} s"
+        if dry_run:
+            stale = calls_stale_dialling(at=at)
+            for call in stale:
+                who = call.owner.display_name if call.owner else "no agent"
+                to = call.customer.name if call.customer else "unknown customer"
+                age = int((at - call.created_at).total_seconds())
+                self.stdout.write(f"call #{call.pk}: {who} / {to}, dialling for {age} s")
+            self.stdout.write(f"{len(stale)} call(s) dialling with no news for over {grace}.")
+            return
+        report = calls_expire_stale_report(at=at)
+        if report.ended or options["verbosity"] > 1:
+            self.stdout.write(
+                f"Ended {len(report.ended)} call(s) dialling with no news for over {grace}"
+                + (f": {', '.join(f'#{pk}' for pk in report.ended)}." if report.ended else ".")
+            )
+        if report.failed:
+            raise CommandError(
+                "Could not end call(s) "
+                + ", ".join(f"#{pk}" for pk in report.failed)
+                + "; see the log. The next run tries again."
+            )

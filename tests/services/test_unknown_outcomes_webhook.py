@@ -1,0 +1,127 @@
+"""End to end: a "call" whose answer PHLO never gave in time, then the simulator's own
+signed callbacks, over HTTP to the real webhook on `live_server`, bring the call to its true
+state; and one that PHLO never placed is ended by housekeeping, freeing the agent.
+
+Time is the simulator's manual clock (callbacks) and `at=` (housekeeping): no sleeps.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from agents.models import Agent
+from calls.models import Action, Call, CallbackEvent, Member
+from calls.services import actions
+from calls.services.errors import PhloOutcomeUnknown
+from calls.services.housekeeping import calls_expire_stale, dial_grace
+from tests.factories import make_agent, make_customer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ANSWER = 3.0  # seconds: longer than the simulator's answer delay
+SLOW = 0.2  # the simulator holds its answer this long (real time)...
+READ_TIMEOUT = 0.05  # ...and the client gives up after this
+S = Member.State
+
+
+@pytest.fixture(params=["phlo", "mpc"])
+def sim(request, live_server, settings, make_phlo_sim):
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.PHLO_READ_TIMEOUT = READ_TIMEOUT
+    return make_phlo_sim(
+        callback_url=f"{live_server.url}/webhooks/plivo/",
+        vocabulary=request.param,
+        answer_delay=1.0,
+    )
+
+
+@pytest.fixture
+def alice():
+    return make_agent(username="alice", endpoint="sip:alice@phones.test")
+
+
+@pytest.fixture
+def dana():
+    return make_customer(name="Dana Diaz", phone="+14155550101")
+
+
+def states(call: Call) -> dict[str, str]:
+    return {m.address: m.state for m in call.members.order_by("pk")}
+
+
+def past_grace():
+    return timezone.now() + dial_grace() + timedelta(seconds=1)
+
+
+def test_timed_out_call_is_brought_to_life_by_its_callbacks(sim, alice, dana):
+    sim.inject_fault(delay=SLOW)
+    with pytest.raises(PhloOutcomeUnknown, match="watch your phone"):
+        actions.call_start(actor=alice.user, to="+1 415 555 0101")
+    call = Call.objects.get()
+    assert call.status == Call.Status.DIALLING
+    alice.refresh_from_db()
+    assert alice.status == Agent.Status.ON_CALL
+
+    assert sim.wait_api_idle()  # PHLO carries the call out after all
+    sim.advance(ANSWER)
+    call.refresh_from_db()
+    assert call.status == Call.Status.ACTIVE and call.conference_uuid
+    assert states(call) == {alice.endpoint: S.TALKING, dana.phone: S.TALKING}
+    assert all(m.call_uuid for m in call.members.all())
+    applied = CallbackEvent.objects.filter(call=call, outcome="applied")
+    assert applied.exists()
+    assert not CallbackEvent.objects.filter(outcome__in=["unmatched", "failed"]).exists()
+
+    # Housekeeping leaves a call that connected alone, whatever the time.
+    assert calls_expire_stale(at=past_grace()) == 0
+
+    sim.phones.hangup(dana.phone)
+    sim.advance(0.1)
+    sim.phones.hangup(alice.endpoint)
+    sim.advance(0.1)
+    call.refresh_from_db()
+    alice.refresh_from_db()
+    assert call.status == Call.Status.COMPLETED
+    assert alice.status == Agent.Status.WRAP_UP
+    assert Action.objects.get(call=call).error_kind == "outcome_unknown"
+
+
+def test_timed_out_call_nobody_answers_ends_by_its_callbacks(sim, alice):
+    sim.inject_fault(delay=SLOW)
+    with pytest.raises(PhloOutcomeUnknown):
+        actions.call_start(actor=alice.user, to="+1 500 555 0002")  # rings out
+    assert sim.wait_api_idle()
+    sim.advance(120)
+    call = Call.objects.get()
+    assert states(call)["15005550002"] == S.NO_ANSWER
+    sim.phones.hangup(alice.endpoint)
+    sim.advance(0.1)
+    call.refresh_from_db()
+    assert not call.is_live
+
+
+def test_a_call_phlo_never_placed_is_expired_and_frees_the_agent(sim, alice, dana):
+    sim.inject_fault(disconnect=True)  # the request is dropped unapplied: no call, no callback
+    with pytest.raises(PhloOutcomeUnknown, match="connection to PHLO dropped"):
+        actions.call_start(actor=alice.user, to=dana.phone)
+    sim.advance(ANSWER * 10)
+    call = Call.objects.get()
+    alice.refresh_from_db()
+    assert call.status == Call.Status.DIALLING and alice.status == Agent.Status.ON_CALL
+    assert not CallbackEvent.objects.exists()
+
+    assert calls_expire_stale(at=timezone.now() + dial_grace() - timedelta(seconds=5)) == 0
+    assert calls_expire_stale(at=past_grace()) == 1
+    call.refresh_from_db()
+    alice.refresh_from_db()
+    assert call.status == Call.Status.FAILED and call.ended_at
+    assert set(states(call).values()) == {S.FAILED}
+    assert alice.status == Agent.Status.AVAILABLE
+    assert calls_expire_stale(at=past_grace()) == 0  # idempotent
+
+    # She can call again straight away, and this time it works.
+    call = actions.call_start(actor=alice.user, to=dana.phone)
+    sim.advance(ANSWER)
+    call.refresh_from_db()
+    assert call.status == Call.Status.ACTIVE
