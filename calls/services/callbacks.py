@@ -21,7 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from calls.models import Call, CallbackEvent, Member
+from agents.models import Agent
+from calls.models import Call, CallbackEvent, Customer, Member
 from calls.services.errors import InvalidState, NotFound
 from calls.state import (
     call_changed,
@@ -222,9 +223,34 @@ def _apply_to_call(*, call: Call, member: Member | None, notice: CallbackNotice)
     if notice.kind == NoticeKind.END:
         return _end_call(call=call, member=member, notice=notice)
     if member is None:
+        member = _adopt_leg(call=call, notice=notice)
+    if member is None:
         note = f"call #{call.pk} has no member for this leg ({notice.address or 'no address'})"
         return _Result(Outcome.UNMATCHED, _join(notice.note, note), call)
     return _move_member(call=call, member=member, notice=notice)
+
+
+def _adopt_leg(*, call: Call, notice: CallbackNotice) -> Member | None:
+    """A leg the provider put into this live conference without our knowing: an action
+    whose answer timed out, or one taken outside this app. The callback names the
+    conference, so the leg is this call's: add it rather than lose its state."""
+    if not (call.is_live and call.conference_uuid and notice.address):
+        return None
+    if notice.conference_uuid != call.conference_uuid:
+        return None
+    if call.members.filter(address=notice.address, state__in=Member.LIVE_STATES).exists():
+        return None  # one live leg per address; this event is about another leg
+    agent = Agent.objects.filter(endpoint=notice.address).first()
+    customer = None if agent else Customer.objects.filter(phone=notice.address).first()
+    member = Member.objects.create(
+        call=call,
+        address=notice.address,
+        role=Member.Role.AGENT if agent else Member.Role.CUSTOMER,
+        agent=agent,
+        customer=customer,
+    )
+    _bind_member(member=member, notice=notice)
+    return member
 
 
 def _unmatched_note(notice: CallbackNotice) -> str:

@@ -82,9 +82,43 @@ def test_bound_leg_is_found_by_its_call_uuid_whatever_the_address(client):
     assert legs.customer_leg.state == State.LEFT
 
 
-def test_conference_known_but_leg_unknown_is_unmatched_with_the_call_linked(client):
+def test_unknown_leg_in_a_live_known_conference_is_adopted(client):
+    """A leg PHLO added without our knowing (an action whose answer timed out, or one taken
+    outside the app) joins the call instead of being lost."""
     legs = build_call("phlo_outbound_call")
     post_callback(client, OUTBOUND["agent_enters"])
+    stranger = {
+        **OUTBOUND["customer_enters"],
+        "to": "14155558888",
+        "call_uuid": "aaaaaaaa-0000-4000-8000-000000000009",
+    }
+    response = post_callback(client, stranger)
+    assert response.json()["outcome"] == "applied"
+    adopted = legs.call.members.get(address="14155558888")
+    assert adopted.state == State.TALKING
+    assert adopted.role == "customer" and adopted.call_uuid == stranger["call_uuid"]
+    assert CallbackEvent.objects.get(params__to="14155558888").member == adopted
+
+
+def test_unknown_leg_that_is_an_agent_is_adopted_as_that_agent(client):
+    legs = build_call("phlo_outbound_call")
+    post_callback(client, OUTBOUND["agent_enters"])
+    bob = make_agent(username="bob", endpoint="sip:bob@phones.test")
+    params = {
+        **OUTBOUND["customer_enters"],
+        "to": "sip:bob@phones.test",
+        "call_uuid": "aaaaaaaa-0000-4000-8000-00000000000b",
+    }
+    assert post_callback(client, params).json()["outcome"] == "applied"
+    adopted = legs.call.members.get(address="sip:bob@phones.test")
+    assert adopted.role == "agent" and adopted.agent == bob
+
+
+def test_unknown_leg_of_an_ended_call_is_unmatched_with_the_call_linked(client):
+    legs = build_call("phlo_outbound_call")
+    post_callback(client, OUTBOUND["agent_enters"])
+    legs.call.status = "completed"
+    legs.call.save(update_fields=["status"])
     stranger = {
         **OUTBOUND["customer_enters"],
         "to": "14155558888",
@@ -94,6 +128,7 @@ def test_conference_known_but_leg_unknown_is_unmatched_with_the_call_linked(clie
     assert response.json()["outcome"] == "unmatched"
     assert "has no member for this leg (14155558888)" in response.json()["note"]
     assert CallbackEvent.objects.get(params__to="14155558888").call == legs.call
+    assert not legs.call.members.filter(address="14155558888").exists()
 
 
 def test_leg_ended_by_our_own_action_still_gets_its_late_exit(client):
