@@ -1,6 +1,6 @@
 import pytest
 
-pytest_plugins = ["tests.fixtures_simulator"]
+pytest_plugins = ["tests.fixtures_simulator", "tests.browser_support"]
 
 
 @pytest.fixture(autouse=True)

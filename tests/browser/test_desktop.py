@@ -1,16 +1,15 @@
 """The agent desktop in real headless Chromium, against the real app and a PHLO simulator.
 
 Every state change below reaches the page through the websocket, caused by the simulator's
-callbacks or by another user; no test reloads a page (the `desktop` fixture checks).
+callbacks or by another user; no test reloads a page (the `desktop` fixture checks). The
+harness (app stack, simulator, browser, `desktop`) is tests/browser_support.py.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from pathlib import Path
-
 import pytest
+
+from tests.browser_support import ROOT, expect, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -18,13 +17,7 @@ ALICE = "sip:alice@phones.demo"
 BOB = "sip:bob@phones.demo"
 DANA = "14155550101"
 VOICEMAIL_NUMBER = "+1 500 555 0003"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "desktop.png"
-
-
-def expect():
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect
+SCREENSHOT = ROOT / "docs" / "images" / "desktop.png"
 
 
 def status_of(page):
@@ -61,15 +54,6 @@ def member_state(card, name: str):
 def transfer(page, card, *, to: str, kind: str) -> None:
     card.get_by_label("Transfer to").fill(to)
     card.get_by_role("button", name=kind).click()
-
-
-def wait_until(predicate, *, timeout: float = 10.0) -> None:
-    """For conditions outside the browser (the simulator's deliveries): wait in small steps."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        threading.Event().wait(0.05)
 
 
 def test_call_hold_unhold_and_hang_up_in_two_tabs(desktop, sim):

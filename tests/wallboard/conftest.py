@@ -1,6 +1,7 @@
-"""Fixtures for the wallboard tests: one user per row of the permission matrix, the URLs and
-publisher wiring the wallboard needs (see tests/wallboard/wiring.py), an isolated channel
-layer, and a simulator whose callbacks reach the real webhook."""
+"""Fixtures for the wallboard tests: one user per row of the permission matrix, an isolated
+channel layer, and a simulator whose callbacks reach the real webhook. The wallboard is
+reached through the project's own wiring (contactcenter/urls.py, contactcenter/asgi.py and
+calls/publishing.py), as in production."""
 
 from __future__ import annotations
 
@@ -10,28 +11,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from calls import publishing
 from tests.factories import make_agent, make_customer, make_supervisor, make_user
-from tests.wallboard.wiring import wired_send
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    """Remember whether the test itself failed, for fixtures that report more on failure."""
-    report = yield
-    if report.when == "call":
-        item.wallboard_failed = report.failed
-    return report
-
-
-@pytest.fixture(autouse=True)
-def _wallboard_urls(settings):
-    settings.ROOT_URLCONF = "tests.wallboard.urls"
-
-
-@pytest.fixture(autouse=True)
-def _wallboard_publisher(monkeypatch):
-    monkeypatch.setattr(publishing, "_send", wired_send(publishing._send))
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
 """Who may use the wallboard: anonymous, agent and supervisor (group, permission, superuser),
-for every page, button and the websocket."""
+for every page, button and the websocket; through the project's own URLconf and ASGI
+application (contactcenter/asgi.py: origin check, session auth, router)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
+from contactcenter.asgi import application
 from tests.factories import make_user
 from tests.wallboard.conftest import login
-from tests.wallboard.wiring import websocket_application
 
 ORIGIN = (b"origin", b"http://testserver")
 TIMEOUT = 3
@@ -144,7 +145,7 @@ async def connect(user=None, *, origin=ORIGIN):
     if user is not None:
         cookie = await sync_to_async(_session_cookie)(user)
         headers.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(websocket_application(), "/ws/wallboard/", headers=headers)
+    communicator = WebsocketCommunicator(application, "/ws/wallboard/", headers=headers)
     connected, code = await communicator.connect(timeout=TIMEOUT)
     return communicator, connected, code
 

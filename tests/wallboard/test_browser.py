@@ -3,43 +3,19 @@ hold and transfer calls from their own desktops; every change appears without a 
 supervisor hangs up a member and barges into a call; after a dropped connection the board
 recovers the true state by itself.
 
-Built on the desktop's browser harness (tests/browser/conftest.py: the app under daphne in
-its own process, a PHLO simulator on a real clock, a TCP proxy that can cut the network). The
-app here runs with tests/wallboard/browser_settings.py, which mounts the wallboard until the
-project does.
+On the shared browser harness (tests/browser_support.py: the app under daphne in its own
+process with the project's own URLs, websocket routes and publisher, a PHLO simulator on a
+real clock, a TCP proxy that can cut the network).
 """
-
-# The harness's fixtures are imported below and requested by parameter name.
-# ruff: noqa: F811
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import threading
-import time
-import uuid
+import json
 from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import (  # noqa: F401 - fixtures reused from the desktop's harness
-    CREDENTIALS,
-    DEMO_PASSWORD,
-    EXPECT_TIMEOUT_MS,
-    ROOT,
-    CuttableProxy,
-    Stack,
-    _database,
-    browser,
-    chromium_path,
-    desktop,
-    free_port,
-    sim,
-    wait_for_port,
-)
+from tests.browser_support import ROOT, expect, log_in, mark_document, wait_until, was_reloaded
 
 pytestmark = pytest.mark.browser
 
@@ -48,16 +24,44 @@ SAM = "sip:sam@phones.demo"
 DANA = "14155550101"
 SCREENSHOT = ROOT / "docs" / "images" / "wallboard.png"
 
-# Calls handled earlier today, so the chart and figures have a day behind them.
+# Calls handled earlier today, so the chart and figures have a day behind them: one that
+# ended moments ago (so the day is never empty, even just after midnight), then a few an
+# hour for the hours since midnight. The finished calls of earlier tests on the shared app
+# go first, so the board (and its screenshot in the docs) shows this day whatever ran
+# before. Prints the new calls' ids.
 HISTORY_SCRIPT = """
+import json
 from datetime import timedelta
 from django.utils import timezone
 from agents.models import Agent
-from calls.models import Action, Call, Customer, Member
+from calls.models import Action, Call, CallbackEvent, Customer, Member
+finished = Call.objects.exclude(status__in=Call.LIVE_STATUSES)
+Action.objects.filter(call__in=finished).delete()
+CallbackEvent.objects.filter(call__in=finished).delete()
+finished.delete()
 now = timezone.now()
 day_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 agents = list(Agent.objects.filter(user__username__in=["alice", "bob", "carol"]).order_by("pk"))
 customers = list(Customer.objects.order_by("pk"))
+created = []
+
+def handled(*, start, agent, customer, abandoned=False, talk=timedelta(seconds=150)):
+    end = start + (timedelta(seconds=25) if abandoned else talk)
+    call = Call.objects.create(status="completed", direction="inbound", owner=agent,
+        customer=customer, created_at=start, answered_at=start + timedelta(seconds=3),
+        ended_at=end, disposition="Resolved")
+    Member.objects.create(call=call, role="customer", customer=customer,
+        address=customer.phone, state="left", created_at=start,
+        answered_at=start + timedelta(seconds=3), left_at=end, state_changed_at=end)
+    Member.objects.create(call=call, role="agent", agent=agent, address=agent.endpoint,
+        state="no_answer" if abandoned else "left", created_at=start,
+        answered_at=None if abandoned else start + timedelta(seconds=9), left_at=end,
+        state_changed_at=end)
+    created.append(call.pk)
+    return call
+
+handled(start=now - timedelta(seconds=60), agent=agents[0], customer=customers[0],
+    talk=timedelta(seconds=50))
 pattern = [2, 3, 5, 4, 6, 3, 4, 2]
 for back, count in enumerate(pattern, start=1):
     hour = now - timedelta(hours=back)
@@ -66,101 +70,36 @@ for back, count in enumerate(pattern, start=1):
     hour = hour.replace(minute=0, second=0, microsecond=0)
     for i in range(count):
         start = hour + timedelta(minutes=7 * i + 2)
-        agent = agents[(back + i) % len(agents)]
-        customer = customers[(back * 3 + i) % len(customers)]
         abandoned = (back + i) % 7 == 0
-        talk = timedelta(seconds=150 + 40 * ((back * i) % 6))
-        end = start + (timedelta(seconds=25) if abandoned else talk)
-        call = Call.objects.create(status="completed", direction="inbound", owner=agent,
-            customer=customer, created_at=start, answered_at=start + timedelta(seconds=3),
-            ended_at=end, disposition="Resolved")
-        Member.objects.create(call=call, role="customer", customer=customer,
-            address=customer.phone, state="left", created_at=start,
-            answered_at=start + timedelta(seconds=3), left_at=end, state_changed_at=end)
-        Member.objects.create(call=call, role="agent", agent=agent, address=agent.endpoint,
-            state="no_answer" if abandoned else "left", created_at=start,
-            answered_at=None if abandoned else start + timedelta(seconds=9), left_at=end,
-            state_changed_at=end)
+        call = handled(start=start, agent=agents[(back + i) % len(agents)],
+            customer=customers[(back * 3 + i) % len(customers)], abandoned=abandoned,
+            talk=timedelta(seconds=150 + 40 * ((back * i) % 6)))
         if not abandoned and i % 3 == 1:
             Action.objects.create(call=call, kind="warm_transfer" if i % 2 else "cold_transfer",
                 outcome="succeeded", created_at=start + timedelta(seconds=60))
+print(json.dumps(created))
+"""
+
+FORGET_SCRIPT = """
+import json
+from calls.models import Action, Call
+ids = json.loads({ids!r})
+Action.objects.filter(call_id__in=ids).delete()
+Call.objects.filter(pk__in=ids).delete()
 """
 
 
 @pytest.fixture(scope="module")
-def stack(chromium_path, tmp_path_factory) -> Iterator[Stack]:
-    """The desktop harness's app stack, started with the wallboard's browser settings."""
-    tmp = tmp_path_factory.mktemp("wallboard-stack")
-    app_port, sim_port = free_port(), free_port()
-    database_url, drop_database = _database(tmp)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "PHLO_", "PLIVO_", "DATABASE_URL", "REDIS_URL"))
-    }
-    env |= CREDENTIALS | {
-        "DJANGO_SETTINGS_MODULE": "tests.wallboard.browser_settings",
-        "DJANGO_DEBUG": "1",  # runserver serves /static/ with DEBUG on
-        "CONTACTCENTER_VAR_DIR": str(tmp),
-        "DATABASE_URL": database_url,
-        "PHLO_SIMULATOR": "1",
-        "PHLO_BASE_URL": f"http://127.0.0.1:{sim_port}/v1",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{app_port}",
-        "AGENT_WRAP_UP_SECONDS": "60",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
-        env["CHANNELS_PREFIX"] = f"wallboard-{uuid.uuid4().hex[:10]}"
-    proxy = CuttableProxy(target_port=app_port)
-    stack = Stack(
-        app_url=f"http://127.0.0.1:{app_port}",
-        ui_url=f"http://127.0.0.1:{proxy.port}",
-        sim_port=sim_port,
-        env=env,
-        proxy=proxy,
-        logs=tmp / "app.log",
-    )
-    stack.manage("migrate", "--noinput")
-    stack.manage("seed_demo")
-    stack.manage("shell", "-c", HISTORY_SCRIPT)
-    log = open(stack.logs, "w")  # noqa: SIM115 - closed at teardown
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{app_port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(app_port, process=server)
-        yield stack
-    finally:
-        if stack.sim is not None:
-            stack.sim.stop()
-        proxy.stop()
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        drop_database()
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def expect():
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect
+def todays_history(stack) -> Iterator[list[int]]:
+    """Today's earlier calls in the shared app's database, for this module only."""
+    ids = json.loads(stack.manage("shell", "-c", HISTORY_SCRIPT).strip().splitlines()[-1])
+    yield ids
+    stack.manage("shell", "-c", FORGET_SCRIPT.format(ids=json.dumps(ids)))
 
 
 @pytest.fixture
-def wallboard(request, browser, stack, sim) -> Iterator:
-    """Open the wallboard as the demo supervisor, through the admin login it redirects to.
-    On a failure, the app server's log is printed with the test's report."""
-    expect().set_options(timeout=EXPECT_TIMEOUT_MS)
+def wallboard(browser, stack, sim, todays_history) -> Iterator:
+    """Open the wallboard as the demo supervisor, through the admin login it redirects to."""
     context = browser.new_context(viewport={"width": 1480, "height": 1040})
     errors: list[str] = []
 
@@ -169,20 +108,15 @@ def wallboard(request, browser, stack, sim) -> Iterator:
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("dialog", lambda dialog: dialog.accept())  # "Hang up Bob Baker?"
         page.goto(f"{stack.ui_url}/wallboard/")
-        page.get_by_label("Username").fill("sam")
-        page.get_by_label("Password").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        log_in(page, username="sam")
         page.wait_for_url(f"{stack.ui_url}/wallboard/")
         expect()(page.locator("#connection")).to_have_text("Live")
-        page.evaluate("window.__noReload = true")
+        mark_document(page)
         return page
 
     yield open_board
-    if getattr(request.node, "wallboard_failed", False):
-        print("--- app server log (last 8000 characters) ---")
-        print(stack.logs.read_text(errors="replace")[-8000:])
     for page in context.pages:
-        assert page.evaluate("window.__noReload === true"), "the wallboard was reloaded"
+        assert not was_reloaded(page), "the wallboard was reloaded"
     context.close()
     assert not errors, errors
 
@@ -218,15 +152,6 @@ def call_dana(page):
     card = page.locator("article.call", has_text="Dana Diaz")
     expect()(card.locator("tr.member[data-role=customer] .m-state")).to_have_text("Talking")
     return card
-
-
-def wait_until(predicate, *, timeout: float = 10.0) -> None:
-    """For conditions outside the browser (the simulator's deliveries)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        threading.Event().wait(0.05)
 
 
 def number(locator) -> int:

@@ -1,18 +1,29 @@
-"""Browser tests: the real app under daphne in its own process, a PHLO simulator on a real
-clock, and Debian's headless Chromium driven by Playwright.
+"""The one browser-test harness, shared by every test that drives a real browser (a pytest
+plugin, registered in tests/conftest.py).
 
-- The app runs `manage.py runserver` (daphne, HTTP + websockets) on its own database: a
-  SQLite file, or a fresh PostgreSQL database when DATABASE_URL names a server; and on Redis
-  (with a private prefix) when REDIS_URL is set.
-- The simulator runs in this process, so tests can answer and hang up phones; its callbacks
-  and routing requests go straight to the app.
-- The browser reaches the app through a small TCP proxy that a test can cut, to drop every
-  websocket the way a network loss does, and restore.
-- Each test gets a fresh simulator on the same port and a reset database.
+- `chromium_path`: Debian's /usr/bin/chromium; the tests skip with the reason when it is
+  missing, and fail instead when REQUIRE_BROWSER=1.
+- `browser`: one headless Chromium under one Playwright for the whole session
+  (`browser_session`). Playwright's sync API refuses to start twice in one thread, so no
+  test may start its own; redefining a harness fixture elsewhere is refused at collection.
+  Between browser tests the thread is left without a running asyncio loop, so async tests
+  and the ORM work in any order after them.
+- `stack`: the real app (`manage.py runserver`: daphne, HTTP + websockets, the project's own
+  URLconf, routing and publisher) in its own process on its own database, a SQLite file or a
+  fresh PostgreSQL database when DATABASE_URL names a server, and on Redis (a private prefix)
+  when REDIS_URL is set. The browser reaches it through a TCP proxy a test can cut, to drop
+  every websocket the way a network loss does, and restore.
+- `sim`: a fresh PHLO simulator on a real clock per test, on the same port; its callbacks
+  and routing requests go straight to the app. The database's live state is reset after
+  each test.
+- `desktop`: opens logged-in agent desktops and checks that none was reloaded and no page
+  raised an error.
+- When a test that used the stack fails, the tail of the app server's log joins its report.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -20,8 +31,9 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -40,7 +52,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # Credentials shared by the app process and the simulator; throwaway, demo only.
 CREDENTIALS = {
     "PLIVO_AUTH_ID": "MABROWSERTEST0000000",
@@ -52,6 +64,9 @@ CREDENTIALS = {
 DEMO_PASSWORD = "demo"
 ANSWER_DELAY = 0.4
 EXPECT_TIMEOUT_MS = 10_000
+LOG_TAIL_CHARS = 8000
+# Fixtures that must exist once per session (see `pytest_collection_modifyitems`).
+SHARED_FIXTURES = ("chromium_path", "browser_session", "browser", "stack")
 
 RESET_SCRIPT = """
 from django.utils import timezone
@@ -68,6 +83,45 @@ Agent.objects.update(status="offline", status_reason="", next_status="", next_st
 """
 
 
+# --- helpers for tests -----------------------------------------------------------------------
+
+
+def expect():
+    """Playwright's `expect`, imported only when a browser test runs."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float = 10.0) -> None:
+    """For conditions outside the browser (the simulator's deliveries): check in small steps
+    until true, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        threading.Event().wait(0.05)
+
+
+def log_in(page, *, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Fill in and send the login form on `page` (the desktop's and the admin's alike)."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def mark_document(page) -> None:
+    """Mark the page's current document; `was_reloaded` tells if it was replaced since."""
+    page.evaluate("window.__noReload = true")
+
+
+def was_reloaded(page) -> bool:
+    return not page.evaluate("window.__noReload === true")
+
+
+# --- the app stack ---------------------------------------------------------------------------
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,8 +130,6 @@ def free_port() -> int:
 
 def wait_for_port(port: int, *, process: subprocess.Popen, timeout: float = 30.0) -> None:
     """Block until something accepts on the port (each try blocks up to 0.2 s)."""
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -165,13 +217,18 @@ class CuttableProxy:
 
 @dataclass
 class Stack:
+    """The app server, its proxy and the current simulator; `ui_url` is what browsers open,
+    `app_url` what the simulator calls back."""
+
     app_url: str
     ui_url: str
     sim_port: int
     env: dict[str, str]
     proxy: CuttableProxy
+    logs: Path
     sim: Simulator | None = None
-    logs: Path = field(default_factory=Path)
+    server: subprocess.Popen | None = None
+    # Storage state (session cookie) per username, so each user logs in once per session.
     sessions: dict[str, dict] = field(default_factory=dict)
 
     def new_simulator(self) -> Simulator:
@@ -192,19 +249,16 @@ class Stack:
         self.sim.start(host="127.0.0.1", port=self.sim_port)
         return self.sim
 
-    server: subprocess.Popen | None = None
-
     def start_server(self) -> None:
         port = urlsplit(self.app_url).port
-        log = open(self.logs, "a")  # noqa: SIM115 - the process keeps it
-        self.server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        with open(self.logs, "a") as log:  # the child keeps its own copy of the descriptor
+            self.server = subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_for_port(port, process=self.server)
 
     def stop_server(self) -> None:
@@ -218,18 +272,30 @@ class Stack:
             self.server.wait(5)
         self.server = None
 
-    def manage(self, *args: str) -> None:
-        subprocess.run(
+    def manage(self, *args: str) -> str:
+        """Run a management command against the app's database; returns its output."""
+        done = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
-            check=True,
             capture_output=True,
+            text=True,
             timeout=120,
         )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"manage.py {args[0]} exited with {done.returncode}:\n{done.stderr[-4000:]}"
+            )
+        return done.stdout
+
+    def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
+        try:
+            return self.logs.read_text(errors="replace")[-chars:]
+        except OSError as exc:
+            return f"(no log: {exc})"
 
 
-def _database(tmp: Path) -> tuple[str, callable]:
+def app_database(tmp: Path) -> tuple[str, Callable[[], None]]:
     """(DATABASE_URL for the app process, cleanup). A fresh database either way."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
@@ -249,21 +315,9 @@ def _database(tmp: Path) -> tuple[str, callable]:
     return urlunsplit(parts._replace(path=f"/{name}")), drop
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    if not os.path.exists(CHROMIUM):
-        reason = f"{CHROMIUM} is missing (apt-get install chromium); browser tests need it"
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def stack(chromium_path, tmp_path_factory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("browser-stack")
-    app_port, sim_port = free_port(), free_port()
-    database_url, drop_database = _database(tmp)
+def app_environment(*, tmp: Path, app_port: int, sim_port: int, database_url: str) -> dict:
+    """The app process's environment: ours without any settings of the test process, plus
+    the project's real settings module and the simulator's address."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -284,12 +338,80 @@ def stack(chromium_path, tmp_path_factory) -> Iterator[Stack]:
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
         env["CHANNELS_PREFIX"] = f"browser-{uuid.uuid4().hex[:10]}"
+    return env
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not os.path.exists(CHROMIUM):
+        reason = f"{CHROMIUM} is missing (apt-get install chromium); browser tests need it"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@dataclass(frozen=True)
+class SessionBrowser:
+    browser: object  # playwright.sync_api.Browser
+    # Playwright's event loop. Its sync API keeps the loop marked as this thread's running
+    # loop between calls, which breaks async tests (and the ORM) that run later in this
+    # thread; the marker is therefore set only while a test holds `browser`.
+    loop: asyncio.AbstractEventLoop
+
+
+@pytest.fixture(scope="session")
+def browser_session(chromium_path) -> Iterator[SessionBrowser]:
+    """The session's only Playwright and Chromium. Tests and fixtures use `browser`."""
+    from playwright.sync_api import sync_playwright
+
+    manager = sync_playwright()
+    playwright = manager.__enter__()
+    loop = asyncio._get_running_loop()
+    try:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        expect().set_options(timeout=EXPECT_TIMEOUT_MS)
+        asyncio._set_running_loop(None)
+        yield SessionBrowser(browser=chromium, loop=loop)
+        asyncio._set_running_loop(loop)
+        chromium.close()
+    finally:
+        # Stopping runs the loop to its end, which clears the marker again.
+        asyncio._set_running_loop(loop)
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture
+def browser(browser_session) -> Iterator:
+    """The session's Chromium, usable from this test's setup to its teardown; open contexts
+    from it, never a Playwright of your own."""
+    running = asyncio._get_running_loop()
+    if running is not None and running is not browser_session.loop:
+        pytest.fail("Playwright's sync API cannot be used inside an asyncio loop (async test)")
+    asyncio._set_running_loop(browser_session.loop)
+    try:
+        yield browser_session.browser
+    finally:
+        asyncio._set_running_loop(None)
+
+
+@pytest.fixture(scope="session")
+def stack(chromium_path, tmp_path_factory) -> Iterator[Stack]:
+    """The app with the demo data (`seed_demo`), migrated and serving, for the session."""
+    tmp = tmp_path_factory.mktemp("browser-stack")
+    app_port, sim_port = free_port(), free_port()
+    database_url, drop_database = app_database(tmp)
     proxy = CuttableProxy(target_port=app_port)
     stack = Stack(
         app_url=f"http://127.0.0.1:{app_port}",
         ui_url=f"http://127.0.0.1:{proxy.port}",
         sim_port=sim_port,
-        env=env,
+        env=app_environment(
+            tmp=tmp, app_port=app_port, sim_port=sim_port, database_url=database_url
+        ),
         proxy=proxy,
         logs=tmp / "app.log",
     )
@@ -307,19 +429,9 @@ def stack(chromium_path, tmp_path_factory) -> Iterator[Stack]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def browser(chromium_path) -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def sim(stack) -> Iterator[Simulator]:
-    """A fresh simulator per test; the database is reset after each test."""
+    """A fresh simulator per test; the app's live state is reset after each test."""
     simulator = stack.new_simulator()
     yield simulator
     simulator.stop()
@@ -332,10 +444,8 @@ def sim(stack) -> Iterator[Simulator]:
 def desktop(browser, stack, sim) -> Iterator:
     """Open a logged-in desktop: `desktop("alice")`; `desktop("alice", context=ctx)` opens
     another tab in the same browser session."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     contexts = []
+    errors: list[str] = []
 
     def open_desktop(username: str, *, context=None, width: int = 1280):
         if context is None:
@@ -348,9 +458,7 @@ def desktop(browser, stack, sim) -> Iterator:
             page = context.new_page()
             if saved is None:
                 page.goto(f"{stack.ui_url}/login/")
-                page.get_by_label("Username").fill(username)
-                page.get_by_label("Password").fill(DEMO_PASSWORD)
-                page.get_by_role("button", name="Log in").click()
+                log_in(page, username=username)
                 page.wait_for_url(f"{stack.ui_url}/")
                 stack.sessions[username] = context.storage_state()
             else:
@@ -358,17 +466,47 @@ def desktop(browser, stack, sim) -> Iterator:
         else:
             page = context.new_page()
             page.goto(f"{stack.ui_url}/")
-        expect(page.locator("#connection")).to_have_text("Live")
-        # Marks this document: it must survive to the end, proving no reload happened.
-        page.evaluate("window.__noReload = true")
+        expect()(page.locator("#connection")).to_have_text("Live")
+        # This document must survive to the end, proving no reload happened.
+        mark_document(page)
         page.on("pageerror", lambda error: errors.append(str(error)))
         return page
 
-    errors: list[str] = []
     yield open_desktop
     for context in contexts:
         for page in context.pages:
             if page.url == f"{stack.ui_url}/":  # still the desktop (not logged out)
-                assert page.evaluate("window.__noReload === true"), "the page was reloaded"
+                assert not was_reloaded(page), "the page was reloaded"
         context.close()
     assert not errors, errors
+
+
+# --- hooks -----------------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Refuse a second definition of a session-wide browser fixture: it would start a second
+    Playwright in this thread, which Playwright refuses halfway through the run."""
+    for item in items:
+        definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        for name in SHARED_FIXTURES:
+            used = definitions.get(name)
+            if used and getattr(used[-1].func, "__module__", __name__) != __name__:
+                raise pytest.UsageError(
+                    f"{item.nodeid} gets the fixture {name!r} from {used[-1].func.__module__}; "
+                    f"the browser harness's {name!r} must come from {__name__} only (one "
+                    "Playwright and one app stack per session)."
+                )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the app stack carries the tail of the app server's log."""
+    report = yield
+    if report.failed:
+        stack = getattr(item, "funcargs", {}).get("stack")
+        if isinstance(stack, Stack):
+            report.sections.append(
+                (f"app server log (last {LOG_TAIL_CHARS} characters)", stack.log_tail())
+            )
+    return report
