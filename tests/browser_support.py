@@ -53,6 +53,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a browser test saves a screenshot: docs/images/ (the README's pictures) when
+    UPDATE_SCREENSHOTS=1, else test-artifacts/, so a test run leaves the tree clean."""
+    folder = ROOT / (
+        "docs/images" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "test-artifacts"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
 # Credentials shared by the app process and the simulator; throwaway, demo only.
 CREDENTIALS = {
     "PLIVO_AUTH_ID": "MABROWSERTEST0000000",

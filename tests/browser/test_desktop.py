@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import ROOT, expect, wait_until
+from tests.browser_support import expect, screenshot_path, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,6 @@ ALICE = "sip:alice@phones.demo"
 BOB = "sip:bob@phones.demo"
 DANA = "14155550101"
 VOICEMAIL_NUMBER = "+1 500 555 0003"
-SCREENSHOT = ROOT / "docs" / "images" / "desktop.png"
 
 
 def status_of(page):
@@ -87,8 +86,7 @@ def test_call_hold_unhold_and_hang_up_in_two_tabs(desktop, sim):
     expect()(card.locator(".call-duration .timer")).not_to_have_text("0:00")
     expect()(alice.locator("#agent-status .timer")).not_to_have_text("0:00")
     card.get_by_label("Notes").fill("Asked about the March invoice.")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    alice.screenshot(path=str(SCREENSHOT))
+    alice.screenshot(path=str(screenshot_path("desktop.png")))
 
     customer_row(card).get_by_role("button", name="Hang up").click()
     expect()(customer_state(card)).to_have_text("Left")

@@ -15,14 +15,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser_support import ROOT, expect, log_in, mark_document, wait_until, was_reloaded
+from tests.browser_support import (
+    expect,
+    log_in,
+    mark_document,
+    screenshot_path,
+    wait_until,
+    was_reloaded,
+)
 
 pytestmark = pytest.mark.browser
 
 ALICE = "sip:alice@phones.demo"
 SAM = "sip:sam@phones.demo"
 DANA = "14155550101"
-SCREENSHOT = ROOT / "docs" / "images" / "wallboard.png"
 
 # Calls handled earlier today, so the chart and figures have a day behind them: one that
 # ended moments ago (so the day is never empty, even just after midnight), then a few an
@@ -199,8 +205,7 @@ def test_a_supervisor_watches_the_floor_and_acts_on_a_call(wallboard, desktop, s
     expect()(state_of(live, "Dana Diaz")).to_have_text("On hold")
     expect()(figure(board, "transfers")).to_have_text(str(transfers_before + 1))
     expect()(group(board, "on_call")).to_contain_text("Bob Baker")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    board.screenshot(path=str(SCREENSHOT), full_page=True)
+    board.screenshot(path=str(screenshot_path("wallboard.png")), full_page=True)
 
     card.get_by_role("button", name="Resume call").click()
     expect()(live.locator(".transfer-banner")).to_have_count(0)
