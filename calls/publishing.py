@@ -7,9 +7,11 @@ made the change commits, so a page never renders state that was rolled back.
 
 Each agent's view of a change is rendered here, once, and the same HTML goes to every tab
 that agent has open (`html` in the message); desktop consumers only forward it. The
-wallboards' HTML is rendered once too and rides on the `supervisors` message
-(`calls.wallboard.rendering.render_wallboard_update`). When a render fails the message goes
-without it, and the pages render or re-sync by themselves.
+wallboards' HTML is rendered once too, only what the change touched, and rides on the
+`supervisors` message (`calls.wallboard.rendering.render_wallboard_update`); when no
+wallboard is open anywhere (`calls.wallboard.watchers.any_open`) it is not rendered at all.
+When a render fails or is skipped the message goes without it, and the pages render or
+re-sync by themselves.
 """
 
 import logging
@@ -73,7 +75,10 @@ def _render_status(agent_id: int) -> dict:
 def _render_wallboard(*, call_id: int | None = None, agent_id: int | None = None) -> dict:
     try:
         from calls.wallboard.rendering import render_wallboard_update
+        from calls.wallboard.watchers import any_open
     except ImportError:  # a build without the wallboard
+        return {}
+    if not any_open(group=SUPERVISORS_GROUP):
         return {}
     return render_wallboard_update(call_id=call_id, agent_id=agent_id)
 

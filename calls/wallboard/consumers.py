@@ -3,8 +3,13 @@
 Only supervisors connect. On connect, and whenever the page asks (`resync`), the complete
 current state is sent, so a wallboard that was asleep or offline is right again as soon as
 it reconnects. Otherwise the consumer forwards the HTML `calls.publishing` added to the
-`supervisors` message (`rendering.render_wallboard_update`); a message without it (the
-render failed) is rendered here instead, so nothing is ever missed.
+`supervisors` message (`rendering.render_wallboard_update`: only what the change touched);
+a message without it (the render failed, or the publisher saw no wallboard open) is
+rendered here instead, so nothing is ever missed. A call change also asks this process's
+`ticker.FiguresTicker` for the figures, which it renders at most once a second.
+
+An open wallboard re-joins the group every `watchers.KEEPALIVE_SECONDS`, which is how the
+publisher knows, across processes, that a wallboard is open (`watchers.any_open`).
 
 While open, a wallboard also makes sure a wrap-up that runs out is flipped on time (every
 open wallboard schedules it; the first to run wins), and its heartbeat re-checks that the
@@ -37,6 +42,8 @@ from calls.wallboard.rendering import (
     render_wallboard_update,
 )
 from calls.wallboard.selectors import next_wrap_up_end, wallboard_board
+from calls.wallboard.ticker import figures_ticker
+from calls.wallboard.watchers import KEEPALIVE_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +76,7 @@ class WallboardConsumer(AsyncWebsocketConsumer):
     session_key: str = ""
     joined: bool = False
     _expiry: asyncio.Task | None = None
+    _keepalive: asyncio.Task | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -85,13 +93,24 @@ class WallboardConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(SUPERVISORS_GROUP, self.channel_name)
         self.joined = True
         await self.accept()
+        figures_ticker().add(self)
+        self._keepalive = asyncio.ensure_future(self._keep_joined())
         await self.send_full_state()
 
     async def disconnect(self, code: int) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
+        for task in (self._expiry, self._keepalive):
+            if task is not None:
+                task.cancel()
+        figures_ticker().discard(self)
         if self.joined:
             await self.channel_layer.group_discard(SUPERVISORS_GROUP, self.channel_name)
+
+    async def _keep_joined(self) -> None:
+        # Re-joining refreshes the join time the publisher counts open wallboards by.
+        while True:
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_add(SUPERVISORS_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -118,7 +137,9 @@ class WallboardConsumer(AsyncWebsocketConsumer):
     # --- group messages (see calls.publishing) --------------------------------------------
 
     async def call_changed(self, event: dict) -> None:
-        await self._forward(event, call_id=event.get("call_id"))
+        call_id = event.get("call_id")
+        figures_ticker().request(key=f"call.{call_id}.{event.get('version')}")
+        await self._forward(event, call_id=call_id)
 
     async def agent_changed(self, event: dict) -> None:
         await self._forward(event, agent_id=event.get("agent_id"))
@@ -126,18 +147,21 @@ class WallboardConsumer(AsyncWebsocketConsumer):
     async def _forward(
         self, event: dict, *, call_id: int | None = None, agent_id: int | None = None
     ) -> None:
-        if not event.get(HTML_KEY):
+        if HTML_KEY not in event:
             # The publisher did not render this change for the wallboards: do it here.
             event = await database_sync_to_async(render_wallboard_update)(
                 call_id=call_id, agent_id=agent_id
             )
-        html = event.get(HTML_KEY)
-        if not html:
+        if HTML_KEY not in event:
+            # Not even this render worked: send everything.
             await self.send_full_state()
             return
-        await self.send(text_data=html)
-        until = event.get(WRAP_UP_KEY) or ""
-        self._schedule_expiry(parse_datetime(until) if until else None)
+        html = event[HTML_KEY]
+        if html:
+            await self.send(text_data=html)
+        if WRAP_UP_KEY in event:
+            until = event[WRAP_UP_KEY] or ""
+            self._schedule_expiry(parse_datetime(until) if until else None)
 
     # --- wrap-up expiry -------------------------------------------------------------------
 

@@ -5,14 +5,17 @@ nothing here depends on who is watching. The one viewer-specific thing, hiding "
 call the viewer is already on, is done by the page from `CallRow.agent_ids`.
 
 `wallboard_board` runs 7 queries however many agents and calls there are: agents (1), live
-calls with their members (2) and the figures (4).
+calls with their members (2) and the figures (4). The pushes of single changes read only what
+changed: `agent_rows` (3 queries) and `next_wrap_up_end_at` (1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Exists, Min, OuterRef, Prefetch
 from django.utils import timezone
 
 from agents.models import Agent
@@ -73,6 +76,12 @@ class AgentRow:
     @property
     def status_choices(self) -> list[tuple[str, str]]:
         return [(s, Status(s).label) for s in self.statuses]
+
+    @property
+    def order_key(self) -> str:
+        """Where the row goes in its status group (longest in status first), as the page
+        sorts it when a pushed row moves: microseconds since the epoch."""
+        return str(int(self.agent.status_changed_at.timestamp() * 1_000_000))
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,15 @@ def _calls_by_agent(calls: list[Call]) -> dict[int, Call]:
     return on_call
 
 
+def _agent_row(*, agent: Agent, call: Call | None, titles: dict[int, str]) -> AgentRow:
+    return AgentRow(
+        agent=agent,
+        call=call,
+        call_title=titles[call.pk] if call else "",
+        statuses=settable_statuses(agent=agent, on_live_leg=call is not None),
+    )
+
+
 def wallboard_agents(*, calls: list[Call]) -> tuple[StatusGroup, ...]:
     """Every agent grouped by status, longest in their status first, each with the live call
     they are on. `calls` are the live calls (members prefetched). 1 query."""
@@ -164,19 +182,53 @@ def wallboard_agents(*, calls: list[Call]) -> tuple[StatusGroup, ...]:
     grouped = call_selectors.agents_by_status()
     groups = []
     for status in STATUS_ORDER:
-        rows = []
-        for agent in grouped.get(status, []):
-            call = on_call.get(agent.pk)
-            rows.append(
-                AgentRow(
-                    agent=agent,
-                    call=call,
-                    call_title=titles[call.pk] if call else "",
-                    statuses=settable_statuses(agent=agent, on_live_leg=call is not None),
-                )
-            )
+        rows = [
+            _agent_row(agent=agent, call=on_call.get(agent.pk), titles=titles)
+            for agent in grouped.get(status, [])
+        ]
         groups.append(StatusGroup(status=status, label=Status(status).label, agents=tuple(rows)))
     return tuple(groups)
+
+
+def _live_calls_of(agent_ids: list[int]) -> list[Call]:
+    """Live calls in which any of these agents has a live leg, oldest first (the order
+    `wallboard_agents` reads them in), with what a title needs. 2 queries."""
+    leg = Member.objects.filter(
+        call=OuterRef("pk"), agent_id__in=agent_ids, state__in=Member.LIVE_STATES
+    )
+    members = Member.objects.select_related("agent__user", "customer").order_by("created_at", "pk")
+    return list(
+        Call.objects.select_related("customer")
+        .prefetch_related(Prefetch("members", queryset=members))
+        .filter(status__in=Call.LIVE_STATUSES)
+        .filter(Exists(leg))
+        .order_by("created_at", "pk")
+    )
+
+
+def agent_rows(*, agent_ids: Iterable[int]) -> list[AgentRow]:
+    """The rows of these agents only, exactly as `wallboard_agents` draws them; agents that
+    no longer exist are left out. 3 queries however many agents and calls there are (none
+    for no ids)."""
+    ids = sorted(set(agent_ids))
+    if not ids:
+        return []
+    agents = list(
+        Agent.objects.select_related("user").filter(pk__in=ids).order_by("status_changed_at", "pk")
+    )
+    if not agents:
+        return []
+    calls = _live_calls_of([a.pk for a in agents])
+    on_call = _calls_by_agent(calls)
+    titles = {c.pk: call_title(call=c, members=list(c.members.all())) for c in calls}
+    return [_agent_row(agent=a, call=on_call.get(a.pk), titles=titles) for a in agents]
+
+
+def next_wrap_up_end_at() -> datetime | None:
+    """When the next wrap-up runs out, of every agent. 1 query."""
+    return Agent.objects.filter(status=Status.WRAP_UP, wrap_up_until__isnull=False).aggregate(
+        end=Min("wrap_up_until")
+    )["end"]
 
 
 def wallboard_board(*, at: datetime | None = None) -> Board:

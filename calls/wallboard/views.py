@@ -23,13 +23,12 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
 from agents.selectors import agent_for_user
-from calls import selectors as call_selectors
 from calls.models import Action, Member
 from calls.services import actions as call_services
 from calls.services.errors import ServiceError
 from calls.wallboard import actions as wallboard_actions
-from calls.wallboard.rendering import page_context, render_agents, render_live_call
-from calls.wallboard.selectors import wallboard_agents, wallboard_board
+from calls.wallboard.rendering import page_context, render_agent_rows, render_live_call
+from calls.wallboard.selectors import agent_rows, wallboard_board
 
 Kind = Action.Kind
 
@@ -165,14 +164,12 @@ def agent_status(request: HttpRequest, agent_id: int) -> HttpResponse:
         if error:
             messages.error(request, error)
         return redirect("wallboard:board")
-    groups = wallboard_agents(calls=call_selectors.live_calls())
-    # The message goes on the agent's row, or atop the panel when the agent is gone.
-    shown = any(row.agent.pk == agent_id for group in groups for row in group.agents)
-    html = render_agents(
-        groups=groups,
-        at=timezone.now(),
-        oob=False,
-        error=error,
-        error_agent_id=agent_id if shown else None,
+    # The agent's row alone (3 queries), with the message on it; the page moves it to its
+    # status group.
+    rows = agent_rows(agent_ids=[agent_id])
+    if not rows:
+        return plain_error(error or "That agent no longer exists.", status=status if error else 404)
+    html = render_agent_rows(
+        rows=rows, at=timezone.now(), oob=False, error=error, error_agent_id=agent_id
     )
     return HttpResponse(html, status=status)

@@ -4,6 +4,8 @@
  *   (the same behaviour as the agent desktop);
  * - stale fragments are ignored: calls carry their version, panels their render time;
  * - a pushed call that is not on the page yet is added; an ended one is removed;
+ * - a pushed agent's row is swapped by id, then moved to its status group (longest in the
+ *   status first), and the groups' counts follow;
  * - ticking timers, corrected for the server's clock;
  * - "Join" is hidden on calls the viewer is already on (pushes are the same for everyone).
  */
@@ -153,9 +155,10 @@
     }
   });
 
-  // A pushed call that is not on the page yet: add it, unless it already ended here.
+  // A pushed call (or agent) that is not on the page yet: add it, unless it already ended here.
   document.body.addEventListener("htmx:oobErrorNoTarget", function (evt) {
     var el = evt.detail.content;
+    if (el && el.tagName === "LI" && el.classList.contains("wb-agent")) return addAgent(el);
     if (!el || el.tagName !== "ARTICLE" || !el.classList.contains("wb-call")) return;
     if (el.hasAttribute("data-deleted")) return;
     var ended = state.gone[el.id];
@@ -177,8 +180,10 @@
     if (incoming && incoming.id === target.id && isStale(incoming)) {
       evt.detail.shouldSwap = false;
       var err = incoming.querySelector(".call-error");
+      if (!err || !err.textContent.trim()) return;
       var slot = target.querySelector(".call-error");
-      if (err && slot && err.textContent.trim()) slot.innerHTML = err.innerHTML;
+      if (slot) slot.innerHTML = err.innerHTML;
+      else target.appendChild(err);
     }
   });
 
@@ -197,8 +202,53 @@
   document.body.addEventListener("htmx:wsAfterMessage", afterChange);
   document.body.addEventListener("htmx:oobAfterSwap", function () { setTimeout(afterChange, 0); });
 
+  // --- agents: each row in its status group --------------------------------------------------
+
+  function addAgent(el) {
+    if (el.hasAttribute("data-deleted")) return;
+    var list = $("#wb-group-" + el.getAttribute("data-status") + " .wb-agent-list");
+    if (!list) return;
+    list.appendChild(el);
+    htmx.process(el);
+    afterChange();
+  }
+
+  function agentPk(row) { return Number(row.id.replace("wb-agent-", "")) || 0; }
+
+  function byOrder(a, b) {
+    return ((num(a, "data-order") || 0) - (num(b, "data-order") || 0)) || (agentPk(a) - agentPk(b));
+  }
+
+  // A row is swapped where it was; move it to its group, in order, and recount.
+  function arrangeAgents() {
+    var panel = $("#wb-agents");
+    if (!panel) return;
+    $all("li.wb-agent", panel).forEach(function (row) {
+      var list = $("#wb-group-" + row.getAttribute("data-status") + " .wb-agent-list", panel);
+      if (list && row.parentNode !== list) list.appendChild(row);
+    });
+    $all(".wb-group", panel).forEach(function (group) {
+      var list = $(".wb-agent-list", group);
+      if (!list) return;
+      var rows = $all(":scope > li.wb-agent", list);
+      var sorted = rows.slice().sort(byOrder);
+      if (sorted.some(function (row, i) { return row !== rows[i]; })) {
+        sorted.forEach(function (row) { list.appendChild(row); });
+      }
+      var count = $(".wb-count", group);
+      if (count && count.textContent !== String(rows.length)) {
+        count.textContent = String(rows.length);
+        count.setAttribute("aria-label", rows.length + " agents");
+      }
+      list.hidden = !rows.length;
+      var nobody = $(".wb-nobody", group);
+      if (nobody) nobody.hidden = rows.length > 0;
+    });
+  }
+
   function afterChange() {
     readClock();
+    arrangeAgents();
     var list = $("#wb-calls");
     if (list) {
       var calls = list.querySelector("article.wb-call");

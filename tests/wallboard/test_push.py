@@ -61,6 +61,19 @@ def hang_up_everyone(call_id: int) -> None:
         call_changed(call=call)
 
 
+async def receive_all(communicator, *markers: str) -> list[str]:
+    """Messages up to the one that completes `markers` (each in some message); the figures
+    come in a message of their own, before or after the change's rows."""
+    seen: list[str] = []
+    while not all(any(m in text for text in seen) for m in markers):
+        seen.append(await communicator.receive_from(timeout=TIMEOUT))
+    return seen
+
+
+def one_with(messages: list[str], marker: str) -> str:
+    return next(text for text in messages if marker in text)
+
+
 async def receive_with(communicator, marker: str) -> str:
     """The next message containing `marker` (status pushes of the same change may come
     first)."""
@@ -98,12 +111,18 @@ async def test_a_change_reaches_every_wallboard_rendered_once(sam, gina, alice, 
     await sync_to_async(hold_customer)(call.pk)
     pushes = [await receive_with(board, f'id="wb-call-{call.pk}"') for board in boards]
 
-    assert renders == [{"call_id": call.pk}]
+    assert renders == [{"call_id": call.pk, "agent_id": None}]
     assert pushes[0] == pushes[1] == pushes[2]
     push = pushes[0]
     assert f'data-version="{call.version + 1}"' in push and 'hx-swap-oob="true"' in push
     assert "On hold" in push and "Unhold" in push
-    assert 'id="fig-on-hold"' in push and "longest" in push
+    # Only what changed: the call and the row of the agent on it, not the panel or figures.
+    assert f'<li id="wb-agent-{alice.pk}"' in push and 'id="wb-agents"' not in push
+    assert 'id="wb-figures"' not in push
+    # The figures follow in a message of their own (rendered once for this process).
+    for board in boards:
+        figures = await receive_with(board, 'id="fig-on-hold"')
+        assert "longest" in figures.split('id="fig-on-hold"')[1]
     for board in boards:
         await board.disconnect()
 
@@ -114,15 +133,17 @@ async def test_an_ended_call_is_removed_and_the_figures_move(sam, alice):
     await board.receive_from(timeout=TIMEOUT)
 
     await sync_to_async(hang_up_everyone)(call.pk)
-    push = await receive_with(board, f'id="wb-call-{call.pk}"')
+    seen = await receive_all(board, f'id="wb-call-{call.pk}"', 'id="fig-in-progress"')
+    push = one_with(seen, f'id="wb-call-{call.pk}"')
     assert 'hx-swap-oob="delete"' in push and "data-deleted" in push
-    # The same push brings the agents panel (Alice now wrapping up) and the new figures.
+    # The same push brings Alice's row (now wrapping up); the figures come on their own.
     assert f'id="wb-agent-{alice.pk}" class="wb-agent" data-status="wrap_up"' in push
-    assert '<dd class="wb-num">0</dd>' in push.split('id="fig-in-progress"')[1][:200]
+    figures = one_with(seen, 'id="fig-in-progress"')
+    assert '<dd class="wb-num">0</dd>' in figures.split('id="fig-in-progress"')[1][:200]
     await board.disconnect()
 
 
-async def test_a_status_change_pushes_the_agents_panel(sam, alice):
+async def test_a_status_change_pushes_that_agents_row(sam, alice, bob):
     board, _, _ = await connect(sam)
     await board.receive_from(timeout=TIMEOUT)
 
@@ -132,8 +153,9 @@ async def test_a_status_change_pushes_the_agents_panel(sam, alice):
             agent_set_status(agent=agent, status="away", reason="Lunch")
 
     await sync_to_async(go_away)()
-    push = await receive_with(board, 'id="wb-agents"')
+    push = await receive_with(board, f'<li id="wb-agent-{alice.pk}"')
     assert 'id="wb-figures"' not in push  # an agent's change does not move the figures
+    assert 'id="wb-agents"' not in push and f'id="wb-agent-{bob.pk}"' not in push
     assert f'id="wb-agent-{alice.pk}" class="wb-agent" data-status="away"' in push
     assert "Lunch" in push
     await board.disconnect()
@@ -147,8 +169,8 @@ async def test_a_message_without_html_is_rendered_by_the_wallboard_itself(sam, a
     layer = get_channel_layer()
     message = {"type": "call.changed", "call_id": call.pk, "version": call.version}
     await layer.group_send(SUPERVISORS_GROUP, message)
-    push = await board.receive_from(timeout=TIMEOUT)
-    assert f'id="wb-call-{call.pk}"' in push and 'id="wb-figures"' in push
+    seen = await receive_all(board, f'id="wb-call-{call.pk}"', 'id="wb-figures"')
+    assert f'<li id="wb-agent-{alice.pk}"' in one_with(seen, f'id="wb-call-{call.pk}"')
     await board.disconnect()
 
 
@@ -211,5 +233,4 @@ def test_render_failures_are_logged_and_leave_the_message_alone(monkeypatch, cap
 def test_render_wallboard_update_for_a_call_that_never_existed(db):
     make_agent(username="zed")
     update = rendering.render_wallboard_update(call_id=424242)
-    assert 'id="wb-agents"' in update[rendering.HTML_KEY]
-    assert "wb-call-424242" not in update[rendering.HTML_KEY]
+    assert update == {rendering.HTML_KEY: ""}  # nothing to show, and no agent to redraw
