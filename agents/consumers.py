@@ -84,6 +84,10 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "ping":
             await self.send(text_data=self._heartbeat())
+            # channels_redis forgets group members after a day (group_expiry); a desktop is
+            # open all day, so each heartbeat renews its membership.
+            if self.group:
+                await self.channel_layer.group_add(self.group, self.channel_name)
             # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
             # process, so no agent is left "on a call" even without cron.
             await calls_housekeeping_when_due()

@@ -84,11 +84,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Channel layer --------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # Two redis-py defaults break channels_redis under load:
+    # - its asyncio pool holds 100 connections and raises (it does not wait) when all are
+    #   busy, so a burst of desktops connecting at once (a process restart) dropped sockets;
+    # - its 5 s read timeout equals channels_redis's 5 s BZPOPMIN, so a busy process lost the
+    #   race and the websocket running the receive loop was closed with a TimeoutError.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": int(env_float("REDIS_MAX_CONNECTIONS", 2000)),
+                        "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT", 30),
+                    }
+                ],
                 "prefix": env_str("CHANNELS_PREFIX", "contactcenter"),
                 # The default of 100 silently drops pushes when a desktop falls behind.
                 "capacity": 1000,

@@ -224,6 +224,26 @@ async def test_the_page_can_ask_for_a_resync_and_a_heartbeat(alice):
     await close(socket)
 
 
+async def test_a_heartbeat_renews_the_desktops_group_membership(alice):
+    """channels_redis drops group members after a day; an all-day desktop must stay in."""
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+    layer = get_channel_layer()
+    if not isinstance(layer, InMemoryChannelLayer):
+        pytest.skip("expiring a membership by hand needs the in-memory layer")
+    group = f"agent.{alice.pk}"
+    socket, _, _ = await connect(alice.user)
+    await receive(socket)
+    for channel in list(layer.groups.get(group, {})):  # as if the layer had expired it
+        await layer.group_discard(group, channel)
+
+    await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="heartbeat"' in await receive(socket)
+    await layer.group_send(group, {"type": "call.changed", "call_id": 1, "version": 1})
+    assert 'data-full-state="true"' in await receive(socket)
+    await close(socket)
+
+
 async def test_a_push_without_html_makes_the_desktop_resync(alice):
     from channels.layers import get_channel_layer
 

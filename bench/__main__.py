@@ -1,0 +1,596 @@
+"""Benchmark the live path on this machine and write bench/REPORT.md and bench/report.png.
+
+    .venv/bin/pip install -e '.[bench]'      # matplotlib, for the chart
+    .venv/bin/python -m bench                # the full run: ~20 minutes on the shared 2-core box
+    .venv/bin/python -m bench --quick        # a smoke run of every phase, ~1 minute, to var/
+
+Needs PostgreSQL (DATABASE_URL if it names one, else postgres://postgres@127.0.0.1:5432) and,
+for the multi-process figures, Redis (REDIS_URL, else redis://127.0.0.1:6379/0). It creates
+and drops its own database and uses its own channel-layer prefix. Every load goes to
+127.0.0.1 only, and every phase is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.cluster import (
+    DEFAULT_REDIS,
+    ROOT,
+    Cluster,
+    ClusterError,
+    postgres_server_url,
+    unreachable,
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    render_calls: tuple[int, ...]
+    latency_sockets: tuple[int, ...]
+    rate: float
+    latency_seconds: float
+    warmup: float
+    ingestion_seconds: float
+    bare_seconds: float
+    concurrency: int
+    capacity_steps: tuple[int, ...]
+    actions: int
+    sustainable_rate: float
+
+
+FULL = Plan(
+    render_calls=(10, 100, 1000),
+    latency_sockets=(200, 1000),
+    rate=100.0,
+    latency_seconds=15.0,
+    warmup=3.0,
+    ingestion_seconds=30.0,
+    bare_seconds=10.0,
+    concurrency=8,
+    capacity_steps=(1000, 2000, 2500),
+    actions=200,
+    sustainable_rate=15.0,
+)
+QUICK = Plan(
+    render_calls=(5, 20),
+    latency_sockets=(20,),
+    rate=20.0,
+    latency_seconds=2.0,
+    warmup=0.5,
+    ingestion_seconds=2.0,
+    bare_seconds=1.0,
+    concurrency=4,
+    capacity_steps=(60,),
+    actions=10,
+    sustainable_rate=10.0,
+)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kb / 1024 / 1024:.0f} GB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+class Bench:
+    def __init__(self, plan: Plan, *, redis_url: str | None) -> None:
+        from bench.edge import EdgeAdapter
+        from calls.simulator import RealClock, Simulator, SimulatorConfig
+
+        self.plan = plan
+        self.redis_url = redis_url
+        self.cluster = Cluster(
+            redis_url=redis_url,
+            settings_module="bench.settings",
+            asgi_application="bench.asgi:application",
+            label="ccbench",
+            # Production logs at INFO; one line per callback is part of the real cost. No
+            # connection pool unless a variant asks: pyproject does not install psycopg_pool.
+            extra_env={"LOG_LEVEL": "INFO", "DATABASE_POOL": "0"},
+        )
+        c = self.cluster
+        self.sim = Simulator(
+            config=SimulatorConfig(
+                auth_id=c.auth_id,
+                auth_token=c.auth_token,
+                phlo_id=c.phlo_id,
+                node_id=c.node_id,
+                callback_url=c.public_base_url + "/webhooks/plivo/",
+                answer_delay=0.1,
+            ),
+            clock=RealClock(),
+        )
+        self.sim.start(host="127.0.0.1", port=0)
+        self.sim.delivery._session.mount(
+            c.public_base_url + "/",
+            EdgeAdapter(
+                public_base_url=c.public_base_url,
+                backends=lambda: [s.address for s in c.servers if s.running],
+            ),
+        )
+        c.phlo_base_url = self.sim.api_url
+        self.rows: list[dict] = []
+        self.supervisor_key = ""
+        self.actor = None
+        self.results: dict = {"machine": machine(), "plan": plan.__dict__}
+
+    def close(self) -> None:
+        if self.actor is not None:
+            self.actor.http.close()
+        self.sim.stop()
+        self.cluster.destroy()
+
+    # --- data -----------------------------------------------------------------------------
+
+    def top_up_calls(self, total: int) -> None:
+        """Bring the number of agents on a live call (with their sessions) up to `total`."""
+        missing = total - len(self.rows)
+        if missing <= 0:
+            return
+        loaded = self.cluster.seed(
+            "load", {"agents": missing, "supervisor": not self.supervisor_key}
+        )
+        self.rows += loaded["agents"]
+        if loaded["supervisor"]:
+            self.supervisor_key = loaded["supervisor"]["session_key"]
+
+    def layers(self) -> list[tuple[str, int, dict]]:
+        """(layer, processes, env) for the latency runs: memory/1, then Redis/2."""
+        runs = [("in-memory", 1, {"REDIS_URL": ""})]
+        if self.redis_url:
+            runs.append(("redis", 2, {}))
+        return runs
+
+    def production_env(self) -> dict:
+        return {} if self.redis_url else {"REDIS_URL": ""}
+
+    # --- phases ---------------------------------------------------------------------------
+
+    def run(self, phases: list[str]) -> dict:
+        started = time.monotonic()
+        self.cluster.create()
+        say(f"database {self.cluster.database} ready; simulator at {self.sim.api_url}")
+        load = self.results.setdefault("load", {})
+        for phase in phases:
+            say(f"\n== {phase}")
+            before = os.getloadavg()[0]
+            getattr(self, f"phase_{phase}")()
+            # Others share this machine: the 1-minute load average says how much.
+            load[phase] = [round(before, 2), round(os.getloadavg()[0], 2)]
+        self.results["seconds"] = time.monotonic() - started
+        return self.results
+
+    def phase_render(self) -> None:
+        from bench.render import render_costs
+
+        server = self.cluster.start_server(
+            name="render", BENCH_QUERY_STATS="1", **self.production_env()
+        )
+        out = []
+        try:
+            for total in self.plan.render_calls:
+                self.top_up_calls(total)
+                found = asyncio.run(
+                    render_costs(
+                        self.cluster,
+                        server,
+                        agent_row=self.rows[0],
+                        supervisor_key=self.supervisor_key,
+                        live_calls=total,
+                    )
+                )
+                out.append(found)
+                d, w = found["desktop"], found["wallboard"]
+                say(
+                    f"{total:>5} live calls: desktop {d['server_ms_p50']:.1f} ms"
+                    f" {d['queries']} queries; wallboard {w['server_ms_p50']:.1f} ms"
+                    f" {w['queries']} queries (HTTP {w['status']}); full state"
+                    f" {found['desktop_full_state_ms_p50']:.1f} ms"
+                )
+        finally:
+            self.cluster.stop_servers()
+        self.results["render"] = out
+
+    def phase_latency(self) -> None:
+        from bench.latency import echo_latency, push_latency
+
+        p = self.plan
+        self.top_up_calls(max(p.latency_sockets))
+        out = []
+        for layer, processes, env in self.layers():
+            servers = self.cluster.start_servers(processes, **env)
+            try:
+                for sockets in p.latency_sockets:
+                    push = asyncio.run(
+                        push_latency(
+                            self.cluster,
+                            servers,
+                            self.rows[:sockets],
+                            rate=p.rate,
+                            seconds=p.latency_seconds,
+                            warmup=p.warmup,
+                        )
+                    )
+                    echo = asyncio.run(
+                        echo_latency(
+                            self.cluster,
+                            servers,
+                            sockets,
+                            rate=p.rate,
+                            seconds=p.latency_seconds,
+                            warmup=p.warmup,
+                            payload_bytes=push["message_bytes"] or 4000,
+                        )
+                    )
+                    out.append(
+                        {
+                            "layer": layer,
+                            "processes": processes,
+                            "sockets": sockets,
+                            "push": push,
+                            "echo": echo,
+                        }
+                    )
+                    say(
+                        f"{layer}/{processes} proc, {sockets} sockets: push p50/p95/p99"
+                        f" {push['p50']:.1f}/{push['p95']:.1f}/{push['p99']:.1f} ms"
+                        f" (lost {push['lost']}, errors {push['errors']});"
+                        f" echo {echo['p50']:.1f}/{echo['p95']:.1f}/{echo['p99']:.1f} ms"
+                    )
+            finally:
+                self.cluster.stop_servers()
+        self.results["latency"] = out
+
+    def phase_ingestion(self) -> None:
+        from bench.common import Clock, hold_callback
+        from bench.ingestion import bare_view, webhook_ingestion
+
+        p = self.plan
+        sockets = min(200, max(p.latency_sockets))
+        self.top_up_calls(sockets)
+        layer = "redis" if self.redis_url else "in-memory"
+        (server,) = self.cluster.start_servers(1, **self.production_env())
+        try:
+            webhook = asyncio.run(
+                webhook_ingestion(
+                    self.cluster,
+                    server,
+                    self.rows[:sockets],
+                    seconds=p.ingestion_seconds,
+                    concurrency=p.concurrency,
+                )
+            )
+            sample = hold_callback(self.rows[0], hold=True, stamp=Clock().stamp())
+            bare = asyncio.run(
+                bare_view(
+                    self.cluster,
+                    server,
+                    seconds=p.bare_seconds,
+                    concurrency=p.concurrency,
+                    body_like=sample,
+                )
+            )
+        finally:
+            self.cluster.stop_servers()
+        self.results["ingestion"] = {
+            "layer": layer,
+            "processes": 1,
+            "desktops_open": sockets,
+            "concurrency": p.concurrency,
+            "webhook": webhook,
+            "bare": bare,
+        }
+        say(
+            f"webhook {webhook['per_second']:.0f}/s over {webhook['seconds']:.0f} s"
+            f" (ok {webhook['ok']}, errors {webhook['errors']}, lost {webhook['lost']});"
+            f" bare view {bare['per_second']:.0f}/s"
+        )
+
+    def phase_capacity(self) -> None:
+        from bench.capacity import idle_capacity
+
+        steps = self.plan.capacity_steps
+        extra = max(steps) - len(self.rows)
+        rows = list(self.rows)
+        if extra > 0:
+            rows += self.cluster.seed("load", {"agents": 0, "idle_agents": extra})["agents"]
+        (server,) = self.cluster.start_servers(1, **self.production_env())
+        try:
+            found = asyncio.run(idle_capacity(self.cluster, server, rows, steps=steps))
+        finally:
+            self.cluster.stop_servers()
+        found["layer"] = "redis" if self.redis_url else "in-memory"
+        self.results["capacity"] = found
+        say(
+            f"held {found['held']} idle desktops in one process;"
+            f" {found['kb_per_socket']:.1f} KB each; heartbeat p99"
+            f" {found['heartbeat_ms']['p99']:.1f} ms"
+        )
+
+    def phase_actions(self) -> None:
+        from bench.actions import action_overhead, actor_on_a_call
+
+        (server,) = self.cluster.start_servers(1, **self.production_env())
+        try:
+            if self.actor is None:
+                self.actor = actor_on_a_call(self.cluster, server, self.sim)
+            found = action_overhead(self.cluster, self.sim, self.actor, count=self.plan.actions)
+        finally:
+            self.cluster.stop_servers()
+        self.results["actions"] = found
+        say(
+            f"button → PHLO p50 {found['button_to_phlo']['p50']:.1f} ms, raw requests.post"
+            f" p50 {found['raw_to_phlo']['p50']:.1f} ms: overhead"
+            f" {found['overhead_p50_ms']:.1f} ms"
+        )
+
+    def phase_whatif(self) -> None:
+        """The live path with the fixes this report recommends, applied by switches in
+        bench/settings.py and bench/apps.py only: same load as the largest latency run
+        and a shorter ingestion run, so the gain is measured, not guessed."""
+        from bench.common import Clock, hold_callback
+        from bench.ingestion import bare_view, webhook_ingestion
+        from bench.latency import push_latency
+
+        p = self.plan
+        sockets = max(p.latency_sockets)
+        self.top_up_calls(sockets)
+        layer, processes, env = self.layers()[-1]
+        skip = {"BENCH_SKIP_WALLBOARD_RENDER": "1"}
+        pool = skip | {"DATABASE_POOL": "1"}
+        variants = [("without the wallboard render in the publish path", skip)]
+        if _has_pool():
+            variants.append(("... and a database connection pool", pool))
+        variants.append(
+            (
+                "... and the middleware chain in one thread",
+                (pool if _has_pool() else skip) | {"BENCH_SYNC_CHAIN": "1"},
+            )
+        )
+        out = []
+        for name, switches in variants:
+            servers = self.cluster.start_servers(processes, **env, **switches)
+            try:
+                push = asyncio.run(
+                    push_latency(
+                        self.cluster,
+                        servers,
+                        self.rows[:sockets],
+                        rate=p.rate,
+                        seconds=p.latency_seconds,
+                        warmup=p.warmup,
+                    )
+                )
+            finally:
+                self.cluster.stop_servers()
+            (server,) = self.cluster.start_servers(1, **self.production_env(), **switches)
+            try:
+                seconds = max(1.0, p.ingestion_seconds / 2)
+                webhook = asyncio.run(
+                    webhook_ingestion(
+                        self.cluster,
+                        server,
+                        self.rows[: min(200, sockets)],
+                        seconds=seconds,
+                        concurrency=p.concurrency,
+                    )
+                )
+                sample = hold_callback(self.rows[0], hold=True, stamp=Clock().stamp())
+                bare = asyncio.run(
+                    bare_view(
+                        self.cluster,
+                        server,
+                        seconds=p.bare_seconds / 2,
+                        concurrency=p.concurrency,
+                        body_like=sample,
+                    )
+                )
+            finally:
+                self.cluster.stop_servers()
+            actions = None
+            if self.actor is not None:
+                from bench.actions import action_overhead
+
+                self.cluster.start_servers(1, **self.production_env(), **switches)
+                try:
+                    actions = action_overhead(
+                        self.cluster, self.sim, self.actor, count=max(10, p.actions // 2)
+                    )
+                finally:
+                    self.cluster.stop_servers()
+            out.append(
+                {
+                    "actions": actions,
+                    "variant": name,
+                    "switches": switches,
+                    "layer": layer,
+                    "processes": processes,
+                    "sockets": sockets,
+                    "push": push,
+                    "webhook": webhook,
+                    "bare": bare,
+                }
+            )
+            say(
+                f"{name}: push p50/p95/p99 {push['p50']:.1f}/{push['p95']:.1f}/{push['p99']:.1f}"
+                f" ms (lost {push['lost']}); webhook {webhook['per_second']:.0f}/s vs bare"
+                f" {bare['per_second']:.0f}/s"
+                + (f"; action overhead {actions['overhead_p50_ms']:.1f} ms" if actions else "")
+            )
+        self.results["whatif"] = out
+
+    def phase_sustained(self) -> None:
+        """Push latency within capacity: every fix switched on, at a rate the processes can
+        carry, beside the echo baseline at the same rate."""
+        from bench.latency import echo_latency, push_latency
+
+        p = self.plan
+        sockets = max(p.latency_sockets)
+        self.top_up_calls(sockets)
+        layer, processes, env = self.layers()[-1]
+        switches = {"BENCH_SKIP_WALLBOARD_RENDER": "1", "BENCH_SYNC_CHAIN": "1"}
+        if _has_pool():
+            switches["DATABASE_POOL"] = "1"
+        servers = self.cluster.start_servers(processes, **env, **switches)
+        try:
+            push = asyncio.run(
+                push_latency(
+                    self.cluster,
+                    servers,
+                    self.rows[:sockets],
+                    rate=p.sustainable_rate,
+                    seconds=p.latency_seconds * 2,
+                    warmup=p.warmup,
+                )
+            )
+            echo = asyncio.run(
+                echo_latency(
+                    self.cluster,
+                    servers,
+                    sockets,
+                    rate=p.sustainable_rate,
+                    seconds=p.latency_seconds,
+                    warmup=p.warmup,
+                    payload_bytes=push["message_bytes"] or 4000,
+                )
+            )
+        finally:
+            self.cluster.stop_servers()
+        self.results["sustained"] = {
+            "layer": layer,
+            "processes": processes,
+            "sockets": sockets,
+            "rate": p.sustainable_rate,
+            "switches": switches,
+            "push": push,
+            "echo": echo,
+        }
+        say(
+            f"all fixes, {p.sustainable_rate:.0f} cb/s: push p50/p95/p99 {push['p50']:.1f}/"
+            f"{push['p95']:.1f}/{push['p99']:.1f} ms (lost {push['lost']}, not sent"
+            f" {push['not_sent_saturated']}); echo p99 {echo['p99']:.1f} ms"
+        )
+
+
+def _has_pool() -> bool:
+    try:
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+PHASES = ["render", "latency", "ingestion", "capacity", "actions", "whatif", "sustained"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument(
+        "--only", default=",".join(PHASES), help=f"comma-separated phases ({','.join(PHASES)})"
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="directory for REPORT.md, report.png and results.json (default: bench/, or"
+        " var/bench-quick/ with --quick so the committed report stays)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other phases' figures from the results.json in --out",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite REPORT.md and report.png from the results.json in --out, without running",
+    )
+    args = parser.parse_args(argv)
+    args.out = args.out or str(ROOT / ("var/bench-quick" if args.quick else "bench"))
+    if args.report_only:
+        from bench.report import write_report
+
+        out = Path(args.out)
+        results = json.loads((out / "results.json").read_text())
+        say(f"wrote {', '.join(str(p) for p in write_report(results, out))}")
+        return 0
+    phases = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = [p for p in phases if p not in PHASES]
+    if unknown:
+        parser.error(f"unknown phase(s): {', '.join(unknown)}")
+
+    pg = postgres_server_url()
+    if problem := unreachable(pg, 5432):
+        say(f"The benchmark needs PostgreSQL: {problem}. Set DATABASE_URL to a server.")
+        return 2
+    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS
+    if problem := unreachable(redis_url, 6379):
+        say(f"No Redis ({problem}): the two-process figures are skipped.")
+        redis_url = None
+
+    # Stopped with SIGTERM: still stop the app processes and drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    plan = QUICK if args.quick else FULL
+    bench = Bench(plan, redis_url=redis_url)
+    started = datetime.now(UTC)
+    try:
+        results = bench.run(phases)
+    except ClusterError as exc:
+        say(f"The benchmark could not run: {exc}")
+        return 1
+    finally:
+        bench.close()
+    results["started"] = started.isoformat(timespec="seconds")
+    results["mode"] = "quick" if args.quick else "full"
+
+    from bench.report import write_report
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.merge and (out / "results.json").exists():
+        earlier = json.loads((out / "results.json").read_text())
+        load = earlier.get("load", {}) | results.get("load", {})
+        seconds = earlier.get("seconds", 0) + results["seconds"]
+        results = earlier | {k: v for k, v in results.items() if k in phases}
+        results |= {"load": load, "seconds": seconds}
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    written = write_report(results, out)
+    say(f"\nwrote {', '.join(str(p) for p in written)} in {results['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

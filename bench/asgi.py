@@ -1,0 +1,33 @@
+"""contactcenter.asgi's application with the echo baseline's websocket route added, behind
+the same origin check and auth middleware."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from bench.consumers import EchoConsumer  # noqa: E402
+from contactcenter.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(
+                URLRouter(
+                    [
+                        path("bench/ws/echo/<int:group>/", EchoConsumer.as_asgi()),
+                        *websocket_urlpatterns,
+                    ]
+                )
+            )
+        ),
+    }
+)

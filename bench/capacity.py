@@ -1,0 +1,88 @@
+"""Idle desktop websockets one process holds, and the memory each one costs.
+
+Agents' desktops are opened in steps (each one logged in and sent its full state, as in
+a browser); the process's resident memory is read from /proc after each step. Memory per
+connection is the growth from the first step to the last, divided by the sockets added.
+At the end a sample of sockets must still answer a heartbeat promptly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Sequence
+
+from bench.cluster import Cluster, Server
+from bench.common import close_sockets, ms, open_sockets
+from bench.stats import summary
+from bench.wsclient import WebSocket
+
+WARM = 20
+PING_SAMPLE = 50
+
+
+async def idle_capacity(
+    cluster: Cluster, server: Server, rows: Sequence[dict], *, steps: Sequence[int]
+) -> dict:
+    held: list[WebSocket] = []
+    points: list[dict] = []
+    pings: list[float] = []
+    try:
+        # Warm the process (code paths, caches, pools) before the baseline reading.
+        held += await open_sockets(
+            cluster, [server], [("/ws/desktop/", row["session_key"]) for row in rows[:WARM]]
+        )
+        points.append({"sockets": len(held), "rss_kb": server.rss_kb()})
+        for target in steps:
+            batch = rows[len(held) : target]
+            started = time.monotonic()
+            held += await open_sockets(
+                cluster, [server], [("/ws/desktop/", row["session_key"]) for row in batch]
+            )
+            opened = time.monotonic() - started
+            await asyncio.sleep(1.0)  # let the process settle before reading its memory
+            alive = sum(1 for ws in held if ws.close_code is None)
+            points.append(
+                {
+                    "sockets": alive,
+                    "rss_kb": server.rss_kb(),
+                    "connect_per_second": len(batch) / opened if opened else 0.0,
+                }
+            )
+        pings = await _heartbeats(random.Random(7).sample(held, min(PING_SAMPLE, len(held))))
+    finally:
+        await close_sockets(held)
+    first, last = points[0], points[-1]
+    added = last["sockets"] - first["sockets"]
+    per_conn = (last["rss_kb"] - first["rss_kb"]) / added if added else float("nan")
+    return {
+        "points": points,
+        "held": last["sockets"],
+        "kb_per_socket": per_conn,
+        "heartbeat_ms": summary(pings),
+    }
+
+
+async def _heartbeats(sockets: Sequence[WebSocket]) -> list[float]:
+    """Round trip of the desktop's own heartbeat on each socket, while all are held."""
+    results: list[float] = []
+
+    async def one(ws: WebSocket) -> None:
+        answered = asyncio.get_running_loop().create_future()
+        original = ws._on_message
+
+        def on_message(text: str, at: float) -> None:
+            if 'id="heartbeat"' in text and not answered.done():
+                answered.set_result(at)
+
+        ws._on_message = on_message
+        sent = time.monotonic()
+        await ws.send(json.dumps({"type": "ping"}))
+        at = await asyncio.wait_for(answered, 10)
+        results.append(ms(at - sent))
+        ws._on_message = original
+
+    await asyncio.gather(*(one(ws) for ws in sockets))
+    return results

@@ -1,0 +1,455 @@
+"""Write REPORT.md (figures, baselines beside them, targets and verdicts) and report.png.
+
+The chart needs matplotlib (`pip install -e '.[bench]'`); without it the report is still
+written and says how to get the chart.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+TARGETS = {
+    "push_p99_ms": 50.0,
+    "push_vs_echo": 1.5,
+    "ingestion_vs_bare": 0.5,
+    "idle_sockets": 2000,
+    "kb_per_socket": 30.0,
+    "action_overhead_ms": 5.0,
+}
+
+
+def _f(value, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "**missed**")
+
+
+def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
+    """(target, measured, baseline, met?) for the summary table."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+    latency = results.get("latency") or []
+    for run in latency:
+        if run["sockets"] != max(r["sockets"] for r in latency):
+            continue
+        push, echo = run["push"], run["echo"]
+        ratio = push["p99"] / echo["p99"] if echo["p99"] else math.nan
+        rows.append(
+            (
+                f"push p99 ≤ {TARGETS['push_p99_ms']:.0f} ms and ≤ {TARGETS['push_vs_echo']}x"
+                f" echo ({run['layer']}, {run['processes']} proc, {run['sockets']} sockets,"
+                f" {push.get('offered_rate', push['rate']):.0f} cb/s offered)",
+                f"p99 {_f(push['p99'])} ms ({_f(ratio, 2)}x echo), lost {push['lost']}"
+                + (
+                    f", {push['not_sent_saturated']} not sent (saturated)"
+                    if push.get("not_sent_saturated")
+                    else ""
+                ),
+                f"echo p99 {_f(echo['p99'])} ms",
+                push["p99"] <= TARGETS["push_p99_ms"]
+                and ratio <= TARGETS["push_vs_echo"]
+                and push["lost"] == 0
+                and push["errors"] == 0
+                and not push.get("not_sent_saturated"),
+            )
+        )
+    ingestion = results.get("ingestion")
+    if ingestion:
+        w, b = ingestion["webhook"], ingestion["bare"]
+        ratio = w["per_second"] / b["per_second"] if b["per_second"] else math.nan
+        rows.append(
+            (
+                f"ingestion ≥ {TARGETS['ingestion_vs_bare']}x bare view, 0 lost",
+                f"{_f(w['per_second'], 0)}/s ({_f(ratio, 2)}x), lost {w['lost']}",
+                f"bare view {_f(b['per_second'], 0)}/s",
+                ratio >= TARGETS["ingestion_vs_bare"] and w["lost"] == 0 and w["errors"] == 0,
+            )
+        )
+    capacity = results.get("capacity")
+    if capacity:
+        rows.append(
+            (
+                f"≥ {TARGETS['idle_sockets']:,} idle sockets per process at"
+                f" ≤ {TARGETS['kb_per_socket']:.0f} KB each",
+                f"{capacity['held']:,} held, {_f(capacity['kb_per_socket'])} KB each",
+                "-",
+                capacity["held"] >= TARGETS["idle_sockets"]
+                and capacity["kb_per_socket"] <= TARGETS["kb_per_socket"],
+            )
+        )
+    render = results.get("render") or []
+    if render:
+        for page in ("desktop", "wallboard"):
+            counts = [tuple(r[page]["queries"]) for r in render if r[page]["status"] == 200]
+            measured = ", ".join(
+                f"{r['live_calls']:,}: {'/'.join(map(str, r[page]['queries'])) or '-'}"
+                for r in render
+            )
+            ok = len(set(counts)) == 1 and len(counts) == len(render) if counts else None
+            rows.append(
+                (
+                    f"{page} query count constant from {render[0]['live_calls']:,} to"
+                    f" {render[-1]['live_calls']:,} live calls",
+                    measured,
+                    "-",
+                    ok,
+                )
+            )
+    actions = results.get("actions")
+    if actions:
+        rows.append(
+            (
+                f"action overhead ≤ {TARGETS['action_overhead_ms']:.0f} ms p50",
+                f"{_f(actions['overhead_p50_ms'])} ms"
+                f" (button → PHLO p50 {_f(actions['button_to_phlo']['p50'])} ms)",
+                f"raw requests.post p50 {_f(actions['raw_to_phlo']['p50'])} ms",
+                actions["overhead_p50_ms"] <= TARGETS["action_overhead_ms"]
+                and actions["errors"] == 0,
+            )
+        )
+    return rows
+
+
+def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
+    m = results["machine"]
+    out = [
+        "# Benchmark report",
+        "",
+        f"Run {results.get('started', '')} ({results.get('mode', 'full')} mode,"
+        f" {results.get('seconds', 0):.0f} s) on {m['cpus']} x {m['cpu_model'] or 'CPU'},"
+        f" {m['memory']} RAM, Python {m['python']}. Load generator, app processes,"
+        " PostgreSQL and Redis all share this machine, so every figure sits beside a"
+        " baseline measured in the same run. Regenerate with `.venv/bin/python -m bench`.",
+        "",
+    ]
+    load = results.get("load")
+    if load:
+        out += [
+            "Load average (1 min) at the start and end of each phase, a measure of how busy"
+            " the shared machine was: "
+            + "; ".join(f"{phase} {a:.1f} → {b:.1f}" for phase, (a, b) in load.items())
+            + ".",
+            "",
+        ]
+    if chart:
+        out += [f"![Benchmark chart]({chart})", ""]
+    out += [
+        "## Targets",
+        "",
+        "| target | measured | baseline | verdict |",
+        "|---|---|---|---|",
+    ]
+    out += [f"| {t} | {m_} | {b} | {_verdict(ok)} |" for t, m_, b, ok in verdicts(results)]
+    out.append("")
+
+    latency = results.get("latency")
+    if latency:
+        out += [
+            "## Callback → browser latency",
+            "",
+            "Open loop at the given rate; each callback's clock starts when it is due. Push:"
+            " signed `ParticipantHold`/`Unhold` → webhook (verify, store, apply, render once)"
+            " → channel layer → the agent's desktop socket receives the call fragment with"
+            " the new state. Echo: a bare view does one `group_send` of a message of the same"
+            " size to a one-socket group, through the same servers and layer.",
+            "",
+            "| layer | processes | sockets | sent/s | push p50 | p95 | p99 | max"
+            " | echo p50 | p95 | p99 | lost | errors | not sent (saturated) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in latency:
+            p, e = r["push"], r["echo"]
+            out.append(
+                f"| {r['layer']} | {r['processes']} | {r['sockets']:,} | {_f(p['rate'], 0)}"
+                f" | {_f(p['p50'])} | {_f(p['p95'])} | {_f(p['p99'])} | {_f(p['max'])}"
+                f" | {_f(e['p50'])} | {_f(e['p95'])} | {_f(e['p99'])}"
+                f" | {p['lost']} | {p['errors']} | {p.get('not_sent_saturated', 0)} |"
+            )
+        out += [
+            "",
+            "All times in milliseconds. Sent/s below the offered rate means the servers were"
+            f" saturated: at most {16} callbacks may be in flight per process, and the rest"
+            " were counted as not sent rather than queued without bound.",
+            "",
+        ]
+
+    ingestion = results.get("ingestion")
+    if ingestion:
+        w, b = ingestion["webhook"], ingestion["bare"]
+        out += [
+            "## Webhook ingestion",
+            "",
+            f"One process ({ingestion['layer']} channel layer), {ingestion['concurrency']}"
+            f" clients in a closed loop, {ingestion['desktops_open']} agents' desktops open."
+            " Every callback is a real state change that is stored, applied, rendered and"
+            " pushed. Lost = answered 200 but not applied in the database.",
+            "",
+            "| endpoint | seconds | requests/s | p50 ms | p99 ms | ok | errors | lost |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| `POST /webhooks/plivo/` (signed) | {_f(w['seconds'], 0)}"
+            f" | {_f(w['per_second'], 0)} | {_f(w['latency']['p50'])}"
+            f" | {_f(w['latency']['p99'])} | {w['ok']:,} | {w['errors']} | {w['lost']} |",
+            f"| bare Django view (baseline) | {_f(b['seconds'], 0)} | {_f(b['per_second'], 0)}"
+            f" | {_f(b['latency']['p50'])} | {_f(b['latency']['p99'])} | {b['ok']:,}"
+            f" | {b['errors']} | - |",
+            "",
+        ]
+
+    capacity = results.get("capacity")
+    if capacity:
+        out += [
+            "## Idle websocket capacity",
+            "",
+            f"One process ({capacity['layer']} channel layer); each socket is a different"
+            " agent's logged-in desktop that received its full state.",
+            "",
+            "| sockets held | process RSS (MB) | connects/s in this step |",
+            "|---|---|---|",
+        ]
+        for point in capacity["points"]:
+            out.append(
+                f"| {point['sockets']:,} | {_f(point['rss_kb'] / 1024)}"
+                f" | {_f(point.get('connect_per_second'), 0)} |"
+            )
+        hb = capacity["heartbeat_ms"]
+        out += [
+            "",
+            f"Memory per connection: **{_f(capacity['kb_per_socket'])} KB**. With all"
+            f" sockets held, heartbeat round trip p50 {_f(hb['p50'])} ms, p99 {_f(hb['p99'])}"
+            " ms.",
+            "",
+        ]
+
+    render = results.get("render")
+    if render:
+        out += [
+            "## Cost growth with live calls",
+            "",
+            "Time in Django (server side, median of 15) and database queries per page."
+            " Desktop: one agent's page with their own call among N. Wallboard: the"
+            " supervisor's page with every call. Full state: what a desktop reconnect costs,"
+            " timed from the client.",
+            "",
+            "| live calls | desktop ms | desktop queries | wallboard ms | wallboard queries"
+            " | wallboard KB | desktop full state ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in render:
+            d, w = r["desktop"], r["wallboard"]
+            wall_ms = _f(w["server_ms_p50"]) if w["status"] == 200 else f"HTTP {w['status']}"
+            out.append(
+                f"| {r['live_calls']:,} | {_f(d['server_ms_p50'])}"
+                f" | {'/'.join(map(str, d['queries']))} | {wall_ms}"
+                f" | {'/'.join(map(str, w['queries'])) or '-'} | {_f(w['bytes'] / 1024)}"
+                f" | {_f(r['desktop_full_state_ms_p50'])} |"
+            )
+        out.append("")
+
+    actions = results.get("actions")
+    if actions:
+        a, r = actions["button_to_phlo"], actions["raw_to_phlo"]
+        ba, rr = actions["button_round_trip"], actions["raw_round_trip"]
+        out += [
+            "## Action overhead",
+            "",
+            f"{actions['count']} hold/unhold button POSTs (htmx, through one process) against"
+            " the same number of raw `requests.post` calls to the simulator's member endpoint."
+            " Measured to the moment the PHLO request reaches the simulator.",
+            "",
+            "| path | to PHLO p50 | p95 | p99 | full round trip p50 |",
+            "|---|---|---|---|---|",
+            f"| button POST | {_f(a['p50'])} | {_f(a['p95'])} | {_f(a['p99'])} | {_f(ba['p50'])} |",
+            f"| raw `requests.post` | {_f(r['p50'])} | {_f(r['p95'])} | {_f(r['p99'])}"
+            f" | {_f(rr['p50'])} |",
+            "",
+            f"Overhead at p50: **{_f(actions['overhead_p50_ms'])} ms**.",
+            "",
+        ]
+    whatif = results.get("whatif")
+    if whatif:
+        out += [
+            "## What if: the recommended fixes, measured",
+            "",
+            "The same load with switches that exist only in the bench's settings (see"
+            " bench/apps.py and bench/settings.py), standing in for the fixes recommended"
+            " below. Not the product as shipped.",
+            "",
+            "| variant | layer / processes / sockets | push p50 | p95 | p99 | lost"
+            " | webhook/s | bare view/s | ratio | action overhead p50 |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for v in whatif:
+            p, w, b = v["push"], v["webhook"], v["bare"]
+            ratio = w["per_second"] / b["per_second"] if b["per_second"] else math.nan
+            out.append(
+                f"| {v['variant']} | {v['layer']} / {v['processes']} / {v['sockets']:,}"
+                f" | {_f(p['p50'])} | {_f(p['p95'])} | {_f(p['p99'])} | {p['lost']}"
+                f" | {_f(w['per_second'], 0)} | {_f(b['per_second'], 0)} | {_f(ratio, 2)}"
+                f" | {_f(v['actions']['overhead_p50_ms']) if v.get('actions') else '-'} ms |"
+            )
+        out.append("")
+    sustained = results.get("sustained")
+    if sustained:
+        p, e = sustained["push"], sustained["echo"]
+        out += [
+            f"With every switch above on, at {sustained['rate']:.0f} callbacks/s (a rate the"
+            f" {sustained['processes']} processes carry without refusing any),"
+            f" {sustained['sockets']:,} desktops on {sustained['layer']}:"
+            f" push p50 {_f(p['p50'])}, p95 {_f(p['p95'])},"
+            f" p99 **{_f(p['p99'])} ms** ({p['n']:,} callbacks, lost {p['lost']}, not sent"
+            f" {p.get('not_sent_saturated', 0)}); echo baseline at the same rate p50"
+            f" {_f(e['p50'])}, p99 {_f(e['p99'])} ms.",
+            "",
+        ]
+    if notes:
+        out += [notes.strip(), ""]
+    return "\n".join(out)
+
+
+def chart(results: dict, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    fig.suptitle("Contact center live path on this machine (baselines in grey)", fontsize=13)
+
+    ax = axes[0][0]
+    latency = results.get("latency") or []
+    labels = [f"{r['layer']}\n{r['processes']}p/{r['sockets']}s" for r in latency]
+    xs = range(len(latency))
+    for offset, key in ((-0.3, "p50"), (-0.1, "p95"), (0.1, "p99")):
+        ax.bar(
+            [x + offset for x in xs],
+            [r["push"][key] for r in latency],
+            width=0.18,
+            label=f"push {key}",
+        )
+    ax.bar(
+        [x + 0.3 for x in xs],
+        [r["echo"]["p99"] for r in latency],
+        width=0.18,
+        color="grey",
+        label="echo p99",
+    )
+    ax.axhline(TARGETS["push_p99_ms"], color="red", linestyle="--", linewidth=1, label="target")
+    ax.set_xticks(list(xs), labels, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("ms (log)")
+    ax.set_title("Callback → browser latency")
+    ax.legend(fontsize=7)
+
+    ax = axes[0][1]
+    ingestion = results.get("ingestion")
+    if ingestion:
+        values = [ingestion["webhook"]["per_second"], ingestion["bare"]["per_second"]]
+        ax.bar(["signed webhook", "bare view"], values, color=["tab:blue", "grey"])
+        ax.axhline(
+            ingestion["bare"]["per_second"] * TARGETS["ingestion_vs_bare"],
+            color="red",
+            linestyle="--",
+            linewidth=1,
+            label="target (0.5x bare)",
+        )
+        for i, v in enumerate(values):
+            ax.text(i, v, f"{v:.0f}/s", ha="center", va="bottom", fontsize=9)
+        ax.legend(fontsize=7)
+    ax.set_title("Ingestion, one process (requests/s)")
+
+    ax = axes[0][2]
+    capacity = results.get("capacity")
+    if capacity:
+        points = capacity["points"]
+        ax.plot([p["sockets"] for p in points], [p["rss_kb"] / 1024 for p in points], marker="o")
+        ax.set_xlabel("idle desktop sockets")
+        ax.set_ylabel("process RSS (MB)")
+        ax.set_title(f"Capacity: {capacity['kb_per_socket']:.1f} KB per socket")
+
+    render = results.get("render") or []
+    calls = [r["live_calls"] for r in render]
+    ax = axes[1][0]
+    if render:
+        ax.plot(calls, [r["desktop"]["server_ms_p50"] for r in render], marker="o", label="desktop")
+        wall = [
+            r["wallboard"]["server_ms_p50"] if r["wallboard"]["status"] == 200 else math.nan
+            for r in render
+        ]
+        ax.plot(calls, wall, marker="s", label="wallboard")
+        ax.plot(
+            calls,
+            [r["desktop_full_state_ms_p50"] for r in render],
+            marker="^",
+            label="desktop full state (ws)",
+        )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("live calls")
+        ax.set_ylabel("ms (median)")
+        ax.legend(fontsize=7)
+    ax.set_title("Render time")
+
+    ax = axes[1][1]
+    if render:
+        for page, marker in (("desktop", "o"), ("wallboard", "s")):
+            ax.plot(
+                calls,
+                [max(r[page]["queries"] or [math.nan]) for r in render],
+                marker=marker,
+                label=page,
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("live calls")
+        tallest = max(max(r[p]["queries"] or [0]) for r in render for p in ("desktop", "wallboard"))
+        ax.set_ylim(0, tallest + 3)
+        ax.legend(fontsize=7)
+    ax.set_title("Queries per page")
+
+    ax = axes[1][2]
+    actions = results.get("actions")
+    if actions:
+        keys = ["p50", "p95", "p99"]
+        xs = range(len(keys))
+        ax.bar(
+            [x - 0.2 for x in xs],
+            [actions["button_to_phlo"][k] for k in keys],
+            width=0.4,
+            label="button POST → PHLO",
+        )
+        ax.bar(
+            [x + 0.2 for x in xs],
+            [actions["raw_to_phlo"][k] for k in keys],
+            width=0.4,
+            color="grey",
+            label="raw requests.post",
+        )
+        ax.set_xticks(list(xs), keys)
+        ax.set_ylabel("ms")
+        ax.legend(fontsize=7)
+    ax.set_title("Action → PHLO request")
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def write_report(results: dict, out: Path) -> list[Path]:
+    png = out / "report.png"
+    drawn = chart(results, png)
+    notes_file = out / "NOTES.md"
+    notes = notes_file.read_text() if notes_file.exists() else ""
+    if not drawn:
+        notes = (
+            "_No chart: install the bench extra (`pip install -e '.[bench]'`) for"
+            " matplotlib._\n\n" + notes
+        )
+    report = out / "REPORT.md"
+    report.write_text(markdown(results, chart="report.png" if drawn else None, notes=notes))
+    return [report, png] if drawn else [report]

@@ -1,0 +1,240 @@
+"""Prepare and fill a cluster's database; run by `bench.cluster` in a child process.
+
+    python -m bench.seed prepare migrate collectstatic
+    python -m bench.seed people < {"agents": [{"username", "password", "endpoint"}],
+                                   "customers": [{"name", "phone"}]}
+    python -m bench.seed load   < {"agents": 1000, "idle_agents": 0, "supervisor": true}
+    python -m bench.seed wipe-calls < {}
+
+`people` makes real accounts that log in through the login form (the tests). `load` makes
+many agents, each on one live call with a customer, plus signed-in sessions, in bulk (the
+benchmark: logging 5,000 agents in through the form would measure password hashing).
+Every command prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from datetime import timedelta
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+
+
+def prepare(steps: list[str]) -> dict:
+    from django.core.management import call_command
+
+    if "migrate" in steps:
+        call_command("migrate", verbosity=0, interactive=False)
+    if "collectstatic" in steps:
+        call_command("collectstatic", verbosity=0, interactive=False)
+    return {"done": steps}
+
+
+def people(spec: dict) -> dict:
+    from django.contrib.auth import get_user_model
+
+    from agents.models import Agent
+    from calls.addresses import normalize_address
+    from calls.models import Customer
+
+    user_model = get_user_model()
+    agents = {}
+    for item in spec.get("agents", []):
+        user = user_model.objects.create_user(username=item["username"], password=item["password"])
+        agent = Agent.objects.create(
+            user=user,
+            endpoint=normalize_address(item["endpoint"]),
+            status=item.get("status", Agent.Status.AVAILABLE),
+        )
+        agents[item["username"]] = agent.pk
+    customers = {}
+    for item in spec.get("customers", []):
+        customer = Customer.objects.create(
+            name=item["name"], phone=normalize_address(item["phone"]), notes=item.get("notes", "")
+        )
+        customers[item["phone"]] = customer.pk
+    return {"agents": agents, "customers": customers}
+
+
+def _session_data(user) -> str:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    return SessionStore().encode(
+        {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+    )
+
+
+def load(spec: dict) -> dict:
+    """`agents` agents each talking to a customer on a live call; `idle_agents` more agents
+    with no call (status `away`, so they are not transfer targets); a session per agent."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.sessions.models import Session
+    from django.db import transaction
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from agents.models import Agent
+    from calls.models import Call, Customer, Member
+
+    on_call = int(spec.get("agents", 0))
+    idle = int(spec.get("idle_agents", 0))
+    tag = spec.get("tag") or uuid.uuid4().hex[:6]
+    now = timezone.now()
+    user_model = get_user_model()
+    unusable = make_password(None)
+    with transaction.atomic():
+        users = user_model.objects.bulk_create(
+            [
+                user_model(username=f"b{tag}-{i}", password=unusable, first_name=f"Agent {i}")
+                for i in range(on_call + idle)
+            ]
+        )
+        agents = Agent.objects.bulk_create(
+            [
+                Agent(
+                    user=user,
+                    endpoint=f"sip:{user.username}@bench.test",
+                    status=Agent.Status.ON_CALL if i < on_call else Agent.Status.AWAY,
+                    status_reason="" if i < on_call else "Break",
+                    status_changed_at=now,
+                )
+                for i, user in enumerate(users)
+            ]
+        )
+        customers = Customer.objects.bulk_create(
+            [
+                Customer(name=f"Customer {tag} {i}", phone=f"1999{int(tag, 16) % 10**4:04d}{i:06d}")
+                for i in range(on_call)
+            ]
+        )
+        calls = Call.objects.bulk_create(
+            [
+                Call(
+                    status=Call.Status.ACTIVE,
+                    owner=agents[i],
+                    customer=customers[i],
+                    conference_uuid=str(uuid.uuid4()),
+                    conference_name=f"bench-{tag}-{i}",
+                    answered_at=now,
+                    created_at=now,
+                    version=1,
+                )
+                for i in range(on_call)
+            ]
+        )
+        members = []
+        for i, call in enumerate(calls):
+            for role, address, agent, customer in (
+                (Member.Role.AGENT, agents[i].endpoint, agents[i], None),
+                (Member.Role.CUSTOMER, customers[i].phone, None, customers[i]),
+            ):
+                members.append(
+                    Member(
+                        call=call,
+                        address=address,
+                        role=role,
+                        agent=agent,
+                        customer=customer,
+                        call_uuid=str(uuid.uuid4()),
+                        member_id=str(len(members) + 1),
+                        state=Member.State.TALKING,
+                        answered_at=now,
+                        created_at=now,
+                        state_changed_at=now,
+                    )
+                )
+        Member.objects.bulk_create(members)
+        expire = now + timedelta(days=1)
+        sessions = [
+            Session(
+                session_key=get_random_string(32), session_data=_session_data(u), expire_date=expire
+            )
+            for u in users
+        ]
+        Session.objects.bulk_create(sessions)
+        supervisor = None
+        if spec.get("supervisor"):
+            boss = user_model.objects.create(
+                username=f"b{tag}-supervisor", password=unusable, is_staff=True
+            )
+            group, _ = Group.objects.get_or_create(name="Supervisors")
+            group.permissions.add(
+                Permission.objects.get(codename="supervise", content_type__app_label="calls")
+            )
+            boss.groups.add(group)
+            key = get_random_string(32)
+            Session.objects.create(
+                session_key=key, session_data=_session_data(boss), expire_date=expire
+            )
+            supervisor = {"user_id": boss.pk, "session_key": key}
+    by_call = {m.call_id: m for m in members if m.role == Member.Role.CUSTOMER}
+    rows = []
+    for i, agent in enumerate(agents):
+        row = {"agent_id": agent.pk, "session_key": sessions[i].session_key}
+        if i < on_call:
+            leg = by_call[calls[i].pk]
+            row |= {
+                "call_id": calls[i].pk,
+                "conference_uuid": calls[i].conference_uuid,
+                "conference_name": calls[i].conference_name,
+                "customer_member_id": leg.pk,
+                "customer_call_uuid": leg.call_uuid,
+                "customer_phone": leg.address,
+                "provider_member_id": leg.member_id,
+            }
+        rows.append(row)
+    return {"agents": rows, "supervisor": supervisor}
+
+
+def wipe_calls(spec: dict) -> dict:
+    """Delete every call, callback and action (between benchmark rounds)."""
+    from django.contrib.sessions.models import Session
+
+    from agents.models import Agent
+    from calls.models import Action, Call, CallbackEvent, Customer
+
+    counts = {
+        "callbacks": CallbackEvent.objects.all().delete()[0],
+        "actions": Action.objects.all().delete()[0],
+        "calls": Call.objects.all().delete()[0],
+    }
+    if spec.get("people"):
+        Customer.objects.all().delete()
+        Agent.objects.all().delete()
+        Session.objects.all().delete()
+        from django.contrib.auth import get_user_model
+
+        get_user_model().objects.all().delete()
+    return counts
+
+
+def main(argv: list[str]) -> int:
+    _setup()
+    command, *rest = argv or ["help"]
+    if command == "prepare":
+        result = prepare(rest)
+    elif command in ("people", "load", "wipe-calls"):
+        spec = json.loads(sys.stdin.read() or "{}")
+        result = {"people": people, "load": load, "wipe-calls": wipe_calls}[command](spec)
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,135 @@
+"""A real two-process deployment for the multi-process tests (module-scoped: ~5 s to build).
+
+Production settings, two daphne processes sharing a throwaway PostgreSQL database and one
+Redis channel-layer prefix, static files collected, and a PHLO simulator (manual clock,
+Multiparty Call status callbacks) whose callbacks reach the processes through the stand-in
+proxy, signed against the public URL exactly as Plivo signs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from bench.cluster import Cluster, Server, postgres_server_url, unreachable
+from bench.edge import EdgeAdapter
+from calls.simulator import ManualClock, Simulator, SimulatorConfig
+from tests.deploy.helpers import TIMEOUT, Browser, customer_state
+
+ANSWER_DELAY = 1.0
+PASSWORD = "a-long-test-password-7"  # throwaway, for a throwaway database
+
+
+def services_problem() -> str:
+    """Why the multi-process tests cannot run here ("" when they can)."""
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url:
+        return (
+            "needs Redis for the shared channel layer: set REDIS_URL (e.g."
+            " redis://127.0.0.1:6379/0; ./test.sh's PostgreSQL + Redis run does)"
+        )
+    return unreachable(redis_url, 6379) or unreachable(postgres_server_url(), 5432)
+
+
+@dataclass
+class Deployment:
+    cluster: Cluster
+    sim: Simulator
+    a: Server
+    b: Server
+    people: dict = field(default_factory=dict)
+
+    def browser(self, *, via: Server | None = None) -> Browser:
+        """A browser whose requests reach `via` only, or any live process (the proxy)."""
+        if via is not None:
+            return Browser(self.cluster, backends=[via.address])
+        return Browser(self.cluster, backends=self.backends)
+
+    def backends(self) -> list[str]:
+        return [s.address for s in self.cluster.servers]
+
+    async def advance(self, seconds: float) -> None:
+        """Move the simulator's clock: phones answer, callbacks go out (blocking HTTP)."""
+        await asyncio.to_thread(self.sim.advance, seconds)
+
+    def failed_deliveries(self) -> list:
+        ok = {a.callback_id for a in self.sim.deliveries if a.ok}
+        return [a for a in self.sim.deliveries if a.callback_id not in ok]
+
+
+AGENTS = ("alice", "bob", "carol", "dave")
+CUSTOMERS = {
+    "alice": "+14155550101",
+    "bob": "+14155550102",
+    "carol": "+14155550103",
+    "dave": "+14155550104",
+}
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Iterator[Deployment]:
+    if problem := services_problem():
+        pytest.skip(f"multi-process tests skipped: {problem}")
+    cluster = Cluster(redis_url=os.environ["REDIS_URL"])
+    sim = Simulator(
+        config=SimulatorConfig(
+            auth_id=cluster.auth_id,
+            auth_token=cluster.auth_token,
+            phlo_id=cluster.phlo_id,
+            node_id=cluster.node_id,
+            callback_url=cluster.public_base_url + "/webhooks/plivo/",
+            vocabulary="mpc",
+            answer_delay=ANSWER_DELAY,
+        ),
+        clock=ManualClock(),
+    )
+    try:
+        sim.start(host="127.0.0.1", port=0)
+        # The simulator reaches the app the way Plivo does: through the proxy, to any process.
+        sim.delivery._session.mount(
+            cluster.public_base_url + "/",
+            EdgeAdapter(
+                public_base_url=cluster.public_base_url,
+                backends=lambda: [s.address for s in cluster.servers],
+            ),
+        )
+        cluster.phlo_base_url = sim.api_url
+        cluster.create()
+        people = cluster.seed(
+            "people",
+            {
+                "agents": [
+                    {"username": name, "password": PASSWORD, "endpoint": f"sip:{name}@phones.test"}
+                    for name in AGENTS
+                ],
+                "customers": [
+                    {"name": f"Customer of {name}", "phone": phone}
+                    for name, phone in CUSTOMERS.items()
+                ],
+            },
+        )
+        a, b = cluster.start_servers(2)
+        yield Deployment(cluster=cluster, sim=sim, a=a, b=b, people=people)
+    finally:
+        sim.stop()
+        cluster.destroy()
+
+
+async def place_call(deployment: Deployment, browser: Browser, *, agent: str, desktop) -> int:
+    """Dial the agent's customer from the desktop (via the proxy), let both phones answer,
+    and wait until `desktop` shows them talking. Returns the call's id."""
+    phone = CUSTOMERS[agent]
+    answer = await asyncio.to_thread(browser.click, "/desktop/dial/", {"to": phone})
+    assert answer.status_code == 200, answer.text
+    await deployment.advance(ANSWER_DELAY)
+    html = await desktop.receive_until(
+        lambda text: customer_state(text) == "talking", timeout=TIMEOUT
+    )
+    from tests.deploy.helpers import call_versions
+
+    (call_id,) = call_versions(html)
+    return call_id

@@ -1,0 +1,186 @@
+"""contactcenter.settings_production: safe by default, refuses what would be unsafe, and
+passes Django's deploy check with no warnings."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "contactcenter" / "settings_production.py"
+KEY = secrets.token_urlsafe(64)
+ENV = {
+    "DJANGO_SECRET_KEY": KEY,
+    "PHLO_SIMULATOR": "0",
+    "PUBLIC_BASE_URL": "https://cc.example.com",
+    "PLIVO_AUTH_ID": "MAPRODTESTPRODTEST00",
+    "PLIVO_AUTH_TOKEN": "prod-test-token",
+    "PHLO_ID": "11111111-2222-4333-8444-555555555555",
+    "PHLO_MPC_NODE_ID": "66666666-7777-4888-8999-000000000000",
+}
+READ = (
+    *ENV,
+    "DJANGO_DEBUG",
+    "DJANGO_SECRET_KEY_FALLBACKS",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    "DJANGO_SECURE_SSL_REDIRECT",
+    "DJANGO_HSTS_SECONDS",
+    "DJANGO_HSTS_INCLUDE_SUBDOMAINS",
+    "DJANGO_HSTS_PRELOAD",
+    "DJANGO_STATIC_ROOT",
+    "DATABASE_POOL",
+    "REDIS_URL",
+    "REDIS_MAX_CONNECTIONS",
+    "REDIS_SOCKET_TIMEOUT",
+)
+
+
+def load(monkeypatch, **env: str | None):
+    """Execute the production settings afresh with exactly this environment."""
+    for name in READ:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in (ENV | env).items():
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("settings_production_under_test", MODULE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def refusal(monkeypatch, **env: str | None) -> str:
+    with pytest.raises(ImproperlyConfigured) as caught:
+        load(monkeypatch, **env)
+    return str(caught.value)
+
+
+def test_a_complete_environment_gives_safe_settings(monkeypatch):
+    s = load(monkeypatch)
+    assert s.DEBUG is False
+    assert s.SECRET_KEY == KEY
+    assert s.PHLO_SIMULATOR is False
+    assert s.ALLOWED_HOSTS == ["cc.example.com"]
+    assert s.CSRF_TRUSTED_ORIGINS == ["https://cc.example.com"]
+    assert s.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert s.SECURE_SSL_REDIRECT and s.SESSION_COOKIE_SECURE and s.CSRF_COOKIE_SECURE
+    assert s.SECURE_HSTS_SECONDS >= 31536000
+    assert s.SECURE_HSTS_INCLUDE_SUBDOMAINS and s.SECURE_HSTS_PRELOAD
+
+
+def test_whitenoise_serves_static_files_right_after_the_security_middleware(monkeypatch):
+    s = load(monkeypatch, DJANGO_STATIC_ROOT="/srv/cc/static")
+    at = s.MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+    assert s.MIDDLEWARE[at + 1] == "whitenoise.middleware.WhiteNoiseMiddleware"
+    assert s.STORAGES["staticfiles"]["BACKEND"] == (
+        "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
+    assert s.STATIC_ROOT == "/srv/cc/static"
+
+
+def test_the_redis_layer_allows_bursts_of_connections(monkeypatch):
+    s = load(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/3")
+    (host,) = s.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]
+    assert host == {
+        "address": "redis://127.0.0.1:6379/3",
+        "max_connections": 2000,
+        # Longer than channels_redis's 5 s blocking pop, or a busy process drops a socket.
+        "socket_timeout": 30,
+    }
+    s = load(monkeypatch, REDIS_URL="redis://127.0.0.1:6379/3", REDIS_MAX_CONNECTIONS="500")
+    assert s.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["max_connections"] == 500
+
+
+def test_the_development_settings_are_left_alone(monkeypatch):
+    from django.conf import settings
+
+    load(monkeypatch)
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" not in settings.MIDDLEWARE
+
+
+def test_hosts_and_hsts_can_be_set_explicitly(monkeypatch):
+    s = load(
+        monkeypatch,
+        DJANGO_ALLOWED_HOSTS="cc.example.com,agents.example.com",
+        DJANGO_HSTS_SECONDS="3600",
+        DJANGO_HSTS_PRELOAD="0",
+    )
+    assert s.ALLOWED_HOSTS == ["cc.example.com", "agents.example.com"]
+    assert s.SECURE_HSTS_SECONDS == 3600
+    assert s.SECURE_HSTS_PRELOAD is False
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        (None, "DJANGO_SECRET_KEY is not set"),
+        ("", "DJANGO_SECRET_KEY is not set"),
+        ("short-but-random-Xq9", "shorter than 50 characters"),
+        ("ab" * 40, "fewer than 5 different characters"),
+        ("django-insecure-" + secrets.token_urlsafe(50), "is a development key"),
+        ("dev-only-insecure-key-do-not-use-in-production" * 2, "is a development key"),
+    ],
+)
+def test_a_missing_or_weak_secret_key_is_refused_without_showing_it(monkeypatch, key, why):
+    message = refusal(monkeypatch, DJANGO_SECRET_KEY=key)
+    assert why in message
+    if key:
+        assert key not in message
+
+
+def test_a_weak_fallback_key_is_refused(monkeypatch):
+    message = refusal(monkeypatch, DJANGO_SECRET_KEY_FALLBACKS=f"{secrets.token_urlsafe(60)},old")
+    assert "DJANGO_SECRET_KEY_FALLBACKS entry 2 is shorter than 50" in message
+    assert ",old" not in message
+
+
+def test_debug_is_refused(monkeypatch):
+    assert "DJANGO_DEBUG is on" in refusal(monkeypatch, DJANGO_DEBUG="1")
+
+
+@pytest.mark.parametrize("value", [None, "1", "yes"])
+def test_the_simulator_must_be_switched_off_explicitly(monkeypatch, value):
+    assert "PHLO_SIMULATOR must be set to 0" in refusal(monkeypatch, PHLO_SIMULATOR=value)
+
+
+@pytest.mark.parametrize("url", [None, "http://cc.example.com", "https://"])
+def test_the_public_url_must_be_https(monkeypatch, url):
+    assert "PUBLIC_BASE_URL must be the https://" in refusal(monkeypatch, PUBLIC_BASE_URL=url)
+
+
+def test_any_host_is_refused(monkeypatch):
+    assert "not '*'" in refusal(monkeypatch, DJANGO_ALLOWED_HOSTS="*")
+
+
+def _manage(*args: str, **env: str | None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in READ}
+    environment |= {"DJANGO_SETTINGS_MODULE": "contactcenter.settings_production"}
+    environment |= {k: v for k, v in (ENV | env).items() if v is not None}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_deploy_check_passes_with_no_warnings():
+    done = _manage("check", "--deploy", "--fail-level", "WARNING")
+    assert done.returncode == 0, done.stderr
+    assert "System check identified no issues (0 silenced)." in done.stdout
+    assert "WARNING" not in done.stderr
+
+
+def test_manage_py_stops_with_the_reason_when_the_key_is_missing():
+    done = _manage("check", DJANGO_SECRET_KEY=None)
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in done.stderr
