@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "contactcenter" / "settings_production.py"
+BASE_MODULE = ROOT / "contactcenter" / "settings.py"
 KEY = secrets.token_urlsafe(64)
 ENV = {
     "DJANGO_SECRET_KEY": KEY,
@@ -50,6 +51,12 @@ def load(monkeypatch, **env: str | None):
     for name, value in (ENV | env).items():
         if value is not None:
             monkeypatch.setenv(name, value)
+    # The base settings read the environment too (REDIS_URL, ...): give the production module
+    # a fresh copy of them for this environment; monkeypatch puts the real one back.
+    base_spec = importlib.util.spec_from_file_location("contactcenter.settings", BASE_MODULE)
+    base = importlib.util.module_from_spec(base_spec)
+    base_spec.loader.exec_module(base)
+    monkeypatch.setitem(sys.modules, "contactcenter.settings", base)
     spec = importlib.util.spec_from_file_location("settings_production_under_test", MODULE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
