@@ -8,16 +8,15 @@ forwards what `calls.publishing` rendered once for the agent's group.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from datetime import datetime
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from agents.live import WrapUpTimerMixin, heartbeat_html
 from agents.presence import agent_wrap_up_expire
 from agents.rendering import render_full_state
 from agents.selectors import agent_for_user
@@ -29,8 +28,6 @@ logger = logging.getLogger(__name__)
 # Close codes the page understands (4000-4999 are free for applications).
 CLOSE_SIGNED_OUT = 4401
 CLOSE_NO_AGENT = 4403
-# After the wrap-up ends, a moment's slack so the database agrees it has ended.
-EXPIRY_SLACK = 0.05
 
 
 def _full_state(agent_id: int) -> tuple[str, datetime | None]:
@@ -47,11 +44,10 @@ def _agent_and_session(user, session) -> tuple[int | None, str]:
     return (agent.pk if agent else None), (session.session_key if session is not None else "")
 
 
-class DesktopConsumer(AsyncWebsocketConsumer):
+class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
     agent_id: int | None = None
     group: str = ""
     session_key: str = ""
-    _expiry: asyncio.Task | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -71,8 +67,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
         await self.send_full_state()
 
     async def disconnect(self, code: int) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
+        self._cancel_expiry()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -83,7 +78,7 @@ class DesktopConsumer(AsyncWebsocketConsumer):
             return
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "ping":
-            await self.send(text_data=self._heartbeat())
+            await self.send(text_data=heartbeat_html())
             # channels_redis forgets group members after a day (group_expiry); a desktop is
             # open all day, so each heartbeat renews its membership.
             if self.group:
@@ -124,26 +119,9 @@ class DesktopConsumer(AsyncWebsocketConsumer):
 
     # --- wrap-up expiry -------------------------------------------------------------------
 
-    def _schedule_expiry(self, until: datetime | None) -> None:
-        """Return the agent to Available when their wrap-up runs out, even with nobody
-        clicking: every open tab schedules it, and the first to run wins."""
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
-        if until is None:
-            return
-        delay = max(0.0, (until - timezone.now()).total_seconds()) + EXPIRY_SLACK
-        self._expiry = asyncio.ensure_future(self._expire_after(delay))
-
-    async def _expire_after(self, delay: float) -> None:
-        await asyncio.sleep(delay)
+    async def expire_wrap_up(self) -> None:
         try:
             await database_sync_to_async(agent_wrap_up_expire)(agent_id=self.agent_id)
         except Exception:
             # Another tab, the next connect or routing will flip it; keep this socket alive.
             logger.exception("could not end the wrap-up of agent %s", self.agent_id)
-
-    @staticmethod
-    def _heartbeat() -> str:
-        at = timezone.now().isoformat(timespec="milliseconds")
-        return f'<div id="heartbeat" hidden hx-swap-oob="true" data-server-now="{at}"></div>'

@@ -29,9 +29,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from agents.live import WrapUpTimerMixin, heartbeat_html
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
 from calls.publishing import SUPERVISORS_GROUP
@@ -50,8 +50,6 @@ logger = logging.getLogger(__name__)
 # Close codes the page understands (4000-4999 are free for applications).
 CLOSE_SIGNED_OUT = 4401
 CLOSE_NOT_SUPERVISOR = 4403
-# After a wrap-up ends, a moment's slack so the database agrees it has ended.
-EXPIRY_SLACK = 0.05
 
 
 def _full_state() -> tuple[str, datetime | None]:
@@ -71,11 +69,10 @@ def _still_allowed(*, user_id: int, session_key: str) -> bool:
     return str(store.load().get(SESSION_KEY, "")) == str(user_id)
 
 
-class WallboardConsumer(AsyncWebsocketConsumer):
+class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
     user_id: int | None = None
     session_key: str = ""
     joined: bool = False
-    _expiry: asyncio.Task | None = None
     _keepalive: asyncio.Task | None = None
 
     async def connect(self) -> None:
@@ -98,9 +95,9 @@ class WallboardConsumer(AsyncWebsocketConsumer):
         await self.send_full_state()
 
     async def disconnect(self, code: int) -> None:
-        for task in (self._expiry, self._keepalive):
-            if task is not None:
-                task.cancel()
+        self._cancel_expiry()
+        if self._keepalive is not None:
+            self._keepalive.cancel()
         figures_ticker().discard(self)
         if self.joined:
             await self.channel_layer.group_discard(SUPERVISORS_GROUP, self.channel_name)
@@ -125,7 +122,7 @@ class WallboardConsumer(AsyncWebsocketConsumer):
             if not allowed:
                 await self.close(code=CLOSE_SIGNED_OUT)
                 return
-            await self.send(text_data=self._heartbeat())
+            await self.send(text_data=heartbeat_html())
         elif kind == "resync":
             await self.send_full_state()
 
@@ -165,22 +162,7 @@ class WallboardConsumer(AsyncWebsocketConsumer):
 
     # --- wrap-up expiry -------------------------------------------------------------------
 
-    def _schedule_expiry(self, until: datetime | None) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
-        if until is None:
-            return
-        delay = max(0.0, (until - timezone.now()).total_seconds()) + EXPIRY_SLACK
-        self._expiry = asyncio.ensure_future(self._expire_after(delay))
-
-    async def _expire_after(self, delay: float) -> None:
-        await asyncio.sleep(delay)
+    async def expire_wrap_up(self) -> None:
         # The flip publishes agent.changed, which brings the new state here and to every board.
         with contextlib.suppress(Exception):
             await database_sync_to_async(agents_expire_wrap_ups)()
-
-    @staticmethod
-    def _heartbeat() -> str:
-        at = timezone.now().isoformat(timespec="milliseconds")
-        return f'<div id="heartbeat" hidden hx-swap-oob="true" data-server-now="{at}"></div>'
