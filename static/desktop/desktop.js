@@ -1,6 +1,6 @@
 /* Agent desktop: the small amount of behaviour htmx does not give us.
  *
- * - connection state ("Live" / "Reconnecting…"), backoff, heartbeat and resync after sleep;
+ * - the live connection (static/live/connection.js), with this page's close codes;
  * - stale fragments are ignored (every call fragment carries its version);
  * - a pushed call that is not on the page yet is added to the list;
  * - ticking timers, corrected for the server's clock;
@@ -10,137 +10,22 @@
 (function () {
   "use strict";
 
-  var HEARTBEAT_MS = 20000;
-  var PONG_WITHIN_MS = 10000;
   var state = {
-    socket: null,          // the ws extension's public wrapper
-    current: null,         // the newest WebSocket it made
-    open: false,
-    retries: 0,
-    manualReconnect: null, // timer of our own reconnect (for closes the extension ignores)
-    lastMessageAt: Date.now(),
-    pingSentAt: 0,
     clockOffset: 0,        // server time minus browser time, ms
     clockSeen: "",
-    signedOut: false,
     announced: {},
   };
+  var SIGNED_OUT = "You have been signed out.";
 
-  // Reconnect with capped exponential backoff and jitter: 0.5 s, 1 s, 2 s ... 30 s.
-  function backoff(retry) {
-    var base = Math.min(30000, 500 * Math.pow(2, retry));
-    return base / 2 + Math.random() * base / 2;
-  }
-  htmx.config.wsReconnectDelay = function (retry) { return backoff(retry); };
-
-  // Remember the newest socket: events of one already replaced must not touch the state.
-  var createSocket = htmx.createWebSocket;
-  htmx.createWebSocket = function (url) {
-    state.current = createSocket(url);
-    return state.current;
-  };
-  function stale(evt) {
-    var e = evt.detail && evt.detail.event;
-    return !!(e && e.target && state.current && e.target !== state.current);
-  }
+  // Connection badge, reconnects, heartbeat and sign-out: static/live/connection.js.
+  var live = LiveConnection.start({
+    closeMessages: { 4401: { signOut: SIGNED_OUT }, 4403: { down: "No agent profile" } },
+    sessionMessages: { 401: SIGNED_OUT },
+    toast: toast,
+  });
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
-
-  // --- connection --------------------------------------------------------------------------
-
-  function setConnection(kind, text) {
-    var box = $("#connection");
-    if (!box) return;
-    box.className = "connection connection--" + kind;
-    $(".conn-text", box).textContent = text;
-    document.body.dataset.connection = kind;
-  }
-
-  document.body.addEventListener("htmx:wsConnecting", function () {
-    if (!state.open) setConnection(state.retries ? "reconnecting" : "connecting",
-      state.retries ? "Reconnecting…" : "Connecting…");
-  });
-
-  document.body.addEventListener("htmx:wsOpen", function (evt) {
-    if (stale(evt)) return;
-    state.socket = evt.detail.socketWrapper;
-    state.open = true;
-    state.retries = 0;
-    state.pingSentAt = 0;
-    state.lastMessageAt = Date.now();
-    setConnection("live", "Live");
-  });
-
-  document.body.addEventListener("htmx:wsClose", function (evt) {
-    if (stale(evt)) return;
-    var code = evt.detail.event ? evt.detail.event.code : 0;
-    state.open = false;
-    if (state.signedOut) return;
-    if (code === 4401) return signedOut();
-    if (code === 4403) return setConnection("down", "No agent profile");
-    state.retries += 1;
-    setConnection("reconnecting", "Reconnecting…");
-    // The extension retries abnormal closes itself; a clean close (server restart, a
-    // proxy timing out) would otherwise leave the page dead.
-    if ([1006, 1011, 1012, 1013].indexOf(code) < 0) scheduleReconnect();
-    if (state.retries >= 3) checkSession();
-  });
-
-  function scheduleReconnect(delay) {
-    clearTimeout(state.manualReconnect);
-    state.manualReconnect = setTimeout(function () {
-      if (state.socket && !state.open && !state.signedOut) state.socket.reconnect();
-    }, delay === undefined ? backoff(state.retries) : delay);
-  }
-
-  function forceReconnect() {
-    if (!state.socket || state.signedOut) return;
-    state.open = false;
-    setConnection("reconnecting", "Reconnecting…");
-    state.socket.reconnect();
-  }
-
-  function checkSession() {
-    fetch(document.body.dataset.sessionUrl, { credentials: "same-origin" }).then(function (r) {
-      if (r.status === 401) signedOut();
-    }).catch(function () { /* offline: keep retrying */ });
-  }
-
-  function signedOut() {
-    state.signedOut = true;
-    var live = $("#live");
-    if (live) live.remove(); // stops the extension's retries
-    setConnection("down", "Signed out");
-    toast('You have been signed out. <a href="' + document.body.dataset.loginUrl + '">Log in again</a>.', true);
-  }
-
-  // Heartbeat: a socket whose ping went unanswered (laptop sleep, a dead NAT) is replaced.
-  // Judged from the last ping, not the clock alone: background tabs run timers rarely.
-  setInterval(function () {
-    if (!state.open || !state.socket) return;
-    var now = Date.now();
-    if (state.pingSentAt && state.lastMessageAt < state.pingSentAt &&
-        now - state.pingSentAt > PONG_WITHIN_MS) {
-      state.pingSentAt = 0;
-      return forceReconnect();
-    }
-    state.pingSentAt = now;
-    state.socket.send(JSON.stringify({ type: "ping" }));
-  }, HEARTBEAT_MS);
-
-  window.addEventListener("online", function () {
-    if (!state.open) scheduleReconnect(0);
-  });
-  document.addEventListener("visibilitychange", function () {
-    if (document.hidden) return;
-    if (state.open && state.socket) state.socket.send(JSON.stringify({ type: "resync" }));
-    else scheduleReconnect(0);
-  });
-
-  document.body.addEventListener("htmx:wsBeforeMessage", function () {
-    state.lastMessageAt = Date.now();
-  });
 
   // --- fragments: versions, new calls, empty list ----------------------------------------
 
@@ -203,7 +88,7 @@
     var xhr = evt.detail.xhr;
     var type = xhr.getResponseHeader("Content-Type") || "";
     if (type.indexOf("text/plain") === 0) toast(escapeHtml(xhr.responseText), true);
-    if (xhr.status === 401) signedOut();
+    if (xhr.status === 401) live.signOut(SIGNED_OUT);
   });
   document.body.addEventListener("htmx:sendError", function () {
     toast("The server cannot be reached. Your action was not sent; try again in a moment.", true);

@@ -1,7 +1,6 @@
 /* Wallboard: the small amount of behaviour htmx does not give us.
  *
- * - connection state ("Live" / "Reconnecting…"), backoff, heartbeat, resync after sleep
- *   (the same behaviour as the agent desktop);
+ * - the live connection (static/live/connection.js, shared with the agent desktop);
  * - stale fragments are ignored: calls carry their version, panels their render time;
  * - a pushed call that is not on the page yet is added; an ended one is removed;
  * - a pushed agent's row is swapped by id, then moved to its status group (longest in the
@@ -12,113 +11,23 @@
 (function () {
   "use strict";
 
-  var HEARTBEAT_MS = 20000;
-  var STALE_AFTER_MS = 45000;
   var viewer = document.body.dataset.viewerAgent || "";
   var state = {
-    socket: null,
-    open: false,
-    retries: 0,
-    manualReconnect: null,
-    lastMessageAt: Date.now(),
     clockOffset: 0,
-    signedOut: false,
     gone: {},  // call element id -> version at which it ended here
   };
+  var SIGNED_OUT = "You have been signed out.";
+  var NOT_SUPERVISOR = "This account is not a supervisor.";
 
-  function backoff(retry) {
-    var base = Math.min(30000, 500 * Math.pow(2, retry));
-    return base / 2 + Math.random() * base / 2;
-  }
-  htmx.config.wsReconnectDelay = function (retry) { return backoff(retry); };
+  // Connection badge, reconnects, heartbeat and sign-out: static/live/connection.js.
+  var live = LiveConnection.start({
+    closeMessages: { 4401: { signOut: SIGNED_OUT }, 4403: { signOut: NOT_SUPERVISOR } },
+    sessionMessages: { 401: SIGNED_OUT, 403: NOT_SUPERVISOR },
+    toast: toast,
+  });
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
-
-  // --- connection --------------------------------------------------------------------------
-
-  function setConnection(kind, text) {
-    var box = $("#connection");
-    if (!box) return;
-    box.className = "connection connection--" + kind;
-    $(".conn-text", box).textContent = text;
-    document.body.dataset.connection = kind;
-  }
-
-  document.body.addEventListener("htmx:wsConnecting", function () {
-    if (!state.open) setConnection(state.retries ? "reconnecting" : "connecting",
-      state.retries ? "Reconnecting…" : "Connecting…");
-  });
-
-  document.body.addEventListener("htmx:wsOpen", function (evt) {
-    state.socket = evt.detail.socketWrapper;
-    state.open = true;
-    state.retries = 0;
-    state.lastMessageAt = Date.now();
-    setConnection("live", "Live");
-  });
-
-  document.body.addEventListener("htmx:wsClose", function (evt) {
-    var code = evt.detail.event ? evt.detail.event.code : 0;
-    state.open = false;
-    if (state.signedOut) return;
-    if (code === 4401) return signedOut("You have been signed out.");
-    if (code === 4403) return signedOut("This account is not a supervisor.");
-    state.retries += 1;
-    setConnection("reconnecting", "Reconnecting…");
-    // The extension retries abnormal closes itself; a clean close (server restart, a proxy
-    // timing out) would otherwise leave the page dead.
-    if ([1006, 1011, 1012, 1013].indexOf(code) < 0) scheduleReconnect();
-    if (state.retries >= 3) checkSession();
-  });
-
-  function scheduleReconnect(delay) {
-    clearTimeout(state.manualReconnect);
-    state.manualReconnect = setTimeout(function () {
-      if (state.socket && !state.open && !state.signedOut) state.socket.reconnect();
-    }, delay === undefined ? backoff(state.retries) : delay);
-  }
-
-  function forceReconnect() {
-    if (!state.socket || state.signedOut) return;
-    state.open = false;
-    setConnection("reconnecting", "Reconnecting…");
-    state.socket.reconnect();
-  }
-
-  function checkSession() {
-    fetch(document.body.dataset.sessionUrl, { credentials: "same-origin" }).then(function (r) {
-      if (r.status === 401) signedOut("You have been signed out.");
-      else if (r.status === 403) signedOut("This account is not a supervisor.");
-    }).catch(function () { /* offline: keep retrying */ });
-  }
-
-  function signedOut(text) {
-    state.signedOut = true;
-    var live = $("#live");
-    if (live) live.remove(); // stops the extension's retries
-    setConnection("down", "Signed out");
-    toast(escapeHtml(text) + ' <a href="' + document.body.dataset.loginUrl + '">Log in again</a>.', true);
-  }
-
-  setInterval(function () {
-    if (!state.open || !state.socket) return;
-    if (Date.now() - state.lastMessageAt > STALE_AFTER_MS) return forceReconnect();
-    state.socket.send(JSON.stringify({ type: "ping" }));
-  }, HEARTBEAT_MS);
-
-  window.addEventListener("online", function () {
-    if (!state.open) scheduleReconnect(0);
-  });
-  document.addEventListener("visibilitychange", function () {
-    if (document.hidden) return;
-    if (state.open && state.socket) state.socket.send(JSON.stringify({ type: "resync" }));
-    else scheduleReconnect(0);
-  });
-
-  document.body.addEventListener("htmx:wsBeforeMessage", function () {
-    state.lastMessageAt = Date.now();
-  });
 
   // --- fragments: stale copies, new and ended calls -----------------------------------------
 
@@ -192,7 +101,7 @@
     var xhr = evt.detail.xhr;
     var type = xhr.getResponseHeader("Content-Type") || "";
     if (type.indexOf("text/plain") === 0) toast(escapeHtml(xhr.responseText), false);
-    if (xhr.status === 401) signedOut("You have been signed out.");
+    if (xhr.status === 401) live.signOut(SIGNED_OUT);
   });
   document.body.addEventListener("htmx:sendError", function () {
     toast("The server cannot be reached. Your action was not sent; try again in a moment.", true);

@@ -1,0 +1,186 @@
+/* Live connection shared by the agent desktop and the wallboard.
+ *
+ * Wraps the htmx ws extension (`<div id="live" hx-ext="ws" ws-connect=...>`):
+ * - the connection badge (#connection: "Connecting…" / "Live" / "Reconnecting…" / down);
+ * - capped exponential backoff with jitter, and our own reconnect for the clean closes the
+ *   extension does not retry (a server restart, a proxy timing out);
+ * - events of a socket that was already replaced are ignored;
+ * - a session check after 3 failed retries, and signing out on the server's refusal codes;
+ * - a heartbeat ping; a socket whose ping goes unanswered is replaced;
+ * - reconnect when the browser comes back online, resync when the tab is shown again.
+ *
+ * Usage (once per page, from a deferred script loaded after htmx and the ws extension):
+ *
+ *   var live = LiveConnection.start({
+ *     closeMessages: {                       // server close codes that end retrying
+ *       4401: { signOut: "You have been signed out." },  // badge "Signed out" + toast
+ *       4403: { down: "No agent profile" },              // badge only, with this text
+ *     },
+ *     sessionMessages: { 401: "You have been signed out." }, // session check statuses
+ *     toast: function (html, sticky) { ... },                // the page's toast
+ *   });
+ *   live.signOut("You have been signed out.");  // e.g. on an HTTP 401
+ *
+ * The session check URL and the login link come from <body data-session-url data-login-url>.
+ */
+(function () {
+  "use strict";
+
+  var DEFAULTS = {
+    heartbeatMs: 20000,
+    pongWithinMs: 10000,
+    retriesBeforeSessionCheck: 3,
+  };
+  // The extension retries these closes itself; we only add our own reconnect for the others.
+  var RETRIED_BY_EXTENSION = [1006, 1011, 1012, 1013];
+
+  // Reconnect with capped exponential backoff and jitter: 0.5 s, 1 s, 2 s ... 30 s.
+  function backoff(retry) {
+    var base = Math.min(30000, 500 * Math.pow(2, retry));
+    return base / 2 + Math.random() * base / 2;
+  }
+
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+
+  function start(options) {
+    var opts = {};
+    Object.keys(DEFAULTS).forEach(function (k) { opts[k] = DEFAULTS[k]; });
+    Object.keys(options || {}).forEach(function (k) { opts[k] = options[k]; });
+    var closeMessages = opts.closeMessages || {};
+    var sessionMessages = opts.sessionMessages || {};
+    var toast = opts.toast || function () {};
+    var body = document.body;
+
+    var state = {
+      socket: null,          // the ws extension's public wrapper
+      current: null,         // the newest WebSocket it made
+      open: false,
+      retries: 0,
+      manualReconnect: null, // timer of our own reconnect (for closes the extension ignores)
+      lastMessageAt: Date.now(),
+      pingSentAt: 0,
+      signedOut: false,
+    };
+
+    htmx.config.wsReconnectDelay = function (retry) { return backoff(retry); };
+
+    // Remember the newest socket: events of one already replaced must not touch the state.
+    var createSocket = htmx.createWebSocket;
+    htmx.createWebSocket = function (url) {
+      state.current = createSocket(url);
+      return state.current;
+    };
+    function stale(evt) {
+      var e = evt.detail && evt.detail.event;
+      return !!(e && e.target && state.current && e.target !== state.current);
+    }
+
+    function setConnection(kind, text) {
+      var box = document.querySelector("#connection");
+      if (!box) return;
+      box.className = "connection connection--" + kind;
+      box.querySelector(".conn-text").textContent = text;
+      body.dataset.connection = kind;
+    }
+
+    body.addEventListener("htmx:wsConnecting", function () {
+      if (!state.open) setConnection(state.retries ? "reconnecting" : "connecting",
+        state.retries ? "Reconnecting…" : "Connecting…");
+    });
+
+    body.addEventListener("htmx:wsOpen", function (evt) {
+      if (stale(evt)) return;
+      state.socket = evt.detail.socketWrapper;
+      state.open = true;
+      state.retries = 0;
+      state.pingSentAt = 0;
+      state.lastMessageAt = Date.now();
+      setConnection("live", "Live");
+    });
+
+    body.addEventListener("htmx:wsClose", function (evt) {
+      if (stale(evt)) return;
+      var code = evt.detail.event ? evt.detail.event.code : 0;
+      state.open = false;
+      if (state.signedOut) return;
+      var refusal = closeMessages[code];
+      if (refusal) {
+        if (refusal.signOut) return signOut(refusal.signOut);
+        return setConnection("down", refusal.down);
+      }
+      state.retries += 1;
+      setConnection("reconnecting", "Reconnecting…");
+      // A clean close (server restart, a proxy timing out) would otherwise leave the page dead.
+      if (RETRIED_BY_EXTENSION.indexOf(code) < 0) scheduleReconnect();
+      if (state.retries >= opts.retriesBeforeSessionCheck) checkSession();
+    });
+
+    function scheduleReconnect(delay) {
+      clearTimeout(state.manualReconnect);
+      state.manualReconnect = setTimeout(function () {
+        if (state.socket && !state.open && !state.signedOut) state.socket.reconnect();
+      }, delay === undefined ? backoff(state.retries) : delay);
+    }
+
+    function forceReconnect() {
+      if (!state.socket || state.signedOut) return;
+      state.open = false;
+      setConnection("reconnecting", "Reconnecting…");
+      state.socket.reconnect();
+    }
+
+    function checkSession() {
+      fetch(body.dataset.sessionUrl, { credentials: "same-origin" }).then(function (r) {
+        var text = sessionMessages[r.status];
+        if (text) signOut(text);
+      }).catch(function () { /* offline: keep retrying */ });
+    }
+
+    function signOut(text) {
+      state.signedOut = true;
+      var live = document.querySelector("#live");
+      if (live) live.remove(); // stops the extension's retries
+      setConnection("down", "Signed out");
+      toast(escapeHtml(text) + ' <a href="' + body.dataset.loginUrl + '">Log in again</a>.', true);
+    }
+
+    // Heartbeat: a socket whose ping went unanswered (laptop sleep, a dead NAT) is replaced.
+    // Judged from the last ping, not the clock alone: background tabs run timers rarely.
+    setInterval(function () {
+      if (!state.open || !state.socket) return;
+      var now = Date.now();
+      if (state.pingSentAt && state.lastMessageAt < state.pingSentAt &&
+          now - state.pingSentAt > opts.pongWithinMs) {
+        state.pingSentAt = 0;
+        return forceReconnect();
+      }
+      state.pingSentAt = now;
+      state.socket.send(JSON.stringify({ type: "ping" }));
+    }, opts.heartbeatMs);
+
+    window.addEventListener("online", function () {
+      if (!state.open) scheduleReconnect(0);
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) return;
+      if (state.open && state.socket) state.socket.send(JSON.stringify({ type: "resync" }));
+      else scheduleReconnect(0);
+    });
+
+    body.addEventListener("htmx:wsBeforeMessage", function () {
+      state.lastMessageAt = Date.now();
+    });
+
+    return {
+      signOut: signOut,
+      isOpen: function () { return state.open; },
+      isSignedOut: function () { return state.signedOut; },
+    };
+  }
+
+  window.LiveConnection = { start: start };
+})();
