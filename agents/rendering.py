@@ -20,10 +20,13 @@ from agents.permissions import is_supervisor
 from agents.presence import away_reasons
 from agents.selectors import (
     CallView,
+    call_customer,
     call_for_desktop,
     call_view,
     customer_history,
     desktop_calls,
+    shared_transfer_targets,
+    supervisor_ids,
 )
 from agents.services.wrap_up import dispositions
 from calls.models import Call
@@ -77,14 +80,22 @@ def render_call_for_agents(*, call_id: int, agent_ids: list[int]) -> dict[int, s
     if call is None:
         return {}
     at = timezone.now()
-    customer = call.customer
+    customer = call_customer(call=call)
     history = (
         customer_history(customer_id=customer.pk, exclude_call_id=call.pk) if customer else None
     )
+    agents = list(Agent.objects.select_related("user").filter(pk__in=agent_ids))
+    supervisors = supervisor_ids(users=[a.user for a in agents])
+    targets = shared_transfer_targets(at=at)
     rendered = {}
-    for agent in Agent.objects.select_related("user").filter(pk__in=agent_ids):
+    for agent in agents:
         view = call_view(
-            call=call, agent=agent, supervisor=is_supervisor(agent.user), history=history, at=at
+            call=call,
+            agent=agent,
+            supervisor=agent.user_id in supervisors,
+            history=history,
+            at=at,
+            targets=targets,
         )
         rendered[agent.pk] = render_call(view=view, call=call, at=at)
     return rendered
@@ -101,10 +112,11 @@ def render_agent_status(*, agent_id: int) -> tuple[str, str] | None:
 
 def calls_context(*, agent: Agent, at: datetime) -> dict:
     supervisor = is_supervisor(agent.user)
+    targets = shared_transfer_targets(at=at)
     views = [
         v
         for v in (
-            call_view(call=c, agent=agent, supervisor=supervisor, at=at)
+            call_view(call=c, agent=agent, supervisor=supervisor, at=at, targets=targets)
             for c in desktop_calls(agent=agent, at=at)
         )
         if v is not None

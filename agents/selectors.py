@@ -7,15 +7,19 @@ one fetch (`call_for_desktop`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.permissions import is_supervisor
+from agents.permissions import SUPERVISE_PERMISSION, is_supervisor
 from calls.addresses import display_address
 from calls.models import Action, Call, Customer, Member
 from calls.services import rules
@@ -27,6 +31,10 @@ Kind = Action.Kind
 CALL_ACTION_ORDER = (Kind.WARM_TRANSFER, Kind.COLD_TRANSFER, Kind.RESUME_CALL, Kind.ABORT_TRANSFER)
 MEMBER_ACTION_ORDER = (Kind.HOLD, Kind.UNHOLD, Kind.VOICEMAIL_DROP, Kind.HANGUP)
 HISTORY_LENGTH = 5
+# A pushed call carries at most this many transfer targets; the picker reloads the full list
+# when its field gets focus.
+TRANSFER_TARGETS_SHOWN = 50
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def wrap_up_window() -> timedelta:
@@ -77,13 +85,67 @@ def agents_by_longest_wait(*, at: datetime | None = None) -> QuerySet[Agent]:
     )
 
 
-def transfer_targets(*, exclude_agent_id: int | None, at: datetime | None = None) -> list[Agent]:
-    """Agents a call can be transferred to right now, by name."""
+def _display_name_key():
+    """`Agent.display_name` in SQL, lower-cased: the full name, else the username."""
+    full = Trim(Concat("user__first_name", Value(" "), "user__last_name"))
+    return Lower(Coalesce(NullIf(full, Value("")), "user__username"))
+
+
+def transfer_targets(
+    *, exclude_agent_id: int | None, at: datetime | None = None, limit: int | None = None
+) -> list[Agent]:
+    """Agents a call can be transferred to right now, by name; the first `limit` when given."""
     at = at or timezone.now()
     qs = Agent.objects.filter(routable_now(at), user__is_active=True).select_related("user")
     if exclude_agent_id:
         qs = qs.exclude(pk=exclude_agent_id)
+    if limit is not None:
+        qs = qs.order_by(_display_name_key(), "pk")[:limit]
+    # Sorted here too: the database's collation may order names differently from Python.
     return sorted(qs, key=lambda a: a.display_name.lower())
+
+
+def shared_transfer_targets(
+    *, at: datetime | None = None, limit: int = TRANSFER_TARGETS_SHOWN
+) -> Callable[[int], list[Agent]]:
+    """`transfer_targets` for several agents' views of one call from one query, run only
+    when the first view asks: f(agent_id) -> up to `limit` targets other than that agent."""
+    pool: list[Agent] | None = None
+
+    def targets_for(agent_id: int) -> list[Agent]:
+        nonlocal pool
+        if pool is None:
+            # One spare, for the agent the view belongs to.
+            pool = transfer_targets(exclude_agent_id=None, at=at, limit=limit + 1)
+        return [a for a in pool if a.pk != agent_id][:limit]
+
+    return targets_for
+
+
+def supervisor_ids(*, users: Iterable) -> set[int]:
+    """The pks of those `users` for whom `is_supervisor` holds, in one query at most (none
+    when each is inactive or a superuser), instead of two permission queries per user."""
+    users = [u for u in users if u is not None]
+    found = {u.pk for u in users if u.is_active and u.is_superuser}
+    rest = [u for u in users if u.is_active and not u.is_superuser]
+    if not rest:
+        return found
+    if list(settings.AUTHENTICATION_BACKENDS) != [_MODEL_BACKEND]:
+        # Another backend may grant the permission its own way: ask it, user by user.
+        return found | {u.pk for u in rest if is_supervisor(u)}
+    app_label, codename = SUPERVISE_PERMISSION.split(".")
+    permission = Permission.objects.filter(codename=codename, content_type__app_label=app_label)
+    user_model = get_user_model()
+    direct = user_model.user_permissions.through.objects.filter(
+        user_id=OuterRef("pk"), permission__in=permission
+    )
+    via_group = user_model.groups.through.objects.filter(
+        user_id=OuterRef("pk"), group__permissions__in=permission
+    )
+    granted = user_model.objects.filter(pk__in=[u.pk for u in rest]).filter(
+        Exists(direct) | Exists(via_group)
+    )
+    return found | set(granted.values_list("pk", flat=True))
 
 
 def agent_by_name(*, text: str) -> Agent | None:
@@ -113,7 +175,14 @@ def customer_history(
     *, customer_id: int, exclude_call_id: int | None = None, limit: int = HISTORY_LENGTH
 ) -> list[Call]:
     """The customer's latest calls, newest first, with who took them and how they ended."""
-    qs = Call.objects.filter(customer_id=customer_id).select_related("owner__user")
+    qs = (
+        Call.objects.filter(customer_id=customer_id)
+        .select_related("owner__user")
+        .only(
+            *("created_at", "direction", "status", "disposition", "wrap_up_notes", "owner"),
+            *_names("owner"),
+        )
+    )
     if exclude_call_id:
         qs = qs.exclude(pk=exclude_call_id)
     return list(qs.order_by("-created_at", "-pk")[:limit])
@@ -122,15 +191,48 @@ def customer_history(
 # --- Calls -----------------------------------------------------------------------------------
 
 
+def _names(agent: str) -> list[str]:
+    """What `Agent.display_name` reads, for `.only()` through `agent`."""
+    return [f"{agent}__user__{f}" for f in ("username", "first_name", "last_name")]
+
+
+def _own_fields(model) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields]
+
+
+_CUSTOMER_CARD = ("name", "phone", "notes")
+
+
 def _call_queryset() -> QuerySet[Call]:
-    members = Member.objects.select_related("agent__user", "customer").order_by("created_at", "pk")
-    return Call.objects.select_related(
-        "customer",
-        "owner__user",
-        "transfer_from__user",
-        "transfer_to_agent__user",
-        "pending_action__actor",
-    ).prefetch_related(Prefetch("members", queryset=members))
+    # Only what the desktop shows of related rows: each user is three names, not ~11
+    # columns with a password hash, and the pending action only its kind.
+    members = (
+        Member.objects.select_related("agent__user", "customer")
+        .only(
+            *_own_fields(Member),
+            *_names("agent"),
+            *(f"customer__{f}" for f in _CUSTOMER_CARD),
+        )
+        .order_by("created_at", "pk")
+    )
+    return (
+        Call.objects.select_related(
+            "customer",
+            "owner__user",
+            "transfer_from__user",
+            "transfer_to_agent__user",
+            "pending_action",
+        )
+        .only(
+            *_own_fields(Call),
+            *(f"customer__{f}" for f in _CUSTOMER_CARD),
+            *_names("owner"),
+            *_names("transfer_from"),
+            *_names("transfer_to_agent"),
+            "pending_action__kind",
+        )
+        .prefetch_related(Prefetch("members", queryset=members))
+    )
 
 
 def call_for_desktop(*, call_id: int) -> Call | None:
@@ -174,6 +276,19 @@ def call_placement(*, call: Call, agent: Agent, at: datetime | None = None) -> s
     ):
         return "wrap_up"
     return ""
+
+
+def _customer_leg(members: list[Member]) -> Member | None:
+    return next((m for m in members if m.role == Member.Role.CUSTOMER), None)
+
+
+def call_customer(*, call: Call) -> Customer | None:
+    """The customer a call's card shows: the call's own, else its customer leg's.
+    `call` must come from `call_for_desktop` (members prefetched)."""
+    if call.customer_id:
+        return call.customer
+    leg = _customer_leg(list(call.members.all()))
+    return leg.customer if leg else None
 
 
 @dataclass
@@ -246,9 +361,12 @@ def call_view(
     supervisor: bool | None = None,
     history: list[Call] | None = None,
     at: datetime | None = None,
+    targets: Callable[[int], list[Agent]] | None = None,
 ) -> CallView | None:
     """An agent's view of one call: members with their legal actions, ringing, the customer
-    card. None when the call is not on this agent's desktop."""
+    card. None when the call is not on this agent's desktop. `targets(agent_id)` supplies
+    the transfer picker's names (`shared_transfer_targets`); asked only when transfer buttons
+    show."""
     at = at or timezone.now()
     placement = call_placement(call=call, agent=agent, at=at)
     if not placement:
@@ -270,8 +388,8 @@ def call_view(
     offered_by = ""
     if ringing and call.transfer_kind and call.transfer_from_id and call.transfer_from:
         offered_by = call.transfer_from.display_name
-    customer_leg = next((m for m in members if m.role == Member.Role.CUSTOMER), None)
-    customer = call.customer or (customer_leg.customer if customer_leg else None)
+    customer_leg = _customer_leg(members)
+    customer = call_customer(call=call)
     if customer is not None and history is None:
         history = customer_history(customer_id=customer.pk, exclude_call_id=call.pk)
     member_views = [
@@ -298,7 +416,7 @@ def call_view(
         history=history or [],
         transfer_text=rules.describe_transfer(call) if call.transfer_kind else "",
         transfer_targets=(
-            transfer_targets(exclude_agent_id=agent.pk, at=at)
+            (targets or shared_transfer_targets(at=at))(agent.pk)
             if {Kind.WARM_TRANSFER, Kind.COLD_TRANSFER} & set(call_actions)
             else []
         ),

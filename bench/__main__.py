@@ -575,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.close()
     results["started"] = started.isoformat(timespec="seconds")
     results["mode"] = "quick" if args.quick else "full"
+    results["phase_started"] = {p: results["started"] for p in phases}
 
     from bench.report import write_report
 
@@ -584,8 +585,11 @@ def main(argv: list[str] | None = None) -> int:
         earlier = json.loads((out / "results.json").read_text())
         load = earlier.get("load", {}) | results.get("load", {})
         seconds = earlier.get("seconds", 0) + results["seconds"]
+        # Each phase keeps the date of the run that measured it; the header names both.
+        dates = {p: earlier.get("started", "") for p in PHASES if p in earlier}
+        dates |= earlier.get("phase_started", {}) | results["phase_started"]
         results = earlier | {k: v for k, v in results.items() if k in phases}
-        results |= {"load": load, "seconds": seconds}
+        results |= {"load": load, "seconds": seconds, "phase_started": dates}
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     written = write_report(results, out)
     say(f"\nwrote {', '.join(str(p) for p in written)} in {results['seconds']:.0f} s")

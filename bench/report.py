@@ -126,6 +126,19 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
         " baseline measured in the same run. Regenerate with `.venv/bin/python -m bench`.",
         "",
     ]
+    dates = results.get("phase_started") or {}
+    if len(set(dates.values())) > 1:
+        # A merged report (--merge): say which phases were measured when.
+        by_date: dict[str, list[str]] = {}
+        for phase, date in dates.items():
+            by_date.setdefault(date, []).append(phase)
+        out += [
+            "Merged from several runs (`--merge`); phases by the run that measured them: "
+            + "; ".join(f"{date}: {', '.join(ps)}" for date, ps in sorted(by_date.items()))
+            + ". Figures from different runs were taken on different code and machine load:"
+            " compare each with the baseline beside it, not with the other runs' figures.",
+            "",
+        ]
     load = results.get("load")
     if load:
         out += [

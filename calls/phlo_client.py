@@ -12,6 +12,8 @@ so the caller can record it.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -28,6 +30,11 @@ MEMBER_ACTIONS = frozenset(
 ROLES = frozenset({"agent", "customer"})
 
 USER_AGENT = "contactcenter-phlo-client/1"
+
+# A kept-alive connection idle longer than this is dropped and a new one opened: a server
+# that closed it meanwhile would otherwise turn the next POST into an unknown outcome.
+KEEPALIVE_IDLE_SECONDS = 20.0
+_clock = time.monotonic  # tests move it
 
 
 class ErrorKind:
@@ -109,7 +116,10 @@ class PhloClient:
         node_id: str,
         connect_timeout: float,
         read_timeout: float,
+        shared: bool = False,
     ) -> None:
+        # A shared client (`get_phlo_client`) outlives `with` blocks to keep its connection.
+        self.shared = shared
         self.base_url = (base_url or "").rstrip("/")
         self.phlo_id = phlo_id or ""
         self.node_id = node_id or ""
@@ -126,7 +136,8 @@ class PhloClient:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self.close()
+        if not self.shared:
+            self.close()
 
     def close(self) -> None:
         self.session.close()
@@ -413,14 +424,36 @@ def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
+_local = threading.local()
+
+
+def _client_settings() -> dict[str, Any]:
+    return {
+        "base_url": settings.PHLO_BASE_URL,
+        "auth_id": settings.PLIVO_AUTH_ID,
+        "auth_token": settings.PLIVO_AUTH_TOKEN,
+        "phlo_id": settings.PHLO_ID,
+        "node_id": settings.PHLO_MPC_NODE_ID,
+        "connect_timeout": float(settings.PHLO_CONNECT_TIMEOUT),
+        "read_timeout": float(settings.PHLO_READ_TIMEOUT),
+    }
+
+
 def get_phlo_client() -> PhloClient:
-    """A client for the current settings. Built per use: tests and admins change settings."""
-    return PhloClient(
-        base_url=settings.PHLO_BASE_URL,
-        auth_id=settings.PLIVO_AUTH_ID,
-        auth_token=settings.PLIVO_AUTH_TOKEN,
-        phlo_id=settings.PHLO_ID,
-        node_id=settings.PHLO_MPC_NODE_ID,
-        connect_timeout=float(settings.PHLO_CONNECT_TIMEOUT),
-        read_timeout=float(settings.PHLO_READ_TIMEOUT),
-    )
+    """This thread's client for the current settings, kept between actions so its connection
+    (and TLS session) is reused; rebuilt when any setting it was built from changes.
+
+    `requests.Session` is not thread-safe, hence one per thread. `with get_phlo_client()`
+    does not close it."""
+    built_from = _client_settings()
+    client: PhloClient | None = getattr(_local, "client", None)
+    now = _clock()
+    if client is None or _local.built_from != built_from:
+        if client is not None:
+            client.close()
+        client = PhloClient(**built_from, shared=True)
+        _local.client, _local.built_from = client, built_from
+    elif now - _local.last_used > KEEPALIVE_IDLE_SECONDS:
+        client.session.close()  # drops pooled connections; the session stays usable
+    _local.last_used = now
+    return client

@@ -26,7 +26,7 @@ from agents.models import Agent
 from calls import selectors
 from calls.addresses import display_address
 from calls.models import Action, Call, Customer, Member
-from calls.phlo_client import ErrorKind, PhloError, get_phlo_client
+from calls.phlo_client import ErrorKind, PhloError, PhloRequest, get_phlo_client
 from calls.services import rules
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, PhloOutcomeUnknown
 from calls.services.execution import (
@@ -38,6 +38,7 @@ from calls.services.execution import (
     guarded,
     load_call,
     load_member,
+    new_action,
     normalize,
     record_failure,
     refuse_if,
@@ -85,26 +86,26 @@ def call_start(*, actor: AbstractBaseUser, to: str, customer_id: int | None = No
     if callee_agent is not None:
         customer = None
 
+    client = get_phlo_client()
+    request = client.prepare_node_action(
+        action="call",
+        trigger_source=who.agent.endpoint,
+        to=address,
+        role="agent" if callee_agent else "customer",
+    )
     call, action = _create_outbound_call(
-        who=who, address=address, customer=customer, callee_agent=callee_agent
+        who=who, address=address, customer=customer, callee_agent=callee_agent, request=request
     )
     members = list(call.members.all())
     with guarded(action=action, call_id=call.pk):
         try:
-            with get_phlo_client() as client:
-                request = client.prepare_node_action(
-                    action="call",
-                    trigger_source=who.agent.endpoint,
-                    to=address,
-                    role="agent" if callee_agent else "customer",
-                )
-                result = send(
-                    action=action,
-                    client=client,
-                    request=request,
-                    failed_to="Could not place the call",
-                    if_unknown=_call_may_connect,
-                )
+            result = send(
+                action=action,
+                client=client,
+                request=request,
+                failed_to="Could not place the call",
+                if_unknown=_call_may_connect,
+            )
         except PhloOutcomeUnknown as error:
             # PHLO may have placed it: keep it dialling so that its callbacks find it.
             _keep_new_call(call_id=call.pk, action=action, error=error)
@@ -122,7 +123,12 @@ def call_start(*, actor: AbstractBaseUser, to: str, customer_id: int | None = No
 
 
 def _create_outbound_call(
-    *, who: Actor, address: str, customer: Customer | None, callee_agent: Agent | None
+    *,
+    who: Actor,
+    address: str,
+    customer: Customer | None,
+    callee_agent: Agent | None,
+    request: PhloRequest,
 ) -> tuple[Call, Action]:
     with transaction.atomic():
         # Lock the agent row so a double click cannot start two calls from one phone.
@@ -147,8 +153,13 @@ def _create_outbound_call(
             agent=callee_agent,
             customer=customer,
         )
-        action = Action.objects.create(
-            call=call, member=target, actor=who.user, kind=Kind.CALL, target=address
+        action = new_action(
+            call=call,
+            member=target,
+            actor=who.user,
+            kind=Kind.CALL,
+            target=address,
+            request=request,
         )
         call.pending_action = action
         call.save(update_fields=["pending_action"])
@@ -255,17 +266,20 @@ def _member_action(
     call, members, member = load_member(member_id=member_id)
     authorize(actor=who, call=call, members=members)
     refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
-    with claimed(actor=who, call_id=call.pk, kind=kind, target=member.address, member=member) as (
-        action
-    ):
+    client = get_phlo_client()
+    with claimed(
+        actor=who,
+        call_id=call.pk,
+        kind=kind,
+        target=member.address,
+        member=member,
+        request=client.prepare_member_action(member_address=member.address, action=kind),
+    ) as action:
         # The call is ours now: decide on fresh state, not on what was read before the claim.
         call, members, member = load_member(member_id=member_id)
         refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
-        with get_phlo_client() as client:
-            request = client.prepare_member_action(member_address=member.address, action=kind)
-            result = send(
-                action=action, client=client, request=request, failed_to=failed_to(member)
-            )
+        request = client.prepare_member_action(member_address=member.address, action=kind)
+        result = send(action=action, client=client, request=request, failed_to=failed_to(member))
         with transaction.atomic():
             locked = lock_call(call_id=call.pk)
             fresh = Member.objects.get(pk=member_id)
@@ -298,7 +312,18 @@ def _transfer_start(*, actor, call_id: int, to: str, kind: str) -> Call:
     _check_transfer(who=who, call=call, members=members, kind=kind, address=address)
     target_agent = Agent.objects.select_related("user").filter(endpoint=address).first()
     _check_target_agent(target_agent=target_agent, call_id=call_id)
-    with claimed(actor=who, call_id=call_id, kind=kind, target=address) as action:
+    client = get_phlo_client()
+
+    def transfer_request(source: Member) -> PhloRequest:
+        return client.prepare_node_action(
+            action=kind, trigger_source=source.address, to=address, role="agent"
+        )
+
+    source = rules.trigger_leg(call=call, members=members, actor_agent=who.agent)
+    expected = transfer_request(source) if source is not None else None
+    with claimed(actor=who, call_id=call_id, kind=kind, target=address, request=expected) as (
+        action
+    ):
         call, members = load_call(call_id=call_id)
         _check_transfer(who=who, call=call, members=members, kind=kind, address=address)
         _check_target_agent(target_agent=target_agent, call_id=call_id)
@@ -307,13 +332,12 @@ def _transfer_start(*, actor, call_id: int, to: str, kind: str) -> Call:
         verb = (
             "start the warm transfer to" if kind == Kind.WARM_TRANSFER else "transfer the call to"
         )
-        with get_phlo_client() as client:
-            request = client.prepare_node_action(
-                action=kind, trigger_source=source.address, to=address, role="agent"
-            )
-            result = send(
-                action=action, client=client, request=request, failed_to=f"Could not {verb} {name}"
-            )
+        result = send(
+            action=action,
+            client=client,
+            request=transfer_request(source),
+            failed_to=f"Could not {verb} {name}",
+        )
         with transaction.atomic():
             locked = lock_call(call_id=call_id)
             at = timezone.now()
@@ -393,7 +417,21 @@ def _transfer_finish(*, actor, call_id: int, kind: str, failed_to: str) -> Call:
             kind=kind, call=call, members=members, actor_agent=who.agent, supervisor=who.supervisor
         )
     )
-    with claimed(actor=who, call_id=call_id, kind=kind) as action:
+    client = get_phlo_client()
+    # PHLO addresses resume/abort to the agent who started the warm transfer.
+    initiator = rules.transfer_initiator_leg(call=call, members=members)
+    with claimed(
+        actor=who,
+        call_id=call_id,
+        kind=kind,
+        target=initiator.address if initiator else "",
+        member=initiator,
+        request=(
+            client.prepare_member_action(member_address=initiator.address, action=kind)
+            if initiator
+            else None
+        ),
+    ) as action:
         call, members = load_call(call_id=call_id)
         refuse_if(
             rules.call_action_refusal(
@@ -404,13 +442,13 @@ def _transfer_finish(*, actor, call_id: int, kind: str, failed_to: str) -> Call:
                 supervisor=who.supervisor,
             )
         )
-        # PHLO addresses resume/abort to the agent who started the warm transfer.
         initiator = rules.transfer_initiator_leg(call=call, members=members)
         target = rules.transfer_target_leg(call=call, members=members)
-        Action.objects.filter(pk=action.pk).update(target=initiator.address, member=initiator)
-        with get_phlo_client() as client:
-            request = client.prepare_member_action(member_address=initiator.address, action=kind)
-            result = send(action=action, client=client, request=request, failed_to=failed_to)
+        if (action.member_id, action.target) != (initiator.pk, initiator.address):
+            # The transfer changed hands while we claimed the call: record who it is now.
+            Action.objects.filter(pk=action.pk).update(target=initiator.address, member=initiator)
+        request = client.prepare_member_action(member_address=initiator.address, action=kind)
+        result = send(action=action, client=client, request=request, failed_to=failed_to)
         with transaction.atomic():
             locked = lock_call(call_id=call_id)
             at = timezone.now()
@@ -440,17 +478,30 @@ def call_join(*, actor: AbstractBaseUser, call_id: int) -> Call:
     if who.agent is None:
         raise NotAllowed("You need an agent profile with a phone endpoint to join a call.")
     _check_join(who=who, call=call, members=members)
-    with claimed(actor=who, call_id=call_id, kind=Kind.CALL, target=who.agent.endpoint) as action:
+    client = get_phlo_client()
+
+    def join_request(source: Member) -> PhloRequest:
+        return client.prepare_node_action(
+            action="call", trigger_source=source.address, to=who.agent.endpoint, role="agent"
+        )
+
+    source = rules.trigger_leg(call=call, members=members, actor_agent=who.agent)
+    with claimed(
+        actor=who,
+        call_id=call_id,
+        kind=Kind.CALL,
+        target=who.agent.endpoint,
+        request=join_request(source) if source is not None else None,
+    ) as action:
         call, members = load_call(call_id=call_id)
         _check_join(who=who, call=call, members=members)
         source = rules.trigger_leg(call=call, members=members, actor_agent=who.agent)
-        with get_phlo_client() as client:
-            request = client.prepare_node_action(
-                action="call", trigger_source=source.address, to=who.agent.endpoint, role="agent"
-            )
-            result = send(
-                action=action, client=client, request=request, failed_to="Could not join the call"
-            )
+        result = send(
+            action=action,
+            client=client,
+            request=join_request(source),
+            failed_to="Could not join the call",
+        )
         with transaction.atomic():
             locked = lock_call(call_id=call_id)
             at = timezone.now()

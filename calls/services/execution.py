@@ -108,12 +108,16 @@ def claimed(
     kind: str,
     target: str = "",
     member: Member | None = None,
+    request: PhloRequest | None = None,
 ) -> Iterator[Action]:
     """Record the action and claim the call for it. The caller marks success (with
     `succeed`, inside its state transaction); any error leaves here recorded as the action's
-    failure, with the claim released, and is raised on."""
-    action = Action.objects.create(
-        call_id=call_id, member=member, actor=actor.user, kind=kind, target=target
+    failure, with the claim released, and is raised on.
+
+    `request`, when already known, is stored with the action in the same INSERT, so `send`
+    need not write it again; an action that fails before `send` keeps no request."""
+    action = new_action(
+        call_id=call_id, member=member, actor=actor.user, kind=kind, target=target, request=request
     )
     try:
         claims.claim(call_id=call_id, action=action)
@@ -122,6 +126,14 @@ def claimed(
         raise
     with guarded(action=action, call_id=call_id):
         yield action
+
+
+def new_action(*, request: PhloRequest | None = None, **fields) -> Action:
+    """INSERT an action, with the request it is about to send when known (one write instead
+    of two); `sent` stays False until `send` is called."""
+    action = Action.objects.create(**fields, request=request.as_record() if request else {})
+    action.sent = False
+    return action
 
 
 @contextmanager
@@ -162,6 +174,9 @@ def record_failure(*, action: Action, error: BaseException) -> None:
     else:
         logger.exception("action %s (%s) failed unexpectedly", action.pk, action.kind)
         fields |= {"error_kind": "internal", "error": f"Internal error ({type(error).__name__})."}
+    if not getattr(action, "sent", True) and not isinstance(error, PhloFailed):
+        # Stored ahead with the INSERT but never sent: the record must not say it was.
+        fields["request"] = {}
     try:
         # Only a pending action: a success already recorded is never overwritten.
         Action.objects.filter(pk=action.pk, outcome=Action.Outcome.PENDING).update(**fields)
@@ -180,8 +195,13 @@ def send(
     """Store what is about to be sent, send it (no transaction may be open here) and turn a
     PHLO failure into PhloFailed("<failed_to>: <reason>"), or into PhloOutcomeUnknown when
     PHLO may have acted anyway (`if_unknown(error)`, when given, words that message)."""
-    Action.objects.filter(pk=action.pk).update(request=request.as_record())
-    action.request = request.as_record()
+    record = request.as_record()
+    # Recorded before it is sent, so a crash mid-request leaves a trace; written here only
+    # when the INSERT did not already store this exact request.
+    if action.request != record:
+        Action.objects.filter(pk=action.pk).update(request=record)
+        action.request = record
+    action.sent = True
     try:
         return client.send(request)
     except PhloError as error:

@@ -1,19 +1,27 @@
 """Which calls an agent's desktop shows, and how each looks to them."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agents.permissions import is_supervisor
+from agents.rendering import render_call, render_call_for_agents
 from agents.selectors import (
     agents_by_longest_wait,
     call_for_desktop,
     call_view,
     desktop_calls,
+    supervisor_ids,
     transfer_targets,
 )
 from calls.models import Call, Member
-from tests.factories import make_agent, make_customer
+from tests.factories import make_agent, make_customer, make_supervisor, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +125,98 @@ def test_longest_wait_order_and_transfer_targets(alice):
     names = [a.user.username for a in transfer_targets(exclude_agent_id=early.pk, at=now)]
     assert names == ["late", "wrapped"]
     assert away.user.username not in names and "alice" not in names
+
+
+# --- One push for every agent of a call: a pinned, constant number of queries ---------------
+
+
+def _talking_call_with_three_agents(alice, bob):
+    sue = make_supervisor(username="sue", with_agent=True).agent
+    dana = make_customer(name="Dana Diaz")
+    call = call_with(
+        (alice, "talking"), (dana, "talking"), (bob, "talking"), (sue, "talking"), owner=alice
+    )
+    Call.objects.create(status="completed", owner=alice, customer=dana)  # in Dana's history
+    return call, sue
+
+
+@pytest.mark.parametrize("other_calls", [0, 12])
+def test_a_push_for_all_agents_of_a_call_costs_six_queries(alice, bob, other_calls):
+    call, sue = _talking_call_with_three_agents(alice, bob)
+    for i in range(60):
+        make_agent(username=f"free{i:02d}")
+    for _ in range(other_calls):
+        call_with((make_agent(status="on_call"), "talking"), (make_customer(), "talking"),
+                  owner=make_agent(status="on_call"))  # fmt: skip
+    agent_ids = [alice.pk, bob.pk, sue.pk]
+
+    with CaptureQueriesContext(connection) as captured:
+        rendered = render_call_for_agents(call_id=call.pk, agent_ids=agent_ids)
+
+    # The call, its members, the customer's history, the agents, who of them supervises,
+    # and the transfer targets: the same whatever the number of agents, calls or targets.
+    assert len(captured) == 6, [q["sql"] for q in captured]
+    assert set(rendered) == set(agent_ids)
+    for agent_id, html in rendered.items():
+        names = re.findall(r'<option value="([^"]+)">', html)
+        assert names == [f"free{i:02d}" for i in range(50)], agent_id
+    # Only the supervisor sees the supervisor's buttons on someone else's leg.
+    assert "Dana Diaz" in rendered[bob.pk]
+
+
+def test_a_push_without_transfer_buttons_does_not_look_for_targets(alice):
+    dana = make_customer(name="Dana Diaz")
+    call = call_with((alice, "dialling"), (dana, "dialling"), owner=alice)
+    make_agent(username="free")
+    with CaptureQueriesContext(connection) as captured:
+        rendered = render_call_for_agents(call_id=call.pk, agent_ids=[alice.pk])
+    assert "transfer" not in rendered[alice.pk] and "free" not in rendered[alice.pk]
+    # The call, its members, the history, the agents; alice is no supervisor: no target query.
+    assert len(captured) == 5, [q["sql"] for q in captured]
+
+
+def test_each_agent_gets_the_buttons_is_supervisor_gives(alice, bob):
+    call, sue = _talking_call_with_three_agents(alice, bob)
+    rendered = render_call_for_agents(call_id=call.pk, agent_ids=[alice.pk, bob.pk, sue.pk])
+    full = call_for_desktop(call_id=call.pk)
+    for agent in (alice, bob, sue):
+        view = call_view(call=full, agent=agent, supervisor=is_supervisor(agent.user))
+        assert _buttons(rendered[agent.pk]) == _buttons(render_call(view=view, call=full))
+    assert "member-" in "".join(rendered.values())
+
+
+def _buttons(html: str) -> list[str]:
+    return re.findall(r'<button[^>]* id="((?:member|call)-\d+-[a-z_]+)"', html)
+
+
+def test_supervisor_ids_agrees_with_is_supervisor(django_assert_max_num_queries):
+    plain = make_user()
+    boss = make_user(is_superuser=True)
+    retired_boss = make_user(is_superuser=True, is_active=False)
+    by_group = make_supervisor()
+    left = make_supervisor()
+    left.is_active = False
+    left.save()
+    direct = make_user()
+    direct.user_permissions.add(
+        Permission.objects.get(codename="supervise", content_type__app_label="calls")
+    )
+    users = [plain, boss, retired_boss, by_group, left, direct]
+    fresh = list(get_user_model().objects.filter(pk__in=[u.pk for u in users]))
+    with django_assert_max_num_queries(1):
+        found = supervisor_ids(users=fresh)
+    assert found == {u.pk for u in fresh if is_supervisor(u)} == {boss.pk, by_group.pk, direct.pk}
+    with django_assert_max_num_queries(0):
+        assert supervisor_ids(users=[boss, retired_boss]) == {boss.pk}
+
+
+def test_transfer_targets_cap_keeps_the_first_names(alice):
+    for username, first, last in [
+        ("zed", "Aaron", "Abbot"), ("amy", "", ""), ("bea", "Zoe", ""), ("cal", "", "Moss")
+    ]:  # fmt: skip
+        agent = make_agent(username=username)
+        type(agent.user).objects.filter(pk=agent.user_id).update(first_name=first, last_name=last)
+    names = [a.user.username for a in transfer_targets(exclude_agent_id=None, limit=3)]
+    assert names == ["zed", "amy", "cal"]  # Aaron Abbot, amy, Moss (not Zoe)
+    everyone = [a.user.username for a in transfer_targets(exclude_agent_id=None)]
+    assert everyone == ["zed", "amy", "cal", "bea"]

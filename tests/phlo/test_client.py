@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from calls import phlo_client
 from calls.phlo_client import PhloError, PhloRequest, get_phlo_client
 
 AGENT = "sip:alice@phones.test"
@@ -238,12 +239,22 @@ def test_invalid_arguments_are_programming_errors(settings):
 class CountingServer:
     """Answers every request after `delay` seconds with `status`; counts them by method."""
 
-    def __init__(self, *, status: int = 201, delay: float = 0.0, headers=None) -> None:
+    def __init__(
+        self, *, status: int = 201, delay: float = 0.0, headers=None, keep_alive: bool = False
+    ) -> None:
         self.counts: dict[str, int] = {}
+        self.connections = 0
         self._release = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 keeps a connection open for the next request.
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                server.connections += 1
+                super().setup()
+
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
@@ -336,3 +347,77 @@ def test_ipv6_base_url_keeps_its_brackets(settings):
         error = client_error(lambda: start_call(client))
     assert error.kind == "connection"
     assert "http://[::1]:" in error.message
+
+
+# --- one kept-alive client per thread ---------------------------------------------------------
+
+
+def test_actions_in_one_thread_share_one_connection(counting, settings):
+    server = counting(keep_alive=True)
+    settings.PHLO_BASE_URL = server.url
+    clients = []
+    for _ in range(3):
+        with get_phlo_client() as client:
+            clients.append(client)
+            assert start_call(client).status == 201
+    assert clients[0] is clients[1] is clients[2]
+    assert server.counts == {"POST": 3}
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("PHLO_BASE_URL", "http://127.0.0.1:9/v1"),
+        ("PLIVO_AUTH_ID", "MAOTHERACCOUNT"),
+        ("PLIVO_AUTH_TOKEN", "another-token"),
+        ("PHLO_ID", "another-phlo"),
+        ("PHLO_MPC_NODE_ID", "another-node"),
+        ("PHLO_CONNECT_TIMEOUT", 0.5),
+        ("PHLO_READ_TIMEOUT", 0.5),
+    ],
+)
+def test_the_client_is_rebuilt_when_a_setting_changes(settings, setting, value):
+    first = get_phlo_client()
+    assert get_phlo_client() is first
+    setattr(settings, setting, value)
+    second = get_phlo_client()
+    assert second is not first
+    assert get_phlo_client() is second
+    if setting == "PHLO_READ_TIMEOUT":
+        assert second.timeout[1] == 0.5
+    if setting == "PLIVO_AUTH_TOKEN":
+        assert second.session.auth[1] == "another-token"
+
+
+def test_each_thread_has_its_own_client(settings):
+    mine = get_phlo_client()
+    theirs = []
+    worker = threading.Thread(target=lambda: theirs.append(get_phlo_client()))
+    worker.start()
+    worker.join()
+    assert theirs and theirs[0] is not mine and theirs[0].session is not mine.session
+    assert get_phlo_client() is mine
+
+
+def test_a_connection_idle_too_long_is_not_reused(counting, settings, monkeypatch):
+    server = counting(keep_alive=True)
+    settings.PHLO_BASE_URL = server.url
+    now = [1000.0]
+    monkeypatch.setattr(phlo_client, "_clock", lambda: now[0])
+    start_call(get_phlo_client())
+    now[0] += phlo_client.KEEPALIVE_IDLE_SECONDS - 1
+    start_call(get_phlo_client())
+    assert server.connections == 1
+    now[0] += phlo_client.KEEPALIVE_IDLE_SECONDS + 1
+    start_call(get_phlo_client())
+    assert server.counts == {"POST": 3}
+    assert server.connections == 2
+
+
+def test_a_connection_the_server_closed_is_replaced(counting, settings):
+    server = counting(keep_alive=False)  # HTTP/1.0: the server closes after each answer
+    settings.PHLO_BASE_URL = server.url
+    for _ in range(2):
+        assert start_call(get_phlo_client()).status == 201
+    assert server.counts == {"POST": 2} and server.connections == 2
