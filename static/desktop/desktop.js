@@ -3,7 +3,7 @@
  * - the live connection (static/live/connection.js), with this page's close codes;
  * - stale fragments are ignored (every call fragment carries its version);
  * - a pushed call that is not on the page yet is added to the list;
- * - ticking timers, corrected for the server's clock;
+ * - ticking timers (static/live/timers.js);
  * - ringing (WebAudio tone + a notification when the tab is in the background);
  * - keyboard shortcuts, focus kept across live updates, customer picking in the dial box.
  */
@@ -11,8 +11,6 @@
   "use strict";
 
   var state = {
-    clockOffset: 0,        // server time minus browser time, ms
-    clockSeen: "",
     announced: {},
   };
   var SIGNED_OUT = "You have been signed out.";
@@ -99,7 +97,6 @@
   document.body.addEventListener("htmx:oobAfterSwap", function () { setTimeout(afterChange, 0); });
 
   function afterChange() {
-    readClock();
     var list = $("#calls");
     if (list && !list.querySelector("article.call") && !$("#no-calls")) {
       list.insertAdjacentHTML("beforeend",
@@ -112,7 +109,7 @@
     });
     updateRinging();
     restoreWork();
-    tick();
+    LiveTimers.refresh();
   }
 
   function announce() {
@@ -186,37 +183,6 @@
   }
 
   // --- timers --------------------------------------------------------------------------------
-
-  // The server's time arrives with the page, every full state and every pong; read each
-  // value once, when it is fresh.
-  function readClock() {
-    var hb = $("#heartbeat");
-    var raw = hb && hb.getAttribute("data-server-now");
-    if (!raw || raw === state.clockSeen) return;
-    state.clockSeen = raw;
-    var at = Date.parse(raw);
-    if (at) state.clockOffset = at - Date.now();
-  }
-
-  function fmt(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
-    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    var mm = h ? String(m).padStart(2, "0") : String(m);
-    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
-  }
-
-  function tick() {
-    var now = Date.now() + state.clockOffset;
-    $all("[data-since]").forEach(function (el) {
-      var since = Date.parse(el.getAttribute("data-since"));
-      if (since) el.textContent = fmt((now - since) / 1000);
-    });
-    $all("[data-until]").forEach(function (el) {
-      var until = Date.parse(el.getAttribute("data-until"));
-      if (until) el.textContent = fmt(Math.ceil((until - now) / 1000));
-    });
-  }
-  setInterval(tick, 1000);
 
   // --- ringing -------------------------------------------------------------------------------
 
@@ -367,6 +333,5 @@
     }
   });
 
-  readClock();
   afterChange();
 })();

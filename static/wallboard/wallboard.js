@@ -5,7 +5,7 @@
  * - a pushed call that is not on the page yet is added; an ended one is removed;
  * - a pushed agent's row is swapped by id, then moved to its status group (longest in the
  *   status first), and the groups' counts follow;
- * - ticking timers, corrected for the server's clock;
+ * - ticking timers (static/live/timers.js);
  * - "Join" is hidden on calls the viewer is already on (pushes are the same for everyone).
  */
 (function () {
@@ -13,7 +13,6 @@
 
   var viewer = document.body.dataset.viewerAgent || "";
   var state = {
-    clockOffset: 0,
     gone: {},  // call element id -> version at which it ended here
   };
   var SIGNED_OUT = "You have been signed out.";
@@ -156,7 +155,6 @@
   }
 
   function afterChange() {
-    readClock();
     arrangeAgents();
     var list = $("#wb-calls");
     if (list) {
@@ -168,7 +166,7 @@
       }
     }
     hideOwnJoins();
-    tick();
+    LiveTimers.refresh();
   }
 
   function hideOwnJoins() {
@@ -179,34 +177,6 @@
       join.hidden = !!onIt;
     });
   }
-
-  // --- timers --------------------------------------------------------------------------------
-
-  function readClock() {
-    var hb = $("#heartbeat");
-    var at = hb && Date.parse(hb.getAttribute("data-server-now"));
-    if (at) state.clockOffset = at - Date.now();
-  }
-
-  function fmt(seconds) {
-    seconds = Math.max(0, Math.floor(seconds));
-    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    var mm = h ? String(m).padStart(2, "0") : String(m);
-    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
-  }
-
-  function tick() {
-    var now = Date.now() + state.clockOffset;
-    $all("[data-since]").forEach(function (el) {
-      var since = Date.parse(el.getAttribute("data-since"));
-      if (since) el.textContent = fmt((now - since) / 1000);
-    });
-    $all("[data-until]").forEach(function (el) {
-      var until = Date.parse(el.getAttribute("data-until"));
-      if (until) el.textContent = fmt(Math.ceil((until - now) / 1000));
-    });
-  }
-  setInterval(tick, 1000);
 
   // --- toast ---------------------------------------------------------------------------------
 
@@ -224,6 +194,5 @@
     if (!sticky) toastTimer = setTimeout(function () { box.innerHTML = ""; }, 8000);
   }
 
-  readClock();
   afterChange();
 })();
