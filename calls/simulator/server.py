@@ -1,10 +1,14 @@
-"""The simulator's threaded HTTP server: /v1 (PHLO API), /_sim/ (control), /phones/ (page)."""
+"""The simulator's threaded HTTP server: /v1 (PHLO API), /_sim/ (control), /phones/ (page).
+
+It speaks HTTP/1.1 with keep-alive, like the real PHLO runner, so a client's pooled
+connection is reused between requests."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -24,15 +28,46 @@ MAX_BODY = 1024 * 1024
 class SimulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A kept-alive connection idle this long is closed here, ending its handler thread.
+    # Longer than phlo_client.KEEPALIVE_IDLE_SECONDS (20 s), so the client drops it first.
+    idle_timeout: float = 60.0
 
     def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
         self.sim = sim
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request, client_address) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        # Under the lock, so close_connections never touches a socket being closed.
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Cut every open connection: a stopped simulator must not answer on a kept-alive
+        one from a handler thread that outlived serve_forever."""
+        with self._connections_lock:
+            for request in self._connections:
+                with contextlib.suppress(OSError):
+                    request.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client resetting a kept-alive connection is routine, not worth a traceback.
+        if isinstance(sys.exc_info()[1], OSError):
+            logger.debug("connection from %s failed", client_address, exc_info=True)
+        else:
+            logger.exception("simulator failed on a connection from %s", client_address)
 
 
 def stop_server(server: ThreadingHTTPServer) -> None:
     """Shut a server down now: poke its socket so serve_forever wakes at once instead of
-    at its next poll."""
+    at its next poll; a SimulatorHTTPServer also cuts its kept-alive connections."""
     stopper = threading.Thread(target=server.shutdown, name="http-shutdown")
     stopper.start()
     host, port = server.server_address[:2]
@@ -41,11 +76,22 @@ def stop_server(server: ThreadingHTTPServer) -> None:
             socket.create_connection((host, port), timeout=0.5).close()
         stopper.join(0.01)
     server.server_close()
+    if isinstance(server, SimulatorHTTPServer):
+        server.close_connections()
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: SimulatorHTTPServer
     server_version = "PHLOSimulator/1.0"
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, a kept-alive connection waits
+    # for the client's delayed ACK (~40 ms) before sending the body.
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        # The socket timeout bounds how long an idle kept-alive connection holds a thread.
+        self.timeout = self.server.idle_timeout
+        super().setup()
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -65,17 +111,35 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         parts = urlsplit(self.path)
         path = parts.path
+        refused = self._refuse_body()
+        if refused is not None:
+            # The body was not read, so the next request on this connection cannot be found.
+            self.close_connection = True
+            self._send(refused)
+            return
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._send(json_response(413, {"error": "Request body too large."}))
-                return
-            body = self.rfile.read(length) if length > 0 else b""
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        except OSError:
+            # The client stalled (idle_timeout) or went away mid-body: nothing to answer.
+            self.close_connection = True
+            return
+        try:
             response = self._route(method, path, parts.query, body)
         except Exception:
             logger.exception("simulator failed on %s %s", method, path)
             response = json_response(500, {"error": "Internal simulator error; see its log."})
         self._send(response)
+
+    def _refuse_body(self) -> Response | None:
+        """An error for a body we will not read, or None if its length is usable."""
+        if self.headers.get("Transfer-Encoding"):
+            return json_response(411, {"error": "Send the body with a Content-Length."})
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not (raw.isascii() and raw.isdigit()):
+            return json_response(400, {"error": f"Bad Content-Length: {raw[:40]!r}."})
+        if int(raw) > MAX_BODY:
+            return json_response(413, {"error": "Request body too large."})
+        return None
 
     def _route(self, method: str, path: str, query: str, body: bytes) -> Response:
         sim = self.server.sim
@@ -93,14 +157,22 @@ class _Handler(BaseHTTPRequestHandler):
         if response.disconnect:
             self.close_connection = True
             return
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            if self.close_connection:
+                # The client asked to close, or we must: say so (RFC 9112, 9.6).
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+        except OSError:
+            # The client went away, or stop_server cut the connection.
+            logger.debug("simulator could not answer %s %s", self.command, self.path)
+            self.close_connection = True
 
     def log_message(self, format: str, *args) -> None:
         # The request line only (never headers, so never credentials).
