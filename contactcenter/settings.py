@@ -41,6 +41,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: the chain above runs in one thread per request (see the class).
+    "contactcenter.middleware.OneThreadChain",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"
