@@ -90,7 +90,11 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
             await self.send_full_state()
 
     async def send_full_state(self) -> None:
-        html, wrap_up_until = await database_sync_to_async(_full_state)(self.agent_id)
+        # In the thread pool, not the one thread Channels shares per process: after a
+        # restart every desktop reconnects at once, and their renders can overlap.
+        html, wrap_up_until = await database_sync_to_async(_full_state, thread_sensitive=False)(
+            self.agent_id
+        )
         await self.send(text_data=html)
         self._schedule_expiry(wrap_up_until)
 

@@ -3,6 +3,36 @@ import pytest
 pytest_plugins = ["tests.fixtures_simulator", "tests.browser_support"]
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test in a file of this run's own, as the product runs (WAL, busy timeout).
+
+    Django's default in-memory test database uses SQLite's shared cache, where a write in
+    one thread fails at once with "table is locked" while another thread reads, instead of
+    waiting: websocket renders run in a thread pool beside the test's own writes.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup):
+    """Before the test database is dropped, finalize connections left in worker threads.
+
+    Websocket renders and pushes run in event loops' thread pools; each of those threads
+    keeps its own connection (CONN_MAX_AGE), and a closed loop's threads end without closing
+    it. PostgreSQL refuses to drop a database someone is still connected to.
+    """
+    yield
+    import gc
+
+    gc.collect()
+
+
 @pytest.fixture(autouse=True)
 def _phlo_test_settings(settings):
     """Every test talks to a simulator (never the real Plivo) with throwaway credentials."""

@@ -127,7 +127,8 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
             await self.send_full_state()
 
     async def send_full_state(self) -> None:
-        html, next_end = await database_sync_to_async(_full_state)()
+        # In the thread pool, like the desktop's: reconnecting wallboards render side by side.
+        html, next_end = await database_sync_to_async(_full_state, thread_sensitive=False)()
         await self.send(text_data=html)
         self._schedule_expiry(next_end)
 

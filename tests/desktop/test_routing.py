@@ -237,8 +237,8 @@ def test_concurrent_requests_never_get_the_same_agent():
     """Eight requests at once for three agents: three different agents, five no_agent."""
     if connection.vendor != "postgresql":
         pytest.skip(
-            "needs PostgreSQL (DATABASE_URL): the in-memory SQLite test database cannot take"
-            " concurrent writers, and SQLite serialises them anyway"
+            "needs PostgreSQL (DATABASE_URL): the race needs concurrent writers and row"
+            " locks; SQLite serialises writers"
         )
     agents = [waiting(f"agent{i}", minutes=10 - i) for i in range(3)]
     barrier = threading.Barrier(8)

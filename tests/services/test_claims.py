@@ -141,7 +141,10 @@ def test_two_users_race_to_transfer(phlo_sim, talking_call, alice, bob, carol, s
     """Alice and supervisor Sam start a warm transfer at the same instant, from two threads
     with their own database connections. Exactly one wins; the other is told who did."""
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL): SQLite's test database is not shared")
+        pytest.skip(
+            "needs PostgreSQL (DATABASE_URL): the race needs concurrent writers and row"
+            " locks; SQLite serialises writers"
+        )
     # Hold the winner's request at the simulator so the loser arrives while it is in flight.
     phlo_sim.inject_fault(delay=0.3)
     barrier = threading.Barrier(2)
@@ -182,7 +185,10 @@ def test_two_users_race_to_transfer(phlo_sim, talking_call, alice, bob, carol, s
 def test_claim_is_atomic_across_connections(alice, bob, dana):
     """The conditional UPDATE, from two connections at once: one row updated in total."""
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL): SQLite's test database is not shared")
+        pytest.skip(
+            "needs PostgreSQL (DATABASE_URL): the race needs concurrent writers and row"
+            " locks; SQLite serialises writers"
+        )
     call = Call.objects.create(owner=alice, customer=dana)
     mine = Action.objects.create(call=call, actor=alice.user, kind="hold")
     theirs = Action.objects.create(call=call, actor=bob.user, kind="hold")
