@@ -14,20 +14,23 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from bench.consumers import EchoConsumer  # noqa: E402
+from calls.publisher import bind_to_server  # noqa: E402
 from contactcenter.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(
-                URLRouter(
-                    [
-                        path("bench/ws/echo/<int:group>/", EchoConsumer.as_asgi()),
-                        *websocket_urlpatterns,
-                    ]
+application = bind_to_server(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(
+                    URLRouter(
+                        [
+                            path("bench/ws/echo/<int:group>/", EchoConsumer.as_asgi()),
+                            *websocket_urlpatterns,
+                        ]
+                    )
                 )
-            )
-        ),
-    }
+            ),
+        }
+    )
 )

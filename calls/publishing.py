@@ -12,14 +12,24 @@ wallboards' HTML is rendered once too, only what the change touched, and rides o
 wallboard is open anywhere (`calls.wallboard.watchers.any_open`) it is not rendered at all.
 When a render fails or is skipped the message goes without it, and the pages render or
 re-sync by themselves.
+
+Under the ASGI server the render and the sends happen after the response, on the server's
+loop, and pushes for the same call or agent that pile up merge into one
+(`calls.publisher`); elsewhere they happen in place, right after the commit.
 """
+
+from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from calls import publisher
+from calls.publisher import Message
 
 logger = logging.getLogger(__name__)
 
@@ -83,34 +93,100 @@ def _render_wallboard(*, call_id: int | None = None, agent_id: int | None = None
     return render_wallboard_update(call_id=call_id, agent_id=agent_id)
 
 
+@dataclass(frozen=True)
+class CallPush:
+    """`call.changed` to the call's watchers, each agent on it (rendered) and supervisors."""
+
+    call_id: int
+    version: int
+    agent_ids: frozenset[int]
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("call", self.call_id)
+
+    def merged(self, later: CallPush) -> CallPush:
+        # Everyone either change concerned hears of it: an agent who left is told too.
+        return CallPush(
+            call_id=self.call_id,
+            version=max(self.version, later.version),
+            agent_ids=self.agent_ids | later.agent_ids,
+        )
+
+    def messages(self) -> list[Message]:
+        message = {"type": "call.changed", "call_id": self.call_id, "version": self.version}
+        agents = sorted(self.agent_ids)
+        rendered = _render_calls(self.call_id, agents)
+        return [
+            (call_group(self.call_id), message),
+            *(
+                (agent_group(a), message | ({"html": rendered[a]} if rendered.get(a) else {}))
+                for a in agents
+            ),
+            (SUPERVISORS_GROUP, message | _render_wallboard(call_id=self.call_id)),
+        ]
+
+
+@dataclass(frozen=True)
+class AgentPush:
+    """`agent.changed` to the agent's own desktops (rendered) and the supervisors."""
+
+    agent_id: int
+    status: str
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("agent", self.agent_id)
+
+    def merged(self, later: AgentPush) -> AgentPush:
+        return later  # the render reads the current status anyway
+
+    def messages(self) -> list[Message]:
+        message = {"type": "agent.changed", "agent_id": self.agent_id, "status": self.status}
+        return [
+            (agent_group(self.agent_id), message | _render_status(self.agent_id)),
+            (SUPERVISORS_GROUP, message | _render_wallboard(agent_id=self.agent_id)),
+        ]
+
+
+@dataclass(frozen=True)
+class SignOutPush:
+    """Close the desktops open in one session."""
+
+    agent_id: int
+    session_key: str
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return ("signed-out", self.agent_id, self.session_key)
+
+    def merged(self, later: SignOutPush) -> SignOutPush:
+        return self
+
+    def messages(self) -> list[Message]:
+        message = {"type": "desktop.signed_out", "session_key": self.session_key}
+        return [(agent_group(self.agent_id), message)]
+
+
+def _send_now(push: CallPush | AgentPush | SignOutPush) -> None:
+    for group, message in push.messages():
+        _send([group], message)
+
+
+def _after_commit(push: CallPush | AgentPush | SignOutPush) -> None:
+    transaction.on_commit(lambda: publisher.publish(push, send_now=_send_now))
+
+
 def publish_call_changed(*, call_id: int, version: int, agent_ids: Iterable[int]) -> None:
     """After commit, send one `call.changed` to the call, each agent on it, and supervisors."""
-    agents = sorted(set(agent_ids))
-    message = {"type": "call.changed", "call_id": call_id, "version": version}
-
-    def send() -> None:
-        _send([call_group(call_id)], message)
-        _send([SUPERVISORS_GROUP], message | _render_wallboard(call_id=call_id))
-        rendered = _render_calls(call_id, agents)
-        for agent_id in agents:
-            html = rendered.get(agent_id)
-            _send([agent_group(agent_id)], message | ({"html": html} if html else {}))
-
-    transaction.on_commit(send)
+    _after_commit(CallPush(call_id=call_id, version=version, agent_ids=frozenset(agent_ids)))
 
 
 def publish_agent_changed(*, agent_id: int, status: str) -> None:
     """After commit, tell the agent's own desktops and the supervisors of a status change."""
-    message = {"type": "agent.changed", "agent_id": agent_id, "status": status}
-
-    def send() -> None:
-        _send([SUPERVISORS_GROUP], message | _render_wallboard(agent_id=agent_id))
-        _send([agent_group(agent_id)], message | _render_status(agent_id))
-
-    transaction.on_commit(send)
+    _after_commit(AgentPush(agent_id=agent_id, status=status))
 
 
 def publish_desktop_signed_out(*, agent_id: int, session_key: str) -> None:
     """Close the desktops open in a session that has just logged out."""
-    message = {"type": "desktop.signed_out", "session_key": session_key}
-    transaction.on_commit(lambda: _send([agent_group(agent_id)], message))
+    _after_commit(SignOutPush(agent_id=agent_id, session_key=session_key))
