@@ -29,6 +29,7 @@ from bench.cluster import (
     ROOT,
     Cluster,
     ClusterError,
+    Server,
     postgres_server_url,
     unreachable,
 )
@@ -46,7 +47,7 @@ class Plan:
     concurrency: int
     capacity_steps: tuple[int, ...]
     actions: int
-    sustainable_rate: float
+    rates: tuple[float, ...]
 
 
 FULL = Plan(
@@ -60,7 +61,7 @@ FULL = Plan(
     concurrency=8,
     capacity_steps=(1000, 2000, 2500),
     actions=200,
-    sustainable_rate=15.0,
+    rates=(25.0, 50.0),
 )
 QUICK = Plan(
     render_calls=(5, 20),
@@ -73,7 +74,7 @@ QUICK = Plan(
     concurrency=4,
     capacity_steps=(60,),
     actions=10,
-    sustainable_rate=10.0,
+    rates=(10.0,),
 )
 
 
@@ -117,9 +118,8 @@ class Bench:
             settings_module="bench.settings",
             asgi_application="bench.asgi:application",
             label="ccbench",
-            # Production logs at INFO; one line per callback is part of the real cost. No
-            # connection pool unless a variant asks: pyproject does not install psycopg_pool.
-            extra_env={"LOG_LEVEL": "INFO", "DATABASE_POOL": "0"},
+            # Production logs at INFO; one line per callback is part of the real cost.
+            extra_env={"LOG_LEVEL": "INFO"},
         )
         c = self.cluster
         self.sim = Simulator(
@@ -177,6 +177,36 @@ class Bench:
     def production_env(self) -> dict:
         return {} if self.redis_url else {"REDIS_URL": ""}
 
+    def push_and_echo(self, servers: list[Server], *, sockets: int, rate: float) -> dict:
+        """Push latency to `sockets` desktops at `rate`, then the echo baseline through the
+        same servers with as many sockets, the same rate and a message of the same size."""
+        from bench.latency import echo_latency, push_latency
+
+        p = self.plan
+        self.top_up_calls(sockets)
+        push = asyncio.run(
+            push_latency(
+                self.cluster,
+                servers,
+                self.rows[:sockets],
+                rate=rate,
+                seconds=p.latency_seconds,
+                warmup=p.warmup,
+            )
+        )
+        echo = asyncio.run(
+            echo_latency(
+                self.cluster,
+                servers,
+                sockets,
+                rate=rate,
+                seconds=p.latency_seconds,
+                warmup=p.warmup,
+                payload_bytes=push["message_bytes"] or 4000,
+            )
+        )
+        return {"push": push, "echo": echo}
+
     # --- phases ---------------------------------------------------------------------------
 
     def run(self, phases: list[str]) -> dict:
@@ -225,8 +255,6 @@ class Bench:
         self.results["render"] = out
 
     def phase_latency(self) -> None:
-        from bench.latency import echo_latency, push_latency
-
         p = self.plan
         self.top_up_calls(max(p.latency_sockets))
         out = []
@@ -234,45 +262,39 @@ class Bench:
             servers = self.cluster.start_servers(processes, **env)
             try:
                 for sockets in p.latency_sockets:
-                    push = asyncio.run(
-                        push_latency(
-                            self.cluster,
-                            servers,
-                            self.rows[:sockets],
-                            rate=p.rate,
-                            seconds=p.latency_seconds,
-                            warmup=p.warmup,
-                        )
-                    )
-                    echo = asyncio.run(
-                        echo_latency(
-                            self.cluster,
-                            servers,
-                            sockets,
-                            rate=p.rate,
-                            seconds=p.latency_seconds,
-                            warmup=p.warmup,
-                            payload_bytes=push["message_bytes"] or 4000,
-                        )
-                    )
+                    found = self.push_and_echo(servers, sockets=sockets, rate=p.rate)
                     out.append(
-                        {
-                            "layer": layer,
-                            "processes": processes,
-                            "sockets": sockets,
-                            "push": push,
-                            "echo": echo,
-                        }
+                        {"layer": layer, "processes": processes, "sockets": sockets, **found}
                     )
-                    say(
-                        f"{layer}/{processes} proc, {sockets} sockets: push p50/p95/p99"
-                        f" {push['p50']:.1f}/{push['p95']:.1f}/{push['p99']:.1f} ms"
-                        f" (lost {push['lost']}, errors {push['errors']});"
-                        f" echo {echo['p50']:.1f}/{echo['p95']:.1f}/{echo['p99']:.1f} ms"
-                    )
+                    say(f"{layer}/{processes} proc, {sockets} sockets: {_figures(found)}")
             finally:
                 self.cluster.stop_servers()
         self.results["latency"] = out
+
+    def phase_rates(self) -> None:
+        """Push latency on the last layer with the most sockets at a ladder of offered rates,
+        to find the rate the processes carry within the target."""
+        p = self.plan
+        sockets = max(p.latency_sockets)
+        layer, processes, env = self.layers()[-1]
+        out = []
+        servers = self.cluster.start_servers(processes, **env)
+        try:
+            for rate in p.rates:
+                found = self.push_and_echo(servers, sockets=sockets, rate=rate)
+                out.append(
+                    {
+                        "layer": layer,
+                        "processes": processes,
+                        "sockets": sockets,
+                        "rate": rate,
+                        **found,
+                    }
+                )
+                say(f"{rate:.0f} cb/s offered, {layer}/{processes} proc: {_figures(found)}")
+        finally:
+            self.cluster.stop_servers()
+        self.results["rates"] = out
 
     def phase_ingestion(self) -> None:
         from bench.common import Clock, hold_callback
@@ -357,163 +379,30 @@ class Bench:
             f" {found['overhead_p50_ms']:.1f} ms"
         )
 
-    def phase_whatif(self) -> None:
-        """The live path with the fixes this report recommends, applied by switches in
-        bench/settings.py and bench/apps.py only: same load as the largest latency run
-        and a shorter ingestion run, so the gain is measured, not guessed."""
-        from bench.common import Clock, hold_callback
-        from bench.ingestion import bare_view, webhook_ingestion
-        from bench.latency import push_latency
 
-        p = self.plan
-        sockets = max(p.latency_sockets)
-        self.top_up_calls(sockets)
-        layer, processes, env = self.layers()[-1]
-        skip = {"BENCH_SKIP_WALLBOARD_RENDER": "1"}
-        pool = skip | {"DATABASE_POOL": "1"}
-        variants = [("without the wallboard render in the publish path", skip)]
-        if _has_pool():
-            variants.append(("... and a database connection pool", pool))
-        variants.append(
-            (
-                "... and the middleware chain in one thread",
-                (pool if _has_pool() else skip) | {"BENCH_SYNC_CHAIN": "1"},
-            )
-        )
-        out = []
-        for name, switches in variants:
-            servers = self.cluster.start_servers(processes, **env, **switches)
-            try:
-                push = asyncio.run(
-                    push_latency(
-                        self.cluster,
-                        servers,
-                        self.rows[:sockets],
-                        rate=p.rate,
-                        seconds=p.latency_seconds,
-                        warmup=p.warmup,
-                    )
-                )
-            finally:
-                self.cluster.stop_servers()
-            (server,) = self.cluster.start_servers(1, **self.production_env(), **switches)
-            try:
-                seconds = max(1.0, p.ingestion_seconds / 2)
-                webhook = asyncio.run(
-                    webhook_ingestion(
-                        self.cluster,
-                        server,
-                        self.rows[: min(200, sockets)],
-                        seconds=seconds,
-                        concurrency=p.concurrency,
-                    )
-                )
-                sample = hold_callback(self.rows[0], hold=True, stamp=Clock().stamp())
-                bare = asyncio.run(
-                    bare_view(
-                        self.cluster,
-                        server,
-                        seconds=p.bare_seconds / 2,
-                        concurrency=p.concurrency,
-                        body_like=sample,
-                    )
-                )
-            finally:
-                self.cluster.stop_servers()
-            actions = None
-            if self.actor is not None:
-                from bench.actions import action_overhead
-
-                self.cluster.start_servers(1, **self.production_env(), **switches)
-                try:
-                    actions = action_overhead(
-                        self.cluster, self.sim, self.actor, count=max(10, p.actions // 2)
-                    )
-                finally:
-                    self.cluster.stop_servers()
-            out.append(
-                {
-                    "actions": actions,
-                    "variant": name,
-                    "switches": switches,
-                    "layer": layer,
-                    "processes": processes,
-                    "sockets": sockets,
-                    "push": push,
-                    "webhook": webhook,
-                    "bare": bare,
-                }
-            )
-            say(
-                f"{name}: push p50/p95/p99 {push['p50']:.1f}/{push['p95']:.1f}/{push['p99']:.1f}"
-                f" ms (lost {push['lost']}); webhook {webhook['per_second']:.0f}/s vs bare"
-                f" {bare['per_second']:.0f}/s"
-                + (f"; action overhead {actions['overhead_p50_ms']:.1f} ms" if actions else "")
-            )
-        self.results["whatif"] = out
-
-    def phase_sustained(self) -> None:
-        """Push latency within capacity: every fix switched on, at a rate the processes can
-        carry, beside the echo baseline at the same rate."""
-        from bench.latency import echo_latency, push_latency
-
-        p = self.plan
-        sockets = max(p.latency_sockets)
-        self.top_up_calls(sockets)
-        layer, processes, env = self.layers()[-1]
-        switches = {"BENCH_SKIP_WALLBOARD_RENDER": "1", "BENCH_SYNC_CHAIN": "1"}
-        if _has_pool():
-            switches["DATABASE_POOL"] = "1"
-        servers = self.cluster.start_servers(processes, **env, **switches)
-        try:
-            push = asyncio.run(
-                push_latency(
-                    self.cluster,
-                    servers,
-                    self.rows[:sockets],
-                    rate=p.sustainable_rate,
-                    seconds=p.latency_seconds * 2,
-                    warmup=p.warmup,
-                )
-            )
-            echo = asyncio.run(
-                echo_latency(
-                    self.cluster,
-                    servers,
-                    sockets,
-                    rate=p.sustainable_rate,
-                    seconds=p.latency_seconds,
-                    warmup=p.warmup,
-                    payload_bytes=push["message_bytes"] or 4000,
-                )
-            )
-        finally:
-            self.cluster.stop_servers()
-        self.results["sustained"] = {
-            "layer": layer,
-            "processes": processes,
-            "sockets": sockets,
-            "rate": p.sustainable_rate,
-            "switches": switches,
-            "push": push,
-            "echo": echo,
-        }
-        say(
-            f"all fixes, {p.sustainable_rate:.0f} cb/s: push p50/p95/p99 {push['p50']:.1f}/"
-            f"{push['p95']:.1f}/{push['p99']:.1f} ms (lost {push['lost']}, not sent"
-            f" {push['not_sent_saturated']}); echo p99 {echo['p99']:.1f} ms"
-        )
+def _figures(found: dict) -> str:
+    push, echo = found["push"], found["echo"]
+    return (
+        f"sent {push['rate']:.1f}/s, push p50/p95/p99"
+        f" {push['p50']:.1f}/{push['p95']:.1f}/{push['p99']:.1f} ms (lost {push['lost']},"
+        f" errors {push['errors']}, not sent {push['not_sent_saturated']});"
+        f" echo {echo['p50']:.1f}/{echo['p95']:.1f}/{echo['p99']:.1f} ms"
+    )
 
 
-def _has_pool() -> bool:
-    try:
-        import psycopg_pool  # noqa: F401
-    except ImportError:
-        return False
-    return True
+PHASES = ["render", "latency", "rates", "ingestion", "capacity", "actions"]
 
 
-PHASES = ["render", "latency", "ingestion", "capacity", "actions", "whatif", "sustained"]
+def current_phases(results: dict) -> dict:
+    """`results` without the figures, load and dates of phases this version no longer runs:
+    a results.json from an older run may hold some (such as "whatif" and "sustained")."""
+    ran = set(results.get("load", {})) | set(results.get("phase_started", {}))
+    retired = (ran | {"whatif", "sustained"}) - set(PHASES)
+    kept = {k: v for k, v in results.items() if k not in retired}
+    for key in ("load", "phase_started"):
+        if key in kept:
+            kept[key] = {p: v for p, v in kept[key].items() if p in PHASES}
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -544,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench.report import write_report
 
         out = Path(args.out)
-        results = json.loads((out / "results.json").read_text())
+        results = current_phases(json.loads((out / "results.json").read_text()))
         say(f"wrote {', '.join(str(p) for p in write_report(results, out))}")
         return 0
     phases = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -582,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.merge and (out / "results.json").exists():
-        earlier = json.loads((out / "results.json").read_text())
+        earlier = current_phases(json.loads((out / "results.json").read_text()))
         load = earlier.get("load", {}) | results.get("load", {})
         seconds = earlier.get("seconds", 0) + results["seconds"]
         # Each phase keeps the date of the run that measured it; the header names both.

@@ -23,16 +23,3 @@ def query_stats(get_response):
         return response
 
     return middleware
-
-
-class SyncOnly:
-    """Sync-only, so Django runs the middleware chain inside it in one thread (experiment)."""
-
-    sync_capable = True
-    async_capable = False
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)

@@ -15,7 +15,3 @@ ROOT_URLCONF = "bench.urls"
 ASGI_APPLICATION = "bench.asgi.application"
 if env_bool("BENCH_QUERY_STATS", False):
     MIDDLEWARE = ["bench.middleware.query_stats", *MIDDLEWARE]
-# What-if: one sync-only middleware innermost makes Django run the whole chain in one
-# thread under ASGI instead of hopping threads for every middleware hook.
-if env_bool("BENCH_SYNC_CHAIN", False):
-    MIDDLEWARE = [*MIDDLEWARE, "bench.middleware.SyncOnly"]

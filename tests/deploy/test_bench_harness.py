@@ -99,3 +99,51 @@ def test_each_missed_target_is_reported_as_missed():
     text = markdown(_results(push_p99=60, echo_p99=20, webhook=150, held=1500), chart=None)
     assert text.count("**missed**") == 3
     assert "| redis | 2 | 1,000 |" in text
+
+
+def _rate_run(rate: float, *, p99: float, not_sent: int = 0) -> dict:
+    push = {"n": 100, "p50": p99 / 3, "p95": p99 / 2, "p99": p99, "max": p99}
+    return {
+        "layer": "redis",
+        "processes": 2,
+        "sockets": 1000,
+        "rate": rate,
+        "push": push | {"lost": 0, "errors": 0, "rate": rate, "not_sent_saturated": not_sent},
+        "echo": push | {"p99": 10.0, "lost": 0, "errors": 0, "rate": rate},
+    }
+
+
+def test_the_rate_ladder_names_the_highest_rate_within_the_target():
+    results = _results(push_p99=60, echo_p99=20, webhook=300, held=2500)
+    # 50 cb/s is within 50 ms but refused some callbacks: not carried.
+    results["rates"] = [
+        _rate_run(10, p99=20),
+        _rate_run(25, p99=45),
+        _rate_run(50, p99=40, not_sent=3),
+        _rate_run(100, p99=900),
+    ]
+    text = markdown(results, chart=None)
+    assert "| 25 | 25.0 | 15.0 | 22.5 | 45.0 | 0 | 0 | 15.0 | 10.0 |" in text
+    assert "nothing lost, failed or not sent: **25 callbacks/s** (p99 45.0 ms)." in text
+
+    results["rates"] = [_rate_run(10, p99=51), _rate_run(25, p99=400)]
+    assert "None of the offered rates had push p99 ≤ 50 ms" in markdown(results, chart=None)
+
+
+def test_phases_no_longer_run_are_dropped_from_older_results():
+    from bench.__main__ import PHASES, current_phases
+
+    old = _results(push_p99=30, echo_p99=25, webhook=300, held=2500)
+    old |= {
+        "whatif": [{"variant": "x"}],
+        "sustained": {"rate": 15.0},
+        "load": {"latency": [1.0, 2.0], "whatif": [3.0, 4.0], "sustained": [5.0, 6.0]},
+        "phase_started": {"latency": "2026-01-01", "whatif": "2026-01-01", "sustained": "x"},
+    }
+    kept = current_phases(old)
+    assert "whatif" not in kept and "sustained" not in kept
+    assert kept["load"] == {"latency": [1.0, 2.0]}
+    assert kept["phase_started"] == {"latency": "2026-01-01"}
+    assert kept["latency"] == old["latency"] and "rates" in PHASES
+    text = markdown(kept, chart=None)
+    assert "whatif" not in text and "sustained" not in text
