@@ -4,7 +4,8 @@
  * - the connection badge (#connection: "Connecting…" / "Live" / "Reconnecting…" / down);
  * - capped exponential backoff with jitter, and our own reconnect for the clean closes the
  *   extension does not retry (a server restart, a proxy timing out);
- * - events of a socket that was already replaced are ignored;
+ * - events of a socket that was already replaced are ignored, and the extension may not
+ *   retry it either (its late death would replace the healthy successor);
  * - a session check after 3 failed retries, and signing out on the server's refusal codes;
  * - a heartbeat ping; a socket whose ping goes unanswered is replaced;
  * - reconnect when the browser comes back online, resync when the tab is shown again.
@@ -64,6 +65,7 @@
       lastMessageAt: Date.now(),
       pingSentAt: 0,
       signedOut: false,
+      replacing: false,      // a live socket is being replaced (heartbeat), not first opened
     };
 
     htmx.config.wsReconnectDelay = function (retry) { return backoff(retry); };
@@ -71,9 +73,20 @@
     // Remember the newest socket: events of one already replaced must not touch the state.
     var createSocket = htmx.createWebSocket;
     htmx.createWebSocket = function (url) {
+      // After a sign-out a retry the extension had already scheduled must not connect:
+      // hand it a socket that is closed and never fires.
+      if (state.signedOut) return deadSocket();
       state.current = createSocket(url);
       return state.current;
     };
+    function deadSocket() {
+      return { readyState: 3, OPEN: 1, send: function () {}, close: function () {},
+        addEventListener: function () {}, removeEventListener: function () {} };
+    }
+    // Detach the extension from a socket we are done with: no retry when it closes later.
+    function disown(socket) {
+      if (socket) socket.onclose = socket.onerror = null;
+    }
     function stale(evt) {
       var e = evt.detail && evt.detail.event;
       return !!(e && e.target && state.current && e.target !== state.current);
@@ -88,14 +101,16 @@
     }
 
     body.addEventListener("htmx:wsConnecting", function () {
-      if (!state.open) setConnection(state.retries ? "reconnecting" : "connecting",
-        state.retries ? "Reconnecting…" : "Connecting…");
+      if (state.open || state.signedOut) return;
+      var again = state.retries || state.replacing;
+      setConnection(again ? "reconnecting" : "connecting", again ? "Reconnecting…" : "Connecting…");
     });
 
     body.addEventListener("htmx:wsOpen", function (evt) {
       if (stale(evt)) return;
       state.socket = evt.detail.socketWrapper;
       state.open = true;
+      state.replacing = false;
       state.retries = 0;
       state.pingSentAt = 0;
       state.lastMessageAt = Date.now();
@@ -129,7 +144,10 @@
     function forceReconnect() {
       if (!state.socket || state.signedOut) return;
       state.open = false;
+      state.replacing = true;
       setConnection("reconnecting", "Reconnecting…");
+      // The silent socket may report its death much later (1006): by then it is not ours.
+      disown(state.current);
       state.socket.reconnect();
     }
 
@@ -142,8 +160,11 @@
 
     function signOut(text) {
       state.signedOut = true;
+      clearTimeout(state.manualReconnect);
+      disown(state.current);
+      if (state.current && state.current.readyState <= 1) state.current.close();
       var live = document.querySelector("#live");
-      if (live) live.remove(); // stops the extension's retries
+      if (live) live.remove();
       setConnection("down", "Signed out");
       toast(escapeHtml(text) + ' <a href="' + body.dataset.loginUrl + '">Log in again</a>.', true);
     }
