@@ -1,7 +1,7 @@
 """Benchmark the live path on this machine and write bench/REPORT.md and bench/report.png.
 
     .venv/bin/pip install -e '.[bench]'      # matplotlib, for the chart
-    .venv/bin/python -m bench                # the full run: ~20 minutes on the shared 2-core box
+    .venv/bin/python -m bench                # the full run: ~10 minutes on the shared 2-core box
     .venv/bin/python -m bench --quick        # a smoke run of every phase, ~1 minute, to var/
 
 Needs PostgreSQL (DATABASE_URL if it names one, else postgres://postgres@127.0.0.1:5432) and,
