@@ -350,8 +350,15 @@ def chart(results: dict, path: Path) -> bool:
     fig.suptitle("Contact center live path on this machine (baselines in grey)", fontsize=13)
 
     ax = axes[0][0]
-    latency = results.get("latency") or []
-    labels = [f"{r['layer']}\n{r['processes']}p/{r['sockets']}s" for r in latency]
+    # The 100 callbacks/s runs, then the rate ladder: where the processes keep up.
+    offered = (results.get("plan") or {}).get("rate") or 0
+    latency = [
+        *(r | {"rate": offered} for r in results.get("latency") or []),
+        *(results.get("rates") or []),
+    ]
+    labels = [
+        f"{r['layer']}\n{r['processes']}p/{r['sockets']}s\n{r['rate']:.0f}/s" for r in latency
+    ]
     xs = range(len(latency))
     for offset, key in ((-0.3, "p50"), (-0.1, "p95"), (0.1, "p99")):
         ax.bar(
@@ -368,7 +375,7 @@ def chart(results: dict, path: Path) -> bool:
         label="echo p99",
     )
     ax.axhline(TARGETS["push_p99_ms"], color="red", linestyle="--", linewidth=1, label="target")
-    ax.set_xticks(list(xs), labels, fontsize=8)
+    ax.set_xticks(list(xs), labels, fontsize=7)
     ax.set_yscale("log")
     ax.set_ylabel("ms (log)")
     ax.set_title("Callback → browser latency")
