@@ -95,7 +95,8 @@ class Publisher:
             logger.exception("could not publish %r", key)
         finally:
             self._running.discard(key)
-            self._start_ready()
+        # Not when cancelled (the loop is shutting down): no new tasks to leave pending.
+        self._start_ready()
 
 
 async def send_messages(messages: list[Message]) -> None:
