@@ -117,9 +117,15 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         until = event.get("wrap_up_until") or ""
         self._schedule_expiry(parse_datetime(until) if until else None)
 
-    async def desktop_signed_out(self, event: dict) -> None:
+    async def session_signed_out(self, event: dict) -> None:
+        # Only this agent's group hears it. A desktop with no session key cannot tell which
+        # session it belongs to, so it closes and lets the reconnect check the sign-in.
         if not self.session_key or event.get("session_key") == self.session_key:
             await self.close(code=CLOSE_SIGNED_OUT)
+
+    # The message's name before any logout closed the wallboards too: a process not yet
+    # upgraded in a rolling deploy may still send it.
+    desktop_signed_out = session_signed_out
 
     # --- wrap-up expiry -------------------------------------------------------------------
 

@@ -151,21 +151,24 @@ class AgentPush:
 
 @dataclass(frozen=True)
 class SignOutPush:
-    """Close the desktops open in one session."""
+    """`session.signed_out`: close the desktops and the wallboards open in one session."""
 
-    agent_id: int
     session_key: str
+    agent_id: int | None = None  # whose desktops; None for a user without an agent profile
 
     @property
-    def key(self) -> tuple[str, int, str]:
-        return ("signed-out", self.agent_id, self.session_key)
+    def key(self) -> tuple[str, str, int | None]:
+        return ("signed-out", self.session_key, self.agent_id)
 
     def merged(self, later: SignOutPush) -> SignOutPush:
         return self
 
     def messages(self) -> list[Message]:
-        message = {"type": "desktop.signed_out", "session_key": self.session_key}
-        return [(agent_group(self.agent_id), message)]
+        message = {"type": "session.signed_out", "session_key": self.session_key}
+        # Any supervisor may have a wallboard open in this session; sign-outs are rare, so
+        # every wallboard hears it and only the one opened in this session closes.
+        agent = [(agent_group(self.agent_id), message)] if self.agent_id is not None else []
+        return [*agent, (SUPERVISORS_GROUP, message)]
 
 
 def _send_now(push: CallPush | AgentPush | SignOutPush) -> None:
@@ -187,6 +190,9 @@ def publish_agent_changed(*, agent_id: int, status: str) -> None:
     _after_commit(AgentPush(agent_id=agent_id, status=status))
 
 
-def publish_desktop_signed_out(*, agent_id: int, session_key: str) -> None:
-    """Close the desktops open in a session that has just logged out."""
-    _after_commit(SignOutPush(agent_id=agent_id, session_key=session_key))
+def publish_session_signed_out(*, session_key: str, agent_id: int | None) -> None:
+    """After commit, close the desktops (of `agent_id`) and the wallboards open in a session
+    that has just logged out."""
+    if not session_key:
+        return  # no session to name: an empty key must not close sockets of other sessions
+    _after_commit(SignOutPush(session_key=session_key, agent_id=agent_id))

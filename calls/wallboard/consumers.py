@@ -12,8 +12,9 @@ An open wallboard re-joins the group every `watchers.KEEPALIVE_SECONDS`, which i
 publisher knows, across processes, that a wallboard is open (`watchers.any_open`).
 
 While open, a wallboard also makes sure a wrap-up that runs out is flipped on time (every
-open wallboard schedules it; the first to run wins), and its heartbeat re-checks that the
-viewer is still signed in as a supervisor.
+open wallboard schedules it; the first to run wins). A logout closes the wallboards of that
+session at once (`session.signed_out`, from agents.signals); the heartbeat re-checks that
+the viewer is still signed in as a supervisor, for what ends a session without a logout.
 """
 
 from __future__ import annotations
@@ -160,6 +161,12 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         if WRAP_UP_KEY in event:
             until = event[WRAP_UP_KEY] or ""
             self._schedule_expiry(parse_datetime(until) if until else None)
+
+    async def session_signed_out(self, event: dict) -> None:
+        # Every wallboard hears every sign-out: close only the one opened in that session
+        # (and never one without a session key, which would match nobody's logout).
+        if self.session_key and event.get("session_key") == self.session_key:
+            await self.close(code=CLOSE_SIGNED_OUT)
 
     # --- wrap-up expiry -------------------------------------------------------------------
 

@@ -311,6 +311,39 @@ async def test_logging_out_closes_that_sessions_desktops(alice):
     assert not still_there
 
 
+async def test_the_admins_logout_closes_that_sessions_desktops_only():
+    """A supervisor with a phone logs out of the admin (the wallboard's Log out): the desktop
+    of that session closes at once; the one in their other browser stays open."""
+    from tests.factories import make_supervisor
+
+    sam = await sync_to_async(make_supervisor)(username="sam", with_agent=True)
+    here, elsewhere = [await sync_to_async(session_cookie)(sam) for _ in range(2)]
+    sockets = []
+    for cookie in (here, elsewhere):
+        headers = [ORIGIN, (b"cookie", f"sessionid={cookie}".encode())]
+        socket = WebsocketCommunicator(application, "/ws/desktop/", headers=headers)
+        assert (await socket.connect(timeout=TIMEOUT))[0]
+        await receive(socket)
+        sockets.append(socket)
+    closing, staying = sockets
+
+    def log_out():
+        client = Client()
+        client.cookies["sessionid"] = here
+        return client.post("/admin/logout/")
+
+    assert (await sync_to_async(log_out)()).status_code == 302
+    assert await closing.receive_output(timeout=TIMEOUT) == {
+        "type": "websocket.close",
+        "code": 4401,
+    }
+    assert await staying.receive_nothing(timeout=0.5)
+    await staying.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="heartbeat"' in await receive(staying)
+    await close(closing)
+    await close(staying)
+
+
 @pytest.mark.redis
 async def test_pushes_cross_processes_through_redis(alice):
     """Two channel-layer instances stand for two app processes sharing Redis."""
