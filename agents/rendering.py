@@ -25,7 +25,6 @@ from agents.selectors import (
     call_view,
     customer_history,
     desktop_calls,
-    shared_transfer_targets,
     supervisor_ids,
 )
 from agents.services.wrap_up import dispositions
@@ -86,7 +85,6 @@ def render_call_for_agents(*, call_id: int, agent_ids: list[int]) -> dict[int, s
     )
     agents = list(Agent.objects.select_related("user").filter(pk__in=agent_ids))
     supervisors = supervisor_ids(users=[a.user for a in agents])
-    targets = shared_transfer_targets(at=at)
     rendered = {}
     for agent in agents:
         view = call_view(
@@ -95,7 +93,6 @@ def render_call_for_agents(*, call_id: int, agent_ids: list[int]) -> dict[int, s
             supervisor=agent.user_id in supervisors,
             history=history,
             at=at,
-            targets=targets,
         )
         rendered[agent.pk] = render_call(view=view, call=call, at=at)
     return rendered
@@ -112,11 +109,10 @@ def render_agent_status(*, agent_id: int) -> tuple[str, str] | None:
 
 def calls_context(*, agent: Agent, at: datetime) -> dict:
     supervisor = is_supervisor(agent.user)
-    targets = shared_transfer_targets(at=at)
     views = [
         v
         for v in (
-            call_view(call=c, agent=agent, supervisor=supervisor, at=at, targets=targets)
+            call_view(call=c, agent=agent, supervisor=supervisor, at=at)
             for c in desktop_calls(agent=agent, at=at)
         )
         if v is not None

@@ -7,15 +7,14 @@ one fetch (`call_for_desktop`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from agents.models import Agent
@@ -31,9 +30,6 @@ Kind = Action.Kind
 CALL_ACTION_ORDER = (Kind.WARM_TRANSFER, Kind.COLD_TRANSFER, Kind.RESUME_CALL, Kind.ABORT_TRANSFER)
 MEMBER_ACTION_ORDER = (Kind.HOLD, Kind.UNHOLD, Kind.VOICEMAIL_DROP, Kind.HANGUP)
 HISTORY_LENGTH = 5
-# A pushed call carries at most this many transfer targets; the picker reloads the full list
-# when its field gets focus.
-TRANSFER_TARGETS_SHOWN = 50
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -85,41 +81,16 @@ def agents_by_longest_wait(*, at: datetime | None = None) -> QuerySet[Agent]:
     )
 
 
-def _display_name_key():
-    """`Agent.display_name` in SQL, lower-cased: the full name, else the username."""
-    full = Trim(Concat("user__first_name", Value(" "), "user__last_name"))
-    return Lower(Coalesce(NullIf(full, Value("")), "user__username"))
-
-
-def transfer_targets(
-    *, exclude_agent_id: int | None, at: datetime | None = None, limit: int | None = None
-) -> list[Agent]:
-    """Agents a call can be transferred to right now, by name; the first `limit` when given."""
+def transfer_targets(*, exclude_agent_id: int | None, at: datetime | None = None) -> list[Agent]:
+    """Agents a call can be transferred to right now, by name. Asked by the transfer picker
+    when its field gets focus, never rendered into a pushed call: nobody sees the list
+    before then, and who is available changes faster than the call does."""
     at = at or timezone.now()
     qs = Agent.objects.filter(routable_now(at), user__is_active=True).select_related("user")
     if exclude_agent_id:
         qs = qs.exclude(pk=exclude_agent_id)
-    if limit is not None:
-        qs = qs.order_by(_display_name_key(), "pk")[:limit]
-    # Sorted here too: the database's collation may order names differently from Python.
+    # Sorted here, not in SQL: the database's collation may order names differently.
     return sorted(qs, key=lambda a: a.display_name.lower())
-
-
-def shared_transfer_targets(
-    *, at: datetime | None = None, limit: int = TRANSFER_TARGETS_SHOWN
-) -> Callable[[int], list[Agent]]:
-    """`transfer_targets` for several agents' views of one call from one query, run only
-    when the first view asks: f(agent_id) -> up to `limit` targets other than that agent."""
-    pool: list[Agent] | None = None
-
-    def targets_for(agent_id: int) -> list[Agent]:
-        nonlocal pool
-        if pool is None:
-            # One spare, for the agent the view belongs to.
-            pool = transfer_targets(exclude_agent_id=None, at=at, limit=limit + 1)
-        return [a for a in pool if a.pk != agent_id][:limit]
-
-    return targets_for
 
 
 def supervisor_ids(*, users: Iterable) -> set[int]:
@@ -314,7 +285,6 @@ class CallView:
     customer_address: str
     history: list[Call] = field(default_factory=list)
     transfer_text: str = ""
-    transfer_targets: list[Agent] = field(default_factory=list)
 
     @property
     def is_live(self) -> bool:
@@ -361,12 +331,9 @@ def call_view(
     supervisor: bool | None = None,
     history: list[Call] | None = None,
     at: datetime | None = None,
-    targets: Callable[[int], list[Agent]] | None = None,
 ) -> CallView | None:
     """An agent's view of one call: members with their legal actions, ringing, the customer
-    card. None when the call is not on this agent's desktop. `targets(agent_id)` supplies
-    the transfer picker's names (`shared_transfer_targets`); asked only when transfer buttons
-    show."""
+    card. None when the call is not on this agent's desktop."""
     at = at or timezone.now()
     placement = call_placement(call=call, agent=agent, at=at)
     if not placement:
@@ -415,9 +382,4 @@ def call_view(
         customer_address=customer_leg.address if customer_leg else "",
         history=history or [],
         transfer_text=rules.describe_transfer(call) if call.transfer_kind else "",
-        transfer_targets=(
-            (targets or shared_transfer_targets(at=at))(agent.pk)
-            if {Kind.WARM_TRANSFER, Kind.COLD_TRANSFER} & set(call_actions)
-            else []
-        ),
     )

@@ -102,6 +102,29 @@ def test_call_hold_unhold_and_hang_up_in_two_tabs(desktop, sim):
     expect()(status_of(alice)).to_have_text("Available")
 
 
+def test_the_transfer_picker_fills_on_focus_and_keeps_its_list_through_pushes(desktop, sim):
+    alice = desktop("alice")
+    other_tab = desktop("alice", context=alice.context)
+    bob = desktop("bob")
+    go_available(bob)
+    alice.bring_to_front()
+    go_available(alice)
+    card = call_dana(alice)
+    bobs_option = card.locator('datalist option[value="bob"]')
+    # Pushes carry no list (nobody sees it before using the field): focus fetches it.
+    expect()(card.locator("datalist option")).to_have_count(0)
+    card.get_by_label("Transfer to").focus()
+    expect()(bobs_option).to_have_count(1)
+
+    # A push redraws the call (the other tab holds Dana): the field keeps the focus, so
+    # the list is fetched again, fresh.
+    twin = other_tab.locator("article.call", has_text="Dana Diaz")
+    customer_row(twin).get_by_role("button", name="Hold").click()
+    expect()(customer_state(card)).to_have_text("On hold")
+    expect()(card.get_by_label("Transfer to")).to_be_visible()
+    expect()(bobs_option).to_have_count(1)
+
+
 def test_warm_transfer_then_resume(desktop, sim):
     alice, bob = desktop("alice"), desktop("bob", width=1024)
     go_available(alice)
