@@ -36,15 +36,20 @@ MEMBER_ACTIONS: dict[str, Callable] = {
 
 
 def _transfer(service: Callable) -> Callable:
-    def run(*, actor, call_id: int, data) -> None:
-        service(actor=actor, call_id=call_id, to=transfer_target_resolve(text=data.get("to", "")))
+    def run(*, request: HttpRequest, call_id: int) -> None:
+        service(
+            actor=request.user,
+            actor_agent=request.agent,
+            call_id=call_id,
+            to=transfer_target_resolve(text=request.POST.get("to", "")),
+        )
 
     return run
 
 
 def _plain(service: Callable) -> Callable:
-    def run(*, actor, call_id: int, data) -> None:
-        service(actor=actor, call_id=call_id)
+    def run(*, request: HttpRequest, call_id: int) -> None:
+        service(actor=request.user, actor_agent=request.agent, call_id=call_id)
 
     return run
 
@@ -96,8 +101,14 @@ def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpRespon
     if service is None:
         return plain_error(f"{kind!r} is not something you can do to a participant.", status=404)
     call_id = _member_call_id(member_id)
+    # What this request already looked up (the agent, the member's call), so that the
+    # service need not ask again before PHLO.
     return _run(
-        request, call_id=call_id, work=lambda: service(actor=request.user, member_id=member_id)
+        request,
+        call_id=call_id,
+        work=lambda: service(
+            actor=request.user, actor_agent=request.agent, member_id=member_id, call_id=call_id
+        ),
     )
 
 
@@ -121,7 +132,7 @@ def call_action(request: HttpRequest, call_id: int, kind: str) -> HttpResponse:
     return _run(
         request,
         call_id=call_id,
-        work=lambda: run(actor=request.user, call_id=call_id, data=request.POST),
+        work=lambda: run(request=request, call_id=call_id),
     )
 
 

@@ -25,8 +25,9 @@ def plain_error(message: str, *, status: int) -> HttpResponse:
 
 
 def agent_required(view: Callable) -> Callable:
-    """The logged-in user's agent becomes `request.agent`; otherwise 401/403 with a reason
-    (no redirect: htmx would swap the login page into a button)."""
+    """The logged-in user's agent becomes `request.agent` (the call services take it as
+    `actor_agent` rather than fetch it again); otherwise 401/403 with a reason (no redirect:
+    htmx would swap the login page into a button)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:

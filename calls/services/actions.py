@@ -11,6 +11,10 @@ When PHLO's answer is unknown (a timeout, or a connection dropped after sending)
 may still have happened: `PhloOutcomeUnknown` is raised and nothing changes, except that a
 new call stays dialling, so the provider's callbacks find it if PHLO did place it (and
 `calls.services.housekeeping` ends it if none ever come).
+
+The buttons' services also take what their caller already looked up in this request, to save
+asking the database again before PHLO: `actor_agent`, the acting user's agent, and for a
+member's button `call_id`, that member's call. Both are checked against what they belong to.
 """
 
 from __future__ import annotations
@@ -201,11 +205,19 @@ def _fail_new_call(*, call_id: int, members: list[Member]) -> None:
 # --- Member buttons ------------------------------------------------------------------------
 
 
-def member_hold(*, actor: AbstractBaseUser, member_id: int) -> Member:
+def member_hold(
+    *,
+    actor: AbstractBaseUser,
+    member_id: int,
+    call_id: int | None = None,
+    actor_agent: Agent | None = None,
+) -> Member:
     """Put one leg on hold (PHLO plays hold music to it; the others keep talking)."""
     return _member_action(
         actor=actor,
         member_id=member_id,
+        call_id=call_id,
+        actor_agent=actor_agent,
         kind=Kind.HOLD,
         failed_to=lambda m: f"Could not put {rules.member_label(m)} on hold",
         apply=lambda *, call, member, at: member_set_state(
@@ -214,10 +226,18 @@ def member_hold(*, actor: AbstractBaseUser, member_id: int) -> Member:
     )
 
 
-def member_unhold(*, actor: AbstractBaseUser, member_id: int) -> Member:
+def member_unhold(
+    *,
+    actor: AbstractBaseUser,
+    member_id: int,
+    call_id: int | None = None,
+    actor_agent: Agent | None = None,
+) -> Member:
     return _member_action(
         actor=actor,
         member_id=member_id,
+        call_id=call_id,
+        actor_agent=actor_agent,
         kind=Kind.UNHOLD,
         failed_to=lambda m: f"Could not take {rules.member_label(m)} off hold",
         apply=lambda *, call, member, at: member_set_state(
@@ -226,23 +246,39 @@ def member_unhold(*, actor: AbstractBaseUser, member_id: int) -> Member:
     )
 
 
-def member_hangup(*, actor: AbstractBaseUser, member_id: int) -> Member:
+def member_hangup(
+    *,
+    actor: AbstractBaseUser,
+    member_id: int,
+    call_id: int | None = None,
+    actor_agent: Agent | None = None,
+) -> Member:
     """Drop one leg. The call ends when nobody is left; a transfer target hung up ends the
     transfer with the customer back with the first agent (`calls.state.on_member_gone`)."""
     return _member_action(
         actor=actor,
         member_id=member_id,
+        call_id=call_id,
+        actor_agent=actor_agent,
         kind=Kind.HANGUP,
         failed_to=lambda m: f"Could not hang up {rules.member_label(m)}",
         apply=_leg_gone,
     )
 
 
-def member_voicemail_drop(*, actor: AbstractBaseUser, member_id: int) -> Member:
+def member_voicemail_drop(
+    *,
+    actor: AbstractBaseUser,
+    member_id: int,
+    call_id: int | None = None,
+    actor_agent: Agent | None = None,
+) -> Member:
     """Play the configured message to a voicemail machine and drop that leg."""
     return _member_action(
         actor=actor,
         member_id=member_id,
+        call_id=call_id,
+        actor_agent=actor_agent,
         kind=Kind.VOICEMAIL_DROP,
         failed_to=lambda m: f"Could not drop the voicemail for {rules.member_label(m)}",
         apply=_leg_gone,
@@ -258,12 +294,14 @@ def _member_action(
     *,
     actor: AbstractBaseUser,
     member_id: int,
+    call_id: int | None,
+    actor_agent: Agent | None,
     kind: str,
     failed_to: Callable[[Member], str],
     apply: Callable[..., object],
 ) -> Member:
-    who = actor_for(actor)
-    call, members, member = load_member(member_id=member_id)
+    who = actor_for(actor, agent=actor_agent)
+    call, members, member = load_member(member_id=member_id, call_id=call_id)
     authorize(actor=who, call=call, members=members)
     refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
     client = get_phlo_client()
@@ -276,7 +314,7 @@ def _member_action(
         request=client.prepare_member_action(member_address=member.address, action=kind),
     ) as action:
         # The call is ours now: decide on fresh state, not on what was read before the claim.
-        call, members, member = load_member(member_id=member_id)
+        call, members, member = load_member(member_id=member_id, call_id=call.pk)
         refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
         request = client.prepare_member_action(member_address=member.address, action=kind)
         result = send(action=action, client=client, request=request, failed_to=failed_to(member))
@@ -293,19 +331,27 @@ def _member_action(
 # --- Transfers -----------------------------------------------------------------------------
 
 
-def transfer_warm_start(*, actor: AbstractBaseUser, call_id: int, to: str) -> Call:
+def transfer_warm_start(
+    *, actor: AbstractBaseUser, call_id: int, to: str, actor_agent: Agent | None = None
+) -> Call:
     """Hold the customer and ring `to`, who talks privately with the transferring agent."""
-    return _transfer_start(actor=actor, call_id=call_id, to=to, kind=Kind.WARM_TRANSFER)
+    return _transfer_start(
+        actor=actor, actor_agent=actor_agent, call_id=call_id, to=to, kind=Kind.WARM_TRANSFER
+    )
 
 
-def transfer_cold(*, actor: AbstractBaseUser, call_id: int, to: str) -> Call:
+def transfer_cold(
+    *, actor: AbstractBaseUser, call_id: int, to: str, actor_agent: Agent | None = None
+) -> Call:
     """Hold the customer and ring `to`; when `to` answers the customer is put through and the
     first agent dropped (completed by the answer callback, `calls.state.on_member_answered`)."""
-    return _transfer_start(actor=actor, call_id=call_id, to=to, kind=Kind.COLD_TRANSFER)
+    return _transfer_start(
+        actor=actor, actor_agent=actor_agent, call_id=call_id, to=to, kind=Kind.COLD_TRANSFER
+    )
 
 
-def _transfer_start(*, actor, call_id: int, to: str, kind: str) -> Call:
-    who = actor_for(actor)
+def _transfer_start(*, actor, actor_agent: Agent | None, call_id: int, to: str, kind: str) -> Call:
+    who = actor_for(actor, agent=actor_agent)
     address = normalize(to)
     call, members = load_call(call_id=call_id)
     authorize(actor=who, call=call, members=members)
@@ -391,25 +437,36 @@ def _ringing_leg(*, call: Call, address: str, role: str, agent: Agent | None) ->
         return call.members.get(address=address, state__in=Member.LIVE_STATES)
 
 
-def transfer_resume(*, actor: AbstractBaseUser, call_id: int) -> Call:
+def transfer_resume(
+    *, actor: AbstractBaseUser, call_id: int, actor_agent: Agent | None = None
+) -> Call:
     """End the consultation: the customer comes off hold and everyone talks together."""
     return _transfer_finish(
-        actor=actor, call_id=call_id, kind=Kind.RESUME_CALL, failed_to="Could not resume the call"
+        actor=actor,
+        actor_agent=actor_agent,
+        call_id=call_id,
+        kind=Kind.RESUME_CALL,
+        failed_to="Could not resume the call",
     )
 
 
-def transfer_abort(*, actor: AbstractBaseUser, call_id: int) -> Call:
+def transfer_abort(
+    *, actor: AbstractBaseUser, call_id: int, actor_agent: Agent | None = None
+) -> Call:
     """Drop the transfer target; the customer comes off hold with the first agent."""
     return _transfer_finish(
         actor=actor,
+        actor_agent=actor_agent,
         call_id=call_id,
         kind=Kind.ABORT_TRANSFER,
         failed_to="Could not abort the transfer",
     )
 
 
-def _transfer_finish(*, actor, call_id: int, kind: str, failed_to: str) -> Call:
-    who = actor_for(actor)
+def _transfer_finish(
+    *, actor, actor_agent: Agent | None, call_id: int, kind: str, failed_to: str
+) -> Call:
+    who = actor_for(actor, agent=actor_agent)
     call, members = load_call(call_id=call_id)
     authorize(actor=who, call=call, members=members)
     refuse_if(

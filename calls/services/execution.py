@@ -18,8 +18,8 @@ import requests
 from django.utils import timezone
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from agents import selectors as agent_selectors  # the module: it imports calls.services too
 from agents.models import Agent
-from agents.permissions import is_supervisor
 from calls import selectors
 from calls.addresses import InvalidAddress, normalize_address
 from calls.models import Action, Call, Member
@@ -46,11 +46,21 @@ class Actor:
     supervisor: bool
 
 
-def actor_for(user) -> Actor:
+def actor_for(user, *, agent: Agent | None = None) -> Actor:
+    """Who is acting. `agent`: the user's agent when the caller already fetched it in this
+    request (the desktop's views have), which saves looking it up again."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         raise NotAllowed("Sign in to act on calls.")
-    agent = Agent.objects.select_related("user").filter(user=user).first()
-    return Actor(user=user, agent=agent, supervisor=is_supervisor(user))
+    if agent is None:
+        agent = Agent.objects.select_related("user").filter(user=user).first()
+    elif agent.user_id != user.pk:
+        raise ValueError(f"agent {agent.pk} is not user {user.pk}'s")
+    return Actor(user=user, agent=agent, supervisor=_supervisor(user))
+
+
+def _supervisor(user) -> bool:
+    """`is_supervisor(user)` in one query instead of ModelBackend's two."""
+    return user.pk in agent_selectors.supervisor_ids(users=[user])
 
 
 def authorize(*, actor: Actor, call: Call, members: list[Member]) -> None:
@@ -81,12 +91,27 @@ def load_call(*, call_id: int) -> tuple[Call, list[Member]]:
     return call, list(call.members.all())
 
 
-def load_member(*, member_id: int) -> tuple[Call, list[Member], Member]:
-    call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
+MEMBER_GONE = "That participant is no longer on record."
+
+
+def load_member(*, member_id: int, call_id: int | None = None) -> tuple[Call, list[Member], Member]:
+    """The member's call, all its members, and the member. `call_id`, when the caller
+    already knows the member's call (a member never changes call), saves looking it up; a
+    member not on that call, or a call gone with its members, is then NotFound as well."""
     if call_id is None:
-        raise NotFound("That participant is no longer on record.")
-    call, members = load_call(call_id=call_id)
-    member = next(m for m in members if m.pk == member_id)
+        call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
+        if call_id is None:
+            raise NotFound(MEMBER_GONE)
+        call, members = load_call(call_id=call_id)
+    else:
+        try:
+            call, members = load_call(call_id=call_id)
+        except NotFound:
+            # Said as the lookup by member would have: the member went with the call.
+            raise NotFound(MEMBER_GONE) from None
+    member = next((m for m in members if m.pk == member_id), None)
+    if member is None:
+        raise NotFound(MEMBER_GONE)
     return call, members, member
 
 

@@ -13,7 +13,8 @@ from agents.models import Agent
 from calls.models import Call, Customer, Member
 from calls.services import actions
 from tests.desktop.conftest import login
-from tests.factories import make_agent, make_customer, make_user
+from tests.factories import make_agent, make_customer, make_supervisor, make_user
+from tests.services.helpers import queries_until_phlo
 
 ANSWER = 3.0  # seconds on the simulator's clock: longer than its answer delay
 S = Member.State
@@ -330,6 +331,57 @@ class TestCallButtons:
         assert response.status_code == 200
         mine.refresh_from_db()
         assert mine.state == S.LEFT
+
+
+@pytest.mark.django_db(transaction=True)
+class TestQueriesBeforePhlo:
+    """What a button costs before its PHLO request leaves (bench/NOTES.md, point 3). A hold:
+    the session and the user, the agent, the supervisor check, the member's call, the call
+    and its members, the action's INSERT and the claim, then the call and its members again
+    as the claim left them. A repeated lookup creeping back fails here."""
+
+    # Before they were cut: 15, 16 and 12 (the agent fetched twice, two permission queries,
+    # and the member's call looked up three times).
+    HOLD = 11
+    WARM_TRANSFER = 14
+    ABORT = 10
+
+    def test_hold(self, desktop_sim, alice, dana, htmx):
+        call = answered_call(desktop_sim, alice, dana)
+        client = login(alice)
+        url = f"/desktop/members/{leg(call).pk}/actions/hold/"
+        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(url, **htmx))
+        assert response.status_code == 200 and leg(call).state == S.ON_HOLD
+        assert len(sql) == self.HOLD, "\n".join(sql)
+
+    def test_hold_by_a_supervisor_with_a_phone_costs_the_same(self, desktop_sim, alice, dana, htmx):
+        call = answered_call(desktop_sim, alice, dana)
+        sam = make_supervisor(username="sam", with_agent=True)
+        client = Client()
+        client.force_login(sam)
+        url = f"/desktop/members/{leg(call).pk}/actions/hold/"
+        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(url, **htmx))
+        assert response.status_code == 200 and leg(call).state == S.ON_HOLD
+        assert len(sql) == self.HOLD, "\n".join(sql)
+
+    def test_warm_transfer_then_abort(self, desktop_sim, alice, bob, dana, htmx):
+        call = answered_call(desktop_sim, alice, dana)
+        client = login(alice)
+        start = f"/desktop/calls/{call.pk}/actions/warm_transfer/"
+        response, sql = queries_until_phlo(
+            desktop_sim, lambda: client.post(start, {"to": "bob"}, **htmx)
+        )
+        assert response.status_code == 200, response.content
+        # Besides a hold's: the picked name, the target agent by endpoint, and whether that
+        # agent is on another call (before the claim, then again after it).
+        assert len(sql) == self.WARM_TRANSFER, "\n".join(sql)
+        abort = f"/desktop/calls/{call.pk}/actions/abort_transfer/"
+        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(abort, **htmx))
+        assert response.status_code == 200
+        call.refresh_from_db()
+        assert call.transfer_kind == ""
+        # A call's button needs no member lookup: one query fewer than a hold.
+        assert len(sql) == self.ABORT, "\n".join(sql)
 
 
 # --- wrap-up and customers ----------------------------------------------------------------------

@@ -5,8 +5,11 @@ copies each leg's state from the simulator into our models through `calls.state`
 functions the webhook uses. The services under test still talk to the simulator over HTTP.
 """
 
+from collections.abc import Callable
+
 from django.contrib.auth.models import Permission
-from django.db import transaction
+from django.db import connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calls.models import Call, Member
@@ -88,3 +91,27 @@ def supervisor(**kwargs):
         Permission.objects.get(codename="supervise", content_type__app_label="calls")
     )
     return type(user).objects.get(pk=user.pk)  # fresh: permission caches are per instance
+
+
+def queries_until_phlo(sim, send: Callable[[], object]) -> tuple[object, list[str]]:
+    """`send()`'s result, and the SQL this thread had run when the simulator received the one
+    PHLO request `send` makes: the simulator's thread counts as the request arrives, while
+    ours waits for the answer."""
+    arrived: list[int] = []
+    handle = sim.api.handle
+
+    def counting(**request):
+        arrived.append(len(queries.captured_queries))
+        return handle(**request)
+
+    # This thread's connection itself: `django.db.connection` would resolve, in the
+    # simulator's thread, to that thread's own.
+    with CaptureQueriesContext(connections["default"]) as queries:
+        sim.api.handle = counting
+        try:
+            result = send()
+        finally:
+            del sim.api.handle  # the class's method again
+    assert len(arrived) == 1, arrived
+    # Long enough to tell the queries apart in a failure's message.
+    return result, [q["sql"][:150] for q in queries.captured_queries[: arrived[0]]]

@@ -1,0 +1,187 @@
+"""Who acts, and what a button asks the database before its PHLO request leaves.
+
+The desktop's views hand the services what they already looked up in the request (the agent,
+the member's call); the services check it and ask for nothing twice. The counts come from
+the simulator's own thread as the PHLO request arrives.
+"""
+
+import pytest
+from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.models import Permission
+
+from agents.permissions import is_supervisor
+from calls.models import Action, Call, Member
+from calls.services import NotAllowed, NotFound, actions
+from calls.services.execution import actor_for, load_member
+from tests.factories import make_agent, make_user
+from tests.services.helpers import S, queries_until_phlo, sim_states, supervisor
+
+pytestmark = pytest.mark.django_db
+
+DANA = "14155550101"
+GONE = "That participant is no longer on record."
+
+
+def dana_leg(call: Call) -> Member:
+    return call.members.get(address=DANA)
+
+
+def fresh(user):
+    """The user as a request would load it: no permissions cached on the object yet."""
+    return type(user).objects.get(pk=user.pk)
+
+
+class SupervisesEveryoneNamedSue(BaseBackend):
+    """An extra authentication backend that grants the permission its own way."""
+
+    def has_perm(self, user_obj, perm, obj=None) -> bool:
+        return perm == "calls.supervise" and user_obj.get_username() == "sue"
+
+
+# --- actor_for ------------------------------------------------------------------------------
+
+
+def test_an_agent_already_fetched_is_used_not_fetched_again(alice, django_assert_num_queries):
+    user = fresh(alice.user)
+    with django_assert_num_queries(1):  # the supervisor check only
+        who = actor_for(user, agent=alice)
+    assert who.agent is alice and who.user is user and who.supervisor is False
+    user = fresh(alice.user)
+    with django_assert_num_queries(2):  # without it: the agent too
+        assert actor_for(user).agent == alice
+
+
+def test_someone_elses_agent_is_a_programming_error(alice, bob):
+    with pytest.raises(ValueError, match="is not user"):
+        actor_for(alice.user, agent=bob)
+
+
+def test_the_supervisor_flag_is_is_supervisor_in_one_query_at_most(
+    alice, django_assert_max_num_queries
+):
+    direct = make_agent(username="direct")
+    direct.user.user_permissions.add(
+        Permission.objects.get(codename="supervise", content_type__app_label="calls")
+    )
+    users = {
+        "agent": alice.user,
+        "group": supervisor(username="sam", with_agent=True),
+        "direct": direct.user,
+        "superuser": make_user(username="root", is_superuser=True),
+        "profile-less": make_user(username="nobody"),
+    }
+    flags = {}
+    for name, user in users.items():
+        user = fresh(user)
+        with django_assert_max_num_queries(2):  # the agent, then the supervisor check
+            flags[name] = actor_for(user).supervisor
+        assert flags[name] is is_supervisor(fresh(user))
+    assert flags == {
+        "agent": False,
+        "group": True,
+        "direct": True,
+        "superuser": True,
+        "profile-less": False,
+    }
+
+
+def test_another_authentication_backend_is_still_asked(settings, plain_user):
+    sue = make_user(username="sue")
+    assert actor_for(fresh(sue)).supervisor is False
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        f"{__name__}.SupervisesEveryoneNamedSue",
+    ]
+    assert actor_for(fresh(sue)).supervisor is True
+    assert actor_for(fresh(plain_user)).supervisor is False
+
+
+def test_signed_out_and_inactive_users_are_refused_even_with_an_agent(alice):
+    alice.user.is_active = False
+    with pytest.raises(NotAllowed, match="Sign in"):
+        actor_for(alice.user, agent=alice)
+
+
+# --- load_member ----------------------------------------------------------------------------
+
+
+def test_a_known_call_is_checked_against_the_member(phlo_sim, talking_call, alice):
+    dana = dana_leg(talking_call)
+    call, members, member = load_member(member_id=dana.pk, call_id=talking_call.pk)
+    assert (call, member) == (talking_call, dana) and dana in members
+    other = actions.call_start(actor=make_agent(username="eve").user, to="+14155550199")
+    for wrong in (other.pk, 424242):  # another call; a call that is gone
+        with pytest.raises(NotFound) as info:
+            load_member(member_id=dana.pk, call_id=wrong)
+        assert info.value.message == GONE
+    with pytest.raises(NotFound) as info:
+        load_member(member_id=424242)
+    assert info.value.message == GONE
+
+
+def test_a_button_with_the_wrong_call_does_nothing(phlo_sim, talking_call, alice):
+    other = actions.call_start(actor=make_agent(username="eve").user, to="+14155550199")
+    with pytest.raises(NotFound, match=GONE):
+        actions.member_hold(actor=alice.user, member_id=dana_leg(talking_call).pk, call_id=other.pk)
+    assert not Action.objects.filter(kind="hold").exists()
+    assert sim_states(phlo_sim, talking_call)[DANA] == "talking"
+
+
+# --- queries before PHLO --------------------------------------------------------------------
+
+
+def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
+    """The agent, the supervisor check, the member's call, the call and its members, the
+    action's INSERT and the claim, then the call and its members as the claim left them."""
+    dana = dana_leg(talking_call)
+    user = fresh(alice.user)
+    held, sql = queries_until_phlo(
+        phlo_sim, lambda: actions.member_hold(actor=user, member_id=dana.pk)
+    )
+    assert held.state == S.ON_HOLD
+    assert len(sql) == 9, "\n".join(sql)  # was 11
+
+    # What the desktop's view already knows saves the agent and the member's call.
+    user = fresh(alice.user)
+    unheld, sql = queries_until_phlo(
+        phlo_sim,
+        lambda: actions.member_unhold(
+            actor=user, actor_agent=alice, member_id=dana.pk, call_id=talking_call.pk
+        ),
+    )
+    assert unheld.state == S.TALKING
+    assert len(sql) == 7, "\n".join(sql)
+    assert Action.objects.filter(actor=alice.user, outcome="succeeded").count() == 3
+
+
+def test_a_supervisor_acting_from_the_wallboard_is_checked_in_one_query(phlo_sim, talking_call):
+    sue = fresh(supervisor(username="sue"))
+    dana = dana_leg(talking_call)
+    held, sql = queries_until_phlo(
+        phlo_sim, lambda: actions.member_hold(actor=sue, member_id=dana.pk)
+    )
+    assert held.state == S.ON_HOLD
+    # was 10: two permission queries, and the member's call looked up twice
+    assert len(sql) == 9, "\n".join(sql)
+    assert sum("auth_user_user_permissions" in q for q in sql) == 1
+
+
+def test_call_buttons_queries_before_phlo(phlo_sim, talking_call, alice, bob):
+    user = fresh(alice.user)
+    _, sql = queries_until_phlo(
+        phlo_sim,
+        lambda: actions.transfer_warm_start(
+            actor=user, actor_agent=alice, call_id=talking_call.pk, to=bob.endpoint
+        ),
+    )
+    # The supervisor check, the call and its members, the target agent and whether they are
+    # on another call, the INSERT and the claim, then the call, its members and whether the
+    # target is on another call, as the claim left them.
+    assert len(sql) == 10, "\n".join(sql)  # was 12
+    _, sql = queries_until_phlo(
+        phlo_sim,
+        lambda: actions.transfer_abort(actor=user, actor_agent=alice, call_id=talking_call.pk),
+    )
+    assert len(sql) == 7, "\n".join(sql)  # was 9
+    talking_call.refresh_from_db()
+    assert talking_call.transfer_kind == ""
