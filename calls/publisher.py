@@ -53,7 +53,7 @@ class Publisher:
         self._waiting: dict[Hashable, Push] = {}  # in arrival order
         self._running: set[Hashable] = set()
         self._tasks: set[asyncio.Task] = set()
-        self.merges = 0  # pushes folded into one that was waiting, for the benchmark
+        self.merges = 0  # pushes folded into one that was waiting (tests, debugging)
 
     def submit(self, push: Push) -> None:
         key = push.key
