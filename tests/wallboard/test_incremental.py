@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import agent_set_status
-from calls import publishing
+from calls import publisher, publishing
 from calls.models import Call, Member
 from calls.publishing import SUPERVISORS_GROUP
 from calls.state import member_set_state
@@ -408,6 +408,9 @@ class TestFiguresOnTheBoard:
                 figures_seen += [text] if 'id="wb-figures"' in text else []
                 if f'id="wb-call-{call_id}"' in text:
                     break
+        # The agents' rows of the burst are pushed apart from the calls' (calls.publisher):
+        # wait until every push has been rendered and sent before counting renders.
+        await publisher.current().drain()
         await tick.drain()
         assert tick.renders == 1 and tick.pending  # the first at once, the rest folded
 
