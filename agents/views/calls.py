@@ -37,11 +37,13 @@ MEMBER_ACTIONS: dict[str, Callable] = {
 
 def _transfer(service: Callable) -> Callable:
     def run(*, request: HttpRequest, call_id: int) -> None:
+        target = transfer_target_resolve(text=request.POST.get("to", ""))
         service(
             actor=request.user,
             actor_agent=request.agent,
             call_id=call_id,
-            to=transfer_target_resolve(text=request.POST.get("to", "")),
+            to=target.address,
+            to_agent=target.agent,
         )
 
     return run
@@ -119,7 +121,9 @@ def member_reject(request: HttpRequest, member_id: int) -> HttpResponse:
     return _run(
         request,
         call_id=call_id,
-        work=lambda: ringing_leg_reject(actor=request.user, member_id=member_id),
+        work=lambda: ringing_leg_reject(
+            actor=request.user, actor_agent=request.agent, member_id=member_id
+        ),
     )
 
 

@@ -91,7 +91,12 @@ def dial(request: HttpRequest) -> HttpResponse:
         customer_id, error, status = None, "Pick the customer from the list again.", 400
     if not error:
         try:
-            call = desktop_call_place(actor=request.user, text=text, customer_id=customer_id)
+            call = desktop_call_place(
+                actor=request.user,
+                actor_agent=request.agent,
+                text=text,
+                customer_id=customer_id,
+            )
         except ServiceError as exc:
             error, status = exc.message, exc.http_status
         else:

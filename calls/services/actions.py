@@ -15,6 +15,8 @@ new call stays dialling, so the provider's callbacks find it if PHLO did place i
 The buttons' services also take what their caller already looked up in this request, to save
 asking the database again before PHLO: `actor_agent`, the acting user's agent, and for a
 member's button `call_id`, that member's call. Both are checked against what they belong to.
+Placing a call also takes the `customer` picked or found by name, and a transfer the
+`to_agent` picked by name (used only when it is the agent at `to`).
 """
 
 from __future__ import annotations
@@ -68,16 +70,26 @@ Role = Member.Role
 # --- Call ----------------------------------------------------------------------------------
 
 
-def call_start(*, actor: AbstractBaseUser, to: str, customer_id: int | None = None) -> Call:
+def call_start(
+    *,
+    actor: AbstractBaseUser,
+    to: str,
+    customer_id: int | None = None,
+    actor_agent: Agent | None = None,
+    customer: Customer | None = None,
+) -> Call:
     """Ring the actor's own endpoint and `to`, and put them in one conference.
 
-    `to` is what the user typed (or, when blank, the phone of `customer_id`). The call and
-    both legs exist before PHLO is asked, so its first callbacks find them."""
-    who = actor_for(actor)
+    `to` is what the user typed (or, when blank, the phone of `customer_id`). `customer`,
+    when the caller already fetched it, stands for `customer_id` and saves looking it up.
+    The call and both legs exist before PHLO is asked, so its first callbacks find them."""
+    who = actor_for(actor, agent=actor_agent)
     if who.agent is None:
         raise NotAllowed("You need an agent profile with a phone endpoint to place calls.")
-    customer = None
-    if customer_id is not None:
+    if customer is not None:
+        if customer_id is not None and customer_id != customer.pk:
+            raise ValueError(f"customer {customer.pk} is not customer_id {customer_id}")
+    elif customer_id is not None:
         customer = Customer.objects.filter(pk=customer_id).first()
         if customer is None:
             raise InvalidInput("That customer does not exist (any more).")
@@ -97,10 +109,9 @@ def call_start(*, actor: AbstractBaseUser, to: str, customer_id: int | None = No
         to=address,
         role="agent" if callee_agent else "customer",
     )
-    call, action = _create_outbound_call(
+    call, members, action = _create_outbound_call(
         who=who, address=address, customer=customer, callee_agent=callee_agent, request=request
     )
-    members = list(call.members.all())
     with guarded(action=action, call_id=call.pk):
         try:
             result = send(
@@ -133,7 +144,8 @@ def _create_outbound_call(
     customer: Customer | None,
     callee_agent: Agent | None,
     request: PhloRequest,
-) -> tuple[Call, Action]:
+) -> tuple[Call, list[Member], Action]:
+    """The new call, its two legs (the agent's first) and the action placing it."""
     with transaction.atomic():
         # Lock the agent row so a double click cannot start two calls from one phone.
         Agent.objects.select_for_update().filter(pk=who.agent.pk).first()
@@ -147,7 +159,7 @@ def _create_outbound_call(
             owner=who.agent,
             customer=customer,
         )
-        Member.objects.create(
+        own = Member.objects.create(
             call=call, address=who.agent.endpoint, role=Role.AGENT, agent=who.agent
         )
         target = Member.objects.create(
@@ -167,7 +179,7 @@ def _create_outbound_call(
         )
         call.pending_action = action
         call.save(update_fields=["pending_action"])
-    return call, action
+    return call, [own, target], action
 
 
 def _call_may_connect(error: PhloError) -> str:
@@ -332,31 +344,59 @@ def _member_action(
 
 
 def transfer_warm_start(
-    *, actor: AbstractBaseUser, call_id: int, to: str, actor_agent: Agent | None = None
+    *,
+    actor: AbstractBaseUser,
+    call_id: int,
+    to: str,
+    actor_agent: Agent | None = None,
+    to_agent: Agent | None = None,
 ) -> Call:
     """Hold the customer and ring `to`, who talks privately with the transferring agent."""
     return _transfer_start(
-        actor=actor, actor_agent=actor_agent, call_id=call_id, to=to, kind=Kind.WARM_TRANSFER
+        actor=actor,
+        actor_agent=actor_agent,
+        call_id=call_id,
+        to=to,
+        to_agent=to_agent,
+        kind=Kind.WARM_TRANSFER,
     )
 
 
 def transfer_cold(
-    *, actor: AbstractBaseUser, call_id: int, to: str, actor_agent: Agent | None = None
+    *,
+    actor: AbstractBaseUser,
+    call_id: int,
+    to: str,
+    actor_agent: Agent | None = None,
+    to_agent: Agent | None = None,
 ) -> Call:
     """Hold the customer and ring `to`; when `to` answers the customer is put through and the
     first agent dropped (completed by the answer callback, `calls.state.on_member_answered`)."""
     return _transfer_start(
-        actor=actor, actor_agent=actor_agent, call_id=call_id, to=to, kind=Kind.COLD_TRANSFER
+        actor=actor,
+        actor_agent=actor_agent,
+        call_id=call_id,
+        to=to,
+        to_agent=to_agent,
+        kind=Kind.COLD_TRANSFER,
     )
 
 
-def _transfer_start(*, actor, actor_agent: Agent | None, call_id: int, to: str, kind: str) -> Call:
+def _transfer_start(
+    *,
+    actor,
+    actor_agent: Agent | None,
+    call_id: int,
+    to: str,
+    to_agent: Agent | None,
+    kind: str,
+) -> Call:
     who = actor_for(actor, agent=actor_agent)
     address = normalize(to)
     call, members = load_call(call_id=call_id)
     authorize(actor=who, call=call, members=members)
     _check_transfer(who=who, call=call, members=members, kind=kind, address=address)
-    target_agent = Agent.objects.select_related("user").filter(endpoint=address).first()
+    target_agent = _agent_at(address=address, known=to_agent)
     _check_target_agent(target_agent=target_agent, call_id=call_id)
     client = get_phlo_client()
 
@@ -415,6 +455,15 @@ def _check_transfer(*, who: Actor, call: Call, members, kind: str, address: str)
     for member in members:
         if member.is_live and member.address == address:
             raise InvalidInput(f"{rules.member_label(member)} is already on this call.")
+
+
+def _agent_at(*, address: str, known: Agent | None) -> Agent | None:
+    """The agent whose endpoint is `address`. `known`, the agent the caller already found
+    (the transfer picker names one), is that agent when its endpoint is `address`, as
+    endpoints are unique; anything else is looked up, as if `known` had not been given."""
+    if known is not None and known.endpoint == address:
+        return known
+    return Agent.objects.select_related("user").filter(endpoint=address).first()
 
 
 def _check_target_agent(*, target_agent: Agent | None, call_id: int) -> None:
@@ -525,10 +574,10 @@ def _transfer_finish(
 # --- Supervisor ----------------------------------------------------------------------------
 
 
-def call_join(*, actor: AbstractBaseUser, call_id: int) -> Call:
+def call_join(*, actor: AbstractBaseUser, call_id: int, actor_agent: Agent | None = None) -> Call:
     """A supervisor barges in: PHLO rings the supervisor's own endpoint into the conference,
     triggered from a talking agent on the call."""
-    who = actor_for(actor)
+    who = actor_for(actor, agent=actor_agent)
     call, members = load_call(call_id=call_id)
     if not who.supervisor:
         raise NotAllowed("Only supervisors can join a call.")

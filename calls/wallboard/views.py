@@ -135,8 +135,11 @@ def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpRespon
     call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
     if call_id is None:
         return plain_error("That participant is no longer on record.", status=404)
+    # The member's call, just looked up, saves the service asking again before PHLO.
     return _run_on_call(
-        request, call_id=call_id, work=lambda: service(actor=request.user, member_id=member_id)
+        request,
+        call_id=call_id,
+        work=lambda: service(actor=request.user, member_id=member_id, call_id=call_id),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from agents.models import Agent
-from calls.models import Call, Customer, Member
+from calls.models import Action, Call, Customer, Member
 from calls.services import actions
 from tests.desktop.conftest import login
 from tests.factories import make_agent, make_customer, make_supervisor, make_user
@@ -341,10 +341,16 @@ class TestQueriesBeforePhlo:
     as the claim left them. A repeated lookup creeping back fails here."""
 
     # Before they were cut: 15, 16 and 12 (the agent fetched twice, two permission queries,
-    # and the member's call looked up three times).
+    # and the member's call looked up three times); a transfer to an agent picked by name
+    # then 14, as the service looked the agent up again by endpoint.
     HOLD = 11
-    WARM_TRANSFER = 14
+    WARM_TRANSFER = 13
     ABORT = 10
+    # Were 17 for a number, 18 for a name or a pick (the agent fetched again, the customer
+    # fetched again by id, the new legs read back), and 15 (the agent fetched twice more,
+    # the leg's call looked up again).
+    DIAL = 15
+    REJECT = 12
 
     def test_hold(self, desktop_sim, alice, dana, htmx):
         call = answered_call(desktop_sim, alice, dana)
@@ -372,8 +378,8 @@ class TestQueriesBeforePhlo:
             desktop_sim, lambda: client.post(start, {"to": "bob"}, **htmx)
         )
         assert response.status_code == 200, response.content
-        # Besides a hold's: the picked name, the target agent by endpoint, and whether that
-        # agent is on another call (before the claim, then again after it).
+        # Against a hold's: the agent picked by name and whether that agent is on another
+        # call (before the claim, then again after it), but no member's call to look up.
         assert len(sql) == self.WARM_TRANSFER, "\n".join(sql)
         abort = f"/desktop/calls/{call.pk}/actions/abort_transfer/"
         response, sql = queries_until_phlo(desktop_sim, lambda: client.post(abort, **htmx))
@@ -382,6 +388,41 @@ class TestQueriesBeforePhlo:
         assert call.transfer_kind == ""
         # A call's button needs no member lookup: one query fewer than a hold.
         assert len(sql) == self.ABORT, "\n".join(sql)
+
+    @pytest.mark.parametrize("typed", ["a number", "a name", "a picked customer"])
+    def test_dial(self, desktop_sim, alice, dana, htmx, typed):
+        """The session and the user, the agent, the customer (by number, name or pick), the
+        supervisor check and whether the number is an agent's; then, in one transaction
+        (BEGIN and COMMIT count): the agent locked, whether they are on a call, the call, its
+        two legs, the action and the call's claim."""
+        data = {
+            "a number": {"to": "+1 415 555 0101"},
+            "a name": {"to": "dana diaz"},
+            "a picked customer": {"to": "Dana Diaz", "customer_id": dana.pk},
+        }[typed]
+        client = login(alice)
+        response, sql = queries_until_phlo(
+            desktop_sim, lambda: client.post("/desktop/dial/", data, **htmx)
+        )
+        assert response.status_code == 200, response.content
+        assert Call.objects.get().customer == dana
+        assert len(sql) == self.DIAL, "\n".join(sql)
+
+    def test_reject(self, desktop_sim, alice, dana, htmx):
+        """The session and the user, the agent, the leg's call, the leg, the supervisor
+        check, the call and its members, the action's INSERT and the claim, then the call and
+        its members as the claim left them."""
+        desktop_sim.phones.set_mode(alice.endpoint, "manual")
+        call = actions.call_start(actor=alice.user, to=dana.phone)
+        mine = leg(call, "agent")
+        client = login(alice)
+        url = f"/desktop/members/{mine.pk}/reject/"
+        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(url, **htmx))
+        assert response.status_code == 200
+        mine.refresh_from_db()
+        assert mine.state == S.LEFT
+        assert Action.objects.get(kind="hangup", member=mine).actor == alice.user
+        assert len(sql) == self.REJECT, "\n".join(sql)
 
 
 # --- wrap-up and customers ----------------------------------------------------------------------

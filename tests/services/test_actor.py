@@ -9,11 +9,13 @@ import pytest
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.models import Permission
 
+from agents.models import Agent
 from agents.permissions import is_supervisor
+from agents.services.ringing import ringing_leg_reject
 from calls.models import Action, Call, Member
 from calls.services import NotAllowed, NotFound, actions
 from calls.services.execution import actor_for, load_member
-from tests.factories import make_agent, make_user
+from tests.factories import make_agent, make_customer, make_user
 from tests.services.helpers import S, queries_until_phlo, sim_states, supervisor
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +187,124 @@ def test_call_buttons_queries_before_phlo(phlo_sim, talking_call, alice, bob):
     assert len(sql) == 7, "\n".join(sql)  # was 9
     talking_call.refresh_from_db()
     assert talking_call.transfer_kind == ""
+
+
+def test_a_transfer_to_an_agent_already_found(phlo_sim, talking_call, alice, bob):
+    """The transfer picker names an agent: the service takes that agent rather than look
+    them up again by endpoint."""
+    user = fresh(alice.user)
+    _, sql = queries_until_phlo(
+        phlo_sim,
+        lambda: actions.transfer_cold(
+            actor=user,
+            actor_agent=alice,
+            call_id=talking_call.pk,
+            to=bob.endpoint,
+            to_agent=bob,
+        ),
+    )
+    assert len(sql) == 9, "\n".join(sql)  # 10 without `to_agent`
+    talking_call.refresh_from_db()
+    assert (talking_call.transfer_kind, talking_call.transfer_to_agent) == ("cold", bob)
+    assert Action.objects.get(kind="cold_transfer").member.agent == bob
+
+
+def test_an_agent_not_at_the_address_is_not_taken_for_it(phlo_sim, talking_call, alice, bob):
+    carol = make_agent(username="carol")
+    actions.transfer_warm_start(
+        actor=alice.user, call_id=talking_call.pk, to=bob.endpoint, to_agent=carol
+    )
+    talking_call.refresh_from_db()
+    # Looked up by the address, as without `to_agent`.
+    assert (talking_call.transfer_to_address, talking_call.transfer_to_agent) == (
+        bob.endpoint,
+        bob,
+    )
+
+
+def test_call_start_queries_before_phlo(phlo_sim, alice, bob, dana):
+    """The agent, the supervisor check, the customer, whether the number is an agent's;
+    then in one transaction (opening and closing it count): the agent locked, whether they
+    are on a call, the call, its two legs, the action and the call's claim."""
+    user = fresh(alice.user)
+    call, sql = queries_until_phlo(
+        phlo_sim, lambda: actions.call_start(actor=user, to="+1 415 555 0101")
+    )
+    assert call.customer == dana
+    assert len(sql) == 13, "\n".join(sql)  # was 14: the new legs were read back
+
+    # Handed the agent and the customer, as the dial box does: neither is fetched again.
+    eli = make_customer(name="Eli Evans", phone="+14155550102")
+    user = fresh(bob.user)
+    call, sql = queries_until_phlo(
+        phlo_sim,
+        lambda: actions.call_start(actor=user, actor_agent=bob, to="", customer=eli),
+    )
+    assert (call.owner, call.customer) == (bob, eli)
+    assert call.members.get(role="customer").address == eli.phone
+    # was 14 with customer_id: the agent and the customer fetched again, the legs read back
+    assert len(sql) == 11, "\n".join(sql)
+
+
+def test_call_start_checks_what_it_is_handed(phlo_sim, alice, bob, dana):
+    eli = make_customer(name="Eli Evans", phone="+14155550102")
+    with pytest.raises(ValueError, match="is not customer_id"):
+        actions.call_start(actor=alice.user, to="", customer=dana, customer_id=eli.pk)
+    with pytest.raises(ValueError, match="is not user"):
+        actions.call_start(actor=alice.user, actor_agent=bob, to=DANA)
+    assert not Call.objects.exists() and not Action.objects.exists()
+    assert phlo_sim.snapshot()["conferences"] == []
+    # The same customer both ways is fine.
+    call = actions.call_start(actor=alice.user, to="", customer=eli, customer_id=eli.pk)
+    assert call.customer == eli
+
+
+def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
+    """The agent, the leg, the supervisor check, the call and its members, the action's
+    INSERT and the claim, then the call and its members as the claim left them."""
+    first = actions.call_start(actor=alice.user, to=DANA)
+    mine = first.members.get(agent=alice)
+    user = fresh(alice.user)
+    gone, sql = queries_until_phlo(
+        phlo_sim, lambda: ringing_leg_reject(actor=user, member_id=mine.pk)
+    )
+    assert gone.state == S.LEFT
+    # was 11: the agent fetched again, and the leg's call looked up again
+    assert len(sql) == 9, "\n".join(sql)
+
+    # Handed the agent, as the desktop's view does: one query fewer.
+    second = actions.call_start(actor=bob.user, to="+14155550102")
+    mine = second.members.get(agent=bob)
+    user = fresh(bob.user)
+    gone, sql = queries_until_phlo(
+        phlo_sim, lambda: ringing_leg_reject(actor=user, actor_agent=bob, member_id=mine.pk)
+    )
+    assert gone.state == S.LEFT
+    assert len(sql) == 8, "\n".join(sql)
+    assert Action.objects.get(kind="hangup", member=mine).actor == bob.user
+
+
+def test_reject_with_someone_elses_agent_is_a_programming_error(phlo_sim, alice, bob, dana):
+    call = actions.call_start(actor=bob.user, to=DANA)
+    bobs = call.members.get(agent=bob)
+    with pytest.raises(ValueError, match="is not user"):
+        ringing_leg_reject(actor=alice.user, actor_agent=bob, member_id=bobs.pk)
+    bobs.refresh_from_db()
+    assert bobs.state == S.DIALLING
+    assert not Action.objects.filter(kind="hangup").exists()
+
+
+def test_join_queries_before_phlo(phlo_sim, talking_call, sam):
+    """The supervisor check, the call and its members, whether the supervisor is on another
+    call, the action's INSERT and the claim, then the call, its members and whether the
+    supervisor is on another call, as the claim left them."""
+    agent = Agent.objects.select_related("user").get(user=sam)
+    with pytest.raises(ValueError, match="is not user"):
+        actions.call_join(actor=sam, actor_agent=make_agent(), call_id=talking_call.pk)
+    user = fresh(sam)
+    call, sql = queries_until_phlo(
+        phlo_sim,
+        lambda: actions.call_join(actor=user, actor_agent=agent, call_id=talking_call.pk),
+    )
+    assert call.members.get(role="supervisor").agent == agent
+    assert len(sql) == 9, "\n".join(sql)  # 10 without the agent
