@@ -8,32 +8,35 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import (
-    BooleanField,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    OuterRef,
-    Q,
-    Subquery,
-    Value,
-)
-from django.db.models.functions import Coalesce
-from django.urls import reverse
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Subquery
 from django.utils import timezone
-from django.utils.html import format_html
 
 from agents.models import Agent
 from agents.permissions import SUPERVISE_PERMISSION
 from calls.addresses import display_address
+from calls.admin.display import call_link, calls_list_link
+from calls.admin.queries import count_of
+from calls.admin.search import WidenedSearchMixin
 from calls.models import Call, Member
 from contactcenter.admin import (
     SupervisorModelAdmin,
     address_form_field_clean,
     format_duration,
-    normalized_search_address,
     site,
 )
+
+# An agent's status now: shown on its page, never edited (see the module's docstring).
+STATUS_FIELDS = [
+    "status",
+    "time_in_status",
+    "status_reason",
+    "status_changed_at",
+    "wrap_up_until",
+    "next_status_display",
+    "current_call",
+    "calls_link",
+    "supervisor",
+]
 
 
 def _supervisor_expression() -> ExpressionWrapper:
@@ -81,7 +84,7 @@ class AgentForm(forms.ModelForm):
 
 
 @admin.register(Agent, site=site)
-class AgentAdmin(SupervisorModelAdmin):
+class AgentAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     form = AgentForm
     list_display = [
         "name",
@@ -104,37 +107,13 @@ class AgentAdmin(SupervisorModelAdmin):
         "user__email",
         "endpoint",
     ]
+    search_address_fields = ("endpoint",)
     search_help_text = "Name, username, e-mail or endpoint (numbers in any format)."
     fieldsets = [
         (None, {"fields": ["user", "endpoint"]}),
-        (
-            "Status now",
-            {
-                "fields": [
-                    "status",
-                    "time_in_status",
-                    "status_reason",
-                    "status_changed_at",
-                    "wrap_up_until",
-                    "next_status_display",
-                    "current_call",
-                    "calls_link",
-                    "supervisor",
-                ]
-            },
-        ),
+        ("Status now", {"fields": STATUS_FIELDS}),
     ]
-    readonly_fields = [
-        "status",
-        "time_in_status",
-        "status_reason",
-        "status_changed_at",
-        "wrap_up_until",
-        "next_status_display",
-        "current_call",
-        "calls_link",
-        "supervisor",
-    ]
+    readonly_fields = STATUS_FIELDS
 
     def get_queryset(self, request):
         live_leg = Member.objects.filter(
@@ -142,32 +121,16 @@ class AgentAdmin(SupervisorModelAdmin):
             state__in=Member.LIVE_STATES,
             call__status__in=Call.LIVE_STATUSES,
         ).order_by("-created_at")
-        owned = (
-            Call.objects.filter(owner=OuterRef("pk"))
-            .order_by()
-            .values("owner")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
         return (
             super()
             .get_queryset(request)
             .select_related("user")
             .annotate(
                 live_call_id=Subquery(live_leg.values("call_id")[:1]),
-                owned_call_count=Coalesce(Subquery(owned), Value(0)),
+                owned_call_count=count_of(Call.objects.filter(owner=OuterRef("pk")), per="owner"),
                 is_supervisor=_supervisor_expression(),
             )
         )
-
-    def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        address = normalized_search_address(search_term)
-        if address:
-            results = queryset.filter(
-                Q(pk__in=results.values("pk")) | Q(endpoint__icontains=address)
-            )
-        return results, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -209,17 +172,13 @@ class AgentAdmin(SupervisorModelAdmin):
 
     @admin.display(description="On call")
     def current_call(self, obj: Agent) -> str:
-        call_id = getattr(obj, "live_call_id", None)
-        if not call_id:
-            return "—"
-        url = reverse("admin:calls_call_change", args=[call_id])
-        return format_html('<a href="{}">Call #{}</a>', url, call_id)
+        return call_link(getattr(obj, "live_call_id", None))
 
     @admin.display(description="Calls owned", ordering="owned_call_count")
     def calls_link(self, obj: Agent) -> str:
-        count = getattr(obj, "owned_call_count", 0)
-        url = reverse("admin:calls_call_changelist") + f"?owner={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, count)
+        return calls_list_link(
+            filter_by="owner", pk=obj.pk, count=getattr(obj, "owned_call_count", 0)
+        )
 
     @admin.display(description="Supervisor", boolean=True, ordering="is_supervisor")
     def supervisor(self, obj: Agent) -> bool:

@@ -27,6 +27,26 @@ from contactcenter.admin import (
     format_duration,
 )
 
+# A call's page, section by section; all read-only but the wrap-up.
+SUMMARY_FIELDS = [
+    "status",
+    "direction",
+    "owner_link",
+    "customer_link",
+    "created_at",
+    "answered_at",
+    "ended_at",
+    "duration",
+]
+TRANSFER_FIELDS = [
+    "transfer_kind",
+    "transfer_from",
+    "transfer_to_display",
+    "transfer_to_agent",
+    "transfer_started_at",
+]
+PROVIDER_FIELDS = ["conference_name", "conference_uuid", "pending_action_link", "version"]
+
 
 class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     form = CallForm
@@ -72,67 +92,15 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         "Call number (#42), customer name or phone (any format), agent, disposition or notes."
     )
     actions = ["export_selected_csv"]
-    readonly_fields = [
-        "status",
-        "direction",
-        "owner_link",
-        "customer_link",
-        "created_at",
-        "answered_at",
-        "ended_at",
-        "duration",
-        "transfer_kind",
-        "transfer_from",
-        "transfer_to_display",
-        "transfer_to_agent",
-        "transfer_started_at",
-        "conference_name",
-        "conference_uuid",
-        "pending_action_link",
-        "version",
-    ]
+    readonly_fields = [*SUMMARY_FIELDS, *TRANSFER_FIELDS, *PROVIDER_FIELDS]
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [
-            (
-                None,
-                {
-                    "fields": [
-                        "status",
-                        "direction",
-                        "owner_link",
-                        "customer_link",
-                        "created_at",
-                        "answered_at",
-                        "ended_at",
-                        "duration",
-                    ]
-                },
-            ),
-        ]
+        fieldsets = [(None, {"fields": SUMMARY_FIELDS})]
         if obj is not None and obj.transfer_kind:
-            transfer = [
-                "transfer_kind",
-                "transfer_from",
-                "transfer_to_display",
-                "transfer_to_agent",
-                "transfer_started_at",
-            ]
-            fieldsets.append(("Transfer in progress", {"fields": transfer}))
+            fieldsets.append(("Transfer in progress", {"fields": TRANSFER_FIELDS}))
         fieldsets += [
             ("Wrap-up", {"fields": ["disposition", "wrap_up_notes"]}),
-            (
-                "Provider",
-                {
-                    "fields": [
-                        "conference_name",
-                        "conference_uuid",
-                        "pending_action_link",
-                        "version",
-                    ],
-                    "classes": ["collapse"],
-                },
-            ),
+            ("Provider", {"fields": PROVIDER_FIELDS, "classes": ["collapse"]}),
         ]
         return fieldsets
 

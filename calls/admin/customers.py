@@ -2,11 +2,10 @@
 
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
-from django.urls import reverse
 from django.utils import timezone
 
 from calls.addresses import display_address
-from calls.admin.display import excerpt, link
+from calls.admin.display import calls_list_link, excerpt
 from calls.admin.forms import CustomerForm
 from calls.admin.queries import count_of
 from calls.admin.search import WidenedSearchMixin
@@ -47,8 +46,7 @@ class CustomerAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     def calls_link(self, obj: Customer) -> str:
         if not obj.pk:
             return "—"
-        url = reverse("admin:calls_call_changelist") + f"?customer={obj.pk}"
-        return link(url=url, label=getattr(obj, "call_count", 0))
+        return calls_list_link(filter_by="customer", pk=obj.pk, count=getattr(obj, "call_count", 0))
 
     @admin.display(description="Last call", ordering="last_call")
     def last_call_at(self, obj: Customer) -> str:

@@ -19,6 +19,13 @@ def change_link(*, view: str, pk: int, label) -> str:
     return link(url=reverse(f"admin:{view}_change", args=[pk]), label=label)
 
 
+def calls_list_link(*, filter_by: str, pk: int, count: int) -> str:
+    """`count` linking to the call list filtered to one party: `filter_by` is that list's
+    filter parameter ("owner" for an agent, "customer")."""
+    url = reverse("admin:calls_call_changelist") + f"?{filter_by}={pk}"
+    return link(url=url, label=count)
+
+
 def call_link(call_id: int | None) -> str:
     if not call_id:
         return "—"
