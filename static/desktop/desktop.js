@@ -16,10 +16,11 @@
   var SIGNED_OUT = "You have been signed out.";
 
   // Connection badge, reconnects, heartbeat and sign-out: static/live/connection.js.
-  var live = LiveConnection.start({
+  LiveConnection.start({
     closeMessages: { 4401: { signOut: SIGNED_OUT }, 4403: { down: "No agent profile" } },
     sessionMessages: { 401: SIGNED_OUT },
     toast: toast,
+    stickyRefusals: true,
   });
 
   function $(sel, root) { return (root || document).querySelector(sel); }
@@ -79,17 +80,6 @@
       if (err && slot && err.textContent.trim()) slot.innerHTML = err.innerHTML;
     }
     rememberWork();
-  });
-
-  // A plain-text refusal (401/403/404 without a fragment) goes to the toast.
-  document.body.addEventListener("htmx:responseError", function (evt) {
-    var xhr = evt.detail.xhr;
-    var type = xhr.getResponseHeader("Content-Type") || "";
-    if (type.indexOf("text/plain") === 0) toast(escapeHtml(xhr.responseText), true);
-    if (xhr.status === 401) live.signOut(SIGNED_OUT);
-  });
-  document.body.addEventListener("htmx:sendError", function () {
-    toast("The server cannot be reached. Your action was not sent; try again in a moment.", true);
   });
 
   document.body.addEventListener("htmx:afterSettle", afterChange);
@@ -313,11 +303,6 @@
 
   // --- toast ---------------------------------------------------------------------------------
 
-  function escapeHtml(text) {
-    var div = document.createElement("div");
-    div.textContent = text;
-    return div.innerHTML;
-  }
   var toastTimer = null;
   function toast(html, sticky) {
     var box = $("#toast");

@@ -8,7 +8,9 @@
  *   retry it either (its late death would replace the healthy successor);
  * - a session check after 3 failed retries, and signing out on the server's refusal codes;
  * - a heartbeat ping; a socket whose ping goes unanswered is replaced;
- * - reconnect when the browser comes back online, resync when the tab is shown again.
+ * - reconnect when the browser comes back online, resync when the tab is shown again;
+ * - the page's own requests: a plain-text refusal goes to the toast, a 401 signs out, and
+ *   a request that could not be sent says so.
  *
  * Usage (once per page, from a deferred script loaded after htmx and the ws extension):
  *
@@ -19,8 +21,8 @@
  *     },
  *     sessionMessages: { 401: "You have been signed out." }, // session check statuses
  *     toast: function (html, sticky) { ... },                // the page's toast
+ *     stickyRefusals: true,                  // refusals stay until dismissed
  *   });
- *   live.signOut("You have been signed out.");  // e.g. on an HTTP 401
  *
  * The session check URL and the login link come from <body data-session-url data-login-url>.
  */
@@ -190,6 +192,16 @@
       if (document.hidden) return;
       if (state.open && state.socket) state.socket.send(JSON.stringify({ type: "resync" }));
       else scheduleReconnect(0);
+    });
+
+    body.addEventListener("htmx:responseError", function (evt) {
+      var xhr = evt.detail.xhr;
+      var type = xhr.getResponseHeader("Content-Type") || "";
+      if (type.indexOf("text/plain") === 0) toast(escapeHtml(xhr.responseText), !!opts.stickyRefusals);
+      if (xhr.status === 401 && sessionMessages[401]) signOut(sessionMessages[401]);
+    });
+    body.addEventListener("htmx:sendError", function () {
+      toast("The server cannot be reached. Your action was not sent; try again in a moment.", true);
     });
 
     body.addEventListener("htmx:wsBeforeMessage", function () {

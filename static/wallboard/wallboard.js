@@ -19,10 +19,11 @@
   var NOT_SUPERVISOR = "This account is not a supervisor.";
 
   // Connection badge, reconnects, heartbeat and sign-out: static/live/connection.js.
-  var live = LiveConnection.start({
+  LiveConnection.start({
     closeMessages: { 4401: { signOut: SIGNED_OUT }, 4403: { signOut: NOT_SUPERVISOR } },
     sessionMessages: { 401: SIGNED_OUT, 403: NOT_SUPERVISOR },
     toast: toast,
+    stickyRefusals: false,
   });
 
   function $(sel, root) { return (root || document).querySelector(sel); }
@@ -93,17 +94,6 @@
       if (slot) slot.innerHTML = err.innerHTML;
       else target.appendChild(err);
     }
-  });
-
-  // A plain-text refusal (401/403/404 without a fragment) goes to the toast.
-  document.body.addEventListener("htmx:responseError", function (evt) {
-    var xhr = evt.detail.xhr;
-    var type = xhr.getResponseHeader("Content-Type") || "";
-    if (type.indexOf("text/plain") === 0) toast(escapeHtml(xhr.responseText), false);
-    if (xhr.status === 401) live.signOut(SIGNED_OUT);
-  });
-  document.body.addEventListener("htmx:sendError", function () {
-    toast("The server cannot be reached. Your action was not sent; try again in a moment.", true);
   });
 
   document.body.addEventListener("htmx:afterSettle", afterChange);
@@ -180,11 +170,6 @@
 
   // --- toast ---------------------------------------------------------------------------------
 
-  function escapeHtml(text) {
-    var div = document.createElement("div");
-    div.textContent = text;
-    return div.innerHTML;
-  }
   var toastTimer = null;
   function toast(html, sticky) {
     var box = $("#toast");

@@ -285,3 +285,17 @@ def test_the_page_comes_back_by_itself_after_a_server_restart(desktop, sim, stac
 
     customer_row(card).get_by_role("button", name="Hold").click()
     expect()(customer_state(card)).to_have_text("On hold")
+
+
+def test_a_refused_request_says_why_in_the_toast(desktop, sim):
+    alice = desktop("alice")
+    # A plain-text refusal from the server (here: a button kind that does not exist), as
+    # the shared live script (static/live/connection.js) shows it.
+    alice.evaluate(
+        "htmx.ajax('POST', '/desktop/members/1/actions/juggle/',"
+        " {source: document.body, swap: 'none'})"
+    )
+    expect()(alice.locator("#toast")).to_contain_text(
+        "'juggle' is not something you can do to a participant."
+    )
+    expect()(alice.locator("#connection")).to_contain_text("Live")  # not signed out
