@@ -401,15 +401,27 @@ class TestFiguresOnTheBoard:
         changes = [(hold_customer, call_ids[0]), (hold_customer, call_ids[1])]
         changes += [(hang_up_everyone, pk) for pk in call_ids[2:5]]
         figures_seen = []
+        agent_rows_seen = 0
+
+        async def receive_one() -> str:
+            nonlocal agent_rows_seen
+            text = await board.receive_from(timeout=TIMEOUT)
+            if 'id="wb-figures"' in text:
+                figures_seen.append(text)
+            elif ROW.search(text) and not CALL.search(text):
+                agent_rows_seen += 1  # an agent's own push: its status changed
+            return text
+
         for change, call_id in changes:
             await sync_to_async(change)(call_id)
-            while True:  # up to this change's row; a render of the figures may come first
-                text = await board.receive_from(timeout=TIMEOUT)
-                figures_seen += [text] if 'id="wb-figures"' in text else []
-                if f'id="wb-call-{call_id}"' in text:
-                    break
-        # The agents' rows of the burst are pushed apart from the calls' (calls.publisher):
-        # wait until every push has been rendered and sent before counting renders.
+            # Up to this change's row; a render of the figures may come first.
+            while f'id="wb-call-{call_id}"' not in await receive_one():
+                pass
+        # Each hang-up also moves its agent to wrap-up, pushed apart from the call
+        # (calls.publisher) and, on Redis, still on its way through the layer when the
+        # call's row has arrived: wait for all three before counting what comes next.
+        while agent_rows_seen < 3:
+            await receive_one()
         await publisher.current().drain()
         await tick.drain()
         assert tick.renders == 1 and tick.pending  # the first at once, the rest folded
@@ -417,12 +429,9 @@ class TestFiguresOnTheBoard:
         clock.advance(1)  # the second is over
         await tick.drain()
         assert tick.renders == 2 and not tick.pending
-        while True:
-            text = await board.receive_from(timeout=TIMEOUT)
-            if 'id="wb-figures"' in text:
-                figures_seen.append(text)
-            if len(figures_seen) == 2:
-                break
+        while len(figures_seen) < 2:
+            await receive_one()
+        assert agent_rows_seen == 3
         assert await board.receive_nothing()
 
         last = _figures_in(figures_seen[-1])
