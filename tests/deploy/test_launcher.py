@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +21,9 @@ SCRIPT = ROOT / "deploy" / "run-daphne.sh"
 
 def _environment(**extra: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in READ and k != "DJANGO_SETTINGS_MODULE"}
-    env |= ENV | {"PYTHON": str(ROOT / ".venv" / "bin" / "python")}
+    # The interpreter running the tests, not the checkout's .venv: the suite must pass from
+    # any environment that has the project installed (tox, uv, an IDE, a distribution's CI).
+    env |= ENV | {"PYTHON": sys.executable}
     for name, value in extra.items():
         if value is None:
             env.pop(name, None)
