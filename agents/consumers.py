@@ -18,9 +18,9 @@ from django.utils.dateparse import parse_datetime
 
 from agents.live import WrapUpTimerMixin, heartbeat_html
 from agents.presence import agent_wrap_up_expire
+from agents.profiles import agent_for_user
+from agents.pushes import agent_group
 from agents.rendering import render_full_state
-from agents.selectors import agent_for_user
-from calls.publishing import agent_group
 from calls.services.housekeeping import calls_housekeeping_when_due
 
 logger = logging.getLogger(__name__)

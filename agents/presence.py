@@ -7,7 +7,7 @@
   so calls are not routed again and again to an empty desk.
 - Away and Offline are the agent's own choice: a call that reaches them anyway returns them
   there afterwards.
-- An expired wrap-up already counts as Available for routing (see `agents.selectors`); the
+- An expired wrap-up already counts as Available for routing (see `agents.availability`); the
   desktop's websocket consumer and every read path flip it for real with
   `agent_wrap_up_expire`, which is safe to call from many places at once.
 """
@@ -21,8 +21,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from agents.models import Agent
+from calls.events import AgentChanged, CallChanged, announce
 from calls.models import Call, Member
-from calls.publishing import publish_agent_changed
 
 Status = Agent.Status
 # Statuses an agent picks; the others follow calls.
@@ -74,7 +74,7 @@ def agent_set_status(
             "next_status_reason",
         ]
     )
-    publish_agent_changed(agent_id=agent.pk, status=status)
+    announce(AgentChanged(agent_id=agent.pk, status=status))
     return True
 
 
@@ -119,7 +119,7 @@ def agent_choose_status(
         agent.next_status = "" if status == Status.AVAILABLE else status
         agent.next_status_reason = reason if status == Status.AWAY else ""
         agent.save(update_fields=["next_status", "next_status_reason"])
-        publish_agent_changed(agent_id=agent.pk, status=agent.status)
+        announce(AgentChanged(agent_id=agent.pk, status=agent.status))
         return agent
     agent.next_status = ""
     agent.next_status_reason = ""
@@ -149,7 +149,7 @@ def agent_extend_wrap_up(*, agent: Agent, seconds: int, at: datetime | None = No
     start = max(at, agent.wrap_up_until or at)
     agent.wrap_up_until = start + timedelta(seconds=max(1, int(seconds)))
     agent.save(update_fields=["wrap_up_until"])
-    publish_agent_changed(agent_id=agent.pk, status=agent.status)
+    announce(AgentChanged(agent_id=agent.pk, status=agent.status))
     return True
 
 
@@ -179,7 +179,7 @@ def agent_wrap_up_expire(*, agent_id: int, at: datetime | None = None) -> bool:
             next_status_reason="",
         )
         if won:
-            publish_agent_changed(agent_id=agent_id, status=status)
+            announce(AgentChanged(agent_id=agent_id, status=status))
         return bool(won)
 
 
@@ -203,7 +203,7 @@ def agent_signed_out(*, agent: Agent, at: datetime | None = None) -> None:
         agent.next_status = Status.OFFLINE
         agent.next_status_reason = ""
         agent.save(update_fields=["next_status", "next_status_reason"])
-        publish_agent_changed(agent_id=agent.pk, status=agent.status)
+        announce(AgentChanged(agent_id=agent.pk, status=agent.status))
         return
     agent_set_status(agent=agent, status=Status.OFFLINE, at=at)
 
@@ -261,3 +261,9 @@ def agents_follow_calls(*, agent_ids: Iterable[int], at: datetime | None = None)
                 agent_set_status(agent=agent, status=Status.AWAY, reason=reason, at=at)
             else:
                 _rest(agent=agent, at=at)
+
+
+def agents_follow_call(event: CallChanged) -> None:
+    """Listens to `CallChanged` (see `AgentsConfig.ready`): the agents a change concerns
+    follow it, in the change's own transaction."""
+    agents_follow_calls(agent_ids=event.agent_ids, at=event.at)

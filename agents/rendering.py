@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from agents.models import Agent
-from agents.permissions import is_supervisor
+from agents.permissions import is_supervisor, supervisor_ids
 from agents.presence import away_reasons
 from agents.selectors import (
     CallView,
@@ -25,7 +25,6 @@ from agents.selectors import (
     call_view,
     customer_history,
     desktop_calls,
-    supervisor_ids,
 )
 from agents.services.wrap_up import dispositions
 from calls.models import Call

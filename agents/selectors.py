@@ -1,4 +1,4 @@
-"""Reads for the agent desktop: who is available, which calls an agent sees, customer cards.
+"""Reads for the agent desktop: which calls an agent sees and how, customer cards.
 
 Each function does a fixed, small number of queries, so a render costs the same whether an
 agent has one call or five, and the publisher can build every agent's view of a call from
@@ -7,20 +7,17 @@ one fetch (`call_for_desktop`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, When
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.permissions import SUPERVISE_PERMISSION, is_supervisor
+from agents.permissions import is_supervisor
 from calls.addresses import display_address
 from calls.models import Action, Call, Customer, Member
+from calls.selectors import calls_awaiting_disposition, wrap_up_window
 from calls.services import rules
 
 Status = Agent.Status
@@ -30,101 +27,6 @@ Kind = Action.Kind
 CALL_ACTION_ORDER = (Kind.WARM_TRANSFER, Kind.COLD_TRANSFER, Kind.RESUME_CALL, Kind.ABORT_TRANSFER)
 MEMBER_ACTION_ORDER = (Kind.HOLD, Kind.UNHOLD, Kind.VOICEMAIL_DROP, Kind.HANGUP)
 HISTORY_LENGTH = 5
-_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def wrap_up_window() -> timedelta:
-    """How long an ended call waits on the desktop for its disposition."""
-    return timedelta(hours=float(getattr(settings, "DESKTOP_WRAP_UP_WINDOW_HOURS", 12)))
-
-
-# --- Agents ----------------------------------------------------------------------------------
-
-
-def agent_for_user(*, user) -> Agent | None:
-    if not user or not user.is_authenticated:
-        return None
-    return Agent.objects.select_related("user").filter(user=user).first()
-
-
-def agent_effective_status(*, agent: Agent, at: datetime | None = None) -> str:
-    """The status routing and displays should believe: an expired wrap-up is Available (or the
-    status the agent asked for), even before anyone has flipped it in the database."""
-    at = at or timezone.now()
-    if agent.status == Status.WRAP_UP and agent.wrap_up_until and agent.wrap_up_until <= at:
-        return agent.next_status or Status.AVAILABLE
-    return agent.status
-
-
-def routable_now(at: datetime) -> Q:
-    """Free to take a call now: Available, or a wrap-up that has run out with nothing pending,
-    and on no live call (whatever the status says)."""
-    live_leg = Member.objects.filter(
-        agent=OuterRef("pk"), state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES
-    )
-    return (
-        Q(status=Status.AVAILABLE) | Q(status=Status.WRAP_UP, wrap_up_until__lte=at, next_status="")
-    ) & ~Exists(live_leg)
-
-
-def agents_by_longest_wait(*, at: datetime | None = None) -> QuerySet[Agent]:
-    """Agents who can take a call now, the one who has waited longest first. An expired
-    wrap-up has been waiting since it ended."""
-    at = at or timezone.now()
-    waiting_since = Case(
-        When(status=Status.WRAP_UP, then=F("wrap_up_until")), default=F("status_changed_at")
-    )
-    return (
-        Agent.objects.filter(routable_now(at), user__is_active=True)
-        .annotate(waiting_since=waiting_since)
-        .order_by("waiting_since", "pk")
-    )
-
-
-def transfer_targets(*, exclude_agent_id: int | None, at: datetime | None = None) -> list[Agent]:
-    """Agents a call can be transferred to right now, by name. Asked by the transfer picker
-    when its field gets focus, never rendered into a pushed call: nobody sees the list
-    before then, and who is available changes faster than the call does."""
-    at = at or timezone.now()
-    qs = Agent.objects.filter(routable_now(at), user__is_active=True).select_related("user")
-    if exclude_agent_id:
-        qs = qs.exclude(pk=exclude_agent_id)
-    # Sorted here, not in SQL: the database's collation may order names differently.
-    return sorted(qs, key=lambda a: a.display_name.lower())
-
-
-def supervisor_ids(*, users: Iterable) -> set[int]:
-    """The pks of those `users` for whom `is_supervisor` holds, in one query at most (none
-    when each is inactive or a superuser), instead of two permission queries per user."""
-    users = [u for u in users if u is not None]
-    found = {u.pk for u in users if u.is_active and u.is_superuser}
-    rest = [u for u in users if u.is_active and not u.is_superuser]
-    if not rest:
-        return found
-    if list(settings.AUTHENTICATION_BACKENDS) != [_MODEL_BACKEND]:
-        # Another backend may grant the permission its own way: ask it, user by user.
-        return found | {u.pk for u in rest if is_supervisor(u)}
-    app_label, codename = SUPERVISE_PERMISSION.split(".")
-    permission = Permission.objects.filter(codename=codename, content_type__app_label=app_label)
-    user_model = get_user_model()
-    direct = user_model.user_permissions.through.objects.filter(
-        user_id=OuterRef("pk"), permission__in=permission
-    )
-    via_group = user_model.groups.through.objects.filter(
-        user_id=OuterRef("pk"), group__permissions__in=permission
-    )
-    granted = user_model.objects.filter(pk__in=[u.pk for u in rest]).filter(
-        Exists(direct) | Exists(via_group)
-    )
-    return found | set(granted.values_list("pk", flat=True))
-
-
-def agent_by_name(*, text: str) -> Agent | None:
-    """An agent named by username (what the transfer picker submits), case-insensitively."""
-    text = (text or "").strip()
-    if not text or any(c.isspace() for c in text):
-        return None
-    return Agent.objects.select_related("user").filter(user__username__iexact=text).first()
 
 
 # --- Customers -------------------------------------------------------------------------------
@@ -220,12 +122,7 @@ def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
         .filter(Q(owner=agent) | Q(members__agent=agent, members__state__in=Member.LIVE_STATES))
         .values("pk")
     )
-    wrap_ids = Call.objects.filter(
-        owner=agent,
-        status__in=[Call.Status.COMPLETED, Call.Status.FAILED],
-        disposition="",
-        ended_at__gte=at - wrap_up_window(),
-    ).values("pk")
+    wrap_ids = calls_awaiting_disposition(agent_id=agent.pk, at=at).values("pk")
     calls = list(_call_queryset().filter(Q(pk__in=live_ids) | Q(pk__in=wrap_ids)))
     return sorted(calls, key=lambda c: (not c.is_live, c.created_at, c.pk))
 

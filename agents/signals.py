@@ -9,8 +9,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from agents.presence import agent_signed_out
-from agents.selectors import agent_for_user
-from calls.publishing import publish_session_signed_out
+from agents.profiles import agent_for_user
+from calls.events import SessionSignedOut, announce
 
 
 @receiver(user_logged_out, dispatch_uid="agents.close_live_pages_on_logout")
@@ -23,4 +23,5 @@ def close_live_pages_on_logout(sender, *, request: HttpRequest, user, **kwargs) 
     agent = agent_for_user(user=user)
     if agent is not None:
         agent_signed_out(agent=agent)
-    publish_session_signed_out(session_key=session_key, agent_id=agent.pk if agent else None)
+    if session_key:  # an empty key must not close the sockets of other sessions
+        announce(SessionSignedOut(session_key=session_key, agent_id=agent.pk if agent else None))

@@ -4,9 +4,11 @@ calls, members or agents there are (tests hold them to it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Action, Call, CallbackEvent, Member
@@ -83,6 +85,22 @@ def available_agents(*, exclude_agent_id: int | None = None) -> list[Agent]:
     if exclude_agent_id is not None:
         agents = agents.exclude(pk=exclude_agent_id)
     return list(agents)
+
+
+def wrap_up_window() -> timedelta:
+    """How long an ended call waits for its owner's disposition."""
+    return timedelta(hours=float(getattr(settings, "DESKTOP_WRAP_UP_WINDOW_HOURS", 12)))
+
+
+def calls_awaiting_disposition(*, agent_id: int, at: datetime | None = None) -> QuerySet[Call]:
+    """Ended calls the agent owns that still wait for a disposition (within the window)."""
+    at = at or timezone.now()
+    return Call.objects.filter(
+        owner_id=agent_id,
+        status__in=[Call.Status.COMPLETED, Call.Status.FAILED],
+        disposition="",
+        ended_at__gte=at - wrap_up_window(),
+    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Both paths change state only through these functions, so the rules live in one place:
 terminal member states stay terminal (a late "enter" never revives a member who left),
 a call ends when nobody is left, and every change bumps the call's version and is
-published after commit. Callers hold the call's row lock (see `lock_call`).
+announced (`calls.events`): listeners such as presence act in the same transaction, and the
+live pages are pushed after commit. Callers hold the call's row lock (see `lock_call`).
 """
 
 from collections.abc import Iterable
@@ -12,8 +13,8 @@ from datetime import datetime
 from django.db.models import F
 from django.utils import timezone
 
+from calls.events import CallChanged, MemberChanged, announce
 from calls.models import Call, Member
-from calls.publishing import publish_call_changed
 
 State = Member.State
 
@@ -47,21 +48,33 @@ def member_set_state(
         member.hold_started_at = None
     if state in Member.TERMINAL_STATES:
         member.left_at = at
+    previous = member.state
     member.state = state
     member.state_changed_at = at
     if event_at:
         member.last_event_at = event_at
     member.save()
+    announce(
+        MemberChanged(
+            call_id=member.call_id,
+            member_id=member.pk,
+            role=member.role,
+            agent_id=member.agent_id,
+            previous=previous,
+            state=state,
+            at=at,
+        )
+    )
     return True
 
 
 def call_changed(
     *, call: Call, at: datetime | None = None, extra_agent_ids: Iterable[int] = ()
 ) -> None:
-    """Bring the call's own status in line with its members, bump its version and publish.
+    """Bring the call's own status in line with its members, bump its version and announce
+    it (`CallChanged`): agents on it then follow it (presence listens), and the pages hear.
 
     A call becomes active when a member first talks and completes when no member is live.
-    Agents on it then follow it (on a call, or into wrap-up).
     """
     at = at or timezone.now()
     members = list(call.members.all())
@@ -82,11 +95,9 @@ def call_changed(
     agent_ids = {m.agent_id for m in members if m.agent_id} | set(extra_agent_ids)
     if call.owner_id:
         agent_ids.add(call.owner_id)
-
-    from agents.presence import agents_follow_calls
-
-    agents_follow_calls(agent_ids=agent_ids, at=at)
-    publish_call_changed(call_id=call.pk, version=call.version, agent_ids=agent_ids)
+    announce(
+        CallChanged(call_id=call.pk, version=call.version, agent_ids=frozenset(agent_ids), at=at)
+    )
 
 
 def _clear_transfer(call: Call) -> None:

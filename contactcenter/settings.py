@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "channels",
     "agents",
     "calls",
+    "calls.wallboard",
 ]
 
 MIDDLEWARE = [

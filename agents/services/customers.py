@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from agents.permissions import is_supervisor
-from agents.selectors import agent_for_user
+from agents.profiles import agent_for_user
 from calls.models import Call, Customer, Member
 from calls.services.errors import InvalidInput, NotAllowed, NotFound
 from calls.state import call_changed, lock_call

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from django.contrib.auth.models import AbstractBaseUser
 
 from agents.models import Agent
-from agents.selectors import agent_by_name
+from agents.profiles import agent_by_name
 from calls.addresses import InvalidAddress, normalize_address
 from calls.models import Call, Customer
 from calls.services import actions

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 
 from agents.models import Agent
-from agents.selectors import agent_for_user
+from agents.profiles import agent_for_user
 from calls.models import Member
 from calls.services import actions
 from calls.services.errors import InvalidState, NotAllowed, NotFound

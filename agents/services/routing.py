@@ -19,11 +19,11 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from agents.availability import agents_by_longest_wait, routable_now
 from agents.models import Agent
-from agents.selectors import agents_by_longest_wait, routable_now
 from calls.addresses import InvalidAddress, normalize_address
+from calls.events import AgentChanged, announce
 from calls.models import Call, Customer, Member
-from calls.publishing import publish_agent_changed
 from calls.services.errors import InvalidInput
 from calls.state import call_changed
 
@@ -163,7 +163,7 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
                 created_at=at,
                 state_changed_at=at,
             )
-            publish_agent_changed(agent_id=agent.pk, status=Agent.Status.ON_CALL)
+            announce(AgentChanged(agent_id=agent.pk, status=Agent.Status.ON_CALL))
             call_changed(call=call, at=at)
     except IntegrityError:
         # The same call_uuid routed twice at once: the other request's answer stands.

@@ -13,8 +13,9 @@ from django.db import transaction
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from agents.presence import agent_end_wrap_up
-from agents.selectors import agent_for_user, desktop_calls
+from agents.profiles import agent_for_user
 from calls.models import Call
+from calls.selectors import calls_awaiting_disposition
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from calls.state import call_changed, lock_call
 
@@ -72,6 +73,6 @@ def call_wrap_up_save(
         call.disposition = disposition
         call.wrap_up_notes = notes
         call_changed(call=call)
-    if agent is not None and not any(not c.is_live for c in desktop_calls(agent=agent)):
+    if agent is not None and not calls_awaiting_disposition(agent_id=agent.pk).exists():
         agent_end_wrap_up(agent=agent)
     return call

@@ -7,7 +7,7 @@ from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 
-from agents.selectors import agent_for_user
+from agents.profiles import agent_for_user
 
 SIGNED_OUT_MESSAGE = "You have been signed out. Log in again to keep working."
 NO_AGENT_MESSAGE = "Your account has no agent profile, so it cannot use the desktop."

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from agents.availability import transfer_targets
 from agents.permissions import is_supervisor
 from agents.presence import (
     StatusChangeRefused,
@@ -16,14 +17,9 @@ from agents.presence import (
     agent_extend_wrap_up,
     agent_wrap_up_expire,
 )
+from agents.profiles import agent_for_user
 from agents.rendering import desktop_context, render_call, render_status
-from agents.selectors import (
-    agent_for_user,
-    call_for_desktop,
-    call_view,
-    customer_search,
-    transfer_targets,
-)
+from agents.selectors import call_for_desktop, call_view, customer_search
 from agents.services.dialing import desktop_call_place
 from agents.views.common import agent_required, is_htmx
 from calls.addresses import display_address

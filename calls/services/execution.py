@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from agents import selectors as agent_selectors  # the module: it imports calls.services too
 from agents.models import Agent
+from agents.permissions import supervisor_ids
 from calls import selectors
 from calls.addresses import InvalidAddress, normalize_address
 from calls.models import Action, Call, Member
@@ -60,7 +61,7 @@ def actor_for(user, *, agent: Agent | None = None) -> Actor:
 
 def _supervisor(user) -> bool:
     """`is_supervisor(user)` in one query instead of ModelBackend's two."""
-    return user.pk in agent_selectors.supervisor_ids(users=[user])
+    return user.pk in supervisor_ids(users=[user])
 
 
 def authorize(*, actor: Actor, call: Call, members: list[Member]) -> None:
@@ -292,3 +293,18 @@ def succeed(*, action: Action, result: PhloResult, call: Call, at) -> None:
     action.save()
     if call.pending_action_id == action.pk:
         call.pending_action = None
+
+
+def ringing_leg(*, call: Call, address: str, role: str, agent: Agent | None) -> Member:
+    """The new leg being dialled. If a callback got here first and recorded it, use that."""
+    existing = call.members.filter(address=address, state__in=Member.LIVE_STATES).first()
+    if existing is not None:
+        if agent is not None and existing.agent_id is None:
+            existing.agent = agent
+            existing.save(update_fields=["agent"])
+        return existing
+    try:
+        with transaction.atomic():
+            return Member.objects.create(call=call, address=address, role=role, agent=agent)
+    except IntegrityError:
+        return call.members.get(address=address, state__in=Member.LIVE_STATES)

@@ -35,7 +35,7 @@ from django.utils.dateparse import parse_datetime
 from agents.live import WrapUpTimerMixin, heartbeat_html
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
-from calls.publishing import SUPERVISORS_GROUP
+from calls.wallboard.pushes import SUPERVISORS_GROUP
 from calls.wallboard.rendering import (
     HTML_KEY,
     WRAP_UP_KEY,

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
-from agents.selectors import agent_for_user
+from agents.profiles import agent_for_user
 from calls.models import Action, Member
 from calls.services import actions as call_services
 from calls.services.errors import ServiceError

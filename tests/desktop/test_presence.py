@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents.availability import agent_effective_status
 from agents.models import Agent
 from agents.presence import (
     MISSED_CALL_REASON,
@@ -18,7 +19,6 @@ from agents.presence import (
     agents_expire_wrap_ups,
     agents_follow_calls,
 )
-from agents.selectors import agent_effective_status
 from calls.models import Call, Member
 from tests.factories import make_agent, make_customer
 

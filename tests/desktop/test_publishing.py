@@ -3,8 +3,8 @@
 import pytest
 
 from agents.models import Agent
+from calls.events import AgentChanged, CallChanged, announce
 from calls.models import Call, Member
-from calls.publishing import publish_agent_changed, publish_call_changed
 from tests.factories import make_agent, make_customer
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def test_call_change_goes_plain_to_watchers_and_rendered_to_each_agent(
         call=call, address=alice.endpoint, role="agent", agent=alice, state="talking"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        publish_call_changed(call_id=call.pk, version=4, agent_ids=[alice.pk, bob.pk, alice.pk])
+        announce(CallChanged(call_id=call.pk, version=4, agent_ids=frozenset([alice.pk, bob.pk])))
         assert sent == []  # nothing before the commit
     plain = {"type": "call.changed", "call_id": call.pk, "version": 4}
     by_group = {tuple(groups): message for groups, message in sent}
@@ -57,7 +57,7 @@ def test_a_render_failure_still_sends_the_change(
 
     monkeypatch.setattr("agents.rendering.render_call_for_agents", broken)
     with django_capture_on_commit_callbacks(execute=True):
-        publish_call_changed(call_id=call.pk, version=1, agent_ids=[alice.pk])
+        announce(CallChanged(call_id=call.pk, version=1, agent_ids=frozenset([alice.pk])))
     assert (
         [f"agent.{alice.pk}"],
         {"type": "call.changed", "call_id": call.pk, "version": 1},
@@ -75,7 +75,7 @@ def test_agent_change_carries_the_status_bar_and_the_wrap_up_end(
     until = timezone.now() + timedelta(seconds=30)
     Agent.objects.filter(pk=alice.pk).update(status="wrap_up", wrap_up_until=until)
     with django_capture_on_commit_callbacks(execute=True):
-        publish_agent_changed(agent_id=alice.pk, status="wrap_up")
+        announce(AgentChanged(agent_id=alice.pk, status="wrap_up"))
     plain = {"type": "agent.changed", "agent_id": alice.pk, "status": "wrap_up"}
     by_group = {tuple(groups): message for groups, message in sent}
     assert len(sent) == 2 and by_group[("supervisors",)].items() >= plain.items()

@@ -10,16 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agents.permissions import is_supervisor
+from agents.availability import agents_by_longest_wait, transfer_targets
+from agents.permissions import is_supervisor, supervisor_ids
 from agents.rendering import render_call, render_call_for_agents
-from agents.selectors import (
-    agents_by_longest_wait,
-    call_for_desktop,
-    call_view,
-    desktop_calls,
-    supervisor_ids,
-    transfer_targets,
-)
+from agents.selectors import call_for_desktop, call_view, desktop_calls
 from calls.models import Call, Member
 from tests.factories import make_agent, make_customer, make_supervisor, make_user
 

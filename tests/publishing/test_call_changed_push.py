@@ -17,10 +17,12 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
 
+from agents.pushes import agent_group
 from calls.models import Call, CallbackEvent
-from calls.publishing import SUPERVISORS_GROUP, agent_group, call_group
+from calls.publishing import call_group
 from calls.services import callbacks as callback_service
 from calls.state import call_changed, lock_call, member_set_state
+from calls.wallboard.pushes import SUPERVISORS_GROUP
 from tests.webhooks.helpers import build_call, callbacks, post_callback
 
 pytestmark = pytest.mark.django_db(transaction=True)

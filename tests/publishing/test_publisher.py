@@ -16,9 +16,10 @@ from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 from django.conf import settings
 
+from agents.pushes import agent_group
 from calls import publisher
+from calls.events import CallChanged
 from calls.models import Call
-from calls.publishing import CallPush, agent_group
 from calls.signature import NONCE_HEADER, SIGNATURE_HEADER
 from contactcenter.asgi import application
 from tests.webhooks.helpers import WEBHOOK_PATH, build_call, callbacks, sign
@@ -132,11 +133,11 @@ def test_a_closed_server_loop_falls_back_to_sending_in_place(monkeypatch):
 
 
 def test_call_pushes_merge_into_every_agent_and_the_latest_version():
-    first = CallPush(call_id=7, version=3, agent_ids=frozenset({1}))
-    later = CallPush(call_id=7, version=5, agent_ids=frozenset({2}))
+    first = CallChanged(call_id=7, version=3, agent_ids=frozenset({1}))
+    later = CallChanged(call_id=7, version=5, agent_ids=frozenset({2}))
     assert first.key == later.key
     # The agent who left the call (1) still hears of it, and the newest version wins.
-    assert first.merged(later) == CallPush(call_id=7, version=5, agent_ids=frozenset({1, 2}))
+    assert first.merged(later) == CallChanged(call_id=7, version=5, agent_ids=frozenset({1, 2}))
 
 
 def _signed_post(params: dict) -> tuple[bytes, list[tuple[bytes, bytes]]]:

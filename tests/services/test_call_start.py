@@ -9,8 +9,8 @@ from channels.layers import get_channel_layer
 from django.contrib.auth.models import AnonymousUser
 
 from agents.models import Agent
+from agents.pushes import agent_group
 from calls.models import Action, Call, Member
-from calls.publishing import agent_group
 from calls.services import InvalidInput, InvalidState, NotAllowed, PhloFailed, actions
 from tests.factories import make_customer
 from tests.services.helpers import S, settle, sim_states, states

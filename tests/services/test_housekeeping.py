@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import MISSED_CALL_REASON
+from agents.pushes import agent_group
 from calls.models import Action, Call, CallbackEvent, Member
-from calls.publishing import agent_group
 from calls.services import housekeeping
 from calls.services.housekeeping import (
     calls_expire_stale,

@@ -15,9 +15,9 @@ from django.utils import timezone
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
 from agents.models import Agent
+from agents.pushes import agent_group
 from calls.models import Action, Call
 from calls.phlo_client import PhloError, PhloRequest
-from calls.publishing import agent_group
 from calls.services import InvalidState, PhloFailed, actions
 from calls.services.errors import PhloOutcomeUnknown
 from calls.services.execution import outcome_unknown

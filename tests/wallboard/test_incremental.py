@@ -16,11 +16,12 @@ from django.utils import timezone
 from agents.models import Agent
 from agents.presence import agent_set_status
 from calls import publisher, publishing
+from calls.events import CallChanged, announce
 from calls.models import Call, Member
-from calls.publishing import SUPERVISORS_GROUP
 from calls.state import member_set_state
 from calls.wallboard import rendering, ticker, watchers
 from calls.wallboard.figures import wallboard_figures
+from calls.wallboard.pushes import SUPERVISORS_GROUP
 from calls.wallboard.selectors import agent_rows, wallboard_agents
 from calls.wallboard.ticker import FiguresTicker, set_figures_ticker
 from tests.factories import make_agent
@@ -451,11 +452,11 @@ def test_the_publisher_asks_the_gate(monkeypatch, db, django_capture_on_commit_c
     alice = make_agent(username="alice", status="on_call")
     call = Call.objects.create(status="active", owner=alice)
     with django_capture_on_commit_callbacks(execute=True):
-        publishing.publish_call_changed(call_id=call.pk, version=0, agent_ids=[])
+        announce(CallChanged(call_id=call.pk, version=0, agent_ids=frozenset()))
     assert f'<article id="wb-call-{call.pk}"' in sent[1][rendering.HTML_KEY]
     assert 'id="wb-figures"' not in sent[1][rendering.HTML_KEY]  # never in the change's thread
     monkeypatch.setattr(watchers, "any_open", lambda **kwargs: False)
     sent.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        publishing.publish_call_changed(call_id=call.pk, version=0, agent_ids=[])
+        announce(CallChanged(call_id=call.pk, version=0, agent_ids=frozenset()))
     assert rendering.HTML_KEY not in sent[1]

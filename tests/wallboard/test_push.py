@@ -15,9 +15,9 @@ from django.utils import timezone
 from agents.models import Agent
 from agents.presence import agent_set_status
 from calls.models import Call, Member
-from calls.publishing import SUPERVISORS_GROUP
 from calls.state import call_changed, lock_call, member_set_state
 from calls.wallboard import rendering
+from calls.wallboard.pushes import SUPERVISORS_GROUP
 from tests.factories import make_agent, make_customer
 from tests.wallboard.test_access import TIMEOUT, connect
 

@@ -18,7 +18,8 @@ from django.db import connections
 from django.test import Client, RequestFactory
 
 from agents.models import Agent
-from calls.publishing import SUPERVISORS_GROUP, agent_group
+from agents.pushes import agent_group
+from calls.wallboard.pushes import SUPERVISORS_GROUP
 from contactcenter.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,0 +1,67 @@
+"""How the desktop hears the core's events (registered in `AgentsConfig.ready`).
+
+Each agent's view of a change is rendered here, once, and the same HTML goes to every tab
+that agent has open (`html` in the message on `agent.<id>`); desktop consumers only forward
+it. When a render fails the message goes without it, and the desktop re-syncs by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from agents import rendering
+from calls.events import AgentChanged, CallChanged, SessionSignedOut
+from calls.publisher import Message
+from calls.publishing import register_page
+
+logger = logging.getLogger(__name__)
+
+PAGE = "desktop"
+
+
+def agent_group(agent_id: int) -> str:
+    return f"agent.{agent_id}"
+
+
+def _call_changed(event: CallChanged, bare: dict) -> list[Message]:
+    agents = sorted(event.agent_ids)
+    rendered = _render_calls(event.call_id, agents)
+    return [
+        (agent_group(a), bare | ({"html": rendered[a]} if rendered.get(a) else {})) for a in agents
+    ]
+
+
+def _render_calls(call_id: int, agent_ids: list[int]) -> dict[int, str]:
+    if not agent_ids:
+        return {}
+    try:
+        return rendering.render_call_for_agents(call_id=call_id, agent_ids=agent_ids)
+    except Exception:
+        logger.exception("could not render call %s for the desktops", call_id)
+        return {}
+
+
+def _agent_changed(event: AgentChanged, bare: dict) -> list[Message]:
+    return [(agent_group(event.agent_id), bare | _render_status(event.agent_id))]
+
+
+def _render_status(agent_id: int) -> dict:
+    try:
+        rendered = rendering.render_agent_status(agent_id=agent_id)
+    except Exception:
+        logger.exception("could not render the status of agent %s", agent_id)
+        return {}
+    if rendered is None:
+        return {}
+    html, wrap_up_until = rendered
+    return {"html": html, "wrap_up_until": wrap_up_until}
+
+
+def _signed_out(event: SessionSignedOut, bare: dict) -> list[Message]:
+    return [] if event.agent_id is None else [(agent_group(event.agent_id), bare)]
+
+
+def register() -> None:
+    register_page(page=PAGE, event_type=CallChanged, render=_call_changed)
+    register_page(page=PAGE, event_type=AgentChanged, render=_agent_changed)
+    register_page(page=PAGE, event_type=SessionSignedOut, render=_signed_out)

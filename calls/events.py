@@ -1,0 +1,140 @@
+"""What the call core announces: a call changed, a member changed, an agent's status changed,
+a session signed out. The core owns these types; the layers above subscribe at app start.
+
+Two kinds of subscriber, both registered once in an `AppConfig.ready()`:
+
+- `listen(EventType, handler)`: runs synchronously inside the announcer's transaction, with
+  the call's row still locked, so what it changes commits or rolls back with the change
+  (presence: agents follow their calls).
+- live pages register with `calls.publishing.register_page`: the event is pushed after
+  commit, and each page type renders it for its own viewers.
+
+So the core never imports presence, routing or any page: it says what happened and the
+layers above decide what it means for them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from calls import publishing
+
+# Ordered by role: the `type` of each is the Channels message type its push carries.
+
+
+@dataclass(frozen=True)
+class CallChanged:
+    """A call or its members changed. `agent_ids`: every agent the change concerns (the
+    owner, those on it, and any who just left it)."""
+
+    call_id: int
+    version: int
+    agent_ids: frozenset[int]
+    at: datetime | None = field(default=None, compare=False)
+
+    type = "call.changed"
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("call", self.call_id)
+
+    def merged(self, later: CallChanged) -> CallChanged:
+        # Everyone either change concerned hears of it: an agent who left is told too.
+        return CallChanged(
+            call_id=self.call_id,
+            version=max(self.version, later.version),
+            agent_ids=self.agent_ids | later.agent_ids,
+            at=later.at,
+        )
+
+    def message(self) -> dict:
+        return {"type": self.type, "call_id": self.call_id, "version": self.version}
+
+
+@dataclass(frozen=True)
+class MemberChanged:
+    """One leg moved from `previous` to `state` (`calls.models.Member.State` values). Heard
+    only in the transaction (never pushed on its own: its call's `CallChanged` follows)."""
+
+    call_id: int
+    member_id: int
+    role: str
+    agent_id: int | None
+    previous: str
+    state: str
+    at: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class AgentChanged:
+    """An agent's status (or what is pending after their call) changed."""
+
+    agent_id: int
+    status: str
+
+    type = "agent.changed"
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("agent", self.agent_id)
+
+    def merged(self, later: AgentChanged) -> AgentChanged:
+        return later  # renders read the current status anyway
+
+    def message(self) -> dict:
+        return {"type": self.type, "agent_id": self.agent_id, "status": self.status}
+
+
+@dataclass(frozen=True)
+class SessionSignedOut:
+    """A session logged out: the live pages opened in it close. `agent_id`: whose desktops,
+    None for a user without an agent profile."""
+
+    session_key: str
+    agent_id: int | None = None
+
+    type = "session.signed_out"
+
+    @property
+    def key(self) -> tuple[str, str, int | None]:
+        return ("signed-out", self.session_key, self.agent_id)
+
+    def merged(self, later: SessionSignedOut) -> SessionSignedOut:
+        return self
+
+    def message(self) -> dict:
+        return {"type": self.type, "session_key": self.session_key}
+
+
+Event = CallChanged | MemberChanged | AgentChanged | SessionSignedOut
+# Events the live pages hear, after commit.
+PUSHED = (CallChanged, AgentChanged, SessionSignedOut)
+
+Handler = Callable[[Event], None]
+_listeners: dict[type, list[Handler]] = defaultdict(list)
+
+
+def _call_watchers(event: CallChanged, bare: dict) -> list[publishing.Message]:
+    return [(publishing.call_group(event.call_id), bare)]
+
+
+publishing.register_page(page="call", event_type=CallChanged, render=_call_watchers)
+
+
+def listen(event_type: type, handler: Handler) -> None:
+    """Call `handler(event)` inside the transaction of every `event_type` announced. Idempotent
+    per (type, handler), so an app's ready() may run twice (tests) without doubling it."""
+    if handler not in _listeners[event_type]:
+        _listeners[event_type].append(handler)
+
+
+def announce(event: Event) -> None:
+    """Tell the listeners now, in the caller's transaction; push to the live pages after
+    commit. A listener's exception propagates: the change it belongs to rolls back."""
+    for handler in list(_listeners.get(type(event), ())):
+        handler(event)
+    if isinstance(event, PUSHED):
+        publishing.publish(event)
