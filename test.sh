@@ -18,6 +18,9 @@ echo "== ruff"
 "$PY" -m ruff check .
 "$PY" -m ruff format --check .
 
+echo "== import contracts (docs/architecture.md)"
+"$VENV/bin/lint-imports" --no-cache
+
 echo "== tests on SQLite + in-memory channel layer"
 env -u DATABASE_URL -u REDIS_URL "$PY" -m pytest "$@"
 

@@ -1,4 +1,5 @@
-"""The callback parameters the simulator sends, in either vocabulary.
+"""The callback parameters the simulator sends, in either vocabulary. The callbacks listen
+to the engine (`CallbackFormatter.listener`): the model knows nothing of them.
 
 "phlo": the PHLO Multiparty Call node variables (seed 004): ConferenceEnter/ConferenceExit,
 one callback per leg entering or leaving. "mpc": the Multiparty Call status callbacks
@@ -7,23 +8,22 @@ one callback per leg entering or leaving. "mpc": the Multiparty Call status call
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from calls.addresses import is_sip
 from calls.simulator.clock import Clock
 from calls.simulator.config import SimulatorConfig
-
-if TYPE_CHECKING:
-    from calls.simulator.engine import Conference, Member
-
-# What happened, independent of vocabulary.
-INITIALIZED = "initialized"
-START = "start"
-END = "end"
-JOIN = "join"
-EXIT = "exit"
-HOLD = "hold"
-UNHOLD = "unhold"
+from calls.simulator.model import (
+    END,
+    EXIT,
+    HOLD,
+    INITIALIZED,
+    JOIN,
+    START,
+    UNHOLD,
+    Conference,
+    Member,
+)
 
 MPC_EVENT_NAMES = {
     INITIALIZED: "MPCInitialized",
@@ -144,3 +144,13 @@ class CallbackFormatter:
             if kind == EXIT:
                 params["ParticipantExitCause"] = cause
         return params
+
+    def listener(self, send: Callable[[dict[str, str]], None]):
+        """An engine listener that formats each event and hands it to `send` (delivery)."""
+
+        def hear(kind: str, conference: Conference, member: Member | None, cause: str) -> None:
+            params = self.format(kind=kind, conference=conference, member=member, cause=cause)
+            if params is not None:
+                send(params)
+
+        return hear

@@ -6,14 +6,35 @@ auth token or the routing token.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from calls.simulator.errors import SimulatorError
-from calls.simulator.faults import make_fault
+from calls.simulator.faults import FaultQueue, make_fault
+from calls.simulator.phones import Phones
 from calls.simulator.responses import Response, json_object, json_response
 
-if TYPE_CHECKING:
-    from calls.simulator.simulator import Simulator
+
+class Simulator(Protocol):
+    """What the transport (this API, the phones page, the HTTP server) uses of the
+    simulator, which builds them: they know it by this, never by its module."""
+
+    faults: FaultQueue
+
+    @property
+    def phones(self) -> Phones: ...
+
+    @property
+    def deliveries(self) -> list: ...
+
+    @property
+    def routing_requests(self) -> list: ...
+
+    def inbound_call(self, *, from_: str, to: str) -> str: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+    def clear_faults(self) -> None: ...
+
 
 _GET = {"/_sim/state", "/_sim/deliveries", "/_sim/faults"}
 _POST = {

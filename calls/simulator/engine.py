@@ -1,8 +1,9 @@
 """Conferences, members and transfers: the behaviour of a PHLO Multiparty Call node.
 
 All state lives here behind one lock. Actions validate, change state and schedule what
-happens next (a phone answering, a ring timeout, a callback); they never wait on the
-network. Callbacks are handed to `emit`, which only queues them for delivery.
+happens next (a phone answering, a ring timeout); they never wait on the network. What
+happened is told to `listener` (the callbacks listen, and only queue them for delivery):
+the engine knows nothing of vocabularies, HTTP or the pages.
 """
 
 from __future__ import annotations
@@ -11,190 +12,51 @@ import itertools
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from calls.addresses import display_address
-from calls.simulator import callbacks as cb
-from calls.simulator import phones as ph
-from calls.simulator.callbacks import CallbackFormatter
+from calls.simulator import modes as ph
 from calls.simulator.clock import Clock
 from calls.simulator.config import SimulatorConfig
 from calls.simulator.errors import SimulatorError
-from calls.simulator.phones import Phones, canonical
-from calls.simulator.scheduler import Scheduler, Task
+from calls.simulator.model import (
+    AGENT,
+    ANSWERED_STATES,
+    BUSY,
+    CANCELED,
+    COLD,
+    COMPLETED,
+    CUSTOMER,
+    END,
+    EXIT,
+    FAILED,
+    GONE,
+    HISTORY,
+    HOLD,
+    INITIALIZED,
+    JOIN,
+    MEMBER_ACTIONS,
+    NO_ANSWER,
+    NODE_ACTIONS,
+    ON_HOLD,
+    RINGING,
+    ROLES,
+    START,
+    TALKING,
+    UNHOLD,
+    VOICEMAIL,
+    WARM,
+    Conference,
+    InboundCall,
+    Member,
+    Transfer,
+    canonical,
+)
+from calls.simulator.model import who as _who
+from calls.simulator.modes import PhoneModes
+from calls.simulator.scheduler import Scheduler
 
-RINGING = "ringing"
-TALKING = "talking"
-ON_HOLD = "on_hold"
-VOICEMAIL = "voicemail"
-GONE = "gone"
-ANSWERED_STATES = (TALKING, ON_HOLD, VOICEMAIL)
-
-AGENT = "agent"
-CUSTOMER = "customer"
-ROLES = (AGENT, CUSTOMER)
-
-WARM = "warm"
-COLD = "cold"
-
-NODE_ACTIONS = ("call", "warm_transfer", "cold_transfer")
-MEMBER_ACTIONS = ("hold", "unhold", "hangup", "resume_call", "abort_transfer", "voicemail_drop")
-
-# Exit causes (call_status of a ConferenceExit).
-COMPLETED = "completed"
-BUSY = "busy"
-NO_ANSWER = "no-answer"
-FAILED = "failed"
-CANCELED = "canceled"
-
-# Ended conferences and inbound calls kept for the state view.
-HISTORY = 200
-
-
-def _who(address: str) -> str:
-    return display_address(address)
-
-
-@dataclass
-class Member:
-    member_id: str
-    address: str
-    role: str
-    call_uuid: str
-    direction: str
-    caller: str
-    callee: str
-    created_at: float
-    state: str = RINGING
-    is_machine: bool = False
-    exit_cause: str = ""
-    answered_at: float | None = None
-    ended_at: float | None = None
-    playing_message: bool = False
-    tasks: list[Task] = field(default_factory=list, repr=False)
-
-    @property
-    def live(self) -> bool:
-        return self.state != GONE
-
-    def cancel_tasks(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        self.tasks.clear()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "member_id": self.member_id,
-            "address": self.address,
-            "role": self.role,
-            "call_uuid": self.call_uuid,
-            "direction": self.direction,
-            "from": self.caller,
-            "to": self.callee,
-            "state": self.state,
-            "hold_music": self.state == ON_HOLD,
-            "is_machine": self.is_machine,
-            "playing_message": self.playing_message,
-            "exit_cause": self.exit_cause,
-            "created_at": self.created_at,
-            "answered_at": self.answered_at,
-            "ended_at": self.ended_at,
-        }
-
-
-@dataclass
-class Transfer:
-    kind: str
-    from_member_id: str
-    to_member_id: str
-    started_at: float
-
-
-@dataclass
-class Conference:
-    uuid: str
-    name: str
-    origin: str
-    created_at: float
-    members: list[Member] = field(default_factory=list)
-    status: str = "live"
-    started: bool = False
-    ended_at: float | None = None
-    transfer: Transfer | None = None
-    _sequence: int = 0
-    _member_ids: Any = field(default_factory=lambda: itertools.count(1), repr=False)
-
-    @property
-    def live(self) -> bool:
-        return self.status == "live"
-
-    def next_sequence(self) -> int:
-        self._sequence += 1
-        return self._sequence
-
-    def new_member_id(self) -> str:
-        return str(next(self._member_ids))
-
-    def live_members(self) -> list[Member]:
-        return [m for m in self.members if m.live]
-
-    def live_member(self, address: str) -> Member | None:
-        return next((m for m in self.members if m.live and m.address == address), None)
-
-    def member_by_id(self, member_id: str) -> Member | None:
-        return next((m for m in self.members if m.member_id == member_id), None)
-
-    def as_dict(self) -> dict[str, Any]:
-        transfer = None
-        if self.transfer:
-            source = self.member_by_id(self.transfer.from_member_id)
-            target = self.member_by_id(self.transfer.to_member_id)
-            transfer = {
-                "kind": self.transfer.kind,
-                "from": source.address if source else "",
-                "to": target.address if target else "",
-                "from_member_id": self.transfer.from_member_id,
-                "to_member_id": self.transfer.to_member_id,
-                "started_at": self.transfer.started_at,
-            }
-        return {
-            "uuid": self.uuid,
-            "name": self.name,
-            "origin": self.origin,
-            "status": self.status,
-            "created_at": self.created_at,
-            "ended_at": self.ended_at,
-            "transfer": transfer,
-            "members": [m.as_dict() for m in self.members],
-        }
-
-
-@dataclass
-class InboundCall:
-    """A customer calling in, before (and after) the routing decision."""
-
-    call_uuid: str
-    caller: str
-    callee: str
-    created_at: float
-    # routing -> connected | message -> ended
-    state: str = "routing"
-    agent_endpoint: str = ""
-    reason: str = ""
-    conference_uuid: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "call_uuid": self.call_uuid,
-            "from": self.caller,
-            "to": self.callee,
-            "state": self.state,
-            "agent_endpoint": self.agent_endpoint,
-            "reason": self.reason,
-            "conference_uuid": self.conference_uuid,
-            "created_at": self.created_at,
-        }
+# Listens to what happens: (event, conference, member or None, exit cause).
+Listener = Callable[[str, Conference, Member | None, str], None]
 
 
 def _text(body: Mapping[str, Any], key: str, *, required: bool = True) -> str:
@@ -226,16 +88,16 @@ class Engine:
         config: SimulatorConfig,
         clock: Clock,
         scheduler: Scheduler,
-        emit: Callable[[dict[str, str]], None],
+        listener: Listener,
         route: Callable[[InboundCall], None],
+        modes: PhoneModes | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.scheduler = scheduler
-        self.formatter = CallbackFormatter(config=config, clock=clock)
-        self.phones = Phones(engine=self)
+        self.modes = modes if modes is not None else PhoneModes()
         self.lock = threading.RLock()
-        self._emit_params = emit
+        self._listener = listener
         self._route = route
         self._conferences: dict[str, Conference] = {}
         self._inbound: dict[str, InboundCall] = {}
@@ -378,7 +240,7 @@ class Engine:
                 "node_id": self.config.node_id,
                 "conferences": [c.as_dict() for c in self._conferences.values()],
                 "inbound": [c.as_dict() for c in self._inbound.values()],
-                "modes": self.phones.modes(),
+                "modes": self.modes.modes(),
             }
 
     def live_member(self, address: str) -> dict[str, Any] | None:
@@ -507,7 +369,7 @@ class Engine:
         )
         self._conferences[conf.uuid] = conf
         self._prune()
-        self._emit(cb.INITIALIZED, conf)
+        self._emit(INITIALIZED, conf)
         return conf
 
     def _check_room(self, conf: Conference) -> None:
@@ -528,7 +390,7 @@ class Engine:
             created_at=self.clock.now(),
         )
         conf.members.append(member)
-        outcome, delay = self._ring_plan(self.phones.mode_of(address))
+        outcome, delay = self._ring_plan(self.modes.mode_of(address))
         member.tasks.append(
             self.scheduler.schedule(
                 delay,
@@ -577,8 +439,8 @@ class Engine:
         member.answered_at = self.clock.now()
         if not conf.started:
             conf.started = True
-            self._emit(cb.START, conf)
-        self._emit(cb.JOIN, conf, member)
+            self._emit(START, conf)
+        self._emit(JOIN, conf, member)
         transfer = conf.transfer
         if transfer and transfer.kind == COLD and transfer.to_member_id == member.member_id:
             # Cold transfer done: the customers talk to the target, the first agent is dropped.
@@ -590,7 +452,7 @@ class Engine:
 
     def _set_hold(self, conf: Conference, member: Member, *, on_hold: bool) -> None:
         member.state = ON_HOLD if on_hold else TALKING
-        self._emit(cb.HOLD if on_hold else cb.UNHOLD, conf, member)
+        self._emit(HOLD if on_hold else UNHOLD, conf, member)
 
     def _customers_off_hold(self, conf: Conference) -> None:
         for member in conf.members:
@@ -603,7 +465,7 @@ class Engine:
         member.exit_cause = cause
         member.playing_message = False
         member.ended_at = self.clock.now()
-        self._emit(cb.EXIT, conf, member, cause=cause)
+        self._emit(EXIT, conf, member, cause=cause)
 
     def _finish(self, conf: Conference, member: Member, cause: str) -> None:
         """A dial that was never answered ends: busy, no-answer, failed or canceled."""
@@ -644,7 +506,7 @@ class Engine:
             conf.status = "completed"
             conf.ended_at = self.clock.now()
             conf.transfer = None
-            self._emit(cb.END, conf)
+            self._emit(END, conf)
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -691,9 +553,7 @@ class Engine:
     def _emit(
         self, kind: str, conf: Conference, member: Member | None = None, *, cause: str = ""
     ) -> None:
-        params = self.formatter.format(kind=kind, conference=conf, member=member, cause=cause)
-        if params is not None:
-            self._emit_params(params)
+        self._listener(kind, conf, member, cause)
 
     def _prune(self) -> None:
         ended = [k for k, c in self._conferences.items() if not c.live]

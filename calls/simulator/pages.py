@@ -6,17 +6,14 @@ Plain HTML forms, no JavaScript. Every value shown is escaped.
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from calls.addresses import display_address
-from calls.simulator.control import phone_action
+from calls.simulator.control import Simulator, phone_action
 from calls.simulator.errors import SimulatorError
-from calls.simulator.phones import MODE_HELP, MODES, SPECIAL_NUMBERS
+from calls.simulator.modes import MODE_HELP, MODES, SPECIAL_NUMBERS
 from calls.simulator.responses import Response
-
-if TYPE_CHECKING:
-    from calls.simulator.simulator import Simulator
 
 _ACTIONS = {"answer", "reject", "hangup", "mode", "inbound"}
 

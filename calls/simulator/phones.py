@@ -1,83 +1,30 @@
-"""How each dialled address behaves, and a person's hands on a phone.
-
-Every address answers by itself after `answer_delay` ("auto") unless a special number or a
-mode set at run time says otherwise. A mode applies to the next dial of that address.
-"""
+"""A person's hands on the simulated phones: how each address behaves, and answer, reject
+and hang up. What the phones page and the control API (and tests) act through."""
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING
+from calls.simulator.engine import Engine
+from calls.simulator.model import canonical
+from calls.simulator.modes import MODE_HELP, MODES, SPECIAL_NUMBERS, PhoneModes
 
-from calls.addresses import InvalidAddress, normalize_address
-from calls.simulator.errors import SimulatorError
-
-if TYPE_CHECKING:
-    from calls.simulator.engine import Engine
-
-AUTO = "auto"
-MANUAL = "manual"
-BUSY = "busy"
-NO_ANSWER = "no_answer"
-VOICEMAIL = "voicemail"
-FAIL = "fail"
-MODES = (AUTO, MANUAL, BUSY, NO_ANSWER, VOICEMAIL, FAIL)
-
-MODE_HELP = {
-    AUTO: "answers after the answer delay",
-    MANUAL: "rings until a person answers or rejects it (or the ring timeout)",
-    BUSY: "is busy",
-    NO_ANSWER: "never answers (no-answer after the ring timeout)",
-    VOICEMAIL: "is answered by a voicemail machine",
-    FAIL: "fails (carrier failure)",
-}
-
-# Documented numbers that always behave one way, so every branch can be reached on purpose.
-SPECIAL_NUMBERS = {
-    "15005550001": BUSY,
-    "15005550002": NO_ANSWER,
-    "15005550003": VOICEMAIL,
-    "15005550004": FAIL,
-    "15005550005": MANUAL,
-}
-
-
-def canonical(address: str, *, field: str = "address") -> str:
-    try:
-        return normalize_address(address)
-    except InvalidAddress as exc:
-        raise SimulatorError(f"Invalid value provided for {field}: {exc}") from exc
+__all__ = ["MODES", "MODE_HELP", "SPECIAL_NUMBERS", "Phones"]
 
 
 class Phones:
-    """Per-address behaviour plus the person's buttons (answer, reject, hang up)."""
-
-    def __init__(self, *, engine: Engine) -> None:
+    def __init__(self, *, engine: Engine, modes: PhoneModes) -> None:
         self._engine = engine
-        self._modes: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self._modes = modes
 
     def mode_of(self, address: str) -> str:
-        with self._lock:
-            if address in self._modes:
-                return self._modes[address]
-        return SPECIAL_NUMBERS.get(address, AUTO)
+        return self._modes.mode_of(address)
 
     def modes(self) -> dict[str, str]:
         """Modes set at run time (special numbers not included)."""
-        with self._lock:
-            return dict(self._modes)
+        return self._modes.modes()
 
     def set_mode(self, address: str, mode: str) -> str:
         """Set how `address` behaves on its next dial; returns the canonical address."""
-        if mode not in MODES:
-            raise SimulatorError(
-                f"Invalid value provided for mode: {mode!r}. Use one of {', '.join(MODES)}."
-            )
-        key = canonical(address)
-        with self._lock:
-            self._modes[key] = mode
-        return key
+        return self._modes.set_mode(address, mode)
 
     def answer(self, address: str, *, call_uuid: str = "") -> None:
         self._engine.phone_answer(address=canonical(address), call_uuid=call_uuid)

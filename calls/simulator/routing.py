@@ -19,7 +19,8 @@ from calls.simulator.config import SimulatorConfig
 from calls.simulator.scheduler import Scheduler
 
 if TYPE_CHECKING:
-    from calls.simulator.engine import Engine, InboundCall
+    from calls.simulator.engine import Engine
+    from calls.simulator.model import InboundCall
 
 logger = logging.getLogger(__name__)
 

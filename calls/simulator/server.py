@@ -11,14 +11,19 @@ import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from calls.simulator import control, pages
+from calls.simulator.api import PhloApi
 from calls.simulator.responses import Response, json_response
 
-if TYPE_CHECKING:
-    from calls.simulator.simulator import Simulator
+
+class Simulator(control.Simulator, Protocol):
+    """What the server serves: the PHLO API, and the control API and pages' simulator."""
+
+    api: PhloApi
+
 
 logger = logging.getLogger(__name__)
 

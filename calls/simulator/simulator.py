@@ -6,11 +6,13 @@ import threading
 from typing import Any
 
 from calls.simulator.api import PhloApi
+from calls.simulator.callbacks import CallbackFormatter
 from calls.simulator.clock import Clock, ManualClock, RealClock
 from calls.simulator.config import SimulatorConfig
 from calls.simulator.delivery import CallbackDelivery, DeliveryAttempt
 from calls.simulator.engine import Engine
 from calls.simulator.faults import FaultQueue, make_fault
+from calls.simulator.modes import PhoneModes
 from calls.simulator.phones import Phones
 from calls.simulator.routing import InboundRouter, RoutingRequest
 from calls.simulator.scheduler import Scheduler
@@ -38,14 +40,18 @@ class Simulator:
         self._outbound = self._events if self.manual else Scheduler(clock=self.clock, name="out")
         self.delivery = CallbackDelivery(config=config, clock=self.clock, scheduler=self._outbound)
         self.router = InboundRouter(config=config, scheduler=self._outbound)
+        modes = PhoneModes()
+        formatter = CallbackFormatter(config=config, clock=self.clock)
         self.engine = Engine(
             config=config,
             clock=self.clock,
             scheduler=self._events,
-            emit=self.delivery.enqueue,
+            listener=formatter.listener(self.delivery.enqueue),
             route=self.router.route,
+            modes=modes,
         )
         self.router.engine = self.engine
+        self._phones = Phones(engine=self.engine, modes=modes)
         self.faults = FaultQueue()
         self._stopping = threading.Event()
         self.api = PhloApi(
@@ -163,7 +169,7 @@ class Simulator:
 
     @property
     def phones(self) -> Phones:
-        return self.engine.phones
+        return self._phones
 
     @property
     def deliveries(self) -> list[DeliveryAttempt]:
