@@ -58,6 +58,45 @@ class ChaosConfig:
 
 
 @dataclass(frozen=True)
+class ParticipantSettings:
+    """How a multiparty call treats one kind of participant: the settings Plivo's Multiparty
+    Call takes per participant (`start_mpc_on_enter`, `end_mpc_on_exit`, `stay_alone`; the
+    Python SDK's `add_participant` defaults are True, False, False), as a PHLO node sets them
+    for its agents and its customers. See docs/simulator.md, "Call lifecycle"."""
+
+    start_on_enter: bool = True
+    end_on_exit: bool = False
+    stay_alone: bool = False
+
+    @classmethod
+    def parse(cls, text: str, *, base: ParticipantSettings) -> ParticipantSettings:
+        """Read "start_on_enter=1,end_on_exit=0,stay_alone=0" over `base` (the command's
+        --agent-settings and --customer-settings)."""
+        known = {f.name for f in fields(cls)}
+        values = {name: getattr(base, name) for name in known}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, raw = part.partition("=")
+            key, raw = key.strip(), raw.strip().lower()
+            if not sep or key not in known or raw not in _BOOLEANS:
+                raise ConfigError(
+                    f"participant settings: cannot read {part!r}; use key=1 or key=0 with keys"
+                    f" {', '.join(sorted(known))}"
+                )
+            values[key] = _BOOLEANS[raw]
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, bool]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_BOOLEANS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+# PHLO's usual Multiparty Call node: agents start the call when they enter, the customer ends
+# it when they leave, and nobody stays alone on the bridge.
+AGENT_SETTINGS = ParticipantSettings(start_on_enter=True, end_on_exit=False)
+CUSTOMER_SETTINGS = ParticipantSettings(start_on_enter=False, end_on_exit=True)
+
+
+@dataclass(frozen=True)
 class SimulatorConfig:
     auth_id: str
     auth_token: str
@@ -80,6 +119,10 @@ class SimulatorConfig:
     voicemail_drop_seconds: float = 3.0
     # How long an unrouted inbound caller hears the "no agent" message before the hang-up.
     inbound_message_seconds: float = 3.0
+    # The longest voicemail a caller may leave (the no-agent outcome "voicemail").
+    voicemail_max_seconds: float = 60.0
+    agent: ParticipantSettings = AGENT_SETTINGS
+    customer: ParticipantSettings = CUSTOMER_SETTINGS
     max_members: int = 10
     phlo_name: str = "Contact center"
     node_name: str = "Multiparty Call"
@@ -97,6 +140,10 @@ class SimulatorConfig:
                 raise ConfigError(f"{name} must be >= 0")
         if self.max_retries < 0:
             raise ConfigError("max_retries must be >= 0")
+        for role in ("agent", "customer"):
+            value = getattr(self, role)
+            if isinstance(value, dict):
+                object.__setattr__(self, role, ParticipantSettings(**value))
         if isinstance(self.chaos, dict):
             object.__setattr__(self, "chaos", ChaosConfig(**self.chaos))
         elif isinstance(self.chaos, str):

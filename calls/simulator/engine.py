@@ -1,9 +1,11 @@
-"""Conferences, members and transfers: the behaviour of a PHLO Multiparty Call node.
+"""The behaviour of a PHLO Multiparty Call node: its API, a person's phones, and the legs.
 
-All state lives here behind one lock. Actions validate, change state and schedule what
-happens next (a phone answering, a ring timeout); they never wait on the network. What
-happened is told to `listener` (the callbacks listen, and only queue them for delivery):
-the engine knows nothing of vocabularies, HTTP or the pages.
+The rules are kept by family: when a call starts and ends (`lifecycle`), transfers
+(`transfers`) and calls coming in (`inbound`); this module is their entry points, the legs
+they dial and the lookups. All state lives here behind one lock. Actions validate, change
+state and schedule what happens next (a phone answering, a ring timeout); they never wait
+on the network. What happened is told to `listener` (the callbacks listen, and only queue
+them for delivery): the engine knows nothing of vocabularies, HTTP or the pages.
 """
 
 from __future__ import annotations
@@ -18,42 +20,32 @@ from calls.simulator import modes as ph
 from calls.simulator.clock import Clock
 from calls.simulator.config import SimulatorConfig
 from calls.simulator.errors import SimulatorError
+from calls.simulator.inbound import InboundRules
+from calls.simulator.lifecycle import LifecycleRules
 from calls.simulator.model import (
     AGENT,
-    ANSWERED_STATES,
     BUSY,
-    CANCELED,
     COLD,
-    COMPLETED,
-    CUSTOMER,
-    END,
-    EXIT,
     FAILED,
-    GONE,
     HISTORY,
-    HOLD,
     INITIALIZED,
-    JOIN,
     MEMBER_ACTIONS,
     NO_ANSWER,
     NODE_ACTIONS,
     ON_HOLD,
     RINGING,
     ROLES,
-    START,
-    TALKING,
-    UNHOLD,
     VOICEMAIL,
     WARM,
     Conference,
     InboundCall,
     Member,
-    Transfer,
     canonical,
 )
 from calls.simulator.model import who as _who
 from calls.simulator.modes import PhoneModes
 from calls.simulator.scheduler import Scheduler
+from calls.simulator.transfers import TransferRules
 
 # Listens to what happens: (event, conference, member or None, exit cause).
 Listener = Callable[[str, Conference, Member | None, str], None]
@@ -81,7 +73,7 @@ def _role(body: Mapping[str, Any], *, required: bool) -> str:
     return raw.strip().lower()
 
 
-class Engine:
+class Engine(LifecycleRules, TransferRules, InboundRules):
     def __init__(
         self,
         *,
@@ -136,8 +128,22 @@ class Engine:
             )
         key = canonical(address, field="member address")
         with self.lock:
+            queued = self._find_queued(key) if self._find_live(key) is None else None
+            if queued is not None:
+                self._queued_action(queued, address=key, action=action)
+                return
             conf, member = self._require_live(key)
             getattr(self, f"_member_{action}")(conf, member)
+
+    def _queued_action(self, conf: Conference, *, address: str, action: str) -> None:
+        """An action on a number that rings only once the agent answers: hanging it up
+        cancels that dial; anything else has nobody to act on yet."""
+        if action != "hangup":
+            raise SimulatorError(
+                f"{_who(address)} has not been dialled yet: it rings once the agent answers."
+            )
+        conf.queued = [(a, r) for a, r in conf.queued if a != address]
+        self._take_out_the_lonely(conf)
 
     # --- a person's phone ----------------------------------------------------------------
 
@@ -164,70 +170,6 @@ class Engine:
             if member.state == RINGING:
                 raise SimulatorError(f"{_who(address)} is ringing: answer or reject it.")
             self._leave(conf, member)
-
-    # --- inbound calls -------------------------------------------------------------------
-
-    def inbound_start(self, *, caller: str, callee: str) -> InboundCall:
-        call = InboundCall(
-            call_uuid=str(uuid.uuid4()),
-            caller=canonical(caller, field="from"),
-            callee=canonical(callee, field="to"),
-            created_at=self.clock.now(),
-        )
-        if call.caller == call.callee:
-            raise SimulatorError("from and to must be different addresses.")
-        with self.lock:
-            self._inbound[call.call_uuid] = call
-            self._prune()
-        self._route(call)
-        return call
-
-    def inbound_routed(self, *, call_uuid: str, agent_endpoint: str, reason: str = "") -> None:
-        """The routing answer arrived: connect to `agent_endpoint`, or ("" + reason) play the
-        no-agent message and hang up."""
-        with self.lock:
-            call = self._inbound.get(call_uuid)
-            if call is None or call.state != "routing":
-                return  # the caller hung up while we waited
-            if not agent_endpoint:
-                call.state = "message"
-                call.reason = reason
-                self.scheduler.schedule(
-                    self.config.inbound_message_seconds,
-                    lambda: self._end_inbound(call_uuid),
-                    label="inbound message ends",
-                )
-                return
-            conf = self._new_conference(origin="inbound")
-            customer = Member(
-                member_id=conf.new_member_id(),
-                address=call.caller,
-                role=CUSTOMER,
-                call_uuid=call.call_uuid,
-                direction="inbound",
-                caller=call.caller,
-                callee=call.callee,
-                created_at=self.clock.now(),
-            )
-            conf.members.append(customer)
-            call.state = "connected"
-            call.agent_endpoint = agent_endpoint
-            call.conference_uuid = conf.uuid
-            self._answer(conf, customer, machine=False)
-            self._dial(conf, address=agent_endpoint, role=AGENT)
-
-    def _end_inbound(self, call_uuid: str) -> None:
-        with self.lock:
-            call = self._inbound.get(call_uuid)
-            if call and call.state in ("routing", "message"):
-                call.state = "ended"
-
-    def _waiting_inbound(self, address: str, call_uuid: str) -> InboundCall | None:
-        for call in reversed(self._inbound.values()):
-            waiting = call.state in ("routing", "message") and call.caller == address
-            if waiting and call_uuid in ("", call.call_uuid):
-                return call
-        return None
 
     # --- reading -------------------------------------------------------------------------
 
@@ -260,34 +202,10 @@ class Engine:
             self._check_room(conf)
             self._dial(conf, address=target, role=role)
             return
+        # The agent's phone rings first; `to` rings once the agent is on the bridge.
         conf = self._new_conference(origin="call")
         self._dial(conf, address=source, role=AGENT)
-        self._dial(conf, address=target, role=role)
-
-    def _transfer(self, *, kind: str, source: str, target: str, role: str) -> None:
-        found = self._find_live(source)
-        if not found or found[1].role != AGENT or found[1].state != TALKING:
-            raise SimulatorError(
-                f"trigger_source {_who(source)} is not a talking agent in a live call on this node."
-            )
-        conf, agent = found
-        if conf.transfer:
-            raise SimulatorError(
-                f"A {conf.transfer.kind} transfer is already in progress on this call."
-            )
-        if conf.live_member(target):
-            raise SimulatorError(f"{_who(target)} is already in this call.")
-        customers = [
-            m for m in conf.members if m.role == CUSTOMER and m.state in (TALKING, ON_HOLD)
-        ]
-        if not customers:
-            raise SimulatorError("There is no connected customer on this call to transfer.")
-        self._check_room(conf)
-        for customer in customers:
-            if customer.state == TALKING:
-                self._set_hold(conf, customer, on_hold=True)
-        leg = self._dial(conf, address=target, role=role)
-        conf.transfer = Transfer(kind, agent.member_id, leg.member_id, self.clock.now())
+        conf.queued.append((target, role))
 
     # --- member actions ------------------------------------------------------------------
 
@@ -311,25 +229,6 @@ class Engine:
     def _member_hangup(self, conf: Conference, member: Member) -> None:
         self._leave(conf, member)
 
-    def _member_resume_call(self, conf: Conference, member: Member) -> None:
-        transfer = self._warm_transfer_started_by(conf, member)
-        target = conf.member_by_id(transfer.to_member_id)
-        if target is None or target.state != TALKING:
-            raise SimulatorError(
-                f"The transfer target {_who(target.address) if target else ''} has not answered"
-                " yet; wait for it or abort the transfer."
-            )
-        conf.transfer = None
-        self._customers_off_hold(conf)
-
-    def _member_abort_transfer(self, conf: Conference, member: Member) -> None:
-        transfer = self._warm_transfer_started_by(conf, member)
-        conf.transfer = None
-        target = conf.member_by_id(transfer.to_member_id)
-        if target and target.live:
-            self._leave(conf, target)
-        self._customers_off_hold(conf)
-
     def _member_voicemail_drop(self, conf: Conference, member: Member) -> None:
         if member.state != VOICEMAIL:
             raise SimulatorError(f"{_who(member.address)} was not answered by a voicemail machine.")
@@ -345,18 +244,6 @@ class Engine:
                 label="voicemail message played",
             )
         )
-
-    def _warm_transfer_started_by(self, conf: Conference, member: Member) -> Transfer:
-        transfer = conf.transfer
-        if transfer is None or transfer.kind != WARM:
-            raise SimulatorError("There is no warm transfer in progress on this call.")
-        if transfer.from_member_id != member.member_id:
-            starter = conf.member_by_id(transfer.from_member_id)
-            raise SimulatorError(
-                "Only the agent who started the warm transfer"
-                f" ({_who(starter.address) if starter else 'unknown'}) can resume or abort it."
-            )
-        return transfer
 
     # --- legs ----------------------------------------------------------------------------
 
@@ -388,6 +275,7 @@ class Engine:
             caller=self.config.caller_id,
             callee=address,
             created_at=self.clock.now(),
+            settings=self._settings_for(role),
         )
         conf.members.append(member)
         outcome, delay = self._ring_plan(self.modes.mode_of(address))
@@ -409,6 +297,8 @@ class Engine:
             ph.FAIL: (FAILED, answer),
             ph.MANUAL: (NO_ANSWER, timeout),
             ph.NO_ANSWER: (NO_ANSWER, timeout),
+            ph.MESSAGE_BOX: (ph.MESSAGE_BOX, answer),
+            ph.VOICEMAIL_BOX: (ph.VOICEMAIL_BOX, answer),
         }
         outcome, delay = plans[mode]
         if delay >= timeout and outcome != NO_ANSWER:
@@ -423,90 +313,34 @@ class Engine:
             conf, member = found
             if outcome in ("answer", "machine"):
                 self._answer(conf, member, machine=outcome == "machine")
+            elif outcome in (ph.MESSAGE_BOX, ph.VOICEMAIL_BOX):
+                self._answer_as_box(conf, member, box=outcome)
             else:
                 self._finish(conf, member, outcome)
+
+    def _answer_as_box(self, conf: Conference, member: Member, *, box: str) -> None:
+        """A no-agent stand-in answers: it plays the message and hangs up, or records a
+        voicemail until the caller hangs up (at most `voicemail_max_seconds`)."""
+        message = box == ph.MESSAGE_BOX
+        self._answer(conf, member, machine=False)
+        member.box = "message" if message else "voicemail"
+        member.playing_message = message
+        seconds = (
+            self.config.inbound_message_seconds if message else self.config.voicemail_max_seconds
+        )
+        member.tasks.append(
+            self.scheduler.schedule(
+                seconds,
+                lambda: self._task_leave(conf.uuid, member.call_uuid),
+                label=f"{member.box} ends",
+            )
+        )
 
     def _task_leave(self, conf_uuid: str, call_uuid: str) -> None:
         with self.lock:
             found = self._leg_by_uuid(conf_uuid, call_uuid)
             if found and found[1].live:
                 self._leave(*found)
-
-    def _answer(self, conf: Conference, member: Member, *, machine: bool) -> None:
-        member.cancel_tasks()
-        member.state = VOICEMAIL if machine else TALKING
-        member.is_machine = machine
-        member.answered_at = self.clock.now()
-        if not conf.started:
-            conf.started = True
-            self._emit(START, conf)
-        self._emit(JOIN, conf, member)
-        transfer = conf.transfer
-        if transfer and transfer.kind == COLD and transfer.to_member_id == member.member_id:
-            # Cold transfer done: the customers talk to the target, the first agent is dropped.
-            conf.transfer = None
-            self._customers_off_hold(conf)
-            source = conf.member_by_id(transfer.from_member_id)
-            if source and source.live:
-                self._leave(conf, source)
-
-    def _set_hold(self, conf: Conference, member: Member, *, on_hold: bool) -> None:
-        member.state = ON_HOLD if on_hold else TALKING
-        self._emit(HOLD if on_hold else UNHOLD, conf, member)
-
-    def _customers_off_hold(self, conf: Conference) -> None:
-        for member in conf.members:
-            if member.role == CUSTOMER and member.state == ON_HOLD:
-                self._set_hold(conf, member, on_hold=False)
-
-    def _mark_gone(self, conf: Conference, member: Member, cause: str) -> None:
-        member.cancel_tasks()
-        member.state = GONE
-        member.exit_cause = cause
-        member.playing_message = False
-        member.ended_at = self.clock.now()
-        self._emit(EXIT, conf, member, cause=cause)
-
-    def _finish(self, conf: Conference, member: Member, cause: str) -> None:
-        """A dial that was never answered ends: busy, no-answer, failed or canceled."""
-        self._mark_gone(conf, member, cause)
-        self._after_gone(conf, member)
-
-    def _leave(self, conf: Conference, member: Member) -> None:
-        """A member leaves; a ringing one is cancelled."""
-        if member.state == RINGING:
-            self._finish(conf, member, CANCELED)
-            return
-        self._mark_gone(conf, member, COMPLETED)
-        self._after_gone(conf, member)
-
-    def _after_gone(self, conf: Conference, member: Member) -> None:
-        transfer = conf.transfer
-        if transfer and (
-            transfer.to_member_id == member.member_id
-            or (transfer.kind == WARM and transfer.from_member_id == member.member_id)
-        ):
-            # A failed target ends the transfer; so does the first agent leaving a warm
-            # transfer (the customers then talk to the target).
-            conf.transfer = None
-            self._customers_off_hold(conf)
-        self._maybe_end(conf)
-
-    def _maybe_end(self, conf: Conference) -> None:
-        if not conf.live:
-            return
-        live = conf.live_members()
-        if live and conf.started and not any(m.state in ANSWERED_STATES for m in live):
-            # Everyone who answered has gone: stop ringing the rest rather than connect them
-            # to an empty bridge.
-            for member in live:
-                self._mark_gone(conf, member, CANCELED)
-            live = []
-        if not live:
-            conf.status = "completed"
-            conf.ended_at = self.clock.now()
-            conf.transfer = None
-            self._emit(END, conf)
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -515,6 +349,13 @@ class Engine:
         for conf in reversed(self._conferences.values()):
             if conf.live and (member := conf.live_member(address)):
                 return conf, member
+        return None
+
+    def _find_queued(self, address: str) -> Conference | None:
+        """The newest live conference that will dial `address` once its agent answers."""
+        for conf in reversed(self._conferences.values()):
+            if conf.live and any(a == address for a, _ in conf.queued):
+                return conf
         return None
 
     def _require_live(self, address: str) -> tuple[Conference, Member]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calls.addresses import InvalidAddress, display_address, normalize_address
+from calls.simulator.config import ParticipantSettings
 from calls.simulator.errors import SimulatorError
 from calls.simulator.scheduler import Task
 
@@ -80,11 +81,20 @@ class Member:
     answered_at: float | None = None
     ended_at: float | None = None
     playing_message: bool = False
+    # A stand-in for no agent: "message" plays a message and hangs up, "voicemail" records
+    # until the caller hangs up (see `modes.MESSAGE_BOX`, `modes.VOICEMAIL_BOX`).
+    box: str = ""
+    settings: ParticipantSettings = field(default_factory=ParticipantSettings)
     tasks: list[Task] = field(default_factory=list, repr=False)
 
     @property
     def live(self) -> bool:
         return self.state != GONE
+
+    @property
+    def answered(self) -> bool:
+        """On the bridge: answered (by a person or a machine) and not gone."""
+        return self.state in ANSWERED_STATES
 
     def cancel_tasks(self) -> None:
         for task in self.tasks:
@@ -102,8 +112,10 @@ class Member:
             "to": self.callee,
             "state": self.state,
             "hold_music": self.state == ON_HOLD,
+            "settings": self.settings.as_dict(),
             "is_machine": self.is_machine,
             "playing_message": self.playing_message,
+            "box": self.box,
             "exit_cause": self.exit_cause,
             "created_at": self.created_at,
             "answered_at": self.answered_at,
@@ -130,6 +142,9 @@ class Conference:
     started: bool = False
     ended_at: float | None = None
     transfer: Transfer | None = None
+    # Dials waiting for the call's first participant to answer: (address, role). A `call`
+    # rings the agent first and the target only once the agent is on the bridge.
+    queued: list[tuple[str, str]] = field(default_factory=list)
     _sequence: int = 0
     _member_ids: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -173,8 +188,13 @@ class Conference:
             "status": self.status,
             "created_at": self.created_at,
             "ended_at": self.ended_at,
+            "started": self.started,
             "transfer": transfer,
-            "members": [m.as_dict() for m in self.members],
+            "queued": [{"address": a, "role": r} for a, r in self.queued],
+            # Wait music plays to whoever is on the bridge before the call has started.
+            "members": [
+                m.as_dict() | {"wait_music": m.answered and not self.started} for m in self.members
+            ],
         }
 
 
@@ -186,7 +206,7 @@ class InboundCall:
     caller: str
     callee: str
     created_at: float
-    # routing -> connected | message -> ended
+    # routing -> connected | message -> ended | voicemail -> ended
     state: str = "routing"
     agent_endpoint: str = ""
     reason: str = ""

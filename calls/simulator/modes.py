@@ -15,7 +15,9 @@ BUSY = "busy"
 NO_ANSWER = "no_answer"
 VOICEMAIL = "voicemail"
 FAIL = "fail"
-MODES = (AUTO, MANUAL, BUSY, NO_ANSWER, VOICEMAIL, FAIL)
+MESSAGE_BOX = "message_box"
+VOICEMAIL_BOX = "voicemail_box"
+MODES = (AUTO, MANUAL, BUSY, NO_ANSWER, VOICEMAIL, FAIL, MESSAGE_BOX, VOICEMAIL_BOX)
 
 MODE_HELP = {
     AUTO: "answers after the answer delay",
@@ -24,6 +26,8 @@ MODE_HELP = {
     NO_ANSWER: "never answers (no-answer after the ring timeout)",
     VOICEMAIL: "is answered by a voicemail machine",
     FAIL: "fails (carrier failure)",
+    MESSAGE_BOX: "answers, plays the no-agent message to the call and hangs up",
+    VOICEMAIL_BOX: "answers and takes a voicemail until the caller hangs up",
 }
 
 # Documented numbers that always behave one way, so every branch can be reached on purpose.
@@ -33,6 +37,10 @@ SPECIAL_NUMBERS = {
     "15005550003": VOICEMAIL,
     "15005550004": FAIL,
     "15005550005": MANUAL,
+    # Where the app sends a caller nobody took (INBOUND_MESSAGE_ENDPOINT and
+    # INBOUND_VOICEMAIL_ENDPOINT in simulator mode).
+    "15005550006": MESSAGE_BOX,
+    "15005550007": VOICEMAIL_BOX,
 }
 
 

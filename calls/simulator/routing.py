@@ -63,7 +63,7 @@ class InboundRouter:
         body = {"call_uuid": call.call_uuid, "from": call.caller, "to": call.callee}
         body["direction"] = "inbound"
         url = self.config.routing_url
-        status, text, endpoint, reason = None, "", "", ""
+        status, text, endpoint, reason, outcome = None, "", "", "", ""
         if not url:
             reason = "no routing_url is configured"
         else:
@@ -76,7 +76,7 @@ class InboundRouter:
                     allow_redirects=False,
                 )
                 status, text = response.status_code, response.text[:2000]
-                endpoint, reason = self._read(response)
+                endpoint, reason, outcome = self._read(response)
             except requests.RequestException as exc:
                 reason = f"routing request failed: {type(exc).__name__}"
         record = RoutingRequest(call.call_uuid, url, body, status, text, endpoint, reason)
@@ -85,27 +85,31 @@ class InboundRouter:
         if reason:
             logger.info("inbound call %s not routed: %s", call.call_uuid, reason)
         assert self.engine is not None
-        self.engine.inbound_routed(call_uuid=call.call_uuid, agent_endpoint=endpoint, reason=reason)
+        self.engine.inbound_routed(
+            call_uuid=call.call_uuid, agent_endpoint=endpoint, reason=reason, outcome=outcome
+        )
 
     @staticmethod
-    def _read(response: requests.Response) -> tuple[str, str]:
+    def _read(response: requests.Response) -> tuple[str, str, str]:
+        """(agent endpoint, why none, no-agent outcome: "message" or "voicemail")."""
         if not 200 <= response.status_code < 300:
-            return "", f"routing answered HTTP {response.status_code}"
+            return "", f"routing answered HTTP {response.status_code}", ""
         try:
             data = response.json()
         except ValueError:
-            return "", "routing answer is not JSON"
+            return "", "routing answer is not JSON", ""
         if not isinstance(data, dict):
-            return "", "routing answer is not a JSON object"
+            return "", "routing answer is not a JSON object", ""
         result = data.get("result")
         if result == "no_agent":
-            return "", "no agent available"
+            outcome = data.get("outcome") if data.get("outcome") in ("message", "voicemail") else ""
+            return "", "no agent available", outcome
         if result != "agent":
-            return "", f"routing answer has an unknown result {result!r}"
+            return "", f"routing answer has an unknown result {result!r}", ""
         try:
-            return normalize_address(str(data.get("agent_endpoint") or "")), ""
+            return normalize_address(str(data.get("agent_endpoint") or "")), "", ""
         except InvalidAddress as exc:
-            return "", f"routing answer has an invalid agent_endpoint: {exc}"
+            return "", f"routing answer has an invalid agent_endpoint: {exc}", ""
 
     def close(self) -> None:
         self._session.close()

@@ -163,16 +163,16 @@ def test_unknown_action_invalid_addresses_and_wrong_types_are_400(phlo):
 def test_member_not_in_any_live_call_is_400(phlo, phlo_sim):
     assert "is in a live call" in phlo.error(phlo.member(CUSTOMER, "hangup"))
     phlo.call()
-    phlo_sim.advance(2)
-    phlo.act(CUSTOMER, "hangup")
-    phlo.act(AGENT, "hangup")
+    phlo_sim.advance(4)  # the agent, then the customer
+    phlo.act(CUSTOMER, "hangup")  # ends the call: the agent is taken out too
     # A member who has left is no longer addressable.
     assert "is in a live call" in phlo.error(phlo.member(CUSTOMER, "hold"))
+    assert "is in a live call" in phlo.error(phlo.member(AGENT, "hangup"))
 
 
 def test_member_addresses_match_canonically_in_every_encoding(phlo, phlo_sim, settings):
     phlo.call(source="sip:Alice@PHONES.test", to="+1 (415) 555-0100")
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     assert phlo_sim.member("sip:Alice@phones.test")["state"] == "talking"
     # Percent-encoded SIP (as our client sends it) and raw SIP (as the SDK sends it).
     phlo.act("sip:Alice@phones.test", "hold")
@@ -190,10 +190,10 @@ def test_member_addresses_match_canonically_in_every_encoding(phlo, phlo_sim, se
 
 def test_api_request_never_delivers_callbacks_inline(phlo, phlo_sim, callback_sink):
     phlo.call()
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     before = len(callback_sink.requests)
     phlo.act(CUSTOMER, "hangup")
     assert len(callback_sink.requests) == before  # only scheduled
-    assert len(phlo_sim.callbacks) == before + 1
+    assert len(phlo_sim.callbacks) == before + 2  # the customer's exit, the agent taken out
     phlo_sim.run_pending()
-    assert len(callback_sink.requests) == before + 1
+    assert len(callback_sink.requests) == before + 2

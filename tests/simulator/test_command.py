@@ -39,6 +39,7 @@ def test_command_runs_the_simulator_until_stopped():
             "--vocabulary=mpc",
             "--answer-delay=1",
             "--chaos=seed=3,duplicate=0.5",
+            "--customer-settings=stay_alone=1",
         ],
         cwd=ROOT,
         env=env,
@@ -49,6 +50,11 @@ def test_command_runs_the_simulator_until_stopped():
     try:
         first = _read_line(proc)
         assert first.startswith("PHLO simulator listening on http://127.0.0.1:"), first
+        banner = [first]
+        while not banner[-1].startswith("Press Ctrl-C"):
+            # The banner is written and flushed at once: the rest is already buffered.
+            banner.append(proc.stdout.readline())
+        banner = "".join(banner)
         base = first.split()[-1]
         auth = (AUTH_ID, TOKEN)
         node = requests.get(
@@ -63,4 +69,7 @@ def test_command_runs_the_simulator_until_stopped():
         output, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0, output
     assert "stopped" in output
-    assert TOKEN not in first + output
+    assert TOKEN not in banner + output
+    # The node's participant settings: the usual ones, with the flag's change.
+    assert "Agents       start_on_enter=1, end_on_exit=0, stay_alone=0" in banner
+    assert "Customers    start_on_enter=0, end_on_exit=1, stay_alone=1" in banner

@@ -59,14 +59,16 @@ def test_reference_vectors_through_the_delivery_code_path(callback_sink):
 def test_failed_delivery_is_retried_freshly_signed(phlo, phlo_sim, callback_sink, settings):
     callback_sink.respond_with(500)
     phlo.call()
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     first = phlo_sim.deliveries
-    assert [(d.callback_id, d.status) for d in first] == [(1, 500), (2, 200)]
+    # The agent's enter at 2 s fails and is retried at 3 s; the customer's enter at 4 s.
+    assert [(d.callback_id, d.attempt, d.status) for d in first] == [
+        (1, 1, 500),
+        (1, 2, 200),
+        (2, 1, 200),
+    ]
     assert first[0].error == "HTTP 500"
-    phlo_sim.advance(0.99)
-    assert len(phlo_sim.deliveries) == 2
-    phlo_sim.advance(0.01)
-    retry = phlo_sim.deliveries[-1]
+    retry = first[1]
     assert (retry.callback_id, retry.attempt, retry.status, retry.at) == (1, 2, 200, 3.0)
     assert retry.params == first[0].params
     assert retry.headers[NONCE_HEADER] != first[0].headers[NONCE_HEADER]
@@ -155,7 +157,7 @@ def test_timeout_is_retried(callback_sink):
 def test_chaos_delivers_duplicates(make_phlo_sim, callback_sink, settings):
     sim = make_phlo_sim(callback_url=callback_sink.url, chaos={"seed": 3, "duplicate": 1.0})
     phlo_for(sim, settings).call()
-    sim.advance(2)
+    sim.advance(4)  # the agent, then the customer
     requests_ = callback_sink.requests
     assert len(requests_) == 4
     assert [r.params for r in requests_[:2]] == [requests_[0].params] * 2
@@ -171,11 +173,11 @@ def _reordered_run(make_phlo_sim, callback_sink, settings, seed: int):
     )
     phlo = phlo_for(sim, settings)
     phlo.call()
-    sim.advance(2)
+    sim.advance(4)  # the agent, then the customer
     phlo.call(source=AGENT, to=AGENT2, role="agent")
-    sim.advance(2)
+    sim.advance(4)  # the agent, then the customer
     held = len(callback_sink.requests)  # 3 produced, window not full yet
-    phlo.act(CUSTOMER, "hangup")
+    phlo.act(AGENT2, "hangup")
     sim.run_pending()
     sim.stop()
     return sim.callbacks, [r.params for r in callback_sink.requests], held
@@ -199,21 +201,20 @@ def test_chaos_window_that_never_fills_is_sent_after_hold_seconds(
         chaos={"seed": 1, "reorder_window": 10, "hold_seconds": 1.5},
     )
     phlo_for(sim, settings).call()
-    sim.advance(3.4)
+    sim.advance(3.4)  # the agent enters at 2 s; the window is held from then
     assert callback_sink.requests == []
     sim.advance(0.1)
-    assert len(callback_sink.requests) == 2
+    assert len(callback_sink.requests) == 1
 
 
 def test_mpc_vocabulary(make_phlo_sim, callback_sink, settings):
     sim = make_phlo_sim(callback_url=callback_sink.url, vocabulary="mpc")
     phlo = phlo_for(sim, settings)
     phlo.call()
-    sim.advance(2)
+    sim.advance(4)  # the agent, then the customer
     phlo.act(CUSTOMER, "hold")
     phlo.act(CUSTOMER, "unhold")
-    phlo.act(CUSTOMER, "hangup")
-    phlo.act(AGENT, "hangup")
+    phlo.act(CUSTOMER, "hangup")  # the customer leaving ends the call: the agent is taken out
     sim.run_pending()
     params = callback_sink.params
     assert [p["EventName"] for p in params] == [
@@ -248,6 +249,7 @@ def test_mpc_vocabulary(make_phlo_sim, callback_sink, settings):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", join["EventTimestamp"])
     stamps = [datetime.strptime(p["EventTimestamp"], "%Y-%m-%d %H:%M:%S.%f") for p in params]
     assert (stamps[2] - stamps[0]).total_seconds() == 2.0
+    assert (stamps[3] - stamps[2]).total_seconds() == 2.0  # the customer rings after the agent
     assert params[6]["ParticipantExitCause"] == "completed"
     assert params[2]["ParticipantRole"] == "Agent"
     assert set(params[0]) == {"EventName", "EventTimestamp", "SequenceNumber", "MPCUUID", "MPCName"}
@@ -256,7 +258,8 @@ def test_mpc_vocabulary(make_phlo_sim, callback_sink, settings):
 def test_mpc_exit_cause_for_a_dial_that_never_answered(make_phlo_sim, callback_sink, settings):
     sim = make_phlo_sim(callback_url=callback_sink.url, vocabulary="mpc")
     phlo_for(sim, settings).call(to="15005550001")
-    sim.advance(2)
+    sim.advance(4)  # the agent, then the customer
     exits = [p for p in callback_sink.params if p["EventName"] == "ParticipantExit"]
-    assert [e["ParticipantExitCause"] for e in exits] == ["busy"]
+    # The busy customer, then the agent taken out of the call that has nobody to talk to.
+    assert [e["ParticipantExitCause"] for e in exits] == ["busy", "completed"]
     assert "ParticipantIsMachine" not in exits[0]

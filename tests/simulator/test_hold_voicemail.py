@@ -7,7 +7,7 @@ MACHINE = "15005550003"
 
 def test_hold_and_unhold(phlo, phlo_sim, callback_sink):
     phlo.call()
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     phlo.act(CUSTOMER, "hold")
     member = phlo_sim.member(CUSTOMER)
     assert (member["state"], member["hold_music"]) == ("on_hold", True)
@@ -24,17 +24,19 @@ def test_hold_and_unhold(phlo, phlo_sim, callback_sink):
 
 def test_a_ringing_member_cannot_be_held(phlo, phlo_sim):
     phlo.call()
+    assert "not been dialled yet" in phlo.error(phlo.member(CUSTOMER, "hold"))
+    phlo_sim.advance(2)  # the agent answers; now the customer rings
     assert "still ringing" in phlo.error(phlo.member(CUSTOMER, "hold"))
     assert "is not on hold" in phlo.error(phlo.member(CUSTOMER, "unhold"))
 
 
 def test_a_member_on_hold_can_hang_up(phlo, phlo_sim, callback_sink):
     phlo.call()
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     phlo.act(CUSTOMER, "hold")
     phlo.act(CUSTOMER, "hangup")
     phlo_sim.run_pending()
-    assert events(callback_sink.params)[-1] == ("ConferenceExit", CUSTOMER, "completed")
+    assert events(callback_sink.params)[-2] == ("ConferenceExit", CUSTOMER, "completed")
 
 
 def test_voicemail_drop_plays_the_message_then_drops_the_machine(
@@ -43,7 +45,7 @@ def test_voicemail_drop_plays_the_message_then_drops_the_machine(
     sim = make_phlo_sim(callback_url=callback_sink.url, voicemail_drop_seconds=4)
     phlo = phlo_for(sim, settings)
     phlo.call(to=MACHINE)
-    sim.advance(2)
+    sim.advance(4)  # the agent, then the customer
     assert "use voicemail_drop or hangup" in phlo.error(phlo.member(MACHINE, "hold"))
     phlo.act(MACHINE, "voicemail_drop")
     assert sim.member(MACHINE)["playing_message"] is True
@@ -51,13 +53,18 @@ def test_voicemail_drop_plays_the_message_then_drops_the_machine(
     sim.advance(3.9)
     assert sim.member(MACHINE)["state"] == "voicemail"
     sim.advance(0.1)
-    assert states(sim) == {AGENT: "talking", MACHINE: "gone"}
+    # The machine was the customer: with it gone the call ends for the agent too.
+    assert states(sim) == {AGENT: "gone", MACHINE: "gone"}
     assert conference(sim)["members"][1]["exit_cause"] == "completed"
-    assert events(callback_sink.params)[-1] == ("ConferenceExit", MACHINE, "completed")
+    assert events(callback_sink.params)[-2:] == [
+        ("ConferenceExit", MACHINE, "completed"),
+        ("ConferenceExit", AGENT, "completed"),
+    ]
 
 
 def test_voicemail_drop_needs_a_member_answered_by_a_machine(phlo, phlo_sim):
     phlo.call()
+    phlo_sim.advance(2)  # the customer rings
     assert "not answered by a voicemail machine" in phlo.error(
         phlo.member(CUSTOMER, "voicemail_drop")
     )
@@ -69,9 +76,9 @@ def test_voicemail_drop_needs_a_member_answered_by_a_machine(phlo, phlo_sim):
 
 def test_hanging_up_a_machine_during_the_message_ends_it_once(phlo, phlo_sim, callback_sink):
     phlo.call(to=MACHINE)
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     phlo.act(MACHINE, "voicemail_drop")
     phlo.act(MACHINE, "hangup")
     phlo_sim.advance(10)
     exits = [p for p in callback_sink.params if p["event"] == "ConferenceExit"]
-    assert len(exits) == 1
+    assert [p["to"] for p in exits] == [MACHINE.lstrip("+"), AGENT]

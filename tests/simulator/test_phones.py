@@ -26,15 +26,16 @@ def test_manual_phone_is_answered_by_a_person(phlo, phlo_sim, callback_sink):
     assert states(phlo_sim)[CUSTOMER] == "talking"
     assert _post(phlo_sim, "/_sim/phones/hangup", address=CUSTOMER).ok
     phlo_sim.run_pending()
-    assert events(callback_sink.params)[-1] == ("ConferenceExit", CUSTOMER, "completed")
+    assert events(callback_sink.params)[-2] == ("ConferenceExit", CUSTOMER, "completed")
 
 
 def test_rejecting_a_ringing_phone_is_busy(phlo, phlo_sim, callback_sink):
     phlo_sim.phones.set_mode(CUSTOMER, "manual")
     phlo.call()
+    phlo_sim.advance(2)  # the agent answers; the customer rings
     phlo_sim.phones.reject(CUSTOMER)
     phlo_sim.run_pending()
-    assert events(callback_sink.params)[-1] == ("ConferenceExit", CUSTOMER, "busy")
+    assert events(callback_sink.params)[-2] == ("ConferenceExit", CUSTOMER, "busy")
 
 
 @pytest.mark.parametrize(
@@ -44,10 +45,11 @@ def test_rejecting_a_ringing_phone_is_busy(phlo, phlo_sim, callback_sink):
 def test_modes_set_at_run_time(phlo, phlo_sim, callback_sink, mode, state, status):
     phlo_sim.phones.set_mode("sip:carol@phones.test", mode)
     phlo.call(to="sip:carol@phones.test", role="agent")
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     assert states(phlo_sim)["sip:carol@phones.test"] == state
     if status:
-        assert callback_sink.params[-1]["call_status"] == status
+        # The agent is taken out after, alone on the bridge.
+        assert callback_sink.params[-2]["call_status"] == status
 
 
 def test_phone_buttons_refuse_what_makes_no_sense(phlo, phlo_sim):
@@ -56,6 +58,7 @@ def test_phone_buttons_refuse_what_makes_no_sense(phlo, phlo_sim):
     with pytest.raises(SimulatorError, match="is not on a call"):
         phlo_sim.phones.hangup(CUSTOMER)
     phlo.call()
+    phlo_sim.advance(2)
     with pytest.raises(SimulatorError, match="answer or reject"):
         phlo_sim.phones.hangup(CUSTOMER)
     with pytest.raises(SimulatorError, match="Invalid value provided for mode"):
@@ -97,7 +100,7 @@ def test_control_api_paths_methods_and_bodies(phlo_sim):
 
 def test_state_and_deliveries_over_http(phlo, phlo_sim, callback_sink):
     phlo.call()
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     state = requests.get(phlo_sim.base_url + "/_sim/state", timeout=5).json()
     assert state == phlo_sim.snapshot() | {"time": state["time"]}
     assert [m["state"] for m in state["conferences"][0]["members"]] == ["talking", "talking"]
@@ -113,7 +116,7 @@ def test_state_and_deliveries_over_http(phlo, phlo_sim, callback_sink):
 def test_phones_page_lists_legs_and_its_forms_work(phlo, phlo_sim):
     phlo_sim.phones.set_mode(CUSTOMER, "manual")
     phlo.call()
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     session = requests.Session()
     page = session.get(phlo_sim.base_url + "/phones/", timeout=5)
     assert page.status_code == 200

@@ -36,7 +36,7 @@ def test_sdk_gets_the_phlo_and_node(sdk, settings):
 def test_sdk_call_hold_transfer_and_hangup(mpc, phlo_sim, callback_sink):
     response = mpc.call(AGENT, "+14155550100", "customer")
     assert response.error == ""
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     assert states(phlo_sim) == {AGENT: "talking", CUSTOMER: "talking"}
     mpc.member("+14155550100").hold()
     assert phlo_sim.member(CUSTOMER)["state"] == "on_hold"

@@ -18,7 +18,7 @@ from tests.simulator.conftest import (
 def talking(phlo, phlo_sim, callback_sink):
     """Agent and customer talking; callbacks so far cleared."""
     phlo.call()
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     callback_sink.clear()
     return phlo
 
@@ -165,9 +165,9 @@ def test_transfer_needs_a_talking_agent_in_a_call(phlo, phlo_sim, kind):
 
 def test_transfer_to_someone_in_the_call_or_with_no_customer_is_refused(phlo, phlo_sim):
     phlo.call(to=AGENT2, role="agent")
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     assert "no connected customer" in phlo.error(_transfer(phlo, "warm", to=SUPERVISOR))
     phlo.call(source=AGENT, to=CUSTOMER)
-    phlo_sim.advance(2)
+    phlo_sim.advance(4)  # the agent, then the customer
     assert "already in this call" in phlo.error(_transfer(phlo, "warm", to=AGENT2))
     assert "different" in phlo.error(_transfer(phlo, "cold", to=AGENT))

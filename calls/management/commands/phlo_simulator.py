@@ -6,6 +6,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 
 from calls.simulator import ChaosConfig, ConfigError, RealClock, Simulator
+from calls.simulator.config import AGENT_SETTINGS, CUSTOMER_SETTINGS, ParticipantSettings
 
 
 class Command(BaseCommand):
@@ -32,6 +33,16 @@ class Command(BaseCommand):
             "--chaos",
             help="test mode for callbacks, e.g. 'seed=7,duplicate=0.2,reorder_window=4'",
         )
+        parser.add_argument(
+            "--agent-settings",
+            help="the Multiparty Call node's settings for agents, over"
+            " 'start_on_enter=1,end_on_exit=0,stay_alone=0'",
+        )
+        parser.add_argument(
+            "--customer-settings",
+            help="the node's settings for customers, over"
+            " 'start_on_enter=0,end_on_exit=1,stay_alone=0'",
+        )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -49,6 +60,8 @@ class Command(BaseCommand):
                 answer_delay=options["answer_delay"],
                 ring_timeout=options["ring_timeout"],
                 chaos=ChaosConfig.parse(options["chaos"]) if options["chaos"] else None,
+                agent=_settings(options["agent_settings"], base=AGENT_SETTINGS),
+                customer=_settings(options["customer_settings"], base=CUSTOMER_SETTINGS),
             )
             simulator.start()
         except (ConfigError, TypeError) as exc:
@@ -66,6 +79,8 @@ class Command(BaseCommand):
             f"  Phones page  {simulator.phones_url}\n"
             f"  Callbacks    {config.callback_url} ({config.vocabulary} vocabulary)\n"
             f"  Routing      {config.routing_url or '(none)'}\n"
+            f"  Agents       {_describe(config.agent)}\n"
+            f"  Customers    {_describe(config.customer)}\n"
             "Press Ctrl-C to stop."
         )
         self.stdout.flush()
@@ -76,3 +91,11 @@ class Command(BaseCommand):
         finally:
             simulator.stop()
             self.stdout.write("PHLO simulator stopped.")
+
+
+def _settings(text: str | None, *, base: ParticipantSettings) -> ParticipantSettings | None:
+    return ParticipantSettings.parse(text, base=base) if text else None
+
+
+def _describe(settings: ParticipantSettings) -> str:
+    return ", ".join(f"{name}={int(value)}" for name, value in settings.as_dict().items())
