@@ -1,10 +1,14 @@
 """Agent status follows their calls, so nobody is left stuck in a state.
 
 - An agent with a live leg in any call is "on a call".
-- When their last leg ends they go to wrap-up for AGENT_WRAP_UP_SECONDS if they talked, then
-  back to Available (or to the Away/Offline they asked for meanwhile, `next_status`).
-- A call offered to them (inbound, or transferred) that they did not answer puts them Away,
-  so calls are not routed again and again to an empty desk.
+- When their last leg ends they go to wrap-up for AGENT_WRAP_UP_SECONDS if their part of a
+  call asks them for a disposition (the call's rules record it: `calls.models.WrapUp`, for
+  the customer conversation they owned), then back to Available (or to the Away/Offline they
+  asked for meanwhile, `next_status`). A consulted agent or a supervisor who barged in goes
+  straight back.
+- A call offered to them (inbound, or transferred) that they declined, let ring out, or
+  that their phone could not take puts them Away with the reason, so calls are not routed
+  again and again to an empty desk.
 - Away and Offline are the agent's own choice: a call that reaches them anyway returns them
   there afterwards.
 - An expired wrap-up already counts as Available for routing (see `agents.availability`); the
@@ -17,17 +21,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from agents.models import Agent
 from calls.events import AgentChanged, CallChanged, announce
-from calls.models import Call, Member
+from calls.models import Call, Member, WrapUp
 
 Status = Agent.Status
 # Statuses an agent picks; the others follow calls.
 CHOOSABLE = (Status.AVAILABLE, Status.AWAY, Status.OFFLINE)
 MISSED_CALL_REASON = "Missed a call"
+DECLINED_REASON = "Declined a call"
 UNREACHABLE_REASON = "Phone not reachable"
 
 
@@ -209,12 +214,16 @@ def agent_signed_out(*, agent: Agent, at: datetime | None = None) -> None:
 
 
 def _after_call_status(*, agent: Agent) -> tuple[str, str]:
-    """Where an agent whose last live leg just ended goes: wrap-up if they talked during this
-    spell on calls, Away if they let an offered call ring out or their phone failed, else rest."""
-    talked = Member.objects.filter(agent=agent, answered_at__isnull=False).filter(
-        Q(left_at__isnull=True) | Q(left_at__gte=agent.status_changed_at)
+    """Where an agent whose last live leg just ended goes: wrap-up if a call of this spell on
+    calls asks them for a disposition, Away if they declined or missed an offered call or
+    their phone failed, else rest."""
+    owes = WrapUp.objects.filter(
+        agent=agent,
+        disposition_required=True,
+        done_at__isnull=True,
+        created_at__gte=agent.status_changed_at,
     )
-    if talked.exists():
+    if owes.exists():
         return Status.WRAP_UP, ""
     last = (
         Member.objects.filter(agent=agent)
@@ -222,12 +231,17 @@ def _after_call_status(*, agent: Agent) -> tuple[str, str]:
         .order_by(F("left_at").desc(nulls_last=True), "-pk")
         .first()
     )
-    if last is not None:
-        offered = last.call.direction == Call.Direction.INBOUND or last.call.owner_id != agent.pk
-        if offered and last.state == Member.State.NO_ANSWER:
-            return Status.AWAY, MISSED_CALL_REASON
-        if last.state in (Member.State.BUSY, Member.State.FAILED) and offered:
-            return Status.AWAY, UNREACHABLE_REASON
+    if last is None or last.answered_at is not None:
+        return "", ""
+    offered = last.call.direction == Call.Direction.INBOUND or last.call.owner_id != agent.pk
+    if not offered:
+        return "", ""
+    if last.state == Member.State.NO_ANSWER:
+        return Status.AWAY, MISSED_CALL_REASON
+    if last.state == Member.State.BUSY or last.end_cause == Member.EndCause.DECLINED:
+        return Status.AWAY, DECLINED_REASON
+    if last.state == Member.State.FAILED:
+        return Status.AWAY, UNREACHABLE_REASON
     return "", ""
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from calls.addresses import display_address
 from calls.models import Action, Call, Customer, Member
-from calls.selectors import calls_awaiting_disposition, wrap_up_window
+from calls.outcomes import outcome_message
+from calls.selectors import calls_awaiting_wrap_up, pending_wrap_ups, wrap_up_window
 from calls.services import rules
 
 Status = Agent.Status
@@ -108,42 +109,51 @@ def _call_queryset() -> QuerySet[Call]:
     )
 
 
+def _wrap_ups() -> Prefetch:
+    return Prefetch("wrap_ups", queryset=pending_wrap_ups())
+
+
 def call_for_desktop(*, call_id: int) -> Call | None:
-    """One call with everything any agent's view of it needs (two queries)."""
-    return _call_queryset().filter(pk=call_id).first()
+    """One call with everything any agent's view of it needs: two queries, and one more for
+    an ended call (who still owes its wrap-up)."""
+    call = _call_queryset().filter(pk=call_id).first()
+    if call is not None and not call.is_live:
+        prefetch_related_objects([call], _wrap_ups())
+    return call
 
 
 def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
     """The calls on an agent's desktop: live calls they own or have a live leg in, then their
-    ended calls still waiting for a disposition, oldest first."""
+    ended calls still waiting for their wrap-up, oldest first."""
     at = at or timezone.now()
     live_ids = (
         Call.objects.filter(status__in=Call.LIVE_STATUSES)
         .filter(Q(owner=agent) | Q(members__agent=agent, members__state__in=Member.LIVE_STATES))
         .values("pk")
     )
-    wrap_ids = calls_awaiting_disposition(agent_id=agent.pk, at=at).values("pk")
-    calls = list(_call_queryset().filter(Q(pk__in=live_ids) | Q(pk__in=wrap_ids)))
+    wrap_ids = calls_awaiting_wrap_up(agent_id=agent.pk, at=at).values("pk")
+    calls = list(
+        _call_queryset()
+        .prefetch_related(_wrap_ups())
+        .filter(Q(pk__in=live_ids) | Q(pk__in=wrap_ids))
+    )
     return sorted(calls, key=lambda c: (not c.is_live, c.created_at, c.pk))
 
 
 def call_placement(*, call: Call, agent: Agent, at: datetime | None = None) -> str:
-    """Where this call belongs on the agent's desktop: "live", "wrap_up" or "" (not shown).
-    `call` must come from `call_for_desktop` (members prefetched)."""
+    """Where this call belongs on the agent's desktop: "live", "wrap_up" (a disposition is
+    owed), "ended" (an attempt that reached nobody, shown until dismissed) or "" (not shown).
+    `call` must come from `call_for_desktop` (members and pending wrap-ups prefetched)."""
     at = at or timezone.now()
     members = list(call.members.all())
     if call.is_live:
         if call.owner_id == agent.pk or any(m.agent_id == agent.pk and m.is_live for m in members):
             return "live"
         return ""
-    if (
-        call.owner_id == agent.pk
-        and not call.disposition
-        and call.ended_at
-        and call.ended_at >= at - wrap_up_window()
-    ):
-        return "wrap_up"
-    return ""
+    owed = next((w for w in call.wrap_ups.all() if w.agent_id == agent.pk), None)
+    if owed is None or owed.created_at < at - wrap_up_window():
+        return ""
+    return "wrap_up" if owed.disposition_required else "ended"
 
 
 def _customer_leg(members: list[Member]) -> Member | None:
@@ -161,12 +171,23 @@ def call_customer(*, call: Call) -> Customer | None:
 
 @dataclass
 class MemberView:
+    """One person on the call: their latest leg, with their earlier legs folded behind it."""
+
     member: Member
     label: str
     is_me: bool
     actions: list[str]
     # Per-member timer: time in the current state (talking, on hold, ringing...).
     since: datetime
+    earlier: list[Member] = field(default_factory=list)
+
+    @property
+    def gone(self) -> bool:
+        return not self.member.is_live
+
+
+# How long a person who left stays in the participants' rows before folding away.
+LEFT_ROW_SECONDS = 5
 
 
 @dataclass
@@ -182,10 +203,62 @@ class CallView:
     customer_address: str
     history: list[Call] = field(default_factory=list)
     transfer_text: str = ""
+    at: datetime | None = None
 
     @property
     def is_live(self) -> bool:
         return self.placement == "live"
+
+    @property
+    def rows(self) -> list[MemberView]:
+        """The people shown as rows: everyone on the call, and who left a moment ago (the
+        page folds those away after LEFT_ROW_SECONDS)."""
+        if not self.is_live:
+            return self.members
+        recent = (self.at or timezone.now()).timestamp() - LEFT_ROW_SECONDS
+        return [
+            m
+            for m in self.members
+            if not m.gone or (m.member.left_at and m.member.left_at.timestamp() > recent)
+        ]
+
+    @property
+    def left_earlier(self) -> list[MemberView]:
+        """People who left the call before the moment `rows` still shows."""
+        shown = {id(m) for m in self.rows}
+        return [m for m in self.members if id(m) not in shown]
+
+    @property
+    def phase(self) -> str:
+        """The call as a whole, for its header: never "Connected" with nobody to talk to."""
+        if not self.is_live:
+            return "Ended"
+        if self.call.transfer_kind:
+            return "Transferring"
+        live = [m.member for m in self.members if not m.gone]
+        customers = [m for m in live if m.role == Member.Role.CUSTOMER] or [
+            m for m in live if not self._is_mine(m)
+        ]
+        agents_on = any(
+            m.role != Member.Role.CUSTOMER and m.state in (Member.State.TALKING,) for m in live
+        )
+        states = {m.state for m in customers}
+        if Member.State.ON_HOLD in states:
+            return "On hold"
+        if Member.State.VOICEMAIL in states:
+            return "Voicemail"
+        if Member.State.TALKING in states and agents_on:
+            return "Connected"
+        if Member.State.WAITING in states:
+            return "Waiting for an agent"
+        return "Ringing"
+
+    def _is_mine(self, member: Member) -> bool:
+        return self.my_leg is not None and member.agent_id == self.my_leg.agent_id
+
+    @property
+    def outcome_text(self) -> str:
+        return outcome_message(call=self.call, title=self.title) if not self.is_live else ""
 
     @property
     def ring_text(self) -> str:
@@ -197,7 +270,9 @@ class CallView:
     def summary(self) -> str:
         """One sentence for screen readers when the call changes."""
         if self.placement == "wrap_up":
-            return f"Call with {self.title} has ended; add a disposition."
+            return f"{self.outcome_text} Add a disposition."
+        if self.placement == "ended":
+            return self.outcome_text
         if self.ringing_for_me:
             return f"{self.ring_text}. Answer on your phone."
         live = [
@@ -258,13 +333,14 @@ def call_view(
         history = customer_history(customer_id=customer.pk, exclude_call_id=call.pk)
     member_views = [
         MemberView(
-            member=m,
-            label="You" if m.agent_id == agent.pk else rules.member_label(m),
-            is_me=m.agent_id == agent.pk,
-            actions=_ordered(actions["members"].get(m.pk, set()), MEMBER_ACTION_ORDER),
-            since=m.state_changed_at,
+            member=latest,
+            label="You" if latest.agent_id == agent.pk else rules.member_label(latest),
+            is_me=latest.agent_id == agent.pk,
+            actions=_ordered(actions["members"].get(latest.pk, set()), MEMBER_ACTION_ORDER),
+            since=latest.state_changed_at,
+            earlier=earlier,
         )
-        for m in members
+        for latest, earlier in _people(members)
     ]
     call_actions = _ordered(actions["call"], CALL_ACTION_ORDER)
     return CallView(
@@ -279,4 +355,27 @@ def call_view(
         customer_address=customer_leg.address if customer_leg else "",
         history=history or [],
         transfer_text=rules.describe_transfer(call) if call.transfer_kind else "",
+        at=at,
     )
+
+
+def _person(member: Member) -> tuple:
+    if member.agent_id:
+        return ("agent", member.agent_id)
+    if member.customer_id:
+        return ("customer", member.customer_id)
+    return ("address", member.address)
+
+
+def _people(members: list[Member]) -> list[tuple[Member, list[Member]]]:
+    """(latest leg, earlier legs) per person, in the order each person first joined: the
+    same agent consulted twice is one row, not three."""
+    legs: dict[tuple, list[Member]] = {}
+    for member in members:  # oldest first
+        legs.setdefault(_person(member), []).append(member)
+    people = []
+    for person_legs in legs.values():
+        live = [m for m in person_legs if m.is_live]
+        latest = live[-1] if live else person_legs[-1]
+        people.append((latest, [m for m in person_legs if m is not latest]))
+    return people

@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("desktop/calls/<int:call_id>/wrap-up/", calls.wrap_up, name="desktop-wrap-up"),
     path("desktop/calls/<int:call_id>/notes/", calls.notes, name="desktop-notes"),
+    path("desktop/calls/<int:call_id>/dismiss/", calls.dismiss, name="desktop-dismiss"),
     path(
         "desktop/calls/<int:call_id>/customer/",
         calls.customer_create,

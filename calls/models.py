@@ -45,9 +45,26 @@ class Call(models.Model):
         WARM = "warm", "Warm"
         COLD = "cold", "Cold"
 
+    class Outcome(models.TextChoices):
+        """How a call that has ended ended, as people say it (`calls.outcomes`)."""
+
+        CUSTOMER_HUNG_UP = "customer_hung_up", "Customer hung up"
+        AGENT_HUNG_UP = "agent_hung_up", "Ended by agent"
+        VOICEMAIL = "voicemail", "Voicemail"
+        BUSY = "busy", "Busy"
+        NO_ANSWER = "no_answer", "No answer"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        AGENT_UNREACHABLE = "agent_unreachable", "Agent's phone did not answer"
+        ABANDONED = "abandoned", "Abandoned"
+        NO_AGENT = "no_agent", "No agent"
+        ENDED = "ended", "Ended"
+
     LIVE_STATUSES = (Status.DIALLING, Status.ACTIVE)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DIALLING)
+    # Set when the call ends, and refined if a late callback tells more (never while live).
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     direction = models.CharField(
         max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
     )
@@ -135,7 +152,11 @@ class Member(models.Model):
         SUPERVISOR = "supervisor", "Supervisor"
 
     class State(models.TextChoices):
+        # Rings only once the agent is on the call (a `call` rings the agent first).
+        PENDING = "pending", "Not dialled yet"
         DIALLING = "dialling", "Ringing"
+        # On the call before any agent: hears wait music until an agent enters.
+        WAITING = "waiting", "Waiting"
         TALKING = "talking", "Talking"
         ON_HOLD = "on_hold", "On hold"
         LEFT = "left", "Left"
@@ -144,7 +165,28 @@ class Member(models.Model):
         VOICEMAIL = "voicemail", "Voicemail"
         FAILED = "failed", "Failed"
 
-    LIVE_STATES = (State.DIALLING, State.TALKING, State.ON_HOLD, State.VOICEMAIL)
+    class EndCause(models.TextChoices):
+        """Why a leg ended, when its state alone does not say (a "left" leg)."""
+
+        NONE = "", "—"
+        HUNG_UP = "hung_up", "Hung up from the desktop"
+        DECLINED = "declined", "Declined"
+        FAR_END = "far_end", "Hung up"
+        TAKEN_OUT = "taken_out", "Taken out as the call ended"
+        NOT_DIALLED = "not_dialled", "Never dialled"
+        TRANSFERRED = "transferred", "Handed over by a cold transfer"
+        VOICEMAIL_DROPPED = "voicemail_dropped", "Voicemail message left"
+
+    LIVE_STATES = (
+        State.PENDING,
+        State.DIALLING,
+        State.WAITING,
+        State.TALKING,
+        State.ON_HOLD,
+        State.VOICEMAIL,
+    )
+    # On the bridge: answered and not gone.
+    ON_CALL_STATES = (State.WAITING, State.TALKING, State.ON_HOLD, State.VOICEMAIL)
     # Terminal: no later callback can bring the member back.
     TERMINAL_STATES = (State.LEFT, State.BUSY, State.NO_ANSWER, State.FAILED)
 
@@ -160,6 +202,7 @@ class Member(models.Model):
     member_id = models.CharField(max_length=64, blank=True)
     call_uuid = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.DIALLING)
+    end_cause = models.CharField(max_length=20, choices=EndCause.choices, blank=True)
     is_machine = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(default=timezone.now)
@@ -178,7 +221,9 @@ class Member(models.Model):
             # until the first has gone.
             models.UniqueConstraint(
                 fields=["call", "address"],
-                condition=Q(state__in=["dialling", "talking", "on_hold", "voicemail"]),
+                condition=Q(
+                    state__in=["pending", "dialling", "waiting", "talking", "on_hold", "voicemail"]
+                ),
                 name="member_one_live_leg_per_address",
             ),
             models.UniqueConstraint(
@@ -190,7 +235,9 @@ class Member(models.Model):
             models.CheckConstraint(
                 condition=Q(
                     state__in=[
+                        "pending",
                         "dialling",
+                        "waiting",
                         "talking",
                         "on_hold",
                         "left",
@@ -215,6 +262,11 @@ class Member(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.state in self.TERMINAL_STATES
+
+    @property
+    def is_on_call(self) -> bool:
+        """On the bridge (answered and not gone), not merely ringing or queued."""
+        return self.state in self.ON_CALL_STATES
 
 
 class CallbackEvent(models.Model):
@@ -305,3 +357,61 @@ class Action(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.outcome})"
+
+
+class CallTransfer(models.Model):
+    """One warm or cold transfer started on a call, and how it ended: what "transfers today"
+    counts (completed ones), apart from consults that were aborted or failed."""
+
+    class Outcome(models.TextChoices):
+        IN_PROGRESS = "", "In progress"
+        COMPLETED = "completed", "Completed"
+        ABORTED = "aborted", "Aborted"
+        FAILED = "failed", "Failed"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="transfers")
+    kind = models.CharField(max_length=4, choices=Call.TransferKind.choices[1:])
+    from_agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_address = models.CharField(max_length=255)
+    to_agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "pk"]
+        indexes = [models.Index(fields=["started_at", "outcome"], name="transfer_time_outcome_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} transfer ({self.get_outcome_display().lower()})"
+
+
+class WrapUp(models.Model):
+    """What an agent owes after their part of a call: a disposition, when they handled the
+    customer conversation (`disposition_required`), else only the call's outcome to see and
+    dismiss. Created by the call's rules when the agent's part ends (`calls.state`)."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="wrap_ups")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="wrap_ups")
+    disposition_required = models.BooleanField(default=True)
+    disposition = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "agent"], name="wrap_up_one_per_agent_call")
+        ]
+        indexes = [models.Index(fields=["agent", "done_at"], name="wrap_up_agent_pending_idx")]
+
+    def __str__(self) -> str:
+        return f"Wrap-up of call #{self.call_id} for agent #{self.agent_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.done_at is None

@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import Action, Call, CallbackEvent, Member
+from calls.models import Action, Call, CallbackEvent, Member, WrapUp
 
 _CALL_RELATED = (
     "owner__user",
@@ -20,6 +20,11 @@ _CALL_RELATED = (
     "transfer_to_agent__user",
     "pending_action__actor",
 )
+
+
+def pending_wrap_ups() -> QuerySet[WrapUp]:
+    """Wrap-ups still owed, to prefetch with a call (`Prefetch("wrap_ups", ...)`)."""
+    return WrapUp.objects.filter(done_at__isnull=True)
 
 
 def _members() -> QuerySet[Member]:
@@ -92,14 +97,15 @@ def wrap_up_window() -> timedelta:
     return timedelta(hours=float(getattr(settings, "DESKTOP_WRAP_UP_WINDOW_HOURS", 12)))
 
 
-def calls_awaiting_disposition(*, agent_id: int, at: datetime | None = None) -> QuerySet[Call]:
-    """Ended calls the agent owns that still wait for a disposition (within the window)."""
+def calls_awaiting_wrap_up(*, agent_id: int, at: datetime | None = None) -> QuerySet[Call]:
+    """Ended calls on which the agent still owes a wrap-up (a disposition, or a look at how
+    an attempt that reached nobody ended), within the window."""
     at = at or timezone.now()
     return Call.objects.filter(
-        owner_id=agent_id,
         status__in=[Call.Status.COMPLETED, Call.Status.FAILED],
-        disposition="",
-        ended_at__gte=at - wrap_up_window(),
+        wrap_ups__agent_id=agent_id,
+        wrap_ups__done_at__isnull=True,
+        wrap_ups__created_at__gte=at - wrap_up_window(),
     )
 
 

@@ -1,22 +1,42 @@
 """The state rules of calls and members, shared by our actions and the provider's callbacks.
 
-Both paths change state only through these functions, so the rules live in one place:
-terminal member states stay terminal (a late "enter" never revives a member who left),
-a call ends when nobody is left, and every change bumps the call's version and is
-announced (`calls.events`): listeners such as presence act in the same transaction, and the
-live pages are pushed after commit. Callers hold the call's row lock (see `lock_call`).
+Both paths change state only through these functions, so the rules live in one place. They
+follow the multiparty call's own (docs/simulator.md, "Call lifecycle"), whatever the provider
+sends, so a call always ends the way a contact center expects:
+
+- Terminal member states stay terminal: a late "enter" never revives a member who left (it
+  only records that they had answered, which refines how the call ended).
+- A `call` rings the agent first: the number dialled is `pending` until an agent is on the
+  call. A customer who is on the call before any agent is `waiting` (wait music).
+- The call ends when no customer is left: everyone else is taken out in the same step. Once
+  it has started nobody stays alone on it with nobody on the way. An outbound call whose
+  agent never answered ends without dialling the number.
+- When an agent's part of a call ends, what they owe is recorded (`WrapUp`): a disposition
+  for the customer conversation they handled, or just the outcome to see.
+- Every change bumps the call's version and is announced (`calls.events`): listeners such as
+  presence act in the same transaction, and the live pages are pushed after commit.
+
+Callers hold the call's row lock (see `lock_call`).
 """
 
-from collections.abc import Iterable
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
 from calls.events import CallChanged, MemberChanged, announce
-from calls.models import Call, Member
+from calls.models import Call, CallTransfer, Member, WrapUp
+from calls.outcomes import UNREACHED, call_outcome
 
 State = Member.State
+Role = Member.Role
+Cause = Member.EndCause
+ANSWERED = (State.WAITING, State.TALKING, State.ON_HOLD, State.VOICEMAIL)
+AGENT_ROLES = (Role.AGENT, Role.SUPERVISOR)
 
 
 def lock_call(*, call_id: int) -> Call:
@@ -26,12 +46,22 @@ def lock_call(*, call_id: int) -> Call:
 
 
 def member_set_state(
-    *, member: Member, state: str, at: datetime | None = None, event_at: datetime | None = None
+    *,
+    member: Member,
+    state: str,
+    at: datetime | None = None,
+    event_at: datetime | None = None,
+    cause: str = "",
 ) -> bool:
-    """Move a member to `state`. Returns False, changing nothing, when the move is not allowed:
-    the member is already terminal, or the event is older than the newest one applied."""
+    """Move a member to `state` (`cause`: why a leg that ends ended). Returns False, changing
+    nothing, when the move is not allowed: the member is already terminal, or the event is
+    older than the newest one applied."""
     at = at or timezone.now()
     if member.is_terminal:
+        if state in ANSWERED and member.answered_at is None and state != State.WAITING:
+            # It answered before we took it out: a fact, kept; the member stays gone.
+            member.answered_at = at
+            member.save(update_fields=["answered_at"])
         return False
     if event_at and member.last_event_at and event_at < member.last_event_at:
         return False
@@ -40,7 +70,7 @@ def member_set_state(
             member.last_event_at = event_at
             member.save(update_fields=["last_event_at"])
         return False
-    if state in (State.TALKING, State.ON_HOLD, State.VOICEMAIL) and member.answered_at is None:
+    if state in ANSWERED and member.answered_at is None:
         member.answered_at = at
     if state == State.ON_HOLD:
         member.hold_started_at = at
@@ -48,6 +78,7 @@ def member_set_state(
         member.hold_started_at = None
     if state in Member.TERMINAL_STATES:
         member.left_at = at
+        member.end_cause = cause
     previous = member.state
     member.state = state
     member.state_changed_at = at
@@ -68,27 +99,49 @@ def member_set_state(
     return True
 
 
+def entering_state(*, call: Call, member: Member, machine: bool) -> str:
+    """The state a leg that enters the call takes: a customer before any agent waits (with
+    wait music); anyone else, and everyone once an agent is there, talks."""
+    if machine:
+        return State.VOICEMAIL
+    if member.role == Role.CUSTOMER and not _agent_on_call(call.members.all()):
+        return State.WAITING
+    return State.TALKING
+
+
+def _agent_on_call(members: Iterable[Member]) -> bool:
+    return any(m.role in AGENT_ROLES and m.state in (State.TALKING, State.ON_HOLD) for m in members)
+
+
 def call_changed(
     *, call: Call, at: datetime | None = None, extra_agent_ids: Iterable[int] = ()
 ) -> None:
-    """Bring the call's own status in line with its members, bump its version and announce
-    it (`CallChanged`): agents on it then follow it (presence listens), and the pages hear.
+    """Apply the lifecycle rules, bring the call's own status in line with its members, bump
+    its version and announce it (`CallChanged`): agents on it then follow it (presence
+    listens), and the pages hear.
 
-    A call becomes active when a member first talks and completes when no member is live.
+    A call becomes active when a member first talks and ends when no member is live.
     """
     at = at or timezone.now()
     members = list(call.members.all())
-    live = [m for m in members if m.is_live]
     if call.is_live:
+        _follow_the_lifecycle(call=call, members=members, at=at)
+        live = [m for m in members if m.is_live]
+        if any(m.state in (State.TALKING, State.ON_HOLD) for m in members):
+            if call.status == Call.Status.DIALLING:
+                call.status = Call.Status.ACTIVE
+            call.answered_at = call.answered_at or at
         if members and not live:
             call.status = Call.Status.COMPLETED if call.answered_at else Call.Status.FAILED
             call.ended_at = at
             call.pending_action = None
+            _transfer_ends(call=call, outcome=CallTransfer.Outcome.FAILED, at=at)
             _clear_transfer(call)
-        elif any(m.state in (State.TALKING, State.ON_HOLD) for m in members):
-            if call.status == Call.Status.DIALLING:
-                call.status = Call.Status.ACTIVE
-            call.answered_at = call.answered_at or at
+            call.outcome = call_outcome(call=call, members=members)
+            _owner_part_ends(call=call, members=members, at=at)
+    elif members:
+        # A late callback may tell more of how it ended (say, that someone had answered).
+        call.outcome = call_outcome(call=call, members=members)
     call.version = F("version") + 1
     call.save()
     call.refresh_from_db(fields=["version"])
@@ -100,6 +153,45 @@ def call_changed(
     )
 
 
+def _take_out(members: Iterable[Member], *, at: datetime, cause: str) -> None:
+    for member in members:
+        if member.is_live:
+            member_set_state(member=member, state=State.LEFT, at=at, cause=cause)
+
+
+def _follow_the_lifecycle(*, call: Call, members: Sequence[Member], at: datetime) -> None:
+    """The multiparty call's rules (see the module's docstring), applied to `members` in place."""
+    if _agent_on_call(members):
+        for member in members:
+            if member.state == State.PENDING:
+                member_set_state(member=member, state=State.DIALLING, at=at)
+            elif member.state == State.WAITING:
+                member_set_state(member=member, state=State.TALKING, at=at)
+    live = [m for m in members if m.is_live]
+    pending = [m for m in live if m.state == State.PENDING]
+    agent_coming = any(m.role in AGENT_ROLES and m not in pending for m in live)
+    if call.direction == Call.Direction.OUTBOUND and call.answered_at is None and not agent_coming:
+        # The agent never got on the call: the number is never rung, or rings for nobody.
+        _take_out(pending, at=at, cause=Cause.NOT_DIALLED)
+        _take_out(live, at=at, cause=Cause.TAKEN_OUT)
+        return
+    customers = [m for m in members if m.role == Role.CUSTOMER]
+    if customers and not any(m.is_live for m in customers):
+        _take_out(live, at=at, cause=Cause.TAKEN_OUT)  # no customer left: the call is over
+        return
+    if call.answered_at is None and not _agent_on_call(members):
+        return  # not started: a caller waiting for the next agent is not alone
+    on_call = [m for m in live if m.is_on_call]
+    ringing = [m for m in live if not m.is_on_call]
+    if not on_call:
+        _take_out(ringing, at=at, cause=Cause.TAKEN_OUT)  # nobody left to connect them to
+    elif len(on_call) == 1 and not ringing and call.answered_at is not None:
+        _take_out(on_call, at=at, cause=Cause.TAKEN_OUT)  # alone, with nobody on the way
+
+
+# --- transfers --------------------------------------------------------------------------------
+
+
 def _clear_transfer(call: Call) -> None:
     call.transfer_kind = Call.TransferKind.NONE
     call.transfer_from = None
@@ -108,13 +200,42 @@ def _clear_transfer(call: Call) -> None:
     call.transfer_started_at = None
 
 
-def transfer_clear(*, call: Call) -> None:
-    """Forget the transfer in progress (the caller saves the call via `call_changed`)."""
+def transfer_begin(
+    *, call: Call, kind: str, from_agent_id: int | None, to_address: str, to_agent, at: datetime
+) -> None:
+    """A transfer starts (the caller saves the call via `call_changed`)."""
+    call.transfer_kind = kind
+    call.transfer_from_id = from_agent_id
+    call.transfer_to_address = to_address
+    call.transfer_to_agent = to_agent
+    call.transfer_started_at = at
+    CallTransfer.objects.create(
+        call=call,
+        kind=kind,
+        from_agent_id=from_agent_id,
+        to_address=to_address,
+        to_agent=to_agent,
+        started_at=at,
+    )
+
+
+def _transfer_ends(*, call: Call, outcome: str, at: datetime) -> None:
+    if call.transfer_kind:
+        CallTransfer.objects.filter(call=call, ended_at__isnull=True).update(
+            ended_at=at, outcome=outcome
+        )
+
+
+def transfer_clear(*, call: Call, outcome: str = "", at: datetime | None = None) -> None:
+    """Forget the transfer in progress, recording how it ended (the caller saves the call via
+    `call_changed`)."""
+    if outcome:
+        _transfer_ends(call=call, outcome=outcome, at=at or timezone.now())
     _clear_transfer(call)
 
 
 def _customers_back_to_talking(*, call: Call, at: datetime) -> None:
-    for customer in call.members.filter(role=Member.Role.CUSTOMER, state=State.ON_HOLD):
+    for customer in call.members.filter(role=Role.CUSTOMER, state=State.ON_HOLD):
         member_set_state(member=customer, state=State.TALKING, at=at)
 
 
@@ -130,26 +251,29 @@ def on_member_answered(*, call: Call, member: Member, at: datetime) -> None:
     if call.transfer_kind == Call.TransferKind.COLD and _is_transfer_target(call, member):
         _customers_back_to_talking(call=call, at=at)
         if member.agent_id:
-            call.owner_id = member.agent_id
-        transfer_clear(call=call)
+            _hand_over(call=call, to_agent_id=member.agent_id, at=at)
+        transfer_clear(call=call, outcome=CallTransfer.Outcome.COMPLETED, at=at)
 
 
 def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
-    """Transfer rules when a leg ends, so a failed transfer leaves the call consistent.
+    """Rules when a leg ends, so a transfer or a hand-over leaves the call consistent.
 
     - The target of any transfer is gone (busy, no answer, failed, hung up, aborted): the
       customer comes off hold and stays with the first agent.
     - The agent who started a warm transfer leaves during it: the customer comes off hold with
       the target, who now owns the call.
+    - The owner leaves a call that goes on with another agent and the customer: that agent
+      owns it now (a warm transfer completed by the first agent leaving).
     """
-    if not call.transfer_kind:
-        return
-    if _is_transfer_target(call, member):
+    if call.transfer_kind and _is_transfer_target(call, member):
         _customers_back_to_talking(call=call, at=at)
-        transfer_clear(call=call)
+        outcome = (
+            CallTransfer.Outcome.ABORTED if member.answered_at else CallTransfer.Outcome.FAILED
+        )
+        transfer_clear(call=call, outcome=outcome, at=at)
     elif (
         call.transfer_kind == Call.TransferKind.WARM
-        and member.role == Member.Role.AGENT
+        and member.role == Role.AGENT
         and member.agent_id is not None
         and member.agent_id == call.transfer_from_id
     ):
@@ -157,17 +281,77 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
             address=call.transfer_to_address, state__in=Member.LIVE_STATES
         ).first()
         if target and target.agent_id:
-            call.owner_id = target.agent_id
+            _hand_over(call=call, to_agent_id=target.agent_id, at=at)
         _customers_back_to_talking(call=call, at=at)
-        transfer_clear(call=call)
+        transfer_clear(call=call, outcome=CallTransfer.Outcome.COMPLETED, at=at)
+    elif (
+        member.agent_id is not None and member.agent_id == call.owner_id and not call.transfer_kind
+    ):
+        successor = (
+            call.members.filter(
+                role=Role.AGENT, agent__isnull=False, state__in=(State.TALKING, State.ON_HOLD)
+            )
+            .exclude(agent_id=member.agent_id)
+            .order_by("answered_at", "pk")
+            .first()
+        )
+        customer_on = call.members.filter(
+            role=Role.CUSTOMER, state__in=(State.TALKING, State.ON_HOLD)
+        ).exists()
+        if successor is not None and customer_on:
+            _hand_over(call=call, to_agent_id=successor.agent_id, at=at)
+    if member.agent_id and member.agent_id != call.owner_id and member.answered_at:
+        _consult_ends(call=call, member=member, at=at)
 
 
 def customers_hold(*, call: Call, at: datetime) -> None:
     """Put the call's talking customers on hold (a transfer starting; PHLO sends no event)."""
-    for customer in call.members.filter(role=Member.Role.CUSTOMER, state=State.TALKING):
+    for customer in call.members.filter(role=Role.CUSTOMER, state=State.TALKING):
         member_set_state(member=customer, state=State.ON_HOLD, at=at)
 
 
 def customers_unhold(*, call: Call, at: datetime) -> None:
     """Bring the call's held customers back to talking (a transfer resumed or aborted)."""
     _customers_back_to_talking(call=call, at=at)
+
+
+# --- what an agent owes after their part ------------------------------------------------------
+
+
+def _hand_over(*, call: Call, to_agent_id: int, at: datetime) -> None:
+    """Another agent owns the customer conversation now; the previous owner wraps up their
+    part of it."""
+    previous = call.owner_id
+    if previous == to_agent_id:
+        return
+    call.owner_id = to_agent_id
+    if previous is not None:
+        WrapUp.objects.get_or_create(
+            call=call, agent_id=previous, defaults={"created_at": at, "disposition_required": True}
+        )
+
+
+def _consult_ends(*, call: Call, member: Member, at: datetime) -> None:
+    """A consulted agent who talked leaves: straight back to their status, unless the
+    contact center wants a wrap-up for consults too (AGENT_WRAP_UP_AFTER_CONSULT)."""
+    if member.role == Role.AGENT and getattr(settings, "AGENT_WRAP_UP_AFTER_CONSULT", False):
+        WrapUp.objects.get_or_create(
+            call=call, agent_id=member.agent_id, defaults={"created_at": at}
+        )
+
+
+def _owner_part_ends(*, call: Call, members: Sequence[Member], at: datetime) -> None:
+    """The call has ended: its owner wraps up the conversation they handled, or sees how an
+    attempt that reached nobody ended. An inbound call its owner never answered (declined,
+    missed, abandoned while ringing) asks them for nothing."""
+    if call.owner_id is None:
+        return
+    answered = any(m.agent_id == call.owner_id and m.answered_at for m in members)
+    if call.direction == Call.Direction.INBOUND and not answered:
+        return
+    reached = answered and call.outcome not in UNREACHED
+    WrapUp.objects.get_or_create(
+        call=call,
+        agent_id=call.owner_id,
+        defaults={"created_at": at, "disposition_required": reached},
+    )

@@ -83,13 +83,14 @@ SHARED_FIXTURES = ("chromium_path", "browser_session", "browser", "stack")
 RESET_SCRIPT = """
 from django.utils import timezone
 from agents.models import Agent
-from calls.models import Call, Member
+from calls.models import Call, Member, WrapUp
 now = timezone.now()
 Member.objects.filter(state__in=Member.LIVE_STATES).update(state="left", left_at=now)
 Call.objects.filter(status__in=Call.LIVE_STATUSES).update(
     status="completed", ended_at=now, transfer_kind="", transfer_to_address="",
     transfer_started_at=None, transfer_from=None, transfer_to_agent=None, pending_action=None)
 Call.objects.filter(disposition="").update(disposition="Resolved")
+WrapUp.objects.filter(done_at__isnull=True).update(done_at=now)
 Agent.objects.update(status="offline", status_reason="", next_status="", next_status_reason="",
     wrap_up_until=None, status_changed_at=now)
 """

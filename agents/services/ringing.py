@@ -33,6 +33,6 @@ def ringing_leg_reject(
             f"Your phone is not ringing for this call any more ({member.get_state_display()})."
         )
     # What this function already knows (the agent, the leg's call) is not looked up again.
-    return actions.member_hangup(
+    return actions.member_decline(
         actor=actor, actor_agent=agent, member_id=member_id, call_id=member.call_id
     )

@@ -1,7 +1,12 @@
-"""After-call work: notes and a disposition saved on the call, shown in the customer's history.
+"""After-call work: notes, a disposition for each agent's part of a call, and dismissing the
+outcome of an attempt that reached nobody.
 
-Notes can be typed (and are saved as they are typed) during the call; the disposition comes
-at the end. Saving the wrap-up of the agent's last waiting call ends their wrap-up time.
+Who owes what is decided by the call's rules (`calls.state`, recorded as `WrapUp` rows): the
+agent who handled the customer conversation owes a disposition (including the agent who
+handed a call over with a cold transfer, for their part); an attempt that reached nobody
+only shows its outcome until dismissed. Notes can be typed (and are saved as they are typed)
+during the call by the agents on it, and at wrap-up by those who owe one; supervisors may do
+both on any call. Saving the last disposition an agent owes ends their wrap-up time.
 """
 
 from __future__ import annotations
@@ -9,13 +14,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from agents.presence import agent_end_wrap_up
 from agents.profiles import agent_for_user
-from calls.models import Call
-from calls.selectors import calls_awaiting_disposition
+from calls.models import Call, Member, WrapUp
+from calls.selectors import wrap_up_window
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from calls.state import call_changed, lock_call
 
@@ -26,17 +32,6 @@ def dispositions() -> list[str]:
     return list(getattr(settings, "CALL_DISPOSITIONS", []))
 
 
-def _check_may_wrap_up(*, actor: AbstractBaseUser, call: Call) -> Agent | None:
-    agent = agent_for_user(user=actor)
-    if is_supervisor(actor):
-        return agent
-    if agent is None:
-        raise NotAllowed("You need an agent profile to wrap up calls.")
-    if call.owner_id != agent.pk and not call.members.filter(agent=agent).exists():
-        raise NotAllowed("You were not on this call, so you cannot wrap it up.")
-    return agent
-
-
 def _clean_notes(notes: str) -> str:
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES:
@@ -44,35 +39,116 @@ def _clean_notes(notes: str) -> str:
     return notes
 
 
+def _pending_wrap_up(*, call: Call, agent: Agent | None) -> WrapUp | None:
+    if agent is None:
+        return None
+    return WrapUp.objects.filter(
+        call=call,
+        agent=agent,
+        done_at__isnull=True,
+        created_at__gte=timezone.now() - wrap_up_window(),
+    ).first()
+
+
+def _on_it(*, call: Call, agent: Agent) -> bool:
+    live_leg = call.members.filter(agent=agent, state__in=Member.LIVE_STATES).exists()
+    return call.is_live and (call.owner_id == agent.pk or live_leg)
+
+
 def call_notes_save(*, actor: AbstractBaseUser, call_id: int, notes: str) -> None:
-    """Save the notes typed so far, during the call or at wrap-up."""
+    """Save the notes typed so far: during the call by an agent on it, afterwards by an agent
+    who owes its wrap-up, at any time by a supervisor."""
     notes = _clean_notes(notes)
     call = Call.objects.filter(pk=call_id).first()
     if call is None:
         raise NotFound("That call no longer exists.")
-    _check_may_wrap_up(actor=actor, call=call)
+    if not is_supervisor(actor):
+        agent = agent_for_user(user=actor)
+        if agent is None:
+            raise NotAllowed("You need an agent profile to take notes on calls.")
+        if not _on_it(call=call, agent=agent) and _pending_wrap_up(call=call, agent=agent) is None:
+            raise NotAllowed("This call is not yours to take notes on.")
     Call.objects.filter(pk=call_id).update(wrap_up_notes=notes)
 
 
 def call_wrap_up_save(
     *, actor: AbstractBaseUser, call_id: int, disposition: str, notes: str
 ) -> Call:
-    """Record how the call ended. The call leaves the desktop of everyone who had it."""
+    """Record how the agent's part of the call ended. The call leaves their desktop; it is
+    the call's own disposition when they owned it at the end (or a supervisor saves it)."""
     disposition = (disposition or "").strip()
     notes = _clean_notes(notes)
     if disposition not in dispositions():
         raise InvalidInput("Pick a disposition from the list.")
+    agent = agent_for_user(user=actor)
+    supervisor = is_supervisor(actor)
     with transaction.atomic():
         try:
             call = lock_call(call_id=call_id)
         except Call.DoesNotExist as exc:
             raise NotFound("That call no longer exists.") from exc
-        agent = _check_may_wrap_up(actor=actor, call=call)
         if call.is_live:
             raise InvalidState("The call is still in progress; wrap it up when it has ended.")
-        call.disposition = disposition
+        owed = _pending_wrap_up(call=call, agent=agent)
+        if owed is None and not supervisor:
+            raise NotAllowed("This call asks you for no wrap-up.")
+        at = timezone.now()
+        if owed is not None:
+            owed.disposition = disposition
+            owed.done_at = at
+            owed.save(update_fields=["disposition", "done_at"])
         call.wrap_up_notes = notes
-        call_changed(call=call)
-    if agent is not None and not calls_awaiting_disposition(agent_id=agent.pk).exists():
+        if owed is None or call.owner_id == owed.agent_id:
+            call.disposition = disposition
+            # The owner's disposition is the call's: it answers what the owner owed.
+            WrapUp.objects.filter(call=call, agent_id=call.owner_id, done_at__isnull=True).update(
+                disposition=disposition, done_at=at
+            )
+        call_changed(call=call, extra_agent_ids=[agent.pk] if agent else [])
+    if agent is not None and not _owes_disposition(agent=agent):
         agent_end_wrap_up(agent=agent)
     return call
+
+
+def wrap_up_dismiss(*, actor: AbstractBaseUser, call_id: int) -> Call:
+    """The agent has seen how an attempt that reached nobody ended: its card goes."""
+    agent = agent_for_user(user=actor)
+    with transaction.atomic():
+        try:
+            call = lock_call(call_id=call_id)
+        except Call.DoesNotExist as exc:
+            raise NotFound("That call no longer exists.") from exc
+        owed = _pending_wrap_up(call=call, agent=agent)
+        if owed is None:
+            raise NotAllowed("This call is not on your desktop.")
+        if owed.disposition_required:
+            raise InvalidState("Pick a disposition for this call; it cannot just be dismissed.")
+        owed.done_at = timezone.now()
+        owed.save(update_fields=["done_at"])
+        call_changed(call=call, extra_agent_ids=[agent.pk])
+    return call
+
+
+def wrap_ups_dismiss_seen(*, agent: Agent) -> int:
+    """Placing a new call dismisses the outcomes of earlier attempts: they have been seen.
+    Their cards leave the desktop. Returns how many."""
+    seen = list(
+        WrapUp.objects.filter(
+            agent=agent, disposition_required=False, done_at__isnull=True
+        ).values_list("pk", "call_id")
+    )
+    for wrap_up_id, call_id in seen:
+        with transaction.atomic():
+            call = lock_call(call_id=call_id)
+            WrapUp.objects.filter(pk=wrap_up_id).update(done_at=timezone.now())
+            call_changed(call=call, extra_agent_ids=[agent.pk])
+    return len(seen)
+
+
+def _owes_disposition(*, agent: Agent) -> bool:
+    return WrapUp.objects.filter(
+        agent=agent,
+        disposition_required=True,
+        done_at__isnull=True,
+        created_at__gte=timezone.now() - wrap_up_window(),
+    ).exists()

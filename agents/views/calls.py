@@ -19,7 +19,7 @@ from agents.selectors import call_for_desktop, call_view
 from agents.services.customers import customer_create_for_call
 from agents.services.dialing import transfer_target_resolve
 from agents.services.ringing import ringing_leg_reject
-from agents.services.wrap_up import call_notes_save, call_wrap_up_save
+from agents.services.wrap_up import call_notes_save, call_wrap_up_save, wrap_up_dismiss
 from agents.views.common import agent_required, is_htmx, plain_error
 from calls.models import Action, Member
 from calls.services import actions
@@ -161,6 +161,18 @@ def wrap_up(request: HttpRequest, call_id: int) -> HttpResponse:
     )
     # The call leaves the desktop: the empty answer removes it; the toast says it worked.
     return HttpResponse(toast)
+
+
+@require_POST
+@agent_required
+def dismiss(request: HttpRequest, call_id: int) -> HttpResponse:
+    try:
+        wrap_up_dismiss(actor=request.user, call_id=call_id)
+    except ServiceError as exc:
+        return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
+    if not is_htmx(request):
+        return redirect("desktop")
+    return HttpResponse("")  # the card leaves the desktop
 
 
 @require_POST

@@ -21,6 +21,7 @@ Placing a call also takes the `customer` picked or found by name, and a transfer
 """
 
 from calls.services.members import (
+    member_decline,
     member_hangup,
     member_hold,
     member_unhold,
@@ -38,6 +39,7 @@ from calls.services.transfers import (
 __all__ = [
     "call_join",
     "call_start",
+    "member_decline",
     "member_hangup",
     "member_hold",
     "member_unhold",

@@ -26,6 +26,7 @@ from calls.models import Call, CallbackEvent, Customer, Member
 from calls.services.errors import InvalidState, NotFound
 from calls.state import (
     call_changed,
+    entering_state,
     lock_call,
     member_set_state,
     on_member_answered,
@@ -360,18 +361,38 @@ def _why_unchanged(*, member: Member, notice: CallbackNotice) -> str:
     return f"member already {member.get_state_display().lower()}"
 
 
+# How a leg that left ended, by the provider's exit cause: hung up at its end, or cancelled
+# by the provider (the call ended, or an action of ours that is already applied).
+_EXIT_CAUSES = {"completed": Member.EndCause.FAR_END}
+
+
+def _requested_state(*, call: Call, member: Member, notice: CallbackNotice) -> str:
+    if notice.is_entering and notice.member_state in (State.TALKING, State.VOICEMAIL):
+        return entering_state(call=call, member=member, machine=notice.is_machine)
+    return notice.member_state
+
+
 def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Result:
     at = timezone.now()
     previous = member.state
     unchanged_note = _why_unchanged(member=member, notice=notice)
+    answered_before = member.answered_at
+    cause = _EXIT_CAUSES.get(notice.exit_cause, Member.EndCause.TAKEN_OUT)
     if not member_set_state(
-        member=member, state=notice.member_state, at=at, event_at=notice.event_at
+        member=member,
+        state=_requested_state(call=call, member=member, notice=notice),
+        at=at,
+        event_at=notice.event_at,
+        cause=cause if notice.member_state == State.LEFT else "",
     ):
+        if member.answered_at != answered_before:
+            # A late enter of a leg already gone: it had answered, which tells how it ended.
+            call_changed(call=call, at=at)
         return _Result(Outcome.IGNORED, _join(notice.note, unchanged_note), call, member)
     if notice.is_machine and not member.is_machine:
         member.is_machine = True
         member.save(update_fields=["is_machine"])
-    if member.state == State.TALKING and previous == State.DIALLING:
+    if member.is_on_call and previous in (State.PENDING, State.DIALLING):
         on_member_answered(call=call, member=member, at=at)
     if member.is_terminal:
         on_member_gone(call=call, member=member, at=at)
@@ -384,7 +405,11 @@ def _end_call(*, call: Call, member: Member | None, notice: CallbackNotice) -> _
     at = timezone.now()
     live = list(call.members.filter(state__in=Member.LIVE_STATES))
     # No event_at here: nothing outlives the conference, whatever its members' timestamps.
-    gone = [m for m in live if member_set_state(member=m, state=State.LEFT, at=at)]
+    gone = [
+        m
+        for m in live
+        if member_set_state(member=m, state=State.LEFT, at=at, cause=Member.EndCause.TAKEN_OUT)
+    ]
     if not gone and not call.is_live:
         return _Result(Outcome.IGNORED, _join(notice.note, "call already ended"), call, member)
     for leg in gone:

@@ -82,8 +82,9 @@ def member_hangup(
     call_id: int | None = None,
     actor_agent: Agent | None = None,
 ) -> Member:
-    """Drop one leg. The call ends when nobody is left; a transfer target hung up ends the
-    transfer with the customer back with the first agent (`calls.state.on_member_gone`)."""
+    """Drop one leg. The call ends when no customer is left or nobody is left to talk to;
+    a transfer target hung up ends the transfer with the customer back with the first agent
+    (`calls.state`)."""
     return _member_action(
         actor=actor,
         member_id=member_id,
@@ -91,7 +92,28 @@ def member_hangup(
         actor_agent=actor_agent,
         kind=Kind.HANGUP,
         failed_to=lambda m: f"Could not hang up {rules.member_label(m)}",
-        apply=_leg_gone,
+        apply=_leg_gone(Member.EndCause.HUNG_UP),
+    )
+
+
+def member_decline(
+    *,
+    actor: AbstractBaseUser,
+    member_id: int,
+    call_id: int | None = None,
+    actor_agent: Agent | None = None,
+) -> Member:
+    """An agent declines a call ringing on their own phone: that leg is hung up, and the
+    leg remembers it was declined (the call may go to the next agent; the agent is asked
+    for nothing, and presence says why they are not ready)."""
+    return _member_action(
+        actor=actor,
+        member_id=member_id,
+        call_id=call_id,
+        actor_agent=actor_agent,
+        kind=Kind.HANGUP,
+        failed_to=lambda m: "Could not decline the call",
+        apply=_leg_gone(Member.EndCause.DECLINED),
     )
 
 
@@ -110,13 +132,16 @@ def member_voicemail_drop(
         actor_agent=actor_agent,
         kind=Kind.VOICEMAIL_DROP,
         failed_to=lambda m: f"Could not drop the voicemail for {rules.member_label(m)}",
-        apply=_leg_gone,
+        apply=_leg_gone(Member.EndCause.VOICEMAIL_DROPPED),
     )
 
 
-def _leg_gone(*, call: Call, member: Member, at: datetime) -> None:
-    if member_set_state(member=member, state=State.LEFT, at=at):
-        on_member_gone(call=call, member=member, at=at)
+def _leg_gone(cause: str) -> Callable[..., None]:
+    def apply(*, call: Call, member: Member, at: datetime) -> None:
+        if member_set_state(member=member, state=State.LEFT, at=at, cause=cause):
+            on_member_gone(call=call, member=member, at=at)
+
+    return apply
 
 
 def _member_action(

@@ -132,8 +132,10 @@ def _create_outbound_call(
         own = Member.objects.create(
             call=call, address=who.agent.endpoint, role=Role.AGENT, agent=who.agent
         )
+        # It rings once the agent is on the call (calls.state).
         target = Member.objects.create(
             call=call,
+            state=Member.State.PENDING,
             address=address,
             role=Role.AGENT if callee_agent else Role.CUSTOMER,
             agent=callee_agent,

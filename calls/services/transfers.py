@@ -9,7 +9,7 @@ from django.utils import timezone
 from agents.models import Agent
 from calls import selectors
 from calls.addresses import display_address
-from calls.models import Action, Call, Member
+from calls.models import Action, Call, CallTransfer, Member
 from calls.phlo_client import PhloRequest, get_phlo_client
 from calls.services import rules
 from calls.services.errors import InvalidInput, InvalidState
@@ -33,6 +33,7 @@ from calls.state import (
     lock_call,
     member_set_state,
     on_member_gone,
+    transfer_begin,
     transfer_clear,
 )
 
@@ -125,13 +126,16 @@ def _transfer_start(
         with transaction.atomic():
             locked = lock_call(call_id=call_id)
             at = timezone.now()
-            locked.transfer_kind = (
-                Call.TransferKind.WARM if kind == Kind.WARM_TRANSFER else Call.TransferKind.COLD
+            transfer_begin(
+                call=locked,
+                kind=(
+                    Call.TransferKind.WARM if kind == Kind.WARM_TRANSFER else Call.TransferKind.COLD
+                ),
+                from_agent_id=source.agent_id,
+                to_address=address,
+                to_agent=target_agent,
+                at=at,
             )
-            locked.transfer_from_id = source.agent_id
-            locked.transfer_to_address = address
-            locked.transfer_to_agent = target_agent
-            locked.transfer_started_at = at
             customers_hold(call=locked, at=at)
             target = ringing_leg(call=locked, address=address, role=Role.AGENT, agent=target_agent)
             action.member = target
@@ -243,10 +247,20 @@ def _transfer_finish(
             at = timezone.now()
             if kind == Kind.ABORT_TRANSFER and target is not None:
                 gone = Member.objects.get(pk=target.pk)
-                if member_set_state(member=gone, state=State.LEFT, at=at):
+                if member_set_state(
+                    member=gone, state=State.LEFT, at=at, cause=Member.EndCause.HUNG_UP
+                ):
                     on_member_gone(call=locked, member=gone, at=at)
             customers_unhold(call=locked, at=at)
-            transfer_clear(call=locked)
+            transfer_clear(
+                call=locked,
+                outcome=(
+                    CallTransfer.Outcome.COMPLETED
+                    if kind == Kind.RESUME_CALL
+                    else CallTransfer.Outcome.ABORTED
+                ),
+                at=at,
+            )
             action.member = initiator
             action.target = initiator.address
             succeed(action=action, result=result, call=locked, at=at)

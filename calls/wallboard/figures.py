@@ -15,7 +15,10 @@ Definitions (docs/wallboard.md explains them to supervisors):
 - *Calls handled today*: calls that ended today in which a customer reached an agent.
 - *Average handle time today*: over those calls, from the first agent leg answered to the
   end of the call (talk and hold time; after-call work is not recorded per call).
-- *Transfers today*: warm and cold transfer actions that succeeded today.
+- *Transfers today*: warm and cold transfers completed today (a warm one is completed when
+  the call resumes with everyone, or the first agent leaves the customer with the target;
+  a cold one when its target answers). Consults that were aborted are counted apart, and
+  transfers whose target never answered not at all.
 - *Abandoned today*: calls in which a customer who was in the call left today before any
   agent answered, by hanging up themselves (a leg hung up from a desktop or the wallboard
   does not count).
@@ -45,7 +48,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from calls.models import Action, Call, Member
+from calls.models import Action, Call, CallTransfer, Member
 
 Role = Member.Role
 State = Member.State
@@ -80,6 +83,7 @@ class Figures:
     average_handle_seconds: int | None
     transfers_warm: int
     transfers_cold: int
+    consults_aborted: int
     abandoned: int
     hours: tuple[HourBucket, ...]
 
@@ -191,13 +195,13 @@ def _customer_leg_figures(*, at: datetime, start: datetime, end: datetime) -> di
 
 
 def _transfer_figures(*, start: datetime, end: datetime) -> dict:
-    warm, cold = Action.Kind.WARM_TRANSFER, Action.Kind.COLD_TRANSFER
-    return Action.objects.filter(
-        outcome=Action.Outcome.SUCCEEDED,
-        kind__in=[warm, cold],
-        created_at__gte=start,
-        created_at__lt=end,
-    ).aggregate(warm=Count("pk", filter=Q(kind=warm)), cold=Count("pk", filter=Q(kind=cold)))
+    warm, cold = Call.TransferKind.WARM, Call.TransferKind.COLD
+    completed = Q(outcome=CallTransfer.Outcome.COMPLETED)
+    return CallTransfer.objects.filter(ended_at__gte=start, ended_at__lt=end).aggregate(
+        warm=Count("pk", filter=completed & Q(kind=warm)),
+        cold=Count("pk", filter=completed & Q(kind=cold)),
+        aborted=Count("pk", filter=Q(outcome=CallTransfer.Outcome.ABORTED)),
+    )
 
 
 def calls_per_hour(
@@ -248,6 +252,7 @@ def wallboard_figures(*, at: datetime | None = None) -> Figures:
         average_handle_seconds=average,
         transfers_warm=transfers["warm"] or 0,
         transfers_cold=transfers["cold"] or 0,
+        consults_aborted=transfers["aborted"] or 0,
         abandoned=legs["abandoned"] or 0,
         hours=calls_per_hour(start=start, end=end, at=at),
     )

@@ -187,6 +187,8 @@ class CallbackNotice:
     conference_name: str = ""
     member_id: str = ""
     is_machine: bool = False
+    # An exit's cause as the provider said it ("completed", "busy", ...); "" for other events.
+    exit_cause: str = ""
     event_at: datetime | None = None
     # Why the event was read the way it was, when that is not obvious (kept on the record).
     note: str = ""
@@ -194,6 +196,11 @@ class CallbackNotice:
     @property
     def has_participant(self) -> bool:
         return bool(self.call_uuid or self.address)
+
+    @property
+    def is_entering(self) -> bool:
+        """A leg entering the call (as opposed to, say, coming off hold)."""
+        return self.event in ("ConferenceEnter", "ParticipantJoin")
 
 
 PHLO_EVENTS = ("ConferenceEnter", "ConferenceExit", "Redirect")
@@ -297,6 +304,7 @@ def _normalise_phlo(params: Params, event: str) -> CallbackNotice:
     notes = [address_note]
     state = None
     is_machine = False
+    exit_cause = status if event == "ConferenceExit" else ""
     if event == "ConferenceEnter":
         if status in ("", "in-progress", "answered"):
             is_machine = _text(params, "machine").lower() in _TRUE
@@ -312,6 +320,7 @@ def _normalise_phlo(params: Params, event: str) -> CallbackNotice:
         kind=NoticeKind.MEMBER if state else NoticeKind.INFO,
         member_state=state,
         is_machine=is_machine,
+        exit_cause=exit_cause,
         note="; ".join(n for n in notes if n),
         **ids,
     )
@@ -342,11 +351,13 @@ def _normalise_mpc(params: Params, event: str) -> CallbackNotice:
     notes = [address_note]
     is_machine = _text(params, "ParticipantIsMachine").lower() in _TRUE
     state = None
+    exit_cause = ""
     kind = NoticeKind.MEMBER
     if event == "ParticipantJoin":
         state = State.VOICEMAIL if is_machine else State.TALKING
     elif event == "ParticipantExit":
-        state, note = _exit_state(_text(params, "ParticipantExitCause"))
+        exit_cause = _text(params, "ParticipantExitCause").lower()
+        state, note = _exit_state(exit_cause)
         notes.append(note)
     elif event == "ParticipantHold":
         state = State.ON_HOLD
@@ -362,6 +373,7 @@ def _normalise_mpc(params: Params, event: str) -> CallbackNotice:
         kind=kind,
         member_state=state,
         is_machine=is_machine and event == "ParticipantJoin",
+        exit_cause=exit_cause,
         note="; ".join(n for n in notes if n),
         **ids,
     )

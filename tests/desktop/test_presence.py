@@ -19,7 +19,7 @@ from agents.presence import (
     agents_expire_wrap_ups,
     agents_follow_calls,
 )
-from calls.models import Call, Member
+from calls.models import Call, Member, WrapUp
 from tests.factories import make_agent, make_customer
 
 pytestmark = pytest.mark.django_db
@@ -49,10 +49,14 @@ def leg(agent, *, state=Member.State.TALKING, answered=True, direction="outbound
 
 
 def end(member, state=Member.State.LEFT):
+    """End the leg and its call. What the call's rules would record (calls.state): the owner
+    who answered owes a wrap-up for the conversation they handled."""
     member.state = state
     member.left_at = timezone.now()
     member.save()
     Call.objects.filter(pk=member.call_id).update(status=Call.Status.COMPLETED)
+    if member.answered_at and member.call.owner_id == member.agent_id:
+        WrapUp.objects.create(call_id=member.call_id, agent=member.agent)
 
 
 def test_away_needs_a_reason(agent):

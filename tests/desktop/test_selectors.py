@@ -14,7 +14,7 @@ from agents.availability import agents_by_longest_wait, transfer_targets
 from agents.permissions import is_supervisor, supervisor_ids
 from agents.rendering import render_call, render_call_for_agents
 from agents.selectors import call_for_desktop, call_view, desktop_calls
-from calls.models import Call, Member
+from calls.models import Call, Member, WrapUp
 from tests.factories import make_agent, make_customer, make_supervisor, make_user
 
 pytestmark = pytest.mark.django_db
@@ -66,11 +66,20 @@ def test_live_calls_owned_or_with_a_live_leg_then_calls_to_wrap_up(alice, bob):
         (alice, "left"), owner=alice, status="completed",
         ended_at=timezone.now() - timedelta(days=2),
     )  # fmt: skip
+    unreached = call_with((alice, "left"), owner=alice, status="failed", ended_at=timezone.now())
+    # What the call's rules record as each part ends (calls.state).
+    WrapUp.objects.create(call=ended, agent=alice)
+    WrapUp.objects.create(call=done, agent=alice, disposition="Resolved", done_at=timezone.now())
+    WrapUp.objects.create(call=old, agent=alice, created_at=timezone.now() - timedelta(days=2))
+    WrapUp.objects.create(call=unreached, agent=alice, disposition_required=False)
+    WrapUp.objects.create(call=left, agent=bob)  # another agent's wrap-up is not Alice's
     shown = [c.pk for c in desktop_calls(agent=alice)]
-    assert shown == [mine.pk, joined.pk, ended.pk]
+    assert shown == [mine.pk, joined.pk, ended.pk, unreached.pk]
     assert left.pk not in shown and done.pk not in shown and old.pk not in shown
     assert call_view(call=left, agent=alice) is None
-    assert call_view(call=ended, agent=alice).placement == "wrap_up"
+    assert call_view(call=call_for_desktop(call_id=ended.pk), agent=alice).placement == "wrap_up"
+    # An attempt that reached nobody shows its outcome until dismissed, with no disposition.
+    assert call_view(call=call_for_desktop(call_id=unreached.pk), agent=alice).placement == "ended"
 
 
 def test_my_own_outbound_call_does_not_ring_but_an_offered_one_does(alice, bob):

@@ -265,7 +265,7 @@ class TestCallButtons:
         html = text(response)
         assert f'id="call-{call.pk}-error"' in html and "cannot be held" in html
         customer.refresh_from_db()
-        assert customer.state == S.DIALLING
+        assert customer.state == S.PENDING
 
     def test_a_phlo_failure_is_reported_and_nothing_changes(self, desktop_sim, alice, dana, htmx):
         call = answered_call(desktop_sim, alice, dana)

@@ -36,7 +36,9 @@ def test_call_succeeds_and_reports_what_was_sent(phlo_sim, settings):
         "body": {"action": "call", "trigger_source": AGENT, "to": CUSTOMER, "role": "customer"},
     }
     (conference,) = phlo_sim.snapshot()["conferences"]
-    assert [m["address"] for m in conference["members"]] == [AGENT, CUSTOMER]
+    # The agent rings first; the customer is dialled once the agent is on the call.
+    assert [m["address"] for m in conference["members"]] == [AGENT]
+    assert conference["queued"] == [{"address": CUSTOMER, "role": "customer"}]
 
 
 def test_member_action_percent_encodes_a_sip_address(phlo_sim):

@@ -61,7 +61,8 @@ def start_answered_call(sim, alice, dana) -> Call:
 def test_call_then_customer_hangs_up(sim, alice, dana):
     call = actions.call_start(actor=alice.user, to="+1 415 555 0101")
     assert call.status == Call.Status.DIALLING
-    assert states(call) == {alice.endpoint: S.DIALLING, dana.phone: S.DIALLING}
+    # Alice's phone rings first; Dana once Alice is on the call.
+    assert states(call) == {alice.endpoint: S.DIALLING, dana.phone: S.PENDING}
 
     sim.advance(ANSWER)
     call.refresh_from_db()
@@ -70,13 +71,12 @@ def test_call_then_customer_hangs_up(sim, alice, dana):
     assert alice.status == Agent.Status.ON_CALL
     assert all(m.call_uuid and m.member_id for m in call.members.all())
 
-    sim.phones.hangup(dana.phone)
-    sim.advance(0.1)
-    sim.phones.hangup(alice.endpoint)
+    sim.phones.hangup(dana.phone)  # and nothing more: the call ends for Alice too
     sim.advance(0.1)
     call.refresh_from_db()
     alice.refresh_from_db()
     assert call.status == Call.Status.COMPLETED and call.ended_at
+    assert call.outcome == Call.Outcome.CUSTOMER_HUNG_UP
     assert states(call) == {alice.endpoint: S.LEFT, dana.phone: S.LEFT}
     assert alice.status == Agent.Status.WRAP_UP
     outcomes = set(CallbackEvent.objects.filter(call=call).values_list("outcome", flat=True))
@@ -131,7 +131,8 @@ def test_warm_transfer_then_abort(sim, alice, bob, dana):
     bob.refresh_from_db()
     assert call.transfer_kind == ""
     assert states(call) == {alice.endpoint: S.TALKING, dana.phone: S.TALKING, bob.endpoint: S.LEFT}
-    assert bob.status == Agent.Status.WRAP_UP
+    # A consulted agent has nothing to wrap up: straight back to Available.
+    assert bob.status == Agent.Status.AVAILABLE
 
 
 def test_cold_transfer_hands_the_call_over(sim, alice, bob, dana):
@@ -174,13 +175,13 @@ def test_voicemail_drop(sim, alice):
     assert Action.objects.get(kind="voicemail_drop").outcome == "succeeded"
 
 
-def test_agent_hangs_up_everyone_and_call_ends(sim, alice, dana):
+def test_agent_hangs_up_the_customer_and_the_call_ends(sim, alice, dana):
     call = start_answered_call(sim, alice, dana)
-    for member in call.members.all():
-        actions.member_hangup(actor=alice.user, member_id=member.pk)
+    actions.member_hangup(actor=alice.user, member_id=call.members.get(address=dana.phone).pk)
     sim.advance(0.1)
     call.refresh_from_db()
     assert call.status == Call.Status.COMPLETED
+    assert call.outcome == Call.Outcome.AGENT_HUNG_UP
     assert set(states(call).values()) == {S.LEFT}
     assert sim.snapshot()["conferences"][0]["status"] == "completed"
 
@@ -190,7 +191,6 @@ def test_busy_customer_leaves_call_consistent(sim, alice):
     sim.advance(ANSWER)
     call.refresh_from_db()
     assert states(call)["15005550001"] == S.BUSY
-    sim.phones.hangup(alice.endpoint)
-    sim.advance(0.1)
-    call.refresh_from_db()
+    # The attempt is over: no second hang-up.
     assert not call.is_live
+    assert call.outcome == Call.Outcome.BUSY

@@ -23,7 +23,9 @@ from calls.state import (
 from tests.factories import make_supervisor
 
 S = Member.State
-ANSWER = 3.0  # seconds: longer than the simulator's answer delay
+# Seconds: the agent's phone answers after the simulator's answer delay (2 s), then the
+# number they called rings and answers after as long again.
+ANSWER = 5.0
 
 _LIVE = {
     "ringing": S.DIALLING,
@@ -65,12 +67,17 @@ def settle(sim, call: Call, seconds: float = ANSWER) -> Call:
             if leg is None:
                 continue
             state = _GONE[leg["exit_cause"]] if leg["state"] == "gone" else _LIVE[leg["state"]]
+            if state == S.TALKING and leg.get("wait_music"):
+                state = S.WAITING  # on the call before any agent
+            cause = {"completed": Member.EndCause.FAR_END, "canceled": Member.EndCause.TAKEN_OUT}
             was_answered = member.answered_at is not None
-            if not member_set_state(member=member, state=state, at=at):
+            if not member_set_state(
+                member=member, state=state, at=at, cause=cause.get(leg["exit_cause"], "")
+            ):
                 continue
             if state in Member.TERMINAL_STATES:
                 on_member_gone(call=locked, member=member, at=at)
-            elif state in (S.TALKING, S.VOICEMAIL) and not was_answered:
+            elif state in (S.TALKING, S.VOICEMAIL, S.WAITING) and not was_answered:
                 on_member_answered(call=locked, member=member, at=at)
         call_changed(call=locked, at=at)
     call.refresh_from_db()

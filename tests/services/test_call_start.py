@@ -32,11 +32,13 @@ def test_call_a_customer(phlo_sim, settings, alice, dana):
         alice,
         S.DIALLING,
     )
+    # The customer rings once Alice is on the call.
     assert (customer_leg.address, customer_leg.role, customer_leg.customer) == (
         "14155550101",
         "customer",
         dana,
     )
+    assert customer_leg.state == S.PENDING
     action = Action.objects.get(call=call)
     assert (action.kind, action.outcome, action.http_status, action.actor) == (
         "call",
@@ -58,9 +60,12 @@ def test_call_a_customer(phlo_sim, settings, alice, dana):
     }
     alice.refresh_from_db()
     assert alice.status == Agent.Status.ON_CALL
-    assert sim_states(phlo_sim, call) == {alice.endpoint: "ringing", "14155550101": "ringing"}
+    assert sim_states(phlo_sim, call) == {alice.endpoint: "ringing"}
 
-    call = settle(phlo_sim, call)
+    call = settle(phlo_sim, call, seconds=2)  # Alice answers: now Dana rings
+    assert states(call) == {alice.endpoint: S.TALKING, "14155550101": S.DIALLING}
+    assert sim_states(phlo_sim, call) == {alice.endpoint: "talking", "14155550101": "ringing"}
+    call = settle(phlo_sim, call, seconds=2)
     assert call.status == Call.Status.ACTIVE
     assert states(call) == {alice.endpoint: S.TALKING, "14155550101": S.TALKING}
 
@@ -99,6 +104,7 @@ def test_calling_another_agent_uses_role_agent(phlo_sim, alice, bob):
         None,
     )
     assert Action.objects.get(call=call).request["body"]["role"] == "agent"
+    phlo_sim.advance(2)  # Bob rings once Alice is on the call
     member = phlo_sim.member(bob.endpoint)
     assert member["role"] == "agent"
 
@@ -257,4 +263,4 @@ def test_member_rows_exist_before_phlo_is_asked(phlo_sim, alice, dana, monkeypat
 
     monkeypatch.setattr(PhloClient, "send", spy)
     actions.call_start(actor=alice.user, to=dana.phone)
-    assert seen["legs"] == [(alice.endpoint, S.DIALLING), (dana.phone, S.DIALLING)]
+    assert seen["legs"] == [(alice.endpoint, S.DIALLING), (dana.phone, S.PENDING)]

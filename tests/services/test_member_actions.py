@@ -77,16 +77,17 @@ def test_hold_refused_on_a_ringing_leg(phlo_sim, alice, dana):
         actions.member_hold(actor=alice.user, member_id=leg(call, DANA).pk)
 
 
-def test_hangup_the_customer_then_the_agent(phlo_sim, talking_call, alice):
+def test_hanging_up_the_customer_ends_the_call_in_one_step(phlo_sim, talking_call, alice):
     gone = actions.member_hangup(actor=alice.user, member_id=leg(talking_call, DANA).pk)
     assert gone.state == S.LEFT and gone.left_at is not None
+    assert gone.end_cause == Member.EndCause.HUNG_UP
     talking_call.refresh_from_db()
-    assert talking_call.status == Call.Status.ACTIVE
-    assert sim_states(phlo_sim, talking_call)[DANA] == "gone"
-
-    actions.member_hangup(actor=alice.user, member_id=leg(talking_call, alice.endpoint).pk)
-    talking_call.refresh_from_db()
+    # No customer left: the call is over, and Alice is taken out of it with no second hang-up.
     assert talking_call.status == Call.Status.COMPLETED
+    assert talking_call.outcome == Call.Outcome.AGENT_HUNG_UP
+    mine = leg(talking_call, alice.endpoint)
+    assert (mine.state, mine.end_cause) == (S.LEFT, Member.EndCause.TAKEN_OUT)
+    assert sim_states(phlo_sim, talking_call) == {DANA: "gone", alice.endpoint: "gone"}
     alice.refresh_from_db()
     assert alice.status == Agent.Status.WRAP_UP
     # Nothing more can be done on an ended call.
@@ -105,7 +106,7 @@ def test_hangup_a_ringing_leg_cancels_it(phlo_sim, alice):
 def test_hangup_refused_for_a_leg_already_gone(phlo_sim, talking_call, alice):
     dana = leg(talking_call, DANA)
     actions.member_hangup(actor=alice.user, member_id=dana.pk)
-    with pytest.raises(InvalidState, match="Dana Diaz is no longer on the call"):
+    with pytest.raises(InvalidState, match="This call has ended"):
         actions.member_hangup(actor=alice.user, member_id=dana.pk)
 
 

@@ -78,7 +78,7 @@ def test_a_timed_out_call_stays_dialling_and_connects(slow_phlo, alice, dana):
     call = Call.objects.get()
     assert call.status == Call.Status.DIALLING and call.ended_at is None
     assert call.pending_action is None and call.version >= 1
-    assert states(call) == {alice.endpoint: S.DIALLING, DANA: S.DIALLING}
+    assert states(call) == {alice.endpoint: S.DIALLING, DANA: S.PENDING}
     action = Action.objects.get()
     assert (action.kind, action.outcome, action.error_kind, action.http_status) == (
         "call",
@@ -101,7 +101,7 @@ def test_a_timed_out_call_stays_dialling_and_connects(slow_phlo, alice, dana):
 
     # PHLO did place it, after the client had given up; its legs' news finds the call.
     assert slow_phlo.wait_api_idle()
-    assert sim_states(slow_phlo, call) == {alice.endpoint: "ringing", DANA: "ringing"}
+    assert sim_states(slow_phlo, call) == {alice.endpoint: "ringing"}  # Dana rings after her
     call = settle(slow_phlo, call)
     assert call.status == Call.Status.ACTIVE
     assert states(call) == {alice.endpoint: S.TALKING, DANA: S.TALKING}
@@ -119,7 +119,7 @@ def test_a_connection_dropped_after_sending_is_unknown_too(phlo_sim, alice, dana
     assert info.value.message.startswith(DROPPED)
     call = Call.objects.get()
     assert call.status == Call.Status.DIALLING
-    assert set(states(call).values()) == {S.DIALLING}
+    assert set(states(call).values()) == {S.DIALLING, S.PENDING}
     assert Action.objects.get().error_kind == "outcome_unknown"
 
     # This time PHLO had not placed it, and no callback ever comes: housekeeping ends it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agents.models import Agent
-from calls.models import Action, Call, Customer, Member
+from calls.models import Action, Call, CallTransfer, Customer, Member
 
 LIVE = ("dialling", "talking", "on_hold", "voicemail")
 
@@ -60,6 +60,14 @@ def add_leg(
         created_at=call.created_at,
         state_changed_at=changed,
     )
+
+
+def add_transfer(call: Call, *, kind: str, at: datetime, outcome: str = "completed"):
+    """A transfer on `call` that ended at `at` as `outcome` (see `CallTransfer`)."""
+    return CallTransfer.objects.create(
+        call=call, kind=kind, to_address="sip:target@phones.test", started_at=at,
+        ended_at=at, outcome=outcome,
+    )  # fmt: skip
 
 
 def add_action(

@@ -85,24 +85,36 @@ class TestCallActions:
         failed = Action.objects.filter(call=call, kind="hold").get()
         assert (failed.outcome, failed.actor_id) == ("failed", sam.pk)
 
-    def test_hang_up_any_member_and_the_call_ends_with_the_last(
+    def test_hanging_up_the_customer_ends_the_call_for_everyone(
         self, call, sam, alice, htmx, wallboard_sim
     ):
         client = login(sam)
         dana = customer_of(call)
-        first = client.post(member_url(dana, "hangup"), **htmx)
-        assert first.status_code == 200
-        assert f"wb-member-{dana.pk}-hangup" not in first.content.decode()
+        answer = client.post(member_url(dana, "hangup"), **htmx)
+        # The call has ended: the empty answer removes it from the page.
+        assert (answer.status_code, answer.content) == (200, b"")
         dana.refresh_from_db()
         assert dana.state == Member.State.LEFT
         assert wallboard_sim.member(dana.address) is None
-
-        alice_leg = call.members.get(agent=alice)
-        last = client.post(member_url(alice_leg, "hangup"), **htmx)
-        # The call has ended: the empty answer removes it from the page.
-        assert (last.status_code, last.content) == (200, b"")
         call.refresh_from_db()
         assert call.status == Call.Status.COMPLETED
+        assert call.members.get(agent=alice).state == Member.State.LEFT
+        assert wallboard_sim.member(alice.endpoint) is None
+
+    def test_hanging_up_an_agent_of_three_leaves_the_others_talking(
+        self, call, sam, alice, htmx, wallboard_sim
+    ):
+        client = login(sam)
+        assert (
+            client.post(reverse("wallboard:call-join", args=[call.pk]), **htmx).status_code == 200
+        )
+        wallboard_sim.advance(5)
+        sam_leg = call.members.get(role=Member.Role.SUPERVISOR)
+        sam_leg.refresh_from_db()
+        answer = client.post(member_url(call.members.get(agent=alice), "hangup"), **htmx)
+        assert answer.status_code == 200
+        call.refresh_from_db()
+        assert call.is_live
 
     def test_join_rings_the_supervisors_phone_into_the_call(self, call, sam, htmx, wallboard_sim):
         answer = login(sam).post(reverse("wallboard:call-join", args=[call.pk]), **htmx)

@@ -13,7 +13,7 @@ import pytest
 
 from calls.wallboard.figures import today_bounds, wallboard_figures
 from tests.factories import make_agent, make_customer
-from tests.wallboard.builders import add_action, add_leg, handled_call, make_call
+from tests.wallboard.builders import add_action, add_leg, add_transfer, handled_call, make_call
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,8 @@ def build_day(p) -> dict:
         agent_answer=local(9, 0, 10),
         end=local(9, 5, 10),
     )
-    # B: handled, 600 s, with one warm and one cold transfer that succeeded, one that failed.
+    # B: handled, 600 s, with one warm and one cold transfer completed, one that failed (its
+    # target never answered), and a consult that was aborted.
     b = calls["b"] = handled_call(
         agent=bob,
         customer=eli,
@@ -65,9 +66,10 @@ def build_day(p) -> dict:
         customer_answer=local(10, 0, 30),
         end=local(10, 10, 20),
     )
-    add_action(b, kind="warm_transfer", at=local(10, 3))
-    add_action(b, kind="cold_transfer", at=local(10, 4), outcome="failed")
-    add_action(b, kind="cold_transfer", at=local(10, 5))
+    add_transfer(b, kind="warm", at=local(10, 3))
+    add_transfer(b, kind="cold", at=local(10, 4), outcome="failed")
+    add_transfer(b, kind="warm", at=local(10, 4, 30), outcome="aborted")
+    add_transfer(b, kind="cold", at=local(10, 5))
     # C: abandoned. The customer is in the call, hangs up before Alice's phone is answered.
     c = calls["c"] = make_call(
         created_at=local(11, 0), owner=alice, customer=fay, answered_at=local(11, 0, 1)
@@ -136,7 +138,7 @@ def build_day(p) -> dict:
         customer_answer=local(23, 0, 5, day=11),
         end=local(23, 50, day=11),
     )
-    add_action(calls["a"], kind="warm_transfer", at=local(23, 59, day=11))
+    add_transfer(calls["a"], kind="warm", at=local(23, 59, day=11))
     # H: spans midnight: started yesterday, ended today, handled (240 s); not in today's chart.
     calls["h"] = handled_call(
         agent=bob,
@@ -159,7 +161,7 @@ def build_day(p) -> dict:
         answered_at=local(15, 0, 2),
         hold_started_at=local(15, 20),
     )
-    add_action(i, kind="warm_transfer", at=local(15, 10))
+    add_transfer(i, kind="warm", at=local(15, 10))
     # J: live, still ringing.
     j = calls["j"] = make_call(created_at=local(15, 25), status="dialling", customer=eli)
     add_leg(j, role="customer", customer=eli, state="dialling")
@@ -195,6 +197,7 @@ def test_a_day_computed_by_hand(people):
     assert f.calls_handled == 3  # A, B and H (ended today)
     assert f.average_handle_seconds == round((300 + 600 + 240) / 3)  # 380
     assert (f.transfers_warm, f.transfers_cold, f.transfers) == (2, 1, 3)  # B + I; B
+    assert f.consults_aborted == 1  # B's aborted consult: not a transfer
     assert f.abandoned == 1  # C
 
 

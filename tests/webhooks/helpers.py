@@ -98,10 +98,13 @@ def build_call(
     agent_leg = Member.objects.create(
         call=call, address=agent.endpoint, role=Member.Role.AGENT, agent=agent
     )
+    outbound = call.direction == Call.Direction.OUTBOUND
     customer_leg = Member.objects.create(
         call=call,
         address=normalize_address(addresses["customer"]),
         role=Member.Role.CUSTOMER,
         customer=customer,
+        # As our services make it: an outbound call's number rings once the agent is on.
+        state=Member.State.PENDING if outbound else Member.State.DIALLING,
     )
     return CallSetup(call=call, agent_leg=agent_leg, customer_leg=customer_leg)

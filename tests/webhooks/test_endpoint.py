@@ -95,7 +95,7 @@ def test_unknown_event_is_kept_linked_and_acknowledged(client):
     assert "unknown PHLO event 'ConferenceRecordStart'" in event.note
     assert event.call == legs.call
     legs.refresh()
-    assert legs.customer_leg.state == Member.State.DIALLING
+    assert legs.customer_leg.state == Member.State.PENDING
     assert legs.customer_leg.call_uuid == ""  # unknown events bind nothing
     assert legs.call.version == 0
 
@@ -154,7 +154,7 @@ def test_failing_apply_answers_500_keeps_the_callback_and_rolls_back(client, mon
     assert "RuntimeError: database hiccup" in event.error
     assert event.processed_at is not None
     legs.refresh()
-    assert legs.customer_leg.state == Member.State.DIALLING  # the effect was rolled back
+    assert legs.customer_leg.state == Member.State.PENDING  # the effect was rolled back
     assert legs.customer_leg.call_uuid == ""
     assert legs.call.conference_uuid == ""
 
@@ -176,7 +176,8 @@ def test_redelivery_of_a_failed_callback_applies_it(client, monkeypatch):
     event = CallbackEvent.objects.get()
     assert (event.outcome, event.error, event.deliveries) == (Outcome.APPLIED, "", 2)
     legs.refresh()
-    assert legs.customer_leg.state == Member.State.TALKING
+    # On the call before the agent: the customer waits (wait music) until the agent enters.
+    assert legs.customer_leg.state == Member.State.WAITING
     assert legs.call.version == 1
 
 

@@ -35,6 +35,7 @@ def test_exit_before_enter_leaves_the_member_gone(client):
 
 def test_unhold_before_hold_ends_talking(client):
     legs = build_call("mpc_call_lifecycle")
+    _post(client, MPC["agent_joins"])
     _post(client, MPC["customer_joins"])
     assert _post(client, MPC["customer_unheld"])["outcome"] == "ignored"  # already talking
     older = _post(client, MPC["customer_held"])

@@ -49,50 +49,60 @@ def test_phlo_outbound_call_from_ring_to_wrap_up(client, as_json):
     legs.refresh()
     assert legs.customer_leg.state == State.LEFT
     assert legs.customer_leg.left_at is not None
-    assert legs.call.status == Call.Status.ACTIVE  # the agent is still on the line
-
-    _post(client, scenario, "agent_leaves", as_json=as_json)
-    legs.refresh()
+    # No customer left: the call ends and the agent is taken out of it in the same step.
     assert legs.agent_leg.state == State.LEFT
+    assert legs.agent_leg.end_cause == Member.EndCause.TAKEN_OUT
     assert legs.call.status == Call.Status.COMPLETED
+    assert legs.call.outcome == Call.Outcome.CUSTOMER_HUNG_UP
     assert legs.call.ended_at is not None
-    assert legs.call.version == 4
     assert legs.agent_leg.agent.status == Agent.Status.WRAP_UP
-    assert list(CallbackEvent.objects.values_list("outcome", flat=True)) == [Outcome.APPLIED] * 4
+
+    # The provider's exit for the agent follows; it has nothing left to do.
+    assert _post(client, scenario, "agent_leaves", as_json=as_json)["outcome"] == "ignored"
+    legs.refresh()
+    assert legs.call.version == 3
+    outcomes = list(CallbackEvent.objects.values_list("outcome", flat=True))
+    assert outcomes == [Outcome.APPLIED] * 3 + [Outcome.IGNORED]
     assert set(CallbackEvent.objects.values_list("call", flat=True)) == {legs.call.pk}
 
 
 @pytest.mark.parametrize(
-    ("name", "state"),
+    ("name", "state", "outcome"),
     [
-        ("customer_busy", State.BUSY),
-        ("customer_no_answer", State.NO_ANSWER),
-        ("customer_failed", State.FAILED),
-        ("customer_canceled", State.LEFT),
+        ("customer_busy", State.BUSY, Call.Outcome.BUSY),
+        ("customer_no_answer", State.NO_ANSWER, Call.Outcome.NO_ANSWER),
+        ("customer_failed", State.FAILED, Call.Outcome.FAILED),
+        ("customer_canceled", State.LEFT, Call.Outcome.CANCELLED),
     ],
 )
-def test_phlo_customer_unreachable(client, name, state):
+def test_phlo_customer_unreachable_ends_the_attempt(client, name, state, outcome):
     legs = build_call("phlo_customer_unreachable")
     _post(client, "phlo_customer_unreachable", "agent_enters")
     _post(client, "phlo_customer_unreachable", name)
     legs.refresh()
     assert legs.customer_leg.state == state
     assert legs.customer_leg.answered_at is None
-    assert legs.call.status == Call.Status.ACTIVE
-
-    _post(client, "phlo_customer_unreachable", "agent_leaves")
-    legs.refresh()
+    # Nobody to talk to: the attempt is over, with no second hang-up from the agent.
     assert legs.call.status == Call.Status.COMPLETED
+    assert legs.call.outcome == outcome
+    assert legs.agent_leg.state == State.LEFT
+    assert legs.agent_leg.agent.status == Agent.Status.AVAILABLE  # nothing to wrap up
+
+    assert _post(client, "phlo_customer_unreachable", "agent_leaves")["outcome"] == "ignored"
 
 
-def test_call_nobody_answered_fails(client):
+def test_a_call_whose_agent_never_answers_ends_without_ringing_the_customer(client):
     legs = build_call("phlo_customer_unreachable")
-    _post(client, "phlo_customer_unreachable", "customer_busy")
     params = {**callbacks("phlo_customer_unreachable")["agent_leaves"], "call_status": "no-answer"}
     assert post_callback(client, params).status_code == 200
     legs.refresh()
     assert legs.agent_leg.state == State.NO_ANSWER
+    assert (legs.customer_leg.state, legs.customer_leg.end_cause) == (
+        State.LEFT,
+        Member.EndCause.NOT_DIALLED,
+    )
     assert legs.call.status == Call.Status.FAILED
+    assert legs.call.outcome == Call.Outcome.AGENT_UNREACHABLE
 
 
 def test_phlo_voicemail_marks_the_machine(client, as_json):
@@ -146,7 +156,7 @@ def test_mpc_call_lifecycle(client, as_json):
         "customer_muted": "ignored",
         "customer_unmuted": "ignored",
         "customer_leaves": "applied",
-        "agent_leaves": "applied",
+        "agent_leaves": "ignored",  # taken out when the customer left
         "ended": "ignored",  # everyone had already left
     }
     assert legs.call.status == Call.Status.COMPLETED

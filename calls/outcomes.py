@@ -1,0 +1,105 @@
+"""How a call ended, read from its legs, and how to say it to people.
+
+Pure functions over a call and its members (already loaded): the outcome is derived from
+what is known of each leg (who answered, how each leg ended), so a callback that arrives
+late and tells more refines it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from calls.models import Call, Member
+
+Outcome = Call.Outcome
+State = Member.State
+Role = Member.Role
+Cause = Member.EndCause
+
+
+def _is_agent_leg(member: Member) -> bool:
+    return member.role in (Role.AGENT, Role.SUPERVISOR) and member.agent_id is not None
+
+
+def _far_party(call: Call, members: Sequence[Member]) -> list[Member]:
+    """Whom the call was for: its customers, else (an agent calling an agent) the others."""
+    customers = [m for m in members if m.role == Role.CUSTOMER]
+    if customers:
+        return customers
+    return [m for m in members if m.agent_id != call.owner_id]
+
+
+def call_outcome(*, call: Call, members: Sequence[Member]) -> str:
+    """The outcome of an ended call (see `Call.Outcome`)."""
+    if call.direction == Call.Direction.INBOUND:
+        return _inbound(members)
+    return _outbound(call, members)
+
+
+def _connected(far: Sequence[Member]) -> str:
+    if any(m.is_machine for m in far):
+        return Outcome.VOICEMAIL
+    if any(m.end_cause == Cause.FAR_END for m in far if m.answered_at):
+        return Outcome.CUSTOMER_HUNG_UP
+    return Outcome.AGENT_HUNG_UP
+
+
+def _inbound(members: Sequence[Member]) -> str:
+    customers = [m for m in members if m.role == Role.CUSTOMER]
+    if any(_is_agent_leg(m) and m.answered_at for m in members):
+        return _connected(customers)
+    stand_in = [m for m in members if m.role == Role.AGENT and m.agent_id is None]
+    if any(m.answered_at for m in stand_in) or not customers:
+        return Outcome.NO_AGENT
+    if any(m.end_cause == Cause.FAR_END for m in customers):
+        return Outcome.ABANDONED
+    return Outcome.NO_AGENT
+
+
+def _outbound(call: Call, members: Sequence[Member]) -> str:
+    far = _far_party(call, members)
+    own = [m for m in members if m.agent_id == call.owner_id and m not in far]
+    if far and all(m.end_cause == Cause.NOT_DIALLED for m in far):
+        declined = any(m.end_cause in (Cause.HUNG_UP, Cause.DECLINED) for m in own)
+        return Outcome.CANCELLED if declined else Outcome.AGENT_UNREACHABLE
+    if any(m.answered_at for m in far):
+        return _connected(far)
+    states = {m.state for m in far}
+    for state, outcome in (
+        (State.BUSY, Outcome.BUSY),
+        (State.NO_ANSWER, Outcome.NO_ANSWER),
+        (State.FAILED, Outcome.FAILED),
+    ):
+        if state in states:
+            return outcome
+    return Outcome.CANCELLED if far else Outcome.ENDED
+
+
+def outcome_message(*, call: Call, title: str) -> str:
+    """One sentence for the call's card, naming the other party (`title`)."""
+    messages = {
+        Outcome.CUSTOMER_HUNG_UP: f"{title} hung up.",
+        Outcome.AGENT_HUNG_UP: f"The call with {title} was ended from the desktop.",
+        Outcome.VOICEMAIL: f"{title}'s voicemail answered.",
+        Outcome.BUSY: f"{title} was busy.",
+        Outcome.NO_ANSWER: f"{title} did not answer.",
+        Outcome.FAILED: f"The call to {title} failed: the number could not be reached.",
+        Outcome.CANCELLED: f"Cancelled before {title} answered.",
+        Outcome.AGENT_UNREACHABLE: f"Your phone did not answer, so {title} was not called.",
+        Outcome.ABANDONED: f"{title} hung up before anyone answered.",
+        Outcome.NO_AGENT: f"Nobody was free to take the call from {title}.",
+        Outcome.ENDED: f"The call with {title} has ended.",
+    }
+    return messages.get(call.outcome, f"The call with {title} has ended.")
+
+
+# Outcomes where the other party was never reached: nothing to wrap up, only to see.
+UNREACHED = (
+    Outcome.BUSY,
+    Outcome.NO_ANSWER,
+    Outcome.FAILED,
+    Outcome.CANCELLED,
+    Outcome.AGENT_UNREACHABLE,
+    Outcome.ABANDONED,
+    Outcome.NO_AGENT,
+)
