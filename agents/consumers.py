@@ -8,7 +8,6 @@ forwards what `calls.publishing` rendered once for the agent's group.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 
@@ -22,6 +21,7 @@ from agents.profiles import agent_for_user
 from agents.pushes import agent_group
 from agents.rendering import render_full_state
 from calls.services.housekeeping import calls_housekeeping_when_due
+from calls.untrusted_json import UnreadableJSON, load_json
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +73,9 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            message = json.loads(text_data or "{}")
-        except ValueError:
+            # A page sends {"type": ...}; anything else, however deep, is ignored.
+            message = load_json(text_data or "{}")
+        except UnreadableJSON:
             return
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "ping":

@@ -8,10 +8,14 @@ and members' addresses are all stored this way, so callbacks match with plain eq
 
 import re
 
+# The width of the columns addresses are stored in (Member.address, Agent.endpoint).
+MAX_ADDRESS = 255
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _PHONE = re.compile(r"^[0-9]{3,15}$")
+# The user part excludes control characters and unpaired surrogates: neither can be stored.
 _SIP = re.compile(
-    r"^(?P<scheme>sips?):(?P<user>[^@\s:;/]+)@(?P<host>[A-Za-z0-9.\-]+)(?P<port>:\d{1,5})?$",
+    r"^(?P<scheme>sips?):(?P<user>[^@\s:;/\x00-\x1f\x7f-\x9f\ud800-\udfff]+)"
+    r"@(?P<host>[A-Za-z0-9.\-]+)(?P<port>:\d{1,5})?$",
     re.IGNORECASE,
 )
 
@@ -28,6 +32,8 @@ def normalize_address(raw: str) -> str:
     text = (raw or "").strip()
     if not text:
         raise InvalidAddress("Enter a phone number or a SIP address.")
+    if len(text) > MAX_ADDRESS:
+        raise InvalidAddress(f"An address can be at most {MAX_ADDRESS} characters long.")
     if is_sip(text):
         match = _SIP.match(text)
         if not match:

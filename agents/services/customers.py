@@ -13,6 +13,7 @@ from calls.state import call_changed, lock_call
 
 MAX_NAME = 200
 MAX_NOTES = 5000
+MAX_PHONE = Customer._meta.get_field("phone").max_length
 
 
 def customer_create_for_call(
@@ -43,6 +44,12 @@ def customer_create_for_call(
         if leg is None:
             raise InvalidInput("This call has no customer leg to name.")
         customer = Customer.objects.filter(phone=leg.address).first()
+        if customer is None and len(leg.address) > MAX_PHONE:
+            # A SIP caller's address can be wider than a customer's number column.
+            raise InvalidInput(
+                f"This caller's address is longer than a customer's number can be"
+                f" ({MAX_PHONE} characters), so it cannot be saved as a customer."
+            )
         if customer is None:
             try:
                 with transaction.atomic():

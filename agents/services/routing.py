@@ -73,8 +73,15 @@ def inbound_request_parse(*, data: dict) -> InboundRequest:
     call_uuid = text("call_uuid")
     if not call_uuid:
         raise InvalidInput("call_uuid is required.")
-    if len(call_uuid) > MAX_CALL_UUID or any(c.isspace() for c in call_uuid):
-        raise InvalidInput(f"call_uuid must be at most {MAX_CALL_UUID} characters, no spaces.")
+    # It is stored and looked up: no NUL (PostgreSQL refuses it), no unpaired surrogates.
+    if (
+        len(call_uuid) > MAX_CALL_UUID
+        or not call_uuid.isprintable()
+        or any(c.isspace() for c in call_uuid)
+    ):
+        raise InvalidInput(
+            f"call_uuid must be at most {MAX_CALL_UUID} printable characters, no spaces."
+        )
     direction = text("direction").lower()
     if direction and direction != "inbound":
         raise InvalidInput(f"direction must be 'inbound'; got {direction!r}.")

@@ -7,10 +7,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from agents.views.common import refuse_unstorable
+
 
 class DesktopLoginView(LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # Django's login form lets an unpaired surrogate through (a multipart form declared
+        # utf-7), and checking the password then raises: refuse it as every desktop form does.
+        return refuse_unstorable(request) or super().post(request, *args, **kwargs)
 
 
 @require_POST

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -11,6 +12,9 @@ from agents.profiles import agent_for_user
 
 SIGNED_OUT_MESSAGE = "You have been signed out. Log in again to keep working."
 NO_AGENT_MESSAGE = "Your account has no agent profile, so it cannot use the desktop."
+# PostgreSQL refuses NUL in text, and UTF-8 (so either database) unpaired surrogates, which
+# a multipart form in a charset such as utf-7 decodes to. Nobody types either.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -24,10 +28,25 @@ def plain_error(message: str, *, status: int) -> HttpResponse:
     return response
 
 
+def refuse_unstorable(request: HttpRequest) -> HttpResponse | None:
+    """A 400 naming the first submitted field (query or form) whose text no database can
+    store, or None. Checked before the view reads any: such text fails deep inside a query
+    or a save, as a 500, and none of it should be stored anyway."""
+    for data in (request.GET, request.POST):
+        for key, values in data.lists():
+            if any(_UNSTORABLE.search(text) for text in [key, *values]):
+                return plain_error(
+                    f"The field {key!r} holds a character that cannot be saved (NUL or an"
+                    " unpaired surrogate). Remove it and try again.",
+                    status=400,
+                )
+    return None
+
+
 def agent_required(view: Callable) -> Callable:
     """The logged-in user's agent becomes `request.agent` (the call services take it as
     `actor_agent` rather than fetch it again); otherwise 401/403 with a reason (no redirect:
-    htmx would swap the login page into a button)."""
+    htmx would swap the login page into a button). A field no database can store is a 400."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -36,6 +55,9 @@ def agent_required(view: Callable) -> Callable:
         agent = agent_for_user(user=request.user)
         if agent is None:
             return plain_error(NO_AGENT_MESSAGE, status=403)
+        refusal = refuse_unstorable(request)
+        if refusal is not None:
+            return refusal
         request.agent = agent
         return view(request, *args, **kwargs)
 

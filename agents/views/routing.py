@@ -9,16 +9,18 @@ Request: `Authorization: Bearer <ROUTING_API_TOKEN>`, body JSON or form with `ca
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from agents.services.routing import inbound_request_parse, inbound_route
 from calls.services.errors import InvalidInput
+from calls.untrusted_json import UnreadableJSON, load_json
 
 logger = logging.getLogger(__name__)
 
@@ -47,22 +49,40 @@ def _authorized(request: HttpRequest) -> JsonResponse | None:
 
 
 def _body(request: HttpRequest) -> dict:
-    if len(request.body) > MAX_BODY:
+    try:
+        body = request.body
+    except RequestDataTooBig as exc:
+        raise InvalidInput("The request body is too large.") from exc
+    if len(body) > MAX_BODY:
         raise InvalidInput("The request body is too large.")
     content_type = request.content_type or ""
     if content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidInput("The body is not valid JSON.") from exc
-        if not isinstance(data, dict):
-            raise InvalidInput("The JSON body must be an object.")
-        return data
+        return _json_body(body)
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return {key: request.POST.get(key) for key in request.POST}
+        return _form_body(request)
     raise InvalidInput(
         "Send JSON (application/json) or a form (application/x-www-form-urlencoded)."
     )
+
+
+def _json_body(body: bytes) -> dict:
+    try:
+        # Depth-checked before parsing: a deeply nested body is refused, not a RecursionError.
+        data = load_json(body or b"{}", what="The body")
+    except UnreadableJSON as exc:
+        raise InvalidInput(str(exc)) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("The JSON body must be an object.")
+    return data
+
+
+def _form_body(request: HttpRequest) -> dict:
+    try:
+        return {key: request.POST.get(key) for key in request.POST}
+    except (BadRequest, SuspiciousOperation, MultiPartParserError, ValueError) as exc:
+        # A charset other than UTF-8, a broken multipart body, too many fields: say which,
+        # as JSON like every other refusal here, rather than Django's bare 400 page.
+        raise InvalidInput(f"The form cannot be read: {exc}") from exc
 
 
 @csrf_exempt

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import re
 import threading
@@ -125,7 +124,8 @@ class PhloApi:
             return False
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:
+            # binascii.Error, UnicodeDecodeError, or non-ASCII text (headers arrive as latin-1).
             return False
         auth_id, _, token = decoded.partition(":")
         id_ok = hmac.compare_digest(auth_id.encode(), self.config.auth_id.encode())

@@ -14,6 +14,8 @@ from typing import Any
 from calls.simulator.errors import SimulatorError
 
 MAX_DELAY = 300.0
+# More than any test needs; a billion would be a list the process cannot hold.
+MAX_TIMES = 1000
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,8 @@ class FaultQueue:
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault, *, times: int = 1) -> None:
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise SimulatorError("times must be a whole number >= 1.")
+        if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_TIMES:
+            raise SimulatorError(f"times must be a whole number from 1 to {MAX_TIMES}.")
         with self._lock:
             self._faults.extend([fault] * times)
 

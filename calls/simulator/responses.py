@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calls.simulator.errors import SimulatorError
+from calls.untrusted_json import UnreadableJSON, load_json
 
 
 @dataclass
@@ -34,9 +35,10 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise SimulatorError("The request body is empty; send a JSON object.")
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SimulatorError(f"The request body is not valid JSON: {exc}.") from exc
+        # Depth-checked before parsing: a deeply nested body is a 400, not a RecursionError.
+        data = load_json(body, what="The request body")
+    except UnreadableJSON as exc:
+        raise SimulatorError(str(exc)) from exc
     if not isinstance(data, dict):
         raise SimulatorError("The request body must be a JSON object.")
     return data

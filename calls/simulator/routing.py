@@ -17,6 +17,7 @@ import requests
 from calls.addresses import InvalidAddress, normalize_address
 from calls.simulator.config import SimulatorConfig
 from calls.simulator.scheduler import Scheduler
+from calls.untrusted_json import UnreadableJSON, load_json
 
 if TYPE_CHECKING:
     from calls.simulator.engine import Engine
@@ -95,8 +96,9 @@ class InboundRouter:
         if not 200 <= response.status_code < 300:
             return "", f"routing answered HTTP {response.status_code}", ""
         try:
-            data = response.json()
-        except ValueError:
+            # Not response.json(): a deeply nested answer would raise RecursionError.
+            data = load_json(response.content)
+        except UnreadableJSON:
             return "", "routing answer is not JSON", ""
         if not isinstance(data, dict):
             return "", "routing answer is not a JSON object", ""

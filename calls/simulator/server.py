@@ -114,8 +114,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     def _handle(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        path = parts.path
         refused = self._refuse_body()
         if refused is not None:
             # The body was not read, so the next request on this connection cannot be found.
@@ -128,6 +126,13 @@ class _Handler(BaseHTTPRequestHandler):
             # The client stalled (idle_timeout) or went away mid-body: nothing to answer.
             self.close_connection = True
             return
+        try:
+            parts = urlsplit(self.path)
+        except ValueError:
+            # e.g. "http://[x/": an absolute target with a malformed IPv6 host.
+            self._send(json_response(400, {"error": f"Bad request target: {self.path[:80]!r}."}))
+            return
+        path = parts.path
         try:
             response = self._route(method, path, parts.query, body)
         except Exception:
@@ -142,7 +147,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = (self.headers.get("Content-Length") or "0").strip()
         if not (raw.isascii() and raw.isdigit()):
             return json_response(400, {"error": f"Bad Content-Length: {raw[:40]!r}."})
-        if int(raw) > MAX_BODY:
+        # Compared by length first: int() refuses text of more than 4,300 digits.
+        digits = raw.lstrip("0") or "0"
+        if len(digits) > len(str(MAX_BODY)) or int(digits) > MAX_BODY:
             return json_response(413, {"error": "Request body too large."})
         return None
 

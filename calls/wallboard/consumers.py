@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from datetime import datetime
 from importlib import import_module
@@ -35,6 +34,7 @@ from django.utils.dateparse import parse_datetime
 from agents.live import WrapUpTimerMixin, heartbeat_html
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
+from calls.untrusted_json import UnreadableJSON, load_json
 from calls.wallboard.pushes import SUPERVISORS_GROUP
 from calls.wallboard.rendering import (
     HTML_KEY,
@@ -112,8 +112,9 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            message = json.loads(text_data or "{}")
-        except ValueError:
+            # A page sends {"type": ...}; anything else, however deep, is ignored.
+            message = load_json(text_data or "{}")
+        except UnreadableJSON:
             return
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "ping":

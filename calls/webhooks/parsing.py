@@ -4,9 +4,12 @@ Bodies: `application/x-www-form-urlencoded` (what Plivo sends) and `application/
 become a flat mapping of text values (a repeated form key becomes a list), which is what the
 V3 signature covers and what the dedupe key hashes.
 
-A JSON body must be an object. Its values are flattened exactly as the provider's Python SDK
-(`plivo.utils.signature_v3.validate_v3_signature`) treats a params dict, so a sender signing
-the parsed object with the SDK's algorithm produces the signature we check:
+A JSON body must be an object nested at most `MAX_DEPTH` levels deep (real callbacks are
+flat), read by `calls.untrusted_json`, which also refuses NaN, huge numbers and unpaired
+surrogates: the body is read before its signature is checked, so anyone can send one, and
+whatever it holds is answered 400. Its values are flattened exactly as the provider's Python
+SDK (`plivo.utils.signature_v3.validate_v3_signature`) treats a params dict, so a sender
+signing the parsed object with the SDK's algorithm produces the signature we check:
 strings as they are, numbers and booleans with Python's `str()` (`17`, `1.5`, `True`), null
 as `None`, a list as its sorted values, and a nested object as its own sorted `keyvalue` text.
 
@@ -18,6 +21,7 @@ event asks for, keyed by the leg's address, leg uuid and conference uuid.
 
 import enum
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,10 +30,12 @@ from urllib.parse import parse_qsl
 
 from calls.addresses import InvalidAddress, normalize_address
 from calls.models import CallbackEvent, Member
+from calls.untrusted_json import MAX_DEPTH, UnreadableJSON, load_json
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 MAX_FIELDS = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Params = dict[str, str | list[str]]
 State = Member.State
@@ -52,32 +58,42 @@ def parse_body(*, content_type: str, charset: str | None, body: bytes) -> tuple[
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind == FORM:
         params = _parse_form(body=body, charset=charset or "utf-8")
-        return _without_nul(params), params
+        return _storable(params), params
     if kind == JSON:
         data = _parse_json(body=body, charset=charset or "utf-8")
-        return _without_nul(flatten_params(data)), data
+        return _storable(flatten_params(data)), data
     shown = kind or "none"
     raise MalformedCallback(
         f"Unsupported Content-Type {shown!r}: send {FORM} (as Plivo does) or {JSON}."
     )
 
 
-def _without_nul(params: Params) -> Params:
-    # PostgreSQL cannot store NUL in text, and no real callback carries one.
+def _storable(params: Params) -> Params:
+    # Every text of the body is in the flat params (nested ones inside their key's text).
     for key, value in params.items():
-        values = value if isinstance(value, list) else [value]
-        if "\x00" in key or any("\x00" in v for v in values):
-            raise MalformedCallback(f"Field {key!r} contains a NUL character.")
+        for text in [key, *(value if isinstance(value, list) else [value])]:
+            _check_storable(key, text)
     return params
 
 
+def _check_storable(key: str, text: str) -> None:
+    # PostgreSQL cannot store NUL in text, and no real callback carries one.
+    if "\x00" in text:
+        raise MalformedCallback(f"Field {key!r} contains a NUL character.")
+    # Charsets such as utf-7 decode to unpaired surrogates, which cannot be signed or saved.
+    if not text.isascii() and _SURROGATE.search(text):
+        raise MalformedCallback(f"Field {key!r} contains an unpaired surrogate, which is not text.")
+
+
 def _decode(body: bytes, charset: str) -> str:
+    shown = charset[:40]
     try:
         return body.decode(charset)
     except LookupError as exc:
-        raise MalformedCallback(f"Unknown charset {charset!r}.") from exc
-    except UnicodeDecodeError as exc:
-        raise MalformedCallback(f"The body is not valid {charset} text.") from exc
+        raise MalformedCallback(f"Unknown charset {shown!r}.") from exc
+    except ValueError as exc:
+        # UnicodeDecodeError; UnicodeError from codecs such as punycode; a NUL in the name.
+        raise MalformedCallback(f"The body is not valid {shown} text.") from exc
 
 
 def _parse_form(*, body: bytes, charset: str) -> Params:
@@ -90,8 +106,8 @@ def _parse_form(*, body: bytes, charset: str) -> Params:
             encoding=charset,
             errors="strict",
         )
-    except UnicodeDecodeError as exc:
-        raise MalformedCallback(f"A form value is not valid {charset} once decoded.") from exc
+    except UnicodeError as exc:
+        raise MalformedCallback(f"A form value is not valid {charset[:40]} once decoded.") from exc
     except ValueError as exc:
         raise MalformedCallback(f"Too many form fields (more than {MAX_FIELDS}).") from exc
     params: Params = {}
@@ -105,11 +121,10 @@ def _parse_form(*, body: bytes, charset: str) -> Params:
 
 
 def _parse_json(*, body: bytes, charset: str) -> dict:
-    text = _decode(body, charset)
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise MalformedCallback(f"The body is not valid JSON: {exc}.") from exc
+        data = load_json(_decode(body, charset), what="The body", max_depth=MAX_DEPTH)
+    except UnreadableJSON as exc:
+        raise MalformedCallback(str(exc)) from exc
     if not isinstance(data, dict):
         raise MalformedCallback(
             f"The JSON body must be an object of callback fields, not {type(data).__name__}."
@@ -144,7 +159,11 @@ def _list_texts(key: str, items: list) -> list[str]:
 
 
 def flatten_params(data: Mapping) -> Params:
-    """Flat text params for a decoded JSON object (or already-flat form params)."""
+    """Flat text params for a decoded JSON object (or already-flat form params).
+
+    Recursive for nested objects: only give it what `parse_body` accepted (or stored), whose
+    depth is bounded.
+    """
     flat: Params = {}
     for key, value in data.items():
         if isinstance(value, Mapping):

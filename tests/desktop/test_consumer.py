@@ -220,7 +220,11 @@ async def test_the_page_can_ask_for_a_resync_and_a_heartbeat(alice):
     assert 'data-full-state="true"' in await receive(socket)
     await socket.send_to(text_data="not json")
     await socket.send_to(text_data=json.dumps({"type": "something else"}))
+    # Deeper than json.loads can recurse: ignored too, and the connection lives on.
+    await socket.send_to(text_data='{"a":' * 100_000 + "1" + "}" * 100_000)
     assert await socket.receive_nothing(timeout=0.2)
+    await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="heartbeat"' in await receive(socket)
     await close(socket)
 
 

@@ -86,9 +86,16 @@ class TestInput:
             ({"to": "sip:bad"}, "to: "),
             ({"direction": "outbound"}, "direction must be 'inbound'"),
             ({"call_uuid": 42}, "call_uuid must be a string."),
+            # Values that PostgreSQL or UTF-8 cannot store, or too long for the column.
+            ({"call_uuid": "c0ffee\x00"}, "call_uuid must be at most 64 printable"),
+            ({"call_uuid": "c0ffee\ud800"}, "unpaired surrogate"),
+            ({"from": "sip:a\x00b@phones.test"}, "from: "),
+            ({"from": "sip:alice@" + "x" * 300}, "from: An address can be at most 255"),
+            ({"to": "sip:a\x01@phones.test"}, "to: "),
         ],
     )
     def test_bad_fields_are_400_with_the_reason(self, change, message):
+        waiting("alice", minutes=1)
         response = post(body() | change)
         assert response.status_code == 400
         assert message in response.json()["error"]
@@ -99,7 +106,47 @@ class TestInput:
             URL, "{nope", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
         )
         assert response.status_code == 400
-        assert response.json()["error"] == "The body is not valid JSON."
+        assert response.json()["error"].startswith("The body is not valid JSON: ")
+
+    @pytest.mark.parametrize(
+        ("raw", "message"),
+        [
+            # Deeper than Python's recursion limit, within the 16 KB body limit.
+            ('{"a":' * 2000 + "1" + "}" * 2000, "more than 4 levels deep"),
+            ("[" * 5000, "more than 4 levels deep"),
+            ('{"call_uuid": "x", "from": NaN}', "holds NaN"),
+            ('{"call_uuid": ' + "9" * 5000 + "}", "more than 100 digits"),
+        ],
+    )
+    def test_hostile_json_is_400_with_the_reason(self, raw, message):
+        waiting("alice", minutes=1)
+        response = Client().post(
+            URL, raw, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
+        )
+        assert response.status_code == 400
+        assert message in response.json()["error"]
+        assert not Call.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("raw", "content_type"),
+        [
+            (
+                b"call_uuid=x&from=%2B14155550199",
+                "application/x-www-form-urlencoded; charset=utf-7",
+            ),
+            (b"--x--", "multipart/form-data"),
+            (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        ],
+    )
+    def test_unreadable_forms_are_400_with_the_reason_as_json(self, raw, content_type):
+        waiting("alice", minutes=1)
+        # generic(), not post(): post() re-encodes a body into the content type's charset.
+        response = Client().generic(
+            "POST", URL, raw, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
+        )
+        assert response.status_code == 400
+        assert response.json()["error"]
+        assert not Call.objects.exists()
 
     def test_json_that_is_not_an_object_is_400(self):
         response = post(["call_uuid"])

@@ -111,6 +111,80 @@ class TestPage:
         assert b"Reload the page" in response.content
 
 
+# --- input no database can store ----------------------------------------------------------------
+
+UTF7_SURROGATE = b"+2AA-"  # utf-7 for an unpaired surrogate, which UTF-8 cannot encode
+
+
+def multipart_utf7(**fields: bytes) -> tuple[bytes, str]:
+    """A multipart form declared utf-7: Django decodes its fields with that codec."""
+    parts = [
+        b'--b\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (k.encode(), v)
+        for k, v in fields.items()
+    ]
+    return b"".join(parts) + b"--b--\r\n", "multipart/form-data; boundary=b; charset=utf-7"
+
+
+@pytest.mark.django_db
+class TestUnstorableInput:
+    """NUL (PostgreSQL refuses it) and unpaired surrogates (UTF-8 cannot encode them) failed
+    inside a query or a save, as a 500; they are a 400 naming the field, and nothing is saved."""
+
+    @pytest.mark.parametrize(
+        ("method", "url", "data", "field"),
+        [
+            ("post", "/desktop/status/", {"status": "away", "reason": "Lu\x00nch"}, "reason"),
+            ("post", "/desktop/dial/", {"to": "Dana\x00"}, "to"),
+            ("get", "/desktop/customers/search/", {"q": "Da\x00na"}, "q"),
+            ("get", "/desktop/transfer-targets/", {"call": "1", "x\x00": ""}, "x\x00"),
+        ],
+    )
+    def test_a_nul_is_400_naming_the_field(
+        self, alice_client, alice, htmx, method, url, data, field
+    ):
+        response = getattr(alice_client, method)(url, data, **htmx)
+        assert response.status_code == 400
+        assert f"The field {field!r} holds a character that cannot be saved" in text(response)
+        alice.refresh_from_db()
+        assert (alice.status, alice.status_reason) == ("available", "")
+        assert not Action.objects.exists()
+
+    def test_a_surrogate_from_a_utf7_form_is_400_and_the_notes_are_unchanged(
+        self, alice_client, alice, htmx
+    ):
+        call = Call.objects.create(owner=alice, status=Call.Status.ACTIVE, wrap_up_notes="Kept")
+        body, content_type = multipart_utf7(notes=b"Billing " + UTF7_SURROGATE)
+        response = alice_client.generic(
+            "POST", f"/desktop/calls/{call.pk}/notes/", body, content_type=content_type, **htmx
+        )
+        assert response.status_code == 400
+        assert "'notes' holds a character that cannot be saved" in text(response)
+        call.refresh_from_db()
+        assert call.wrap_up_notes == "Kept"
+
+    def test_the_login_form_refuses_a_surrogate_instead_of_failing(self, alice):
+        body, content_type = multipart_utf7(username=b"alice", password=UTF7_SURROGATE)
+        response = Client().generic("POST", "/login/", body, content_type=content_type)
+        assert response.status_code == 400
+        assert "'password' holds a character that cannot be saved" in text(response)
+        assert "_auth_user_id" not in Client().session
+
+    def test_a_caller_address_too_wide_for_a_customer_number_is_a_clear_400(
+        self, alice_client, alice, htmx
+    ):
+        call = Call.objects.create(
+            owner=alice, status=Call.Status.ACTIVE, direction=Call.Direction.INBOUND
+        )
+        address = "sip:" + "c" * 80 + "@phones.test"
+        Member.objects.create(call=call, address=address, role=Member.Role.CUSTOMER)
+        response = alice_client.post(
+            f"/desktop/calls/{call.pk}/customer/", {"name": "Ivy Ito"}, **htmx
+        )
+        assert response.status_code == 400
+        assert "longer than a customer's number can be (64 characters)" in text(response)
+        assert not Customer.objects.exists()
+
+
 # --- status -------------------------------------------------------------------------------------
 
 

@@ -65,6 +65,12 @@ def test_garbled_basic_auth_header_is_401(urls):
     assert response.status_code == 401
 
 
+def test_non_ascii_basic_auth_header_is_401(urls):
+    # http.server decodes headers as latin-1; base64 refuses such text with a ValueError.
+    response = requests.get(urls["phlo"], headers={"Authorization": "Basic \xe9t\xe9"}, timeout=5)
+    assert response.status_code == 401
+
+
 def test_unknown_phlo_node_or_path_is_404(phlo_sim, urls, auth, settings):
     api = phlo_sim.api_url
     assert requests.get(f"{api}/phlo/nope", auth=auth, timeout=5).status_code == 404
@@ -93,6 +99,11 @@ def test_wrong_method_is_405(urls, auth):
         (b"not json", "not valid JSON"),
         (b"[1, 2]", "JSON object"),
         (b'"call"', "JSON object"),
+        # What would crash a plain json.loads, or the code that uses its result.
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "more than 4 levels deep"),
+        (b'{"action": "call", "role": Infinity}', "holds Infinity"),
+        (b'{"action": "call", "to": "\\udfff"}', "unpaired surrogate"),
+        (b'{"action": ' + b"7" * 5000 + b"}", "more than 100 digits"),
     ],
 )
 def test_body_that_is_not_a_json_object_is_400(urls, auth, data, expected):

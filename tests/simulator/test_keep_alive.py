@@ -184,6 +184,8 @@ def test_the_disconnect_fault_closes_without_an_answer(sim, accepted, raw, setti
     "headers, status, error",
     [
         (f"Content-Length: {MAX_BODY + 1}", 413, "too large"),
+        # More digits than int() reads from text.
+        ("Content-Length: " + "9" * 5000, 413, "too large"),
         ("Content-Length: ten", 400, "Bad Content-Length"),
         ("Content-Length: -5", 400, "Bad Content-Length"),
         ("Transfer-Encoding: chunked", 411, "Content-Length"),
@@ -216,6 +218,14 @@ def test_a_garbled_or_oversized_head_gets_its_error_and_a_close(raw, request_, s
     assert response.status == status
     assert response.getheader("Connection") == "close"
     assert closed_by_server(raw)
+
+
+def test_a_target_urlsplit_refuses_is_400_and_the_connection_kept(raw):
+    # An absolute target with a malformed IPv6 host: refused, and the connection lives on.
+    response = exchange(raw, b"GET http://[x/_sim/state HTTP/1.1\r\n\r\n")
+    assert response.status == 400
+    assert "Bad request target" in response.body.decode()
+    assert exchange(raw, STATE).status == 200
 
 
 def test_head_is_answered_without_a_body(raw):

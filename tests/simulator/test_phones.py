@@ -80,12 +80,36 @@ def test_phone_buttons_refuse_what_makes_no_sense(phlo, phlo_sim):
         ("/_sim/inbound", {"from": "bad", "to": "14155550000"}, "Invalid value provided for from"),
         ("/_sim/faults", {"status": 99}, "status must be an HTTP status code"),
         ("/_sim/faults", {"colour": "red"}, "Unknown fault field"),
+        # A list of a billion faults is more than the process can hold.
+        ("/_sim/faults", {"status": 500, "times": 10**9}, "times must be a whole number from 1"),
+        ("/_sim/faults", {"status": 500, "times": 0}, "times must be a whole number from 1"),
+        # Addresses that could not be stored or shown: control characters, surrogates.
+        ("/_sim/phones/mode", {"address": "sip:a\x00@x.test", "mode": "busy"}, "for address"),
+        ("/_sim/phones/mode", {"address": "sip:a\ud800@x.test", "mode": "busy"}, "surrogate"),
     ],
 )
 def test_control_api_bad_input_is_400_with_a_reason(phlo_sim, path, body, error):
     response = _post(phlo_sim, path, **body)
     assert response.status_code == 400
     assert error in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "more than 4 levels deep"),
+        (b'{"address": "x", "mode": NaN}', "holds NaN"),
+        (b'{"address": ' + b"1" * 5000 + b"}", "more than 100 digits"),
+        (b'{"address": "\xed\xa0\x80"}', "not UTF-8"),
+    ],
+)
+def test_control_api_hostile_json_is_400_with_a_reason(phlo_sim, data, error):
+    for path in ("/_sim/phones/mode", "/_sim/inbound", "/_sim/faults"):
+        response = requests.post(phlo_sim.base_url + path, data=data, timeout=5)
+        assert response.status_code == 400
+        assert error in response.json()["error"]
+    assert phlo_sim.faults.pending() == []
+    assert phlo_sim.snapshot()["inbound"] == []
 
 
 def test_control_api_paths_methods_and_bodies(phlo_sim):

@@ -215,6 +215,7 @@ async def test_heartbeat_answers_with_the_server_clock(sam):
     board, _, _ = await connect(sam)
     await board.receive_from(timeout=TIMEOUT)
     await board.send_to(text_data="not json")
+    await board.send_to(text_data="[" * 100_000)  # deeper than json.loads can recurse
     await board.send_json_to({"type": "ping"})
     beat = await board.receive_from(timeout=TIMEOUT)
     assert beat.startswith('<div id="heartbeat" hidden hx-swap-oob="true" data-server-now="')

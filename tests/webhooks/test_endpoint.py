@@ -20,7 +20,10 @@ OUTBOUND = callbacks("phlo_outbound_call")
 def _post_raw(client, body: bytes, content_type: str, *, signed_params: dict):
     url = f"http://testserver{WEBHOOK_PATH}"
     headers = {SIGNATURE_HEADER: sign(signed_params, url=url, nonce="1"), NONCE_HEADER: "1"}
-    return client.post(WEBHOOK_PATH, data=body, content_type=content_type, headers=headers)
+    # generic(), not post(): post() re-encodes a body into the content type's charset.
+    return client.generic(
+        "POST", WEBHOOK_PATH, data=body, content_type=content_type, headers=headers
+    )
 
 
 @pytest.mark.parametrize(
@@ -34,6 +37,36 @@ def _post_raw(client, body: bytes, content_type: str, *, signed_params: dict):
 )
 def test_unreadable_bodies_get_400_with_a_reason(client, body, content_type, reason):
     response = _post_raw(client, body, content_type, signed_params={})
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    assert not CallbackEvent.objects.exists()
+
+
+def test_a_body_nested_100000_deep_gets_400_before_the_signature_is_checked(client):
+    # The request in issue 16: with a garbage signature it answered 500 (RecursionError).
+    body = '{"a":' * 100_000 + "1" + "}" * 100_000
+    headers = {SIGNATURE_HEADER: "AAAA", NONCE_HEADER: "1"}
+    response = client.post(
+        WEBHOOK_PATH, data=body, content_type="application/json", headers=headers
+    )
+    assert response.status_code == 400
+    assert "nests objects or lists more than 4 levels deep" in response.json()["error"]
+    assert not CallbackEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b'{"event": "ConferenceEnter", "n": NaN}', "application/json", "holds NaN"),
+        (b'{"event": "ConferenceEnter", "n": 1e400}', "application/json", "too large"),
+        (b'{"event": "ConferenceEnter", "to": "\\ud800"}', "application/json", "surrogate"),
+        (b"event=%2B2AA-", "application/x-www-form-urlencoded; charset=utf-7", "surrogate"),
+        (b"event=x", "application/x-www-form-urlencoded; charset=punycode", "not valid"),
+    ],
+)
+def test_hostile_bodies_get_400_even_when_signed(client, body, content_type, reason):
+    # Signed over what a sender would flatten them to: refused before any signature check.
+    response = _post_raw(client, body, content_type, signed_params={"event": "ConferenceEnter"})
     assert response.status_code == 400
     assert reason in response.json()["error"]
     assert not CallbackEvent.objects.exists()

@@ -76,6 +76,46 @@ def test_unknown_charset_is_malformed():
         parse_body(content_type="application/json", charset="klingon", body=b"{}")
 
 
+def _nested(depth: int) -> bytes:
+    """A JSON object `depth` levels deep (1: flat)."""
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize(
+    ("content_type", "charset", "body", "reason"),
+    [
+        ("application/json", None, _nested(100_000), "more than 4 levels deep"),
+        ("application/json", None, _nested(5), "more than 4 levels deep"),
+        ("application/json", None, b"[" * 100_000, "more than 4 levels deep"),
+        ("application/json", None, b'{"a": NaN}', "holds NaN"),
+        ("application/json", None, b'{"a": -Infinity}', "holds -Infinity"),
+        ("application/json", None, b'{"a": 1e999}', "too large to represent"),
+        ("application/json", None, b'{"a": ' + b"9" * 5000 + b"}", "more than 100 digits"),
+        ("application/json", None, b'{"a": "\\ud800"}', "surrogate"),
+        ("application/json", None, b'{"\\udfff": "x"}', "surrogate"),
+        ("application/json", "utf-7", b'{"a": "+2AA-"}', "surrogate"),
+        (FORM, "utf-7", b"a=%2B2AA-", "unpaired surrogate"),
+        (FORM, "unicode_escape", b"a=%5Cud800", "unpaired surrogate"),
+        (FORM, "punycode", b"a=1", "not valid punycode text"),
+        (FORM, "undefined", b"a=1", "not valid undefined text"),
+        (FORM, "utf-8\x00", b"a=1", "not valid utf-8"),
+        (FORM, "rot13", b"a=1", "Unknown charset 'rot13'"),
+    ],
+)
+def test_hostile_bodies_are_malformed_not_errors(content_type, charset, body, reason):
+    with pytest.raises(MalformedCallback, match=reason):
+        parse_body(content_type=content_type, charset=charset, body=body)
+
+
+def test_a_callback_nested_four_levels_is_still_read():
+    data = {"event": "ConferenceEnter", "a": {"b": {"c": ["y", "x"]}}}
+    params, stored = parse_body(
+        content_type="application/json", charset=None, body=json.dumps(data).encode()
+    )
+    assert stored == data
+    assert params["a"] == "bcxcy"
+
+
 def test_canonical_text_ignores_order():
     one = canonical_text({"b": "2", "a": ["y", "x"]})
     two = canonical_text({"a": ["x", "y"], "b": "2"})
