@@ -6,7 +6,9 @@ import re
 from collections.abc import Callable
 from functools import wraps
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 
 from agents.profiles import agent_for_user
 
@@ -32,7 +34,12 @@ def refuse_unstorable(request: HttpRequest) -> HttpResponse | None:
     """A 400 naming the first submitted field (query or form) whose text no database can
     store, or None. Checked before the view reads any: such text fails deep inside a query
     or a save, as a 500, and none of it should be stored anyway."""
-    for data in (request.GET, request.POST):
+    try:
+        sources = (request.GET, request.POST)
+    except (BadRequest, SuspiciousOperation, MultiPartParserError, ValueError, LookupError) as exc:
+        # A charset Python cannot decode text with (rot13...), a broken multipart body.
+        return plain_error(f"The form cannot be read: {exc}", status=400)
+    for data in sources:
         for key, values in data.lists():
             if any(_UNSTORABLE.search(text) for text in [key, *values]):
                 return plain_error(

@@ -79,7 +79,7 @@ def _json_body(body: bytes) -> dict:
 def _form_body(request: HttpRequest) -> dict:
     try:
         return {key: request.POST.get(key) for key in request.POST}
-    except (BadRequest, SuspiciousOperation, MultiPartParserError, ValueError) as exc:
+    except (BadRequest, SuspiciousOperation, MultiPartParserError, ValueError, LookupError) as exc:
         # A charset other than UTF-8, a broken multipart body, too many fields: say which,
         # as JSON like every other refusal here, rather than Django's bare 400 page.
         raise InvalidInput(f"The form cannot be read: {exc}") from exc
