@@ -1,5 +1,6 @@
-"""Say clearly, at start-up, what is missing for real Plivo use."""
+"""Say clearly, at start-up, what is missing for real Plivo use or wrongly set."""
 
+import phonenumbers
 from django.conf import settings
 from django.core import checks
 
@@ -27,5 +28,20 @@ def phlo_configuration(app_configs, **kwargs) -> list[checks.CheckMessage]:
             hint="Set them in the environment (see the README, 'Using real Plivo'), or set"
             " PHLO_SIMULATOR=1 to use the bundled simulator.",
             id="calls.E001",
+        )
+    ]
+
+
+@checks.register()
+def phone_default_region(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    region = settings.PHONE_DEFAULT_REGION
+    if region in phonenumbers.SUPPORTED_REGIONS:
+        return []
+    return [
+        checks.Error(
+            f"PHONE_DEFAULT_REGION is {region!r}, which is not a country the phonenumbers"
+            " library knows, so no number typed without its country code can be dialled.",
+            hint='Set it to an ISO 3166 country code, such as "US" or "GB".',
+            id="calls.E002",
         )
     ]

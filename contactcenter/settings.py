@@ -200,6 +200,9 @@ CALL_DISPOSITIONS = env_list(
 AGENT_AWAY_REASONS = env_list(
     "AGENT_AWAY_REASONS", ["Break", "Lunch", "Meeting", "Training", "Coaching", "Other"]
 )
+# The country of numbers typed without "+" and a country code, in the dial box and the
+# transfer field (an ISO 3166 code that the phonenumbers library knows, e.g. "US", "GB").
+PHONE_DEFAULT_REGION = (env_str("PHONE_DEFAULT_REGION") or "US").upper()
 # How long an ended call waits on its owner's desktop for a disposition.
 DESKTOP_WRAP_UP_WINDOW_HOURS = env_float("DESKTOP_WRAP_UP_WINDOW_HOURS", 12)
 # A stale page's form post gets a short "reload" message instead of Django's CSRF page.

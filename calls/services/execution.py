@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -22,7 +23,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from agents.models import Agent
 from agents.permissions import supervisor_ids
 from calls import selectors
-from calls.addresses import InvalidAddress, normalize_address
+from calls.addresses import InvalidAddress, dialable_address
 from calls.models import Action, Call, Member
 from calls.phlo_client import ErrorKind, PhloClient, PhloError, PhloRequest, PhloResult
 from calls.services import claims
@@ -77,9 +78,11 @@ def refuse_if(reason: str | None) -> None:
         raise InvalidState(reason)
 
 
-def normalize(raw: str) -> str:
+def dialable(raw: str) -> str:
+    """The canonical address to dial for `raw`, read as a person types it (a number without
+    "+" is local to PHONE_DEFAULT_REGION): every address a service dials passes here."""
     try:
-        return normalize_address(raw)
+        return dialable_address(raw, default_region=settings.PHONE_DEFAULT_REGION)
     except InvalidAddress as exc:
         raise InvalidInput(str(exc)) from exc
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls import selectors
+from calls.addresses import display_address
 from calls.models import Action, Call, Customer, Member
 from calls.phlo_client import ErrorKind, PhloError, PhloRequest, get_phlo_client
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, PhloOutcomeUnknown
@@ -21,9 +22,9 @@ from calls.services.execution import (
     Actor,
     actor_for,
     agent_busy_elsewhere,
+    dialable,
     guarded,
     new_action,
-    normalize,
     record_failure,
     send,
     succeed,
@@ -50,7 +51,8 @@ def call_start(
 ) -> Call:
     """Ring the actor's own endpoint and `to`, and put them in one conference.
 
-    `to` is what the user typed (or, when blank, the phone of `customer_id`). `customer`,
+    `to` is what the user typed (or, when blank, the phone of `customer_id`): a number without
+    "+" is local to PHONE_DEFAULT_REGION, and nothing implausible is dialled. `customer`,
     when the caller already fetched it, stands for `customer_id` and saves looking it up.
     The call and both legs exist before PHLO is asked, so its first callbacks find them."""
     who = actor_for(actor, agent=actor_agent)
@@ -63,7 +65,7 @@ def call_start(
         customer = Customer.objects.filter(pk=customer_id).first()
         if customer is None:
             raise InvalidInput("That customer does not exist (any more).")
-    address = normalize(to if (to or "").strip() or customer is None else customer.phone)
+    address = _callee_address(to=to, customer=customer)
     if address == who.agent.endpoint:
         raise InvalidInput("That is your own endpoint; enter the number you want to call.")
     callee_agent = Agent.objects.select_related("user").filter(endpoint=address).first()
@@ -105,6 +107,19 @@ def call_start(
             succeed(action=action, result=result, call=locked, at=at)
             call_changed(call=locked, at=at)
     return selectors.call_with_members(call_id=call.pk)
+
+
+def _callee_address(*, to: str, customer: Customer | None) -> str:
+    """`to`, else the customer's stored number, read back with its "+" so that the default
+    region does not take it for a local number."""
+    if (to or "").strip() or customer is None:
+        return dialable(to)
+    try:
+        return dialable(display_address(customer.phone))
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"{customer.name}'s number on record cannot be dialled: {exc.message}"
+        ) from exc
 
 
 def _create_outbound_call(

@@ -19,8 +19,8 @@ from calls.services.execution import (
     agent_busy_elsewhere,
     authorize,
     claimed,
+    dialable,
     load_call,
-    normalize,
     refuse_if,
     ringing_leg,
     send,
@@ -91,7 +91,7 @@ def _transfer_start(
     kind: str,
 ) -> Call:
     who = actor_for(actor, agent=actor_agent)
-    address = normalize(to)
+    address = dialable(to)
     call, members = load_call(call_id=call_id)
     authorize(actor=who, call=call, members=members)
     _check_transfer(who=who, call=call, members=members, kind=kind, address=address)

@@ -55,6 +55,22 @@ def transfer(page, card, *, to: str, kind: str) -> None:
     card.get_by_role("button", name=kind).click()
 
 
+def test_a_truncated_number_or_part_of_a_name_is_refused_under_the_dial_box(desktop, sim):
+    alice = desktop("alice")
+    box = alice.get_by_label("Customer, number or SIP address")
+    error = alice.locator("#dial #dial-error")
+    for typed, fragments in [
+        ("+1 415 55", ["'+1 415 55' is not a valid phone number: it is too short for +1."]),
+        ("Dana Dia", ["'Dana Dia'", "Dana Diaz"]),  # the name to pick instead
+    ]:
+        box.fill(typed)
+        alice.get_by_role("button", name="Call", exact=True).click()
+        for fragment in fragments:
+            expect()(error).to_contain_text(fragment)
+        expect()(box).to_have_value(typed)  # kept, to correct
+    expect()(alice.locator("article.call")).to_have_count(0)
+
+
 def test_call_hold_unhold_and_hang_up_in_two_tabs(desktop, sim):
     alice = desktop("alice")
     other_tab = desktop("alice", context=alice.context)

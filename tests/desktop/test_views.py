@@ -243,6 +243,7 @@ class TestDialInput:
             ("", "Type a customer's name, a phone number or a SIP address."),
             ("sip:nohost", "is not a valid SIP address"),
             ("+1 2", "is not a valid phone number"),
+            ("+1 415 55", "'+1 415 55' is not a valid phone number: it is too short for +1."),
             ("Nobody Known", "No customer is called"),
         ],
     )
@@ -251,6 +252,15 @@ class TestDialInput:
         assert response.status_code == 400
         html = text(response)
         assert 'id="dial-error" role="alert"' in html and message in html
+        assert not Call.objects.exists()
+
+    def test_part_of_a_name_is_not_dialled(self, alice_client, htmx):
+        make_customer(name="Gus Garcia", phone="+14155550111")
+        response = alice_client.post("/desktop/dial/", {"to": "Gus Garci"}, **htmx)
+        assert response.status_code == 400
+        html = text(response)
+        assert 'id="dial-error" role="alert"' in html and "Did you mean Gus Garcia?" in html
+        assert 'value="Gus Garci"' in html  # kept, to correct
         assert not Call.objects.exists()
 
     def test_an_ambiguous_name_asks_to_pick(self, alice_client, htmx):
@@ -384,7 +394,11 @@ class TestCallButtons:
     def test_a_bad_transfer_target_is_a_clear_400(self, desktop_sim, alice, dana, htmx):
         call = answered_call(desktop_sim, alice, dana)
         client = login(alice)
-        for typed, message in [("", "Choose an agent"), ("nobody", "No agent is called")]:
+        for typed, message in [
+            ("", "Choose an agent"),
+            ("nobody", "No agent is called"),
+            ("+1 415 55", "'+1 415 55' is not a valid phone number"),
+        ]:
             response = client.post(
                 f"/desktop/calls/{call.pk}/actions/cold_transfer/", {"to": typed}, **htmx
             )

@@ -5,7 +5,8 @@ copies each leg's state from the simulator into our models through `calls.state`
 functions the webhook uses. The services under test still talk to the simulator over HTTP.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from django.contrib.auth.models import Permission
 from django.db import connections, transaction
@@ -122,3 +123,20 @@ def queries_until_phlo(sim, send: Callable[[], object]) -> tuple[object, list[st
     assert len(arrived) == 1, arrived
     # Long enough to tell the queries apart in a failure's message.
     return result, [q["sql"][:150] for q in queries.captured_queries[: arrived[0]]]
+
+
+@contextmanager
+def phlo_requests(sim) -> Iterator[list[dict]]:
+    """The PHLO API requests the simulator receives inside the block, as they arrive."""
+    seen: list[dict] = []
+    handle = sim.api.handle
+
+    def recording(**request):
+        seen.append(request)
+        return handle(**request)
+
+    sim.api.handle = recording
+    try:
+        yield seen
+    finally:
+        del sim.api.handle  # the class's method again

@@ -13,7 +13,7 @@ from agents.pushes import agent_group
 from calls.models import Action, Call, Member
 from calls.services import InvalidInput, InvalidState, NotAllowed, PhloFailed, actions
 from tests.factories import make_customer
-from tests.services.helpers import S, settle, sim_states, states
+from tests.services.helpers import S, phlo_requests, settle, sim_states, states
 
 pytestmark = pytest.mark.django_db
 
@@ -213,6 +213,59 @@ def test_phlo_failure_marks_the_new_call_failed(phlo_sim, settings, alice, dana,
     settings.PHLO_READ_TIMEOUT = 5
     settings.PHLO_BASE_URL = phlo_sim.api_url
     assert actions.call_start(actor=alice.user, to=dana.phone).status == Call.Status.DIALLING
+
+
+# --- what may be dialled -----------------------------------------------------------------------
+
+
+def refused(sim, *, match: str, **kwargs) -> str:
+    """call_start's InvalidInput message, checking that nothing was dialled or recorded."""
+    before = (Call.objects.count(), Action.objects.count())
+    with phlo_requests(sim) as sent, pytest.raises(InvalidInput, match=match) as info:
+        actions.call_start(**kwargs)
+    assert sent == []
+    assert (Call.objects.count(), Action.objects.count()) == before
+    return info.value.message
+
+
+def test_a_truncated_number_is_not_dialled(phlo_sim, alice):
+    message = refused(phlo_sim, actor=alice.user, to="+1 415 55", match="not a valid phone")
+    assert (
+        message
+        == "'+1 415 55' is not a valid phone number: it is too short for +1. Check the digits."
+    )
+    refused(phlo_sim, actor=alice.user, to="+1 123 456 7890", match="no \\+1 number starts")
+
+
+def test_a_local_number_is_read_in_the_default_region(phlo_sim, settings, alice, dana):
+    settings.PHONE_DEFAULT_REGION = "US"
+    call = actions.call_start(actor=alice.user, to="415 555 0101")
+    assert (call.customer, call.members.get(role="customer").address) == (dana, "14155550101")
+
+
+def test_the_default_region_comes_from_settings(phlo_sim, settings, alice, dana):
+    settings.PHONE_DEFAULT_REGION = "GB"
+    call = actions.call_start(actor=alice.user, to="020 7946 0999")
+    assert call.members.get(role="customer").address == "442079460999"
+    refused(phlo_sim, actor=alice.user, to="415 555 0101", match="not a valid phone number in GB")
+
+
+def test_a_customers_number_on_record_is_not_read_as_a_local_one(phlo_sim, settings, alice):
+    settings.PHONE_DEFAULT_REGION = "GB"
+    dana = make_customer(name="Dana Diaz", phone="+14155550101")
+    call = actions.call_start(actor=alice.user, to="", customer=dana)
+    assert call.members.get(role="customer").address == "14155550101"
+
+
+def test_a_customer_whose_number_cannot_be_dialled(phlo_sim, alice):
+    gus = make_customer(name="Gus Garcia", phone="+1 415 55")  # as a callback could store it
+    message = refused(phlo_sim, actor=alice.user, to="", customer_id=gus.pk, match="Gus Garcia")
+    assert message.startswith("Gus Garcia's number on record cannot be dialled: '+141555'")
+
+
+def test_a_sip_address_is_dialled(phlo_sim, alice):
+    call = actions.call_start(actor=alice.user, to="sip:Someone@Example.COM")
+    assert call.members.get(role="customer").address == "sip:Someone@example.com"
 
 
 def test_carrier_failure_is_not_an_api_error(phlo_sim, alice):

@@ -11,7 +11,15 @@ from calls.services import (
     PhloFailed,
     actions,
 )
-from tests.services.helpers import S, conference_for, settle, sim_states, states, supervisor
+from tests.services.helpers import (
+    S,
+    conference_for,
+    phlo_requests,
+    settle,
+    sim_states,
+    states,
+    supervisor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +166,25 @@ def test_transfer_target_checks(phlo_sim, talking_call, alice, bob, carol):
     with pytest.raises(InvalidState, match="Carol is on another call"):
         actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
     assert not Action.objects.filter(kind="warm_transfer").exists()
+
+
+@pytest.mark.parametrize("service", [actions.transfer_warm_start, actions.transfer_cold])
+def test_a_truncated_number_is_not_transferred_to(phlo_sim, talking_call, alice, service):
+    with phlo_requests(phlo_sim) as sent, pytest.raises(InvalidInput) as info:
+        service(actor=alice.user, call_id=talking_call.pk, to="+1 415 55")
+    assert info.value.message.startswith("'+1 415 55' is not a valid phone number")
+    assert sent == []
+    assert transfer_fields(talking_call) == NO_TRANSFER
+    assert talking_call.members.count() == 2
+    assert not Action.objects.exclude(kind="call").exists()
+
+
+def test_a_local_number_is_transferred_to_in_the_default_region(
+    phlo_sim, settings, talking_call, alice
+):
+    settings.PHONE_DEFAULT_REGION = "GB"
+    call = actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="020 7946 0999")
+    assert call.transfer_to_address == "442079460999"
 
 
 def test_transfer_needs_an_answered_call(phlo_sim, alice, bob):
