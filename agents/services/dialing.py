@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from agents.models import Agent
 from agents.profiles import agent_by_name
+from agents.services.wrap_up import wrap_ups_dismiss_seen
 from calls.addresses import display_address
 from calls.models import Call, Customer
 from calls.services import actions
@@ -109,14 +110,18 @@ def desktop_call_place(
     """Place a call from the dial box: a customer picked from the search list (the page forgets
     the pick as soon as the text is edited), else whatever was typed. `actor_agent`: the
     actor's agent, when the caller already has it. The customer found here is handed on, so
-    `call_start` need not fetch it again."""
+    `call_start` need not fetch it again. Placing it clears the outcomes of earlier attempts
+    that reached nobody from the desktop: the agent has seen them."""
     if customer_id is not None:
         customer = Customer.objects.filter(pk=customer_id).first()
         if customer is None:
             raise InvalidInput("That customer no longer exists; search again.")
-        return actions.call_start(actor=actor, actor_agent=actor_agent, to="", customer=customer)
-    to, found = dial_customer_resolve(text=text)
-    return actions.call_start(actor=actor, actor_agent=actor_agent, to=to, customer=found)
+        call = actions.call_start(actor=actor, actor_agent=actor_agent, to="", customer=customer)
+    else:
+        to, found = dial_customer_resolve(text=text)
+        call = actions.call_start(actor=actor, actor_agent=actor_agent, to=to, customer=found)
+    wrap_ups_dismiss_seen(agent=call.owner)
+    return call
 
 
 class TransferTarget(NamedTuple):
