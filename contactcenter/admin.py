@@ -2,12 +2,14 @@
 
 Access follows one rule, `agents.permissions.is_supervisor`: superusers, the "Supervisors"
 group and anyone granted `calls.supervise` get in, with or without `is_staff`; agents do not,
-even when someone ticked `is_staff` for them. Inside, supervisors may view every domain page;
+even when someone ticked `is_staff` for them: a signed-in agent gets a "Supervisors only" page
+(403) with a way back to the desktop. Inside, supervisors may view every domain page;
 adding, changing and deleting still follow Django's model permissions, and the audit trail
 (`Action`, `CallbackEvent`) is read-only for everyone.
 """
 
 import datetime
+from functools import update_wrapper
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -16,7 +18,11 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from agents.permissions import is_supervisor
 from calls.addresses import InvalidAddress, normalize_address
@@ -52,6 +58,30 @@ class SupervisorAdminSite(admin.AdminSite):
 
     def has_permission(self, request) -> bool:
         return is_supervisor(request.user)
+
+    def admin_view(self, view, cacheable=False):
+        """Django's, except for a signed-in user who is not a supervisor: Django would send
+        them to the login form with a terse note; they get a page that says why, with a way
+        back to the desktop. A 403 rather than a redirect: the address stays the one they
+        opened, and the desktop has no place for a flashed message."""
+        checked = super().admin_view(view, cacheable)
+
+        def inner(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.user.is_authenticated and not self.has_permission(request):
+                if request.path == reverse("admin:logout", current_app=self.name):
+                    # Anyone signed in may sign out (Django would send them to the index).
+                    return view(request, *args, **kwargs)
+                return self.supervisors_only(request)
+            return checked(request, *args, **kwargs)
+
+        return update_wrapper(inner, view)
+
+    def supervisors_only(self, request: HttpRequest) -> HttpResponse:
+        response = TemplateResponse(
+            request, "admin/supervisors_only.html", {"site_title": self.site_title}, status=403
+        )
+        add_never_cache_headers(response)
+        return response
 
 
 # Named "admin" so every `admin:` URL name keeps working.

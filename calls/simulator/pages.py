@@ -68,7 +68,7 @@ def render(sim: Simulator, *, message: str = "", error: str = "") -> str:
             )
     legs = (
         "<table><tr><th>Phone</th><th>Role</th><th>Direction</th><th>State</th><th>Call</th>"
-        "<th></th></tr>" + "".join(rows) + "</table>"
+        "<th>Actions</th></tr>" + "".join(rows) + "</table>"
         if rows
         else "<p>No phone is ringing or on a call.</p>"
     )
@@ -87,7 +87,7 @@ def render(sim: Simulator, *, message: str = "", error: str = "") -> str:
         banner = f'<p class="msg" role="status">{_e(message)}</p>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Simulated phones</title>
-<style>{_STYLE}</style></head><body>
+<style>{_STYLE}</style></head><body><main>
 <h1>Simulated phones</h1>
 <p>PHLO simulator at {_e(sim.api_url if sim.running else "")} &middot;
 <a href="/phones/">Refresh</a> &middot; <a href="/_sim/state">State (JSON)</a></p>
@@ -109,7 +109,7 @@ def render(sim: Simulator, *, message: str = "", error: str = "") -> str:
     }</table>
 <h3>Special numbers</h3>
 <table><tr><th>Number</th><th>Behaviour</th></tr>{specials}</table>
-</body></html>"""
+</main></body></html>"""
 
 
 def handle(sim: Simulator, *, method: str, path: str, query: str, body: bytes) -> Response:

@@ -57,12 +57,28 @@ def test_agents_are_kept_out_of_every_page(who, request, login, pages):
     wrong = {}
     for name, url in pages.items():
         response = client.get(url)
-        if response.status_code != 302 or response["Location"] != _login_redirect(url):
+        if response.status_code != 403 or "Supervisors only" not in response.content.decode():
             wrong[name] = (response.status_code, response.get("Location"))
     assert wrong == {}
-    # The login page they land on says why.
-    page = client.get(_login_redirect(pages["index"]))
-    assert "but are not authorized to access this page" in page.content.decode()
+
+
+def test_an_agent_is_told_why_and_shown_the_way_back_to_the_desktop(login, agent_user):
+    url = reverse("admin:calls_call_changelist")
+    response = login(agent_user).get(url)
+    assert response.status_code == 403
+    assert "no-cache" in response["Cache-Control"]
+    page = response.content.decode()
+    assert "The admin is for supervisors. Your account (alice) is not one." in page
+    assert f'href="{reverse("desktop")}">Back to the agent desktop</a>' in page
+    # ...or to sign in as someone who is a supervisor.
+    assert f'href="{reverse("admin:login")}?next=/admin/calls/call/"' in page
+
+
+def test_an_agent_can_still_log_out_through_the_admin(login, agent_user):
+    client = login(agent_user)
+    response = client.post(reverse("admin:logout"))
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
 
 
 @pytest.mark.parametrize("who", SUPERVISORS)
@@ -82,8 +98,12 @@ def test_export_action_is_refused_to_non_supervisors(who, request, client, login
         login(request.getfixturevalue(who))
     url = pages["call list"]
     response = client.post(url, {"action": "export_selected_csv", "_selected_action": ["1"]})
-    assert response.status_code == 302
-    assert response["Location"] == _login_redirect(url)
+    if who == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"] == _login_redirect(url)
+    else:
+        assert response.status_code == 403
+        assert response["Content-Type"].startswith("text/html")
 
 
 @pytest.mark.parametrize("who", SUPERVISORS)
@@ -179,4 +199,4 @@ def test_supervise_permission_is_what_counts_not_other_model_permissions(login):
         Permission.objects.get(codename="view_call", content_type__app_label="calls")
     )
     response = login(user).get(reverse("admin:calls_call_changelist"))
-    assert response.status_code == 302
+    assert response.status_code == 403
