@@ -8,7 +8,9 @@ class AgentsConfig(AppConfig):
     def ready(self) -> None:
         from agents import pushes, signals  # noqa: F401  (signals: close live pages on logout)
         from agents.presence import agents_follow_call
-        from calls.events import CallChanged, listen
+        from agents.services.routing import offer_again_when_declined
+        from calls.events import CallChanged, MemberChanged, listen
 
         listen(CallChanged, agents_follow_call)  # agents follow their calls, in the change
+        listen(MemberChanged, offer_again_when_declined)  # no inbound caller is stranded
         pushes.register()  # the desktop renders the core's events

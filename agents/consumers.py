@@ -20,6 +20,7 @@ from agents.presence import agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group
 from agents.rendering import render_full_state
+from agents.services.routing import inbound_offers_stranded
 from calls.services.housekeeping import calls_housekeeping_when_due
 from calls.untrusted_json import UnreadableJSON, load_json
 
@@ -86,7 +87,7 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
                 await self.channel_layer.group_add(self.group, self.channel_name)
             # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
             # process, so no agent is left "on a call" even without cron.
-            await calls_housekeeping_when_due()
+            await calls_housekeeping_when_due(also=(inbound_offers_stranded,))
         elif kind == "resync":
             await self.send_full_state()
 

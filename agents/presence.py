@@ -16,6 +16,7 @@
   `agent_wrap_up_expire`, which is safe to call from many places at once.
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -27,6 +28,11 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.events import AgentChanged, CallChanged, announce
 from calls.models import Call, Member, WrapUp
+from calls.phlo_client import PhloError
+from calls.services.errors import ServiceError
+from calls.services.members import member_decline
+
+logger = logging.getLogger(__name__)
 
 Status = Agent.Status
 # Statuses an agent picks; the others follow calls.
@@ -125,6 +131,8 @@ def agent_choose_status(
         agent.next_status_reason = reason if status == Status.AWAY else ""
         agent.save(update_fields=["next_status", "next_status_reason"])
         announce(AgentChanged(agent_id=agent.pk, status=agent.status))
+        if status != Status.AVAILABLE:
+            _decline_ringing_offers(agent=agent)
         return agent
     agent.next_status = ""
     agent.next_status_reason = ""
@@ -209,8 +217,37 @@ def agent_signed_out(*, agent: Agent, at: datetime | None = None) -> None:
         agent.next_status_reason = ""
         agent.save(update_fields=["next_status", "next_status_reason"])
         announce(AgentChanged(agent_id=agent.pk, status=agent.status))
+        _decline_ringing_offers(agent=agent)
         return
     agent_set_status(agent=agent, status=Status.OFFLINE, at=at)
+
+
+def _decline_ringing_offers(*, agent: Agent) -> None:
+    """An agent who goes away (or signs out) while an inbound call rings on their phone does
+    not take it: after this commits, their leg is declined and the caller goes to the next
+    agent (`agents.services.routing`)."""
+    ringing = list(
+        Member.objects.filter(
+            agent=agent,
+            state=Member.State.DIALLING,
+            call__direction=Call.Direction.INBOUND,
+            call__status__in=Call.LIVE_STATUSES,
+            call__answered_at__isnull=True,
+        ).values_list("pk", "call_id")
+    )
+    for member_id, call_id in ringing:
+        transaction.on_commit(
+            lambda m=member_id, c=call_id: _decline_quietly(agent=agent, member_id=m, call_id=c)
+        )
+
+
+def _decline_quietly(*, agent: Agent, member_id: int, call_id: int) -> None:
+    try:
+        member_decline(actor=agent.user, actor_agent=agent, member_id=member_id, call_id=call_id)
+    except (ServiceError, PhloError):
+        # The call may have moved on (answered, ended); if the leg still rings, it rings out
+        # and routing offers the call to the next agent then.
+        logger.warning("could not decline call %s for agent %s going away", call_id, agent.pk)
 
 
 def _after_call_status(*, agent: Agent) -> tuple[str, str]:
@@ -225,6 +262,8 @@ def _after_call_status(*, agent: Agent) -> tuple[str, str]:
     )
     if owes.exists():
         return Status.WRAP_UP, ""
+    if agent.next_status:
+        return "", ""  # what they asked for while on the call comes first
     last = (
         Member.objects.filter(agent=agent)
         .select_related("call")

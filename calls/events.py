@@ -65,6 +65,8 @@ class MemberChanged:
     agent_id: int | None
     previous: str
     state: str
+    # Why a leg that ended ended (`Member.EndCause`), when known.
+    cause: str = ""
     at: datetime | None = field(default=None, compare=False)
 
 

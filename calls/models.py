@@ -150,6 +150,8 @@ class Member(models.Model):
         AGENT = "agent", "Agent"
         CUSTOMER = "customer", "Customer"
         SUPERVISOR = "supervisor", "Supervisor"
+        # A caller nobody could take is put through to the no-agent message or voicemail.
+        NO_AGENT = "no_agent", "No-agent message"
 
     class State(models.TextChoices):
         # Rings only once the agent is on the call (a `call` rings the agent first).
@@ -230,7 +232,8 @@ class Member(models.Model):
                 fields=["call_uuid"], condition=~Q(call_uuid=""), name="member_call_uuid_unique"
             ),
             models.CheckConstraint(
-                condition=Q(role__in=["agent", "customer", "supervisor"]), name="member_role_valid"
+                condition=Q(role__in=["agent", "customer", "supervisor", "no_agent"]),
+                name="member_role_valid",
             ),
             models.CheckConstraint(
                 condition=Q(

@@ -48,7 +48,7 @@ def _inbound(members: Sequence[Member]) -> str:
     customers = [m for m in members if m.role == Role.CUSTOMER]
     if any(_is_agent_leg(m) and m.answered_at for m in members):
         return _connected(customers)
-    stand_in = [m for m in members if m.role == Role.AGENT and m.agent_id is None]
+    stand_in = [m for m in members if m.role == Role.NO_AGENT]
     if any(m.answered_at for m in stand_in) or not customers:
         return Outcome.NO_AGENT
     if any(m.end_cause == Cause.FAR_END for m in customers):

@@ -37,6 +37,8 @@ Role = Member.Role
 Cause = Member.EndCause
 ANSWERED = (State.WAITING, State.TALKING, State.ON_HOLD, State.VOICEMAIL)
 AGENT_ROLES = (Role.AGENT, Role.SUPERVISOR)
+# Legs that start the call when they enter (PHLO dials them with role "agent").
+STARTS_CALL = (*AGENT_ROLES, Role.NO_AGENT)
 
 
 def lock_call(*, call_id: int) -> Call:
@@ -93,6 +95,7 @@ def member_set_state(
             agent_id=member.agent_id,
             previous=previous,
             state=state,
+            cause=member.end_cause,
             at=at,
         )
     )
@@ -110,7 +113,7 @@ def entering_state(*, call: Call, member: Member, machine: bool) -> str:
 
 
 def _agent_on_call(members: Iterable[Member]) -> bool:
-    return any(m.role in AGENT_ROLES and m.state in (State.TALKING, State.ON_HOLD) for m in members)
+    return any(m.role in STARTS_CALL and m.state in (State.TALKING, State.ON_HOLD) for m in members)
 
 
 def call_changed(
@@ -169,7 +172,7 @@ def _follow_the_lifecycle(*, call: Call, members: Sequence[Member], at: datetime
                 member_set_state(member=member, state=State.TALKING, at=at)
     live = [m for m in members if m.is_live]
     pending = [m for m in live if m.state == State.PENDING]
-    agent_coming = any(m.role in AGENT_ROLES and m not in pending for m in live)
+    agent_coming = any(m.role in STARTS_CALL and m not in pending for m in live)
     if call.direction == Call.Direction.OUTBOUND and call.answered_at is None and not agent_coming:
         # The agent never got on the call: the number is never rung, or rings for nobody.
         _take_out(pending, at=at, cause=Cause.NOT_DIALLED)
@@ -264,7 +267,19 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
       the target, who now owns the call.
     - The owner leaves a call that goes on with another agent and the customer: that agent
       owns it now (a warm transfer completed by the first agent leaving).
+    - An agent offered an inbound call that has not started ends their leg unanswered
+      (declined, rang out, unreachable): the call is no longer theirs, and leaves their
+      desktop; routing offers it to the next agent (`agents.services.routing`).
     """
+    if (
+        call.direction == Call.Direction.INBOUND
+        and member.agent_id is not None
+        and member.agent_id == call.owner_id
+        and member.answered_at is None
+        and call.answered_at is None
+    ):
+        call.owner_id = None
+        return
     if call.transfer_kind and _is_transfer_target(call, member):
         _customers_back_to_talking(call=call, at=at)
         outcome = (

@@ -188,8 +188,22 @@ ROUTING_API_TOKEN = env_str("ROUTING_API_TOKEN") or (
 CALL_DIAL_GRACE_SECONDS = int(env_float("CALL_DIAL_GRACE_SECONDS", 120))
 # How often each app process runs that housekeeping (from the desktops' heartbeat), at most.
 CALL_HOUSEKEEPING_INTERVAL_SECONDS = env_float("CALL_HOUSEKEEPING_INTERVAL_SECONDS", 30)
+# A caller nobody can take (nobody free, or every agent offered the call did not take it)
+# gets "message" (the no-agent message, then the call ends) or "voicemail" (they leave one).
+INBOUND_NO_AGENT_OUTCOME = env_str("INBOUND_NO_AGENT_OUTCOME") or "message"
+# Where a waiting caller is put through for that outcome: numbers or SIP addresses that play
+# the message and hang up, or take a voicemail (the simulator's stand-ins when simulating).
+INBOUND_MESSAGE_ENDPOINT = env_str("INBOUND_MESSAGE_ENDPOINT") or (
+    "15005550006" if PHLO_SIMULATOR else ""
+)
+INBOUND_VOICEMAIL_ENDPOINT = env_str("INBOUND_VOICEMAIL_ENDPOINT") or (
+    "15005550007" if PHLO_SIMULATOR else ""
+)
 # After-call work: seconds of wrap-up before an agent is Available again, and dispositions.
 AGENT_WRAP_UP_SECONDS = int(env_float("AGENT_WRAP_UP_SECONDS", 60))
+# Whether an agent consulted in a warm transfer (who talked, then left) gets a wrap-up too;
+# by default only the agent who owned the customer conversation does.
+AGENT_WRAP_UP_AFTER_CONSULT = env_bool("AGENT_WRAP_UP_AFTER_CONSULT", False)
 CALL_DISPOSITIONS = env_list(
     "CALL_DISPOSITIONS",
     ["Resolved", "Follow-up needed", "Escalated", "Wrong number", "No answer", "Voicemail left"],

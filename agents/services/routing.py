@@ -1,4 +1,5 @@
-"""Inbound routing: which agent takes an incoming call, asked by the PHLO "HTTP Request" node.
+"""Inbound routing: which agent takes an incoming call, asked by the PHLO "HTTP Request" node,
+and who it goes to next when that agent does not take it.
 
 The agent who has waited longest among those free to take a call (Available, or a wrap-up
 that has run out) gets it. Choosing and reserving happen in one step that two concurrent
@@ -9,26 +10,47 @@ writers, so the same UPDATE decides there).
 
 The call and both legs are created before PHLO dials the agent, so the callbacks that follow
 find them: the customer's leg by the inbound `call_uuid`, the agent's by address.
+
+No caller is stranded. When the agent offered a call declines it, lets it ring out, cannot
+be reached, or goes away while it rings, the caller (waiting on the call with wait music) is
+offered to the next free agent who has waited longest and has not been offered this call
+yet (`inbound_offer_next`, after the change commits). With nobody left, the caller is put
+through to the no-agent outcome: the message, or voicemail (INBOUND_NO_AGENT_OUTCOME). A
+caller nobody was free for at routing time gets the same outcome from the PHLO flow's
+no-agent branch, and the call is recorded. Housekeeping offers again any call whose caller
+has waited with nobody ringing for a while (an offer PHLO refused, a lost callback).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agents.availability import agents_by_longest_wait, routable_now
 from agents.models import Agent
 from calls.addresses import InvalidAddress, normalize_address
-from calls.events import AgentChanged, announce
+from calls.events import AgentChanged, MemberChanged, announce
 from calls.models import Call, Customer, Member
-from calls.services.errors import InvalidInput
+from calls.phlo_client import PhloError
+from calls.services.errors import InvalidInput, ServiceError
+from calls.services.offers import Offer, call_offer
 from calls.state import call_changed
+
+logger = logging.getLogger(__name__)
 
 AGENT = "agent"
 NO_AGENT = "no_agent"
+MESSAGE = "message"
+VOICEMAIL = "voicemail"
+# A caller waiting this long with nobody ringing is offered again by housekeeping.
+STRANDED_AFTER = timedelta(seconds=15)
 # A PHLO call uuid is a UUID; leave room for other providers' ids, within the column.
 MAX_CALL_UUID = 64
 # How many candidates to try when another request reserves them first.
@@ -43,7 +65,7 @@ class RoutingDecision:
 
     def as_json(self) -> dict:
         if self.result != AGENT or self.agent is None or self.call is None:
-            return {"result": NO_AGENT, "agent_endpoint": ""}
+            return {"result": NO_AGENT, "agent_endpoint": "", "outcome": no_agent_outcome()}
         return {
             "result": AGENT,
             "agent_endpoint": self.agent.endpoint,
@@ -113,11 +135,15 @@ def _earlier_decision(*, call_uuid: str) -> RoutingDecision | None:
     return RoutingDecision(result=AGENT, agent=owner, call=leg.call)
 
 
-def _reserve(*, at: datetime) -> Agent | None:
-    """Lock and mark the longest-waiting free agent as on a call. Run inside a transaction."""
+def _reserve(*, at: datetime, exclude: Iterable[int] = ()) -> Agent | None:
+    """Lock and mark the longest-waiting free agent (not one in `exclude`) as on a call. Run
+    inside a transaction."""
     for _ in range(ATTEMPTS):
         candidate = (
-            agents_by_longest_wait(at=at).select_for_update(skip_locked=True, of=("self",)).first()
+            agents_by_longest_wait(at=at)
+            .exclude(pk__in=list(exclude))
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
         )
         if candidate is None:
             return None
@@ -142,6 +168,7 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
         with transaction.atomic():
             agent = _reserve(at=at)
             if agent is None:
+                _turned_away(request=request, at=at)
                 return RoutingDecision(result=NO_AGENT)
             customer = Customer.objects.filter(phone=request.from_).first()
             call = Call.objects.create(
@@ -179,3 +206,130 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
             raise
         return earlier
     return RoutingDecision(result=AGENT, agent=agent, call=call)
+
+
+def _turned_away(*, request: InboundRequest, at: datetime) -> None:
+    """Record a caller nobody was free for: the PHLO flow's no-agent branch answers them, and
+    supervisors see the call (its outcome: no agent)."""
+    customer = Customer.objects.filter(phone=request.from_).first()
+    call = Call.objects.create(
+        direction=Call.Direction.INBOUND,
+        customer=customer,
+        status=Call.Status.FAILED,
+        created_at=at,
+        ended_at=at,
+    )
+    Member.objects.create(
+        call=call,
+        address=request.from_,
+        role=Member.Role.CUSTOMER,
+        customer=customer,
+        call_uuid=request.call_uuid,
+        state=Member.State.LEFT,
+        created_at=at,
+        state_changed_at=at,
+        left_at=at,
+    )
+    call_changed(call=call, at=at)
+
+
+# --- the next agent, when the one offered does not take the call -----------------------------
+
+
+def no_agent_outcome() -> str:
+    """What a caller nobody can take gets: "message" (a message, then the call ends) or
+    "voicemail" (they leave one)."""
+    outcome = getattr(settings, "INBOUND_NO_AGENT_OUTCOME", MESSAGE)
+    return VOICEMAIL if outcome == VOICEMAIL else MESSAGE
+
+
+def _no_agent_offer() -> Offer | None:
+    setting = (
+        "INBOUND_VOICEMAIL_ENDPOINT"
+        if no_agent_outcome() == VOICEMAIL
+        else ("INBOUND_MESSAGE_ENDPOINT")
+    )
+    address = getattr(settings, setting, "")
+    return Offer(address=address) if address else None
+
+
+def inbound_offer_next(*, call_id: int, at: datetime | None = None) -> Member | None:
+    """Offer the caller waiting on `call_id` to the free agent who has waited longest and has
+    not been offered this call, or, with nobody left, to the no-agent outcome. Returns the
+    leg now ringing, or None (nobody waits, or the outcome has been given already)."""
+
+    def choose(call: Call) -> Offer | None:
+        # An agent whose phone never rang (PHLO refused the offer) may be offered again.
+        rang = call.members.filter(agent__isnull=False).exclude(
+            end_cause=Member.EndCause.NOT_DIALLED
+        )
+        offered = set(rang.values_list("agent_id", flat=True))
+        agent = _reserve(at=at or timezone.now(), exclude=offered)
+        if agent is not None:
+            announce(AgentChanged(agent_id=agent.pk, status=Agent.Status.ON_CALL))
+            return Offer(address=agent.endpoint, agent=agent)
+        if call.members.filter(role=Member.Role.NO_AGENT).exists():
+            return None  # the no-agent outcome was given; the caller is on their own way
+        return _no_agent_offer()
+
+    return call_offer(call_id=call_id, choose=choose)
+
+
+def offer_again_when_declined(event: MemberChanged) -> None:
+    """Listens to `MemberChanged` (see `AgentsConfig.ready`): an agent's leg offered on an
+    inbound call ended before it was answered, so after this change commits the caller is
+    offered to the next agent. A leg PHLO never rang (its request failed) is left to
+    housekeeping, so a PHLO outage does not run through every agent at once."""
+    if event.role != Member.Role.AGENT or event.agent_id is None:
+        return
+    if event.previous != Member.State.DIALLING or event.state not in Member.TERMINAL_STATES:
+        return
+    if event.cause == Member.EndCause.NOT_DIALLED:
+        return
+    inbound = Call.objects.filter(
+        pk=event.call_id,
+        direction=Call.Direction.INBOUND,
+        status__in=Call.LIVE_STATUSES,
+        answered_at__isnull=True,
+    )
+    if inbound.exists():
+        call_id = event.call_id
+        transaction.on_commit(lambda: _offer_quietly(call_id=call_id))
+
+
+def _offer_quietly(*, call_id: int) -> None:
+    # After the change that freed the caller has committed: a failure here must not undo it.
+    try:
+        inbound_offer_next(call_id=call_id)
+    except (ServiceError, PhloError):
+        logger.warning("could not offer call %s to the next agent; housekeeping retries", call_id)
+    except Exception:
+        logger.exception("could not offer call %s to the next agent", call_id)
+
+
+def inbound_offers_stranded(*, at: datetime | None = None) -> int:
+    """Offer again every inbound call whose caller has waited with nobody ringing for longer
+    than STRANDED_AFTER (housekeeping). Returns how many got an offer."""
+    at = at or timezone.now()
+    legs = Member.objects.filter(call=OuterRef("pk"))
+    others_live = legs.filter(state__in=Member.LIVE_STATES).exclude(role=Member.Role.CUSTOMER)
+    recent = legs.filter(state_changed_at__gt=at - STRANDED_AFTER)
+    stranded = (
+        Call.objects.filter(
+            direction=Call.Direction.INBOUND,
+            status__in=Call.LIVE_STATUSES,
+            answered_at__isnull=True,
+            members__role=Member.Role.CUSTOMER,
+            members__state=Member.State.WAITING,
+        )
+        .exclude(Exists(others_live))
+        .exclude(Exists(recent))
+        .values_list("pk", flat=True)
+    )
+    offered = 0
+    for call_id in list(stranded):
+        try:
+            offered += inbound_offer_next(call_id=call_id, at=at) is not None
+        except (ServiceError, PhloError):
+            logger.warning("housekeeping could not offer call %s", call_id)
+    return offered

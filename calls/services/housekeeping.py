@@ -18,6 +18,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -185,14 +186,20 @@ def housekeeping_due(*, now: float | None = None) -> bool:
         return True
 
 
-async def calls_housekeeping_when_due() -> int:
-    """For the desktops' websocket heartbeat: run `calls_expire_stale` when this process is
-    due (a check that costs no query otherwise). Never raises: housekeeping must not break
-    the socket that happened to run it."""
+async def calls_housekeeping_when_due(*, also: Sequence[Callable[[], object]] = ()) -> int:
+    """For the desktops' websocket heartbeat: run `calls_expire_stale`, then the jobs in
+    `also` (those of the layers above, such as offering stranded callers again), when this
+    process is due (a check that costs no query otherwise). Never raises: housekeeping must
+    not break the socket that happened to run it."""
     if not housekeeping_due():
         return 0
-    try:
-        return await database_sync_to_async(calls_expire_stale)()
-    except Exception:
-        logger.exception("calls housekeeping failed; it runs again on a later heartbeat")
-        return 0
+    ended = 0
+    for job in (calls_expire_stale, *also):
+        try:
+            done = await database_sync_to_async(job)()
+        except Exception:
+            logger.exception("housekeeping job %s failed; it runs again later", job.__name__)
+            continue
+        if job is calls_expire_stale:
+            ended = done
+    return ended

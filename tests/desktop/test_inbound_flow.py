@@ -56,4 +56,5 @@ def test_nobody_available_plays_the_message(desktop_sim):
     desktop_sim.advance(0.1)
     [request] = desktop_sim.routing_requests
     assert request.status == 200 and request.reason == "no agent available"
-    assert not Call.objects.exists()
+    assert desktop_sim.snapshot()["inbound"][0]["state"] == "message"
+    assert Call.objects.get().outcome == Call.Outcome.NO_AGENT

@@ -183,8 +183,23 @@ class TestChoice:
         waiting("bob", minutes=10, status=S.OFFLINE)
         response = post(body())
         assert response.status_code == 200
-        assert response.json() == {"result": "no_agent", "agent_endpoint": ""}
-        assert not Call.objects.exists()
+        # The PHLO flow's no-agent branch plays the message (or takes a voicemail).
+        assert response.json() == {"result": "no_agent", "agent_endpoint": "", "outcome": "message"}
+        # The caller is recorded, so supervisors see who nobody was free for.
+        call = Call.objects.get()
+        assert (call.direction, call.status, call.outcome, call.owner) == (
+            "inbound",
+            "failed",
+            Call.Outcome.NO_AGENT,
+            None,
+        )
+        # A retry of the same request gets the same answer and records nothing more.
+        assert post(body()).json()["result"] == "no_agent"
+        assert Call.objects.count() == 1
+
+    def test_the_no_agent_outcome_can_be_a_voicemail(self, settings):
+        settings.INBOUND_NO_AGENT_OUTCOME = "voicemail"
+        assert post(body()).json()["outcome"] == "voicemail"
 
     def test_the_longest_waiting_available_agent_gets_the_call_and_is_reserved(self):
         waiting("alice", minutes=2)
@@ -223,6 +238,7 @@ class TestChoice:
         assert post(body(call_uuid="c0ffee00-0000-4000-8000-000000000003")).json() == {
             "result": "no_agent",
             "agent_endpoint": "",
+            "outcome": "message",
         }
 
     def test_an_expired_wrap_up_counts_as_waiting_since_it_ended(self):

@@ -1,8 +1,10 @@
-"""End stale dialling calls (see calls.services.housekeeping); meant for cron, every minute."""
+"""End stale dialling calls (see calls.services.housekeeping) and offer again the inbound
+callers left waiting with nobody ringing (agents.services.routing); for cron, every minute."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from agents.services.routing import inbound_offers_stranded
 from calls.services.housekeeping import (
     calls_expire_stale_report,
     calls_stale_dialling,
@@ -36,6 +38,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"call #{call.pk}: {who} / {to}, dialling for {age} s")
             self.stdout.write(f"{len(stale)} call(s) dialling with no news for over {grace}.")
             return
+        offered = inbound_offers_stranded(at=at)
+        if offered or options["verbosity"] > 1:
+            self.stdout.write(f"Offered {offered} waiting inbound call(s) again.")
         report = calls_expire_stale_report(at=at)
         if report.ended or options["verbosity"] > 1:
             self.stdout.write(
