@@ -17,7 +17,7 @@ from agents.models import Agent
 from agents.permissions import is_supervisor
 from calls.addresses import display_address
 from calls.models import Action, Call, Customer, Member
-from calls.outcomes import outcome_message
+from calls.outcomes import call_phase, outcome_message
 from calls.selectors import calls_awaiting_wrap_up, pending_wrap_ups, wrap_up_window
 from calls.services import rules
 
@@ -230,31 +230,10 @@ class CallView:
 
     @property
     def phase(self) -> str:
-        """The call as a whole, for its header: never "Connected" with nobody to talk to."""
+        """The call as a whole, for its header (`calls.outcomes.call_phase`)."""
         if not self.is_live:
             return "Ended"
-        if self.call.transfer_kind:
-            return "Transferring"
-        live = [m.member for m in self.members if not m.gone]
-        customers = [m for m in live if m.role == Member.Role.CUSTOMER] or [
-            m for m in live if not self._is_mine(m)
-        ]
-        agents_on = any(
-            m.role != Member.Role.CUSTOMER and m.state in (Member.State.TALKING,) for m in live
-        )
-        states = {m.state for m in customers}
-        if Member.State.ON_HOLD in states:
-            return "On hold"
-        if Member.State.VOICEMAIL in states:
-            return "Voicemail"
-        if Member.State.TALKING in states and agents_on:
-            return "Connected"
-        if Member.State.WAITING in states:
-            return "Waiting for an agent"
-        return "Ringing"
-
-    def _is_mine(self, member: Member) -> bool:
-        return self.my_leg is not None and member.agent_id == self.my_leg.agent_id
+        return call_phase(call=self.call, members=list(self.call.members.all()))
 
     @property
     def outcome_text(self) -> str:

@@ -29,6 +29,29 @@ def _far_party(call: Call, members: Sequence[Member]) -> list[Member]:
     return [m for m in members if m.agent_id != call.owner_id]
 
 
+def call_phase(*, call: Call, members: Sequence[Member]) -> str:
+    """How a call stands as a whole, for its header: never "Connected" with nobody to talk to.
+    Ringing, Waiting for an agent, Connected, On hold, Voicemail, Transferring, or Ended."""
+    if not call.is_live:
+        return "Ended"
+    if call.transfer_kind:
+        return "Transferring"
+    live = [m for m in members if m.is_live]
+    far = [m for m in _far_party(call, live)]
+    starters = [m for m in live if m not in far and m.role != Role.CUSTOMER]
+    agent_on = any(m.state == State.TALKING for m in starters)
+    states = {m.state for m in far}
+    if State.ON_HOLD in states:
+        return "On hold"
+    if State.VOICEMAIL in states:
+        return "Voicemail"
+    if State.TALKING in states and agent_on:
+        return "Connected"
+    if State.WAITING in states:
+        return "Waiting for an agent"
+    return "Ringing"
+
+
 def call_outcome(*, call: Call, members: Sequence[Member]) -> str:
     """The outcome of an ended call (see `Call.Outcome`)."""
     if call.direction == Call.Direction.INBOUND:

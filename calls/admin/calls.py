@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agents.services.wrap_up import call_wrap_up_save
 from calls.addresses import display_address
-from calls.admin.display import call_duration_seconds, change_link
+from calls.admin.display import call_duration_seconds, call_state_text, change_link
 from calls.admin.export import calls_csv_response
 from calls.admin.filters import CustomerFilter, DispositionFilter, OwnerFilter, TransferFilter
 from calls.admin.forms import CallForm
@@ -30,6 +30,7 @@ from contactcenter.admin import (
 # A call's page, section by section; all read-only but the wrap-up.
 SUMMARY_FIELDS = [
     "status",
+    "outcome",
     "direction",
     "owner_link",
     "customer_link",
@@ -55,7 +56,7 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         "call_label",
         "created_at",
         "direction",
-        "status",
+        "state_display",
         "owner_display",
         "customer_display",
         "duration",
@@ -66,6 +67,7 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     list_display_links = ["call_label"]
     list_filter = [
         "status",
+        "outcome",
         "direction",
         date_range_filter("created_at", "date"),
         OwnerFilter,
@@ -218,6 +220,10 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         if not obj.customer:
             return "—"
         return change_link(view="calls_customer", pk=obj.customer_id, label=str(obj.customer))
+
+    @admin.display(description="Status", ordering="outcome")
+    def state_display(self, obj: Call) -> str:
+        return call_state_text(obj)
 
     @admin.display(description="Duration")
     def duration(self, obj: Call) -> str:

@@ -8,6 +8,7 @@ from django.utils.text import Truncator
 
 from calls.admin.redaction import redact
 from calls.models import Call
+from calls.outcomes import UNREACHED
 
 
 def link(*, url: str, label) -> str:
@@ -43,10 +44,22 @@ def excerpt(text: str, words: int = 12) -> str:
 
 
 def call_duration_seconds(call: Call) -> int | None:
-    """Talk time: from answer to end. None while live or when never answered."""
+    """Talk time: from answer to end. None while live, and for a call that reached nobody
+    (busy, no answer, abandoned...: an agent alone on the line is not a conversation)."""
+    if call.outcome in UNREACHED:
+        return None
     if call.answered_at and call.ended_at:
         return int((call.ended_at - call.answered_at).total_seconds())
     return None
+
+
+def call_state_text(call: Call) -> str:
+    """A call as supervisors read it: ringing or connected while live, then how it ended."""
+    if call.is_live:
+        return "Connected" if call.status == Call.Status.ACTIVE else "Ringing"
+    if call.outcome:
+        return call.get_outcome_display()
+    return call.get_status_display()  # ended before outcomes were recorded
 
 
 def flat_items(value, prefix: str = "") -> list[tuple[str, str]]:

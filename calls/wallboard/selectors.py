@@ -21,6 +21,7 @@ from django.utils import timezone
 from agents.models import Agent
 from calls import selectors as call_selectors
 from calls.models import Action, Call, Member
+from calls.outcomes import call_phase
 from calls.services import rules
 from calls.wallboard.actions import settable_statuses
 from calls.wallboard.figures import Figures, wallboard_figures
@@ -59,6 +60,11 @@ class CallRow:
     @property
     def agent_ids_text(self) -> str:
         return " ".join(str(pk) for pk in self.agent_ids)
+
+    @property
+    def phase(self) -> str:
+        """Ringing, Waiting for an agent, Connected, On hold... (`call_phase`)."""
+        return call_phase(call=self.call, members=[m.member for m in self.members])
 
 
 @dataclass(frozen=True)
