@@ -108,6 +108,23 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# --- Shared state: every process must see the same database and the same channel layer ------
+# Without these the base settings quietly fall back to a SQLite file and an in-memory layer,
+# which several processes cannot share: data would split between hosts, and pushes would
+# reach only the pages held by the process that made the change.
+if not env_str("DATABASE_URL") and not env_bool("DJANGO_ALLOW_SQLITE", False):
+    _refuse(
+        "DATABASE_URL is not set: production keeps its data in PostgreSQL"
+        " (postgres://user:password@host:5432/name). For a one-host trial on a SQLite file,"
+        " set DJANGO_ALLOW_SQLITE=1 instead."
+    )
+if not env_str("REDIS_URL") and not env_bool("DJANGO_SINGLE_PROCESS", False):
+    _refuse(
+        "REDIS_URL is not set: the app's processes share live pushes through Redis"
+        " (redis://host:6379/0). To run a single process with the in-memory layer, set"
+        " DJANGO_SINGLE_PROCESS=1 instead."
+    )
+
 # --- Database ---------------------------------------------------------------------------------
 # Under ASGI every request runs in a fresh thread, so a persistent connection is never reused
 # and only piles up. Each process keeps a pool instead (psycopg[pool]; on by default when it

@@ -25,6 +25,8 @@ ENV = {
     "PLIVO_AUTH_TOKEN": "prod-test-token",
     "PHLO_ID": "11111111-2222-4333-8444-555555555555",
     "PHLO_MPC_NODE_ID": "66666666-7777-4888-8999-000000000000",
+    "DATABASE_URL": "postgres://cc:secret@db.example.com:5432/cc",
+    "REDIS_URL": "redis://redis.example.com:6379/0",
 }
 READ = (
     *ENV,
@@ -38,7 +40,8 @@ READ = (
     "DJANGO_HSTS_PRELOAD",
     "DJANGO_STATIC_ROOT",
     "DATABASE_POOL",
-    "REDIS_URL",
+    "DJANGO_ALLOW_SQLITE",
+    "DJANGO_SINGLE_PROCESS",
     "REDIS_MAX_CONNECTIONS",
     "REDIS_SOCKET_TIMEOUT",
 )
@@ -166,6 +169,22 @@ def test_any_host_is_refused(monkeypatch):
     assert "not '*'" in refusal(monkeypatch, DJANGO_ALLOWED_HOSTS="*")
 
 
+def test_no_database_or_redis_is_refused_unless_chosen_explicitly(monkeypatch):
+    # Silently falling back to a SQLite file and the in-memory layer would split the data
+    # and the pushes between processes.
+    assert "DATABASE_URL is not set" in refusal(monkeypatch, DATABASE_URL=None)
+    assert "REDIS_URL is not set" in refusal(monkeypatch, REDIS_URL=None)
+    trial = load(
+        monkeypatch,
+        DATABASE_URL=None,
+        REDIS_URL=None,
+        DJANGO_ALLOW_SQLITE="1",
+        DJANGO_SINGLE_PROCESS="1",
+    )
+    assert trial.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert "InMemoryChannelLayer" in trial.CHANNEL_LAYERS["default"]["BACKEND"]
+
+
 def _manage(*args: str, **env: str | None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in READ}
     environment |= {"DJANGO_SETTINGS_MODULE": "contactcenter.settings_production"}
@@ -190,4 +209,16 @@ def test_the_deploy_check_passes_with_no_warnings():
 def test_manage_py_stops_with_the_reason_when_the_key_is_missing():
     done = _manage("check", DJANGO_SECRET_KEY=None)
     assert done.returncode != 0
-    assert "DJANGO_SECRET_KEY is not set" in done.stderr
+    # One line that names the variable, not a traceback.
+    assert done.stderr.strip().splitlines() == [
+        "Production settings refused to start: DJANGO_SECRET_KEY is not set. Generate one"
+        ' with: python -c "import secrets; print(secrets.token_urlsafe(64))" and keep it out of'
+        " the repository."
+    ]
+
+
+def test_manage_py_names_the_missing_database_in_one_line():
+    done = _manage("check", DATABASE_URL=None)
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert "DATABASE_URL is not set" in line
