@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.dateparse import parse_datetime
 
-from agents.live import WrapUpTimerMixin, heartbeat_html
+from agents.live import Throttle, WrapUpTimerMixin, heartbeat_html
 from agents.presence import agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # Close codes the page understands (4000-4999 are free for applications).
 CLOSE_SIGNED_OUT = 4401
 CLOSE_NO_AGENT = 4403
+# How often a heartbeat renews the socket's group membership.
+RENEW_GROUP_SECONDS = 60.0
 
 
 def _full_state(agent_id: int) -> tuple[str, datetime | None]:
@@ -49,6 +51,10 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
     agent_id: int | None = None
     group: str = ""
     session_key: str = ""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._renewal = Throttle(RENEW_GROUP_SECONDS)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -82,8 +88,8 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         if kind == "ping":
             await self.send(text_data=heartbeat_html())
             # channels_redis forgets group members after a day (group_expiry); a desktop is
-            # open all day, so each heartbeat renews its membership.
-            if self.group:
+            # open all day, so its heartbeats renew its membership (once a minute is plenty).
+            if self.group and self._renewal.due():
                 await self.channel_layer.group_add(self.group, self.channel_name)
             # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
             # process, so no agent is left "on a call" even without cron.

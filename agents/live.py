@@ -4,6 +4,7 @@ page's pings with, and a timer that ends a wrap-up on time with nobody clicking.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 
 from django.utils import timezone
@@ -15,6 +16,22 @@ EXPIRY_SLACK = 0.05
 def heartbeat_html() -> str:
     at = timezone.now().isoformat(timespec="milliseconds")
     return f'<div id="heartbeat" hidden hx-swap-oob="true" data-server-now="{at}"></div>'
+
+
+class Throttle:
+    """True at most once per `seconds`. The pages ping every few seconds to notice a dead
+    connection quickly; the work some pings used to trigger need not run that often."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._next = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.seconds
+        return True
 
 
 class WrapUpTimerMixin:

@@ -29,7 +29,9 @@ trap 'stop; exit 0' TERM INT
 
 for ((i = 0; i < PROCESSES; i++)); do
   port=$((BASE_PORT + i))
+  # Pings each websocket every 10 s and drops one silent for 20 s more (a browser gone dead).
   "$PYTHON" -m daphne --bind "$BIND" --port "$port" --proxy-headers \
+    --ping-interval 10 --ping-timeout 20 \
     --application-close-timeout 10 contactcenter.asgi:application &
   pids+=($!)
   echo "daphne $((i + 1))/$PROCESSES on $BIND:$port (pid $!)"

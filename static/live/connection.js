@@ -29,9 +29,12 @@
 (function () {
   "use strict";
 
+  // A silently dead connection (a NAT that forgot it, Wi-Fi gone without a close) is noticed
+  // within pingEveryMs + pongWithinMs + checkEveryMs: under 10 s. A ping is a few bytes.
   var DEFAULTS = {
-    heartbeatMs: 20000,
-    pongWithinMs: 10000,
+    pingEveryMs: 4000,
+    pongWithinMs: 3000,
+    checkEveryMs: 1000,
     retriesBeforeSessionCheck: 3,
   };
   // The extension retries these closes itself; we only add our own reconnect for the others.
@@ -65,7 +68,8 @@
       retries: 0,
       manualReconnect: null, // timer of our own reconnect (for closes the extension ignores)
       lastMessageAt: Date.now(),
-      pingSentAt: 0,
+      pingSentAt: 0,         // the ping still waiting for an answer, if any
+      lastPingAt: 0,
       signedOut: false,
       replacing: false,      // a live socket is being replaced (heartbeat), not first opened
     };
@@ -115,6 +119,7 @@
       state.replacing = false;
       state.retries = 0;
       state.pingSentAt = 0;
+      state.lastPingAt = Date.now();
       state.lastMessageAt = Date.now();
       setConnection("live", "Live");
     });
@@ -176,14 +181,19 @@
     setInterval(function () {
       if (!state.open || !state.socket) return;
       var now = Date.now();
-      if (state.pingSentAt && state.lastMessageAt < state.pingSentAt &&
-          now - state.pingSentAt > opts.pongWithinMs) {
-        state.pingSentAt = 0;
-        return forceReconnect();
+      if (state.pingSentAt) {
+        if (state.lastMessageAt >= state.pingSentAt) {
+          state.pingSentAt = 0;  // answered (or anything at all came in)
+        } else if (now - state.pingSentAt > opts.pongWithinMs) {
+          state.pingSentAt = 0;
+          return forceReconnect();
+        }
       }
-      state.pingSentAt = now;
-      state.socket.send(JSON.stringify({ type: "ping" }));
-    }, opts.heartbeatMs);
+      if (!state.pingSentAt && now - state.lastPingAt >= opts.pingEveryMs) {
+        state.pingSentAt = state.lastPingAt = now;
+        state.socket.send(JSON.stringify({ type: "ping" }));
+      }
+    }, opts.checkEveryMs);
 
     window.addEventListener("online", function () {
       if (!state.open) scheduleReconnect(0);

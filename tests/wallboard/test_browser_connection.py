@@ -26,8 +26,8 @@ from tests.browser_support import expect, log_in, mark_document, was_reloaded
 
 pytestmark = pytest.mark.browser
 
-# One jump of the pages' clock, longer than the heartbeat (20 s) and its pong window (10 s):
-# like a laptop that wakes, it fires each due timer once, so one jump is one heartbeat.
+# One jump of the pages' clock, longer than the heartbeat (a ping every 4 s, answered within
+# 3 s): like a laptop that wakes, it fires each due timer once, so one jump is one heartbeat.
 LID_CLOSED = "01:00"
 # Longer than any reconnect delay (connection.js caps its backoff at 30 s). Run with
 # `run_for` only while the page has no socket: it fires every timer in the span at once,
@@ -372,6 +372,31 @@ def test_an_unanswered_heartbeat_replaces_the_socket_and_the_board_resyncs(board
     alice.locator("#agent-status").get_by_role("button", name="Away", exact=True).click()
     expect()(row).to_have_attribute("data-status", "away")
     assert len(board.sockets) == 2
+
+
+def test_a_silently_dead_connection_is_noticed_within_ten_seconds(boards, proxy):
+    board = boards()
+    board.forget_full_state()
+    seen = len(board.badge_states())
+    assert proxy.stall() == 1  # nothing gets through any more, and nothing says so
+
+    # Nine seconds of the page's time, every timer running: a ping goes out, its answer
+    # never comes, and the page says so and reconnects on its own.
+    board.page.clock.run_for("00:09")
+    assert "reconnecting" in board.badge_states()[seen:], board.badge_states()[seen:]
+    expect()(board.page.locator("#heartbeat")).to_have_attribute("data-full-state", "true")
+    expect()(board.badge).to_have_text("Live")
+    assert len(board.sockets) == 2
+
+
+def test_a_healthy_connection_is_left_alone(boards):
+    board = boards()
+    # A minute of answered pings, in steps a pong can get through between.
+    for _ in range(15):
+        board.page.clock.fast_forward("00:04")
+        board.settle(100)
+    expect()(board.badge).to_have_text("Live")
+    assert len(board.sockets) == 1
 
 
 def test_a_replaced_socket_that_dies_later_leaves_its_successor_alone(boards, proxy):
