@@ -21,6 +21,8 @@ def is_supervisor(user) -> bool:
 
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# Backends that only guard logins and grant no permissions (django-axes).
+_GRANT_NOTHING = ("axes.backends.AxesStandaloneBackend", "axes.backends.AxesBackend")
 
 
 def supervisor_ids(*, users: Iterable) -> set[int]:
@@ -31,7 +33,8 @@ def supervisor_ids(*, users: Iterable) -> set[int]:
     rest = [u for u in users if u.is_active and not u.is_superuser]
     if not rest:
         return found
-    if list(settings.AUTHENTICATION_BACKENDS) != [_MODEL_BACKEND]:
+    granting = [b for b in settings.AUTHENTICATION_BACKENDS if b not in _GRANT_NOTHING]
+    if granting != [_MODEL_BACKEND]:
         # Another backend may grant the permission its own way: ask it, user by user.
         return found | {u.pk for u in rest if is_supervisor(u)}
     app_label, codename = SUPERVISE_PERMISSION.split(".")

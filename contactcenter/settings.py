@@ -5,6 +5,7 @@ the in-memory channel layer and the bundled PHLO simulator. `DATABASE_URL` switc
 PostgreSQL and `REDIS_URL` to the Redis channel layer; see the README for the full list.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "agents",
     "calls",
     "calls.wallboard",
@@ -42,6 +44,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login refused for too many failures into the "try again later" page.
+    "axes.middleware.AxesMiddleware",
     # Last: the chain above runs in one thread per request (see the class).
     "contactcenter.middleware.OneThreadChain",
 ]
@@ -122,6 +126,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+
+# --- Failed logins are slowed down (django-axes) ----------------------------------------------
+# After LOGIN_FAILURE_LIMIT failures for one username, or from one address, logins for it are
+# refused for LOGIN_COOLOFF_MINUTES, with a page that says why. A contact center often signs
+# in from one office address: LOGIN_LIMIT_BY_ADDRESS=0 counts failures per username only.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # checks the lockout first; grants nothing itself
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(env_float("LOGIN_FAILURE_LIMIT", 10))
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 10))
+AXES_LOCKOUT_PARAMETERS = (
+    ["username", "ip_address"] if env_bool("LOGIN_LIMIT_BY_ADDRESS", True) else ["username"]
+)
+AXES_RESET_ON_SUCCESS = True
+# Only failures are recorded: no row written on every login and logout.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -1,6 +1,6 @@
 """Small template helpers for the desktop: times for the ticking timers, addresses, labels."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django import template
 from django.utils import timezone
@@ -51,3 +51,15 @@ def addr(value: str) -> str:
 def action_label(kind: str) -> str:
     """The button label for an action kind: exactly the product's wording."""
     return Action.Kind(kind).label
+
+
+@register.filter
+def minutes(value: timedelta | None) -> str:
+    """A wait for people: "10 minutes", "1 minute", "30 seconds"."""
+    if not value:
+        return ""
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    whole = round(seconds / 60)
+    return f"{whole} minute{'s' if whole != 1 else ''}"
