@@ -47,5 +47,6 @@ def test_simultaneous_deliveries_apply_once():
     event = CallbackEvent.objects.get()
     assert (event.outcome, event.deliveries) == ("applied", workers)
     legs.refresh()
-    assert legs.customer_leg.state == Member.State.TALKING
+    # Applied once: the customer is on the call, waiting for the agent to enter.
+    assert legs.customer_leg.state == Member.State.WAITING
     assert legs.call.version == 1
