@@ -222,6 +222,10 @@ INBOUND_MESSAGE_ENDPOINT = env_str("INBOUND_MESSAGE_ENDPOINT") or (
 INBOUND_VOICEMAIL_ENDPOINT = env_str("INBOUND_VOICEMAIL_ENDPOINT") or (
     "15005550007" if PHLO_SIMULATOR else ""
 )
+# The wallboard lists this many live calls (oldest first), and agents per status; it counts
+# the rest. The caps keep a big floor's board quick to draw.
+WALLBOARD_CALLS_SHOWN = int(env_float("WALLBOARD_CALLS_SHOWN", 50))
+WALLBOARD_AGENTS_SHOWN = int(env_float("WALLBOARD_AGENTS_SHOWN", 60))
 # After-call work: seconds of wrap-up before an agent is Available again, and dispositions.
 AGENT_WRAP_UP_SECONDS = int(env_float("AGENT_WRAP_UP_SECONDS", 60))
 # Whether an agent consulted in a warm transfer (who talked, then left) gets a wrap-up too;

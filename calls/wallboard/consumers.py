@@ -42,7 +42,7 @@ from calls.wallboard.rendering import (
     render_full_state,
     render_wallboard_update,
 )
-from calls.wallboard.selectors import next_wrap_up_end, wallboard_board
+from calls.wallboard.selectors import wallboard_board
 from calls.wallboard.ticker import figures_ticker
 from calls.wallboard.watchers import KEEPALIVE_SECONDS
 
@@ -56,7 +56,7 @@ CLOSE_NOT_SUPERVISOR = 4403
 def _full_state() -> tuple[str, datetime | None]:
     agents_expire_wrap_ups()
     board = wallboard_board()
-    return render_full_state(board=board), next_wrap_up_end(groups=board.groups)
+    return render_full_state(board=board), board.next_wrap_up_end
 
 
 def _still_allowed(*, user_id: int, session_key: str) -> bool:
@@ -142,7 +142,10 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         await self._forward(event, call_id=call_id)
 
     async def agent_changed(self, event: dict) -> None:
-        await self._forward(event, agent_id=event.get("agent_id"))
+        # The figures count agents by status (the board lists only the first of each).
+        agent_id = event.get("agent_id")
+        figures_ticker().request(key=f"agent.{agent_id}.{event.get('status')}")
+        await self._forward(event, agent_id=agent_id)
 
     async def _forward(
         self, event: dict, *, call_id: int | None = None, agent_id: int | None = None

@@ -1,7 +1,7 @@
 """The wallboard's headline figures, as selectors.
 
 "Today" is the calendar day in `settings.TIME_ZONE` that contains `at`. Every figure is
-aggregated in SQL: `wallboard_figures` runs 4 queries however many calls, legs or actions
+aggregated in SQL: `wallboard_figures` runs 5 queries however many calls, legs or actions
 there are (tests hold it to that).
 
 Definitions (docs/wallboard.md explains them to supervisors):
@@ -28,7 +28,7 @@ Definitions (docs/wallboard.md explains them to supervisors):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import (
@@ -48,6 +48,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agents.models import Agent
 from calls.models import Action, Call, CallTransfer, Member
 
 Role = Member.Role
@@ -86,6 +87,8 @@ class Figures:
     consults_aborted: int
     abandoned: int
     hours: tuple[HourBucket, ...]
+    # How many agents are in each status now (the board lists only the first of each).
+    agents_by_status: dict[str, int] = field(default_factory=dict)
 
     @property
     def transfers(self) -> int:
@@ -255,7 +258,13 @@ def wallboard_figures(*, at: datetime | None = None) -> Figures:
         consults_aborted=transfers["aborted"] or 0,
         abandoned=legs["abandoned"] or 0,
         hours=calls_per_hour(start=start, end=end, at=at),
+        agents_by_status=_agents_by_status(),
     )
+
+
+def _agents_by_status() -> dict[str, int]:
+    counts = Agent.objects.values("status").annotate(n=Count("pk")).order_by()
+    return {row["status"]: row["n"] for row in counts}
 
 
 def _seconds(value) -> float:

@@ -35,8 +35,9 @@ from calls.wallboard.selectors import (
     CallRow,
     StatusGroup,
     agent_rows,
+    agents_shown,
     call_row,
-    next_wrap_up_end,
+    calls_shown,
     next_wrap_up_end_at,
     wallboard_board,
 )
@@ -86,6 +87,7 @@ def render_agents(
     *,
     groups: tuple[StatusGroup, ...],
     at: datetime,
+    next_wrap_up_end: datetime | None,
     oob: bool = True,
     error: str = "",
     error_agent_id: int | None = None,
@@ -98,7 +100,8 @@ def render_agents(
         "error": error,
         "error_agent_id": error_agent_id,
         "stamp": stamp or rendered_stamp(),
-        "next_wrap_up_end": _iso(next_wrap_up_end(groups=groups)),
+        "next_wrap_up_end": _iso(next_wrap_up_end),
+        "limit": agents_shown(),
     }
     return render_to_string("wallboard/_agents.html", context)
 
@@ -144,10 +147,16 @@ def render_full_state(*, board: Board | None = None) -> str:
         "wallboard/_full_state.html",
         {
             "figures_html": render_figures(figures=board.figures, stamp=stamp),
-            "agents_html": render_agents(groups=board.groups, at=board.at, stamp=stamp),
+            "agents_html": render_agents(
+                groups=board.groups,
+                at=board.at,
+                next_wrap_up_end=board.next_wrap_up_end,
+                stamp=stamp,
+            ),
             "calls_html": _joined(
                 render_call(row=row, call=row.call, at=board.at, oob=False) for row in board.calls
             ),
+            "calls_limit": calls_shown(),
             "now": board.at,
         },
     )
@@ -161,10 +170,17 @@ def page_context(*, board: Board | None = None) -> dict:
         "board": board,
         "now": board.at,
         "figures_html": render_figures(figures=board.figures, oob=False, stamp=stamp),
-        "agents_html": render_agents(groups=board.groups, at=board.at, oob=False, stamp=stamp),
+        "agents_html": render_agents(
+            groups=board.groups,
+            at=board.at,
+            next_wrap_up_end=board.next_wrap_up_end,
+            oob=False,
+            stamp=stamp,
+        ),
         "calls_html": _joined(
             render_call(row=row, call=row.call, at=board.at, oob=False) for row in board.calls
         ),
+        "calls_limit": calls_shown(),
     }
 
 

@@ -4,9 +4,12 @@ One view for every supervisor (it is rendered once per change and sent to all of
 nothing here depends on who is watching. The one viewer-specific thing, hiding "Join" on a
 call the viewer is already on, is done by the page from `CallRow.agent_ids`.
 
-`wallboard_board` runs 7 queries however many agents and calls there are: agents (1), live
-calls with their members (2) and the figures (4). The pushes of single changes read only what
-changed: `agent_rows` (3 queries) and `next_wrap_up_end_at` (1).
+`wallboard_board` runs 11 queries however many agents and calls there are: agents (1), the
+live calls shown with their members (2), the shown agents' calls (2), the figures (5) and
+when the next wrap-up ends (1). It shows the first `calls_shown()` calls and
+`agents_shown()` agents of each status: the page keeps to those and counts the rest. The
+pushes of single changes read only what changed: `agent_rows` (3 queries) and
+`next_wrap_up_end_at` (1).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Exists, Min, OuterRef, Prefetch
 from django.utils import timezone
 
@@ -94,15 +98,25 @@ class AgentRow:
 class StatusGroup:
     status: str
     label: str
-    agents: tuple[AgentRow, ...]
+    agents: tuple[AgentRow, ...]  # the first AGENTS_SHOWN of them, longest in status first
+    total: int = 0
+
+    @property
+    def hidden(self) -> int:
+        return max(0, self.total - len(self.agents))
 
 
 @dataclass(frozen=True)
 class Board:
     at: datetime
     groups: tuple[StatusGroup, ...]
-    calls: tuple[CallRow, ...]
+    calls: tuple[CallRow, ...]  # the first CALLS_SHOWN live calls, oldest first
     figures: Figures
+    next_wrap_up_end: datetime | None = None
+
+    @property
+    def calls_hidden(self) -> int:
+        return max(0, self.figures.calls_in_progress - len(self.calls))
 
     @property
     def agent_count(self) -> int:
@@ -180,19 +194,28 @@ def _agent_row(*, agent: Agent, call: Call | None, titles: dict[int, str]) -> Ag
     )
 
 
-def wallboard_agents(*, calls: list[Call]) -> tuple[StatusGroup, ...]:
-    """Every agent grouped by status, longest in their status first, each with the live call
-    they are on. `calls` are the live calls (members prefetched). 1 query."""
+def wallboard_agents(*, limit: int | None = None) -> tuple[StatusGroup, ...]:
+    """Agents grouped by status, longest in their status first, each with the live call they
+    are on; the first `limit` of each group when given (with the group's total). 3 queries."""
+    grouped = call_selectors.agents_by_status()
+    shown = {status: agents[:limit] for status, agents in grouped.items()}
+    calls = _live_calls_of([a.pk for agents in shown.values() for a in agents])
     on_call = _calls_by_agent(calls)
     titles = {c.pk: call_title(call=c, members=list(c.members.all())) for c in calls}
-    grouped = call_selectors.agents_by_status()
     groups = []
     for status in STATUS_ORDER:
         rows = [
             _agent_row(agent=agent, call=on_call.get(agent.pk), titles=titles)
-            for agent in grouped.get(status, [])
+            for agent in shown.get(status, [])
         ]
-        groups.append(StatusGroup(status=status, label=Status(status).label, agents=tuple(rows)))
+        groups.append(
+            StatusGroup(
+                status=status,
+                label=Status(status).label,
+                agents=tuple(rows),
+                total=len(grouped.get(status, [])),
+            )
+        )
     return tuple(groups)
 
 
@@ -238,24 +261,25 @@ def next_wrap_up_end_at() -> datetime | None:
 
 
 def wallboard_board(*, at: datetime | None = None) -> Board:
-    """Everything the wallboard shows. 7 queries."""
+    """What the wallboard shows: every figure, and the first CALLS_SHOWN live calls and
+    AGENTS_SHOWN agents of each status, so a board costs the same with 50 calls or 5,000
+    (nobody reads a thousand cards; the admin lists them all). 11 queries."""
     at = at or timezone.now()
-    calls = call_selectors.live_calls()
+    calls = call_selectors.live_calls(limit=calls_shown())
     return Board(
         at=at,
-        groups=wallboard_agents(calls=calls),
+        groups=wallboard_agents(limit=agents_shown()),
         calls=tuple(call_row(call=c) for c in calls),
         figures=wallboard_figures(at=at),
+        next_wrap_up_end=next_wrap_up_end_at(),
     )
 
 
-def next_wrap_up_end(*, groups: tuple[StatusGroup, ...]) -> datetime | None:
-    """When the next wrap-up runs out, so an open wallboard can have it flipped on time."""
-    ends = [
-        row.agent.wrap_up_until
-        for group in groups
-        if group.status == Status.WRAP_UP
-        for row in group.agents
-        if row.agent.wrap_up_until
-    ]
-    return min(ends, default=None)
+def calls_shown() -> int:
+    """Live calls the board lists (at least one)."""
+    return max(1, int(settings.WALLBOARD_CALLS_SHOWN))
+
+
+def agents_shown() -> int:
+    """Agents listed per status group (at least one)."""
+    return max(1, int(settings.WALLBOARD_AGENTS_SHOWN))

@@ -222,6 +222,10 @@
       signOut: signOut,
       isOpen: function () { return state.open; },
       isSignedOut: function () { return state.signedOut; },
+      // Ask the server for the complete current state again.
+      resync: function () {
+        if (state.open && state.socket) state.socket.send(JSON.stringify({ type: "resync" }));
+      },
     };
   }
 

@@ -6,7 +6,10 @@
  * - a pushed agent's row is swapped by id, then moved to its status group (longest in the
  *   status first), and the groups' counts follow;
  * - ticking timers (static/live/timers.js);
- * - "Join" is hidden on calls the viewer is already on (pushes are the same for everyone).
+ * - "Join" is hidden on calls the viewer is already on (pushes are the same for everyone);
+ * - a big floor: the board lists the oldest calls and the first agents of each status only
+ *   (data-limit); pushed calls and rows beyond those are not added, the "and N more" lines
+ *   follow the figures' true counts, and a slot freed by an ended call is refilled by a resync.
  */
 (function () {
   "use strict";
@@ -19,7 +22,7 @@
   var NOT_SUPERVISOR = "This account is not a supervisor.";
 
   // Connection badge, reconnects, heartbeat and sign-out: static/live/connection.js.
-  LiveConnection.start({
+  var live = LiveConnection.start({
     closeMessages: { 4401: { signOut: SIGNED_OUT }, 4403: { signOut: NOT_SUPERVISOR } },
     sessionMessages: { 401: SIGNED_OUT, 403: NOT_SUPERVISOR },
     toast: toast,
@@ -74,10 +77,14 @@
     if (ended !== undefined && (num(el, "data-version") || 0) <= ended) return;
     var list = $("#wb-calls");
     if (!list) return;
+    if (calls().length >= limitOf(list)) return afterChange();  // counted, not listed
     list.appendChild(el);
     htmx.process(el);
     afterChange();
   });
+
+  function limitOf(el) { return num(el, "data-limit") || Infinity; }
+  function calls() { return $all("#wb-calls > article.wb-call"); }
 
   // Answers to the buttons: a stale call is not swapped, but its message is kept.
   document.body.addEventListener("htmx:beforeSwap", function (evt) {
@@ -106,6 +113,7 @@
     if (el.hasAttribute("data-deleted")) return;
     var list = $("#wb-group-" + el.getAttribute("data-status") + " .wb-agent-list");
     if (!list) return;
+    if ($all(":scope > li.wb-agent", list).length >= limitOf($("#wb-agents"))) return afterChange();
     list.appendChild(el);
     htmx.process(el);
     afterChange();
@@ -121,10 +129,14 @@
   function arrangeAgents() {
     var panel = $("#wb-agents");
     if (!panel) return;
+    var limit = limitOf(panel);
     $all("li.wb-agent", panel).forEach(function (row) {
       var list = $("#wb-group-" + row.getAttribute("data-status") + " .wb-agent-list", panel);
-      if (list && row.parentNode !== list) list.appendChild(row);
+      if (!list || row.parentNode === list) return;
+      if ($all(":scope > li.wb-agent", list).length >= limit) row.remove();  // counted only
+      else list.appendChild(row);
     });
+    var totals = agentTotals();
     $all(".wb-group", panel).forEach(function (group) {
       var list = $(".wb-agent-list", group);
       if (!list) return;
@@ -133,19 +145,74 @@
       if (sorted.some(function (row, i) { return row !== rows[i]; })) {
         sorted.forEach(function (row) { list.appendChild(row); });
       }
+      // The figures know every agent's status; the list holds at most `limit` of them.
+      var total = Math.max(rows.length, totals[group.getAttribute("data-status")] || 0);
+      if (!(group.getAttribute("data-status") in totals)) total = rows.length;
       var count = $(".wb-count", group);
-      if (count && count.textContent !== String(rows.length)) {
-        count.textContent = String(rows.length);
-        count.setAttribute("aria-label", rows.length + " agents");
+      if (count && count.textContent !== String(total)) {
+        count.textContent = String(total);
+        count.setAttribute("aria-label", total + " agents");
       }
       list.hidden = !rows.length;
       var nobody = $(".wb-nobody", group);
       if (nobody) nobody.hidden = rows.length > 0;
+      showMore($(".wb-more", group), total - rows.length);
     });
+  }
+
+  // "status=n status=n" from the figures (rendered at most once a second).
+  function agentTotals() {
+    var totals = {};
+    var figures = $("#wb-figures");
+    var text = figures ? figures.getAttribute("data-agents-by-status") : null;
+    if (text === null) return totals;
+    $all(".wb-group").forEach(function (g) { totals[g.getAttribute("data-status")] = 0; });
+    text.split(" ").forEach(function (pair) {
+      var parts = pair.split("=");
+      if (parts.length === 2) totals[parts[0]] = Number(parts[1]) || 0;
+    });
+    return totals;
+  }
+
+  function showMore(line, hidden) {
+    if (!line) return;
+    line.hidden = hidden <= 0;
+    var n = $(".wb-more-n", line);
+    if (n) n.textContent = String(Math.max(0, hidden));
+  }
+
+  // Calls beyond the list: counted from the figures; a freed slot is refilled by a resync.
+  // The figures trail a change by up to a second, so the refill waits for them and looks
+  // again before asking; refills are at least REFILL_GAP apart (a full state is not small).
+  var REFILL_AFTER = 1500, REFILL_GAP = 5000;
+  var lastRefill = 0, refillTimer = null;
+  function arrangeCalls() {
+    showMore($("#wb-more-calls"), hiddenCalls());
+    if (slotFree() && !refillTimer) {
+      var wait = Math.max(REFILL_AFTER, lastRefill + REFILL_GAP - Date.now());
+      refillTimer = setTimeout(function () {
+        refillTimer = null;
+        if (!slotFree()) return;
+        lastRefill = Date.now();
+        live.resync();
+      }, wait);
+    }
+  }
+
+  function hiddenCalls() {
+    var figures = $("#wb-figures");
+    if (!figures) return 0;
+    return (num(figures, "data-calls-in-progress") || 0) - calls().length;
+  }
+
+  function slotFree() {
+    var list = $("#wb-calls");
+    return !!list && hiddenCalls() > 0 && calls().length < limitOf(list);
   }
 
   function afterChange() {
     arrangeAgents();
+    arrangeCalls();
     var list = $("#wb-calls");
     if (list) {
       var calls = list.querySelector("article.wb-call");

@@ -282,3 +282,38 @@ def test_a_supervisor_sets_an_agents_status_and_sees_refusals_inline(wallboard, 
     expect()(live.locator(".call-error")).to_contain_text(
         "Dana Diaz is not talking (on hold), so cannot be held."
     )
+
+
+def test_a_big_floor_lists_the_oldest_calls_and_counts_the_rest(wallboard, desktop, sim):
+    """The board lists the oldest calls only (50 by default; 1 here, set on the page), keeps
+    the "and N more" line true from the figures, and refills a freed slot by itself.
+
+    The agents' cap is checked where the server renders it (test_caps.py): a full state
+    redraws the agents panel with the server's limit, so one set on the page does not last."""
+    alice, bob = desktop("alice"), desktop("bob")
+    board = wallboard()  # opened last: in front, so no tab switch makes it resync
+    # After the full state the socket sends on connect, which draws the panels afresh.
+    expect()(board.locator("#heartbeat")).to_have_attribute("data-full-state", "true")
+    board.evaluate("() => { document.getElementById('wb-calls').dataset.limit = '1'; }")
+    call_dana(alice)
+    expect()(board.locator("article.wb-call")).to_have_count(1)
+
+    bob.get_by_label("Customer, number or SIP address").fill("+1 415 555 0142")
+    bob.get_by_role("button", name="Call", exact=True).click()
+    expect()(figure(board, "in-progress")).to_have_text("2")
+    # Only the oldest call is listed; the other is counted.
+    expect()(board.locator("article.wb-call")).to_have_count(1)
+    expect()(board.locator("article.wb-call")).to_contain_text("Dana Diaz")
+    more = board.locator("#wb-more-calls")
+    expect()(more).to_be_visible()
+    expect()(more).to_contain_text("and 1 more calls in progress")
+    on_call = group(board, "on_call")
+    expect()(on_call.locator(".wb-count")).to_have_text("2")
+
+    # Dana's call ends: its slot goes to the next call, and nothing is counted as hidden.
+    sim.phones.hangup(DANA)
+    # The page waits for the figures to catch up (1.5 s) before it asks for the full state.
+    refilled = board.locator("article.wb-call", has_text="+14155550142")
+    expect()(refilled).to_have_count(1, timeout=10_000)
+    expect()(board.locator("article.wb-call")).to_have_count(1)
+    expect()(more).to_be_hidden()

@@ -110,7 +110,7 @@ class TestOneChange:
 
     def test_rows_are_the_ones_the_full_panel_draws(self):
         floor(6)
-        full = {row.agent.pk: row for g in wallboard_agents(calls=_live()) for row in g.agents}
+        full = {row.agent.pk: row for g in wallboard_agents() for row in g.agents}
         ids = list(full)
         rows = {row.agent.pk: row for row in agent_rows(agent_ids=ids)}
         assert rows.keys() == full.keys()
@@ -128,7 +128,7 @@ class TestOneChange:
             # And the same HTML as in the page, but for being out-of-band and the stamp.
             one = rendering.render_agent_rows(rows=[row], at=timezone.now(), stamp=1)
             panel = rendering.render_agents(
-                groups=wallboard_agents(calls=_live()), at=timezone.now(), stamp=1
+                groups=wallboard_agents(), at=timezone.now(), next_wrap_up_end=None, stamp=1
             )
             assert _squash(one.replace(' hx-swap-oob="true"', "")) in _squash(panel)
 
