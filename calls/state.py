@@ -284,6 +284,9 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
       the target, who now owns the call.
     - The owner leaves a call that goes on with another agent and the customer: that agent
       owns it now (a warm transfer completed by the first agent leaving).
+    - The owner leaves while the customer is still on the call with nobody to take it over
+      (with a supervisor who barged in, or waiting for a cold transfer's target): their part
+      is over, and they wrap it up now rather than when the call ends.
     - An agent offered an inbound call that has not started ends their leg unanswered
       (declined, rang out, unreachable): the call is no longer theirs, and leaves their
       desktop; routing offers it to the next agent (`agents.services.routing`).
@@ -327,13 +330,18 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
             .order_by("answered_at", "pk")
             .first()
         )
-        customer_on = call.members.filter(
-            role=Role.CUSTOMER, state__in=(State.TALKING, State.ON_HOLD)
-        ).exists()
-        if successor is not None and customer_on:
+        if successor is not None and _customer_on(call):
             _hand_over(call=call, to_agent_id=successor.agent_id, at=at)
+    if member.agent_id and member.agent_id == call.owner_id and member.answered_at:
+        _owner_leaves(call=call, member=member, at=at)
     if member.agent_id and member.agent_id != call.owner_id and member.answered_at:
         _consult_ends(call=call, member=member, at=at)
+
+
+def _customer_on(call: Call) -> bool:
+    return call.members.filter(
+        role=Role.CUSTOMER, state__in=(State.TALKING, State.ON_HOLD)
+    ).exists()
 
 
 def customers_hold(*, call: Call, at: datetime) -> None:
@@ -360,6 +368,17 @@ def _hand_over(*, call: Call, to_agent_id: int, at: datetime) -> None:
     if previous is not None:
         WrapUp.objects.get_or_create(
             call=call, agent_id=previous, defaults={"created_at": at, "disposition_required": True}
+        )
+
+
+def _owner_leaves(*, call: Call, member: Member, at: datetime) -> None:
+    """The owner, who talked with the customer, has left a call the customer is still on:
+    they owe a disposition for their part now (presence puts them in wrap-up)."""
+    if _customer_on(call):
+        WrapUp.objects.get_or_create(
+            call=call,
+            agent_id=member.agent_id,
+            defaults={"created_at": at, "disposition_required": True},
         )
 
 
