@@ -125,7 +125,8 @@ async def place_call(deployment: Deployment, browser: Browser, *, agent: str, de
     phone = CUSTOMERS[agent]
     answer = await asyncio.to_thread(browser.click, "/desktop/dial/", {"to": phone})
     assert answer.status_code == 200, answer.text
-    await deployment.advance(ANSWER_DELAY)
+    # The agent's phone answers first; only then is the customer rung, who answers as fast.
+    await deployment.advance(2 * ANSWER_DELAY)
     html = await desktop.receive_until(
         lambda text: customer_state(text) == "talking", timeout=TIMEOUT
     )
