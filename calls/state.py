@@ -5,7 +5,8 @@ follow the multiparty call's own (docs/simulator.md, "Call lifecycle"), whatever
 sends, so a call always ends the way a contact center expects:
 
 - Terminal member states stay terminal: a late "enter" never revives a member who left (it
-  only records that they had answered, which refines how the call ended).
+  only records that they had answered), and a late "busy", "no answer" or "failed" for a
+  leg we took out unanswered only says how its dial ended; both refine how the call ended.
 - A `call` rings the agent first: the number dialled is `pending` until an agent is on the
   call. A customer who is on the call before any agent is `waiting` (wait music).
 - The call ends when no customer is left: everyone else is taken out in the same step. Once
@@ -36,6 +37,8 @@ State = Member.State
 Role = Member.Role
 Cause = Member.EndCause
 ANSWERED = (State.WAITING, State.TALKING, State.ON_HOLD, State.VOICEMAIL)
+# How a dial that never connected ended, as only the provider can tell.
+UNREACHED_STATES = (State.BUSY, State.NO_ANSWER, State.FAILED)
 AGENT_ROLES = (Role.AGENT, Role.SUPERVISOR)
 # Legs that start the call when they enter (PHLO dials them with role "agent").
 STARTS_CALL = (*AGENT_ROLES, Role.NO_AGENT)
@@ -64,6 +67,12 @@ def member_set_state(
             # It answered before we took it out: a fact, kept; the member stays gone.
             member.answered_at = at
             member.save(update_fields=["answered_at"])
+        elif state in UNREACHED_STATES and _taken_out_unanswered(member):
+            # We took it out before hearing how its dial ended (busy, no answer, failed):
+            # the provider's word on that is kept, and tells how the call ended.
+            member.state = state
+            member.end_cause = cause
+            member.save(update_fields=["state", "end_cause"])
         return False
     if event_at and member.last_event_at and event_at < member.last_event_at:
         return False
@@ -100,6 +109,14 @@ def member_set_state(
         )
     )
     return True
+
+
+def _taken_out_unanswered(member: Member) -> bool:
+    return (
+        member.state == State.LEFT
+        and member.end_cause == Cause.TAKEN_OUT
+        and member.answered_at is None
+    )
 
 
 def entering_state(*, call: Call, member: Member, machine: bool) -> str:
@@ -267,6 +284,9 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
       the target, who now owns the call.
     - The owner leaves a call that goes on with another agent and the customer: that agent
       owns it now (a warm transfer completed by the first agent leaving).
+    - The owner leaves while the customer is still on the call with nobody to take it over
+      (with a supervisor who barged in, or waiting for a cold transfer's target): their part
+      is over, and they wrap it up now rather than when the call ends.
     - An agent offered an inbound call that has not started ends their leg unanswered
       (declined, rang out, unreachable): the call is no longer theirs, and leaves their
       desktop; routing offers it to the next agent (`agents.services.routing`).
@@ -310,13 +330,18 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
             .order_by("answered_at", "pk")
             .first()
         )
-        customer_on = call.members.filter(
-            role=Role.CUSTOMER, state__in=(State.TALKING, State.ON_HOLD)
-        ).exists()
-        if successor is not None and customer_on:
+        if successor is not None and _customer_on(call):
             _hand_over(call=call, to_agent_id=successor.agent_id, at=at)
+    if member.agent_id and member.agent_id == call.owner_id and member.answered_at:
+        _owner_leaves(call=call, member=member, at=at)
     if member.agent_id and member.agent_id != call.owner_id and member.answered_at:
         _consult_ends(call=call, member=member, at=at)
+
+
+def _customer_on(call: Call) -> bool:
+    return call.members.filter(
+        role=Role.CUSTOMER, state__in=(State.TALKING, State.ON_HOLD)
+    ).exists()
 
 
 def customers_hold(*, call: Call, at: datetime) -> None:
@@ -343,6 +368,17 @@ def _hand_over(*, call: Call, to_agent_id: int, at: datetime) -> None:
     if previous is not None:
         WrapUp.objects.get_or_create(
             call=call, agent_id=previous, defaults={"created_at": at, "disposition_required": True}
+        )
+
+
+def _owner_leaves(*, call: Call, member: Member, at: datetime) -> None:
+    """The owner, who talked with the customer, has left a call the customer is still on:
+    they owe a disposition for their part now (presence puts them in wrap-up)."""
+    if _customer_on(call):
+        WrapUp.objects.get_or_create(
+            call=call,
+            agent_id=member.agent_id,
+            defaults={"created_at": at, "disposition_required": True},
         )
 
 

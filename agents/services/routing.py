@@ -279,12 +279,15 @@ def offer_again_when_declined(event: MemberChanged) -> None:
     """Listens to `MemberChanged` (see `AgentsConfig.ready`): an agent's leg offered on an
     inbound call ended before it was answered, so after this change commits the caller is
     offered to the next agent. A leg PHLO never rang (its request failed) is left to
-    housekeeping, so a PHLO outage does not run through every agent at once."""
+    housekeeping, so a PHLO outage does not run through every agent at once. A leg the
+    provider cancelled is not offered on: it does that only as the call ends."""
     if event.role != Member.Role.AGENT or event.agent_id is None:
         return
     if event.previous != Member.State.DIALLING or event.state not in Member.TERMINAL_STATES:
         return
-    if event.cause == Member.EndCause.NOT_DIALLED:
+    if event.cause in (Member.EndCause.NOT_DIALLED, Member.EndCause.TAKEN_OUT):
+        # Never rung, or cancelled by the provider: its call is ending (the caller hung up,
+        # and that callback may come later), so nobody is offered a caller who has gone.
         return
     inbound = Call.objects.filter(
         pk=event.call_id,

@@ -385,6 +385,11 @@ def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Resu
         event_at=notice.event_at,
         cause=cause if notice.member_state == State.LEFT else "",
     ):
+        if member.state != previous:
+            # A leg we took out unanswered: the provider says how its dial really ended.
+            call_changed(call=call, at=at)
+            note = f"leg already taken out; its dial ended {member.get_state_display().lower()}"
+            return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
         if member.answered_at != answered_before:
             # A late enter of a leg already gone: it had answered, which tells how it ended.
             call_changed(call=call, at=at)

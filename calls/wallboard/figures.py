@@ -21,7 +21,7 @@ Definitions (docs/wallboard.md explains them to supervisors):
   transfers whose target never answered not at all.
 - *Abandoned today*: calls in which a customer who was in the call left today before any
   agent answered, by hanging up themselves (a leg hung up from a desktop or the wallboard
-  does not count).
+  does not count, nor a caller who was put through to the no-agent message or voicemail).
 - *Calls per hour*: calls started in each hour of today, and how many of them a customer
   reached an agent in. A day has 23 or 25 hours when the clocks change.
 """
@@ -179,8 +179,16 @@ def _customer_leg_figures(*, at: datetime, start: datetime, end: datetime) -> di
     hung_up_by_us = Action.objects.filter(
         member=OuterRef("pk"), kind=Action.Kind.HANGUP, outcome=Action.Outcome.SUCCEEDED
     )
+    # A caller who heard the no-agent message (or left a voicemail) was answered by it.
+    told_no_agent = Member.objects.filter(
+        call=OuterRef("call"), role=Role.NO_AGENT, answered_at__isnull=False
+    )
     abandoned = left_today & Q(
-        answered_at__isnull=False, is_machine=False, reached=False, hung_up_by_us=False
+        answered_at__isnull=False,
+        is_machine=False,
+        reached=False,
+        hung_up_by_us=False,
+        told_no_agent=False,
     )
     return (
         Member.objects.filter(role=Role.CUSTOMER)
@@ -188,6 +196,7 @@ def _customer_leg_figures(*, at: datetime, start: datetime, end: datetime) -> di
         .annotate(
             reached=Exists(_agent_answered_before_leg_ended(at=at)),
             hung_up_by_us=Exists(hung_up_by_us),
+            told_no_agent=Exists(told_no_agent),
         )
         .aggregate(
             on_hold=Count("pk", filter=on_hold),

@@ -14,6 +14,7 @@ from agents.services.ringing import ringing_leg_reject
 from agents.services.routing import STRANDED_AFTER, inbound_offers_stranded
 from calls.models import Call, Member, WrapUp
 from tests.factories import make_agent, make_customer
+from tests.webhooks.helpers import post_callback
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -159,3 +160,43 @@ def test_housekeeping_offers_a_caller_whose_offer_phlo_refused(desktop_sim, floo
     call.refresh_from_db()
     assert call.owner == bob
     assert call.members.filter(agent=bob, state=Member.State.DIALLING).exists()
+
+
+def test_a_caller_who_hung_up_is_not_offered_on_when_the_callbacks_cross(
+    settings, live_server, make_phlo_sim, callback_sink, client
+):
+    """Dana hangs up while Alice's phone rings, and the provider cancels Alice's leg. When
+    that exit reaches us before Dana's own (callbacks are retried and reordered), Dana has
+    gone all the same: nobody else is rung (PHLO would dial her back to connect them), and
+    the call ends abandoned once her exit arrives."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    sim = make_phlo_sim(callback_url=callback_sink.url, answer_delay=1.0)
+    alice = make_agent(username="alice", endpoint="sip:alice@phones.test")
+    bob = make_agent(username="bob", endpoint="sip:bob@phones.test")
+    sim.phones.set_mode(alice.endpoint, "manual")
+    sim.inbound_call(from_=CALLER, to=NUMBER)
+    sim.advance(0.1)
+    call = Call.objects.get()
+    assert call.owner == alice
+
+    def replay(event: str, address: str) -> None:
+        [params] = [
+            p
+            for p in callback_sink.params
+            if p["event"] == event and address in (p["to"], p["from"])
+        ]
+        assert post_callback(client, params).status_code == 200
+
+    replay("ConferenceEnter", "14155550101")  # Dana waits with music
+    sim.phones.hangup(CALLER)
+    sim.advance(0.1)
+    replay("ConferenceExit", alice.endpoint)  # cancelled, as the call ended
+    call.refresh_from_db()
+    assert call.is_live and not call.members.filter(agent=bob).exists()
+    assert len(sim.snapshot()["conferences"]) == 1
+    alice, bob = refreshed(alice, bob)
+    assert (alice.status, bob.status) == (S.AVAILABLE, S.AVAILABLE)
+
+    replay("ConferenceExit", "14155550101")
+    call.refresh_from_db()
+    assert not call.is_live and call.outcome == Call.Outcome.ABANDONED

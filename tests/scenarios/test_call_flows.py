@@ -8,7 +8,7 @@ advances it, so the flows are deterministic and need no sleeps.
 import pytest
 
 from agents.models import Agent
-from calls.models import Action, Call, CallbackEvent, Member
+from calls.models import Action, Call, CallbackEvent, Member, WrapUp
 from calls.services import actions
 from tests.factories import make_agent, make_customer
 
@@ -194,3 +194,21 @@ def test_busy_customer_leaves_call_consistent(sim, alice):
     # The attempt is over: no second hang-up.
     assert not call.is_live
     assert call.outcome == Call.Outcome.BUSY
+
+
+def test_first_agent_who_hangs_up_during_a_cold_transfer_wraps_up_at_once(sim, alice, bob, dana):
+    """Alice hands Dana over and puts her phone down while Bob's still rings: her part is
+    over, so she is in wrap-up now, owing its disposition, not Available with a card that
+    turns up later."""
+    sim.phones.set_mode(bob.endpoint, "manual")
+    call = start_answered_call(sim, alice, dana)
+    actions.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    sim.advance(ANSWER)
+    assert states(call)[bob.endpoint] == S.DIALLING
+    sim.phones.hangup(alice.endpoint)
+    sim.advance(0.1)
+    alice.refresh_from_db()
+    assert alice.status == Agent.Status.WRAP_UP
+    assert WrapUp.objects.get(call=call, agent=alice).disposition_required
+    call.refresh_from_db()
+    assert call.is_live and states(call)[dana.phone] == S.ON_HOLD

@@ -318,3 +318,27 @@ def test_an_agent_who_answers_after_the_customer_left_does_not_make_it_handled(p
     )
     f = wallboard_figures(at=NOW)
     assert (f.abandoned, f.calls_handled) == (1, 0)
+
+
+def test_a_caller_put_through_to_the_no_agent_message_is_not_abandoned(people):
+    """Nobody could take Dana's call: she heard the no-agent message, which then hung up. She
+    did not give up waiting; she was told."""
+    call = make_call(created_at=local(9), customer=people["dana"], ended_at=local(9, 1))
+    add_leg(
+        call,
+        role="customer",
+        customer=people["dana"],
+        state="left",
+        answered_at=local(9, 0, 1),
+        left_at=local(9, 1),
+    )
+    add_leg(call, role="agent", agent=people["alice"], state="busy", left_at=local(9, 0, 20))
+    add_leg(
+        call,
+        role="no_agent",
+        state="left",
+        answered_at=local(9, 0, 25),
+        left_at=local(9, 1),
+    )
+    f = wallboard_figures(at=NOW)
+    assert (f.abandoned, f.calls_handled, f.calls_today) == (0, 0, 1)

@@ -47,6 +47,6 @@ def test_simultaneous_deliveries_apply_once():
     event = CallbackEvent.objects.get()
     assert (event.outcome, event.deliveries) == ("applied", workers)
     legs.refresh()
-    # Applied once: the customer is on the call, waiting for the agent to enter.
+    # On the call before any agent: the customer waits (wait music), once.
     assert legs.customer_leg.state == Member.State.WAITING
     assert legs.call.version == 1

@@ -91,3 +91,31 @@ def test_every_order_of_join_hold_unhold_ends_talking(client, order):
     legs.refresh()
     assert legs.customer_leg.state == State.TALKING
     assert legs.call.status == Call.Status.ACTIVE
+
+
+UNREACHABLE = callbacks("phlo_customer_unreachable")
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "outcome"),
+    [
+        ("customer_busy", State.BUSY, Call.Outcome.BUSY),
+        ("customer_no_answer", State.NO_ANSWER, Call.Outcome.NO_ANSWER),
+        ("customer_failed", State.FAILED, Call.Outcome.FAILED),
+    ],
+)
+def test_a_late_busy_tells_how_a_leg_we_took_out_ended(client, name, state, outcome):
+    """The number was busy, so the provider took the agent out; the agent's exit arrives
+    first and we take the still-ringing number out ourselves. The busy that follows is
+    the provider's word on how that dial ended: the call was busy, not cancelled."""
+    legs = build_call("phlo_customer_unreachable")
+    _post(client, UNREACHABLE["agent_enters"])
+    _post(client, UNREACHABLE["agent_leaves"])
+    legs.refresh()
+    assert (legs.customer_leg.state, legs.customer_leg.end_cause) == (State.LEFT, "taken_out")
+    assert legs.call.outcome == Call.Outcome.CANCELLED
+    late = _post(client, UNREACHABLE[name])
+    assert late["outcome"] == "applied" and "already taken out" in late["note"]
+    legs.refresh()
+    assert legs.customer_leg.state == state
+    assert legs.call.outcome == outcome
