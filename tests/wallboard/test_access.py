@@ -17,6 +17,8 @@ from tests.factories import make_user
 from tests.wallboard.conftest import login
 
 ORIGIN = (b"origin", b"http://testserver")
+# The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
+HOST = (b"host", b"testserver")
 TIMEOUT = 3
 
 
@@ -141,7 +143,7 @@ def _session_cookie(user) -> str:
 
 
 async def connect(user=None, *, origin=ORIGIN):
-    headers = [origin] if origin else []
+    headers = [HOST, origin] if origin else [HOST]
     if user is not None:
         cookie = await sync_to_async(_session_cookie)(user)
         headers.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()))
