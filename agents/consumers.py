@@ -2,7 +2,8 @@
 
 Only logged-in agents connect (asgi.py checks the origin and loads the session user). On
 connect, and whenever the page asks, the complete current state is sent, so a page that
-was asleep or offline is right again as soon as it reconnects. Otherwise the consumer only
+was asleep or offline is right again as soon as it reconnects. A logout, a password change
+or a deactivation closes the socket at once (agents.signals). Otherwise the consumer only
 forwards what `calls.publishing` rendered once for the agent's group.
 """
 
@@ -15,7 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.dateparse import parse_datetime
 
-from agents.live import WrapUpTimerMixin, heartbeat_html
+from agents.live import CLOSE_RECHECK, WrapUpTimerMixin, active_user, heartbeat_html
 from agents.presence import agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group
@@ -47,6 +48,7 @@ def _agent_and_session(user, session) -> tuple[int | None, str]:
 
 class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
     agent_id: int | None = None
+    user_id: int | None = None
     group: str = ""
     session_key: str = ""
 
@@ -61,6 +63,7 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         if self.agent_id is None:
             await self.close(code=CLOSE_NO_AGENT)
             return
+        self.user_id = user.pk
         self.group = agent_group(self.agent_id)
         # Join before rendering, so no change between the render and the join is missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -124,6 +127,14 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         # session it belongs to, so it closes and lets the reconnect check the sign-in.
         if not self.session_key or event.get("session_key") == self.session_key:
             await self.close(code=CLOSE_SIGNED_OUT)
+
+    async def access_revoked(self, event: dict) -> None:
+        # A password change, deactivation or lost right (agents.signals): close at once. A
+        # user who may still be here (their own password change) reconnects and is let in.
+        if event.get("user_id") != self.user_id:
+            return
+        active = await database_sync_to_async(active_user)(user_id=self.user_id)
+        await self.close(code=CLOSE_SIGNED_OUT if active is None else CLOSE_RECHECK)
 
     # The message's name before any logout closed the wallboards too: a process not yet
     # upgraded in a rolling deploy may still send it.

@@ -1,15 +1,30 @@
 """What the desktop's and the wallboard's websockets share: the heartbeat they answer the
-page's pings with, and a timer that ends a wrap-up on time with nobody clicking."""
+page's pings with, a timer that ends a wrap-up on time with nobody clicking, and who is
+still let in when a user's access is revoked."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 # After a wrap-up ends, a moment's slack so the database agrees it has ended.
 EXPIRY_SLACK = 0.05
+
+
+# Close code of a socket whose user's access was revoked while they may still be let in (their
+# own password change, a right they still have another way): the page reconnects, and the
+# handshake lets them in, or not, by what they are now (4000-4999 are free for applications).
+CLOSE_RECHECK = 4000
+
+
+def active_user(*, user_id: int | None):
+    """The user, if they still exist and are active; else None."""
+    if user_id is None:
+        return None
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
 
 
 def heartbeat_html() -> str:

@@ -13,8 +13,10 @@ publisher knows, across processes, that a wallboard is open (`watchers.any_open`
 
 While open, a wallboard also makes sure a wrap-up that runs out is flipped on time (every
 open wallboard schedules it; the first to run wins). A logout closes the wallboards of that
-session at once (`session.signed_out`, from agents.signals); the heartbeat re-checks that
-the viewer is still signed in as a supervisor, for what ends a session without a logout.
+session at once (`session.signed_out`, from agents.signals), and a password change, a
+deactivation or the loss of the supervisor permission closes that user's (`access.revoked`);
+the heartbeat re-checks that the viewer is still signed in as a supervisor, for what ends a
+session any other way.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.utils.dateparse import parse_datetime
 
-from agents.live import WrapUpTimerMixin, heartbeat_html
+from agents.live import CLOSE_RECHECK, WrapUpTimerMixin, active_user, heartbeat_html
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
 from calls.untrusted_json import UnreadableJSON, load_json
@@ -68,6 +70,15 @@ def _still_allowed(*, user_id: int, session_key: str) -> bool:
         return True
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
     return str(store.load().get(SESSION_KEY, "")) == str(user_id)
+
+
+def _close_code_after_revocation(*, user_id: int) -> int:
+    """Signed out for good (deactivated, deleted), no longer a supervisor, or let the page
+    reconnect and the handshake decide (a password change: only other sessions end)."""
+    user = active_user(user_id=user_id)
+    if user is None:
+        return CLOSE_SIGNED_OUT
+    return CLOSE_RECHECK if is_supervisor(user) else CLOSE_NOT_SUPERVISOR
 
 
 class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
@@ -168,6 +179,13 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         # (and never one without a session key, which would match nobody's logout).
         if self.session_key and event.get("session_key") == self.session_key:
             await self.close(code=CLOSE_SIGNED_OUT)
+
+    async def access_revoked(self, event: dict) -> None:
+        # Every wallboard hears it (agents.signals); only this user's close, at once.
+        if self.user_id is None or event.get("user_id") != self.user_id:
+            return
+        code = await database_sync_to_async(_close_code_after_revocation)(user_id=self.user_id)
+        await self.close(code=code)
 
     # --- wrap-up expiry -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
@@ -208,11 +209,21 @@ class TestWebsocket:
         assert closed == {"type": "websocket.close", "code": 4401}
         await communicator.disconnect()
 
-    async def test_a_supervisor_who_loses_the_role_is_closed_at_the_next_heartbeat(self, gina):
+    async def test_a_supervisor_who_loses_the_role_is_closed_at_once(self, gina):
         communicator, connected, _ = await connect(gina)
         assert connected
         await communicator.receive_from(timeout=TIMEOUT)
         await sync_to_async(gina.user_permissions.clear)()
+        # No heartbeat: the change itself closes it (agents.signals, access.revoked).
+        closed = await communicator.receive_output(timeout=TIMEOUT)
+        assert closed == {"type": "websocket.close", "code": 4403}
+        await communicator.disconnect()
+
+    async def test_a_session_ended_without_a_logout_is_closed_at_the_next_heartbeat(self, gina):
+        communicator, connected, _ = await connect(gina)
+        assert connected
+        await communicator.receive_from(timeout=TIMEOUT)
+        await Session.objects.all().adelete()  # e.g. clearsessions, or a cleared cache
         await communicator.send_json_to({"type": "ping"})
         closed = await communicator.receive_output(timeout=TIMEOUT)
         assert closed == {"type": "websocket.close", "code": 4401}
