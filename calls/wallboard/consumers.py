@@ -1,12 +1,13 @@
 """The wallboard's websocket: forwards what was rendered once per change to every wallboard.
 
-Only supervisors connect. On connect, and whenever the page asks (`resync`), the complete
-current state is sent, so a wallboard that was asleep or offline is right again as soon as
-it reconnects. Otherwise the consumer forwards the HTML `calls.publishing` added to the
-`supervisors` message (`rendering.render_wallboard_update`: only what the change touched);
-a message without it (the render failed, or the publisher saw no wallboard open) is
-rendered here instead, so nothing is ever missed. A call change also asks this process's
-`ticker.FiguresTicker` for the figures, which it renders at most once a second.
+Only supervisors connect. On connect, and whenever the page asks (`resync`, at most once a
+second), the complete current state is sent, so a wallboard that was asleep or offline is
+right again as soon as it reconnects. Otherwise the consumer forwards the HTML
+`calls.publishing` added to the `supervisors` message (`rendering.render_wallboard_update`:
+only what the change touched); a message without it (the render failed, or the publisher
+saw no wallboard open) is rendered here instead, so nothing is ever missed. A call change
+also asks this process's `ticker.FiguresTicker` for the figures, which it renders at most
+once a second.
 
 An open wallboard re-joins the group every `watchers.KEEPALIVE_SECONDS`, which is how the
 publisher knows, across processes, that a wallboard is open (`watchers.any_open`).
@@ -33,7 +34,13 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.utils.dateparse import parse_datetime
 
-from agents.live import CLOSE_RECHECK, WrapUpTimerMixin, active_user, heartbeat_html
+from agents.live import (
+    CLOSE_RECHECK,
+    ResyncThrottleMixin,
+    WrapUpTimerMixin,
+    active_user,
+    heartbeat_html,
+)
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
 from calls.untrusted_json import UnreadableJSON, load_json
@@ -81,7 +88,7 @@ def _close_code_after_revocation(*, user_id: int) -> int:
     return CLOSE_RECHECK if is_supervisor(user) else CLOSE_NOT_SUPERVISOR
 
 
-class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
+class WallboardConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsumer):
     user_id: int | None = None
     session_key: str = ""
     joined: bool = False
@@ -108,6 +115,7 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self._cancel_expiry()
+        self._cancel_resync()
         if self._keepalive is not None:
             self._keepalive.cancel()
         figures_ticker().discard(self)
@@ -137,12 +145,13 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
                 return
             await self.send(text_data=heartbeat_html())
         elif kind == "resync":
-            await self.send_full_state()
+            await self.resync()  # at most one full render a second (ResyncThrottleMixin)
 
     async def send_full_state(self) -> None:
         # In the thread pool, like the desktop's: reconnecting wallboards render side by side.
         html, next_end = await database_sync_to_async(_full_state, thread_sensitive=False)()
         await self.send(text_data=html)
+        self.full_state_sent()
         self._schedule_expiry(next_end)
 
     # --- group messages (see calls.publishing) --------------------------------------------
