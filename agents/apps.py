@@ -6,7 +6,8 @@ class AgentsConfig(AppConfig):
     verbose_name = "Agents"
 
     def ready(self) -> None:
-        from agents import pushes, signals  # noqa: F401  (signals: close live pages on logout)
+        # signals: live pages close with their credentials (logout, password, rights).
+        from agents import pushes, signals  # noqa: F401
         from agents.presence import agents_follow_call
         from agents.services.routing import offer_again_when_declined
         from calls.events import CallChanged, MemberChanged, listen

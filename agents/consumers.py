@@ -1,9 +1,11 @@
 """The desktop's websocket: pushes rendered fragments to every open tab of one agent.
 
 Only logged-in agents connect (asgi.py checks the origin and loads the session user). On
-connect, and whenever the page asks, the complete current state is sent, so a page that
-was asleep or offline is right again as soon as it reconnects. Otherwise the consumer only
-forwards what `calls.publishing` rendered once for the agent's group.
+connect, and whenever the page asks (at most once a second), the complete current state is
+sent, so a page that was asleep or offline is right again as soon as it reconnects. A
+logout, a password change or a deactivation closes the socket at once (agents.signals).
+Otherwise the consumer only forwards what `calls.publishing` rendered once for the agent's
+group.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.dateparse import parse_datetime
 
-from agents.live import Throttle, WrapUpTimerMixin, heartbeat_html
+from agents.live import (
+    CLOSE_RECHECK,
+    ResyncThrottleMixin,
+    Throttle,
+    WrapUpTimerMixin,
+    active_user,
+    heartbeat_html,
+)
 from agents.presence import agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group
@@ -47,8 +56,9 @@ def _agent_and_session(user, session) -> tuple[int | None, str]:
     return (agent.pk if agent else None), (session.session_key if session is not None else "")
 
 
-class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
+class DesktopConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsumer):
     agent_id: int | None = None
+    user_id: int | None = None
     group: str = ""
     session_key: str = ""
 
@@ -67,6 +77,7 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         if self.agent_id is None:
             await self.close(code=CLOSE_NO_AGENT)
             return
+        self.user_id = user.pk
         self.group = agent_group(self.agent_id)
         # Join before rendering, so no change between the render and the join is missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -75,6 +86,7 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self._cancel_expiry()
+        self._cancel_resync()
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -95,7 +107,7 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
             # process, so no agent is left "on a call" even without cron.
             await calls_housekeeping_when_due(also=(inbound_offers_stranded,))
         elif kind == "resync":
-            await self.send_full_state()
+            await self.resync()  # at most one full render a second (ResyncThrottleMixin)
 
     async def send_full_state(self) -> None:
         # In the thread pool, not the one thread Channels shares per process: after a
@@ -104,6 +116,7 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
             self.agent_id
         )
         await self.send(text_data=html)
+        self.full_state_sent()
         self._schedule_expiry(wrap_up_until)
 
     # --- group messages (see calls.publishing) --------------------------------------------
@@ -130,6 +143,14 @@ class DesktopConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         # session it belongs to, so it closes and lets the reconnect check the sign-in.
         if not self.session_key or event.get("session_key") == self.session_key:
             await self.close(code=CLOSE_SIGNED_OUT)
+
+    async def access_revoked(self, event: dict) -> None:
+        # A password change, deactivation or lost right (agents.signals): close at once. A
+        # user who may still be here (their own password change) reconnects and is let in.
+        if event.get("user_id") != self.user_id:
+            return
+        active = await database_sync_to_async(active_user)(user_id=self.user_id)
+        await self.close(code=CLOSE_SIGNED_OUT if active is None else CLOSE_RECHECK)
 
     # The message's name before any logout closed the wallboards too: a process not yet
     # upgraded in a rolling deploy may still send it.

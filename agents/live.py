@@ -1,5 +1,7 @@
 """What the desktop's and the wallboard's websockets share: the heartbeat they answer the
-page's pings with, and a timer that ends a wrap-up on time with nobody clicking."""
+page's pings with, a timer that ends a wrap-up on time with nobody clicking, a limit on how
+often a page may ask for its whole state, and who is still let in when a user's access is
+revoked."""
 
 from __future__ import annotations
 
@@ -7,10 +9,24 @@ import asyncio
 import time
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 # After a wrap-up ends, a moment's slack so the database agrees it has ended.
 EXPIRY_SLACK = 0.05
+
+
+# Close code of a socket whose user's access was revoked while they may still be let in (their
+# own password change, a right they still have another way): the page reconnects, and the
+# handshake lets them in, or not, by what they are now (4000-4999 are free for applications).
+CLOSE_RECHECK = 4000
+
+
+def active_user(*, user_id: int | None):
+    """The user, if they still exist and are active; else None."""
+    if user_id is None:
+        return None
+    return get_user_model().objects.filter(pk=user_id, is_active=True).first()
 
 
 def heartbeat_html() -> str:
@@ -59,3 +75,41 @@ class WrapUpTimerMixin:
     async def _expire_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
         await self.expire_wrap_up()
+
+
+class ResyncThrottleMixin:
+    """A page's `resync` asks for its whole state, and a full render is the dearest thing a
+    socket does: each socket renders it at most once per `RESYNC_INTERVAL` seconds. A resync
+    that comes sooner (or while one already waits) is not rendered at once: one render runs
+    when the interval is over, however many came meanwhile, so the page still ends up with
+    the full state, and 300 resyncs cost two renders instead of 300."""
+
+    RESYNC_INTERVAL = 1.0
+    _full_state_at: float = float("-inf")
+    _resync_later: asyncio.Task | None = None
+
+    async def send_full_state(self) -> None:
+        raise NotImplementedError
+
+    def full_state_sent(self) -> None:
+        """Call after each full render: the interval runs from there."""
+        self._full_state_at = time.monotonic()
+
+    async def resync(self) -> None:
+        if self._resync_later is not None:
+            return  # the render already waiting will bring everything
+        wait = self._full_state_at + self.RESYNC_INTERVAL - time.monotonic()
+        if wait <= 0:
+            await self.send_full_state()
+            return
+        self._resync_later = asyncio.ensure_future(self._resync_after(wait))
+
+    def _cancel_resync(self) -> None:
+        if self._resync_later is not None:
+            self._resync_later.cancel()
+            self._resync_later = None
+
+    async def _resync_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._resync_later = None
+        await self.send_full_state()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from agents import rendering
-from calls.events import AgentChanged, CallChanged, SessionSignedOut
+from calls.events import AccessRevoked, AgentChanged, CallChanged, SessionSignedOut
 from calls.publisher import Message
 from calls.publishing import register_page
 
@@ -61,7 +61,12 @@ def _signed_out(event: SessionSignedOut, bare: dict) -> list[Message]:
     return [] if event.agent_id is None else [(agent_group(event.agent_id), bare)]
 
 
+def _access_revoked(event: AccessRevoked, bare: dict) -> list[Message]:
+    return [] if event.agent_id is None else [(agent_group(event.agent_id), bare)]
+
+
 def register() -> None:
     register_page(page=PAGE, event_type=CallChanged, render=_call_changed)
     register_page(page=PAGE, event_type=AgentChanged, render=_agent_changed)
     register_page(page=PAGE, event_type=SessionSignedOut, render=_signed_out)
+    register_page(page=PAGE, event_type=AccessRevoked, render=_access_revoked)

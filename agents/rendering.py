@@ -26,6 +26,7 @@ from agents.selectors import (
     customer_history,
     desktop_calls,
 )
+from agents.services.dialing import MAX_INPUT
 from agents.services.wrap_up import dispositions
 from calls.models import Call
 
@@ -127,6 +128,7 @@ def desktop_context(*, agent: Agent, at: datetime | None = None) -> dict:
         | calls_context(agent=agent, at=at)
         | {
             "phones_url": phones_url(),
+            "max_input": MAX_INPUT,
             "wrap_up_seconds": int(getattr(settings, "AGENT_WRAP_UP_SECONDS", 60)),
         }
     )

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from agents.views import auth, calls, desktop, routing
+from contactcenter import converters  # noqa: F401  (registers <id:...>)
 
 urlpatterns = [
     path("", desktop.desktop, name="desktop"),
@@ -12,21 +13,21 @@ urlpatterns = [
     path("desktop/customers/search/", desktop.customers_search, name="desktop-customer-search"),
     path("desktop/transfer-targets/", desktop.transfer_picker, name="desktop-transfer-targets"),
     path(
-        "desktop/members/<int:member_id>/actions/<slug:kind>/",
+        "desktop/members/<id:member_id>/actions/<slug:kind>/",
         calls.member_action,
         name="desktop-member-action",
     ),
-    path("desktop/members/<int:member_id>/reject/", calls.member_reject, name="desktop-reject"),
+    path("desktop/members/<id:member_id>/reject/", calls.member_reject, name="desktop-reject"),
     path(
-        "desktop/calls/<int:call_id>/actions/<slug:kind>/",
+        "desktop/calls/<id:call_id>/actions/<slug:kind>/",
         calls.call_action,
         name="desktop-call-action",
     ),
-    path("desktop/calls/<int:call_id>/wrap-up/", calls.wrap_up, name="desktop-wrap-up"),
-    path("desktop/calls/<int:call_id>/notes/", calls.notes, name="desktop-notes"),
-    path("desktop/calls/<int:call_id>/dismiss/", calls.dismiss, name="desktop-dismiss"),
+    path("desktop/calls/<id:call_id>/wrap-up/", calls.wrap_up, name="desktop-wrap-up"),
+    path("desktop/calls/<id:call_id>/notes/", calls.notes, name="desktop-notes"),
+    path("desktop/calls/<id:call_id>/dismiss/", calls.dismiss, name="desktop-dismiss"),
     path(
-        "desktop/calls/<int:call_id>/customer/",
+        "desktop/calls/<id:call_id>/customer/",
         calls.customer_create,
         name="desktop-customer-create",
     ),

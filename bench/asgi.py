@@ -10,18 +10,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from bench.consumers import EchoConsumer  # noqa: E402
 from calls.publisher import bind_to_server  # noqa: E402
+from contactcenter.origins import ExactOriginValidator  # noqa: E402
 from contactcenter.routing import websocket_urlpatterns  # noqa: E402
 
 application = bind_to_server(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
+            "websocket": ExactOriginValidator(
                 AuthMiddlewareStack(
                     URLRouter(
                         [

@@ -1,5 +1,6 @@
 """What the call core announces: a call changed, a member changed, an agent's status changed,
-a session signed out. The core owns these types; the layers above subscribe at app start.
+a session signed out, a user's access was revoked. The core owns these types; the layers
+above subscribe at app start.
 
 Two kinds of subscriber, both registered once in an `AppConfig.ready()`:
 
@@ -111,9 +112,32 @@ class SessionSignedOut:
         return {"type": self.type, "session_key": self.session_key}
 
 
-Event = CallChanged | MemberChanged | AgentChanged | SessionSignedOut
+@dataclass(frozen=True)
+class AccessRevoked:
+    """A user's credentials or rights were taken away: their password changed, they were
+    deactivated or deleted, or they are no longer a supervisor. Every live page they have
+    open closes at once, and is let in again only if the user still may. `agent_id`: whose
+    desktops, None for a user without an agent profile."""
+
+    user_id: int
+    agent_id: int | None = None
+
+    type = "access.revoked"
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("access-revoked", self.user_id)
+
+    def merged(self, later: AccessRevoked) -> AccessRevoked:
+        return AccessRevoked(user_id=self.user_id, agent_id=later.agent_id or self.agent_id)
+
+    def message(self) -> dict:
+        return {"type": self.type, "user_id": self.user_id}
+
+
+Event = CallChanged | MemberChanged | AgentChanged | SessionSignedOut | AccessRevoked
 # Events the live pages hear, after commit.
-PUSHED = (CallChanged, AgentChanged, SessionSignedOut)
+PUSHED = (CallChanged, AgentChanged, SessionSignedOut, AccessRevoked)
 
 Handler = Callable[[Event], None]
 _listeners: dict[type, list[Handler]] = defaultdict(list)

@@ -8,16 +8,20 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from calls.publisher import bind_to_server  # noqa: E402
+from contactcenter.origins import ExactOriginValidator  # noqa: E402
 from contactcenter.routing import websocket_urlpatterns  # noqa: E402
+from contactcenter.server_limits import answer_overlong_lines  # noqa: E402
+
+# Under daphne, a request line or header too long to read gets a 4xx instead of a hang-up.
+answer_overlong_lines()
 
 application = bind_to_server(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
+            "websocket": ExactOriginValidator(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
             ),
         }

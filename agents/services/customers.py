@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 
 from agents.permissions import is_supervisor
 from agents.profiles import agent_for_user
+from agents.services.wrap_up import may_write_on_call
 from calls.models import Call, Customer, Member
 from calls.services.errors import InvalidInput, NotAllowed, NotFound
 from calls.state import call_changed, lock_call
@@ -35,11 +36,9 @@ def customer_create_for_call(
             call = lock_call(call_id=call_id)
         except Call.DoesNotExist as exc:
             raise NotFound("That call no longer exists.") from exc
-        if not is_supervisor(actor) and (
-            agent is None
-            or (call.owner_id != agent.pk and not call.members.filter(agent=agent).exists())
-        ):
-            raise NotAllowed("You were not on this call.")
+        # The same right as the call's notes: an agent whose part has ended may not.
+        if not is_supervisor(actor) and not may_write_on_call(call=call, agent=agent):
+            raise NotAllowed("This call is not yours to name the customer of.")
         leg = call.members.filter(role=Member.Role.CUSTOMER).order_by("created_at", "pk").first()
         if leg is None:
             raise InvalidInput("This call has no customer leg to name.")

@@ -55,6 +55,16 @@ def _on_it(*, call: Call, agent: Agent) -> bool:
     return call.is_live and (call.owner_id == agent.pk or live_leg)
 
 
+def may_write_on_call(*, call: Call, agent: Agent | None) -> bool:
+    """Whether an agent may write on a call (its notes, its wrap-up, its customer): while the
+    call is live and they own it or have a live leg on it, and afterwards while they still
+    owe its wrap-up. A part that has ended ends the right: an agent who left after a
+    transfer, or only rejected one, may not. Supervisors are asked separately."""
+    if agent is None:
+        return False
+    return _on_it(call=call, agent=agent) or _pending_wrap_up(call=call, agent=agent) is not None
+
+
 def call_notes_save(*, actor: AbstractBaseUser, call_id: int, notes: str) -> None:
     """Save the notes typed so far: during the call by an agent on it, afterwards by an agent
     who owes its wrap-up, at any time by a supervisor."""
@@ -66,7 +76,7 @@ def call_notes_save(*, actor: AbstractBaseUser, call_id: int, notes: str) -> Non
         agent = agent_for_user(user=actor)
         if agent is None:
             raise NotAllowed("You need an agent profile to take notes on calls.")
-        if not _on_it(call=call, agent=agent) and _pending_wrap_up(call=call, agent=agent) is None:
+        if not may_write_on_call(call=call, agent=agent):
             raise NotAllowed("This call is not yours to take notes on.")
     Call.objects.filter(pk=call_id).update(wrap_up_notes=notes)
 
@@ -87,6 +97,9 @@ def call_wrap_up_save(
             call = lock_call(call_id=call_id)
         except Call.DoesNotExist as exc:
             raise NotFound("That call no longer exists.") from exc
+        # Who may first, then when: nobody learns how a call stands that is not theirs.
+        if not supervisor and not may_write_on_call(call=call, agent=agent):
+            raise NotAllowed("This call asks you for no wrap-up.")
         if call.is_live:
             raise InvalidState("The call is still in progress; wrap it up when it has ended.")
         owed = _pending_wrap_up(call=call, agent=agent)
@@ -119,6 +132,8 @@ def wrap_up_dismiss(*, actor: AbstractBaseUser, call_id: int) -> Call:
         except Call.DoesNotExist as exc:
             raise NotFound("That call no longer exists.") from exc
         owed = _pending_wrap_up(call=call, agent=agent)
+        if owed is None and agent is not None and _on_it(call=call, agent=agent):
+            raise InvalidState("The call is still in progress; it leaves your desktop at its end.")
         if owed is None:
             raise NotAllowed("This call is not on your desktop.")
         if owed.disposition_required:

@@ -20,8 +20,8 @@ from agents.presence import (
 from agents.profiles import agent_for_user
 from agents.rendering import desktop_context, render_call, render_status
 from agents.selectors import call_for_desktop, call_view, customer_search
-from agents.services.dialing import desktop_call_place
-from agents.views.common import agent_required, is_htmx
+from agents.services.dialing import MAX_INPUT, desktop_call_place
+from agents.views.common import agent_required, is_htmx, plain_error
 from calls.addresses import display_address
 from calls.services.errors import ServiceError
 
@@ -107,7 +107,13 @@ def dial(request: HttpRequest) -> HttpResponse:
         if error:
             messages.error(request, error)
         return redirect("desktop")
-    context = {"to": text, "customer_id": customer_id or "", "error": error, "notice": notice}
+    context = {
+        "to": text,
+        "customer_id": customer_id or "",
+        "error": error,
+        "notice": notice,
+        "max_input": MAX_INPUT,
+    }
     html = render(request, "desktop/_dial.html", context).content.decode() + extra
     return HttpResponse(html, status=status)
 
@@ -116,6 +122,11 @@ def dial(request: HttpRequest) -> HttpResponse:
 @agent_required
 def customers_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("to", request.GET.get("q", ""))
+    if len(query) > MAX_INPUT:
+        # Nothing that long can be dialled or matched; searching for it is only work.
+        return plain_error(
+            f"Search with at most {MAX_INPUT} characters; that was {len(query)}.", status=400
+        )
     results = customer_search(query=query)
     return render(
         request, "desktop/_search_results.html", {"results": results, "query": query.strip()}

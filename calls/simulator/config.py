@@ -126,6 +126,9 @@ class SimulatorConfig:
     max_members: int = 10
     phlo_name: str = "Contact center"
     node_name: str = "Multiparty Call"
+    # Host names the simulator also answers to, besides the loopback names and the address
+    # it listens on (e.g. the host of the app's PHLO_BASE_URL); see own_address.py.
+    hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("auth_id", "auth_token", "phlo_id", "node_id", "callback_url"):

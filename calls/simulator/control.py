@@ -1,7 +1,9 @@
 """The JSON control API under /_sim/: what a person does on a phone, and what tests inspect.
 
 Local-only tool endpoints (the simulator binds 127.0.0.1 by default); they never show the
-auth token or the routing token.
+auth token or the routing token. A POST must say it sends JSON (`Content-Type:
+application/json`): a page can send a form or text/plain to another site without asking,
+but not JSON, so another site's page cannot drive it even where its Origin is not sent.
 """
 
 from __future__ import annotations
@@ -78,7 +80,11 @@ def phone_action(sim: Simulator, action: str, data: dict[str, Any]) -> str:
     return f"{action} {address}: done"
 
 
-def handle(sim: Simulator, *, method: str, path: str, body: bytes) -> Response:
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def handle(sim: Simulator, *, method: str, path: str, body: bytes, content_type: str) -> Response:
     path = path.rstrip("/") or path
     allowed = [
         m for m, paths in (("GET", _GET), ("POST", _POST), ("DELETE", _DELETE)) if path in paths
@@ -95,6 +101,8 @@ def handle(sim: Simulator, *, method: str, path: str, body: bytes) -> Response:
         if method == "DELETE":
             sim.clear_faults()
             return json_response(200, {"faults": []})
+        if not _is_json(content_type):
+            return _error(415, "Send JSON, with the header Content-Type: application/json.")
         data = json_object(body)
         if path == "/_sim/faults":
             times = data.pop("times", 1)

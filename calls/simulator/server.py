@@ -1,7 +1,9 @@
 """The simulator's threaded HTTP server: /v1 (PHLO API), /_sim/ (control), /phones/ (page).
 
 It speaks HTTP/1.1 with keep-alive, like the real PHLO runner, so a client's pooled
-connection is reused between requests."""
+connection is reused between requests. Every request must be addressed to the simulator
+and come from no page or its own (`own_address`): a foreign Host is a 400, a foreign Origin
+a 403, before anything is routed."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ import logging
 import socket
 import sys
 import threading
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from calls.simulator import control, pages
 from calls.simulator.api import PhloApi
+from calls.simulator.own_address import OwnAddress
 from calls.simulator.responses import Response, json_response
 
 
@@ -37,11 +41,16 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
     # Longer than phlo_client.KEEPALIVE_IDLE_SECONDS (20 s), so the client drops it first.
     idle_timeout: float = 60.0
 
-    def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
+    def __init__(
+        self, address: tuple[str, int], sim: Simulator, *, hosts: Iterable[str] = ()
+    ) -> None:
         self.sim = sim
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+        # After binding: port 0 has become the port actually listened on.
+        host, port = self.server_address[:2]
+        self.own_address = OwnAddress.of(host=host, port=port, extra=hosts)
 
     def process_request(self, request, client_address) -> None:
         with self._connections_lock:
@@ -133,6 +142,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(json_response(400, {"error": f"Bad request target: {self.path[:80]!r}."}))
             return
         path = parts.path
+        refused = self._refuse_foreign()
+        if refused is not None:
+            self._send(refused)
+            return
         try:
             response = self._route(method, path, parts.query, body)
         except Exception:
@@ -153,12 +166,32 @@ class _Handler(BaseHTTPRequestHandler):
             return json_response(413, {"error": "Request body too large."})
         return None
 
+    def _refuse_foreign(self) -> Response | None:
+        """An error for a request not addressed to the simulator (DNS rebinding), or sent by
+        another site's page; None for the rest."""
+        own = self.server.own_address
+        if why := own.host_refusal(self._single("Host")):
+            return json_response(400, {"error": why})
+        if why := own.origin_refusal(self._single("Origin")):
+            return json_response(403, {"error": why})
+        return None
+
+    def _single(self, name: str) -> str | None:
+        values = set(self.headers.get_all(name) or [])
+        if not values:
+            return None
+        # Two different values are nobody's honest header: judged as an empty one (refused).
+        return values.pop() if len(values) == 1 else ""
+
     def _route(self, method: str, path: str, query: str, body: bytes) -> Response:
         sim = self.server.sim
         if path == "/v1" or path.startswith("/v1/"):
             return sim.api.handle(method=method, path=path, headers=self.headers, body=body)
         if path.startswith("/_sim/"):
-            return control.handle(sim, method=method, path=path, body=body)
+            content_type = self.headers.get("Content-Type") or ""
+            return control.handle(
+                sim, method=method, path=path, body=body, content_type=content_type
+            )
         if path == "/phones" or path.startswith("/phones/"):
             return pages.handle(sim, method=method, path=path, query=query, body=body)
         if path == "/" and method == "GET":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from calls.simulator.api import PhloApi
 from calls.simulator.callbacks import CallbackFormatter
@@ -17,6 +18,14 @@ from calls.simulator.phones import Phones
 from calls.simulator.routing import InboundRouter, RoutingRequest
 from calls.simulator.scheduler import Scheduler
 from calls.simulator.server import SimulatorHTTPServer, stop_server
+
+
+def _url_host(url: str) -> tuple[str, ...]:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return ()
+    return (host,) if host else ()
 
 
 class Simulator:
@@ -83,6 +92,8 @@ class Simulator:
             "routing_url": f"{base}/routing/inbound/",
             "routing_token": settings.ROUTING_API_TOKEN,
             "vocabulary": getattr(settings, "PHLO_SIMULATOR_VOCABULARY", "phlo") or "phlo",
+            # The name the app reaches it by is one of its own (see own_address).
+            "hosts": _url_host(settings.PHLO_BASE_URL),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(
@@ -100,7 +111,7 @@ class Simulator:
             self._default_address[1] if port is None else port,
         )
         self._stopping.clear()
-        self._server = SimulatorHTTPServer(address, self)
+        self._server = SimulatorHTTPServer(address, self, hosts=self.config.hosts)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="phlo-sim-http"
         )

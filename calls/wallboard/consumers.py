@@ -1,20 +1,23 @@
 """The wallboard's websocket: forwards what was rendered once per change to every wallboard.
 
-Only supervisors connect. On connect, and whenever the page asks (`resync`), the complete
-current state is sent, so a wallboard that was asleep or offline is right again as soon as
-it reconnects. Otherwise the consumer forwards the HTML `calls.publishing` added to the
-`supervisors` message (`rendering.render_wallboard_update`: only what the change touched);
-a message without it (the render failed, or the publisher saw no wallboard open) is
-rendered here instead, so nothing is ever missed. A call change also asks this process's
-`ticker.FiguresTicker` for the figures, which it renders at most once a second.
+Only supervisors connect. On connect, and whenever the page asks (`resync`, at most once a
+second), the complete current state is sent, so a wallboard that was asleep or offline is
+right again as soon as it reconnects. Otherwise the consumer forwards the HTML
+`calls.publishing` added to the `supervisors` message (`rendering.render_wallboard_update`:
+only what the change touched); a message without it (the render failed, or the publisher
+saw no wallboard open) is rendered here instead, so nothing is ever missed. A call change
+also asks this process's `ticker.FiguresTicker` for the figures, which it renders at most
+once a second.
 
 An open wallboard re-joins the group every `watchers.KEEPALIVE_SECONDS`, which is how the
 publisher knows, across processes, that a wallboard is open (`watchers.any_open`).
 
 While open, a wallboard also makes sure a wrap-up that runs out is flipped on time (every
 open wallboard schedules it; the first to run wins). A logout closes the wallboards of that
-session at once (`session.signed_out`, from agents.signals); the heartbeat re-checks that
-the viewer is still signed in as a supervisor, for what ends a session without a logout.
+session at once (`session.signed_out`, from agents.signals), and a password change, a
+deactivation or the loss of the supervisor permission closes that user's (`access.revoked`);
+the heartbeat re-checks that the viewer is still signed in as a supervisor, for what ends a
+session any other way.
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.utils.dateparse import parse_datetime
 
-from agents.live import WrapUpTimerMixin, heartbeat_html
+from agents.live import (
+    CLOSE_RECHECK,
+    ResyncThrottleMixin,
+    WrapUpTimerMixin,
+    active_user,
+    heartbeat_html,
+)
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
 from calls.untrusted_json import UnreadableJSON, load_json
@@ -70,7 +79,16 @@ def _still_allowed(*, user_id: int, session_key: str) -> bool:
     return str(store.load().get(SESSION_KEY, "")) == str(user_id)
 
 
-class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
+def _close_code_after_revocation(*, user_id: int) -> int:
+    """Signed out for good (deactivated, deleted), no longer a supervisor, or let the page
+    reconnect and the handshake decide (a password change: only other sessions end)."""
+    user = active_user(user_id=user_id)
+    if user is None:
+        return CLOSE_SIGNED_OUT
+    return CLOSE_RECHECK if is_supervisor(user) else CLOSE_NOT_SUPERVISOR
+
+
+class WallboardConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsumer):
     user_id: int | None = None
     session_key: str = ""
     joined: bool = False
@@ -97,6 +115,7 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self._cancel_expiry()
+        self._cancel_resync()
         if self._keepalive is not None:
             self._keepalive.cancel()
         figures_ticker().discard(self)
@@ -126,12 +145,13 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
                 return
             await self.send(text_data=heartbeat_html())
         elif kind == "resync":
-            await self.send_full_state()
+            await self.resync()  # at most one full render a second (ResyncThrottleMixin)
 
     async def send_full_state(self) -> None:
         # In the thread pool, like the desktop's: reconnecting wallboards render side by side.
         html, next_end = await database_sync_to_async(_full_state, thread_sensitive=False)()
         await self.send(text_data=html)
+        self.full_state_sent()
         self._schedule_expiry(next_end)
 
     # --- group messages (see calls.publishing) --------------------------------------------
@@ -171,6 +191,13 @@ class WallboardConsumer(WrapUpTimerMixin, AsyncWebsocketConsumer):
         # (and never one without a session key, which would match nobody's logout).
         if self.session_key and event.get("session_key") == self.session_key:
             await self.close(code=CLOSE_SIGNED_OUT)
+
+    async def access_revoked(self, event: dict) -> None:
+        # Every wallboard hears it (agents.signals); only this user's close, at once.
+        if self.user_id is None or event.get("user_id") != self.user_id:
+            return
+        code = await database_sync_to_async(_close_code_after_revocation)(user_id=self.user_id)
+        await self.close(code=code)
 
     # --- wrap-up expiry -------------------------------------------------------------------
 

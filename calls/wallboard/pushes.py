@@ -8,7 +8,7 @@ all, and a wallboard that gets a message without it renders the change itself.
 
 from __future__ import annotations
 
-from calls.events import AgentChanged, CallChanged, SessionSignedOut
+from calls.events import AccessRevoked, AgentChanged, CallChanged, SessionSignedOut
 from calls.publisher import Message
 from calls.publishing import register_page
 from calls.wallboard import rendering, watchers
@@ -37,7 +37,13 @@ def _signed_out(event: SessionSignedOut, bare: dict) -> list[Message]:
     return [(SUPERVISORS_GROUP, bare)]
 
 
+def _access_revoked(event: AccessRevoked, bare: dict) -> list[Message]:
+    # Like a sign-out: every wallboard hears it, and only that user's close.
+    return [(SUPERVISORS_GROUP, bare)]
+
+
 def register() -> None:
     register_page(page=PAGE, event_type=CallChanged, render=_call_changed)
     register_page(page=PAGE, event_type=AgentChanged, render=_agent_changed)
     register_page(page=PAGE, event_type=SessionSignedOut, render=_signed_out)
+    register_page(page=PAGE, event_type=AccessRevoked, render=_access_revoked)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench.wsclient import ABNORMAL_CLOSE
+from bench.wsclient import ABNORMAL_CLOSE, HandshakeRefused
 from tests.deploy.conftest import AGENTS, CUSTOMERS, PASSWORD, Deployment, place_call
 from tests.deploy.helpers import (
     TIMEOUT,
@@ -161,6 +161,33 @@ async def _latest(desktop, call_id: int) -> str:
     return await desktop.receive_until(
         lambda t: call_id in call_versions(t) and customer_state(t) == "talking", timeout=TIMEOUT
     )
+
+
+_DEACTIVATE = (
+    "from django.contrib.auth import get_user_model;"
+    "user = get_user_model().objects.get(username='{name}');"
+    "user.is_active = False; user.save()"
+)
+
+
+async def test_deactivating_a_user_anywhere_closes_their_desktops_in_every_process(deployment):
+    """An admin's change in any process (here a third one, `manage.py shell`) reaches the
+    sockets held by both app processes through Redis, at once (issue 18, item 3)."""
+    name = f"erin{uuid.uuid4().hex[:6]}"
+    agent = {"username": name, "password": PASSWORD, "endpoint": f"sip:{name}@phones.test"}
+    await asyncio.to_thread(deployment.cluster.seed, "people", {"agents": [agent]})
+    browser = deployment.browser(via=deployment.a)
+    await asyncio.to_thread(browser.login, username=name, password=PASSWORD)
+    desktops = [await browser.open_desktop(deployment.a), await browser.open_desktop(deployment.b)]
+    for desktop in desktops:
+        assert is_full_state(await desktop.receive(timeout=TIMEOUT))
+
+    code = _DEACTIVATE.format(name=name)
+    await asyncio.to_thread(deployment.cluster.run_python, "manage.py", "shell", "-c", code)
+    # No heartbeat was sent: the change itself closed them, as signed out.
+    assert [await d.wait_closed(timeout=TIMEOUT) for d in desktops] == [4401, 4401]
+    with pytest.raises(HandshakeRefused):
+        await browser.open_desktop(deployment.b)
 
 
 async def test_a_process_killed_mid_call_loses_nothing_and_its_desktops_resync(deployment):

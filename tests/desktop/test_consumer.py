@@ -24,6 +24,8 @@ from tests.factories import make_agent, make_customer, make_user
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://testserver")
+# The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
+HOST = (b"host", b"testserver")
 TIMEOUT = 3
 
 
@@ -34,7 +36,7 @@ def session_cookie(user) -> str:
 
 
 async def connect(user=None, *, origin=ORIGIN) -> tuple[WebsocketCommunicator, bool, int | str]:
-    headers = [origin] if origin else []
+    headers = [HOST, origin] if origin else [HOST]
     if user is not None:
         cookie = await sync_to_async(session_cookie)(user)
         headers.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()))
@@ -291,7 +293,7 @@ async def test_connecting_after_the_wrap_up_ended_shows_available_at_once(alice)
 
 async def test_logging_out_closes_that_sessions_desktops(alice):
     cookie = await sync_to_async(session_cookie)(alice.user)
-    headers = [ORIGIN, (b"cookie", f"sessionid={cookie}".encode())]
+    headers = [HOST, ORIGIN, (b"cookie", f"sessionid={cookie}".encode())]
     socket = WebsocketCommunicator(application, "/ws/desktop/", headers=headers)
     assert (await socket.connect(timeout=TIMEOUT))[0]
     await receive(socket)
@@ -324,7 +326,7 @@ async def test_the_admins_logout_closes_that_sessions_desktops_only():
     here, elsewhere = [await sync_to_async(session_cookie)(sam) for _ in range(2)]
     sockets = []
     for cookie in (here, elsewhere):
-        headers = [ORIGIN, (b"cookie", f"sessionid={cookie}".encode())]
+        headers = [HOST, ORIGIN, (b"cookie", f"sessionid={cookie}".encode())]
         socket = WebsocketCommunicator(application, "/ws/desktop/", headers=headers)
         assert (await socket.connect(timeout=TIMEOUT))[0]
         await receive(socket)

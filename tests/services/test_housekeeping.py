@@ -385,6 +385,7 @@ async def test_an_open_desktop_heartbeat_frees_a_stuck_agent(monkeypatch):
         application,
         "/ws/desktop/",
         headers=[
+            (b"host", b"testserver"),
             (b"origin", b"http://testserver"),
             (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()),
         ],

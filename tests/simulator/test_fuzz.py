@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from calls.simulator import control, pages
 from tests.simulator.conftest import AGENT, CUSTOMER
-from tests.strategies import any_body, any_text, header_text, json_values
+from tests.strategies import any_body, any_text, content_types, header_text, json_values
 
 FUZZ = settings(
     max_examples=300,
@@ -82,9 +82,9 @@ def test_the_phlo_api_answers_any_body_below_500(sim, auth, settings, data, body
 
 
 @FUZZ
-@given(path=st.sampled_from(sorted(control._POST)), body=bodies)
-def test_the_control_api_answers_any_body_below_500(sim, path, body):
-    response = control.handle(sim, method="POST", path=path, body=body)
+@given(path=st.sampled_from(sorted(control._POST)), body=bodies, content_type=content_types)
+def test_the_control_api_answers_any_body_below_500(sim, path, body, content_type):
+    response = control.handle(sim, method="POST", path=path, body=body, content_type=content_type)
     assert response.status < 500, response.body[:300]
 
 

@@ -6,6 +6,8 @@ import requests
 from calls.simulator import SimulatorError
 from tests.simulator.conftest import AGENT, CUSTOMER, conference, events, states
 
+JSON = {"Content-Type": "application/json"}
+
 
 def _post(sim, path, **body):
     return requests.post(sim.base_url + path, json=body, timeout=5)
@@ -105,7 +107,7 @@ def test_control_api_bad_input_is_400_with_a_reason(phlo_sim, path, body, error)
 )
 def test_control_api_hostile_json_is_400_with_a_reason(phlo_sim, data, error):
     for path in ("/_sim/phones/mode", "/_sim/inbound", "/_sim/faults"):
-        response = requests.post(phlo_sim.base_url + path, data=data, timeout=5)
+        response = requests.post(phlo_sim.base_url + path, data=data, headers=JSON, timeout=5)
         assert response.status_code == 400
         assert error in response.json()["error"]
     assert phlo_sim.faults.pending() == []
@@ -117,7 +119,7 @@ def test_control_api_paths_methods_and_bodies(phlo_sim):
     assert requests.get(base + "/_sim/nope", timeout=5).status_code == 404
     assert requests.get(base + "/_sim/phones/answer", timeout=5).status_code == 405
     assert requests.post(base + "/_sim/state", json={}, timeout=5).status_code == 405
-    response = requests.post(base + "/_sim/phones/answer", data=b"[]", timeout=5)
+    response = requests.post(base + "/_sim/phones/answer", data=b"[]", headers=JSON, timeout=5)
     assert response.status_code == 400
     assert "JSON object" in response.json()["error"]
 

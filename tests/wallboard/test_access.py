@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
@@ -17,6 +18,8 @@ from tests.factories import make_user
 from tests.wallboard.conftest import login
 
 ORIGIN = (b"origin", b"http://testserver")
+# The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
+HOST = (b"host", b"testserver")
 TIMEOUT = 3
 
 
@@ -141,7 +144,7 @@ def _session_cookie(user) -> str:
 
 
 async def connect(user=None, *, origin=ORIGIN):
-    headers = [origin] if origin else []
+    headers = [HOST, origin] if origin else [HOST]
     if user is not None:
         cookie = await sync_to_async(_session_cookie)(user)
         headers.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()))
@@ -206,11 +209,21 @@ class TestWebsocket:
         assert closed == {"type": "websocket.close", "code": 4401}
         await communicator.disconnect()
 
-    async def test_a_supervisor_who_loses_the_role_is_closed_at_the_next_heartbeat(self, gina):
+    async def test_a_supervisor_who_loses_the_role_is_closed_at_once(self, gina):
         communicator, connected, _ = await connect(gina)
         assert connected
         await communicator.receive_from(timeout=TIMEOUT)
         await sync_to_async(gina.user_permissions.clear)()
+        # No heartbeat: the change itself closes it (agents.signals, access.revoked).
+        closed = await communicator.receive_output(timeout=TIMEOUT)
+        assert closed == {"type": "websocket.close", "code": 4403}
+        await communicator.disconnect()
+
+    async def test_a_session_ended_without_a_logout_is_closed_at_the_next_heartbeat(self, gina):
+        communicator, connected, _ = await connect(gina)
+        assert connected
+        await communicator.receive_from(timeout=TIMEOUT)
+        await Session.objects.all().adelete()  # e.g. clearsessions, or a cleared cache
         await communicator.send_json_to({"type": "ping"})
         closed = await communicator.receive_output(timeout=TIMEOUT)
         assert closed == {"type": "websocket.close", "code": 4401}

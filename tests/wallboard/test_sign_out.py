@@ -25,6 +25,8 @@ from contactcenter.asgi import application
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://testserver")
+# The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
+HOST = (b"host", b"testserver")
 TIMEOUT = 3
 DESKTOP = "/ws/desktop/"
 WALLBOARD = "/ws/wallboard/"
@@ -51,7 +53,7 @@ def _log_out(session: str, url: str) -> int:
 
 async def _open(path: str, session: str) -> WebsocketCommunicator:
     cookie = f"{django_settings.SESSION_COOKIE_NAME}={session}".encode()
-    socket = WebsocketCommunicator(application, path, headers=[ORIGIN, (b"cookie", cookie)])
+    socket = WebsocketCommunicator(application, path, headers=[HOST, ORIGIN, (b"cookie", cookie)])
     connected, code = await socket.connect(timeout=TIMEOUT)
     assert connected, (path, code)
     assert 'data-full-state="true"' in await socket.receive_from(timeout=TIMEOUT)

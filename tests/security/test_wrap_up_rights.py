@@ -1,0 +1,104 @@
+"""A participant's rights on a call end with their part (issue 18, item 1), through the
+desktop's HTTP views: Bob, who left Alice's call after taking a warm transfer, and Carol, who
+only rejected one, can neither overwrite its notes, nor record its wrap-up, nor dismiss it,
+nor name its customer, live or ended. Alice (while on it, then while she owes its wrap-up)
+and supervisors can. The rules: agents/services/wrap_up.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from calls.models import Call, WrapUp
+from tests.factories import make_customer
+from tests.security.conftest import login
+from tests.security.world import build_world
+from tests.services.helpers import settle
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+KEPT_NOTES = "Alice's notes"
+
+
+@pytest.fixture
+def dana(db):
+    return make_customer(name="Dana Diaz", phone="+14155550101")
+
+
+def _world(phlo_sim, alice, bob, carol, dana, *, ended: bool):
+    world = build_world(phlo_sim, alice=alice, bob=bob, carol=carol, dana=dana, ended=ended)
+    Call.objects.filter(pk=world.call.pk).update(wrap_up_notes=KEPT_NOTES)
+    return world
+
+
+ATTEMPTS = {
+    "notes": {"notes": "overwritten"},
+    "wrap-up": {"disposition": "Wrong number", "notes": "overwritten"},
+    "dismiss": {},
+    "customer": {"name": "Mallory", "notes": "overwritten"},
+}
+
+
+def _post(user, call_id: int, what: str, body: dict):
+    return login(user).post(f"/desktop/calls/{call_id}/{what}/", body, **HTMX)
+
+
+@pytest.mark.parametrize("ended", [False, True], ids=["live", "ended"])
+@pytest.mark.parametrize("who", ["bob", "carol", "dave"], ids=["left", "rejected", "other"])
+def test_an_agent_whose_part_ended_or_never_began_changes_nothing(
+    phlo_sim, alice, bob, carol, dave, dana, ended, who
+):
+    world = _world(phlo_sim, alice, bob, carol, dana, ended=ended)
+    user = {"bob": bob, "carol": carol, "dave": dave}[who].user
+    before = Call.objects.values("wrap_up_notes", "disposition", "customer_id").get(
+        pk=world.call.pk
+    )
+    owed = list(WrapUp.objects.values("agent_id", "disposition", "done_at"))
+    for what, body in ATTEMPTS.items():
+        response = _post(user, world.call.pk, what, body)
+        assert response.status_code == 403, (what, response.status_code, response.content)
+        # The refusal says why, and shows nothing of the call.
+        assert f'id="call-{world.call.pk}"' not in response.content.decode()
+    after = Call.objects.values("wrap_up_notes", "disposition", "customer_id").get(pk=world.call.pk)
+    assert after == before
+    assert list(WrapUp.objects.values("agent_id", "disposition", "done_at")) == owed
+
+
+def test_the_calls_agent_takes_notes_live_and_wraps_up_after(phlo_sim, alice, bob, carol, dana):
+    world = _world(phlo_sim, alice, bob, carol, dana, ended=False)
+    call_id = world.call.pk
+    assert _post(alice.user, call_id, "notes", {"notes": "Live notes"}).status_code == 200
+    live = _post(alice.user, call_id, "wrap-up", {"disposition": "Resolved"})
+    assert live.status_code == 409  # hers, but not yet
+    phlo_sim.phones.hangup(dana.phone)
+    settle(phlo_sim, world.call, 0.1)
+    assert _post(alice.user, call_id, "notes", {"notes": "After"}).status_code == 200
+    done = _post(alice.user, call_id, "wrap-up", {"disposition": "Resolved", "notes": "Done"})
+    assert done.status_code == 200
+    call = Call.objects.get(pk=call_id)
+    assert (call.disposition, call.wrap_up_notes) == ("Resolved", "Done")
+    # Wrapped up, her part is over too: no more notes.
+    assert _post(alice.user, call_id, "notes", {"notes": "Later"}).status_code == 403
+
+
+@pytest.mark.parametrize("ended", [False, True], ids=["live", "ended"])
+def test_a_supervisor_may_write_on_any_call(phlo_sim, alice, bob, carol, dana, sam, ended):
+    world = _world(phlo_sim, alice, bob, carol, dana, ended=ended)
+    assert _post(sam, world.call.pk, "notes", {"notes": "Coached"}).status_code == 200
+    assert Call.objects.get(pk=world.call.pk).wrap_up_notes == "Coached"
+    wrap_up = _post(sam, world.call.pk, "wrap-up", {"disposition": "Escalated"})
+    assert wrap_up.status_code == (200 if ended else 409)
+
+
+def test_a_consulted_agent_owes_a_wrap_up_only_where_the_rules_say_so(
+    phlo_sim, alice, bob, carol, dana, settings
+):
+    # AGENT_WRAP_UP_AFTER_CONSULT=1: Bob, who talked, owes one for his part; Carol does not.
+    settings.AGENT_WRAP_UP_AFTER_CONSULT = True
+    world = _world(phlo_sim, alice, bob, carol, dana, ended=True)
+    bobs = _post(bob.user, world.call.pk, "wrap-up", {"disposition": "Resolved"})
+    assert bobs.status_code == 200
+    assert WrapUp.objects.get(agent=bob).disposition == "Resolved"
+    assert Call.objects.get(pk=world.call.pk).disposition == ""  # the call's is Alice's
+    carols = _post(carol.user, world.call.pk, "wrap-up", {"disposition": "Resolved"})
+    assert carols.status_code == 403
