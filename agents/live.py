@@ -6,11 +6,14 @@ revoked."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 # After a wrap-up ends, a moment's slack so the database agrees it has ended.
 EXPIRY_SLACK = 0.05
@@ -112,4 +115,9 @@ class ResyncThrottleMixin:
     async def _resync_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
         self._resync_later = None
-        await self.send_full_state()
+        try:
+            await self.send_full_state()
+        except Exception:
+            # Not in the receive loop, so nothing else would report it; the next resync or
+            # reconnect brings the state.
+            logger.exception("could not send the full state after a resync")
