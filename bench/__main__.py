@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.cluster import (
+from harness.cluster import (
     DEFAULT_REDIS,
     ROOT,
     Cluster,
@@ -108,8 +108,8 @@ def machine() -> dict:
 
 class Bench:
     def __init__(self, plan: Plan, *, redis_url: str | None) -> None:
-        from bench.edge import EdgeAdapter
         from calls.simulator import RealClock, Simulator, SimulatorConfig
+        from harness.edge import EdgeAdapter
 
         self.plan = plan
         self.redis_url = redis_url

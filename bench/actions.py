@@ -14,11 +14,11 @@ from urllib.parse import quote
 
 import requests
 
-from bench.cluster import Cluster, Server
 from bench.common import ms
-from bench.edge import edge_session
 from bench.stats import summary
 from calls.simulator import Simulator
+from harness.cluster import Cluster, Server
+from harness.edge import edge_session
 
 PASSWORD = "bench-actor-password-1"  # a throwaway account in a throwaway database
 ACTOR = "bench-actor"

@@ -14,10 +14,10 @@ import random
 import time
 from collections.abc import Sequence
 
-from bench.cluster import Cluster, Server
 from bench.common import close_sockets, ms, open_sockets
 from bench.stats import summary
-from bench.wsclient import WebSocket
+from harness.cluster import Cluster, Server
+from harness.wsclient import WebSocket
 
 WARM = 20
 PING_SAMPLE = 50

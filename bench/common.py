@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from bench.cluster import Cluster, Server
-from bench.edge import proxy_headers
-from bench.wsclient import HandshakeRefused, WebSocket
 from calls.signature import NONCE_HEADER, SIGNATURE_HEADER, compute_signature
+from harness.cluster import Cluster, Server
+from harness.edge import proxy_headers
+from harness.wsclient import HandshakeRefused, WebSocket
 
 WEBHOOK = "/webhooks/plivo/"
 CUSTOMER_STATE = re.compile(r'class="member member--([a-z_]+)[^"]*" data-role="customer"')

@@ -14,7 +14,6 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 
-from bench.cluster import Cluster, Server
 from bench.common import (
     WEBHOOK,
     Clock,
@@ -27,6 +26,7 @@ from bench.common import (
 )
 from bench.httpload import HttpConnection
 from bench.stats import summary
+from harness.cluster import Cluster, Server
 
 
 async def _closed_loop(

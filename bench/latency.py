@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bench.cluster import Cluster, Server
 from bench.common import (
     CUSTOMER_STATE,
     WEBHOOK,
@@ -29,6 +28,7 @@ from bench.common import (
 )
 from bench.httpload import ConnectionPool
 from bench.stats import summary
+from harness.cluster import Cluster, Server
 
 # Requests in flight per server at most: beyond that the server is saturated and further
 # callbacks are counted as not sent, so an overloaded run stays bounded in time.

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 
-from bench.cluster import Cluster, Server
 from bench.common import close_sockets, ms, open_sockets
-from bench.edge import proxy_headers
 from bench.httpload import HttpConnection
 from bench.stats import percentile
+from harness.cluster import Cluster, Server
+from harness.edge import proxy_headers
 
 REPEAT = 15
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bench.cluster import Cluster, Server, postgres_server_url, unreachable
-from bench.edge import EdgeAdapter
 from calls.simulator import ManualClock, Simulator, SimulatorConfig
+from harness.cluster import Cluster, Server, postgres_server_url, unreachable
+from harness.edge import EdgeAdapter
 from tests.deploy.helpers import TIMEOUT, Browser, customer_state
 
 ANSWER_DELAY = 1.0

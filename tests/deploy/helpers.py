@@ -1,7 +1,7 @@
 """What a browser and the provider do to a deployed cluster, over real sockets.
 
 `Browser` logs in through the real login form and clicks buttons through the stand-in proxy
-(`bench.edge`), and opens desktop websockets straight to one app process with the headers
+(`harness.edge`), and opens desktop websockets straight to one app process with the headers
 the proxy would pass. `post_callback` signs a callback the way Plivo does, against the
 public URL, and posts it to one process.
 """
@@ -15,10 +15,10 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
-from bench.cluster import Cluster, Server
-from bench.edge import Backends, edge_session, proxy_headers
-from bench.wsclient import WebSocket
 from calls.signature import NONCE_HEADER, SIGNATURE_HEADER, compute_signature
+from harness.cluster import Cluster, Server
+from harness.edge import Backends, edge_session, proxy_headers
+from harness.wsclient import WebSocket
 
 WS_PATH = "/ws/desktop/"
 TIMEOUT = 5.0

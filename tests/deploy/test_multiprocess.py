@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench.wsclient import ABNORMAL_CLOSE, HandshakeRefused
+from harness.wsclient import ABNORMAL_CLOSE, HandshakeRefused
 from tests.deploy.conftest import AGENTS, CUSTOMERS, PASSWORD, Deployment, place_call
 from tests.deploy.helpers import (
     TIMEOUT,

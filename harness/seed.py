@@ -1,10 +1,10 @@
-"""Prepare and fill a cluster's database; run by `bench.cluster` in a child process.
+"""Prepare and fill a cluster's database; run by `harness.cluster` in a child process.
 
-    python -m bench.seed prepare migrate collectstatic
-    python -m bench.seed people < {"agents": [{"username", "password", "endpoint"}],
+    python -m harness.seed prepare migrate collectstatic
+    python -m harness.seed people < {"agents": [{"username", "password", "endpoint"}],
                                    "customers": [{"name", "phone"}]}
-    python -m bench.seed load   < {"agents": 1000, "idle_agents": 0, "supervisor": true}
-    python -m bench.seed wipe-calls < {}
+    python -m harness.seed load   < {"agents": 1000, "idle_agents": 0, "supervisor": true}
+    python -m harness.seed wipe-calls < {}
 
 `people` makes real accounts that log in through the login form (the tests). `load` makes
 many agents, each on one live call with a customer, plus signed-in sessions, in bulk (the

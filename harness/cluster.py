@@ -243,7 +243,7 @@ class Cluster:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
         self._created = True
         steps = ["migrate"] + (["collectstatic"] if collectstatic else [])
-        self.run_python("-m", "bench.seed", "prepare", *steps)
+        self.run_python("-m", "harness.seed", "prepare", *steps)
         return self
 
     def run_python(self, *args: str, stdin: str | None = None, **env: str) -> str:
@@ -262,8 +262,8 @@ class Cluster:
         return done.stdout
 
     def seed(self, command: str, spec: dict) -> dict:
-        """`bench.seed <command>` with a JSON spec on stdin; its JSON answer."""
-        out = self.run_python("-m", "bench.seed", command, stdin=json.dumps(spec))
+        """`harness.seed <command>` with a JSON spec on stdin; its JSON answer."""
+        out = self.run_python("-m", "harness.seed", command, stdin=json.dumps(spec))
         return json.loads(out.strip().splitlines()[-1])
 
     def sql(self, query: str, *params) -> list[tuple]:

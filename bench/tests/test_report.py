@@ -1,16 +1,12 @@
-"""The benchmark's own parts that can be checked without running it: percentiles, the
-websocket client's frames, and the report's verdicts against the targets."""
+"""The benchmark's own parts that can be checked without running it: percentiles and the
+report's verdicts against the targets."""
 
 from __future__ import annotations
 
 import math
-import struct
-
-import pytest
 
 from bench.report import markdown, verdicts
 from bench.stats import percentile, summary
-from bench.wsclient import _frame
 
 
 def test_percentiles_use_the_nearest_rank():
@@ -20,27 +16,6 @@ def test_percentiles_use_the_nearest_rank():
     assert percentile([7.0], 99) == 7.0
     assert math.isnan(percentile([], 50))
     assert summary([3.0, 1.0, 2.0])["max"] == 3.0
-
-
-def _unmask(frame: bytes) -> tuple[int, bytes]:
-    opcode, size = frame[0] & 0x0F, frame[1] & 0x7F
-    at = 2
-    if size == 126:
-        (size,) = struct.unpack("!H", frame[2:4])
-        at = 4
-    elif size == 127:
-        (size,) = struct.unpack("!Q", frame[2:10])
-        at = 10
-    assert frame[1] & 0x80, "client frames must be masked"
-    mask, payload = frame[at : at + 4], frame[at + 4 :]
-    assert len(payload) == size
-    return opcode, bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536])
-def test_client_frames_are_masked_and_carry_the_payload(size):
-    payload = bytes(i % 251 for i in range(size))
-    assert _unmask(_frame(0x1, payload)) == (0x1, payload)
 
 
 def _results(*, push_p99: float, echo_p99: float, webhook: float, held: int) -> dict:
