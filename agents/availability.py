@@ -18,15 +18,6 @@ from calls.models import Call, Member
 Status = Agent.Status
 
 
-def agent_effective_status(*, agent: Agent, at: datetime | None = None) -> str:
-    """The status routing and displays should believe: an expired wrap-up is Available (or the
-    status the agent asked for), even before anyone has flipped it in the database."""
-    at = at or timezone.now()
-    if agent.status == Status.WRAP_UP and agent.wrap_up_until and agent.wrap_up_until <= at:
-        return agent.next_status or Status.AVAILABLE
-    return agent.status
-
-
 def routable_now(at: datetime) -> Q:
     """Free to take a call now: Available, or a wrap-up that has run out with nothing pending,
     and on no live call (whatever the status says)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
@@ -38,28 +38,10 @@ def _calls() -> QuerySet[Call]:
     )
 
 
-def _live_leg(agent_ref) -> QuerySet[Member]:
-    return Member.objects.filter(
-        agent=agent_ref, state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES
-    )
-
-
 def call_with_members(*, call_id: int) -> Call:
     """One call with members, their agents/customers and transfer agents. Raises
     Call.DoesNotExist. 2 queries."""
     return _calls().get(pk=call_id)
-
-
-def agent_live_calls(*, agent: Agent) -> list[Call]:
-    """Live calls the agent has a live leg in (ringing, talking, held), newest first.
-    2 queries."""
-    leg = Member.objects.filter(call=OuterRef("pk"), agent=agent, state__in=Member.LIVE_STATES)
-    return list(
-        _calls()
-        .filter(status__in=Call.LIVE_STATUSES)
-        .filter(Exists(leg))
-        .order_by("-created_at", "-pk")
-    )
 
 
 def live_calls(*, limit: int | None = None) -> list[Call]:
@@ -76,21 +58,6 @@ def agents_by_status() -> dict[str, list[Agent]]:
     for agent in Agent.objects.select_related("user").order_by("status_changed_at", "pk"):
         groups.setdefault(agent.status, []).append(agent)
     return groups
-
-
-def available_agents(*, exclude_agent_id: int | None = None) -> list[Agent]:
-    """Agents a call can be transferred to: Available and on no live call, longest idle first.
-    1 query."""
-    busy = _live_leg(OuterRef("pk"))
-    agents = (
-        Agent.objects.select_related("user")
-        .filter(status=Agent.Status.AVAILABLE)
-        .exclude(Exists(busy))
-        .order_by("status_changed_at", "pk")
-    )
-    if exclude_agent_id is not None:
-        agents = agents.exclude(pk=exclude_agent_id)
-    return list(agents)
 
 
 def wrap_up_window() -> timedelta:

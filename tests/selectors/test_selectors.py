@@ -63,34 +63,6 @@ def bob():
 
 
 @pytest.mark.parametrize("count", [1, 30])
-def test_agent_live_calls_fixed_queries(count, alice, bob, django_assert_num_queries):
-    for _ in range(count):
-        make_call(agent=alice, extra_agent=bob)
-    make_call(agent=alice, status="completed")
-    make_call(agent=bob)  # not alice's
-    with django_assert_num_queries(2):
-        calls = selectors.agent_live_calls(agent=alice)
-        touch_everything(calls)
-    assert len(calls) == count
-    assert all(c.is_live for c in calls)
-
-
-def test_agent_live_calls_follows_live_legs_not_ownership(alice, bob):
-    # Alice started the call, transferred it and left: it is no longer on her desktop.
-    call = make_call(agent=alice, extra_agent=bob)
-    call.members.filter(agent=alice).update(state=S.LEFT)
-    assert selectors.agent_live_calls(agent=alice) == []
-    assert selectors.agent_live_calls(agent=bob) == [call]
-
-
-def test_agent_live_calls_newest_first(alice):
-    old = make_call(agent=alice)
-    Call.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(minutes=5))
-    new = make_call(agent=alice)
-    assert selectors.agent_live_calls(agent=alice) == [new, old]
-
-
-@pytest.mark.parametrize("count", [1, 30])
 def test_live_calls_fixed_queries(count, alice, bob, django_assert_num_queries):
     for i in range(count):
         make_call(agent=alice if i % 2 else bob)
@@ -142,26 +114,6 @@ def test_agents_by_status_longest_in_state_first():
     Agent.objects.filter(pk=recent.pk).update(status_changed_at=now)
     Agent.objects.filter(pk=longest.pk).update(status_changed_at=now - timedelta(hours=1))
     assert [a.pk for a in selectors.agents_by_status()["available"]] == [longest.pk, recent.pk]
-
-
-@pytest.mark.parametrize("count", [1, 30])
-def test_available_agents_one_query(count, alice, django_assert_num_queries):
-    idle = [make_agent() for _ in range(count)]
-    make_agent(status="away")
-    make_agent(status="on_call")
-    # Marked available but still has a live leg (e.g. presence not yet caught up): not offered.
-    stale = make_agent()
-    make_call(agent=stale)
-    with django_assert_num_queries(1):
-        agents = selectors.available_agents(exclude_agent_id=alice.pk)
-        names = [a.display_name for a in agents]
-    assert {a.pk for a in agents} == {a.pk for a in idle}
-    assert len(names) == count
-
-
-def test_available_agents_excludes_the_asker(alice, bob):
-    assert selectors.available_agents(exclude_agent_id=alice.pk) == [bob]
-    assert {a.pk for a in selectors.available_agents()} == {alice.pk, bob.pk}
 
 
 @pytest.mark.parametrize("count", [1, 30])
