@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Call, CallbackEvent, Customer, Member
+from calls.outcomes import call_outcome
 from calls.services.errors import InvalidState, NotFound
 from calls.state import (
     call_changed,
@@ -382,6 +383,14 @@ def _record_exit_order(*, member: Member, notice: CallbackNotice) -> bool:
     return True
 
 
+def _outcome_changes(call: Call) -> bool:
+    """Whether an ended call's outcome reads differently now (a live call's is read when it
+    ends), so that a late exit that changes nothing pushes nothing."""
+    if call.is_live:
+        return False
+    return call_outcome(call=call, members=list(call.members.all())) != call.outcome
+
+
 # How a leg that left ended, by the provider's exit cause: hung up at its end, or cancelled
 # by the provider (the call ended, or an action of ours that is already applied).
 _EXIT_CAUSES = {"completed": Member.EndCause.FAR_END}
@@ -414,12 +423,12 @@ def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Resu
             call_changed(call=call, at=at)
             note = f"leg already taken out; its dial ended {member.get_state_display().lower()}"
             return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
-        outcome_before = call.outcome
-        if member.answered_at != answered_before or exit_ordered:
-            # A late enter of a leg already gone: it had answered; a late exit: where it left
-            # in the provider's order. Either tells how the call ended.
+        reordered = exit_ordered and _outcome_changes(call)
+        if member.answered_at != answered_before or reordered:
+            # A late enter of a leg already gone: it had answered; a late exit: it left
+            # before the one we took for the end. Either tells how the call ended.
             call_changed(call=call, at=at)
-        if exit_ordered and call.outcome != outcome_before:
+        if reordered:
             note = f"leg already gone; by the provider's order the call ended {call.outcome}"
             return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
         return _Result(Outcome.IGNORED, _join(notice.note, unchanged_note), call, member)

@@ -87,14 +87,17 @@ def test_the_exit_that_ended_the_call_arriving_last_corrects_the_outcome(client)
     assert legs.customer_leg.end_cause == Member.EndCause.TAKEN_OUT  # what we did, kept
 
 
-def test_a_late_exit_in_order_changes_nothing(client):
+def test_a_late_exit_in_order_changes_nothing_and_pushes_nothing(client):
     legs = _talking(client)
     exits = _exits(first="customer")
     _post(client, exits["customer_leaves"])
+    legs.refresh()
+    version = legs.call.version
     late = _post(client, exits["agent_leaves"])
     assert late["outcome"] == "ignored"
     legs.refresh()
-    assert legs.call.outcome == Outcome.CUSTOMER_HUNG_UP
+    assert (legs.call.outcome, legs.call.version) == (Outcome.CUSTOMER_HUNG_UP, version)
+    assert legs.agent_leg.exit_sequence == 10  # kept all the same
 
 
 def test_a_duplicate_of_the_late_exit_is_a_no_op(client):
