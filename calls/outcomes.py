@@ -1,8 +1,9 @@
 """How a call ended, read from its legs, and how to say it to people.
 
 Pure functions over a call and its members (already loaded): the outcome is derived from
-what is known of each leg (who answered, how each leg ended), so a callback that arrives
-late and tells more refines it.
+what is known of each leg (who answered, how each leg ended, and, from Multiparty Call
+callbacks, where each left in the provider's order), so a callback that arrives late and
+tells more refines it.
 """
 
 from __future__ import annotations
