@@ -9,9 +9,14 @@ class AgentsConfig(AppConfig):
         # signals: live pages close with their credentials (logout, password, rights).
         from agents import pushes, signals  # noqa: F401
         from agents.presence import agents_follow_call
-        from agents.services.routing import offer_again_when_declined
+        from agents.services.routing import (
+            offer_again_when_declined,
+            offer_when_the_caller_waits_alone,
+        )
         from calls.events import CallChanged, MemberChanged, listen
 
         listen(CallChanged, agents_follow_call)  # agents follow their calls, in the change
-        listen(MemberChanged, offer_again_when_declined)  # no inbound caller is stranded
+        # No inbound caller is stranded, whichever of the decline and their join comes first.
+        listen(MemberChanged, offer_again_when_declined)
+        listen(MemberChanged, offer_when_the_caller_waits_alone)
         pushes.register()  # the desktop renders the core's events

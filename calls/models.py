@@ -214,6 +214,11 @@ class Member(models.Model):
     state_changed_at = models.DateTimeField(default=timezone.now)
     # The provider's own timestamp of the newest event applied, to drop older ones.
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # The provider's order (Multiparty Call SequenceNumber, per conference): of the newest
+    # event applied to this leg, and of its leaving the bridge, even when that arrived after
+    # we had taken the leg out. Who left first decides how the call ended.
+    last_sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    exit_sequence = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -294,6 +299,8 @@ class CallbackEvent(models.Model):
     event = models.CharField(max_length=64, blank=True)
     params = models.JSONField()
     content_type = models.CharField(max_length=100, blank=True)
+    # The provider's SequenceNumber (Multiparty Call callbacks; none in PHLO's vocabulary).
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)
     call = models.ForeignKey(
         Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
     )

@@ -1,8 +1,9 @@
 """How a call ended, read from its legs, and how to say it to people.
 
 Pure functions over a call and its members (already loaded): the outcome is derived from
-what is known of each leg (who answered, how each leg ended), so a callback that arrives
-late and tells more refines it.
+what is known of each leg (who answered, how each leg ended, and, from Multiparty Call
+callbacks, where each left in the provider's order), so a callback that arrives late and
+tells more refines it.
 """
 
 from __future__ import annotations
@@ -59,22 +60,56 @@ def call_outcome(*, call: Call, members: Sequence[Member]) -> str:
     return _outbound(call, members)
 
 
-def _connected(far: Sequence[Member]) -> str:
+# End causes that say only that a leg left: whether it hung up or was taken out because
+# someone else left first is the provider's order to tell, when it gives one.
+_LEFT_UNTOLD = (Cause.FAR_END, Cause.TAKEN_OUT)
+
+
+def far_left_first(*, far: Sequence[Member], near: Sequence[Member]) -> bool | None:
+    """Whether the far party left the bridge on their own, by the provider's order of exits
+    (`Member.exit_sequence`), or None when that order is not known (PHLO's vocabulary has
+    none; an exit yet to arrive; a leg we ended ourselves, which says it all).
+
+    Whoever's leaving ends the call leaves first: the provider then takes the rest out. So
+    the far party hung up when someone in `near` (the legs that answered on our side) was
+    still on the bridge as they left; with nobody on our side answered, nothing but the far
+    party could have ended their part."""
+    if not far or any(m.end_cause not in _LEFT_UNTOLD for m in far):
+        return None
+    exits = [m.exit_sequence for m in (*far, *near)]
+    if None in exits:
+        return None
+    first_far = min(m.exit_sequence for m in far)
+    return not near or any(m.exit_sequence > first_far for m in near)
+
+
+def _connected(far: Sequence[Member], near: Sequence[Member]) -> str:
     if any(m.is_machine for m in far):
         return Outcome.VOICEMAIL
-    if any(m.end_cause == Cause.FAR_END for m in far if m.answered_at):
+    answered = [m for m in far if m.answered_at]
+    by_order = far_left_first(far=answered, near=near)
+    if by_order is not None:
+        return Outcome.CUSTOMER_HUNG_UP if by_order else Outcome.AGENT_HUNG_UP
+    if any(m.end_cause == Cause.FAR_END for m in answered):
         return Outcome.CUSTOMER_HUNG_UP
     return Outcome.AGENT_HUNG_UP
+
+
+def _answered_near(members: Sequence[Member], far: Sequence[Member]) -> list[Member]:
+    return [m for m in members if m.answered_at and m not in far]
 
 
 def _inbound(members: Sequence[Member]) -> str:
     customers = [m for m in members if m.role == Role.CUSTOMER]
     if any(_is_agent_leg(m) and m.answered_at for m in members):
-        return _connected(customers)
+        return _connected(customers, _answered_near(members, customers))
     stand_in = [m for m in members if m.role == Role.NO_AGENT]
     if any(m.answered_at for m in stand_in) or not customers:
         return Outcome.NO_AGENT
-    if any(m.end_cause == Cause.FAR_END for m in customers):
+    # Nobody answered: a caller's own exit is their hanging up, even when the conference's
+    # end reached us before it and took them out.
+    by_order = far_left_first(far=customers, near=[])
+    if by_order or any(m.end_cause == Cause.FAR_END for m in customers):
         return Outcome.ABANDONED
     return Outcome.NO_AGENT
 
@@ -86,7 +121,7 @@ def _outbound(call: Call, members: Sequence[Member]) -> str:
         declined = any(m.end_cause in (Cause.HUNG_UP, Cause.DECLINED) for m in own)
         return Outcome.CANCELLED if declined else Outcome.AGENT_UNREACHABLE
     if any(m.answered_at for m in far):
-        return _connected(far)
+        return _connected(far, _answered_near(members, far))
     states = {m.state for m in far}
     for state, outcome in (
         (State.BUSY, Outcome.BUSY),

@@ -56,11 +56,13 @@ def member_set_state(
     state: str,
     at: datetime | None = None,
     event_at: datetime | None = None,
+    sequence: int | None = None,
     cause: str = "",
 ) -> bool:
     """Move a member to `state` (`cause`: why a leg that ends ended). Returns False, changing
     nothing, when the move is not allowed: the member is already terminal, or the event is
-    older than the newest one applied."""
+    older than the newest one applied (by the provider's `sequence` when both have one, else
+    by its timestamp `event_at`)."""
     at = at or timezone.now()
     if member.is_terminal:
         if state in ANSWERED and member.answered_at is None and state != State.WAITING:
@@ -74,12 +76,12 @@ def member_set_state(
             member.end_cause = cause
             member.save(update_fields=["state", "end_cause"])
         return False
-    if event_at and member.last_event_at and event_at < member.last_event_at:
+    if is_older(member=member, event_at=event_at, sequence=sequence):
         return False
     if state == member.state:
-        if event_at:
-            member.last_event_at = event_at
-            member.save(update_fields=["last_event_at"])
+        if event_at or sequence is not None:
+            _seen(member, event_at=event_at, sequence=sequence)
+            member.save(update_fields=["last_event_at", "last_sequence"])
         return False
     if state in ANSWERED and member.answered_at is None:
         member.answered_at = at
@@ -93,8 +95,7 @@ def member_set_state(
     previous = member.state
     member.state = state
     member.state_changed_at = at
-    if event_at:
-        member.last_event_at = event_at
+    _seen(member, event_at=event_at, sequence=sequence)
     member.save()
     announce(
         MemberChanged(
@@ -109,6 +110,21 @@ def member_set_state(
         )
     )
     return True
+
+
+def is_older(*, member: Member, event_at: datetime | None, sequence: int | None) -> bool:
+    """Whether an event happened before the newest one applied to `member`. The provider's
+    sequence orders events that share a timestamp (one step of the call), so it wins."""
+    if sequence is not None and member.last_sequence is not None:
+        return sequence < member.last_sequence
+    return bool(event_at and member.last_event_at and event_at < member.last_event_at)
+
+
+def _seen(member: Member, *, event_at: datetime | None, sequence: int | None) -> None:
+    if event_at:
+        member.last_event_at = max(event_at, member.last_event_at or event_at)
+    if sequence is not None:
+        member.last_sequence = max(sequence, member.last_sequence or 0)
 
 
 def _taken_out_unanswered(member: Member) -> bool:

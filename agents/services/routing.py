@@ -14,8 +14,10 @@ find them: the customer's leg by the inbound `call_uuid`, the agent's by address
 No caller is stranded. When the agent offered a call declines it, lets it ring out, cannot
 be reached, or goes away while it rings, the caller (waiting on the call with wait music) is
 offered to the next free agent who has waited longest and has not been offered this call
-yet (`inbound_offer_next`, after the change commits). With nobody left, the caller is put
-through to the no-agent outcome: the message, or voicemail (INBOUND_NO_AGENT_OUTCOME). A
+yet (`inbound_offer_next`, after the change commits; when that happened before the
+provider told us the caller is on the call, as soon as it does). With nobody left, the
+caller is put through to the no-agent outcome: the message, or voicemail
+(INBOUND_NO_AGENT_OUTCOME). A
 caller nobody was free for at routing time gets the same outcome from the PHLO flow's
 no-agent branch, and the call is recorded. Housekeeping offers again any call whose caller
 has waited with nobody ringing for a while (an offer PHLO refused, a lost callback).
@@ -296,6 +298,26 @@ def offer_again_when_declined(event: MemberChanged) -> None:
         answered_at__isnull=True,
     )
     if inbound.exists():
+        call_id = event.call_id
+        transaction.on_commit(lambda: _offer_quietly(call_id=call_id))
+
+
+def offer_when_the_caller_waits_alone(event: MemberChanged) -> None:
+    """Listens to `MemberChanged`: an inbound caller now waits on the call (their join has
+    arrived) with nobody on it or ringing, because the agent offered it declined, missed it
+    or went away before the join did; the offer made then found no caller waiting. Offer
+    the call now, after this change commits, rather than when housekeeping finds it."""
+    if event.role != Member.Role.CUSTOMER or event.state != Member.State.WAITING:
+        return
+    legs = Member.objects.filter(call=OuterRef("pk"), state__in=Member.LIVE_STATES)
+    others_live = legs.exclude(role=Member.Role.CUSTOMER)
+    alone = Call.objects.filter(
+        pk=event.call_id,
+        direction=Call.Direction.INBOUND,
+        status__in=Call.LIVE_STATUSES,
+        answered_at__isnull=True,
+    ).exclude(Exists(others_live))
+    if alone.exists():
         call_id = event.call_id
         transaction.on_commit(lambda: _offer_quietly(call_id=call_id))
 

@@ -117,6 +117,7 @@ class CallbackEventAdmin(AuditTrailAdmin):
         "received_at",
         "processed_at",
         "event_display",
+        "sequence",
         "vocabulary",
         "outcome",
         "note",

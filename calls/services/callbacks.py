@@ -6,9 +6,11 @@
    record the outcome with it: applied, ignored (with a note), unmatched, or, when applying
    raises, failed with the error, kept for the provider's retry or `callback_replay`.
 
-Applying goes through `calls.state` only. Terminal member states are sticky and events with a
-provider timestamp older than the member's newest are dropped, so callbacks that arrive twice
-or out of order converge on the true state.
+Applying goes through `calls.state` only. Terminal member states are sticky and events older
+than the member's newest are dropped (by the Multiparty Call SequenceNumber when there is one,
+else by the provider's timestamp), so callbacks that arrive twice or out of order converge on
+the true state. Each leg's exit keeps its place in the provider's order even when it arrives
+after the leg was taken out, so who left first, and so how the call ended, is the provider's.
 """
 
 import hashlib
@@ -23,10 +25,12 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Call, CallbackEvent, Customer, Member
+from calls.outcomes import call_outcome
 from calls.services.errors import InvalidState, NotFound
 from calls.state import (
     call_changed,
     entering_state,
+    is_older,
     lock_call,
     member_set_state,
     on_member_answered,
@@ -113,6 +117,7 @@ def callback_store(
                 event=notice.event[:64],
                 params=stored_params,
                 content_type=content_type[:100],
+                sequence=notice.sequence,
             )
         return event, True
     except IntegrityError:
@@ -356,9 +361,34 @@ def _why_unchanged(*, member: Member, notice: CallbackNotice) -> str:
     """Said before `member_set_state`, which may record the event's time."""
     if member.is_terminal:
         return f"member already {member.get_state_display().lower()}; a late event changes nothing"
-    if notice.event_at and member.last_event_at and notice.event_at < member.last_event_at:
-        return f"older than the member's newest event ({member.last_event_at.isoformat()}); dropped"
+    if is_older(member=member, event_at=notice.event_at, sequence=notice.sequence):
+        if notice.sequence is not None and member.last_sequence is not None:
+            newest = f"#{member.last_sequence}"
+        else:
+            newest = member.last_event_at.isoformat()
+        return f"older than the member's newest event ({newest}); dropped"
     return f"member already {member.get_state_display().lower()}"
+
+
+def _record_exit_order(*, member: Member, notice: CallbackNotice) -> bool:
+    """Keep where, in the provider's order, this leg left the bridge, also when we had taken it
+    out before its own exit arrived: who left first tells how the call ended
+    (`calls.outcomes`). True when newly known."""
+    if notice.sequence is None or not notice.leaves_the_bridge:
+        return False
+    if member.exit_sequence is not None:  # a leg leaves the bridge once
+        return False
+    member.exit_sequence = notice.sequence
+    member.save(update_fields=["exit_sequence"])
+    return True
+
+
+def _outcome_changes(call: Call) -> bool:
+    """Whether an ended call's outcome reads differently now (a live call's is read when it
+    ends), so that a late exit that changes nothing pushes nothing."""
+    if call.is_live:
+        return False
+    return call_outcome(call=call, members=list(call.members.all())) != call.outcome
 
 
 # How a leg that left ended, by the provider's exit cause: hung up at its end, or cancelled
@@ -378,21 +408,29 @@ def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Resu
     unchanged_note = _why_unchanged(member=member, notice=notice)
     answered_before = member.answered_at
     cause = _EXIT_CAUSES.get(notice.exit_cause, Member.EndCause.TAKEN_OUT)
-    if not member_set_state(
+    moved = member_set_state(
         member=member,
         state=_requested_state(call=call, member=member, notice=notice),
         at=at,
         event_at=notice.event_at,
+        sequence=notice.sequence,
         cause=cause if notice.member_state == State.LEFT else "",
-    ):
+    )
+    exit_ordered = _record_exit_order(member=member, notice=notice)
+    if not moved:
         if member.state != previous:
             # A leg we took out unanswered: the provider says how its dial really ended.
             call_changed(call=call, at=at)
             note = f"leg already taken out; its dial ended {member.get_state_display().lower()}"
             return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
-        if member.answered_at != answered_before:
-            # A late enter of a leg already gone: it had answered, which tells how it ended.
+        reordered = exit_ordered and _outcome_changes(call)
+        if member.answered_at != answered_before or reordered:
+            # A late enter of a leg already gone: it had answered; a late exit: it left
+            # before the one we took for the end. Either tells how the call ended.
             call_changed(call=call, at=at)
+        if reordered:
+            note = f"leg already gone; by the provider's order the call ended {call.outcome}"
+            return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
         return _Result(Outcome.IGNORED, _join(notice.note, unchanged_note), call, member)
     if notice.is_machine and not member.is_machine:
         member.is_machine = True

@@ -209,12 +209,21 @@ class CallbackNotice:
     # An exit's cause as the provider said it ("completed", "busy", ...); "" for other events.
     exit_cause: str = ""
     event_at: datetime | None = None
+    # The provider's order of events in the conference (Multiparty Call SequenceNumber);
+    # None in PHLO's vocabulary, which has none.
+    sequence: int | None = None
     # Why the event was read the way it was, when that is not obvious (kept on the record).
     note: str = ""
 
     @property
     def has_participant(self) -> bool:
         return bool(self.call_uuid or self.address)
+
+    @property
+    def leaves_the_bridge(self) -> bool:
+        """A leg that was on the call leaving it (hung up, or taken out as the call ended),
+        as opposed to a dial that ended unanswered."""
+        return self.member_state == State.LEFT and self.exit_cause == "completed"
 
     @property
     def is_entering(self) -> bool:
@@ -285,6 +294,19 @@ def parse_event_time(raw: str) -> datetime | None:
             f"EventTimestamp {raw!r} is not a date and time; expected YYYY-MM-DD HH:MM:SS (UTC)."
         ) from exc
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# Up to 18 digits: any order a provider counts fits the column (a signed 64-bit integer).
+_SEQUENCE = re.compile(r"[0-9]{1,18}")
+
+
+def parse_sequence(raw: str) -> tuple[int | None, str]:
+    """(SequenceNumber, note): one we cannot read orders nothing, and the event still counts."""
+    if not raw:
+        return None, ""
+    if _SEQUENCE.fullmatch(raw):
+        return int(raw), ""
+    return None, f"unreadable SequenceNumber {raw[:40]!r} ignored"
 
 
 def normalise(params: Params) -> CallbackNotice:
@@ -359,15 +381,17 @@ def _normalise_mpc(params: Params, event: str) -> CallbackNotice:
         "member_id": _text(params, "MemberID"),
         "event_at": parse_event_time(_text(params, "EventTimestamp")),
     }
+    sequence, sequence_note = parse_sequence(_text(params, "SequenceNumber"))
     if event not in MPC_EVENTS:
         return CallbackNotice(
             vocabulary=Vocabulary.UNKNOWN,
             event=event,
             kind=NoticeKind.UNKNOWN,
             note=f"unknown Multiparty Call event {event!r}",
+            sequence=sequence,
             **ids,
         )
-    notes = [address_note]
+    notes = [address_note, sequence_note]
     is_machine = _text(params, "ParticipantIsMachine").lower() in _TRUE
     state = None
     exit_cause = ""
@@ -393,6 +417,7 @@ def _normalise_mpc(params: Params, event: str) -> CallbackNotice:
         member_state=state,
         is_machine=is_machine and event == "ParticipantJoin",
         exit_cause=exit_cause,
+        sequence=sequence,
         note="; ".join(n for n in notes if n),
         **ids,
     )

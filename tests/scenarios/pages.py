@@ -18,7 +18,6 @@ import re
 import warnings
 from dataclasses import dataclass, fields
 
-import pytest
 from django.test import Client
 
 from agents.models import Agent
@@ -213,21 +212,16 @@ class ReorderedOutcome(UserWarning):
 # call and the legs the provider then took out all exit "completed"; when a taken-out leg's
 # exit arrives first, it reads as that side hanging up (and an inbound caller taken out by a
 # conference end that arrives before their own exit reads as nobody having taken the call).
-# Only under chaos, and only between these pairs, may the outcome differ, and every page
-# must then agree with the outcome there is:
-# - PHLO's node variables carry no time or order: who left first cannot be known. The
-#   story passes, with a ReorderedOutcome warning.
-# - The Multiparty Call callbacks number their events (SequenceNumber), which the app does
-#   not use to order them: knowable, so the story is marked as an expected failure.
+# PHLO's node variables carry no time or order, so who left first cannot be known: only
+# under chaos in that vocabulary, and only between these pairs, may the outcome differ, and
+# every page must then agree with the outcome there is (the story passes, with a
+# ReorderedOutcome warning). The Multiparty Call callbacks number their events
+# (SequenceNumber) and the app follows that order: there the outcome must be exact.
 UNKNOWABLE_WHEN_REORDERED = {
     Outcome.CUSTOMER_HUNG_UP: Outcome.AGENT_HUNG_UP,
     Outcome.AGENT_HUNG_UP: Outcome.CUSTOMER_HUNG_UP,
     Outcome.ABANDONED: Outcome.NO_AGENT,
 }
-SEQUENCE_IGNORED = (
-    "callbacks reordered: the app does not order Multiparty Call events by SequenceNumber,"
-    " so the exit that ended the call reads as a later one"
-)
 
 
 def reordered(sim) -> bool:
@@ -235,22 +229,20 @@ def reordered(sim) -> bool:
     return bool(chaos and chaos.reorder_window > 1)
 
 
-def settled_outcome(*, sim, call: Call, expected: str) -> tuple[str, str]:
-    """The outcome the pages must show, and why it is not the expected one ("" when it is):
-    see UNKNOWABLE_WHEN_REORDERED."""
+def settled_outcome(*, sim, call: Call, expected: str) -> str:
+    """The outcome the pages must show: the expected one, but for the PHLO vocabulary's
+    reordered exits (see UNKNOWABLE_WHEN_REORDERED)."""
     actual = call.outcome
-    if actual == expected or not reordered(sim):
+    if actual == expected or not reordered(sim) or sim.config.vocabulary != "phlo":
         assert actual == expected, describe(call)
-        return expected, ""
+        return expected
     assert actual == UNKNOWABLE_WHEN_REORDERED.get(expected), describe(call)
     why = (
         f"call {call.pk}: {actual} instead of {expected} (chaos {sim.config.chaos},"
         f" {sim.config.vocabulary}): {describe(call)}"
     )
-    if sim.config.vocabulary == "mpc":
-        return actual, f"{SEQUENCE_IGNORED}; {why}"
     warnings.warn(ReorderedOutcome(why), stacklevel=3)
-    return actual, ""
+    return actual
 
 
 def describe(call: Call) -> str:
@@ -294,11 +286,9 @@ def story_end(
     check_nothing_live(sim)
     check_callbacks(sim)
     call.refresh_from_db()
-    outcome, unknown = settled_outcome(sim=sim, call=call, expected=outcome)
+    outcome = settled_outcome(sim=sim, call=call, expected=outcome)
     assert {a.pk for a in desks} == set(Agent.objects.values_list("pk", flat=True))
     for agent, desk in desks.items():
         check_desk(agent=agent, call=call, desk=desk, outcome=outcome, who=who)
     check_board(board, figures)
     check_admin(call, outcome)
-    if unknown:
-        pytest.xfail(unknown)  # every other page checked, and right

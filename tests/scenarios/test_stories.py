@@ -48,6 +48,8 @@ S = Member.State
 ANSWER_DELAY = 1.0  # seconds a phone in "auto" mode rings before it answers
 RING_TIMEOUT = 30.0  # the simulator's default: a phone nobody answers gives up after this
 CHAOS = {"seed": 7, "duplicate": 0.3, "reorder_window": 3, "hold_seconds": 1}
+# Callbacks held back: sent together (shuffled) every `hold_seconds`, as a slow provider does.
+HELD = {"seed": 7, "duplicate": 0, "reorder_window": 1000, "hold_seconds": 2}
 # Long enough for a chaos window that did not fill to be sent, with its duplicates.
 SETTLE = 3.0
 
@@ -74,7 +76,7 @@ def sim(request, live_server, settings, make_phlo_sim):
         vocabulary=vocabulary,
         answer_delay=ANSWER_DELAY,
         ring_timeout=RING_TIMEOUT,
-        chaos=CHAOS if chaos else None,
+        chaos={"": None, "chaos": CHAOS, "held": HELD}[chaos],
     )
 
 
@@ -712,6 +714,33 @@ def test_inbound_declined_goes_to_the_next_agent(sim, floor):
     answers(sim, call, bob)
     assert status_of(alice) == (Status.AWAY, DECLINED_REASON)
     assert Card.of(agent=alice, call=call).placement == NONE
+    sim.phones.hangup(DANA)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.CUSTOMER_HUNG_UP,
+        who="Dana Diaz",
+        desks={alice: Desk(Status.AWAY, DECLINED_REASON), bob: Desk(Status.WRAP_UP, card=WRAP_UP)},
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1),
+    )
+
+
+@pytest.mark.parametrize("sim", ["phlo-held", "mpc-held"], indirect=True)
+def test_inbound_declined_before_the_callers_join_arrives_goes_to_the_next_agent(sim, floor):
+    """Alice declines Dana's call before the provider's word that Dana is on it has arrived:
+    the call rings Bob as soon as it does, not when housekeeping finds Dana waiting."""
+    alice, bob = floor
+    board = Board()
+    sim.inbound_call(from_=DANA, to=LINE)
+    until(sim, lambda: Call.objects.exists(), what="routing")
+    call = Call.objects.get()
+    assert leg(call, DANA).state == S.DIALLING  # her join is still on its way
+    ringing_leg_reject(actor=alice.user, member_id=leg(call, alice.endpoint).pk)
+    assert owner_of(call) is None  # nobody to offer to yet: Dana is not known to wait
+    until(sim, lambda: owner_of(call) == bob, within=HELD["hold_seconds"] + 1, what="Bob")
+    answers(sim, call, bob)
+    assert status_of(alice) == (Status.AWAY, DECLINED_REASON)
     sim.phones.hangup(DANA)
     story_end(
         sim=sim,
