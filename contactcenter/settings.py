@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from contactcenter.env import env_bool, env_float, env_list, env_str
+from contactcenter.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CONTACTCENTER_VAR_DIR", str(BASE_DIR / "var")))
@@ -103,7 +103,7 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "max_connections": int(env_float("REDIS_MAX_CONNECTIONS", 2000)),
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
                         "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT", 30),
                     }
                 ],
@@ -135,7 +135,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # checks the lockout first; grants nothing itself
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(env_float("LOGIN_FAILURE_LIMIT", 10))
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_float("LOGIN_COOLOFF_MINUTES", 10))
 AXES_LOCKOUT_PARAMETERS = (
     ["username", "ip_address"] if env_bool("LOGIN_LIMIT_BY_ADDRESS", True) else ["username"]
@@ -171,7 +171,7 @@ LOGGING = {
 # and the demo credentials below apply. They are not secrets and only work in demo mode.
 PHLO_SIMULATOR = env_bool("PHLO_SIMULATOR", True)
 PHLO_SIMULATOR_HOST = env_str("PHLO_SIMULATOR_HOST", "127.0.0.1")
-PHLO_SIMULATOR_PORT = int(env_float("PHLO_SIMULATOR_PORT", 8001))
+PHLO_SIMULATOR_PORT = env_int("PHLO_SIMULATOR_PORT", 8001)
 # Which callback vocabulary the simulator sends: "phlo" (node variables) or "mpc" (MPC status).
 PHLO_SIMULATOR_VOCABULARY = env_str("PHLO_SIMULATOR_VOCABULARY", "phlo")
 
@@ -208,7 +208,7 @@ ROUTING_API_TOKEN = env_str("ROUTING_API_TOKEN") or (
     "simulator-routing-token-not-a-secret" if PHLO_SIMULATOR else ""
 )
 # A call still dialling this long with no answer and no callback is ended by housekeeping.
-CALL_DIAL_GRACE_SECONDS = int(env_float("CALL_DIAL_GRACE_SECONDS", 120))
+CALL_DIAL_GRACE_SECONDS = env_int("CALL_DIAL_GRACE_SECONDS", 120)
 # How often each app process runs that housekeeping (from the desktops' heartbeat), at most.
 CALL_HOUSEKEEPING_INTERVAL_SECONDS = env_float("CALL_HOUSEKEEPING_INTERVAL_SECONDS", 30)
 # A caller nobody can take (nobody free, or every agent offered the call did not take it)
@@ -224,10 +224,10 @@ INBOUND_VOICEMAIL_ENDPOINT = env_str("INBOUND_VOICEMAIL_ENDPOINT") or (
 )
 # The wallboard lists this many live calls (oldest first), and agents per status; it counts
 # the rest. The caps keep a big floor's board quick to draw.
-WALLBOARD_CALLS_SHOWN = int(env_float("WALLBOARD_CALLS_SHOWN", 50))
-WALLBOARD_AGENTS_SHOWN = int(env_float("WALLBOARD_AGENTS_SHOWN", 60))
+WALLBOARD_CALLS_SHOWN = env_int("WALLBOARD_CALLS_SHOWN", 50)
+WALLBOARD_AGENTS_SHOWN = env_int("WALLBOARD_AGENTS_SHOWN", 60)
 # After-call work: seconds of wrap-up before an agent is Available again, and dispositions.
-AGENT_WRAP_UP_SECONDS = int(env_float("AGENT_WRAP_UP_SECONDS", 60))
+AGENT_WRAP_UP_SECONDS = env_int("AGENT_WRAP_UP_SECONDS", 60)
 # Whether an agent consulted in a warm transfer (who talked, then left) gets a wrap-up too;
 # by default only the agent who owned the customer conversation does.
 AGENT_WRAP_UP_AFTER_CONSULT = env_bool("AGENT_WRAP_UP_AFTER_CONSULT", False)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from contactcenter.env import env_bool, env_float, env_list, env_str
+from contactcenter.env import env_bool, env_float, env_int, env_list, env_str
 from contactcenter.settings import *  # noqa: F403
 from contactcenter.settings import BASE_DIR, DATABASES, MIDDLEWARE
 
@@ -88,7 +88,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 # Pages get the CSRF token from the template (hx-headers), never from the cookie.
 CSRF_COOKIE_HTTPONLY = True
-SECURE_HSTS_SECONDS = int(env_float("DJANGO_HSTS_SECONDS", 365 * 24 * 3600))
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -149,8 +149,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"] = {
             **DATABASES["default"].get("OPTIONS", {}),
             "pool": {
-                "min_size": int(env_float("DATABASE_POOL_MIN", 2)),
-                "max_size": int(env_float("DATABASE_POOL_MAX", 10)),
+                "min_size": env_int("DATABASE_POOL_MIN", 2),
+                "max_size": env_int("DATABASE_POOL_MAX", 10),
                 "timeout": env_float("DATABASE_POOL_TIMEOUT", 10),
             },
         }
