@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login refused for too many failures into the "try again later" page.
     "axes.middleware.AxesMiddleware",
+    # A database down or restarting: 503 with a reason, not a 500 page.
+    "contactcenter.middleware.DatabaseUnavailableAnswer",
     # Last: the chain above runs in one thread per request (see the class).
     "contactcenter.middleware.OneThreadChain",
 ]
