@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.faults.servers import OwnPostgres, OwnRedis, Unavailable
+
+
+@pytest.fixture(autouse=True)
+def _private_channel_layer(settings):
+    """On the run's shared Redis, a channel-layer prefix of this test's own, so that no other
+    test's pushes (or leftovers) reach its pages."""
+    default = dict(settings.CHANNEL_LAYERS["default"])
+    if "redis" in default["BACKEND"].lower():
+        default["CONFIG"] = {
+            **default.get("CONFIG", {}),
+            "prefix": f"faults-{uuid.uuid4().hex[:12]}",
+        }
+        settings.CHANNEL_LAYERS = {"default": default}
 
 
 @pytest.fixture
