@@ -2,7 +2,7 @@
 
 import sys
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import server_error as django_server_error
 
 from agents.views.common import is_htmx, plain_error
@@ -12,6 +12,10 @@ DATABASE_UNAVAILABLE_MESSAGE = (
     "The database is not answering right now, so your request could not be completed."
     " Wait a moment and reload the page to see the call as it stands, then try again if"
     " it is still needed."
+)
+# For machines (the PHLO HTTP Request node, scripts): nothing was done, ask again.
+DATABASE_UNAVAILABLE_API_MESSAGE = (
+    "The database is not answering, so nothing was done. Send the request again shortly."
 )
 
 
@@ -24,9 +28,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
-    """503 with Retry-After and a reason people can act on, for a button or a page."""
+    """503 with Retry-After and a reason people can act on, for a button or a page; JSON
+    for a client that did not ask for a page."""
     if is_htmx(request):
         response = plain_error(DATABASE_UNAVAILABLE_MESSAGE, status=503)
+    elif "text/html" not in request.headers.get("Accept", ""):
+        response = JsonResponse({"error": DATABASE_UNAVAILABLE_API_MESSAGE}, status=503)
     else:
         response = HttpResponse(
             DATABASE_UNAVAILABLE_MESSAGE, status=503, content_type="text/plain; charset=utf-8"

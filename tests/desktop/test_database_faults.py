@@ -7,8 +7,8 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from agents.views import common
-from agents.views.errors import DATABASE_UNAVAILABLE_MESSAGE
+from agents.views import common, routing
+from agents.views.errors import DATABASE_UNAVAILABLE_API_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +28,21 @@ def test_a_button_gets_503_with_a_reason_for_the_message_area(alice_client, monk
 
 def test_a_page_without_htmx_gets_the_same_reason(alice_client, monkeypatch):
     monkeypatch.setattr(common, "agent_for_user", _refused)
-    response = alice_client.post("/desktop/members/1/actions/hold/")
+    response = alice_client.post("/desktop/members/1/actions/hold/", HTTP_ACCEPT="text/html")
     assert (response.status_code, response.content.decode()) == (503, DATABASE_UNAVAILABLE_MESSAGE)
+
+
+def test_a_machine_gets_json(client, settings, monkeypatch):
+    # The PHLO HTTP Request node asking whom to route a call to.
+    settings.ROUTING_API_TOKEN = "routing-token"
+    monkeypatch.setattr(routing, "inbound_route", _refused)
+    response = client.post(
+        "/routing/inbound/",
+        {"call_uuid": "c1", "from": "+14155550101", "to": "+14155550000"},
+        headers={"Authorization": "Bearer routing-token", "Accept": "application/json"},
+    )
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert response.json() == {"error": DATABASE_UNAVAILABLE_API_MESSAGE}
 
 
 class RefusingMiddleware:
@@ -44,7 +57,7 @@ class RefusingMiddleware:
 
 def test_outside_a_view_it_is_a_503_too_and_other_errors_stay_500(settings, monkeypatch):
     settings.MIDDLEWARE = [f"{__name__}.RefusingMiddleware", *settings.MIDDLEWARE]
-    response = Client(raise_request_exception=False).get("/")
+    response = Client(raise_request_exception=False).get("/", HTTP_ACCEPT="text/html")
     assert (response.status_code, response["Retry-After"]) == (503, "5")
     assert DATABASE_UNAVAILABLE_MESSAGE in response.content.decode()
 
