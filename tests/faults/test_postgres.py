@@ -11,6 +11,7 @@ callback stored just before the database fails mid-apply is kept, and the retry 
 from __future__ import annotations
 
 import json
+import re
 import time
 from urllib.parse import urlencode
 
@@ -97,6 +98,13 @@ def post(cluster: Cluster, server, params: dict) -> requests.Response:
     )
 
 
+def assert_never_500(server) -> None:
+    """Not one answer of the process was a 500 (its access log: `"POST /path" 503 91`)."""
+    log = server.log_tail(1000)
+    answers = re.findall(r'^\S+ - - \[[^]]+\] "[A-Z]+ [^"]*" (\d{3})', log, re.M)
+    assert "503" in answers and "500" not in answers
+
+
 def retry_until_accepted(cluster: Cluster, server, params: dict) -> requests.Response:
     """The provider's retries: again while the answer is not 200, for at most RETRY_FOR s."""
     deadline = time.monotonic() + RETRY_FOR
@@ -153,6 +161,7 @@ def test_database_down_answers_503_and_the_retries_after_it_is_back_apply_once(
         200,
         502,  # the deployment's PHLO is a closed port: the service ran and said so
     )
+    assert_never_500(server)
 
 
 # PostgreSQL's own error for a session ended under it (SQLSTATE 57P01, as a restart or
@@ -214,3 +223,4 @@ def test_stored_but_not_applied_is_kept_and_the_retry_applies_it_once(deployment
         "SELECT state FROM calls_member WHERE call_id = %s AND role = 'agent'", ids["call"]
     ) == [("talking",)]
     assert cluster.sql("SELECT version FROM calls_call WHERE id = %s", ids["call"]) == [(1,)]
+    assert_never_500(server)
