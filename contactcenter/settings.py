@@ -213,6 +213,9 @@ ROUTING_API_TOKEN = env_str("ROUTING_API_TOKEN") or (
 CALL_DIAL_GRACE_SECONDS = int(env_float("CALL_DIAL_GRACE_SECONDS", 120))
 # How often each app process runs that housekeeping (from the desktops' heartbeat), at most.
 CALL_HOUSEKEEPING_INTERVAL_SECONDS = env_float("CALL_HOUSEKEEPING_INTERVAL_SECONDS", 30)
+# A callback kept unapplied because the database went away mid-apply waits this long for
+# the provider's retry; then housekeeping applies it (calls.services.kept_callbacks).
+CALLBACK_APPLY_GRACE_SECONDS = env_float("CALLBACK_APPLY_GRACE_SECONDS", 60)
 # A caller nobody can take (nobody free, or every agent offered the call did not take it)
 # gets "message" (the no-agent message, then the call ends) or "voicemail" (they leave one).
 INBOUND_NO_AGENT_OUTCOME = env_str("INBOUND_NO_AGENT_OUTCOME") or "message"

@@ -5,7 +5,8 @@ production settings (a connection pool, health checks). While the database is do
 webhook answers 503 with Retry-After (never 500, so the provider retries) and a button
 answers 503 with a message for the agent; once it is back, the provider's retries are each
 stored and applied exactly once, and a redelivery after that has no second effect. A
-callback stored just before the database fails mid-apply is kept, and the retry applies it.
+callback stored just before the database fails mid-apply is kept, and the retry applies it
+(or, when no retry comes, housekeeping does).
 """
 
 from __future__ import annotations
@@ -224,3 +225,29 @@ def test_stored_but_not_applied_is_kept_and_the_retry_applies_it_once(deployment
     ) == [("talking",)]
     assert cluster.sql("SELECT version FROM calls_call WHERE id = %s", ids["call"]) == [(1,)]
     assert_never_500(server)
+
+
+def test_when_the_provider_never_retries_housekeeping_applies_the_kept_callback(deployment):
+    cluster, server = deployment
+    ids, story = new_call(cluster, "c3")
+    execute(cluster, _FAIL_APPLYING)
+    try:
+        failed = post(cluster, server, story["agent_enters"])
+    finally:
+        execute(cluster, _HEAL)
+    assert failed.status_code == 503, failed.text
+    callback_id = failed.json()["callback_id"]
+    # No retry comes (Plivo's default retries only timeouts): cron's housekeeping, with the
+    # grace for the provider's retry over, applies it.
+    out = cluster.run_python("manage.py", "calls_housekeeping", CALLBACK_APPLY_GRACE_SECONDS="0")
+    assert "Applied 1 kept callback(s)" in out
+    assert cluster.sql(
+        "SELECT outcome, deliveries FROM calls_callbackevent WHERE id = %s", callback_id
+    ) == [("applied", 1)]
+    assert cluster.sql(
+        "SELECT state FROM calls_member WHERE call_id = %s AND role = 'agent'", ids["call"]
+    ) == [("talking",)]
+    # A retry arriving after all is a duplicate, with no second effect.
+    late = post(cluster, server, story["agent_enters"])
+    assert (late.status_code, late.json()["duplicate"]) == (200, True)
+    assert cluster.sql("SELECT version FROM calls_call WHERE id = %s", ids["call"]) == [(1,)]
