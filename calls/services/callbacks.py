@@ -102,7 +102,8 @@ def callback_receive(*, params: Params, stored_params: Any, content_type: str) -
 
     `params` are the flat signed parameters; `stored_params` what the provider sent (the
     decoded JSON object for a JSON body). Raises MalformedCallback (nothing stored) when no
-    event can be read, and CallbackApplyFailed (callback kept) when applying raises.
+    event can be read, CallbackNotStored when the database could not store it, and
+    CallbackApplyFailed (callback kept) when applying raises.
     """
     notice = normalise(params)
     try:
