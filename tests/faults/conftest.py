@@ -32,11 +32,14 @@ def own_redis():
     try:
         server = OwnRedis(workdir)
     except Unavailable as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
         pytest.skip(f"needs a Redis of its own: {exc}")
-    server.start()
-    yield server
-    server.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +48,14 @@ def own_postgres():
     try:
         server = OwnPostgres(workdir)
     except Unavailable as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
         pytest.skip(f"needs a PostgreSQL of its own: {exc}")
-    server.init().start()
-    yield server
-    server.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        server.init().start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # --- people and a simulator whose callbacks reach this app (the PHLO runner tests) ---------
