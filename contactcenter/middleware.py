@@ -1,8 +1,12 @@
 """Middleware of our own."""
 
+import logging
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
+
+logger = logging.getLogger(__name__)
 
 
 class OneThreadChain:
@@ -24,3 +28,19 @@ class OneThreadChain:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
+
+
+class DatabaseUnavailableAnswer(MiddlewareMixin):
+    """A view that met a database that is down or restarting answers 503 with Retry-After
+    and a message (agents.views.errors), not a 500 page: the fault is passing, not a bug.
+    Anything else goes on to Django's handling. Both sync and async capable (the mixin), so
+    it leaves the chain's mode to OneThreadChain."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from agents.views.errors import database_unavailable
+        from calls.services.errors import is_database_unavailable
+
+        if not is_database_unavailable(exception):
+            return None
+        logger.warning("%s %s: database unavailable: %s", request.method, request.path, exception)
+        return database_unavailable(request)

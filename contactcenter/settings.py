@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login refused for too many failures into the "try again later" page.
     "axes.middleware.AxesMiddleware",
+    # A database down or restarting: 503 with a reason, not a 500 page.
+    "contactcenter.middleware.DatabaseUnavailableAnswer",
     # Last: the chain above runs in one thread per request (see the class).
     "contactcenter.middleware.OneThreadChain",
 ]
@@ -211,6 +213,9 @@ ROUTING_API_TOKEN = env_str("ROUTING_API_TOKEN") or (
 CALL_DIAL_GRACE_SECONDS = env_int("CALL_DIAL_GRACE_SECONDS", 120)
 # How often each app process runs that housekeeping (from the desktops' heartbeat), at most.
 CALL_HOUSEKEEPING_INTERVAL_SECONDS = env_float("CALL_HOUSEKEEPING_INTERVAL_SECONDS", 30)
+# A callback kept unapplied because the database went away mid-apply waits this long for
+# the provider's retry; then housekeeping applies it (calls.services.kept_callbacks).
+CALLBACK_APPLY_GRACE_SECONDS = env_float("CALLBACK_APPLY_GRACE_SECONDS", 60)
 # A caller nobody can take (nobody free, or every agent offered the call did not take it)
 # gets "message" (the no-agent message, then the call ends) or "voicemail" (they leave one).
 INBOUND_NO_AGENT_OUTCOME = env_str("INBOUND_NO_AGENT_OUTCOME") or "message"

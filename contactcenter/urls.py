@@ -8,3 +8,6 @@ urlpatterns = [
     path("", include("calls.urls")),
     path("", include("agents.urls")),
 ]
+
+# A database that went away outside a view is a 503 with a reason too.
+handler500 = "agents.views.errors.server_error"

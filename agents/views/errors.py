@@ -1,8 +1,22 @@
 """Error pages that fit the desktop."""
 
-from django.http import HttpRequest, HttpResponse
+import sys
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import server_error as django_server_error
 
 from agents.views.common import is_htmx, plain_error
+from calls.services.errors import DatabaseUnavailable, is_database_unavailable
+
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "The database is not answering right now, so your request could not be completed."
+    " Wait a moment and reload the page to see the call as it stands, then try again if"
+    " it is still needed."
+)
+# For machines (the PHLO HTTP Request node, scripts): nothing was done, ask again.
+DATABASE_UNAVAILABLE_API_MESSAGE = (
+    "The database is not answering, so nothing was done. Send the request again shortly."
+)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -11,3 +25,27 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if is_htmx(request):
         return plain_error(message, status=403)
     return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After and a reason people can act on, for a button or a page; JSON
+    for a client that did not ask for a page."""
+    if is_htmx(request):
+        response = plain_error(DATABASE_UNAVAILABLE_MESSAGE, status=503)
+    elif "text/html" not in request.headers.get("Accept", ""):
+        response = JsonResponse({"error": DATABASE_UNAVAILABLE_API_MESSAGE}, status=503)
+    else:
+        response = HttpResponse(
+            DATABASE_UNAVAILABLE_MESSAGE, status=503, content_type="text/plain; charset=utf-8"
+        )
+    response["Retry-After"] = str(DatabaseUnavailable.retry_after_seconds)
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database that went away outside any view (a middleware, the session)
+    is still a 503 that says so; anything else is Django's plain 500."""
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return database_unavailable(request)
+    return django_server_error(request)

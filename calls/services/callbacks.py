@@ -26,7 +26,12 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.models import Call, CallbackEvent, Customer, Member
 from calls.outcomes import call_outcome
-from calls.services.errors import InvalidState, NotFound
+from calls.services.errors import (
+    DatabaseUnavailable,
+    InvalidState,
+    NotFound,
+    is_database_unavailable,
+)
 from calls.state import (
     call_changed,
     entering_state,
@@ -60,11 +65,19 @@ CONFERENCE_EVENTS = ("MPCInitialized", "MPCStart", "MPCEnd")
 
 
 class CallbackApplyFailed(Exception):
-    """Applying raised; the callback is kept with outcome `failed` and the error."""
+    """Applying raised; the callback is kept with outcome `failed` and the error (or still
+    `received` when the database went away: both are applied by a redelivery).
+    `database_unavailable`: the cause was the database, not the callback."""
 
-    def __init__(self, *, event_id: int) -> None:
+    def __init__(self, *, event_id: int, database_unavailable: bool = False) -> None:
         super().__init__(f"callback #{event_id} could not be applied")
         self.event_id = event_id
+        self.database_unavailable = database_unavailable
+
+
+class CallbackNotStored(DatabaseUnavailable):
+    """The database could not store the callback: nothing was kept, the provider must send
+    it again (a 503 makes it retry)."""
 
 
 @dataclass(frozen=True)
@@ -93,12 +106,21 @@ def callback_receive(*, params: Params, stored_params: Any, content_type: str) -
 
     `params` are the flat signed parameters; `stored_params` what the provider sent (the
     decoded JSON object for a JSON body). Raises MalformedCallback (nothing stored) when no
-    event can be read, and CallbackApplyFailed (callback kept) when applying raises.
+    event can be read, CallbackNotStored when the database could not store it, and
+    CallbackApplyFailed (callback kept) when applying raises.
     """
     notice = normalise(params)
-    event, created = callback_store(
-        params=params, stored_params=stored_params, notice=notice, content_type=content_type
-    )
+    try:
+        event, created = callback_store(
+            params=params, stored_params=stored_params, notice=notice, content_type=content_type
+        )
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        logger.warning("callback not stored, the database is unavailable: %s", exc)
+        raise CallbackNotStored(
+            "The database is not answering, so this callback was not stored; send it again."
+        ) from exc
     if created or event.outcome in RETRYABLE:
         event = _apply(event_id=event.pk, allowed=RETRYABLE)
     return ReceivedCallback(event=event, duplicate=not created)
@@ -167,8 +189,14 @@ def _apply(*, event_id: int, allowed: tuple[str, ...]) -> CallbackEvent:
             _record(event=event, result=result)
     except Exception as exc:
         logger.exception("callback #%s could not be applied", event_id)
-        _mark_failed(event_id=event_id, exc=exc)
-        raise CallbackApplyFailed(event_id=event_id) from exc
+        try:
+            _mark_failed(event_id=event_id, exc=exc)
+        except Exception:
+            # The database went away: it stays `received`, which a redelivery applies too.
+            logger.exception("callback #%s: its failure could not be recorded", event_id)
+        raise CallbackApplyFailed(
+            event_id=event_id, database_unavailable=is_database_unavailable(exc)
+        ) from exc
     logger.info("callback #%s %s: %s", event.pk, event.event, event.outcome)
     return event
 

@@ -83,3 +83,22 @@ class PhloOutcomeUnknown(PhloFailed):
     http_status = 504
     # What the Action records as its `error_kind`.
     error_kind = "outcome_unknown"
+
+
+class DatabaseUnavailable(ServiceError):
+    """The database refused a connection or dropped it (down, restarting, out of
+    connections). Transient: the same request later should work, hence 503 with
+    Retry-After rather than a 500 that says something is broken."""
+
+    code = "database_unavailable"
+    http_status = 503
+    retry_after_seconds = 5
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached, rather than that a query was
+    wrong: OperationalError (refused, terminated, restarting) or InterfaceError (a
+    connection already closed)."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)

@@ -6,6 +6,9 @@ placed, or whose callbacks were lost: typically a "call" whose outcome was unkno
 timeout). Left alone it would keep its agents "on a call" for ever. It is ended through
 `calls.state` like any other end, so agents follow it and pages are pushed.
 
+The same runs also apply callbacks kept but never applied because the database went away
+(`calls.services.kept_callbacks`).
+
 It runs from cron (`manage.py calls_housekeeping`) and from the desktops' heartbeat
 (`calls_housekeeping_when_due`, at most once every `CALL_HOUSEKEEPING_INTERVAL_SECONDS`
 per process). Any number of processes may run it at once: each call is re-checked under its
@@ -29,6 +32,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from calls.models import Action, Call, CallbackEvent, Member
+from calls.services.kept_callbacks import callbacks_apply_kept
 from calls.state import call_changed, lock_call, member_set_state, on_member_gone
 
 logger = logging.getLogger(__name__)
@@ -194,7 +198,7 @@ async def calls_housekeeping_when_due(*, also: Sequence[Callable[[], object]] = 
     if not housekeeping_due():
         return 0
     ended = 0
-    for job in (calls_expire_stale, *also):
+    for job in (calls_expire_stale, callbacks_apply_kept, *also):
         try:
             done = await database_sync_to_async(job)()
         except Exception:

@@ -3,8 +3,12 @@
 Answers: 200 for every callback we keep (applied, ignored, unmatched, or a duplicate);
 400 for a body we cannot read as a callback; 403 for a missing or wrong V3 signature;
 405 for other methods; 413 for an oversized body; 503 when our own configuration makes the
-check impossible; 500 when applying a kept callback raised (the provider retries it, or an
-operator replays it with `calls.services.callbacks.callback_replay`).
+check impossible; 503 with Retry-After when the database is not answering, whether the
+callback could not be stored (nothing kept) or was kept but not applied (the retry applies
+it); 500 when applying a kept callback raised for another reason (the provider retries it,
+or an operator replays it with `calls.services.callbacks.callback_replay`). Any non-200
+makes the provider send the callback again, and a redelivery applies a kept callback that
+has had no effect yet, exactly once.
 """
 
 import logging
@@ -14,7 +18,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from calls.services.callbacks import CallbackApplyFailed, callback_receive
+from calls.services.callbacks import CallbackApplyFailed, CallbackNotStored, callback_receive
+from calls.services.errors import DatabaseUnavailable
 from calls.webhooks.parsing import MalformedCallback, parse_body
 from calls.webhooks.verification import (
     SignatureRejected,
@@ -28,6 +33,13 @@ logger = logging.getLogger(__name__)
 
 def _error(status: int, reason: str, **extra) -> JsonResponse:
     return JsonResponse({"error": reason, **extra}, status=status)
+
+
+def _unavailable(reason: str, **extra) -> JsonResponse:
+    """503 with Retry-After: the provider retries, and by then the database may be back."""
+    response = _error(503, reason, **extra)
+    response["Retry-After"] = str(DatabaseUnavailable.retry_after_seconds)
+    return response
 
 
 @csrf_exempt  # the provider has no CSRF token; the V3 signature authenticates it
@@ -63,7 +75,15 @@ def plivo_callback(request: HttpRequest):
     except WebhookNotConfigured as exc:
         logger.error("callback not checked: %s", exc)
         return _error(503, str(exc))
+    except CallbackNotStored as exc:
+        return _unavailable(exc.message)
     except CallbackApplyFailed as exc:
+        if exc.database_unavailable:
+            return _unavailable(
+                f"Callback #{exc.event_id} was kept but the database stopped answering before"
+                " it could be applied; it is applied when the callback is sent again.",
+                callback_id=exc.event_id,
+            )
         return _error(
             500,
             f"Callback #{exc.event_id} was kept but could not be applied; it will be applied"

@@ -1,4 +1,5 @@
-"""End stale dialling calls (see calls.services.housekeeping) and offer again the inbound
+"""End stale dialling calls (see calls.services.housekeeping), apply callbacks kept unapplied
+when the database went away (calls.services.kept_callbacks), and offer again the inbound
 callers left waiting with nobody ringing (agents.services.routing); for cron, every minute."""
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +11,7 @@ from calls.services.housekeeping import (
     calls_stale_dialling,
     dial_grace,
 )
+from calls.services.kept_callbacks import callbacks_apply_kept
 
 
 class Command(BaseCommand):
@@ -38,6 +40,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"call #{call.pk}: {who} / {to}, dialling for {age} s")
             self.stdout.write(f"{len(stale)} call(s) dialling with no news for over {grace}.")
             return
+        applied = callbacks_apply_kept(at=at)
+        if applied or options["verbosity"] > 1:
+            self.stdout.write(f"Applied {applied} kept callback(s) the database had refused.")
         offered = inbound_offers_stranded(at=at)
         if offered or options["verbosity"] > 1:
             self.stdout.write(f"Offered {offered} waiting inbound call(s) again.")
