@@ -102,29 +102,38 @@ def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpRespon
     service = MEMBER_ACTIONS.get(kind)
     if service is None:
         return plain_error(f"{kind!r} is not something you can do to a participant.", status=404)
-    call_id = _member_call_id(member_id)
-    # What this request already looked up (the agent, the member's call), so that the
-    # service need not ask again before PHLO.
-    return _run(
+    # The service finds the member's call as it reads the call and its members, and takes
+    # the agent this request already looked up: nothing is asked twice before PHLO.
+    return _run_on_member(
         request,
-        call_id=call_id,
-        work=lambda: service(
-            actor=request.user, actor_agent=request.agent, member_id=member_id, call_id=call_id
-        ),
+        member_id=member_id,
+        work=lambda: service(actor=request.user, actor_agent=request.agent, member_id=member_id),
     )
 
 
 @require_POST
 @agent_required
 def member_reject(request: HttpRequest, member_id: int) -> HttpResponse:
-    call_id = _member_call_id(member_id)
-    return _run(
+    return _run_on_member(
         request,
-        call_id=call_id,
+        member_id=member_id,
         work=lambda: ringing_leg_reject(
             actor=request.user, actor_agent=request.agent, member_id=member_id
         ),
     )
+
+
+def _run_on_member(
+    request: HttpRequest, *, member_id: int, work: Callable[[], Member]
+) -> HttpResponse:
+    """`_run` for a member's button, whose call is known from the member `work` returns."""
+    try:
+        member = work()
+    except ServiceError as exc:
+        # Looked up only now, for the answer: an unknown member is a 404 as before.
+        call_id = _member_call_id(member_id)
+        return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
+    return _answer(request, call_id=member.call_id)
 
 
 @require_POST

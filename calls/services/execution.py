@@ -99,24 +99,14 @@ MEMBER_GONE = "That participant is no longer on record."
 
 
 def load_member(*, member_id: int, call_id: int | None = None) -> tuple[Call, list[Member], Member]:
-    """The member's call, all its members, and the member. `call_id`, when the caller
-    already knows the member's call (a member never changes call), saves looking it up; a
-    member not on that call, or a call gone with its members, is then NotFound as well."""
-    if call_id is None:
-        call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
-        if call_id is None:
-            raise NotFound(MEMBER_GONE)
-        call, members = load_call(call_id=call_id)
-    else:
-        try:
-            call, members = load_call(call_id=call_id)
-        except NotFound:
-            # Said as the lookup by member would have: the member went with the call.
-            raise NotFound(MEMBER_GONE) from None
+    """The member's call, all its members, and the member, in one query. `call_id`, when
+    the caller already knows the member's call (a member never changes call), narrows it;
+    a member not on that call, or a call gone with its members, is then NotFound as well."""
+    members = selectors.members_with_their_call(member_id=member_id, call_id=call_id)
     member = next((m for m in members if m.pk == member_id), None)
     if member is None:
         raise NotFound(MEMBER_GONE)
-    return call, members, member
+    return member.call, members, member
 
 
 def agent_busy_elsewhere(*, agent: Agent, call_id: int | None = None) -> bool:
@@ -138,18 +128,22 @@ def claimed(
     target: str = "",
     member: Member | None = None,
     request: PhloRequest | None = None,
+    version: int | None = None,
 ) -> Iterator[Action]:
     """Record the action and claim the call for it. The caller marks success (with
     `succeed`, inside its state transaction); any error leaves here recorded as the action's
     failure, with the claim released, and is raised on.
 
     `request`, when already known, is stored with the action in the same INSERT, so `send`
-    need not write it again; an action that fails before `send` keeps no request."""
+    need not write it again; an action that fails before `send` keeps no request.
+
+    `version`, the call's version as the caller read it: `action.call_unchanged` then says
+    whether the claim found the call unchanged since (see `claims.claim`)."""
     action = new_action(
         call_id=call_id, member=member, actor=actor.user, kind=kind, target=target, request=request
     )
     try:
-        claims.claim(call_id=call_id, action=action)
+        action.call_unchanged = claims.claim(call_id=call_id, action=action, version=version)
     except ServiceError as error:
         record_failure(action=action, error=error)
         raise

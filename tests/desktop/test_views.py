@@ -424,21 +424,21 @@ class TestCallButtons:
 @pytest.mark.django_db(transaction=True)
 class TestQueriesBeforePhlo:
     """What a button costs before its PHLO request leaves (bench/NOTES.md, point 3). A hold:
-    the session and the user, the agent, the supervisor check, the member's call, the call
-    and its members, the action's INSERT and the claim, then the call and its members again
-    as the claim left them. A repeated lookup creeping back fails here."""
+    the session and the user, the agent, the supervisor check, the call with its members
+    (found by the member), the action's INSERT and the claim, which finds the call at the
+    version read. A repeated lookup creeping back fails here."""
 
     # Before they were cut: 15, 16 and 12 (the agent fetched twice, two permission queries,
     # and the member's call looked up three times); a transfer to an agent picked by name
     # then 14, as the service looked the agent up again by endpoint.
-    HOLD = 11
+    HOLD = 7  # was 11: the member's call, and the call and its members after the claim
     WARM_TRANSFER = 13
     ABORT = 10
     # Were 17 for a number, 18 for a name or a pick (the agent fetched again, the customer
     # fetched again by id, the new legs read back), and 15 (the agent fetched twice more,
     # the leg's call looked up again).
     DIAL = 15
-    REJECT = 12
+    REJECT = 8  # was 12: the leg's call in the view; the call and its members as above
 
     def test_hold(self, desktop_sim, alice, dana, htmx):
         call = answered_call(desktop_sim, alice, dana)
@@ -497,9 +497,8 @@ class TestQueriesBeforePhlo:
         assert len(sql) == self.DIAL, "\n".join(sql)
 
     def test_reject(self, desktop_sim, alice, dana, htmx):
-        """The session and the user, the agent, the leg's call, the leg, the supervisor
-        check, the call and its members, the action's INSERT and the claim, then the call and
-        its members as the claim left them."""
+        """The session and the user, the agent, the leg, the supervisor check, the call with
+        its members, the action's INSERT and the claim."""
         desktop_sim.phones.set_mode(alice.endpoint, "manual")
         call = actions.call_start(actor=alice.user, to=dana.phone)
         mine = leg(call, "agent")
