@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+import zlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
 from agents.models import Agent
+from agents.permissions import supervisor_ids
+
+# A backstop only: every change that matters forgets the entry at once (`forget_profiles`,
+# from agents.signals); this bounds what a change made behind the signals' back (a raw
+# UPDATE of an endpoint, say) can leave.
+PROFILE_SECONDS = 30
+# The fields of an agent a profile carries; the rest (status...) are read when used, so they
+# are never stale.
+_CARRIED = ("id", "user_id", "endpoint")
+_GENERATION = "agents:profiles:generation"
 
 
 def agent_for_user(*, user) -> Agent | None:
@@ -17,3 +34,70 @@ def agent_by_name(*, text: str) -> Agent | None:
     if not text or any(c.isspace() for c in text):
         return None
     return Agent.objects.select_related("user").filter(user__username__iexact=text).first()
+
+
+@dataclass(frozen=True)
+class ActingProfile:
+    """What a button asks about the user pressing it: their agent (None without one) and
+    whether they supervise."""
+
+    agent: Agent | None
+    supervisor: bool
+
+
+def acting_profile(*, user, agent: Agent | None = None) -> ActingProfile:
+    """The signed-in user's agent and supervisor flag, from the cache when it has them (no
+    query), else in 2 queries (1 when the caller passes the user's `agent`), then cached. The
+    agent carries its id, user and endpoint; any other field is read from the database when
+    first used. Memoised on `user` for the request. Not for signed-out users."""
+    memo = user.__dict__.get("_acting_profile")
+    if memo is not None:
+        return memo
+    key = _key(user)
+    found = cache.get_many([key, _GENERATION])
+    entry, generation = found.get(key), found.get(_GENERATION, 0)
+    if entry is None or entry[0] != generation:
+        if agent is not None and agent.user_id == user.pk:
+            row = (agent.pk, agent.user_id, agent.endpoint)
+        else:
+            row = Agent.objects.filter(user_id=user.pk).values_list(*_CARRIED).first()
+        entry = (generation, row, user.pk in supervisor_ids(users=[user]))
+        cache.set(key, entry, PROFILE_SECONDS)
+    _, row, supervisor = entry
+    agent = None
+    if row is not None:
+        agent = Agent.from_db(None, _CARRIED, row)  # a new instance for every request
+        agent.user = user
+    profile = ActingProfile(agent=agent, supervisor=supervisor)
+    user.__dict__["_acting_profile"] = profile
+    return profile
+
+
+def forget_profiles(*, user_ids=None) -> None:
+    """Forget these users' cached profiles, or everyone's (a group's or a permission's
+    change), now and again when the transaction commits (a request between the two could
+    have cached what the transaction was changing)."""
+
+    def forget() -> None:
+        if user_ids is None:
+            try:
+                cache.incr(_GENERATION)
+            except ValueError:  # not there yet (or evicted): any new value forgets
+                cache.set(_GENERATION, 1, None)
+        else:
+            cache.delete_many([_key_for(pk, flag) for pk in user_ids for flag in (0, 1)])
+
+    forget()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(forget)
+
+
+def _key(user) -> str:
+    return _key_for(user.pk, int(bool(user.is_superuser)))
+
+
+def _key_for(user_pk: int, superuser: int) -> str:
+    # The backends decide who supervises: another list, another answer. The superuser flag,
+    # read with the user on every request, is in the key, so no signal is needed for it.
+    backends = zlib.crc32(",".join(settings.AUTHENTICATION_BACKENDS).encode())
+    return f"agents:profile:{backends}:{user_pk}:{superuser}"

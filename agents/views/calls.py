@@ -14,13 +14,14 @@ from django.shortcuts import redirect
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from agents.profiles import acting_profile
 from agents.rendering import render_call
 from agents.selectors import call_for_desktop, call_view
 from agents.services.customers import customer_create_for_call
 from agents.services.dialing import transfer_target_resolve
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_notes_save, call_wrap_up_save, wrap_up_dismiss
-from agents.views.common import agent_required, is_htmx, plain_error
+from agents.views.common import acting_agent_required, agent_required, is_htmx, plain_error
 from calls.models import Action, Member
 from calls.services import actions
 from calls.services.errors import ServiceError
@@ -73,7 +74,9 @@ def _answer(
             messages.error(request, error)
         return redirect("desktop")
     call = call_for_desktop(call_id=call_id)
-    view = call_view(call=call, agent=request.agent) if call else None
+    # The supervisor flag the button's service read, from the user's cached profile.
+    supervisor = acting_profile(user=request.user).supervisor
+    view = call_view(call=call, agent=request.agent, supervisor=supervisor) if call else None
     if view is None:
         if error:
             return plain_error(error, status=status)
@@ -97,7 +100,7 @@ def _member_call_id(member_id: int) -> int:
 
 
 @require_POST
-@agent_required
+@acting_agent_required
 def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpResponse:
     service = MEMBER_ACTIONS.get(kind)
     if service is None:
@@ -112,7 +115,7 @@ def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpRespon
 
 
 @require_POST
-@agent_required
+@acting_agent_required
 def member_reject(request: HttpRequest, member_id: int) -> HttpResponse:
     return _run_on_member(
         request,
@@ -137,7 +140,7 @@ def _run_on_member(
 
 
 @require_POST
-@agent_required
+@acting_agent_required
 def call_action(request: HttpRequest, call_id: int, kind: str) -> HttpResponse:
     run = CALL_ACTIONS.get(kind)
     if run is None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from agents.models import Agent
-from agents.permissions import supervisor_ids
+from agents.profiles import acting_profile
 from calls import selectors
 from calls.addresses import InvalidAddress, dialable_address
 from calls.models import Action, Call, Member
@@ -49,20 +49,17 @@ class Actor:
 
 
 def actor_for(user, *, agent: Agent | None = None) -> Actor:
-    """Who is acting. `agent`: the user's agent when the caller already fetched it in this
-    request (the desktop's views have), which saves looking it up again."""
+    """Who is acting: the user's agent and supervisor flag from their cached profile
+    (`agents.profiles.acting_profile`: no query once cached). `agent`: the user's agent when
+    the caller already has it in this request (checked to be theirs)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         raise NotAllowed("Sign in to act on calls.")
+    profile = acting_profile(user=user, agent=agent)
     if agent is None:
-        agent = Agent.objects.select_related("user").filter(user=user).first()
+        agent = profile.agent
     elif agent.user_id != user.pk:
         raise ValueError(f"agent {agent.pk} is not user {user.pk}'s")
-    return Actor(user=user, agent=agent, supervisor=_supervisor(user))
-
-
-def _supervisor(user) -> bool:
-    """`is_supervisor(user)` in one query instead of ModelBackend's two."""
-    return user.pk in supervisor_ids(users=[user])
+    return Actor(user=user, agent=agent, supervisor=profile.supervisor)
 
 
 def authorize(*, actor: Actor, call: Call, members: list[Member]) -> None:

@@ -58,7 +58,17 @@ def test_an_agent_already_fetched_is_used_not_fetched_again(alice, django_assert
         who = actor_for(user, agent=alice)
     assert who.agent is alice and who.user is user and who.supervisor is False
     user = fresh(alice.user)
-    with django_assert_num_queries(2):  # without it: the agent too
+    with django_assert_num_queries(0):  # then the profile is cached (agents.profiles)
+        assert actor_for(user).agent == alice
+
+
+def test_without_an_agent_the_profile_costs_two_queries_once(alice, django_assert_num_queries):
+    user = fresh(alice.user)
+    with django_assert_num_queries(2):  # the agent, then the supervisor check
+        who = actor_for(user)
+    assert who.agent == alice and who.agent.endpoint == alice.endpoint
+    user = fresh(alice.user)
+    with django_assert_num_queries(0):
         assert actor_for(user).agent == alice
 
 
@@ -142,17 +152,18 @@ def test_a_button_with_the_wrong_call_does_nothing(phlo_sim, talking_call, alice
 
 
 def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
-    """The agent, the supervisor check, the call with its members (found by the member), the
-    action's INSERT and the claim, which finds the call at the version read: nothing is read
-    again after it."""
+    """The call with its members (found by the member), the action's INSERT and the claim,
+    which finds the call at the version read: nothing is read again after it. The agent and
+    the supervisor flag come from the profile cached when Alice placed the call."""
     dana = dana_leg(talking_call)
     user = fresh(alice.user)
     held, sql = queries_until_phlo(
         phlo_sim, lambda: actions.member_hold(actor=user, member_id=dana.pk)
     )
     assert held.state == S.ON_HOLD
-    # was 11, then 9: the member's call, and the call and its members again after the claim
-    assert len(sql) == 5, "\n".join(sql)
+    # was 11, then 9; then 5 before the profile was cached: the member's call, and the call
+    # and its members again after the claim, the agent and the supervisor check
+    assert len(sql) == 3, "\n".join(sql)
 
     # What the desktop's view already knows saves the agent.
     user = fresh(alice.user)
@@ -163,7 +174,7 @@ def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
         ),
     )
     assert unheld.state == S.TALKING
-    assert len(sql) == 4, "\n".join(sql)  # was 7
+    assert len(sql) == 3, "\n".join(sql)  # was 7
     assert Action.objects.filter(actor=alice.user, outcome="succeeded").count() == 3
 
 
@@ -190,12 +201,12 @@ def test_call_buttons_queries_before_phlo(phlo_sim, talking_call, alice, bob):
     # The supervisor check, the call and its members, the target agent and whether they are
     # on another call, the INSERT and the claim, then the call, its members and whether the
     # target is on another call, as the claim left them.
-    assert len(sql) == 10, "\n".join(sql)  # was 12
+    assert len(sql) == 9, "\n".join(sql)  # was 12, then 10 (the supervisor check, now cached)
     _, sql = queries_until_phlo(
         phlo_sim,
         lambda: actions.transfer_abort(actor=user, actor_agent=alice, call_id=talking_call.pk),
     )
-    assert len(sql) == 7, "\n".join(sql)  # was 9
+    assert len(sql) == 6, "\n".join(sql)  # was 9, then 7 (the supervisor check, now cached)
     talking_call.refresh_from_db()
     assert talking_call.transfer_kind == ""
 
@@ -214,7 +225,7 @@ def test_a_transfer_to_an_agent_already_found(phlo_sim, talking_call, alice, bob
             to_agent=bob,
         ),
     )
-    assert len(sql) == 9, "\n".join(sql)  # 10 without `to_agent`
+    assert len(sql) == 8, "\n".join(sql)  # 9 without `to_agent`
     talking_call.refresh_from_db()
     assert (talking_call.transfer_kind, talking_call.transfer_to_agent) == ("cold", bob)
     assert Action.objects.get(kind="cold_transfer").member.agent == bob
@@ -281,8 +292,8 @@ def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
     )
     assert gone.state == S.LEFT
     # was 11: the agent fetched again, and the leg's call looked up again; then 9, as the
-    # call and its members were read again after the claim
-    assert len(sql) == 6, "\n".join(sql)
+    # call and its members were read again after the claim; the supervisor check is cached
+    assert len(sql) == 5, "\n".join(sql)
 
     # Handed the agent, as the desktop's view does: one query fewer.
     second = actions.call_start(actor=bob.user, to="+14155550102")
@@ -292,7 +303,7 @@ def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
         phlo_sim, lambda: ringing_leg_reject(actor=user, actor_agent=bob, member_id=mine.pk)
     )
     assert gone.state == S.LEFT
-    assert len(sql) == 5, "\n".join(sql)  # was 8
+    assert len(sql) == 4, "\n".join(sql)  # was 8, then 5 (the supervisor check, now cached)
     assert Action.objects.get(kind="hangup", member=mine).actor == bob.user
 
 
@@ -319,7 +330,7 @@ def test_join_queries_before_phlo(phlo_sim, talking_call, sam):
         lambda: actions.call_join(actor=user, actor_agent=agent, call_id=talking_call.pk),
     )
     assert call.members.get(role="supervisor").agent == agent
-    assert len(sql) == 9, "\n".join(sql)  # 10 without the agent
+    assert len(sql) == 8, "\n".join(sql)  # 9 without the agent; the supervisor check cached
 
 
 def test_a_call_changed_between_the_read_and_the_claim_is_read_again(
@@ -348,3 +359,37 @@ def test_a_call_changed_between_the_read_and_the_claim_is_read_again(
     assert (action.outcome, action.request) == ("failed", {})
     talking_call.refresh_from_db()
     assert talking_call.pending_action is None
+
+
+# --- the cached profile (agents.profiles) ---------------------------------------------------
+
+
+def test_the_cached_profile_follows_every_change_of_rights(alice, django_assert_num_queries):
+    assert actor_for(fresh(alice.user)).supervisor is False  # cached now
+    group = supervisor(username="sam").groups.get(name="Supervisors")
+    alice.user.groups.add(group)
+    assert actor_for(fresh(alice.user)).supervisor is True
+    group.permissions.clear()  # the group's rights: everyone's profile is forgotten
+    assert actor_for(fresh(alice.user)).supervisor is False
+    alice.user.groups.remove(group)
+    direct = Permission.objects.get(codename="supervise", content_type__app_label="calls")
+    alice.user.user_permissions.add(direct)
+    assert actor_for(fresh(alice.user)).supervisor is True
+    direct.user_set.remove(alice.user)
+    assert actor_for(fresh(alice.user)).supervisor is False
+    type(alice.user).objects.filter(pk=alice.user.pk).update(is_superuser=True)
+    assert actor_for(fresh(alice.user)).supervisor is True  # the flag is in the key
+
+
+def test_the_cached_profile_follows_its_agent_but_not_its_status(alice, django_assert_num_queries):
+    assert actor_for(fresh(alice.user)).agent.endpoint == alice.endpoint
+    alice.status = "away"
+    alice.save(update_fields=["status"])  # presence, many times a day: kept
+    user = fresh(alice.user)
+    with django_assert_num_queries(1):  # the status is read when used, never stale
+        assert actor_for(user).agent.status == "away"
+    alice.endpoint = "sip:alice-desk@phones.test"
+    alice.save()
+    assert actor_for(fresh(alice.user)).agent.endpoint == "sip:alice-desk@phones.test"
+    alice.delete()
+    assert actor_for(fresh(alice.user)).agent is None
