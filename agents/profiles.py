@@ -73,6 +73,34 @@ def acting_profile(*, user, agent: Agent | None = None) -> ActingProfile:
     return profile
 
 
+def supervisors_among(*, agents: list[Agent]) -> set[int]:
+    """The user ids of those agents' users who supervise, from their cached profiles (no
+    query when all are cached); the others are asked in one query, and cached."""
+    keys = {_key(agent.user): agent for agent in agents}
+    found = cache.get_many([*keys, _GENERATION])
+    generation = found.get(_GENERATION, 0)
+    flags, missing = {}, []
+    for key, agent in keys.items():
+        entry = found.get(key)
+        if entry is None or entry[0] != generation:
+            missing.append(agent)
+        else:
+            flags[agent.user_id] = entry[2]
+    if missing:
+        granted = supervisor_ids(users=[agent.user for agent in missing])
+        entries = {
+            _key(agent.user): (
+                generation,
+                (agent.pk, agent.user_id, agent.endpoint),
+                agent.user_id in granted,
+            )
+            for agent in missing
+        }
+        cache.set_many(entries, PROFILE_SECONDS)
+        flags |= {agent.user_id: agent.user_id in granted for agent in missing}
+    return {user_id for user_id, supervisor in flags.items() if supervisor}
+
+
 def forget_profiles(*, user_ids=None) -> None:
     """Forget these users' cached profiles, or everyone's (a group's or a permission's
     change), now and again when the transaction commits (a request between the two could
