@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -49,7 +51,9 @@ def acting_profile(*, user, agent: Agent | None = None) -> ActingProfile:
     """The signed-in user's agent and supervisor flag, from the cache when it has them (no
     query), else in 2 queries (1 when the caller passes the user's `agent`), then cached. The
     agent carries its id, user and endpoint; any other field is read from the database when
-    first used. Memoised on `user` for the request. Not for signed-out users."""
+    first used. Memoised on `user`, which lives for one request (as Django's permission
+    cache is): after changing someone's rights, pass a fresh instance. Not for signed-out
+    users."""
     memo = user.__dict__.get("_acting_profile")
     if memo is not None:
         return memo
@@ -101,19 +105,20 @@ def supervisors_among(*, agents: list[Agent]) -> set[int]:
     return {user_id for user_id, supervisor in flags.items() if supervisor}
 
 
-def forget_profiles(*, user_ids=None) -> None:
+def forget_profiles(*, user_ids: Iterable[int] | None = None) -> None:
     """Forget these users' cached profiles, or everyone's (a group's or a permission's
     change), now and again when the transaction commits (a request between the two could
     have cached what the transaction was changing)."""
+    ids = None if user_ids is None else list(user_ids)  # read once: a set may change
 
     def forget() -> None:
-        if user_ids is None:
+        if ids is None:
             try:
                 cache.incr(_GENERATION)
-            except ValueError:  # not there yet (or evicted): any new value forgets
-                cache.set(_GENERATION, 1, None)
+            except ValueError:  # not there yet, or evicted: a value never used before
+                cache.set(_GENERATION, time.time_ns(), None)
         else:
-            cache.delete_many([_key_for(pk, flag) for pk in user_ids for flag in (0, 1)])
+            cache.delete_many([_key_for(pk, flag) for pk in ids for flag in (0, 1)])
 
     forget()
     if transaction.get_connection().in_atomic_block:
