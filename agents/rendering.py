@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from agents.models import Agent
-from agents.permissions import is_supervisor, supervisor_ids
+from agents.permissions import is_supervisor
 from agents.presence import away_reasons
+from agents.profiles import supervisors_among
 from agents.selectors import (
     CallView,
     call_customer,
@@ -84,7 +85,7 @@ def render_call_for_agents(*, call_id: int, agent_ids: list[int]) -> dict[int, s
         customer_history(customer_id=customer.pk, exclude_call_id=call.pk) if customer else None
     )
     agents = list(Agent.objects.select_related("user").filter(pk__in=agent_ids))
-    supervisors = supervisor_ids(users=[a.user for a in agents])
+    supervisors = supervisors_among(agents=agents)  # cached: no query, most pushes
     rendered = {}
     for agent in agents:
         view = call_view(

@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from agents.models import Agent
 from agents.permissions import SUPERVISE_PERMISSION, supervisor_ids
 from agents.presence import agent_signed_out
-from agents.profiles import agent_for_user
+from agents.profiles import agent_for_user, forget_profiles
 from calls.events import AccessRevoked, SessionSignedOut, announce
 
 User = get_user_model()
@@ -165,3 +165,47 @@ def _revoke_lost(*, users: list, before: set[int]) -> None:
     # Fresh rows: permission caches live on the instances that were loaded before.
     fresh = list(User._default_manager.filter(pk__in=before))
     revoke_access(user_ids=before - supervisor_ids(users=fresh))
+
+
+# --- the cached profiles (agents.profiles): forgotten with any change they were read from ------
+
+
+# What a profile is read from; a save naming only other fields (a login's last_login, an
+# agent's status) leaves it as it is.
+_PROFILE_USER_FIELDS = {"is_active", "is_superuser"}
+_PROFILE_AGENT_FIELDS = {"user", "user_id", "endpoint"}
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="agents.profile_user_saved")
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="agents.profile_user_gone")
+def forget_profile_of_user(sender, *, instance, update_fields=None, **kwargs) -> None:
+    if update_fields is None or _PROFILE_USER_FIELDS & set(update_fields):
+        forget_profiles(user_ids=[instance.pk])
+
+
+@receiver(post_save, sender=Agent, dispatch_uid="agents.profile_agent_saved")
+@receiver(post_delete, sender=Agent, dispatch_uid="agents.profile_agent_gone")
+def forget_profile_of_agent(sender, *, instance: Agent, update_fields=None, **kwargs) -> None:
+    if update_fields is None or _PROFILE_AGENT_FIELDS & set(update_fields):
+        forget_profiles(user_ids=[instance.user_id])
+
+
+@receiver(m2m_changed, dispatch_uid="agents.profile_rights_changed")
+def forget_profiles_on_rights_change(
+    sender, *, instance, action: str, reverse: bool, pk_set, **kwargs
+) -> None:
+    """Granted or taken away, directly or through a group: who supervises may have changed."""
+    if sender not in _RELATIONS or action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if sender is Group.permissions.through or (reverse and pk_set is None):
+        forget_profiles()  # a group's rights, or a whole relation cleared: everyone's
+    elif not reverse:
+        forget_profiles(user_ids=[instance.pk])  # user.groups / user.user_permissions
+    else:
+        forget_profiles(user_ids=pk_set)  # group.user_set / permission.user_set
+
+
+@receiver(post_delete, sender=Group, dispatch_uid="agents.profile_group_gone")
+@receiver(post_delete, sender=Permission, dispatch_uid="agents.profile_permission_gone")
+def forget_profiles_on_rights_gone(sender, **kwargs) -> None:
+    forget_profiles()

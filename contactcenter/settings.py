@@ -120,6 +120,26 @@ else:
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
     }
 
+# --- Cache: agents' profiles ------------------------------------------------------------------
+# Every button reads its agent's profile (agents.profiles) from here, not PostgreSQL. With
+# Redis the processes share it, so a changed profile is forgotten by all at once; without
+# Redis there is one process, and memory will do. Sessions stay in the database only: ending
+# one by deleting its row must end it everywhere at once (tests/wallboard/test_access.py).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CHANNELS_PREFIX", "contactcenter"),
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("REDIS_SOCKET_TIMEOUT", 30),
+                "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT", 30),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

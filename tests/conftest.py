@@ -44,6 +44,15 @@ def _close_stray_connections(django_db_setup):
 
 
 @pytest.fixture(autouse=True)
+def _no_cached_profiles():
+    """Agents' cached profiles (agents.profiles) are keyed by user id, which SQLite hands out
+    again after a test's rollback: each test starts with none."""
+    from agents.profiles import forget_profiles
+
+    forget_profiles()
+
+
+@pytest.fixture(autouse=True)
 def _phlo_test_settings(settings):
     """Every test talks to a simulator (never the real Plivo) with throwaway credentials."""
     settings.PHLO_SIMULATOR = True

@@ -14,13 +14,14 @@ from django.shortcuts import redirect
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from agents.profiles import acting_profile
 from agents.rendering import render_call
 from agents.selectors import call_for_desktop, call_view
 from agents.services.customers import customer_create_for_call
 from agents.services.dialing import transfer_target_resolve
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_notes_save, call_wrap_up_save, wrap_up_dismiss
-from agents.views.common import agent_required, is_htmx, plain_error
+from agents.views.common import acting_agent_required, agent_required, is_htmx, plain_error
 from calls.models import Action, Member
 from calls.services import actions
 from calls.services.errors import ServiceError
@@ -73,7 +74,9 @@ def _answer(
             messages.error(request, error)
         return redirect("desktop")
     call = call_for_desktop(call_id=call_id)
-    view = call_view(call=call, agent=request.agent) if call else None
+    # The supervisor flag the button's service read, from the user's cached profile.
+    supervisor = acting_profile(user=request.user).supervisor
+    view = call_view(call=call, agent=request.agent, supervisor=supervisor) if call else None
     if view is None:
         if error:
             return plain_error(error, status=status)
@@ -97,38 +100,47 @@ def _member_call_id(member_id: int) -> int:
 
 
 @require_POST
-@agent_required
+@acting_agent_required
 def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpResponse:
     service = MEMBER_ACTIONS.get(kind)
     if service is None:
         return plain_error(f"{kind!r} is not something you can do to a participant.", status=404)
-    call_id = _member_call_id(member_id)
-    # What this request already looked up (the agent, the member's call), so that the
-    # service need not ask again before PHLO.
-    return _run(
+    # The service finds the member's call as it reads the call and its members, and takes
+    # the agent this request already looked up: nothing is asked twice before PHLO.
+    return _run_on_member(
         request,
-        call_id=call_id,
-        work=lambda: service(
-            actor=request.user, actor_agent=request.agent, member_id=member_id, call_id=call_id
-        ),
+        member_id=member_id,
+        work=lambda: service(actor=request.user, actor_agent=request.agent, member_id=member_id),
     )
 
 
 @require_POST
-@agent_required
+@acting_agent_required
 def member_reject(request: HttpRequest, member_id: int) -> HttpResponse:
-    call_id = _member_call_id(member_id)
-    return _run(
+    return _run_on_member(
         request,
-        call_id=call_id,
+        member_id=member_id,
         work=lambda: ringing_leg_reject(
             actor=request.user, actor_agent=request.agent, member_id=member_id
         ),
     )
 
 
+def _run_on_member(
+    request: HttpRequest, *, member_id: int, work: Callable[[], Member]
+) -> HttpResponse:
+    """`_run` for a member's button, whose call is known from the member `work` returns."""
+    try:
+        member = work()
+    except ServiceError as exc:
+        # Looked up only now, for the answer: an unknown member is a 404 as before.
+        call_id = _member_call_id(member_id)
+        return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
+    return _answer(request, call_id=member.call_id)
+
+
 @require_POST
-@agent_required
+@acting_agent_required
 def call_action(request: HttpRequest, call_id: int, kind: str) -> HttpResponse:
     run = CALL_ACTIONS.get(kind)
     if run is None:

@@ -10,7 +10,8 @@ from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 
-from agents.profiles import agent_for_user
+from agents.models import Agent
+from agents.profiles import acting_profile, agent_for_user
 
 SIGNED_OUT_MESSAGE = "You have been signed out. Log in again to keep working."
 NO_AGENT_MESSAGE = "Your account has no agent profile, so it cannot use the desktop."
@@ -54,12 +55,22 @@ def agent_required(view: Callable) -> Callable:
     """The logged-in user's agent becomes `request.agent` (the call services take it as
     `actor_agent` rather than fetch it again); otherwise 401/403 with a reason (no redirect:
     htmx would swap the login page into a button). A field no database can store is a 400."""
+    return _with_agent(view, find=lambda user: agent_for_user(user=user))
 
+
+def acting_agent_required(view: Callable) -> Callable:
+    """`agent_required` for the call buttons: the agent comes from the user's cached profile
+    (`agents.profiles.acting_profile`, no query once cached), with its id and endpoint; any
+    other field is read when first used. The services read the supervisor flag there too."""
+    return _with_agent(view, find=lambda user: acting_profile(user=user).agent)
+
+
+def _with_agent(view: Callable, *, find: Callable[[object], Agent | None]) -> Callable:
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return plain_error(SIGNED_OUT_MESSAGE, status=401)
-        agent = agent_for_user(user=request.user)
+        agent = find(request.user)
         if agent is None:
             return plain_error(NO_AGENT_MESSAGE, status=403)
         refusal = refuse_unstorable(request)

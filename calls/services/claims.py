@@ -61,11 +61,25 @@ def busy_message(*, holder: Action, actor=None) -> str:
     return f"{who} already {doing}{where}. Try again when it has finished."
 
 
-def claim(*, call_id: int, action: Action, now=None) -> None:
+def claim(*, call_id: int, action: Action, now=None, version: int | None = None) -> bool:
     """Make `action` the call's pending action, or raise CallBusy / InvalidState / NotFound.
-    Runs in autocommit or inside the caller's transaction; takes no lock beyond the UPDATE."""
+    Runs in autocommit or inside the caller's transaction; takes no lock beyond the UPDATE.
+
+    `version`: the call's version when the caller read it. True means the claim found the
+    call still at it: nothing changed since (every change bumps it, `calls.state`), so the
+    caller need not read the call again. False: read it again before deciding."""
     now = now or timezone.now()
     live = Call.objects.filter(pk=call_id, status__in=Call.LIVE_STATUSES)
+    if version is not None:
+        # The usual case, in one UPDATE: free, and as the caller saw it.
+        unchanged = live.filter(pending_action__isnull=True, version=version)
+        if unchanged.update(pending_action=action) == 1:
+            return True
+    _claim_as_it_is(call_id=call_id, action=action, now=now, live=live)
+    return False
+
+
+def _claim_as_it_is(*, call_id: int, action: Action, now, live) -> None:
     if live.filter(pending_action__isnull=True).update(pending_action=action) == 1:
         return
     current = Call.objects.filter(pk=call_id).select_related("pending_action__actor").first()

@@ -21,7 +21,7 @@ from django.utils import timezone
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from agents.models import Agent
-from agents.permissions import supervisor_ids
+from agents.profiles import acting_profile
 from calls import selectors
 from calls.addresses import InvalidAddress, dialable_address
 from calls.models import Action, Call, Member
@@ -49,20 +49,17 @@ class Actor:
 
 
 def actor_for(user, *, agent: Agent | None = None) -> Actor:
-    """Who is acting. `agent`: the user's agent when the caller already fetched it in this
-    request (the desktop's views have), which saves looking it up again."""
+    """Who is acting: the user's agent and supervisor flag from their cached profile
+    (`agents.profiles.acting_profile`: no query once cached). `agent`: the user's agent when
+    the caller already has it in this request (checked to be theirs)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         raise NotAllowed("Sign in to act on calls.")
+    profile = acting_profile(user=user, agent=agent)
     if agent is None:
-        agent = Agent.objects.select_related("user").filter(user=user).first()
+        agent = profile.agent
     elif agent.user_id != user.pk:
         raise ValueError(f"agent {agent.pk} is not user {user.pk}'s")
-    return Actor(user=user, agent=agent, supervisor=_supervisor(user))
-
-
-def _supervisor(user) -> bool:
-    """`is_supervisor(user)` in one query instead of ModelBackend's two."""
-    return user.pk in supervisor_ids(users=[user])
+    return Actor(user=user, agent=agent, supervisor=profile.supervisor)
 
 
 def authorize(*, actor: Actor, call: Call, members: list[Member]) -> None:
@@ -99,24 +96,14 @@ MEMBER_GONE = "That participant is no longer on record."
 
 
 def load_member(*, member_id: int, call_id: int | None = None) -> tuple[Call, list[Member], Member]:
-    """The member's call, all its members, and the member. `call_id`, when the caller
-    already knows the member's call (a member never changes call), saves looking it up; a
-    member not on that call, or a call gone with its members, is then NotFound as well."""
-    if call_id is None:
-        call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
-        if call_id is None:
-            raise NotFound(MEMBER_GONE)
-        call, members = load_call(call_id=call_id)
-    else:
-        try:
-            call, members = load_call(call_id=call_id)
-        except NotFound:
-            # Said as the lookup by member would have: the member went with the call.
-            raise NotFound(MEMBER_GONE) from None
+    """The member's call, all its members, and the member, in one query. `call_id`, when
+    the caller already knows the member's call (a member never changes call), narrows it;
+    a member not on that call, or a call gone with its members, is then NotFound as well."""
+    members = selectors.members_with_their_call(member_id=member_id, call_id=call_id)
     member = next((m for m in members if m.pk == member_id), None)
     if member is None:
         raise NotFound(MEMBER_GONE)
-    return call, members, member
+    return member.call, members, member
 
 
 def agent_busy_elsewhere(*, agent: Agent, call_id: int | None = None) -> bool:
@@ -138,18 +125,22 @@ def claimed(
     target: str = "",
     member: Member | None = None,
     request: PhloRequest | None = None,
+    version: int | None = None,
 ) -> Iterator[Action]:
     """Record the action and claim the call for it. The caller marks success (with
     `succeed`, inside its state transaction); any error leaves here recorded as the action's
     failure, with the claim released, and is raised on.
 
     `request`, when already known, is stored with the action in the same INSERT, so `send`
-    need not write it again; an action that fails before `send` keeps no request."""
+    need not write it again; an action that fails before `send` keeps no request.
+
+    `version`, the call's version as the caller read it: `action.call_unchanged` then says
+    whether the claim found the call unchanged since (see `claims.claim`)."""
     action = new_action(
         call_id=call_id, member=member, actor=actor.user, kind=kind, target=target, request=request
     )
     try:
-        claims.claim(call_id=call_id, action=action)
+        action.call_unchanged = claims.claim(call_id=call_id, action=action, version=version)
     except ServiceError as error:
         record_failure(action=action, error=error)
         raise

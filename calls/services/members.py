@@ -159,18 +159,21 @@ def _member_action(
     authorize(actor=who, call=call, members=members)
     refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
     client = get_phlo_client()
+    request = client.prepare_member_action(member_address=member.address, action=kind)
     with claimed(
         actor=who,
         call_id=call.pk,
         kind=kind,
         target=member.address,
         member=member,
-        request=client.prepare_member_action(member_address=member.address, action=kind),
+        request=request,
+        version=call.version,
     ) as action:
-        # The call is ours now: decide on fresh state, not on what was read before the claim.
-        call, members, member = load_member(member_id=member_id, call_id=call.pk)
-        refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
-        request = client.prepare_member_action(member_address=member.address, action=kind)
+        if not action.call_unchanged:
+            # The call changed before it was ours: decide on fresh state.
+            call, members, member = load_member(member_id=member_id, call_id=call.pk)
+            refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
+            request = client.prepare_member_action(member_address=member.address, action=kind)
         result = send(action=action, client=client, request=request, failed_to=failed_to(member))
         with transaction.atomic():
             locked = lock_call(call_id=call.pk)

@@ -424,21 +424,26 @@ class TestCallButtons:
 @pytest.mark.django_db(transaction=True)
 class TestQueriesBeforePhlo:
     """What a button costs before its PHLO request leaves (bench/NOTES.md, point 3). A hold:
-    the session and the user, the agent, the supervisor check, the member's call, the call
-    and its members, the action's INSERT and the claim, then the call and its members again
-    as the claim left them. A repeated lookup creeping back fails here."""
+    the session and the user, the call with its members (found by the member), the action's
+    INSERT and the claim, which finds the call at the version read. The agent's profile
+    (their agent and supervisor flag) comes from the cache, read from the database once per
+    user (`agents.profiles`). A repeated lookup creeping back fails here."""
 
     # Before they were cut: 15, 16 and 12 (the agent fetched twice, two permission queries,
     # and the member's call looked up three times); a transfer to an agent picked by name
     # then 14, as the service looked the agent up again by endpoint.
-    HOLD = 11
-    WARM_TRANSFER = 13
-    ABORT = 10
+    # Was 11, then 7 (the member's call, and the call and its members after the claim, cut),
+    # then 5: the agent and the supervisor check cached.
+    HOLD = 5
+    # The first button of a user whose profile is not cached yet: the agent and the check.
+    HOLD_FIRST = 7
+    WARM_TRANSFER = 11
+    ABORT = 8
     # Were 17 for a number, 18 for a name or a pick (the agent fetched again, the customer
     # fetched again by id, the new legs read back), and 15 (the agent fetched twice more,
     # the leg's call looked up again).
     DIAL = 15
-    REJECT = 12
+    REJECT = 6  # was 12: the leg's call in the view, the call read twice, the cached two
 
     def test_hold(self, desktop_sim, alice, dana, htmx):
         call = answered_call(desktop_sim, alice, dana)
@@ -453,9 +458,14 @@ class TestQueriesBeforePhlo:
         sam = make_supervisor(username="sam", with_agent=True)
         client = Client()
         client.force_login(sam)
-        url = f"/desktop/members/{leg(call).pk}/actions/hold/"
-        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(url, **htmx))
+        url = f"/desktop/members/{leg(call).pk}/actions/"
+        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(url + "hold/", **htmx))
         assert response.status_code == 200 and leg(call).state == S.ON_HOLD
+        assert len(sql) == self.HOLD_FIRST, "\n".join(sql)  # Sam's profile, read once
+        response, sql = queries_until_phlo(
+            desktop_sim, lambda: client.post(url + "unhold/", **htmx)
+        )
+        assert response.status_code == 200 and leg(call).state == S.TALKING
         assert len(sql) == self.HOLD, "\n".join(sql)
 
     def test_warm_transfer_then_abort(self, desktop_sim, alice, bob, dana, htmx):
@@ -480,7 +490,9 @@ class TestQueriesBeforePhlo:
     @pytest.mark.parametrize("typed", ["a number", "a name", "a picked customer"])
     def test_dial(self, desktop_sim, alice, dana, htmx, typed):
         """The session and the user, the agent, the customer (by number, name or pick), the
-        supervisor check and whether the number is an agent's; then, in one transaction
+        supervisor check (this user's first button: then cached) and whether the number is an
+        agent's;
+        then, in one transaction
         (BEGIN and COMMIT count): the agent locked, whether they are on a call, the call, its
         two legs, the action and the call's claim."""
         data = {
@@ -497,9 +509,8 @@ class TestQueriesBeforePhlo:
         assert len(sql) == self.DIAL, "\n".join(sql)
 
     def test_reject(self, desktop_sim, alice, dana, htmx):
-        """The session and the user, the agent, the leg's call, the leg, the supervisor
-        check, the call and its members, the action's INSERT and the claim, then the call and
-        its members as the claim left them."""
+        """The session and the user, the agent, the leg, the supervisor check, the call with
+        its members, the action's INSERT and the claim."""
         desktop_sim.phones.set_mode(alice.endpoint, "manual")
         call = actions.call_start(actor=alice.user, to=dana.phone)
         mine = leg(call, "agent")

@@ -8,15 +8,24 @@ the simulator's own thread as the PHLO request arrives.
 import pytest
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.models import Permission
+from django.db import transaction
 
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from agents.services.ringing import ringing_leg_reject
+from calls import selectors
 from calls.models import Action, Call, Member
-from calls.services import NotAllowed, NotFound, actions
+from calls.services import InvalidState, NotAllowed, NotFound, actions
 from calls.services.execution import actor_for, load_member
+from calls.state import call_changed, lock_call, member_set_state
 from tests.factories import make_agent, make_customer, make_user
-from tests.services.helpers import S, queries_until_phlo, sim_states, supervisor
+from tests.services.helpers import (
+    S,
+    phlo_requests,
+    queries_until_phlo,
+    sim_states,
+    supervisor,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +58,17 @@ def test_an_agent_already_fetched_is_used_not_fetched_again(alice, django_assert
         who = actor_for(user, agent=alice)
     assert who.agent is alice and who.user is user and who.supervisor is False
     user = fresh(alice.user)
-    with django_assert_num_queries(2):  # without it: the agent too
+    with django_assert_num_queries(0):  # then the profile is cached (agents.profiles)
+        assert actor_for(user).agent == alice
+
+
+def test_without_an_agent_the_profile_costs_two_queries_once(alice, django_assert_num_queries):
+    user = fresh(alice.user)
+    with django_assert_num_queries(2):  # the agent, then the supervisor check
+        who = actor_for(user)
+    assert who.agent == alice and who.agent.endpoint == alice.endpoint
+    user = fresh(alice.user)
+    with django_assert_num_queries(0):
         assert actor_for(user).agent == alice
 
 
@@ -133,17 +152,20 @@ def test_a_button_with_the_wrong_call_does_nothing(phlo_sim, talking_call, alice
 
 
 def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
-    """The agent, the supervisor check, the member's call, the call and its members, the
-    action's INSERT and the claim, then the call and its members as the claim left them."""
+    """The call with its members (found by the member), the action's INSERT and the claim,
+    which finds the call at the version read: nothing is read again after it. The agent and
+    the supervisor flag come from the profile cached when Alice placed the call."""
     dana = dana_leg(talking_call)
     user = fresh(alice.user)
     held, sql = queries_until_phlo(
         phlo_sim, lambda: actions.member_hold(actor=user, member_id=dana.pk)
     )
     assert held.state == S.ON_HOLD
-    assert len(sql) == 9, "\n".join(sql)  # was 11
+    # was 11, then 9; then 5 before the profile was cached: the member's call, and the call
+    # and its members again after the claim, the agent and the supervisor check
+    assert len(sql) == 3, "\n".join(sql)
 
-    # What the desktop's view already knows saves the agent and the member's call.
+    # What the desktop's view already knows saves the agent.
     user = fresh(alice.user)
     unheld, sql = queries_until_phlo(
         phlo_sim,
@@ -152,7 +174,7 @@ def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
         ),
     )
     assert unheld.state == S.TALKING
-    assert len(sql) == 7, "\n".join(sql)
+    assert len(sql) == 3, "\n".join(sql)  # was 7
     assert Action.objects.filter(actor=alice.user, outcome="succeeded").count() == 3
 
 
@@ -163,8 +185,8 @@ def test_a_supervisor_acting_from_the_wallboard_is_checked_in_one_query(phlo_sim
         phlo_sim, lambda: actions.member_hold(actor=sue, member_id=dana.pk)
     )
     assert held.state == S.ON_HOLD
-    # was 10: two permission queries, and the member's call looked up twice
-    assert len(sql) == 9, "\n".join(sql)
+    # was 10: two permission queries, and the member's call looked up twice; then 9
+    assert len(sql) == 5, "\n".join(sql)
     assert sum("auth_user_user_permissions" in q for q in sql) == 1
 
 
@@ -179,12 +201,12 @@ def test_call_buttons_queries_before_phlo(phlo_sim, talking_call, alice, bob):
     # The supervisor check, the call and its members, the target agent and whether they are
     # on another call, the INSERT and the claim, then the call, its members and whether the
     # target is on another call, as the claim left them.
-    assert len(sql) == 10, "\n".join(sql)  # was 12
+    assert len(sql) == 9, "\n".join(sql)  # was 12, then 10 (the supervisor check, now cached)
     _, sql = queries_until_phlo(
         phlo_sim,
         lambda: actions.transfer_abort(actor=user, actor_agent=alice, call_id=talking_call.pk),
     )
-    assert len(sql) == 7, "\n".join(sql)  # was 9
+    assert len(sql) == 6, "\n".join(sql)  # was 9, then 7 (the supervisor check, now cached)
     talking_call.refresh_from_db()
     assert talking_call.transfer_kind == ""
 
@@ -203,7 +225,7 @@ def test_a_transfer_to_an_agent_already_found(phlo_sim, talking_call, alice, bob
             to_agent=bob,
         ),
     )
-    assert len(sql) == 9, "\n".join(sql)  # 10 without `to_agent`
+    assert len(sql) == 8, "\n".join(sql)  # 9 without `to_agent`
     talking_call.refresh_from_db()
     assert (talking_call.transfer_kind, talking_call.transfer_to_agent) == ("cold", bob)
     assert Action.objects.get(kind="cold_transfer").member.agent == bob
@@ -260,8 +282,8 @@ def test_call_start_checks_what_it_is_handed(phlo_sim, alice, bob, dana):
 
 
 def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
-    """The agent, the leg, the supervisor check, the call and its members, the action's
-    INSERT and the claim, then the call and its members as the claim left them."""
+    """The agent, the leg, the supervisor check, the call with its members, the action's
+    INSERT and the claim."""
     first = actions.call_start(actor=alice.user, to=DANA)
     mine = first.members.get(agent=alice)
     user = fresh(alice.user)
@@ -269,8 +291,9 @@ def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
         phlo_sim, lambda: ringing_leg_reject(actor=user, member_id=mine.pk)
     )
     assert gone.state == S.LEFT
-    # was 11: the agent fetched again, and the leg's call looked up again
-    assert len(sql) == 9, "\n".join(sql)
+    # was 11: the agent fetched again, and the leg's call looked up again; then 9, as the
+    # call and its members were read again after the claim; the supervisor check is cached
+    assert len(sql) == 5, "\n".join(sql)
 
     # Handed the agent, as the desktop's view does: one query fewer.
     second = actions.call_start(actor=bob.user, to="+14155550102")
@@ -280,7 +303,7 @@ def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
         phlo_sim, lambda: ringing_leg_reject(actor=user, actor_agent=bob, member_id=mine.pk)
     )
     assert gone.state == S.LEFT
-    assert len(sql) == 8, "\n".join(sql)
+    assert len(sql) == 4, "\n".join(sql)  # was 8, then 5 (the supervisor check, now cached)
     assert Action.objects.get(kind="hangup", member=mine).actor == bob.user
 
 
@@ -307,4 +330,66 @@ def test_join_queries_before_phlo(phlo_sim, talking_call, sam):
         lambda: actions.call_join(actor=user, actor_agent=agent, call_id=talking_call.pk),
     )
     assert call.members.get(role="supervisor").agent == agent
-    assert len(sql) == 9, "\n".join(sql)  # 10 without the agent
+    assert len(sql) == 8, "\n".join(sql)  # 9 without the agent; the supervisor check cached
+
+
+def test_a_call_changed_between_the_read_and_the_claim_is_read_again(
+    phlo_sim, talking_call, alice, monkeypatch
+):
+    """The claim skips reading the call again only when it finds the version it read: here
+    someone else holds Dana in between, so the hold reads again and is refused, and PHLO
+    hears nothing."""
+    dana = dana_leg(talking_call)
+    read = selectors.members_with_their_call
+
+    def read_then_someone_holds(**kwargs):
+        found = read(**kwargs)
+        if not Member.objects.filter(pk=dana.pk, state=S.ON_HOLD).exists():
+            with transaction.atomic():
+                call = lock_call(call_id=talking_call.pk)
+                member_set_state(member=Member.objects.get(pk=dana.pk), state=S.ON_HOLD)
+                call_changed(call=call)
+        return found
+
+    monkeypatch.setattr(selectors, "members_with_their_call", read_then_someone_holds)
+    with phlo_requests(phlo_sim) as sent, pytest.raises(InvalidState, match="not talking"):
+        actions.member_hold(actor=alice.user, actor_agent=alice, member_id=dana.pk)
+    assert sent == []
+    action = Action.objects.get(kind="hold")
+    assert (action.outcome, action.request) == ("failed", {})
+    talking_call.refresh_from_db()
+    assert talking_call.pending_action is None
+
+
+# --- the cached profile (agents.profiles) ---------------------------------------------------
+
+
+def test_the_cached_profile_follows_every_change_of_rights(alice, django_assert_num_queries):
+    assert actor_for(fresh(alice.user)).supervisor is False  # cached now
+    group = supervisor(username="sam").groups.get(name="Supervisors")
+    alice.user.groups.add(group)
+    assert actor_for(fresh(alice.user)).supervisor is True
+    group.permissions.clear()  # the group's rights: everyone's profile is forgotten
+    assert actor_for(fresh(alice.user)).supervisor is False
+    alice.user.groups.remove(group)
+    direct = Permission.objects.get(codename="supervise", content_type__app_label="calls")
+    alice.user.user_permissions.add(direct)
+    assert actor_for(fresh(alice.user)).supervisor is True
+    direct.user_set.remove(alice.user)
+    assert actor_for(fresh(alice.user)).supervisor is False
+    type(alice.user).objects.filter(pk=alice.user.pk).update(is_superuser=True)
+    assert actor_for(fresh(alice.user)).supervisor is True  # the flag is in the key
+
+
+def test_the_cached_profile_follows_its_agent_but_not_its_status(alice, django_assert_num_queries):
+    assert actor_for(fresh(alice.user)).agent.endpoint == alice.endpoint
+    alice.status = "away"
+    alice.save(update_fields=["status"])  # presence, many times a day: kept
+    user = fresh(alice.user)
+    with django_assert_num_queries(1):  # the status is read when used, never stale
+        assert actor_for(user).agent.status == "away"
+    alice.endpoint = "sip:alice-desk@phones.test"
+    alice.save()
+    assert actor_for(fresh(alice.user)).agent.endpoint == "sip:alice-desk@phones.test"
+    alice.delete()
+    assert actor_for(fresh(alice.user)).agent is None

@@ -151,17 +151,17 @@ class TestQueriesBeforePhlo:
     """What a supervisor's button costs before its PHLO request leaves (bench/NOTES.md,
     point 3), as tests/desktop/test_views.py counts the agents'."""
 
-    # Was 14: the service looked the member's call up again.
-    HOLD = 13
+    # Was 14: the service looked the member's call up again; then 13, as it read the call
+    # and its members in two queries, and again after the claim.
+    HOLD = 10
     # Unchanged, pinned so that it cannot grow unseen. Its one repeat is the supervisor
     # check: the page's (ModelBackend's two queries) then the service's own.
     JOIN = 14
 
     def test_hold(self, call, sam, htmx, wallboard_sim):
         """The session and the user, the page's supervisor check (ModelBackend's two), the
-        service's agent and supervisor check, the member's call, the call and its members,
-        the action's INSERT and the claim, then the call and its members as the claim left
-        them."""
+        service's agent and supervisor check, the member's call, the call with its members,
+        the action's INSERT and the claim (which finds the call at the version read)."""
         client = login(sam)
         url = member_url(customer_of(call), "hold")
         answer, sql = queries_until_phlo(wallboard_sim, lambda: client.post(url, **htmx))
