@@ -18,7 +18,8 @@ def _refused(**kwargs):
 
 
 def test_a_button_gets_503_with_a_reason_for_the_message_area(alice_client, monkeypatch, htmx):
-    monkeypatch.setattr(common, "agent_for_user", _refused)
+    # A button finds its agent through the profile cache, which reads the database on a miss.
+    monkeypatch.setattr(common, "acting_profile", _refused)
     response = alice_client.post("/desktop/members/1/actions/hold/", **htmx)
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
@@ -27,7 +28,7 @@ def test_a_button_gets_503_with_a_reason_for_the_message_area(alice_client, monk
 
 
 def test_a_page_without_htmx_gets_the_same_reason(alice_client, monkeypatch):
-    monkeypatch.setattr(common, "agent_for_user", _refused)
+    monkeypatch.setattr(common, "acting_profile", _refused)
     response = alice_client.post("/desktop/members/1/actions/hold/", HTTP_ACCEPT="text/html")
     assert (response.status_code, response.content.decode()) == (503, DATABASE_UNAVAILABLE_MESSAGE)
 
