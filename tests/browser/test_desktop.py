@@ -206,8 +206,18 @@ def test_cold_transfer_rings_the_other_agent_who_then_has_the_call(desktop, sim)
     expect()(bobs_card.locator(".ringing-banner")).to_have_count(0)
     expect()(bob.locator("body")).to_have_attribute("data-ringing", "false")
     expect()(status_of(bob)).to_have_text("On a call")
-    expect()(alice.locator("article.call")).to_have_count(0)
+    # Alice's part is over: her card is her wrap-up at once, while Bob talks with Dana.
+    alices_card = alice.locator("article.call", has_text="Dana Diaz")
+    expect()(alices_card.locator(".call-meta .tag").last).to_have_text("Transferred")
+    expect()(alices_card.locator(".call-part")).to_contain_text(
+        "You transferred Dana Diaz to Bob Baker. The call goes on without you."
+    )
     expect()(status_of(alice)).to_have_text("Wrap-up")
+    alices_card.get_by_label("Disposition").select_option("Escalated")
+    alices_card.get_by_role("button", name="Save wrap-up").click()
+    expect()(alice.locator("article.call")).to_have_count(0)
+    expect()(status_of(alice)).to_have_text("Available")
+    expect()(customer_state(bobs_card)).to_have_text("Talking")
 
 
 def test_reject_a_transferred_call(desktop, sim):
