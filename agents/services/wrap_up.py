@@ -89,12 +89,15 @@ def call_wrap_up_save(
     call_id: int,
     disposition: str,
     notes: str,
+    notes_seen: str | None = None,
 ) -> Call:
     """Record how the agent's part of the call ended. The call leaves their desktop; it is
     the call's own disposition when they owned it at the end (or a supervisor saves it).
 
     An agent whose part is over while the call goes on (they handed it over) may save theirs
-    at once; the call's own disposition waits for whoever owns it at the end."""
+    at once; the call's own disposition waits for whoever owns it at the end. `notes_seen`:
+    the notes as the agent's card first showed them; notes sent back unchanged are not
+    written, so they cannot undo what another agent on the call saved meanwhile."""
     disposition = (disposition or "").strip()
     notes = _clean_notes(notes)
     if disposition not in dispositions():
@@ -119,7 +122,8 @@ def call_wrap_up_save(
             owed.disposition = disposition
             owed.done_at = at
             owed.save(update_fields=["disposition", "done_at"])
-        call.wrap_up_notes = notes
+        if notes_seen is None or notes != (notes_seen or "").strip():
+            call.wrap_up_notes = notes
         if owed is None or call.owner_id == owed.agent_id:
             call.disposition = disposition
             # The owner's disposition is the call's: it answers what the owner owed.

@@ -150,6 +150,7 @@ def wrap_up(request: HttpRequest, call_id: int) -> HttpResponse:
             call_id=call_id,
             disposition=disposition,
             notes=request.POST.get("notes", ""),
+            notes_seen=request.POST.get("notes_seen"),
         )
     except ServiceError as exc:
         return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)

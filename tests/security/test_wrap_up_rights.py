@@ -139,3 +139,16 @@ def test_an_agent_who_handed_the_call_over_wraps_up_her_part_while_it_goes_on(
     assert _post(alice.user, call.pk, "notes", {"notes": "Later"}).status_code == 403
     again = _post(alice.user, call.pk, "wrap-up", {"disposition": "Resolved"})
     assert again.status_code == 403
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["untouched", "changed"])
+def test_notes_sent_back_unchanged_leave_newer_ones_alone(phlo_sim, alice, bob, dana, changed):
+    """Alice's card started from KEPT_NOTES; Bob, still on the call, has saved newer ones
+    since. Her wrap-up writes her notes only if she changed them."""
+    call = _handed_over_to_bob(phlo_sim, alice, bob, dana)
+    assert _post(bob.user, call.pk, "notes", {"notes": "Bob's notes"}).status_code == 200
+    hers = f"{KEPT_NOTES}, and more" if changed else KEPT_NOTES
+    body = {"disposition": "Escalated", "notes": hers, "notes_seen": KEPT_NOTES}
+    assert _post(alice.user, call.pk, "wrap-up", body).status_code == 200
+    expected = hers if changed else "Bob's notes"
+    assert Call.objects.get(pk=call.pk).wrap_up_notes == expected
