@@ -27,6 +27,7 @@ from agents.models import Agent
 from agents.presence import DECLINED_REASON, MISSED_CALL_REASON, agent_choose_status
 from agents.rendering import render_full_state
 from agents.services.ringing import ringing_leg_reject
+from agents.services.wrap_up import call_wrap_up_save
 from calls.models import Call, Member
 from calls.selectors import available_agents
 from calls.services import actions
@@ -629,6 +630,36 @@ def test_first_agent_wraps_up_her_part_and_takes_the_next_call_while_the_call_go
         desks={alice: Desk(Status.AVAILABLE), bob: Desk(Status.WRAP_UP, card=WRAP_UP)},
         board=board,
         figures=Figures(calls_today=1, calls_handled=1, **{counted: 1}),
+    )
+
+
+def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(sim, alice, bob):
+    """Alice hands Dana over to Bob and wraps up her part at once; Bob later gives Dana
+    back to her with a warm transfer of his own. Alice owes a disposition again, for the
+    part that ends with the call; Bob owes one for his."""
+    board = Board()
+    call = warm_transfer_completed(sim, alice, bob)
+    wrap_up_saved = call_wrap_up_save(
+        actor=alice.user, call_id=call.pk, disposition="Escalated", notes=""
+    )
+    assert wrap_up_saved.is_live and status_of(alice) == (Status.AVAILABLE, "")
+    actions.transfer_warm_start(actor=bob.user, call_id=call.pk, to=alice.endpoint)
+    until(sim, in_state(call, alice.endpoint, S.TALKING), what="Alice answering the consult")
+    actions.transfer_resume(actor=bob.user, call_id=call.pk)
+    until(sim, in_state(call, DANA, S.TALKING), what="everyone talking")
+    sim.phones.hangup(bob.endpoint)
+    until(sim, lambda: owner_of(call) == alice, what="Alice owning the call again")
+    sim.advance(SETTLE)
+    assert Card.of(agent=alice, call=call).placement == LIVE
+    sim.phones.hangup(DANA)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.CUSTOMER_HUNG_UP,
+        who="Dana Diaz",
+        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), bob: Desk(Status.WRAP_UP, card=WRAP_UP)},
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1, transfers_warm=2),
     )
 
 
