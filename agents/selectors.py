@@ -16,7 +16,7 @@ from django.utils import timezone
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from calls.addresses import display_address
-from calls.models import Action, Call, Customer, Member
+from calls.models import Action, Call, CallTransfer, Customer, Member, WrapUp
 from calls.outcomes import call_phase, outcome_message
 from calls.selectors import calls_awaiting_wrap_up, pending_wrap_ups, wrap_up_window
 from calls.services import rules
@@ -113,18 +113,30 @@ def _wrap_ups() -> Prefetch:
     return Prefetch("wrap_ups", queryset=pending_wrap_ups())
 
 
+def _handed_over() -> Prefetch:
+    """Completed transfers, for the card of an agent who handed the call over."""
+    completed = CallTransfer.objects.filter(outcome=CallTransfer.Outcome.COMPLETED)
+    return Prefetch("transfers", queryset=completed.select_related("to_agent__user"))
+
+
+def _some_part_ended(call: Call) -> bool:
+    """Whether anyone may owe a wrap-up for this call: it has ended, or an agent's leg has
+    (a wrap-up is only owed once a part of the call is over)."""
+    return not call.is_live or any(m.agent_id and not m.is_live for m in call.members.all())
+
+
 def call_for_desktop(*, call_id: int) -> Call | None:
-    """One call with everything any agent's view of it needs: two queries, and one more for
-    an ended call (who still owes its wrap-up)."""
+    """One call with everything any agent's view of it needs: two queries, and two more once
+    an agent's part of it has ended (who still owes its wrap-up, whom it was handed to)."""
     call = _call_queryset().filter(pk=call_id).first()
-    if call is not None and not call.is_live:
-        prefetch_related_objects([call], _wrap_ups())
+    if call is not None and _some_part_ended(call):
+        prefetch_related_objects([call], _wrap_ups(), _handed_over())
     return call
 
 
 def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
-    """The calls on an agent's desktop: live calls they own or have a live leg in, then their
-    ended calls still waiting for their wrap-up, oldest first."""
+    """The calls on an agent's desktop: live calls they own or have a live leg in, then the
+    calls still waiting for their wrap-up (ended, or gone on without them), oldest first."""
     at = at or timezone.now()
     live_ids = (
         Call.objects.filter(status__in=Call.LIVE_STATUSES)
@@ -134,24 +146,43 @@ def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
     wrap_ids = calls_awaiting_wrap_up(agent_id=agent.pk, at=at).values("pk")
     calls = list(
         _call_queryset()
-        .prefetch_related(_wrap_ups())
+        .prefetch_related(_wrap_ups(), _handed_over())
         .filter(Q(pk__in=live_ids) | Q(pk__in=wrap_ids))
     )
-    return sorted(calls, key=lambda c: (not c.is_live, c.created_at, c.pk))
+    # The agent's live calls first: the keyboard shortcuts act on the first card.
+    return sorted(calls, key=lambda c: (not _on_it(call=c, agent=agent), c.created_at, c.pk))
+
+
+def _on_it(*, call: Call, agent: Agent) -> bool:
+    """A live call the agent owns or has a live leg in (members prefetched)."""
+    return call.is_live and (
+        call.owner_id == agent.pk
+        or any(m.agent_id == agent.pk and m.is_live for m in call.members.all())
+    )
+
+
+def _owed(*, call: Call, agent: Agent, at: datetime) -> WrapUp | None:
+    """The wrap-up the agent still owes for this call, within the window (prefetched)."""
+    owed = next(
+        (w for w in call.wrap_ups.all() if w.agent_id == agent.pk and w.done_at is None), None
+    )
+    if owed is None or owed.created_at < at - wrap_up_window():
+        return None
+    return owed
 
 
 def call_placement(*, call: Call, agent: Agent, at: datetime | None = None) -> str:
-    """Where this call belongs on the agent's desktop: "live", "wrap_up" (a disposition is
-    owed), "ended" (an attempt that reached nobody, shown until dismissed) or "" (not shown).
-    `call` must come from `call_for_desktop` (members and pending wrap-ups prefetched)."""
+    """Where this call belongs on the agent's desktop: "live" (they own it or are on it),
+    "wrap_up" (a disposition is owed: the call has ended, or their part of it has while it
+    goes on with others), "ended" (an attempt that reached nobody, shown until dismissed) or
+    "" (not shown). `call` must come from `call_for_desktop`."""
     at = at or timezone.now()
-    members = list(call.members.all())
-    if call.is_live:
-        if call.owner_id == agent.pk or any(m.agent_id == agent.pk and m.is_live for m in members):
-            return "live"
-        return ""
-    owed = next((w for w in call.wrap_ups.all() if w.agent_id == agent.pk), None)
-    if owed is None or owed.created_at < at - wrap_up_window():
+    if _on_it(call=call, agent=agent):
+        return "live"
+    if call.is_live and not _some_part_ended(call):
+        return ""  # nobody's part has ended: nothing is owed yet (and nothing to fetch)
+    owed = _owed(call=call, agent=agent, at=at)
+    if owed is None:
         return ""
     return "wrap_up" if owed.disposition_required else "ended"
 
@@ -204,6 +235,10 @@ class CallView:
     history: list[Call] = field(default_factory=list)
     transfer_text: str = ""
     at: datetime | None = None
+    # The agent's own part ended before the call did (they wrap it up at once), and whom
+    # they transferred it to then ("" when they did not).
+    part_ended: bool = False
+    transferred_to: str = ""
 
     @property
     def is_live(self) -> bool:
@@ -230,14 +265,31 @@ class CallView:
 
     @property
     def phase(self) -> str:
-        """The call as a whole, for its header (`calls.outcomes.call_phase`)."""
+        """The call as a whole, for its header (`calls.outcomes.call_phase`); for an agent
+        whose part is over while it goes on, how their part ended."""
+        if self.call.is_live and self.part_ended:
+            return "Transferred" if self.transferred_to else "You left"
         if not self.is_live:
             return "Ended"
         return call_phase(call=self.call, members=list(self.call.members.all()))
 
     @property
     def outcome_text(self) -> str:
-        return outcome_message(call=self.call, title=self.title) if not self.is_live else ""
+        """How the call ended, once it has."""
+        if self.is_live or self.call.is_live:
+            return ""
+        return outcome_message(call=self.call, title=self.title)
+
+    @property
+    def part_text(self) -> str:
+        """How the agent's own part ended, when it ended before the call did."""
+        if not self.part_ended:
+            return ""
+        if self.transferred_to:
+            text = f"You transferred {self.title} to {self.transferred_to}."
+        else:
+            text = f"You left the call with {self.title}."
+        return f"{text} The call goes on without you." if self.call.is_live else text
 
     @property
     def ring_text(self) -> str:
@@ -249,9 +301,9 @@ class CallView:
     def summary(self) -> str:
         """One sentence for screen readers when the call changes."""
         if self.placement == "wrap_up":
-            return f"{self.outcome_text} Add a disposition."
+            return " ".join(filter(None, (self.outcome_text, self.part_text, "Add a disposition.")))
         if self.placement == "ended":
-            return self.outcome_text
+            return " ".join(filter(None, (self.outcome_text, self.part_text)))
         if self.ringing_for_me:
             return f"{self.ring_text}. Answer on your phone."
         live = [
@@ -322,6 +374,7 @@ def call_view(
         for latest, earlier in _people(members)
     ]
     call_actions = _ordered(actions["call"], CALL_ACTION_ORDER)
+    part_ended = not live and _part_ended_first(call=call, agent=agent, at=at)
     return CallView(
         call=call,
         placement=placement,
@@ -335,7 +388,29 @@ def call_view(
         history=history or [],
         transfer_text=rules.describe_transfer(call) if call.transfer_kind else "",
         at=at,
+        part_ended=part_ended,
+        transferred_to=_transferred_to(call=call, agent=agent) if part_ended else "",
     )
+
+
+def _part_ended_first(*, call: Call, agent: Agent, at: datetime) -> bool:
+    """Whether what the agent owes was recorded before the call ended: their part of it was
+    over while it went on (an owner at the end owes from the moment it ended)."""
+    owed = _owed(call=call, agent=agent, at=at)
+    return owed is not None and (call.ended_at is None or owed.created_at < call.ended_at)
+
+
+def _transferred_to(*, call: Call, agent: Agent) -> str:
+    """Who took the call over from the agent with a transfer they completed (prefetched)."""
+    handed = [
+        t
+        for t in call.transfers.all()
+        if t.from_agent_id == agent.pk and t.outcome == CallTransfer.Outcome.COMPLETED
+    ]
+    if not handed:
+        return ""
+    last = handed[-1]
+    return last.to_agent.display_name if last.to_agent_id else display_address(last.to_address)
 
 
 def _person(member: Member) -> tuple:

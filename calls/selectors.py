@@ -86,11 +86,11 @@ def wrap_up_window() -> timedelta:
 
 
 def calls_awaiting_wrap_up(*, agent_id: int, at: datetime | None = None) -> QuerySet[Call]:
-    """Ended calls on which the agent still owes a wrap-up (a disposition, or a look at how
-    an attempt that reached nobody ended), within the window."""
+    """Calls on which the agent still owes a wrap-up (a disposition, or a look at how an
+    attempt that reached nobody ended), within the window: ended calls, and live ones their
+    part of has ended (say, after handing the customer over with a transfer)."""
     at = at or timezone.now()
     return Call.objects.filter(
-        status__in=[Call.Status.COMPLETED, Call.Status.FAILED],
         wrap_ups__agent_id=agent_id,
         wrap_ups__done_at__isnull=True,
         wrap_ups__created_at__gte=at - wrap_up_window(),

@@ -12,8 +12,9 @@ sends, so a call always ends the way a contact center expects:
 - The call ends when no customer is left: everyone else is taken out in the same step. Once
   it has started nobody stays alone on it with nobody on the way. An outbound call whose
   agent never answered ends without dialling the number.
-- When an agent's part of a call ends, what they owe is recorded (`WrapUp`): a disposition
-  for the customer conversation they handled, or just the outcome to see.
+- When an agent's part of a call ends, what they owe is recorded (`WrapUp`) at once, even
+  while the call goes on with others: a disposition for the customer conversation they
+  handled, or just the outcome to see.
 - Every change bumps the call's version and is announced (`calls.events`): listeners such as
   presence act in the same transaction, and the live pages are pushed after commit.
 
@@ -382,29 +383,21 @@ def _hand_over(*, call: Call, to_agent_id: int, at: datetime) -> None:
         return
     call.owner_id = to_agent_id
     if previous is not None:
-        WrapUp.objects.get_or_create(
-            call=call, agent_id=previous, defaults={"created_at": at, "disposition_required": True}
-        )
+        _owe(call=call, agent_id=previous, at=at)
 
 
 def _owner_leaves(*, call: Call, member: Member, at: datetime) -> None:
     """The owner, who talked with the customer, has left a call the customer is still on:
     they owe a disposition for their part now (presence puts them in wrap-up)."""
     if _customer_on(call):
-        WrapUp.objects.get_or_create(
-            call=call,
-            agent_id=member.agent_id,
-            defaults={"created_at": at, "disposition_required": True},
-        )
+        _owe(call=call, agent_id=member.agent_id, at=at)
 
 
 def _consult_ends(*, call: Call, member: Member, at: datetime) -> None:
     """A consulted agent who talked leaves: straight back to their status, unless the
     contact center wants a wrap-up for consults too (AGENT_WRAP_UP_AFTER_CONSULT)."""
     if member.role == Role.AGENT and getattr(settings, "AGENT_WRAP_UP_AFTER_CONSULT", False):
-        WrapUp.objects.get_or_create(
-            call=call, agent_id=member.agent_id, defaults={"created_at": at}
-        )
+        _owe(call=call, agent_id=member.agent_id, at=at)
 
 
 def _owner_part_ends(*, call: Call, members: Sequence[Member], at: datetime) -> None:
@@ -417,8 +410,21 @@ def _owner_part_ends(*, call: Call, members: Sequence[Member], at: datetime) -> 
     if call.direction == Call.Direction.INBOUND and not answered:
         return
     reached = answered and call.outcome not in UNREACHED
-    WrapUp.objects.get_or_create(
-        call=call,
-        agent_id=call.owner_id,
-        defaults={"created_at": at, "disposition_required": reached},
+    _owe(call=call, agent_id=call.owner_id, at=at, required=reached)
+
+
+def _owe(*, call: Call, agent_id: int, at: datetime, required: bool = True) -> None:
+    """Record what an agent owes for their part of the call, once. One row per agent and
+    call: an agent who wrapped up an earlier part at once and then came back on the call (it
+    was transferred back to them) owes again, for the part that has just ended."""
+    owed, created = WrapUp.objects.get_or_create(
+        call=call, agent_id=agent_id, defaults={"created_at": at, "disposition_required": required}
     )
+    if created or owed.done_at is None:
+        return
+    if call.members.filter(agent_id=agent_id, answered_at__gt=owed.done_at).exists():
+        owed.disposition_required = required
+        owed.disposition = ""
+        owed.created_at = at
+        owed.done_at = None
+        owed.save(update_fields=["disposition_required", "disposition", "created_at", "done_at"])

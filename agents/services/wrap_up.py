@@ -3,10 +3,12 @@ outcome of an attempt that reached nobody.
 
 Who owes what is decided by the call's rules (`calls.state`, recorded as `WrapUp` rows): the
 agent who handled the customer conversation owes a disposition (including the agent who
-handed a call over with a cold transfer, for their part); an attempt that reached nobody
-only shows its outcome until dismissed. Notes can be typed (and are saved as they are typed)
-during the call by the agents on it, and at wrap-up by those who owe one; supervisors may do
-both on any call. Saving the last disposition an agent owes ends their wrap-up time.
+handed a call over with a transfer, for their part); an attempt that reached nobody only
+shows its outcome until dismissed. An agent whose part ended while the call goes on with
+others wraps it up at once, without waiting for the call's end. Notes can be typed (and are
+saved as they are typed) during the call by the agents on it, and at wrap-up by those who
+owe one; supervisors may do both on any call. Saving the last disposition an agent owes ends
+their wrap-up time.
 """
 
 from __future__ import annotations
@@ -82,10 +84,20 @@ def call_notes_save(*, actor: AbstractBaseUser, call_id: int, notes: str) -> Non
 
 
 def call_wrap_up_save(
-    *, actor: AbstractBaseUser, call_id: int, disposition: str, notes: str
+    *,
+    actor: AbstractBaseUser,
+    call_id: int,
+    disposition: str,
+    notes: str,
+    notes_seen: str | None = None,
 ) -> Call:
     """Record how the agent's part of the call ended. The call leaves their desktop; it is
-    the call's own disposition when they owned it at the end (or a supervisor saves it)."""
+    the call's own disposition when they owned it at the end (or a supervisor saves it).
+
+    An agent whose part is over while the call goes on (they handed it over) may save theirs
+    at once; the call's own disposition waits for whoever owns it at the end. `notes_seen`:
+    the notes as the agent's card first showed them; notes sent back unchanged are not
+    written, so they cannot undo what another agent on the call saved meanwhile."""
     disposition = (disposition or "").strip()
     notes = _clean_notes(notes)
     if disposition not in dispositions():
@@ -100,9 +112,9 @@ def call_wrap_up_save(
         # Who may first, then when: nobody learns how a call stands that is not theirs.
         if not supervisor and not may_write_on_call(call=call, agent=agent):
             raise NotAllowed("This call asks you for no wrap-up.")
-        if call.is_live:
-            raise InvalidState("The call is still in progress; wrap it up when it has ended.")
         owed = _pending_wrap_up(call=call, agent=agent)
+        if call.is_live and (owed is None or _on_it(call=call, agent=agent)):
+            raise InvalidState("The call is still in progress; wrap it up when it has ended.")
         if owed is None and not supervisor:
             raise NotAllowed("This call asks you for no wrap-up.")
         at = timezone.now()
@@ -110,7 +122,8 @@ def call_wrap_up_save(
             owed.disposition = disposition
             owed.done_at = at
             owed.save(update_fields=["disposition", "done_at"])
-        call.wrap_up_notes = notes
+        if notes_seen is None or notes != (notes_seen or "").strip():
+            call.wrap_up_notes = notes
         if owed is None or call.owner_id == owed.agent_id:
             call.disposition = disposition
             # The owner's disposition is the call's: it answers what the owner owed.

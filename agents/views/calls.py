@@ -155,12 +155,14 @@ def call_action(request: HttpRequest, call_id: int, kind: str) -> HttpResponse:
 @require_POST
 @agent_required
 def wrap_up(request: HttpRequest, call_id: int) -> HttpResponse:
+    disposition = request.POST.get("disposition", "")
     try:
         call = call_wrap_up_save(
             actor=request.user,
             call_id=call_id,
-            disposition=request.POST.get("disposition", ""),
+            disposition=disposition,
             notes=request.POST.get("notes", ""),
+            notes_seen=request.POST.get("notes_seen"),
         )
     except ServiceError as exc:
         return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
@@ -169,7 +171,8 @@ def wrap_up(request: HttpRequest, call_id: int) -> HttpResponse:
     toast = format_html(
         '<div id="toast" hx-swap-oob="innerHTML"><p>Wrap-up saved: {} ({}).</p></div>',
         call.customer.name if call.customer else f"call {call.pk}",
-        call.disposition,
+        # The agent's own: the call's is its owner's at the end.
+        disposition.strip(),
     )
     # The call leaves the desktop: the empty answer removes it; the toast says it worked.
     return HttpResponse(toast)

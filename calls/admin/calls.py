@@ -1,5 +1,6 @@
 """Calls in the supervisors' admin: the list with its filters and CSV export, and a call's page
-with its legs, its timeline and, once it has ended, its wrap-up."""
+with its legs, its timeline and, once it has ended, its wrap-up (with each agent's wrap-up of
+their own part)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -18,6 +19,7 @@ from calls.admin.members import MemberInline
 from calls.admin.queries import count_of, succeeded_actions
 from calls.admin.search import WidenedSearchMixin
 from calls.admin.timeline import timeline_rows
+from calls.admin.wrap_ups import agents_wrap_ups_table
 from calls.models import Action, Call, Member
 from calls.services.errors import ServiceError
 from contactcenter.admin import (
@@ -94,14 +96,14 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         "Call number (#42), customer name or phone (any format), agent, disposition or notes."
     )
     actions = ["export_selected_csv"]
-    readonly_fields = [*SUMMARY_FIELDS, *TRANSFER_FIELDS, *PROVIDER_FIELDS]
+    readonly_fields = [*SUMMARY_FIELDS, *TRANSFER_FIELDS, *PROVIDER_FIELDS, "agents_wrap_ups"]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": SUMMARY_FIELDS})]
         if obj is not None and obj.transfer_kind:
             fieldsets.append(("Transfer in progress", {"fields": TRANSFER_FIELDS}))
         fieldsets += [
-            ("Wrap-up", {"fields": ["disposition", "wrap_up_notes"]}),
+            ("Wrap-up", {"fields": ["disposition", "wrap_up_notes", "agents_wrap_ups"]}),
             ("Provider", {"fields": PROVIDER_FIELDS, "classes": ["collapse"]}),
         ]
         return fieldsets
@@ -260,3 +262,7 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
             return "—"
         label = f"Action #{obj.pending_action_id}"
         return change_link(view="calls_action", pk=obj.pending_action_id, label=label)
+
+    @admin.display(description="Agents' own parts")
+    def agents_wrap_ups(self, obj: Call) -> str:
+        return agents_wrap_ups_table(call=obj)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from calls.models import Action, Call, CallbackEvent, Member
+from calls.models import Action, Call, CallbackEvent, Member, WrapUp
 from tests.admin.builders import add_action, add_callback, add_member, make_call
 from tests.factories import make_agent, make_customer
 
@@ -180,3 +180,30 @@ def test_timeline_costs_the_same_queries_however_long_it_is(login, superuser, ca
     with CaptureQueriesContext(connection) as long:
         client.get(url)
     assert len(long) == len(short)
+
+
+def test_each_agents_wrap_up_of_their_part_is_shown_read_only(login, superuser, call_with_history):
+    """Alice handed the call to Bob and wrapped up her part while it went on; Bob owes his:
+    the call's own disposition (Bob's, at the end) says nothing of hers."""
+    alice = make_agent(username="alice")
+    WrapUp.objects.create(
+        call=call_with_history, agent=alice, disposition="Escalated", done_at=timezone.now()
+    )
+    WrapUp.objects.create(call=call_with_history, agent=call_with_history.owner)
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    html = login(superuser).get(url).content.decode()
+    table = html.split('class="agents-wrap-ups"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    texts = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r)).strip() for r in rows][1:]
+    assert [t.split(" ")[:4] for t in texts] == [
+        ["alice", "A", "disposition", "Escalated"],
+        ["bob", "A", "disposition", "—"],
+    ]
+    assert not texts[0].endswith("Not yet") and texts[1].endswith("Not yet")
+    assert 'name="agents_wrap_ups"' not in html  # shown, never a field to post
+
+
+def test_a_call_nobody_owes_a_wrap_up_for_says_so(login, superuser, call_with_history):
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    html = login(superuser).get(url).content.decode()
+    assert "Nobody owes a wrap-up for this call yet." in html

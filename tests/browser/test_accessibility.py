@@ -87,6 +87,14 @@ def test_the_wallboard_and_the_admin_pages_a_supervisor_uses(desktop, signed_in,
     expect()(board.locator("#connection")).to_have_text("Live")
     assert_no_axe_violations(board, label="wallboard, live calls")
 
+    # Alice brings everyone together and leaves Dana with Bob: her card is her wrap-up while
+    # the call goes on, and the call's admin page lists what each agent owes.
+    card.get_by_role("button", name="Resume call").click()
+    expect()(live.locator(".transfer-banner")).to_have_count(0)
+    sim.phones.hangup(ALICE)
+    expect()(card.locator(".call-part")).to_contain_text("The call goes on without you.")
+    assert_no_axe_violations(alice, label="desktop, wrap-up while the call goes on")
+
     board.get_by_role("link", name="Admin").click()
     expect()(board.get_by_role("heading", name="Supervisor console")).to_be_visible()
     assert_no_axe_violations(board, label="admin index")
@@ -100,6 +108,7 @@ def test_the_wallboard_and_the_admin_pages_a_supervisor_uses(desktop, signed_in,
     rows.first.locator("th a").click()
     expect()(board.locator("#call-timeline")).to_be_visible()
     expect()(board.locator("div.breadcrumbs a").first).to_be_visible()
+    expect()(board.locator("table.agents-wrap-ups")).to_contain_text("Alice Archer")
     assert_no_axe_violations(board, label="admin call page")
 
 

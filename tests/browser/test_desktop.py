@@ -168,6 +168,47 @@ def test_warm_transfer_then_resume(desktop, sim):
     expect()(card.get_by_role("button", name="Resume call")).to_have_count(0)
 
 
+def test_warm_transfer_completed_the_first_agent_wraps_up_at_once(desktop, sim):
+    """Alice brings Dana and Bob together, then puts her phone down: her card turns into her
+    wrap-up at once while Bob talks on. Her card keeps the notes it started from through
+    pushes (so saving them unchanged will not undo Bob's), and once she has saved her wrap-up
+    she is Available while the call goes on."""
+    alice, bob = desktop("alice"), desktop("bob")
+    go_available(alice)
+    go_available(bob)
+    card = call_dana(alice)
+    transfer(alice, card, to="bob", kind="Warm transfer")
+    expect()(member_state(card, "Bob Baker")).to_have_text("Talking")
+    card.get_by_role("button", name="Resume call").click()
+    expect()(customer_state(card)).to_have_text("Talking")
+    card.get_by_label("Notes").fill("Asked about the March invoice.")
+    expect()(card.locator(".call-notes [role=status]")).to_have_text("Notes saved")
+
+    sim.phones.hangup(ALICE)
+    expect()(card.locator(".call-meta .tag").last).to_have_text("Transferred")
+    expect()(card.locator(".call-part")).to_contain_text(
+        "You transferred Dana Diaz to Bob Baker. The call goes on without you."
+    )
+    expect()(card.get_by_label("Disposition")).to_be_visible()
+    expect()(status_of(alice)).to_have_text("Wrap-up")
+
+    # Bob writes more, then holds Dana: Alice's card is redrawn with the call's new notes.
+    bobs_card = bob.locator("article.call", has_text="Dana Diaz")
+    bobs_card.get_by_label("Notes").fill("Asked about the March invoice. Bob: refund sent.")
+    expect()(bobs_card.locator(".call-notes [role=status]")).to_have_text("Notes saved")
+    version = card.get_attribute("data-version")
+    customer_row(bobs_card).get_by_role("button", name="Hold", exact=True).click()
+    expect()(customer_state(card)).to_have_text("On hold")
+    assert card.get_attribute("data-version") != version
+    expect()(card.locator("input[name=notes_seen]")).to_have_value("Asked about the March invoice.")
+
+    card.get_by_label("Disposition").select_option("Escalated")
+    card.get_by_role("button", name="Save wrap-up").click()
+    expect()(alice.locator("article.call")).to_have_count(0)
+    expect()(status_of(alice)).to_have_text("Available")
+    expect()(customer_state(bobs_card)).to_have_text("On hold")
+
+
 def test_warm_transfer_then_abort(desktop, sim):
     alice, bob = desktop("alice"), desktop("bob")
     go_available(alice)
@@ -206,8 +247,18 @@ def test_cold_transfer_rings_the_other_agent_who_then_has_the_call(desktop, sim)
     expect()(bobs_card.locator(".ringing-banner")).to_have_count(0)
     expect()(bob.locator("body")).to_have_attribute("data-ringing", "false")
     expect()(status_of(bob)).to_have_text("On a call")
-    expect()(alice.locator("article.call")).to_have_count(0)
+    # Alice's part is over: her card is her wrap-up at once, while Bob talks with Dana.
+    alices_card = alice.locator("article.call", has_text="Dana Diaz")
+    expect()(alices_card.locator(".call-meta .tag").last).to_have_text("Transferred")
+    expect()(alices_card.locator(".call-part")).to_contain_text(
+        "You transferred Dana Diaz to Bob Baker. The call goes on without you."
+    )
     expect()(status_of(alice)).to_have_text("Wrap-up")
+    alices_card.get_by_label("Disposition").select_option("Escalated")
+    alices_card.get_by_role("button", name="Save wrap-up").click()
+    expect()(alice.locator("article.call")).to_have_count(0)
+    expect()(status_of(alice)).to_have_text("Available")
+    expect()(customer_state(bobs_card)).to_have_text("Talking")
 
 
 def test_reject_a_transferred_call(desktop, sim):

@@ -14,7 +14,7 @@ from agents.availability import agents_by_longest_wait, transfer_targets
 from agents.permissions import is_supervisor, supervisor_ids
 from agents.rendering import render_call, render_call_for_agents
 from agents.selectors import call_for_desktop, call_view, desktop_calls
-from calls.models import Call, Member, WrapUp
+from calls.models import Call, CallTransfer, Member, WrapUp
 from tests.factories import make_agent, make_customer, make_supervisor, make_user
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,42 @@ def test_live_calls_owned_or_with_a_live_leg_then_calls_to_wrap_up(alice, bob):
     assert call_view(call=call_for_desktop(call_id=ended.pk), agent=alice).placement == "wrap_up"
     # An attempt that reached nobody shows its outcome until dismissed, with no disposition.
     assert call_view(call=call_for_desktop(call_id=unreached.pk), agent=alice).placement == "ended"
+
+
+def test_a_call_handed_over_asks_for_my_part_at_once_after_my_live_calls(alice, bob):
+    dana, erin = make_customer(name="Dana Diaz"), make_customer(name="Erin Ek")
+    handed = call_with((alice, "left"), (dana, "talking"), (bob, "talking"), owner=bob)
+    CallTransfer.objects.create(
+        call_id=handed.pk, kind="warm", from_agent=alice, to_address=bob.endpoint, to_agent=bob,
+        outcome="completed",
+    )  # fmt: skip
+    WrapUp.objects.create(call_id=handed.pk, agent=alice)
+    # Alice saved nothing yet and already took her next call, placed after the first.
+    mine = call_with((alice, "talking"), (erin, "talking"), owner=alice)
+    # Her live call comes first: the keyboard shortcuts act on the first card.
+    assert [c.pk for c in desktop_calls(agent=alice)] == [mine.pk, handed.pk]
+    view = call_view(call=call_for_desktop(call_id=handed.pk), agent=alice)
+    assert (view.placement, view.phase, view.outcome_text) == ("wrap_up", "Transferred", "")
+    assert view.part_text == "You transferred Dana Diaz to bob. The call goes on without you."
+    assert view.actions == [] and all(not m.actions for m in view.members)
+    # Bob, who has it now, still sees it live.
+    assert call_view(call=call_for_desktop(call_id=handed.pk), agent=bob).placement == "live"
+    # Once it has ended, her card says how it ended, and still what her part was.
+    Call.objects.filter(pk=handed.pk).update(
+        status="completed", ended_at=timezone.now(), outcome="customer_hung_up"
+    )
+    view = call_view(call=call_for_desktop(call_id=handed.pk), agent=alice)
+    assert (view.placement, view.outcome_text) == ("wrap_up", "Dana Diaz hung up.")
+    assert view.part_text == "You transferred Dana Diaz to bob."
+
+
+def test_a_call_nobody_has_left_asks_nothing_and_fetches_no_wrap_ups(alice, bob):
+    dana = make_customer()
+    call = call_with((alice, "talking"), (dana, "talking"), owner=alice)
+    WrapUp.objects.create(call_id=call.pk, agent=bob)  # not something the rules would record
+    with CaptureQueriesContext(connection) as captured:
+        assert call_view(call=call, agent=bob) is None
+    assert len(captured) == 0
 
 
 def test_my_own_outbound_call_does_not_ring_but_an_offered_one_does(alice, bob):

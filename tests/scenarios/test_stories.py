@@ -13,22 +13,30 @@ Each runs four ways: in both callback vocabularies, and in both again with the p
 callbacks duplicated and reordered (chaos, a fixed seed). The end must be the same.
 """
 
+import html
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import DECLINED_REASON, MISSED_CALL_REASON, agent_choose_status
+from agents.rendering import render_full_state
 from agents.services.ringing import ringing_leg_reject
+from agents.services.wrap_up import call_wrap_up_save
 from calls.models import Call, Member
+from calls.selectors import available_agents
 from calls.services import actions
 from calls.wallboard.figures import wallboard_figures
+from calls.wallboard.selectors import wallboard_agents
 from tests.factories import make_agent, make_customer
 from tests.scenarios.pages import (
     ENDED,
+    LIVE,
     NONE,
     WRAP_UP,
     Board,
@@ -420,16 +428,6 @@ def test_outbound_hold_and_unhold(sim, alice):
 
 # --- warm transfers ----------------------------------------------------------------------------
 
-# An agent whose part of a call has ended while it goes on with others is in Wrap-up, but
-# their desktop shows the call only once it has ended for everyone (`call_placement` places
-# a live call only for its owner and those on it), and a disposition cannot be saved for a
-# live call (`call_wrap_up_save`). Making the card appear at once touches the desktop's
-# selectors, the wrap-up service's rule and the card's wording: left for the desktop's owners.
-PART_ENDED_CARD_MISSING = pytest.mark.xfail(
-    strict=True,
-    reason="an agent whose part ended sees no disposition card until the whole call ends",
-)
-
 
 def consulting(sim, call: Call, alice: Agent, bob: Agent) -> None:
     """Alice starts a warm transfer to Bob: Dana on hold, Bob answers and they consult."""
@@ -468,7 +466,6 @@ def test_warm_transfer_resumed_then_the_first_agent_leaves(sim, alice, bob):
     )
 
 
-@PART_ENDED_CARD_MISSING
 def test_warm_transfer_first_agent_sees_her_disposition_card_at_once(sim, alice, bob):
     """Once Alice has left Dana with Bob, her desktop asks for her part's disposition while
     Bob still talks."""
@@ -556,13 +553,116 @@ def test_cold_transfer_answered(sim, alice, bob):
     )
 
 
-@PART_ENDED_CARD_MISSING
 def test_cold_transfer_first_agent_sees_her_disposition_card_at_once(sim, alice, bob):
     """Once Bob has answered Alice's cold transfer, her desktop asks for her part's
     disposition while Bob still talks with Dana."""
     call = cold_transfer_answered(sim, alice, bob)
     card = Card.of(agent=alice, call=call)
     assert (card.placement, card.asks_disposition) == (WRAP_UP, True)
+
+
+HANDED_OVER = {
+    "warm": (warm_transfer_completed, "transfers_warm"),
+    "cold": (cold_transfer_answered, "transfers_cold"),
+}
+
+
+def part_text(*, agent: Agent, call: Call) -> str:
+    """What the agent's card says of how their own part of the call ended ("" if nothing)."""
+    page = render_full_state(agent=Agent.objects.get(pk=agent.pk))
+    found = re.search(rf'<p class="call-part" id="call-{call.pk}-part">(.*?)</p>', page, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))).strip() if found else ""
+
+
+def wallboard_row(agent: Agent) -> tuple[str, int | None]:
+    """The agent's status group on the wallboard, and the live call shown on their row."""
+    for group in wallboard_agents():
+        for row in group.agents:
+            if row.agent.pk == agent.pk:
+                return group.status, row.call.pk if row.call else None
+    raise AssertionError(f"{agent} is not on the wallboard")
+
+
+@pytest.mark.parametrize("kind", HANDED_OVER)
+def test_first_agent_wraps_up_her_part_and_takes_the_next_call_while_the_call_goes_on(
+    sim, alice, bob, kind
+):
+    """Alice hands Dana over to Bob. While they talk, her card asks for her part's
+    disposition and says whom she gave the call to, and the wallboard has her in wrap-up;
+    she saves it and is Available for the next call. The call goes on with Bob, who wraps
+    it up at its end; its disposition is his, hers stays her part's."""
+    hand_over, counted = HANDED_OVER[kind]
+    board = Board()
+    call = hand_over(sim, alice, bob)
+    assert part_text(agent=alice, call=call) == (
+        "You transferred Dana Diaz to Bob. The call goes on without you."
+    )
+    assert (wallboard_row(alice), wallboard_row(bob)) == (
+        (Status.WRAP_UP, None),
+        (Status.ON_CALL, call.pk),
+    )
+    assert Card.of(agent=bob, call=call).placement == LIVE
+    client = Client()
+    client.force_login(alice.user)
+    saved = client.post(
+        f"/desktop/calls/{call.pk}/wrap-up/",
+        {"disposition": "Escalated", "notes": "Billing question, Bob has it."},
+        HTTP_HX_REQUEST="true",
+    )
+    assert saved.status_code == 200 and "Wrap-up saved: Dana Diaz (Escalated)" in saved.text
+    assert status_of(alice) == (Status.AVAILABLE, "")
+    assert alice in available_agents()  # routing may give her the next call
+    assert Card.of(agent=alice, call=call).placement == NONE
+    assert Card.of(agent=bob, call=call).placement == LIVE
+    call.refresh_from_db()
+    assert call.is_live and call.disposition == ""
+    assert wallboard_figures().calls_in_progress == 1
+    sim.phones.hangup(DANA)
+    call = ended(sim, call)
+    owed = call.wrap_ups.values_list("agent__user__username", "disposition", "done_at")
+    assert sorted((who, what, done is None) for who, what, done in owed) == [
+        ("alice", "Escalated", False),
+        ("bob", "", True),
+    ]
+    story_end(
+        sim=sim,
+        call=call,
+        outcome=Outcome.CUSTOMER_HUNG_UP,
+        who="Dana Diaz",
+        desks={alice: Desk(Status.AVAILABLE), bob: Desk(Status.WRAP_UP, card=WRAP_UP)},
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1, **{counted: 1}),
+    )
+
+
+def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(sim, alice, bob):
+    """Alice hands Dana over to Bob and wraps up her part at once; Bob later gives Dana
+    back to her with a warm transfer of his own. Alice owes a disposition again, for the
+    part that ends with the call; Bob owes one for his."""
+    board = Board()
+    call = warm_transfer_completed(sim, alice, bob)
+    wrap_up_saved = call_wrap_up_save(
+        actor=alice.user, call_id=call.pk, disposition="Escalated", notes=""
+    )
+    assert wrap_up_saved.is_live and status_of(alice) == (Status.AVAILABLE, "")
+    actions.transfer_warm_start(actor=bob.user, call_id=call.pk, to=alice.endpoint)
+    until(sim, in_state(call, alice.endpoint, S.TALKING), what="Alice answering the consult")
+    actions.transfer_resume(actor=bob.user, call_id=call.pk)
+    until(sim, in_state(call, DANA, S.TALKING), what="everyone talking")
+    sim.phones.hangup(bob.endpoint)
+    until(sim, lambda: owner_of(call) == alice, what="Alice owning the call again")
+    sim.advance(SETTLE)
+    assert Card.of(agent=alice, call=call).placement == LIVE
+    sim.phones.hangup(DANA)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.CUSTOMER_HUNG_UP,
+        who="Dana Diaz",
+        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), bob: Desk(Status.WRAP_UP, card=WRAP_UP)},
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1, transfers_warm=2),
+    )
 
 
 def test_cold_transfer_first_agent_hangs_up_before_the_target_answers(sim, alice, bob):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from calls.models import Call, WrapUp
+from calls.services import actions
 from tests.factories import make_customer
 from tests.security.conftest import login
 from tests.security.world import build_world
@@ -102,3 +103,52 @@ def test_a_consulted_agent_owes_a_wrap_up_only_where_the_rules_say_so(
     assert Call.objects.get(pk=world.call.pk).disposition == ""  # the call's is Alice's
     carols = _post(carol.user, world.call.pk, "wrap-up", {"disposition": "Resolved"})
     assert carols.status_code == 403
+
+
+def _handed_over_to_bob(phlo_sim, alice, bob, dana) -> Call:
+    """Alice consults Bob, then leaves Dana with him: the call goes on, Bob owns it."""
+    call = settle(phlo_sim, actions.call_start(actor=alice.user, to=dana.phone))
+    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    settle(phlo_sim, call)
+    phlo_sim.phones.hangup(alice.endpoint)
+    settle(phlo_sim, call, 0.1)
+    call.refresh_from_db()
+    assert call.is_live and call.owner == bob
+    Call.objects.filter(pk=call.pk).update(wrap_up_notes=KEPT_NOTES)
+    return call
+
+
+def test_an_agent_who_handed_the_call_over_wraps_up_her_part_while_it_goes_on(
+    phlo_sim, alice, bob, dave, dana
+):
+    call = _handed_over_to_bob(phlo_sim, alice, bob, dana)
+    # Dave was never on it: still nothing.
+    for what, body in ATTEMPTS.items():
+        assert _post(dave.user, call.pk, what, body).status_code == 403, what
+    # Bob is on it: notes yes, his wrap-up at the end.
+    assert _post(bob.user, call.pk, "wrap-up", {"disposition": "Resolved"}).status_code == 409
+    # Alice's part is over: she wraps it up now, and the call's disposition stays Bob's to give.
+    assert _post(alice.user, call.pk, "notes", {"notes": "Handed to Bob"}).status_code == 200
+    done = _post(alice.user, call.pk, "wrap-up", {"disposition": "Escalated", "notes": "Mine"})
+    assert done.status_code == 200
+    call.refresh_from_db()
+    assert call.is_live and (call.disposition, call.wrap_up_notes) == ("", "Mine")
+    assert WrapUp.objects.get(call=call, agent=alice).disposition == "Escalated"
+    assert not WrapUp.objects.filter(call=call, agent=bob).exists()
+    # Wrapped up, her part is over for good: no more notes, no second wrap-up.
+    assert _post(alice.user, call.pk, "notes", {"notes": "Later"}).status_code == 403
+    again = _post(alice.user, call.pk, "wrap-up", {"disposition": "Resolved"})
+    assert again.status_code == 403
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["untouched", "changed"])
+def test_notes_sent_back_unchanged_leave_newer_ones_alone(phlo_sim, alice, bob, dana, changed):
+    """Alice's card started from KEPT_NOTES; Bob, still on the call, has saved newer ones
+    since. Her wrap-up writes her notes only if she changed them."""
+    call = _handed_over_to_bob(phlo_sim, alice, bob, dana)
+    assert _post(bob.user, call.pk, "notes", {"notes": "Bob's notes"}).status_code == 200
+    hers = f"{KEPT_NOTES}, and more" if changed else KEPT_NOTES
+    body = {"disposition": "Escalated", "notes": hers, "notes_seen": KEPT_NOTES}
+    assert _post(alice.user, call.pk, "wrap-up", body).status_code == 200
+    expected = hers if changed else "Bob's notes"
+    assert Call.objects.get(pk=call.pk).wrap_up_notes == expected

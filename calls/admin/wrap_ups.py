@@ -1,0 +1,49 @@
+"""Each agent's wrap-up of their part of a call, on the call's admin page.
+
+The call's own disposition is its owner's at the end; an agent who handed the call over
+(or, where the rules ask, was consulted) records theirs for their part, often while the
+call went on. Read-only: written by the call's rules and the wrap-up service only. Shown as
+a read-only field, not an inline, so the call's form stays the wrap-up form it is.
+"""
+
+from datetime import datetime
+
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from calls.admin.display import change_link
+from calls.models import Call, WrapUp
+
+
+def agents_wrap_ups_table(*, call: Call) -> SafeString | str:
+    """A table of who owed what for their part of the call, and what they recorded."""
+    wrap_ups = list(WrapUp.objects.filter(call=call).select_related("agent__user"))
+    if not wrap_ups:
+        return "Nobody owes a wrap-up for this call yet."
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                change_link(view="agents_agent", pk=w.agent_id, label=w.agent.display_name),
+                "A disposition" if w.disposition_required else "Only a look at the outcome",
+                w.disposition or "—",
+                _when(w.created_at),
+                _when(w.done_at) if w.done_at else "Not yet",
+            )
+            for w in wrap_ups
+        ),
+    )
+    return format_html(
+        '<table class="agents-wrap-ups"><thead><tr><th scope="col">Agent</th>'
+        '<th scope="col">Asked for</th><th scope="col">Disposition</th>'
+        '<th scope="col">Part ended</th><th scope="col">Wrapped up</th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+def _when(at: datetime) -> str:
+    """As the admin shows its own date fields."""
+    return formats.localize(timezone.template_localtime(at))
