@@ -23,13 +23,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from agents.availability import agents_by_longest_wait
 from agents.models import Agent
 from agents.presence import DECLINED_REASON, MISSED_CALL_REASON, agent_choose_status
 from agents.rendering import render_full_state
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_wrap_up_save
 from calls.models import Call, Member
-from calls.selectors import available_agents
 from calls.services import actions
 from calls.wallboard.figures import wallboard_figures
 from calls.wallboard.selectors import wallboard_agents
@@ -611,7 +611,7 @@ def test_first_agent_wraps_up_her_part_and_takes_the_next_call_while_the_call_go
     )
     assert saved.status_code == 200 and "Wrap-up saved: Dana Diaz (Escalated)" in saved.text
     assert status_of(alice) == (Status.AVAILABLE, "")
-    assert alice in available_agents()  # routing may give her the next call
+    assert alice in agents_by_longest_wait()  # routing may give her the next call
     assert Card.of(agent=alice, call=call).placement == NONE
     assert Card.of(agent=bob, call=call).placement == LIVE
     call.refresh_from_db()
