@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 from django.test.testcases import QuietWSGIRequestHandler
 
@@ -11,3 +14,21 @@ def _live_server_answers_at_once(monkeypatch):
     algorithm on, the body then waits for the client's delayed ACK (40 ms on Linux), which
     every callback of every story would pay."""
     monkeypatch.setattr(QuietWSGIRequestHandler, "disable_nagle_algorithm", True)
+
+
+@pytest.fixture(autouse=True)
+def _record_for_the_order_property(request, monkeypatch):
+    """With ORDER_RECORD_DIR set, record each story run without chaos (tests/order/)."""
+    directory = os.environ.get("ORDER_RECORD_DIR")
+    vocabulary = getattr(getattr(request.node, "callspec", None), "params", {}).get("sim", "")
+    if not directory or vocabulary not in ("phlo", "mpc"):
+        yield
+        return
+    from tests.scenarios.recording import Recorder
+
+    recorder = Recorder()
+    recorder.install(monkeypatch)
+    yield
+    recorder.write(
+        directory=Path(directory), story=request.node.originalname, vocabulary=vocabulary
+    )
