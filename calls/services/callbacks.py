@@ -41,14 +41,8 @@ from calls.state import (
     on_member_answered,
     on_member_gone,
 )
-from calls.webhooks.parsing import (
-    CallbackNotice,
-    NoticeKind,
-    Params,
-    canonical_text,
-    flatten_params,
-    normalise,
-)
+from calls.webhooks.bodies import Params, canonical_text, flatten_params
+from calls.webhooks.notices import CallbackNotice, NoticeKind, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +116,8 @@ def callback_receive(*, params: Params, stored_params: Any, content_type: str) -
             "The database is not answering, so this callback was not stored; send it again."
         ) from exc
     if created or event.outcome in RETRYABLE:
-        event = _apply(event_id=event.pk, allowed=RETRYABLE)
+        # A redelivery has the same params (they are its key), so the same notice.
+        event = _apply(event_id=event.pk, allowed=RETRYABLE, notice=notice)
     return ReceivedCallback(event=event, duplicate=not created)
 
 
@@ -178,14 +173,18 @@ def callback_replay(*, event_id: int) -> CallbackEvent:
 # --- applying ----------------------------------------------------------------------------------
 
 
-def _apply(*, event_id: int, allowed: tuple[str, ...]) -> CallbackEvent:
+def _apply(
+    *, event_id: int, allowed: tuple[str, ...], notice: CallbackNotice | None = None
+) -> CallbackEvent:
+    """Apply a stored callback. `notice`: its event as `callback_receive` already read it;
+    otherwise (a replay, a redelivery elsewhere) read again from the stored params."""
     try:
         with transaction.atomic(durable=True):
             # Locked first so that two deliveries of one callback apply it once.
             event = CallbackEvent.objects.select_for_update().get(pk=event_id)
             if event.outcome not in allowed:
                 return event
-            result = _apply_locked(event=event)
+            result = _apply_locked(event=event, notice=notice)
             _record(event=event, result=result)
     except Exception as exc:
         logger.exception("callback #%s could not be applied", event_id)
@@ -222,8 +221,9 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def _apply_locked(*, event: CallbackEvent) -> _Result:
-    notice = normalise(flatten_params(event.params))
+def _apply_locked(*, event: CallbackEvent, notice: CallbackNotice | None) -> _Result:
+    if notice is None:
+        notice = normalise(flatten_params(event.params))
     if notice.kind == NoticeKind.UNKNOWN:
         # Kept for the timeline, linked to its call when it names one; nothing is bound.
         call_id, _ = _find_call(notice=notice)
