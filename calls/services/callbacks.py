@@ -237,21 +237,26 @@ def _apply_locked(*, event: CallbackEvent, notice: CallbackNotice | None) -> _Re
     if call_id is None:
         return _Result(Outcome.UNMATCHED, _join(notice.note, _unmatched_note(notice)))
     call = lock_call(call_id=call_id)
+    # Read once under the lock: the member is found among them, and a plain move hands
+    # them on to `call_changed`.
+    members = list(call.members.all())
     member = (
-        _member_in_call(call=call, notice=notice, by_conference=by_conference)
+        _member_in_call(members=members, notice=notice, by_conference=by_conference)
         if notice.has_participant
         else None
     )
     conference_bound_now = _bind_call(call=call, notice=notice)
     if member is not None:
         _bind_member(member=member, notice=notice)
-    result = _apply_to_call(call=call, member=member, notice=notice)
+    result = _apply_to_call(call=call, members=members, member=member, notice=notice)
     if conference_bound_now:
         _adopt_early_conference_events(call=call)
     return result
 
 
-def _apply_to_call(*, call: Call, member: Member | None, notice: CallbackNotice) -> _Result:
+def _apply_to_call(
+    *, call: Call, members: list[Member], member: Member | None, notice: CallbackNotice
+) -> _Result:
     if notice.kind == NoticeKind.INFO:
         return _Result(Outcome.IGNORED, _join(notice.note, "no state change"), call, member)
     if notice.kind == NoticeKind.END:
@@ -261,7 +266,7 @@ def _apply_to_call(*, call: Call, member: Member | None, notice: CallbackNotice)
     if member is None:
         note = f"call #{call.pk} has no member for this leg ({notice.address or 'no address'})"
         return _Result(Outcome.UNMATCHED, _join(notice.note, note), call)
-    return _move_member(call=call, member=member, notice=notice)
+    return _move_member(call=call, members=members, member=member, notice=notice)
 
 
 def _adopt_leg(*, call: Call, notice: CallbackNotice) -> Member | None:
@@ -335,20 +340,25 @@ def _find_call(*, notice: CallbackNotice) -> tuple[int | None, bool]:
     return None, False
 
 
-def _member_in_call(*, call: Call, notice: CallbackNotice, by_conference: bool) -> Member | None:
+def _member_in_call(
+    *, members: list[Member], notice: CallbackNotice, by_conference: bool
+) -> Member | None:
     if notice.call_uuid:
-        bound = call.members.filter(call_uuid=notice.call_uuid).first()
+        bound = next((m for m in members if m.call_uuid == notice.call_uuid), None)
         if bound:
             return bound
     if not notice.address:
         return None
-    unbound = call.members.filter(address=notice.address, call_uuid="")
-    live = unbound.filter(state__in=Member.LIVE_STATES).order_by("created_at", "pk").first()
+    unbound = sorted(
+        (m for m in members if m.address == notice.address and m.call_uuid == ""),
+        key=lambda m: (m.created_at, m.pk),
+    )
+    live = next((m for m in unbound if m.state in Member.LIVE_STATES), None)
     if live or not by_conference:
         return live
     # The conference is certainly this call: a leg our own action already ended (hung up
     # before any callback named it) still gets its ids and the event on its timeline.
-    return unbound.order_by("-created_at", "-pk").first()
+    return unbound[-1] if unbound else None
 
 
 def _bind_call(*, call: Call, notice: CallbackNotice) -> bool:
@@ -430,7 +440,9 @@ def _requested_state(*, call: Call, member: Member, notice: CallbackNotice) -> s
     return notice.member_state
 
 
-def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Result:
+def _move_member(
+    *, call: Call, members: list[Member], member: Member, notice: CallbackNotice
+) -> _Result:
     at = timezone.now()
     previous = member.state
     unchanged_note = _why_unchanged(member=member, notice=notice)
@@ -465,8 +477,12 @@ def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Resu
         member.save(update_fields=["is_machine"])
     if member.is_on_call and previous in (State.PENDING, State.DIALLING):
         on_member_answered(call=call, member=member, at=at)
-    if member.is_terminal:
+    elif member.is_terminal:
         on_member_gone(call=call, member=member, at=at)
+    elif any(m is member for m in members):
+        # Only this member moved, on the instance in `members`: they are all current.
+        call_changed(call=call, at=at, members=members)
+        return _Result(Outcome.APPLIED, notice.note, call, member)
     call_changed(call=call, at=at)
     return _Result(Outcome.APPLIED, notice.note, call, member)
 
