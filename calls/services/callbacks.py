@@ -309,22 +309,12 @@ def _find_call(*, notice: CallbackNotice) -> tuple[int | None, bool]:
        the call and its dialling members before asking PHLO), whose conference is not bound
        to another uuid.
     """
-    if notice.call_uuid:
-        found = (
-            Member.objects.filter(call_uuid=notice.call_uuid)
-            .values_list("call_id", flat=True)
-            .first()
-        )
-        if found:
-            return found, False
-    if notice.conference_uuid:
-        found = (
-            Call.objects.filter(conference_uuid=notice.conference_uuid)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if found:
-            return found, True
+    by_leg = Member.objects.filter(call_uuid=notice.call_uuid).values_list("call_id", flat=True)
+    if notice.call_uuid and (found := by_leg.first()):
+        return found, False
+    by_conference = Call.objects.filter(conference_uuid=notice.conference_uuid)
+    if notice.conference_uuid and (found := by_conference.values_list("pk", flat=True).first()):
+        return found, True
     if notice.address:
         calls = Call.objects.filter(
             status__in=Call.LIVE_STATUSES,
@@ -361,38 +351,43 @@ def _member_in_call(
     return unbound[-1] if unbound else None
 
 
+# What a callback may teach a row: (field, value, longest stored, unique across the table).
+_Ids = tuple[tuple[str, str, int | None, bool], ...]
+
+
 def _bind_call(*, call: Call, notice: CallbackNotice) -> bool:
     """Learn the conference's uuid and name; True when the uuid was bound just now."""
-    fields = []
-    if (
-        notice.conference_uuid
-        and not call.conference_uuid
-        and not Call.objects.filter(conference_uuid=notice.conference_uuid).exists()
-    ):
-        call.conference_uuid = notice.conference_uuid
-        fields.append("conference_uuid")
-    if notice.conference_name and not call.conference_name:
-        call.conference_name = notice.conference_name[:200]
-        fields.append("conference_name")
-    if fields:
-        call.save(update_fields=fields)
-    return "conference_uuid" in fields
+    learned = _learn_ids(
+        call,
+        ids=(
+            ("conference_uuid", notice.conference_uuid, None, True),
+            ("conference_name", notice.conference_name, 200, False),
+        ),
+    )
+    return "conference_uuid" in learned
 
 
 def _bind_member(*, member: Member, notice: CallbackNotice) -> None:
-    fields = []
-    if (
-        notice.call_uuid
-        and not member.call_uuid
-        and not Member.objects.filter(call_uuid=notice.call_uuid).exists()
-    ):
-        member.call_uuid = notice.call_uuid[:64]
-        fields.append("call_uuid")
-    if notice.member_id and not member.member_id:
-        member.member_id = notice.member_id[:64]
-        fields.append("member_id")
-    if fields:
-        member.save(update_fields=fields)
+    _learn_ids(
+        member,
+        ids=(("call_uuid", notice.call_uuid, 64, True), ("member_id", notice.member_id, 64, False)),
+    )
+
+
+def _learn_ids(row: Call | Member, *, ids: _Ids) -> list[str]:
+    """Set each id the row does not know yet (a unique one only when no other row holds it)
+    and save them in one UPDATE; the fields learned."""
+    learned = []
+    for field, value, limit, unique in ids:
+        if not value or getattr(row, field):
+            continue
+        if unique and type(row).objects.filter(**{field: value}).exists():
+            continue
+        setattr(row, field, value[:limit])
+        learned.append(field)
+    if learned:
+        row.save(update_fields=learned)
+    return learned
 
 
 def _why_unchanged(*, member: Member, notice: CallbackNotice) -> str:
