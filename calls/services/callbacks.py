@@ -233,10 +233,9 @@ def _apply_locked(*, event: CallbackEvent, notice: CallbackNotice | None) -> _Re
             member = Member.objects.filter(call_uuid=notice.call_uuid).first()
         return _Result(Outcome.IGNORED, notice.note, call, member)
 
-    call_id, by_conference = _find_call(notice=notice)
-    if call_id is None:
+    call, by_conference = _lock_found_call(notice=notice)
+    if call is None:
         return _Result(Outcome.UNMATCHED, _join(notice.note, _unmatched_note(notice)))
-    call = lock_call(call_id=call_id)
     # Read once under the lock: the member is found among them, and a plain move hands
     # them on to `call_changed`.
     members = list(call.members.all())
@@ -300,7 +299,22 @@ def _unmatched_note(notice: CallbackNotice) -> str:
     )
 
 
-def _find_call(*, notice: CallbackNotice) -> tuple[int | None, bool]:
+def _lock_found_call(*, notice: CallbackNotice) -> tuple[Call | None, bool]:
+    """`_find_call`'s call, locked (`lock_call`). The usual case, a leg already bound, is
+    found and locked in one query: a member never changes call."""
+    if notice.call_uuid:
+        bound = Call.objects.select_for_update(of=("self",)).filter(
+            members__call_uuid=notice.call_uuid
+        )
+        if call := bound.first():
+            return call, False
+    call_id, by_conference = _find_call(notice=notice, by_leg=False)
+    if call_id is None:
+        return None, False
+    return lock_call(call_id=call_id), by_conference
+
+
+def _find_call(*, notice: CallbackNotice, by_leg: bool = True) -> tuple[int | None, bool]:
     """(call id, found by conference uuid), read without locks; re-checked under the lock.
 
     1. the member already bound to this leg's call_uuid;
@@ -309,8 +323,8 @@ def _find_call(*, notice: CallbackNotice) -> tuple[int | None, bool]:
        the call and its dialling members before asking PHLO), whose conference is not bound
        to another uuid.
     """
-    by_leg = Member.objects.filter(call_uuid=notice.call_uuid).values_list("call_id", flat=True)
-    if notice.call_uuid and (found := by_leg.first()):
+    leg_calls = Member.objects.filter(call_uuid=notice.call_uuid).values_list("call_id", flat=True)
+    if by_leg and notice.call_uuid and (found := leg_calls.first()):
         return found, False
     by_conference = Call.objects.filter(conference_uuid=notice.conference_uuid)
     if notice.conference_uuid and (found := by_conference.values_list("pk", flat=True).first()):
