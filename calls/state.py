@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from calls.events import CallChanged, MemberChanged, announce
@@ -151,16 +150,24 @@ def _agent_on_call(members: Iterable[Member]) -> bool:
 
 
 def call_changed(
-    *, call: Call, at: datetime | None = None, extra_agent_ids: Iterable[int] = ()
+    *,
+    call: Call,
+    at: datetime | None = None,
+    extra_agent_ids: Iterable[int] = (),
+    members: Sequence[Member] | None = None,
 ) -> None:
     """Apply the lifecycle rules, bring the call's own status in line with its members, bump
     its version and announce it (`CallChanged`): agents on it then follow it (presence
     listens), and the pages hear.
 
+    `call` is the row the caller locked (`lock_call`) in this transaction. `members`: all the
+    call's members, when the caller already holds them and none changed behind its back
+    (saves reading them again); read here when None.
+
     A call becomes active when a member first talks and ends when no member is live.
     """
     at = at or timezone.now()
-    members = list(call.members.all())
+    members = list(call.members.all()) if members is None else list(members)
     if call.is_live:
         _follow_the_lifecycle(call=call, members=members, at=at)
         live = [m for m in members if m.is_live]
@@ -179,9 +186,10 @@ def call_changed(
     elif members:
         # A late callback may tell more of how it ended (say, that someone had answered).
         call.outcome = call_outcome(call=call, members=members)
-    call.version = F("version") + 1
+    # The row is locked and saved whole from `call`, so its version is the row's: bump it
+    # here rather than read it back after an F() update.
+    call.version += 1
     call.save()
-    call.refresh_from_db(fields=["version"])
     agent_ids = {m.agent_id for m in members if m.agent_id} | set(extra_agent_ids)
     if call.owner_id:
         agent_ids.add(call.owner_id)

@@ -3,18 +3,8 @@
 Views and consumers call these and show `ServiceError.message` as is.
 """
 
-from calls.services.actions import (
-    call_join,
-    call_start,
-    member_hangup,
-    member_hold,
-    member_unhold,
-    member_voicemail_drop,
-    transfer_abort,
-    transfer_cold,
-    transfer_resume,
-    transfer_warm_start,
-)
+from calls.services.actions import *  # noqa: F403 - the buttons, as `actions` lists them
+from calls.services.actions import __all__ as _buttons
 from calls.services.errors import (
     CallBusy,
     InvalidInput,
@@ -33,14 +23,5 @@ __all__ = [
     "NotFound",
     "PhloFailed",
     "ServiceError",
-    "call_join",
-    "call_start",
-    "member_hangup",
-    "member_hold",
-    "member_unhold",
-    "member_voicemail_drop",
-    "transfer_abort",
-    "transfer_cold",
-    "transfer_resume",
-    "transfer_warm_start",
+    *_buttons,
 ]

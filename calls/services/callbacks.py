@@ -41,14 +41,8 @@ from calls.state import (
     on_member_answered,
     on_member_gone,
 )
-from calls.webhooks.parsing import (
-    CallbackNotice,
-    NoticeKind,
-    Params,
-    canonical_text,
-    flatten_params,
-    normalise,
-)
+from calls.webhooks.bodies import Params, canonical_text, flatten_params
+from calls.webhooks.notices import CallbackNotice, NoticeKind, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +116,8 @@ def callback_receive(*, params: Params, stored_params: Any, content_type: str) -
             "The database is not answering, so this callback was not stored; send it again."
         ) from exc
     if created or event.outcome in RETRYABLE:
-        event = _apply(event_id=event.pk, allowed=RETRYABLE)
+        # A redelivery has the same params (they are its key), so the same notice.
+        event = _apply(event_id=event.pk, allowed=RETRYABLE, notice=notice)
     return ReceivedCallback(event=event, duplicate=not created)
 
 
@@ -178,14 +173,18 @@ def callback_replay(*, event_id: int) -> CallbackEvent:
 # --- applying ----------------------------------------------------------------------------------
 
 
-def _apply(*, event_id: int, allowed: tuple[str, ...]) -> CallbackEvent:
+def _apply(
+    *, event_id: int, allowed: tuple[str, ...], notice: CallbackNotice | None = None
+) -> CallbackEvent:
+    """Apply a stored callback. `notice`: its event as `callback_receive` already read it;
+    otherwise (a replay, a redelivery elsewhere) read again from the stored params."""
     try:
         with transaction.atomic(durable=True):
             # Locked first so that two deliveries of one callback apply it once.
             event = CallbackEvent.objects.select_for_update().get(pk=event_id)
             if event.outcome not in allowed:
                 return event
-            result = _apply_locked(event=event)
+            result = _apply_locked(event=event, notice=notice)
             _record(event=event, result=result)
     except Exception as exc:
         logger.exception("callback #%s could not be applied", event_id)
@@ -222,8 +221,9 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def _apply_locked(*, event: CallbackEvent) -> _Result:
-    notice = normalise(flatten_params(event.params))
+def _apply_locked(*, event: CallbackEvent, notice: CallbackNotice | None) -> _Result:
+    if notice is None:
+        notice = normalise(flatten_params(event.params))
     if notice.kind == NoticeKind.UNKNOWN:
         # Kept for the timeline, linked to its call when it names one; nothing is bound.
         call_id, _ = _find_call(notice=notice)
@@ -233,25 +233,29 @@ def _apply_locked(*, event: CallbackEvent) -> _Result:
             member = Member.objects.filter(call_uuid=notice.call_uuid).first()
         return _Result(Outcome.IGNORED, notice.note, call, member)
 
-    call_id, by_conference = _find_call(notice=notice)
-    if call_id is None:
+    call, by_conference = _lock_found_call(notice=notice)
+    if call is None:
         return _Result(Outcome.UNMATCHED, _join(notice.note, _unmatched_note(notice)))
-    call = lock_call(call_id=call_id)
+    # Read once under the lock: the member is found among them, and a plain move hands
+    # them on to `call_changed`.
+    members = list(call.members.all())
     member = (
-        _member_in_call(call=call, notice=notice, by_conference=by_conference)
+        _member_in_call(members=members, notice=notice, by_conference=by_conference)
         if notice.has_participant
         else None
     )
     conference_bound_now = _bind_call(call=call, notice=notice)
     if member is not None:
         _bind_member(member=member, notice=notice)
-    result = _apply_to_call(call=call, member=member, notice=notice)
+    result = _apply_to_call(call=call, members=members, member=member, notice=notice)
     if conference_bound_now:
         _adopt_early_conference_events(call=call)
     return result
 
 
-def _apply_to_call(*, call: Call, member: Member | None, notice: CallbackNotice) -> _Result:
+def _apply_to_call(
+    *, call: Call, members: list[Member], member: Member | None, notice: CallbackNotice
+) -> _Result:
     if notice.kind == NoticeKind.INFO:
         return _Result(Outcome.IGNORED, _join(notice.note, "no state change"), call, member)
     if notice.kind == NoticeKind.END:
@@ -261,7 +265,7 @@ def _apply_to_call(*, call: Call, member: Member | None, notice: CallbackNotice)
     if member is None:
         note = f"call #{call.pk} has no member for this leg ({notice.address or 'no address'})"
         return _Result(Outcome.UNMATCHED, _join(notice.note, note), call)
-    return _move_member(call=call, member=member, notice=notice)
+    return _move_member(call=call, members=members, member=member, notice=notice)
 
 
 def _adopt_leg(*, call: Call, notice: CallbackNotice) -> Member | None:
@@ -295,7 +299,22 @@ def _unmatched_note(notice: CallbackNotice) -> str:
     )
 
 
-def _find_call(*, notice: CallbackNotice) -> tuple[int | None, bool]:
+def _lock_found_call(*, notice: CallbackNotice) -> tuple[Call | None, bool]:
+    """`_find_call`'s call, locked (`lock_call`). The usual case, a leg already bound, is
+    found and locked in one query: a member never changes call."""
+    if notice.call_uuid:
+        bound = Call.objects.select_for_update(of=("self",)).filter(
+            members__call_uuid=notice.call_uuid
+        )
+        if call := bound.first():
+            return call, False
+    call_id, by_conference = _find_call(notice=notice, by_leg=False)
+    if call_id is None:
+        return None, False
+    return lock_call(call_id=call_id), by_conference
+
+
+def _find_call(*, notice: CallbackNotice, by_leg: bool = True) -> tuple[int | None, bool]:
     """(call id, found by conference uuid), read without locks; re-checked under the lock.
 
     1. the member already bound to this leg's call_uuid;
@@ -304,22 +323,12 @@ def _find_call(*, notice: CallbackNotice) -> tuple[int | None, bool]:
        the call and its dialling members before asking PHLO), whose conference is not bound
        to another uuid.
     """
-    if notice.call_uuid:
-        found = (
-            Member.objects.filter(call_uuid=notice.call_uuid)
-            .values_list("call_id", flat=True)
-            .first()
-        )
-        if found:
-            return found, False
-    if notice.conference_uuid:
-        found = (
-            Call.objects.filter(conference_uuid=notice.conference_uuid)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if found:
-            return found, True
+    leg_calls = Member.objects.filter(call_uuid=notice.call_uuid).values_list("call_id", flat=True)
+    if by_leg and notice.call_uuid and (found := leg_calls.first()):
+        return found, False
+    by_conference = Call.objects.filter(conference_uuid=notice.conference_uuid)
+    if notice.conference_uuid and (found := by_conference.values_list("pk", flat=True).first()):
+        return found, True
     if notice.address:
         calls = Call.objects.filter(
             status__in=Call.LIVE_STATUSES,
@@ -335,54 +344,64 @@ def _find_call(*, notice: CallbackNotice) -> tuple[int | None, bool]:
     return None, False
 
 
-def _member_in_call(*, call: Call, notice: CallbackNotice, by_conference: bool) -> Member | None:
+def _member_in_call(
+    *, members: list[Member], notice: CallbackNotice, by_conference: bool
+) -> Member | None:
     if notice.call_uuid:
-        bound = call.members.filter(call_uuid=notice.call_uuid).first()
+        bound = next((m for m in members if m.call_uuid == notice.call_uuid), None)
         if bound:
             return bound
     if not notice.address:
         return None
-    unbound = call.members.filter(address=notice.address, call_uuid="")
-    live = unbound.filter(state__in=Member.LIVE_STATES).order_by("created_at", "pk").first()
+    unbound = sorted(
+        (m for m in members if m.address == notice.address and m.call_uuid == ""),
+        key=lambda m: (m.created_at, m.pk),
+    )
+    live = next((m for m in unbound if m.state in Member.LIVE_STATES), None)
     if live or not by_conference:
         return live
     # The conference is certainly this call: a leg our own action already ended (hung up
     # before any callback named it) still gets its ids and the event on its timeline.
-    return unbound.order_by("-created_at", "-pk").first()
+    return unbound[-1] if unbound else None
+
+
+# What a callback may teach a row: (field, value, longest stored, unique across the table).
+_Ids = tuple[tuple[str, str, int | None, bool], ...]
 
 
 def _bind_call(*, call: Call, notice: CallbackNotice) -> bool:
     """Learn the conference's uuid and name; True when the uuid was bound just now."""
-    fields = []
-    if (
-        notice.conference_uuid
-        and not call.conference_uuid
-        and not Call.objects.filter(conference_uuid=notice.conference_uuid).exists()
-    ):
-        call.conference_uuid = notice.conference_uuid
-        fields.append("conference_uuid")
-    if notice.conference_name and not call.conference_name:
-        call.conference_name = notice.conference_name[:200]
-        fields.append("conference_name")
-    if fields:
-        call.save(update_fields=fields)
-    return "conference_uuid" in fields
+    learned = _learn_ids(
+        call,
+        ids=(
+            ("conference_uuid", notice.conference_uuid, None, True),
+            ("conference_name", notice.conference_name, 200, False),
+        ),
+    )
+    return "conference_uuid" in learned
 
 
 def _bind_member(*, member: Member, notice: CallbackNotice) -> None:
-    fields = []
-    if (
-        notice.call_uuid
-        and not member.call_uuid
-        and not Member.objects.filter(call_uuid=notice.call_uuid).exists()
-    ):
-        member.call_uuid = notice.call_uuid[:64]
-        fields.append("call_uuid")
-    if notice.member_id and not member.member_id:
-        member.member_id = notice.member_id[:64]
-        fields.append("member_id")
-    if fields:
-        member.save(update_fields=fields)
+    _learn_ids(
+        member,
+        ids=(("call_uuid", notice.call_uuid, 64, True), ("member_id", notice.member_id, 64, False)),
+    )
+
+
+def _learn_ids(row: Call | Member, *, ids: _Ids) -> list[str]:
+    """Set each id the row does not know yet (a unique one only when no other row holds it)
+    and save them in one UPDATE; the fields learned."""
+    learned = []
+    for field, value, limit, unique in ids:
+        if not value or getattr(row, field):
+            continue
+        if unique and type(row).objects.filter(**{field: value}).exists():
+            continue
+        setattr(row, field, value[:limit])
+        learned.append(field)
+    if learned:
+        row.save(update_fields=learned)
+    return learned
 
 
 def _why_unchanged(*, member: Member, notice: CallbackNotice) -> str:
@@ -430,7 +449,9 @@ def _requested_state(*, call: Call, member: Member, notice: CallbackNotice) -> s
     return notice.member_state
 
 
-def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Result:
+def _move_member(
+    *, call: Call, members: list[Member], member: Member, notice: CallbackNotice
+) -> _Result:
     at = timezone.now()
     previous = member.state
     unchanged_note = _why_unchanged(member=member, notice=notice)
@@ -465,8 +486,12 @@ def _move_member(*, call: Call, member: Member, notice: CallbackNotice) -> _Resu
         member.save(update_fields=["is_machine"])
     if member.is_on_call and previous in (State.PENDING, State.DIALLING):
         on_member_answered(call=call, member=member, at=at)
-    if member.is_terminal:
+    elif member.is_terminal:
         on_member_gone(call=call, member=member, at=at)
+    elif any(m is member for m in members):
+        # Only this member moved, on the instance in `members`: they are all current.
+        call_changed(call=call, at=at, members=members)
+        return _Result(Outcome.APPLIED, notice.note, call, member)
     call_changed(call=call, at=at)
     return _Result(Outcome.APPLIED, notice.note, call, member)
 

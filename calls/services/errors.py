@@ -15,6 +15,14 @@ class ServiceError(Exception):
     code = "error"
     http_status = 400
 
+    def __init_subclass__(cls, *, code: str = "", http_status: int = 0, **kwargs) -> None:
+        # Each kind of error names its code and answer in its `class` line.
+        super().__init_subclass__(**kwargs)
+        if code:
+            cls.code = code
+        if http_status:
+            cls.http_status = http_status
+
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -25,46 +33,28 @@ class ServiceError(Exception):
         return self.message
 
 
-class NotAllowed(ServiceError):
+class NotAllowed(ServiceError, code="not_allowed", http_status=403):
     """The user may not do this (not on the call and not a supervisor, no agent profile...)."""
 
-    code = "not_allowed"
-    http_status = 403
 
-
-class NotFound(ServiceError):
+class NotFound(ServiceError, code="not_found", http_status=404):
     """The call or member does not exist (any more)."""
 
-    code = "not_found"
-    http_status = 404
 
-
-class InvalidInput(ServiceError):
+class InvalidInput(ServiceError, code="invalid_input", http_status=400):
     """What the user typed or picked cannot be used (bad address, unknown customer...)."""
 
-    code = "invalid_input"
-    http_status = 400
 
-
-class InvalidState(ServiceError):
+class InvalidState(ServiceError, code="invalid_state", http_status=409):
     """The call's current state does not allow this action (ended, no transfer to resume...)."""
 
-    code = "invalid_state"
-    http_status = 409
 
-
-class CallBusy(ServiceError):
+class CallBusy(ServiceError, code="call_busy", http_status=409):
     """Someone else's action on this call is in flight; the message names them."""
 
-    code = "call_busy"
-    http_status = 409
 
-
-class PhloFailed(ServiceError):
+class PhloFailed(ServiceError, code="phlo_failed", http_status=502):
     """PHLO did not do it. Keeps the client error's kind and status; nothing was changed."""
-
-    code = "phlo_failed"
-    http_status = 502
 
     def __init__(self, message: str, *, error: PhloError) -> None:
         super().__init__(message)
@@ -74,24 +64,20 @@ class PhloFailed(ServiceError):
         self.api_id = error.api_id
 
 
-class PhloOutcomeUnknown(PhloFailed):
+class PhloOutcomeUnknown(PhloFailed, code="phlo_outcome_unknown", http_status=504):
     """PHLO may have done it: the request timed out, or the connection dropped after it was
     sent. Nothing was changed here; the provider's callbacks (or the next action) bring the
     truth. `kind` is still the client's ("timeout" or "connection")."""
 
-    code = "phlo_outcome_unknown"
-    http_status = 504
     # What the Action records as its `error_kind`.
     error_kind = "outcome_unknown"
 
 
-class DatabaseUnavailable(ServiceError):
+class DatabaseUnavailable(ServiceError, code="database_unavailable", http_status=503):
     """The database refused a connection or dropped it (down, restarting, out of
     connections). Transient: the same request later should work, hence 503 with
     Retry-After rather than a 500 that says something is broken."""
 
-    code = "database_unavailable"
-    http_status = 503
     retry_after_seconds = 5
 
 

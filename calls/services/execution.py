@@ -1,6 +1,8 @@
 """The steps every button shares: who is acting, may they, claim the call, ask PHLO, record.
 
-Kept apart from `actions.py` so each service there reads as its own rules and state change.
+`perform` runs them in order, once for every button on an existing call: check → claim →
+(reload → re-check, when the call may have changed) → send → apply. Each service then reads as
+its own rules (a `decide` step) and state change (an `apply` step).
 
 A PHLO action that times out, or whose connection drops after the request went out, may
 still have happened (POSTs are not idempotent and never retried): `send` raises
@@ -13,6 +15,8 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 import requests
 from django.conf import settings
@@ -36,7 +40,8 @@ from calls.services.errors import (
     PhloOutcomeUnknown,
     ServiceError,
 )
-from calls.services.rules import may_act
+from calls.services.rules import call_action_refusal, may_act
+from calls.state import call_changed, lock_call
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +78,19 @@ def authorize(*, actor: Actor, call: Call, members: list[Member]) -> None:
 def refuse_if(reason: str | None) -> None:
     if reason:
         raise InvalidState(reason)
+
+
+def refuse_call_action(*, actor: Actor, kind: str, call: Call, members: list[Member]) -> None:
+    """InvalidState when the call's state does not allow `kind` (`rules.call_action_refusal`)."""
+    refuse_if(
+        call_action_refusal(
+            kind=kind,
+            call=call,
+            members=members,
+            actor_agent=actor.agent,
+            supervisor=actor.supervisor,
+        )
+    )
 
 
 def dialable(raw: str) -> str:
@@ -302,3 +320,111 @@ def ringing_leg(*, call: Call, address: str, role: str, agent: Agent | None) -> 
             return Member.objects.create(call=call, address=address, role=role, agent=agent)
     except IntegrityError:
         return call.members.get(address=address, state__in=Member.LIVE_STATES)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an action will do, decided from the call as read: the PHLO request, who it is
+    about (recorded with the action) and how a PHLO failure reads."""
+
+    request: PhloRequest
+    failed_to: str
+    target: str = ""
+    member: Member | None = None
+    # Another leg the change needs, as decided: the agent a transfer starts from, or the
+    # target that a resumed or aborted transfer leaves on or hangs up.
+    leg: Member | None = None
+
+
+T = TypeVar("T")
+
+
+class Apply(Protocol[T]):
+    def __call__(self, *, call: Call, plan: Plan, action: Action, at: datetime) -> T: ...
+
+
+def perform(
+    *,
+    actor: Actor,
+    kind: str,
+    call: Call,
+    members: list[Member],
+    decide: Callable[[Call, list[Member]], Plan],
+    reload: Callable[[], tuple[Call, list[Member]]],
+    apply: Apply[T],
+    client: PhloClient,
+    trust_version: bool = False,
+) -> T:
+    """The one path of a button on an existing call; returns what `apply` returns.
+
+    `decide(call, members)` checks the call's state (raising a ServiceError) and plans the
+    request; it runs on the call as read, and again on `reload()` once the call is claimed,
+    since it may have changed before the claim. `trust_version`: skip that second read when
+    the claim finds the call's version unchanged (only for checks that read nothing beyond
+    the call and its members). `apply` runs with the call locked, then the action succeeds and
+    the call is saved and announced."""
+    plan = decide(call, members)
+    with claimed(
+        actor=actor,
+        call_id=call.pk,
+        kind=kind,
+        target=plan.target,
+        member=plan.member,
+        request=plan.request,
+        version=call.version if trust_version else None,
+    ) as action:
+        if not action.call_unchanged:
+            # The call changed before it was ours: decide on fresh state.
+            call, members = reload()
+            plan = _replan(action=action, plan=decide(call, members))
+        result = send(action=action, client=client, request=plan.request, failed_to=plan.failed_to)
+        return finish(action=action, result=result, call_id=call.pk, apply=apply, plan=plan)
+
+
+def perform_on_call(
+    *,
+    actor: Actor,
+    kind: str,
+    call: Call,
+    members: list[Member],
+    decide: Callable[[Call, list[Member]], Plan],
+    apply: Apply[None],
+    client: PhloClient,
+) -> Call:
+    """`perform` for a button on the whole call, whose rules may read beyond the call (an
+    agent busy elsewhere): decided again after the claim, always. Returns the call with its
+    members as they now are."""
+    perform(
+        actor=actor,
+        kind=kind,
+        call=call,
+        members=members,
+        decide=decide,
+        reload=lambda: load_call(call_id=call.pk),
+        apply=apply,
+        client=client,
+    )
+    return selectors.call_with_members(call_id=call.pk)
+
+
+def _replan(*, action: Action, plan: Plan) -> Plan:
+    member_id = plan.member.pk if plan.member else None
+    if (action.member_id, action.target) != (member_id, plan.target):
+        # Who the action is about changed hands while we claimed the call: record who now.
+        Action.objects.filter(pk=action.pk).update(target=plan.target, member=plan.member)
+        action.member, action.target = plan.member, plan.target
+    return plan
+
+
+def finish(
+    *, action: Action, result: PhloResult, call_id: int, apply: Apply[T], plan: Plan | None
+) -> T:
+    """After PHLO said yes: in one short transaction with the call locked, apply the change,
+    mark the action succeeded and save and announce the call."""
+    with transaction.atomic():
+        locked = lock_call(call_id=call_id)
+        at = timezone.now()
+        applied = apply(call=locked, plan=plan, action=action, at=at)
+        succeed(action=action, result=result, call=locked, at=at)
+        call_changed(call=locked, at=at)
+    return applied

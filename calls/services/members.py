@@ -1,185 +1,156 @@
-"""The buttons on one participant: hold, unhold, hang up, voicemail drop."""
+"""The buttons on one participant: hold, unhold, hang up, decline, voicemail drop.
+
+Each is the same path (`calls.services.execution.perform`) with its own rule, PHLO action and
+state change, so each is made by `_member_button` from those three.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Action, Call, Member
 from calls.phlo_client import get_phlo_client
 from calls.services import rules
+from calls.services.errors import NotFound
 from calls.services.execution import (
+    MEMBER_GONE,
+    Plan,
     actor_for,
     authorize,
-    claimed,
     load_member,
+    perform,
     refuse_if,
-    send,
-    succeed,
 )
-from calls.state import (
-    call_changed,
-    lock_call,
-    member_set_state,
-    on_member_gone,
-)
+from calls.state import member_set_state, on_member_gone
 
 Kind = Action.Kind
 State = Member.State
-Role = Member.Role
+Cause = Member.EndCause
+
+# How the change reads on one member, with the call locked.
+Change = Callable[..., None]
 
 
-def member_hold(
-    *,
-    actor: AbstractBaseUser,
-    member_id: int,
-    call_id: int | None = None,
-    actor_agent: Agent | None = None,
-) -> Member:
-    """Put one leg on hold (PHLO plays hold music to it; the others keep talking)."""
-    return _member_action(
-        actor=actor,
-        member_id=member_id,
-        call_id=call_id,
-        actor_agent=actor_agent,
-        kind=Kind.HOLD,
-        failed_to=lambda m: f"Could not put {rules.member_label(m)} on hold",
-        apply=lambda *, call, member, at: member_set_state(
-            member=member, state=State.ON_HOLD, at=at
-        ),
-    )
+def _member_button(*, button: tuple[str, str, Change], doc: str) -> Callable[..., Member]:
+    """A button's service: `_member_action` with its action, wording and change bound."""
+    kind, failed_to, change = button
+    service = partial(_member_action, kind=kind, failed_to=failed_to, change=change)
+    service.__doc__ = doc
+    return service
 
 
-def member_unhold(
-    *,
-    actor: AbstractBaseUser,
-    member_id: int,
-    call_id: int | None = None,
-    actor_agent: Agent | None = None,
-) -> Member:
-    return _member_action(
-        actor=actor,
-        member_id=member_id,
-        call_id=call_id,
-        actor_agent=actor_agent,
-        kind=Kind.UNHOLD,
-        failed_to=lambda m: f"Could not take {rules.member_label(m)} off hold",
-        apply=lambda *, call, member, at: member_set_state(
-            member=member, state=State.TALKING, at=at
-        ),
-    )
+def _set_state(state: str) -> Change:
+    def change(*, call: Call, member: Member, at: datetime) -> None:
+        member_set_state(member=member, state=state, at=at)
+
+    return change
 
 
-def member_hangup(
-    *,
-    actor: AbstractBaseUser,
-    member_id: int,
-    call_id: int | None = None,
-    actor_agent: Agent | None = None,
-) -> Member:
-    """Drop one leg. The call ends when no customer is left or nobody is left to talk to;
-    a transfer target hung up ends the transfer with the customer back with the first agent
-    (`calls.state`)."""
-    return _member_action(
-        actor=actor,
-        member_id=member_id,
-        call_id=call_id,
-        actor_agent=actor_agent,
-        kind=Kind.HANGUP,
-        failed_to=lambda m: f"Could not hang up {rules.member_label(m)}",
-        apply=_leg_gone(Member.EndCause.HUNG_UP),
-    )
-
-
-def member_decline(
-    *,
-    actor: AbstractBaseUser,
-    member_id: int,
-    call_id: int | None = None,
-    actor_agent: Agent | None = None,
-) -> Member:
-    """An agent declines a call ringing on their own phone: that leg is hung up, and the
-    leg remembers it was declined (the call may go to the next agent; the agent is asked
-    for nothing, and presence says why they are not ready)."""
-    return _member_action(
-        actor=actor,
-        member_id=member_id,
-        call_id=call_id,
-        actor_agent=actor_agent,
-        kind=Kind.HANGUP,
-        failed_to=lambda m: "Could not decline the call",
-        apply=_leg_gone(Member.EndCause.DECLINED),
-    )
-
-
-def member_voicemail_drop(
-    *,
-    actor: AbstractBaseUser,
-    member_id: int,
-    call_id: int | None = None,
-    actor_agent: Agent | None = None,
-) -> Member:
-    """Play the configured message to a voicemail machine and drop that leg."""
-    return _member_action(
-        actor=actor,
-        member_id=member_id,
-        call_id=call_id,
-        actor_agent=actor_agent,
-        kind=Kind.VOICEMAIL_DROP,
-        failed_to=lambda m: f"Could not drop the voicemail for {rules.member_label(m)}",
-        apply=_leg_gone(Member.EndCause.VOICEMAIL_DROPPED),
-    )
-
-
-def _leg_gone(cause: str) -> Callable[..., None]:
-    def apply(*, call: Call, member: Member, at: datetime) -> None:
+def _leg_gone(cause: str) -> Change:
+    def change(*, call: Call, member: Member, at: datetime) -> None:
         if member_set_state(member=member, state=State.LEFT, at=at, cause=cause):
             on_member_gone(call=call, member=member, at=at)
 
-    return apply
+    return change
 
 
 def _member_action(
     *,
     actor: AbstractBaseUser,
     member_id: int,
-    call_id: int | None,
-    actor_agent: Agent | None,
+    call_id: int | None = None,
+    actor_agent: Agent | None = None,
     kind: str,
-    failed_to: Callable[[Member], str],
-    apply: Callable[..., object],
+    failed_to: str,
+    change: Change,
 ) -> Member:
+    """The member as it is now, after the change (its call is `call_id` on it).
+
+    `call_id`: the member's call when the caller already knows it; `actor_agent`: the acting
+    user's agent when the caller already has it (both checked, `calls.services.execution`).
+    A declined leg remembers it was declined: the agent is asked for nothing, and presence
+    says why they are not ready."""
     who = actor_for(actor, agent=actor_agent)
-    call, members, member = load_member(member_id=member_id, call_id=call_id)
+    call, members, _ = load_member(member_id=member_id, call_id=call_id)
     authorize(actor=who, call=call, members=members)
-    refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
     client = get_phlo_client()
-    request = client.prepare_member_action(member_address=member.address, action=kind)
-    with claimed(
+
+    def decide(call: Call, members: list[Member]) -> Plan:
+        member = next((m for m in members if m.pk == member_id), None)
+        if member is None:
+            raise NotFound(MEMBER_GONE)
+        refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
+        return Plan(
+            request=client.prepare_member_action(member_address=member.address, action=kind),
+            failed_to=_worded(failed_to, member=member),
+            target=member.address,
+            member=member,
+        )
+
+    def reload() -> tuple[Call, list[Member]]:
+        call_now, members_now, _ = load_member(member_id=member_id, call_id=call.pk)
+        return call_now, members_now
+
+    def apply(*, call: Call, plan: Plan, action: Action, at: datetime) -> Member:
+        # Read again under the lock: a callback may have moved it since it was decided on.
+        fresh = Member.objects.get(pk=member_id)
+        change(call=call, member=fresh, at=at)
+        return fresh
+
+    return perform(
         actor=who,
-        call_id=call.pk,
         kind=kind,
-        target=member.address,
-        member=member,
-        request=request,
-        version=call.version,
-    ) as action:
-        if not action.call_unchanged:
-            # The call changed before it was ours: decide on fresh state.
-            call, members, member = load_member(member_id=member_id, call_id=call.pk)
-            refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
-            request = client.prepare_member_action(member_address=member.address, action=kind)
-        result = send(action=action, client=client, request=request, failed_to=failed_to(member))
-        with transaction.atomic():
-            locked = lock_call(call_id=call.pk)
-            fresh = Member.objects.get(pk=member_id)
-            at = timezone.now()
-            apply(call=locked, member=fresh, at=at)
-            succeed(action=action, result=result, call=locked, at=at)
-            call_changed(call=locked, at=at)
-    return Member.objects.select_related("agent__user", "customer", "call").get(pk=member_id)
+        call=call,
+        members=members,
+        decide=decide,
+        reload=reload,
+        apply=apply,
+        client=client,
+        trust_version=True,  # the rule reads only the call and the member
+    )
+
+
+def _worded(failed_to: str, *, member: Member) -> str:
+    # The label only where the wording names the member (it may read the member's agent).
+    if "{member}" not in failed_to:
+        return failed_to
+    return failed_to.format(member=rules.member_label(member))
+
+
+# Bound at the end: they name the functions above. Each button: its action, how a PHLO
+# failure reads ("{member}": who), its change.
+_BUTTONS: dict[str, tuple[str, str, Change]] = {
+    "hold": (Kind.HOLD, "Could not put {member} on hold", _set_state(State.ON_HOLD)),
+    "unhold": (Kind.UNHOLD, "Could not take {member} off hold", _set_state(State.TALKING)),
+    "hangup": (Kind.HANGUP, "Could not hang up {member}", _leg_gone(Cause.HUNG_UP)),
+    "decline": (Kind.HANGUP, "Could not decline the call", _leg_gone(Cause.DECLINED)),
+    "drop": (
+        Kind.VOICEMAIL_DROP,
+        "Could not drop the voicemail for {member}",
+        _leg_gone(Cause.VOICEMAIL_DROPPED),
+    ),
+}
+member_hold = _member_button(
+    button=_BUTTONS["hold"],
+    doc="Put one leg on hold (PHLO plays hold music to it; the others keep talking).",
+)
+member_unhold = _member_button(
+    button=_BUTTONS["unhold"], doc="Take one leg off hold: it talks with the others again."
+)
+member_hangup = _member_button(
+    button=_BUTTONS["hangup"],
+    doc="Drop one leg; whether the call or a transfer goes on is `calls.state`'s rule.",
+)
+member_decline = _member_button(
+    button=_BUTTONS["decline"],
+    doc="Hang up a call ringing on one's own phone, as declined (routing may offer it on).",
+)
+member_voicemail_drop = _member_button(
+    button=_BUTTONS["drop"],
+    doc="Play the configured message to a voicemail machine and drop that leg.",
+)

@@ -23,11 +23,11 @@ from calls.services.execution import (
     actor_for,
     agent_busy_elsewhere,
     dialable,
+    finish,
     guarded,
     new_action,
     record_failure,
     send,
-    succeed,
 )
 from calls.services.housekeeping import stale_call_cleared_within
 from calls.state import (
@@ -101,12 +101,13 @@ def call_start(
             # PHLO certainly did not place it (it refused, or was never reached).
             _fail_new_call(call_id=call.pk, members=members)
             raise
-        with transaction.atomic():
-            locked = lock_call(call_id=call.pk)
-            at = timezone.now()
-            succeed(action=action, result=result, call=locked, at=at)
-            call_changed(call=locked, at=at)
+        # Its legs exist already: nothing to apply beyond the action's success.
+        finish(action=action, result=result, call_id=call.pk, apply=_nothing, plan=None)
     return selectors.call_with_members(call_id=call.pk)
+
+
+def _nothing(**_) -> None:
+    return None
 
 
 def _callee_address(*, to: str, customer: Customer | None) -> str:

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.utils import timezone
 
 from agents.models import Agent
-from calls import selectors
 from calls.models import Action, Call, Member
-from calls.phlo_client import PhloRequest, get_phlo_client
+from calls.phlo_client import get_phlo_client
 from calls.services import rules
 from calls.services.errors import InvalidState, NotAllowed
 from calls.services.execution import (
     Actor,
+    Plan,
     actor_for,
     agent_busy_elsewhere,
-    claimed,
     load_call,
-    refuse_if,
+    perform_on_call,
+    refuse_call_action,
     ringing_leg,
-    send,
-    succeed,
-)
-from calls.state import (
-    call_changed,
-    lock_call,
 )
 
 Kind = Action.Kind
@@ -42,48 +36,38 @@ def call_join(*, actor: AbstractBaseUser, call_id: int, actor_agent: Agent | Non
         raise NotAllowed("Only supervisors can join a call.")
     if who.agent is None:
         raise NotAllowed("You need an agent profile with a phone endpoint to join a call.")
-    _check_join(who=who, call=call, members=members)
     client = get_phlo_client()
 
-    def join_request(source: Member) -> PhloRequest:
-        return client.prepare_node_action(
-            action="call", trigger_source=source.address, to=who.agent.endpoint, role="agent"
-        )
-
-    source = rules.trigger_leg(call=call, members=members, actor_agent=who.agent)
-    with claimed(
-        actor=who,
-        call_id=call_id,
-        kind=Kind.CALL,
-        target=who.agent.endpoint,
-        request=join_request(source) if source is not None else None,
-    ) as action:
-        call, members = load_call(call_id=call_id)
+    def decide(call: Call, members: list[Member]) -> Plan:
         _check_join(who=who, call=call, members=members)
         source = rules.trigger_leg(call=call, members=members, actor_agent=who.agent)
-        result = send(
-            action=action,
-            client=client,
-            request=join_request(source),
+        return Plan(
+            request=client.prepare_node_action(
+                action="call", trigger_source=source.address, to=who.agent.endpoint, role="agent"
+            ),
             failed_to="Could not join the call",
+            target=who.agent.endpoint,
         )
-        with transaction.atomic():
-            locked = lock_call(call_id=call_id)
-            at = timezone.now()
-            leg = ringing_leg(
-                call=locked, address=who.agent.endpoint, role=Role.SUPERVISOR, agent=who.agent
-            )
-            action.member = leg
-            succeed(action=action, result=result, call=locked, at=at)
-            call_changed(call=locked, at=at)
-    return selectors.call_with_members(call_id=call_id)
+
+    def apply(*, call: Call, plan: Plan, action: Action, at: datetime) -> None:
+        # The supervisor's leg is the action's subject once PHLO has accepted.
+        action.member = ringing_leg(
+            call=call, address=who.agent.endpoint, role=Role.SUPERVISOR, agent=who.agent
+        )
+
+    return perform_on_call(
+        actor=who,
+        kind=Kind.CALL,
+        call=call,
+        members=members,
+        decide=decide,
+        apply=apply,
+        client=client,
+    )
 
 
 def _check_join(*, who: Actor, call: Call, members) -> None:
-    refuse_if(
-        rules.call_action_refusal(
-            kind=rules.JOIN, call=call, members=members, actor_agent=who.agent, supervisor=True
-        )
-    )
+    # `who` is a supervisor: `call_join` refused anyone else.
+    refuse_call_action(actor=who, kind=rules.JOIN, call=call, members=members)
     if agent_busy_elsewhere(agent=who.agent, call_id=call.pk):
         raise InvalidState("You are on another call; finish it before joining this one.")

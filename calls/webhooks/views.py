@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from calls.services.callbacks import CallbackApplyFailed, CallbackNotStored, callback_receive
 from calls.services.errors import DatabaseUnavailable
-from calls.webhooks.parsing import MalformedCallback, parse_body
+from calls.webhooks.bodies import MalformedCallback, parse_body
 from calls.webhooks.verification import (
     SignatureRejected,
     WebhookNotConfigured,

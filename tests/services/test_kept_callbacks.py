@@ -21,7 +21,7 @@ from calls.services.kept_callbacks import (
     callbacks_apply_kept,
     callbacks_kept_unapplied,
 )
-from calls.webhooks.parsing import normalise
+from calls.webhooks.notices import normalise
 from tests.webhooks.helpers import build_call, callbacks, post_callback
 
 pytestmark = pytest.mark.django_db

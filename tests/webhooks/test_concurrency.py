@@ -8,7 +8,7 @@ from django.db import connection, connections
 
 from calls.models import CallbackEvent, Member
 from calls.services.callbacks import callback_receive
-from calls.webhooks.parsing import flatten_params
+from calls.webhooks.bodies import flatten_params
 from tests.webhooks.helpers import build_call, callbacks
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]

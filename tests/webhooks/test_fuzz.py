@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from calls.models import Call, CallbackEvent
 from calls.signature import NONCE_HEADER, SIGNATURE_HEADER
-from calls.webhooks.parsing import MPC_EVENTS, PHLO_EVENTS, MalformedCallback, parse_body
+from calls.webhooks.bodies import MalformedCallback, parse_body
+from calls.webhooks.notices import MPC_EVENTS, PHLO_EVENTS
 from calls.webhooks.verification import V2_HEADER
 from tests.strategies import RawRequest, any_text, form_text, header_text, json_values, raw_requests
 from tests.webhooks.helpers import WEBHOOK_PATH, build_call, load_scenario, sign

@@ -6,14 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from calls.models import Member
-from calls.webhooks.parsing import (
-    MalformedCallback,
-    NoticeKind,
-    canonical_text,
-    flatten_params,
-    normalise,
-    parse_body,
-)
+from calls.webhooks.bodies import MalformedCallback, canonical_text, flatten_params, parse_body
+from calls.webhooks.notices import NoticeKind, normalise
 from tests.webhooks.helpers import callbacks
 
 FORM = "application/x-www-form-urlencoded"

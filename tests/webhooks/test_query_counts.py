@@ -11,13 +11,15 @@ from tests.webhooks.helpers import build_call, callbacks, post_callback
 
 MPC = callbacks("mpc_call_lifecycle")
 
-# Stored (1); applied with the call locked (11: the event locked, the member's call, the
-# call, its members, the member's UPDATE, its members again and the call's UPDATE for the new
-# state, the version, presence's agents (2), the event's outcome); then the agent's push (4:
-# the call, its members, the customer's history, the agents; the supervisor flag comes from
-# the cached profile). Was 17, before the flag was cached (agents.profiles). Issue 13's
-# target is 6: see bench/REPORT.md for what the rest would take.
-CALLBACK_APPLIED_AND_PUSHED = 16
+# Stored (1); applied with the call locked (8: the event locked, the call found by the
+# leg's uuid and locked in one, its members, the member's UPDATE, the call's UPDATE for the
+# new state, presence's agents (2), the event's outcome); then the agent's push (4: the call,
+# its members, the customer's history, the agents; the supervisor flag comes from the cached
+# profile). Was 16 before the members read under the lock went on to `call_changed`, the
+# version stopped being read back and the call was found and locked in one query (17 before
+# the flag was cached, agents.profiles). Issue 13's target is 6: the rest is presence's two
+# and the push's render from the database (see bench/REPORT.md).
+CALLBACK_APPLIED_AND_PUSHED = 13
 
 
 def _real(queries: CaptureQueriesContext) -> list[str]:

@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from calls.models import Call, CallbackEvent, Member
-from calls.webhooks.parsing import parse_sequence
+from calls.webhooks.notices import parse_sequence
 from tests.webhooks.helpers import build_call, callbacks, post_callback
 
 pytestmark = pytest.mark.django_db
