@@ -16,9 +16,9 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Action, CallbackEvent
-from tests.admin.builders import add_action, add_callback, make_call
+from tests.admin.builders import add_action, add_callback
 from tests.browser_support import EXPECT_TIMEOUT_MS, expect, log_in
-from tests.factories import make_agent, make_customer
+from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
