@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
+from calls.phlo_client import PhloRequest
 from calls.simulator.server import stop_server
 
 AGENT = "sip:alice@phones.test"
@@ -51,6 +52,15 @@ class Phlo:
     def error(self, response: requests.Response, status: int = 400) -> str:
         assert response.status_code == status, response.text
         return response.json()["error"]
+
+
+def node_read(settings) -> PhloRequest:
+    """A read (GET) of the Multiparty Call node, for `PhloClient.send`: a request that
+    changes nothing, to open a connection."""
+    path = urlsplit(settings.PHLO_BASE_URL).path
+    return PhloRequest(
+        "GET", f"{path}/phlo/{settings.PHLO_ID}/multi_party_call/{settings.PHLO_MPC_NODE_ID}"
+    )
 
 
 def phlo_for(sim, settings) -> Phlo:
