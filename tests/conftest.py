@@ -11,7 +11,7 @@ hypothesis_settings.register_profile("repeatable", derandomize=True, print_blob=
 hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-pytest_plugins = ["tests.fixtures_people", "tests.fixtures_simulator", "tests.browser_support"]
+pytest_plugins = ["tests.fixtures_people", "tests.fixtures_simulator", "tests.fixtures_browser"]
 
 
 @pytest.fixture(scope="session")
