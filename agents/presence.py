@@ -51,11 +51,11 @@ class StatusChangeRefused(ValueError):
 
 
 def wrap_up_seconds() -> int:
-    return int(getattr(settings, "AGENT_WRAP_UP_SECONDS", 60))
+    return int(settings.AGENT_WRAP_UP_SECONDS)
 
 
 def away_reasons() -> list[str]:
-    return list(getattr(settings, "AGENT_AWAY_REASONS", ["Break"]))
+    return list(settings.AGENT_AWAY_REASONS)
 
 
 def agent_set_status(

@@ -130,7 +130,7 @@ def desktop_context(*, agent: Agent, at: datetime | None = None) -> dict:
         | {
             "phones_url": phones_url(),
             "max_input": MAX_INPUT,
-            "wrap_up_seconds": int(getattr(settings, "AGENT_WRAP_UP_SECONDS", 60)),
+            "wrap_up_seconds": int(settings.AGENT_WRAP_UP_SECONDS),
         }
     )
 
@@ -145,7 +145,7 @@ def render_full_state(*, agent: Agent) -> str:
 
 def phones_url() -> str:
     """The simulator's phones page, linked in demo mode so agents can answer their calls."""
-    if not getattr(settings, "PHLO_SIMULATOR", False):
+    if not settings.PHLO_SIMULATOR:
         return ""
     base = settings.PHLO_BASE_URL.rstrip("/")
     base = base[: -len("/v1")] if base.endswith("/v1") else base

@@ -2,8 +2,7 @@
 
 Every request uses Basic auth, a JSON body and the configured connect/read timeouts. Every
 failure becomes one `PhloError` whose `kind` says what went wrong and whose `message` tells
-a person what to do about it. Actions (POST) are not idempotent, so they are never retried;
-a read (GET) is retried once when the runner could not be reached or had a server error.
+a person what to do about it. Actions (POST) are not idempotent, so they are never retried.
 
 Results and errors carry the request that was sent (method, path, body, never credentials)
 so the caller can record it.
@@ -181,39 +180,21 @@ class PhloClient:
     def member_action(self, *, member_address: str, action: str) -> PhloResult:
         return self.send(self.prepare_member_action(member_address=member_address, action=action))
 
-    def get_phlo(self) -> PhloResult:
-        return self.send(PhloRequest("GET", self._full_path(self._phlo_path())))
-
-    def get_node(self) -> PhloResult:
-        return self.send(PhloRequest("GET", self._full_path(self._node_path())))
-
     # --- the HTTP conversation --------------------------------------------------------------
     def send(self, request: PhloRequest) -> PhloResult:
         self._check_configured(request)
-        attempts = 2 if request.method == "GET" else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._send_once(request)
-            except PhloError as error:
-                retryable = error.kind in (
-                    ErrorKind.TIMEOUT,
-                    ErrorKind.CONNECTION,
-                    ErrorKind.SERVER_ERROR,
-                )
-                logger.warning(
-                    "PHLO %s %s failed (attempt %d/%d): %s status=%s api_id=%s",
-                    request.method,
-                    request.path,
-                    attempt,
-                    attempts,
-                    error.kind,
-                    error.status,
-                    error.api_id or "-",
-                )
-                if attempt < attempts and retryable:
-                    continue
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return self._send_once(request)
+        except PhloError as error:
+            logger.warning(
+                "PHLO %s %s failed: %s status=%s api_id=%s",
+                request.method,
+                request.path,
+                error.kind,
+                error.status,
+                error.api_id or "-",
+            )
+            raise
 
     def _check_configured(self, request: PhloRequest) -> None:
         missing = [

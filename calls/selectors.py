@@ -82,7 +82,7 @@ def agents_by_status() -> dict[str, list[Agent]]:
 
 def wrap_up_window() -> timedelta:
     """How long an ended call waits for its owner's disposition."""
-    return timedelta(hours=float(getattr(settings, "DESKTOP_WRAP_UP_WINDOW_HOURS", 12)))
+    return timedelta(hours=float(settings.DESKTOP_WRAP_UP_WINDOW_HOURS))
 
 
 def calls_awaiting_wrap_up(*, agent_id: int, at: datetime | None = None) -> QuerySet[Call]:

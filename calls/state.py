@@ -404,7 +404,7 @@ def _owner_leaves(*, call: Call, member: Member, at: datetime) -> None:
 def _consult_ends(*, call: Call, member: Member, at: datetime) -> None:
     """A consulted agent who talked leaves: straight back to their status, unless the
     contact center wants a wrap-up for consults too (AGENT_WRAP_UP_AFTER_CONSULT)."""
-    if member.role == Role.AGENT and getattr(settings, "AGENT_WRAP_UP_AFTER_CONSULT", False):
+    if member.role == Role.AGENT and settings.AGENT_WRAP_UP_AFTER_CONSULT:
         _owe(call=call, agent_id=member.agent_id, at=at)
 
 

@@ -1,4 +1,5 @@
 import os
+import uuid
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -10,7 +11,7 @@ hypothesis_settings.register_profile("repeatable", derandomize=True, print_blob=
 hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-pytest_plugins = ["tests.fixtures_simulator", "tests.browser_support"]
+pytest_plugins = ["tests.fixtures_people", "tests.fixtures_simulator", "tests.fixtures_browser"]
 
 
 @pytest.fixture(scope="session")
@@ -63,4 +64,13 @@ def _phlo_test_settings(settings):
     settings.PUBLIC_BASE_URL = "http://testserver"
     # The default hasher costs ~0.2 s per user; tests create many.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.CHANNEL_LAYERS = settings.CHANNEL_LAYERS  # keep whatever REDIS_URL selected
+
+
+@pytest.fixture(autouse=True)
+def _private_channel_layer(settings):
+    """Each test gets a channel layer of its own: a fresh in-memory one, or on a shared Redis
+    (REDIS_URL) a prefix of its own, so no other test's pushes (or leftovers) reach it."""
+    default = dict(settings.CHANNEL_LAYERS["default"])
+    if "redis" in default["BACKEND"].lower():
+        default["CONFIG"] = {**default.get("CONFIG", {}), "prefix": f"test-{uuid.uuid4().hex[:12]}"}
+    settings.CHANNEL_LAYERS = {"default": default}

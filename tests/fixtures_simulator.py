@@ -5,6 +5,7 @@
 - `make_phlo_sim(callback_url=..., vocabulary=..., **cfg)`: start a Simulator on a free port
   with a ManualClock and the test settings' credentials; points settings.PHLO_BASE_URL at it.
 - `phlo_sim`: `make_phlo_sim` with its callbacks going to `callback_sink`.
+- `app_sim`: `make_phlo_sim` (answer delay 1 s) whose callbacks reach this app's live server.
 Every started simulator and sink is stopped at teardown.
 """
 
@@ -165,7 +166,7 @@ def make_phlo_sim(settings):
     ) -> Simulator:
         base = settings.PUBLIC_BASE_URL.rstrip("/")
         cfg.setdefault("routing_url", f"{base}/routing/inbound/")
-        cfg.setdefault("routing_token", getattr(settings, "ROUTING_API_TOKEN", ""))
+        cfg.setdefault("routing_token", settings.ROUTING_API_TOKEN)
         config = SimulatorConfig(
             auth_id=settings.PLIVO_AUTH_ID,
             auth_token=settings.PLIVO_AUTH_TOKEN,
@@ -189,3 +190,11 @@ def make_phlo_sim(settings):
 @pytest.fixture
 def phlo_sim(make_phlo_sim, callback_sink):
     return make_phlo_sim(callback_url=callback_sink.url)
+
+
+@pytest.fixture
+def app_sim(live_server, settings, make_phlo_sim):
+    """A simulator on a manual clock (phones answer after 1 s) whose callbacks and routing
+    requests reach this app's real webhook, on the live test server."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    return make_phlo_sim(answer_delay=1.0)

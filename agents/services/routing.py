@@ -241,7 +241,7 @@ def _turned_away(*, request: InboundRequest, at: datetime) -> None:
 def no_agent_outcome() -> str:
     """What a caller nobody can take gets: "message" (a message, then the call ends) or
     "voicemail" (they leave one)."""
-    outcome = getattr(settings, "INBOUND_NO_AGENT_OUTCOME", MESSAGE)
+    outcome = settings.INBOUND_NO_AGENT_OUTCOME
     return VOICEMAIL if outcome == VOICEMAIL else MESSAGE
 
 
@@ -251,7 +251,7 @@ def _no_agent_offer() -> Offer | None:
         if no_agent_outcome() == VOICEMAIL
         else ("INBOUND_MESSAGE_ENDPOINT")
     )
-    address = getattr(settings, setting, "")
+    address = getattr(settings, setting)
     return Offer(address=address) if address else None
 
 

@@ -31,7 +31,7 @@ MAX_NOTES = 5000
 
 
 def dispositions() -> list[str]:
-    return list(getattr(settings, "CALL_DISPOSITIONS", []))
+    return list(settings.CALL_DISPOSITIONS)
 
 
 def _clean_notes(notes: str) -> str:

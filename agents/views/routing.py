@@ -36,7 +36,7 @@ def _error(message: str, *, status: int) -> JsonResponse:
 
 def _authorized(request: HttpRequest) -> JsonResponse | None:
     """None when the bearer token matches; else the refusal to send."""
-    expected = getattr(settings, "ROUTING_API_TOKEN", "")
+    expected = settings.ROUTING_API_TOKEN
     if not expected:
         return _error("Inbound routing is not configured (ROUTING_API_TOKEN is empty).", status=503)
     header = request.headers.get("Authorization", "")

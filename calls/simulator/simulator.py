@@ -91,7 +91,7 @@ class Simulator:
             "callback_url": f"{base}/webhooks/plivo/",
             "routing_url": f"{base}/routing/inbound/",
             "routing_token": settings.ROUTING_API_TOKEN,
-            "vocabulary": getattr(settings, "PHLO_SIMULATOR_VOCABULARY", "phlo") or "phlo",
+            "vocabulary": settings.PHLO_SIMULATOR_VOCABULARY or "phlo",
             # The name the app reaches it by is one of its own (see own_address).
             "hosts": _url_host(settings.PHLO_BASE_URL),
         }

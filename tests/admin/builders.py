@@ -1,4 +1,5 @@
-"""Calls with members, actions and callbacks, built with the ORM for the admin tests."""
+"""Members, actions and callbacks of calls (tests/factories.py's `make_call`), built with the
+ORM for the admin tests."""
 
 import hashlib
 import itertools
@@ -6,45 +7,10 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from agents.models import Agent
-from calls.models import Action, Call, CallbackEvent, Customer, Member
-from tests.factories import make_agent, make_customer
+from calls.models import Action, Call, CallbackEvent, Member
+from tests.factories import make_agent, make_call, make_customer
 
 _seq = itertools.count(1)
-
-
-def make_call(
-    *,
-    owner: Agent | None = None,
-    customer: Customer | None = None,
-    status: str = Call.Status.COMPLETED,
-    direction: str = Call.Direction.OUTBOUND,
-    created_at: datetime | None = None,
-    talk_seconds: int = 90,
-    disposition: str = "",
-    notes: str = "",
-) -> Call:
-    created_at = created_at or timezone.now() - timedelta(hours=1)
-    answered = created_at + timedelta(seconds=5) if status != Call.Status.DIALLING else None
-    ended = (
-        answered + timedelta(seconds=talk_seconds)
-        if answered and status == Call.Status.COMPLETED
-        else None
-    )
-    if status == Call.Status.FAILED:
-        ended = created_at + timedelta(seconds=30)
-    return Call.objects.create(
-        owner=owner,
-        customer=customer,
-        status=status,
-        direction=direction,
-        created_at=created_at,
-        answered_at=answered,
-        ended_at=ended,
-        disposition=disposition,
-        wrap_up_notes=notes,
-        conference_name=f"cc-{next(_seq)}",
-    )
 
 
 def add_member(

@@ -6,12 +6,6 @@ from django.contrib.auth.models import Group, Permission
 from tests.factories import make_agent, make_supervisor, make_user
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Users here get a password; the default hasher's deliberate slowness would dominate.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _supervise_permission() -> Permission:
     return Permission.objects.get(codename="supervise", content_type__app_label="calls")
 
@@ -55,8 +49,9 @@ def perm_supervisor(db):
 
 
 @pytest.fixture
-def superuser(db):
-    return make_user(username="root", is_superuser=True, is_staff=True)
+def superuser(root):
+    """The matrix's row for a superuser: `root` of tests/conftest.py."""
+    return root
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The admin in real headless Chromium: a supervisor without the staff flag logs in, filters
 calls by a date range, exports them and reads a call's timeline.
 
-On the shared browser harness's Chromium (tests/browser_support.py: `browser`), against
+On the shared browser harness's Chromium (tests/fixtures_browser.py: `browser`), against
 pytest-django's `live_server`, so the test's data is written straight to the test database.
 """
 
@@ -16,9 +16,9 @@ import pytest
 from django.utils import timezone
 
 from calls.models import Action, CallbackEvent
-from tests.admin.builders import add_action, add_callback, make_call
-from tests.browser_support import EXPECT_TIMEOUT_MS, expect, log_in
-from tests.factories import make_agent, make_customer
+from tests.admin.builders import add_action, add_callback
+from tests.browser_pages import EXPECT_TIMEOUT_MS, expect, log_in
+from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import Action, Call
-from tests.admin.builders import add_action, make_call
-from tests.factories import make_agent, make_customer
+from tests.admin.builders import add_action
+from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = pytest.mark.django_db
 

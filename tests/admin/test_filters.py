@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import Action, Call, CallbackEvent, Member
-from tests.admin.builders import add_action, add_callback, add_member, make_call
-from tests.factories import make_agent, make_customer
+from tests.admin.builders import add_action, add_callback, add_member
+from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = pytest.mark.django_db
 

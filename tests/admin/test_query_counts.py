@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from calls.models import Action, Member
-from tests.admin.builders import add_action, add_callback, add_member, full_call, make_call
-from tests.factories import make_agent, make_customer
+from tests.admin.builders import add_action, add_callback, add_member, full_call
+from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = pytest.mark.django_db
 

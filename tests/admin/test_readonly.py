@@ -11,8 +11,8 @@ from django.utils import timezone
 from agents.models import Agent
 from calls.admin import CallAdmin
 from calls.models import Action, Call, CallbackEvent, Member
-from tests.admin.builders import add_action, add_callback, add_member, full_call, make_call
-from tests.factories import make_agent
+from tests.admin.builders import add_action, add_callback, add_member, full_call
+from tests.factories import make_agent, make_call
 
 pytestmark = pytest.mark.django_db
 

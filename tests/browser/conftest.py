@@ -1,5 +1,5 @@
 """Any page of the app as a demo user, at the viewport size a test names (the layout and
-accessibility tests), on the shared harness (tests/browser_support.py)."""
+accessibility tests), on the shared harness (tests/fixtures_browser.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser_support import log_in
+from tests.browser_pages import log_in
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.accessibility import assert_no_axe_violations
-from tests.browser_support import expect, log_in
+from tests.browser_pages import expect, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -2,14 +2,14 @@
 
 Every state change below reaches the page through the websocket, caused by the simulator's
 callbacks or by another user; no test reloads a page (the `desktop` fixture checks). The
-harness (app stack, simulator, browser, `desktop`) is tests/browser_support.py.
+harness (app stack, simulator, browser, `desktop`) is tests/fixtures_browser.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import expect, screenshot_path, wait_until
+from tests.browser_pages import expect, screenshot_path, wait_until
 
 pytestmark = pytest.mark.browser
 

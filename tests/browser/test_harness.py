@@ -11,7 +11,7 @@ import os
 import pytest
 from django.utils.asyncio import async_unsafe
 
-from tests.browser_support import CHROMIUM
+from tests.browser_pages import CHROMIUM
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import expect, wait_until
+from tests.browser_pages import expect, wait_until
 
 pytestmark = pytest.mark.browser
 

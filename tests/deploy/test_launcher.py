@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from tests.deploy.test_production_settings import ENV, READ
+from tests.deploy.production_env import ENV, READ
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "run-daphne.sh"

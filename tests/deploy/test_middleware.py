@@ -33,7 +33,7 @@ def test_without_it_every_middleware_hook_would_hop_threads(settings):
 
 
 def test_production_keeps_it_last(monkeypatch):
-    from tests.deploy.test_production_settings import load
+    from tests.deploy.production_env import load
 
     s = load(monkeypatch, DJANGO_STATIC_ROOT="/srv/cc/static")
     assert s.MIDDLEWARE[-1] == "contactcenter.middleware.OneThreadChain"

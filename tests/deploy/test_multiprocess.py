@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from harness.wsclient import ABNORMAL_CLOSE, HandshakeRefused
-from tests.deploy.conftest import AGENTS, CUSTOMERS, PASSWORD, Deployment, place_call
+from tests.deploy.deployment import AGENTS, CUSTOMERS, PASSWORD, Deployment, place_call
 from tests.deploy.helpers import (
     TIMEOUT,
     call_versions,

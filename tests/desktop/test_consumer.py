@@ -19,7 +19,7 @@ from agents.models import Agent
 from calls.models import Call, Member
 from calls.state import call_changed
 from contactcenter.asgi import application
-from tests.factories import make_agent, make_customer, make_user
+from tests.factories import make_customer, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,16 +93,6 @@ async def _close_connections():
     them, or PostgreSQL cannot drop the test database at the end."""
     yield
     await sync_to_async(connections.close_all)()
-
-
-@pytest.fixture
-def alice():
-    return make_agent(username="alice", status="available")
-
-
-@pytest.fixture
-def bob():
-    return make_agent(username="bob", status="available")
 
 
 async def test_anonymous_users_are_refused():

@@ -11,7 +11,7 @@ from tests.factories import make_agent, make_customer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_an_inbound_call_rings_the_longest_waiting_agent(desktop_sim):
+def test_an_inbound_call_rings_the_longest_waiting_agent(app_sim):
     bob = make_agent(username="bob", endpoint="sip:bob@phones.test")
     alice = make_agent(username="alice", endpoint="sip:alice@phones.test")
     Agent.objects.filter(pk=bob.pk).update(status_changed_at=alice.status_changed_at)
@@ -19,11 +19,11 @@ def test_an_inbound_call_rings_the_longest_waiting_agent(desktop_sim):
         status_changed_at=alice.status_changed_at.replace(year=2000)
     )
     dana = make_customer(name="Dana Diaz", phone="+14155550101")
-    desktop_sim.phones.set_mode(alice.endpoint, "manual")
+    app_sim.phones.set_mode(alice.endpoint, "manual")
 
-    call_uuid = desktop_sim.inbound_call(from_="+14155550101", to="+14155550000")
-    desktop_sim.advance(0.1)
-    [request] = desktop_sim.routing_requests
+    call_uuid = app_sim.inbound_call(from_="+14155550101", to="+14155550000")
+    app_sim.advance(0.1)
+    [request] = app_sim.routing_requests
     assert request.status == 200 and request.agent_endpoint == alice.endpoint
 
     call = Call.objects.get()
@@ -35,8 +35,8 @@ def test_an_inbound_call_rings_the_longest_waiting_agent(desktop_sim):
     assert 'data-ringing="true"' in ringing and "Incoming call from Dana Diaz" in ringing
     assert "Reject" in ringing
 
-    desktop_sim.phones.answer(alice.endpoint)
-    desktop_sim.advance(0.1)
+    app_sim.phones.answer(alice.endpoint)
+    app_sim.advance(0.1)
     call.refresh_from_db()
     assert call.status == Call.Status.ACTIVE
     assert {m.role: m.state for m in call.members.all()} == {
@@ -50,11 +50,11 @@ def test_an_inbound_call_rings_the_longest_waiting_agent(desktop_sim):
     assert f'id="call-{call.pk}"' not in render_full_state(agent=bob)
 
 
-def test_nobody_available_plays_the_message(desktop_sim):
+def test_nobody_available_plays_the_message(app_sim):
     make_agent(username="alice", status="away")
-    desktop_sim.inbound_call(from_="+14155550101", to="+14155550000")
-    desktop_sim.advance(0.1)
-    [request] = desktop_sim.routing_requests
+    app_sim.inbound_call(from_="+14155550101", to="+14155550000")
+    app_sim.advance(0.1)
+    [request] = app_sim.routing_requests
     assert request.status == 200 and request.reason == "no agent available"
-    assert desktop_sim.snapshot()["inbound"][0]["state"] == "message"
+    assert app_sim.snapshot()["inbound"][0]["state"] == "message"
     assert Call.objects.get().outcome == Call.Outcome.NO_AGENT

@@ -24,7 +24,7 @@ NUMBER = "+14155550000"
 
 
 @pytest.fixture
-def floor(desktop_sim):
+def floor(app_sim):
     """Alice has waited longest, then Bob; both answer only by hand."""
     now = timezone.now()
     alice = make_agent(username="alice", endpoint="sip:alice@phones.test")
@@ -32,7 +32,7 @@ def floor(desktop_sim):
     Agent.objects.filter(pk=alice.pk).update(status_changed_at=now - timedelta(minutes=9))
     Agent.objects.filter(pk=bob.pk).update(status_changed_at=now - timedelta(minutes=5))
     for agent in (alice, bob):
-        desktop_sim.phones.set_mode(agent.endpoint, "manual")
+        app_sim.phones.set_mode(agent.endpoint, "manual")
     make_customer(name="Dana Diaz", phone=CALLER)
     return alice, bob
 
@@ -53,15 +53,15 @@ def refreshed(*agents: Agent) -> list[Agent]:
     return list(agents)
 
 
-def test_a_declined_call_goes_to_the_next_agent_and_leaves_nothing_behind(desktop_sim, floor):
+def test_a_declined_call_goes_to_the_next_agent_and_leaves_nothing_behind(app_sim, floor):
     alice, bob = floor
-    call = ring(desktop_sim)
+    call = ring(app_sim)
     assert call.owner == alice
     caller = call.members.get(role="customer")
     assert caller.state == Member.State.WAITING  # on the call, hearing wait music
 
     ringing_leg_reject(actor=alice.user, member_id=call.members.get(agent=alice).pk)
-    desktop_sim.advance(0.1)
+    app_sim.advance(0.1)
     call.refresh_from_db()
     # Bob's phone rings into the same call; Alice is not ready, saying why, and owes nothing.
     assert call.owner == bob and call.is_live
@@ -77,28 +77,28 @@ def test_a_declined_call_goes_to_the_next_agent_and_leaves_nothing_behind(deskto
     assert f'id="call-{call.pk}"' not in render_full_state(agent=alice)
     assert "Incoming call from Dana Diaz" in render_full_state(agent=bob)
 
-    desktop_sim.phones.answer(bob.endpoint)
-    desktop_sim.advance(0.1)
+    app_sim.phones.answer(bob.endpoint)
+    app_sim.advance(0.1)
     call.refresh_from_db()
     assert call.status == Call.Status.ACTIVE
     assert call.members.get(role="customer").state == Member.State.TALKING
 
 
-def test_a_call_that_rings_out_goes_to_the_next_agent(desktop_sim, floor):
+def test_a_call_that_rings_out_goes_to_the_next_agent(app_sim, floor):
     alice, bob = floor
-    call = ring(desktop_sim)
-    desktop_sim.advance(31)  # the simulator's ring timeout is 30 s: Alice's phone rings out
+    call = ring(app_sim)
+    app_sim.advance(31)  # the simulator's ring timeout is 30 s: Alice's phone rings out
     call.refresh_from_db()
     assert call.owner == bob
     alice, _ = refreshed(alice, bob)
     assert (alice.status, alice.status_reason) == (S.AWAY, MISSED_CALL_REASON)
 
 
-def test_an_agent_who_goes_away_while_it_rings_passes_the_call_on(desktop_sim, floor):
+def test_an_agent_who_goes_away_while_it_rings_passes_the_call_on(app_sim, floor):
     alice, bob = floor
-    call = ring(desktop_sim)
+    call = ring(app_sim)
     agent_choose_status(agent=alice, status=S.AWAY, reason="Lunch")
-    desktop_sim.advance(0.1)
+    app_sim.advance(0.1)
     call.refresh_from_db()
     assert call.owner == bob
     assert call.members.get(agent=alice).end_cause == Member.EndCause.DECLINED
@@ -107,20 +107,20 @@ def test_an_agent_who_goes_away_while_it_rings_passes_the_call_on(desktop_sim, f
     assert (alice.status, alice.status_reason) == (S.AWAY, "Lunch")
 
 
-def test_with_nobody_left_the_caller_hears_the_no_agent_message(desktop_sim, floor):
+def test_with_nobody_left_the_caller_hears_the_no_agent_message(app_sim, floor):
     alice, bob = floor
-    call = ring(desktop_sim)
+    call = ring(app_sim)
     for agent in (alice, bob):
         leg = call.members.get(agent=agent, state=Member.State.DIALLING)
         ringing_leg_reject(actor=agent.user, member_id=leg.pk)
-        desktop_sim.advance(0.1)
+        app_sim.advance(0.1)
     call.refresh_from_db()
     stand_in = call.members.get(role=Member.Role.NO_AGENT)
     assert stand_in.address == "15005550006" and call.owner is None
-    desktop_sim.advance(2)  # the message answers and plays...
+    app_sim.advance(2)  # the message answers and plays...
     stand_in.refresh_from_db()
     assert stand_in.state == Member.State.TALKING
-    desktop_sim.advance(5)  # ...then hangs up: the caller is alone, and the call ends
+    app_sim.advance(5)  # ...then hangs up: the caller is alone, and the call ends
     call.refresh_from_db()
     assert not call.is_live
     assert call.outcome == Call.Outcome.NO_AGENT
@@ -129,11 +129,11 @@ def test_with_nobody_left_the_caller_hears_the_no_agent_message(desktop_sim, flo
     assert {a.status for a in refreshed(alice, bob)} == {S.AWAY}
 
 
-def test_a_caller_who_hangs_up_while_it_rings_is_abandoned(desktop_sim, floor):
+def test_a_caller_who_hangs_up_while_it_rings_is_abandoned(app_sim, floor):
     alice, _ = floor
-    call = ring(desktop_sim)
-    desktop_sim.phones.hangup(CALLER)
-    desktop_sim.advance(0.1)
+    call = ring(app_sim)
+    app_sim.phones.hangup(CALLER)
+    app_sim.advance(0.1)
     call.refresh_from_db()
     assert not call.is_live and call.outcome == Call.Outcome.ABANDONED
     # Her phone stopped ringing through no fault of hers: back to Available, nothing owed.
@@ -142,11 +142,11 @@ def test_a_caller_who_hangs_up_while_it_rings_is_abandoned(desktop_sim, floor):
     assert not WrapUp.objects.exists()
 
 
-def test_housekeeping_offers_a_caller_whose_offer_phlo_refused(desktop_sim, floor):
+def test_housekeeping_offers_a_caller_whose_offer_phlo_refused(app_sim, floor):
     _, bob = floor
-    call = ring(desktop_sim)
-    desktop_sim.inject_fault(status=500)  # the next request, the offer to Bob, is refused
-    desktop_sim.advance(31)  # Alice's phone rings out
+    call = ring(app_sim)
+    app_sim.inject_fault(status=500)  # the next request, the offer to Bob, is refused
+    app_sim.advance(31)  # Alice's phone rings out
     bobs = call.members.get(agent=bob)
     assert (bobs.state, bobs.end_cause) == (Member.State.LEFT, Member.EndCause.NOT_DIALLED)
     (bob,) = refreshed(bob)

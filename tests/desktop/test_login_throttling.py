@@ -4,8 +4,6 @@ the desktop's login and the admin's, with a page that says why."""
 import pytest
 from django.test import Client
 
-from tests.factories import make_agent
-
 pytestmark = pytest.mark.django_db
 
 GOOD = "correct horse battery staple"
@@ -17,11 +15,11 @@ def limits(settings):
 
 
 @pytest.fixture
-def alice():
-    agent = make_agent(username="alice")
-    agent.user.set_password(GOOD)
-    agent.user.save()
-    return agent
+def alice(alice):
+    """Alice, with a password to sign in with."""
+    alice.user.set_password(GOOD)
+    alice.user.save()
+    return alice
 
 
 def log_in(client: Client, username: str, password: str, *, address: str = "10.0.0.1"):

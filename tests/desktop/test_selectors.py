@@ -16,18 +16,12 @@ from agents.rendering import render_call, render_call_for_agents
 from agents.selectors import call_for_desktop, call_view, desktop_calls
 from calls.models import Call, CallTransfer, Member, WrapUp
 from tests.factories import make_agent, make_customer, make_supervisor, make_user
+from tests.fixtures_people import agent_fixture
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def alice():
-    return make_agent(username="alice", status="on_call")
-
-
-@pytest.fixture
-def bob():
-    return make_agent(username="bob")
+# Alice is on a call: the longest-wait order leaves her out.
+alice = agent_fixture("alice", named=False, status="on_call")
 
 
 def call_with(*legs, owner, status="active", direction="outbound", **fields):

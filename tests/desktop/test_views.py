@@ -12,8 +12,7 @@ from django.test import Client
 from agents.models import Agent
 from calls.models import Action, Call, Customer, Member
 from calls.services import actions
-from tests.desktop.conftest import login
-from tests.factories import make_agent, make_customer, make_supervisor, make_user
+from tests.factories import login, make_agent, make_customer, make_supervisor, make_user
 from tests.services.helpers import queries_until_phlo
 
 ANSWER = 3.0  # seconds on the simulator's clock: longer than its answer delay
@@ -279,7 +278,7 @@ class TestDialInput:
 
 @pytest.mark.django_db(transaction=True)
 class TestDialCalls:
-    def test_a_customer_by_name_is_called(self, desktop_sim, alice, dana, htmx):
+    def test_a_customer_by_name_is_called(self, app_sim, alice, dana, htmx):
         client = login(alice)
         response = client.post("/desktop/dial/", {"to": "dana diaz"}, **htmx)
         assert response.status_code == 200
@@ -289,10 +288,10 @@ class TestDialCalls:
         # The new call rides along, out of band, for the list.
         assert f'id="call-{call.pk}"' in html and 'hx-swap-oob="true"' in html
         assert call.customer == dana and call.owner == alice
-        desktop_sim.advance(ANSWER)
+        app_sim.advance(ANSWER)
         assert {m.state for m in call.members.all()} == {S.TALKING}
 
-    def test_a_picked_customer_and_a_sip_address(self, desktop_sim, alice, dana, htmx):
+    def test_a_picked_customer_and_a_sip_address(self, app_sim, alice, dana, htmx):
         client = login(alice)
         assert (
             client.post(
@@ -306,8 +305,8 @@ class TestDialCalls:
         assert response.status_code == 200
         assert leg(Call.objects.get()).address == "sip:Someone@example.com"
 
-    def test_the_phlo_refusing_is_shown_inline(self, desktop_sim, alice, dana, htmx):
-        desktop_sim.inject_fault(status=500)
+    def test_the_phlo_refusing_is_shown_inline(self, app_sim, alice, dana, htmx):
+        app_sim.inject_fault(status=500)
         response = login(alice).post("/desktop/dial/", {"to": "Dana Diaz"}, **htmx)
         assert response.status_code == 502
         assert 'role="alert"' in text(response)
@@ -318,8 +317,8 @@ class TestDialCalls:
 
 @pytest.mark.django_db(transaction=True)
 class TestCallButtons:
-    def test_hold_then_unhold_answers_with_the_call_partial(self, desktop_sim, alice, dana, htmx):
-        call = answered_call(desktop_sim, alice, dana)
+    def test_hold_then_unhold_answers_with_the_call_partial(self, app_sim, alice, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
         client = login(alice)
         customer = leg(call)
         response = client.post(f"/desktop/members/{customer.pk}/actions/hold/", **htmx)
@@ -340,7 +339,7 @@ class TestCallButtons:
         assert customer.state == S.TALKING
 
     def test_a_refused_action_shows_the_services_message_and_changes_nothing(
-        self, desktop_sim, alice, dana, htmx
+        self, app_sim, alice, dana, htmx
     ):
         call = actions.call_start(actor=alice.user, to=dana.phone)  # still ringing
         customer = leg(call)
@@ -351,18 +350,18 @@ class TestCallButtons:
         customer.refresh_from_db()
         assert customer.state == S.PENDING
 
-    def test_a_phlo_failure_is_reported_and_nothing_changes(self, desktop_sim, alice, dana, htmx):
-        call = answered_call(desktop_sim, alice, dana)
+    def test_a_phlo_failure_is_reported_and_nothing_changes(self, app_sim, alice, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
         customer = leg(call)
-        desktop_sim.inject_fault(status=503)
+        app_sim.inject_fault(status=503)
         response = login(alice).post(f"/desktop/members/{customer.pk}/actions/hold/", **htmx)
         assert response.status_code == 502
         assert "Could not put Dana Diaz on hold" in text(response)
         customer.refresh_from_db()
         assert customer.state == S.TALKING
 
-    def test_someone_elses_call_is_refused(self, desktop_sim, alice, bob, dana, htmx):
-        call = answered_call(desktop_sim, alice, dana)
+    def test_someone_elses_call_is_refused(self, app_sim, alice, bob, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
         response = login(bob).post(f"/desktop/members/{leg(call).pk}/actions/hangup/", **htmx)
         assert response.status_code == 403
         assert leg(call).state == S.TALKING
@@ -373,9 +372,9 @@ class TestCallButtons:
         assert alice_client.post("/desktop/calls/1/actions/explode/", **htmx).status_code == 404
 
     def test_warm_transfer_to_an_agent_picked_by_name_then_abort(
-        self, desktop_sim, alice, bob, dana, htmx
+        self, app_sim, alice, bob, dana, htmx
     ):
-        call = answered_call(desktop_sim, alice, dana)
+        call = answered_call(app_sim, alice, dana)
         client = login(alice)
         response = client.post(
             f"/desktop/calls/{call.pk}/actions/warm_transfer/", {"to": "bob"}, **htmx
@@ -391,8 +390,8 @@ class TestCallButtons:
         call.refresh_from_db()
         assert call.transfer_kind == ""
 
-    def test_a_bad_transfer_target_is_a_clear_400(self, desktop_sim, alice, dana, htmx):
-        call = answered_call(desktop_sim, alice, dana)
+    def test_a_bad_transfer_target_is_a_clear_400(self, app_sim, alice, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
         client = login(alice)
         for typed, message in [
             ("", "Choose an agent"),
@@ -407,8 +406,8 @@ class TestCallButtons:
         call.refresh_from_db()
         assert call.transfer_kind == ""
 
-    def test_reject_hangs_up_my_ringing_leg_only(self, desktop_sim, alice, bob, dana, htmx):
-        desktop_sim.phones.set_mode(alice.endpoint, "manual")
+    def test_reject_hangs_up_my_ringing_leg_only(self, app_sim, alice, bob, dana, htmx):
+        app_sim.phones.set_mode(alice.endpoint, "manual")
         call = actions.call_start(actor=alice.user, to=dana.phone)
         mine = leg(call, "agent")
         response = login(bob).post(f"/desktop/members/{mine.pk}/reject/", **htmx)
@@ -445,42 +444,40 @@ class TestQueriesBeforePhlo:
     DIAL = 15
     REJECT = 6  # was 12: the leg's call in the view, the call read twice, the cached two
 
-    def test_hold(self, desktop_sim, alice, dana, htmx):
-        call = answered_call(desktop_sim, alice, dana)
+    def test_hold(self, app_sim, alice, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
         client = login(alice)
         url = f"/desktop/members/{leg(call).pk}/actions/hold/"
-        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(url, **htmx))
+        response, sql = queries_until_phlo(app_sim, lambda: client.post(url, **htmx))
         assert response.status_code == 200 and leg(call).state == S.ON_HOLD
         assert len(sql) == self.HOLD, "\n".join(sql)
 
-    def test_hold_by_a_supervisor_with_a_phone_costs_the_same(self, desktop_sim, alice, dana, htmx):
-        call = answered_call(desktop_sim, alice, dana)
+    def test_hold_by_a_supervisor_with_a_phone_costs_the_same(self, app_sim, alice, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
         sam = make_supervisor(username="sam", with_agent=True)
         client = Client()
         client.force_login(sam)
         url = f"/desktop/members/{leg(call).pk}/actions/"
-        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(url + "hold/", **htmx))
+        response, sql = queries_until_phlo(app_sim, lambda: client.post(url + "hold/", **htmx))
         assert response.status_code == 200 and leg(call).state == S.ON_HOLD
         assert len(sql) == self.HOLD_FIRST, "\n".join(sql)  # Sam's profile, read once
-        response, sql = queries_until_phlo(
-            desktop_sim, lambda: client.post(url + "unhold/", **htmx)
-        )
+        response, sql = queries_until_phlo(app_sim, lambda: client.post(url + "unhold/", **htmx))
         assert response.status_code == 200 and leg(call).state == S.TALKING
         assert len(sql) == self.HOLD, "\n".join(sql)
 
-    def test_warm_transfer_then_abort(self, desktop_sim, alice, bob, dana, htmx):
-        call = answered_call(desktop_sim, alice, dana)
+    def test_warm_transfer_then_abort(self, app_sim, alice, bob, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
         client = login(alice)
         start = f"/desktop/calls/{call.pk}/actions/warm_transfer/"
         response, sql = queries_until_phlo(
-            desktop_sim, lambda: client.post(start, {"to": "bob"}, **htmx)
+            app_sim, lambda: client.post(start, {"to": "bob"}, **htmx)
         )
         assert response.status_code == 200, response.content
         # Against a hold's: the agent picked by name and whether that agent is on another
         # call (before the claim, then again after it), but no member's call to look up.
         assert len(sql) == self.WARM_TRANSFER, "\n".join(sql)
         abort = f"/desktop/calls/{call.pk}/actions/abort_transfer/"
-        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(abort, **htmx))
+        response, sql = queries_until_phlo(app_sim, lambda: client.post(abort, **htmx))
         assert response.status_code == 200
         call.refresh_from_db()
         assert call.transfer_kind == ""
@@ -488,7 +485,7 @@ class TestQueriesBeforePhlo:
         assert len(sql) == self.ABORT, "\n".join(sql)
 
     @pytest.mark.parametrize("typed", ["a number", "a name", "a picked customer"])
-    def test_dial(self, desktop_sim, alice, dana, htmx, typed):
+    def test_dial(self, app_sim, alice, dana, htmx, typed):
         """The session and the user, the agent, the customer (by number, name or pick), the
         supervisor check (this user's first button: then cached) and whether the number is an
         agent's;
@@ -502,21 +499,21 @@ class TestQueriesBeforePhlo:
         }[typed]
         client = login(alice)
         response, sql = queries_until_phlo(
-            desktop_sim, lambda: client.post("/desktop/dial/", data, **htmx)
+            app_sim, lambda: client.post("/desktop/dial/", data, **htmx)
         )
         assert response.status_code == 200, response.content
         assert Call.objects.get().customer == dana
         assert len(sql) == self.DIAL, "\n".join(sql)
 
-    def test_reject(self, desktop_sim, alice, dana, htmx):
+    def test_reject(self, app_sim, alice, dana, htmx):
         """The session and the user, the agent, the leg, the supervisor check, the call with
         its members, the action's INSERT and the claim."""
-        desktop_sim.phones.set_mode(alice.endpoint, "manual")
+        app_sim.phones.set_mode(alice.endpoint, "manual")
         call = actions.call_start(actor=alice.user, to=dana.phone)
         mine = leg(call, "agent")
         client = login(alice)
         url = f"/desktop/members/{mine.pk}/reject/"
-        response, sql = queries_until_phlo(desktop_sim, lambda: client.post(url, **htmx))
+        response, sql = queries_until_phlo(app_sim, lambda: client.post(url, **htmx))
         assert response.status_code == 200
         mine.refresh_from_db()
         assert mine.state == S.LEFT
@@ -539,10 +536,8 @@ class TestWrapUp:
             call.refresh_from_db()
         assert not call.is_live
 
-    def test_wrap_up_saves_disposition_and_notes_into_the_history(
-        self, desktop_sim, alice, dana, htmx
-    ):
-        call = answered_call(desktop_sim, alice, dana)
+    def test_wrap_up_saves_disposition_and_notes_into_the_history(self, app_sim, alice, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
         client = login(alice)
         url = f"/desktop/calls/{call.pk}/wrap-up/"
         live = client.post(url, {"disposition": "Resolved"}, **htmx)
@@ -551,7 +546,7 @@ class TestWrapUp:
             f"/desktop/calls/{call.pk}/notes/", {"notes": "Asked about billing"}, **htmx
         )
         assert notes.status_code == 200
-        self.end(desktop_sim, call)
+        self.end(app_sim, call)
         alice.refresh_from_db()
         assert alice.status == "wrap_up"
         page = client.get("/").content.decode()
@@ -569,14 +564,14 @@ class TestWrapUp:
         assert f'id="call-{call.pk}"' not in client.get("/").content.decode()
 
         # The next call with Dana shows it in her card.
-        second = answered_call(desktop_sim, alice, dana)
+        second = answered_call(app_sim, alice, dana)
         html = client.get("/").content.decode()
         assert f'id="call-{second.pk}"' in html
         assert "Resolved" in html and "Billing fixed" in html
 
-    def test_only_people_on_the_call_can_wrap_it_up(self, desktop_sim, alice, bob, dana, htmx):
-        call = answered_call(desktop_sim, alice, dana)
-        self.end(desktop_sim, call)
+    def test_only_people_on_the_call_can_wrap_it_up(self, app_sim, alice, bob, dana, htmx):
+        call = answered_call(app_sim, alice, dana)
+        self.end(app_sim, call)
         response = login(bob).post(
             f"/desktop/calls/{call.pk}/wrap-up/", {"disposition": "Resolved"}, **htmx
         )
@@ -586,7 +581,7 @@ class TestWrapUp:
             == 403
         )
 
-    def test_unknown_caller_becomes_a_customer(self, desktop_sim, alice, htmx):
+    def test_unknown_caller_becomes_a_customer(self, app_sim, alice, htmx):
         call = actions.call_start(actor=alice.user, to="+1 415 555 0177")
         client = login(alice)
         url = f"/desktop/calls/{call.pk}/customer/"

@@ -10,7 +10,6 @@ import pytest
 from agents.models import Agent
 from calls.models import Action, Call, CallbackEvent, Member, WrapUp
 from calls.services import actions
-from tests.factories import make_agent, make_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,21 +26,6 @@ def sim(request, live_server, settings, make_phlo_sim):
         vocabulary=request.param,
         answer_delay=1.0,
     )
-
-
-@pytest.fixture
-def alice():
-    return make_agent(username="alice", endpoint="sip:alice@phones.test")
-
-
-@pytest.fixture
-def bob():
-    return make_agent(username="bob", endpoint="sip:bob@phones.test")
-
-
-@pytest.fixture
-def dana():
-    return make_customer(name="Dana Diaz", phone="+14155550101")
 
 
 def states(call: Call) -> dict[str, str]:

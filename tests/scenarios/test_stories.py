@@ -33,7 +33,6 @@ from calls.models import Call, Member
 from calls.services import actions
 from calls.wallboard.figures import wallboard_figures
 from calls.wallboard.selectors import wallboard_agents
-from tests.factories import make_agent, make_customer
 from tests.scenarios.pages import (
     ENDED,
     LIVE,
@@ -45,7 +44,6 @@ from tests.scenarios.pages import (
     Figures,
     story_end,
 )
-from tests.services.helpers import supervisor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,21 +86,14 @@ def sim(request, live_server, settings, make_phlo_sim):
     )
 
 
-def named(agent: Agent, first: str) -> Agent:
-    agent.user.first_name = first
-    agent.user.save(update_fields=["first_name"])
-    return agent
+@pytest.fixture
+def alice(sim, alice):
+    return alice
 
 
 @pytest.fixture
-def alice(sim):
-    return named(make_agent(username="alice", endpoint="sip:alice@phones.test"), "Alice")
-
-
-@pytest.fixture
-def bob(sim, alice):
+def bob(sim, alice, bob):
     """Bob, who has waited less long than Alice for a call."""
-    bob = named(make_agent(username="bob", endpoint="sip:bob@phones.test"), "Bob")
     now = timezone.now()
     Agent.objects.filter(pk=alice.pk).update(status_changed_at=now - timedelta(minutes=9))
     Agent.objects.filter(pk=bob.pk).update(status_changed_at=now - timedelta(minutes=5))
@@ -110,16 +101,15 @@ def bob(sim, alice):
 
 
 @pytest.fixture
-def sam(sim, alice):
+def sam(sim, alice, sam):
     """A supervisor with a phone of his own, on the floor (Available)."""
-    user = supervisor(username="sam", with_agent=True)
-    agent_choose_status(agent=user.agent, status=Status.AVAILABLE)
-    return user
+    agent_choose_status(agent=sam.agent, status=Status.AVAILABLE)
+    return sam
 
 
 @pytest.fixture(autouse=True)
-def dana(sim):
-    return make_customer(name="Dana Diaz", phone=DANA)
+def dana(sim, dana):
+    return dana
 
 
 @pytest.fixture

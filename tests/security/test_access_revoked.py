@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from agents.live import CLOSE_RECHECK
-from tests.security.conftest import (
+from tests.security.sockets import (
     DESKTOP,
     WALLBOARD,
     close_code,
@@ -22,7 +22,7 @@ from tests.security.conftest import (
     open_socket,
     session_of,
 )
-from tests.wallboard.test_sign_out import _assert_still_open
+from tests.wallboard.sockets import assert_still_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,7 +61,7 @@ async def _reopens(path: str, session: str) -> bool:
 
 async def _still_open(sockets: dict, *names: str) -> None:
     for name in names:
-        await _assert_still_open(sockets[name])
+        await assert_still_open(sockets[name])
 
 
 def _change_password(user) -> None:

@@ -29,17 +29,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import Group
-from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 
-from agents.presence import agent_end_wrap_up
-from calls.models import Action, Call
-from tests.admin.builders import add_callback
-from tests.factories import make_customer
-from tests.security.conftest import DESKTOP, WALLBOARD, login, open_socket, session_of
 from tests.security.routes import http_routes, websocket_routes
-from tests.security.world import World, build_world
+from tests.security.sockets import DESKTOP, WALLBOARD, login, open_socket, session_of
+from tests.security.world import Floor, build_floor
 
 ROLES = ("anonymous", "owner", "former", "rejecter", "other", "supervisor")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -179,49 +173,9 @@ SOCKETS = {
 # --- the floor -------------------------------------------------------------------------------
 
 
-@dataclass
-class Floor:
-    people: dict
-    live: World
-    ended: World
-    ids: dict
-
-
-def _build_floor(sim, *, alice, bob, carol, dave, sam) -> Floor:
-    dana = make_customer(name="Dana Diaz", phone="+14155550101")
-    erin = make_customer(name="Erin Eve", phone="+14155550102")
-    ended = build_world(sim, alice=alice, bob=bob, carol=carol, dana=erin, ended=True)
-    agent_end_wrap_up(agent=alice)  # free to take the next call; the disposition is still owed
-    live = build_world(sim, alice=alice, bob=bob, carol=carol, dana=dana)
-    people = {
-        "anonymous": None,
-        "owner": alice.user,
-        "former": bob.user,
-        "rejecter": carol.user,
-        "other": dave.user,
-        "supervisor": sam,
-    }
-    ids = {
-        "call": live.call.pk,
-        "ended": ended.call.pk,
-        "alice_leg": live.alice_leg.pk,
-        "customer_leg": live.customer_leg.pk,
-        "ended_customer_leg": ended.customer_leg.pk,
-        "carol_leg": live.carol_leg.pk,
-        "agent": alice.pk,
-        "user": alice.user.pk,
-        "customer": dana.pk,
-        "group": Group.objects.get(name="Supervisors").pk,
-        "action": Action.objects.filter(call=live.call).first().pk,
-        "event": add_callback(call=live.call).pk,
-        "call_type": ContentType.objects.get_for_model(Call).pk,
-    }
-    return Floor(people=people, live=live, ended=ended, ids=ids)
-
-
 @pytest.fixture
 def floor(phlo_sim, alice, bob, carol, dave, sam) -> Floor:
-    return _build_floor(phlo_sim, alice=alice, bob=bob, carol=carol, dave=dave, sam=sam)
+    return build_floor(phlo_sim, alice=alice, bob=bob, carol=carol, dave=dave, sam=sam)
 
 
 def _client(user) -> Client:
@@ -275,7 +229,7 @@ def test_who_gets_what_on_each_route(floor, pattern):
 async def test_who_may_open_each_socket_and_what_the_desktop_shows(
     pattern, phlo_sim, alice, bob, carol, dave, sam, close_db_connections
 ):
-    floor = await sync_to_async(_build_floor)(
+    floor = await sync_to_async(build_floor)(
         phlo_sim, alice=alice, bob=bob, carol=carol, dave=dave, sam=sam
     )
     path = {"ws/desktop/": DESKTOP, "ws/wallboard/": WALLBOARD}.get(pattern, "/ws/nope/")

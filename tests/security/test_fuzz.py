@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from calls.models import Action
 from contactcenter.converters import MAX_ID
-from tests.security.conftest import DESKTOP, TIMEOUT, WALLBOARD, login, open_socket, session_of
 from tests.security.routes import Route, http_routes
-from tests.security.test_authorization_matrix import _build_floor
+from tests.security.sockets import DESKTOP, TIMEOUT, WALLBOARD, login, open_socket, session_of
+from tests.security.world import build_floor
 from tests.strategies import SPECIAL_TEXTS, encodable, form_text, json_bodies
 
 FUZZ = settings(
@@ -112,7 +112,7 @@ _random_paths = st.one_of(
 
 @pytest.fixture
 def floor(phlo_sim, alice, bob, carol, dave, sam):
-    return _build_floor(phlo_sim, alice=alice, bob=bob, carol=carol, dave=dave, sam=sam)
+    return build_floor(phlo_sim, alice=alice, bob=bob, carol=carol, dave=dave, sam=sam)
 
 
 def _client(who: str, floor) -> Client:

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 import agents.consumers
 import calls.wallboard.consumers
 from agents.models import Agent
-from tests.security.conftest import DESKTOP, TIMEOUT, WALLBOARD, open_live, session_of
+from tests.security.sockets import DESKTOP, TIMEOUT, WALLBOARD, open_live, session_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

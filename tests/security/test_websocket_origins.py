@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contactcenter.origins import Handshake, origin_refusal
-from tests.deploy.test_production_settings import load
-from tests.security.conftest import DESKTOP, WALLBOARD, open_socket, session_of
+from tests.deploy.production_env import load
+from tests.security.sockets import DESKTOP, WALLBOARD, open_socket, session_of
 
 # Sockets run their consumers in other threads: the data must be committed.
 sockets = pytest.mark.django_db(transaction=True)

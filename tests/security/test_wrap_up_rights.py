@@ -10,8 +10,7 @@ import pytest
 
 from calls.models import Call, WrapUp
 from calls.services import actions
-from tests.factories import make_customer
-from tests.security.conftest import login
+from tests.security.sockets import login
 from tests.security.world import build_world
 from tests.services.helpers import settle
 
@@ -19,11 +18,6 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 KEPT_NOTES = "Alice's notes"
-
-
-@pytest.fixture
-def dana(db):
-    return make_customer(name="Dana Diaz", phone="+14155550101")
 
 
 def _world(phlo_sim, alice, bob, carol, dana, *, ended: bool):

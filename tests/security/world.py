@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from calls.models import Call, Member
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+
+from agents.presence import agent_end_wrap_up
+from calls.models import Action, Call, Member
 from calls.services import actions
+from tests.admin.builders import add_callback
+from tests.factories import make_customer
 from tests.services.helpers import settle
 
 
@@ -49,3 +55,45 @@ def build_world(sim, *, alice, bob, carol, dana, ended: bool = False) -> World:
         bob_leg=_leg(call, bob.endpoint),
         carol_leg=_leg(call, carol.endpoint),
     )
+
+
+@dataclass
+class Floor:
+    """Two worlds (one live call, one ended) and who is who in them, for the matrix."""
+
+    people: dict
+    live: World
+    ended: World
+    ids: dict
+
+
+def build_floor(sim, *, alice, bob, carol, dave, sam) -> Floor:
+    dana = make_customer(name="Dana Diaz", phone="+14155550101")
+    erin = make_customer(name="Erin Eve", phone="+14155550102")
+    ended = build_world(sim, alice=alice, bob=bob, carol=carol, dana=erin, ended=True)
+    agent_end_wrap_up(agent=alice)  # free to take the next call; the disposition is still owed
+    live = build_world(sim, alice=alice, bob=bob, carol=carol, dana=dana)
+    people = {
+        "anonymous": None,
+        "owner": alice.user,
+        "former": bob.user,
+        "rejecter": carol.user,
+        "other": dave.user,
+        "supervisor": sam,
+    }
+    ids = {
+        "call": live.call.pk,
+        "ended": ended.call.pk,
+        "alice_leg": live.alice_leg.pk,
+        "customer_leg": live.customer_leg.pk,
+        "ended_customer_leg": ended.customer_leg.pk,
+        "carol_leg": live.carol_leg.pk,
+        "agent": alice.pk,
+        "user": alice.user.pk,
+        "customer": dana.pk,
+        "group": Group.objects.get(name="Supervisors").pk,
+        "action": Action.objects.filter(call=live.call).first().pk,
+        "event": add_callback(call=live.call).pk,
+        "call_type": ContentType.objects.get_for_model(Call).pk,
+    }
+    return Floor(people=people, live=live, ended=ended, ids=ids)

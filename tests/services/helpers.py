@@ -8,7 +8,6 @@ functions the webhook uses. The services under test still talk to the simulator 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from django.contrib.auth.models import Permission
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -21,7 +20,6 @@ from calls.state import (
     on_member_answered,
     on_member_gone,
 )
-from tests.factories import make_supervisor
 
 S = Member.State
 # Seconds: the agent's phone answers after the simulator's answer delay (2 s), then the
@@ -88,17 +86,6 @@ def settle(sim, call: Call, seconds: float = ANSWER) -> Call:
 def states(call: Call) -> dict[str, str]:
     """address -> state of the newest leg at each address."""
     return {m.address: m.state for m in call.members.order_by("pk")}
-
-
-def supervisor(**kwargs):
-    """`make_supervisor`, with the Supervisors group holding `calls.supervise` as in the demo
-    data (the factory creates the group without it)."""
-    user = make_supervisor(**kwargs)
-    group = user.groups.get(name="Supervisors")
-    group.permissions.add(
-        Permission.objects.get(codename="supervise", content_type__app_label="calls")
-    )
-    return type(user).objects.get(pk=user.pk)  # fresh: permission caches are per instance
 
 
 def queries_until_phlo(sim, send: Callable[[], object]) -> tuple[object, list[str]]:

@@ -18,13 +18,12 @@ from calls.models import Action, Call, Member
 from calls.services import InvalidState, NotAllowed, NotFound, actions
 from calls.services.execution import actor_for, load_member
 from calls.state import call_changed, lock_call, member_set_state
-from tests.factories import make_agent, make_customer, make_user
+from tests.factories import make_agent, make_customer, make_supervisor, make_user
 from tests.services.helpers import (
     S,
     phlo_requests,
     queries_until_phlo,
     sim_states,
-    supervisor,
 )
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +85,7 @@ def test_the_supervisor_flag_is_is_supervisor_in_one_query_at_most(
     )
     users = {
         "agent": alice.user,
-        "group": supervisor(username="sam", with_agent=True),
+        "group": make_supervisor(username="sam", with_agent=True),
         "direct": direct.user,
         "superuser": make_user(username="root", is_superuser=True),
         "profile-less": make_user(username="nobody"),
@@ -179,7 +178,7 @@ def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
 
 
 def test_a_supervisor_acting_from_the_wallboard_is_checked_in_one_query(phlo_sim, talking_call):
-    sue = fresh(supervisor(username="sue"))
+    sue = fresh(make_supervisor(username="sue"))
     dana = dana_leg(talking_call)
     held, sql = queries_until_phlo(
         phlo_sim, lambda: actions.member_hold(actor=sue, member_id=dana.pk)
@@ -366,7 +365,7 @@ def test_a_call_changed_between_the_read_and_the_claim_is_read_again(
 
 def test_the_cached_profile_follows_every_change_of_rights(alice, django_assert_num_queries):
     assert actor_for(fresh(alice.user)).supervisor is False  # cached now
-    group = supervisor(username="sam").groups.get(name="Supervisors")
+    group = make_supervisor(username="sam").groups.get(name="Supervisors")
     alice.user.groups.add(group)
     assert actor_for(fresh(alice.user)).supervisor is True
     group.permissions.clear()  # the group's rights: everyone's profile is forgotten

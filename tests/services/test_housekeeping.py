@@ -34,29 +34,13 @@ from calls.services.housekeeping import (
 )
 from calls.state import call_changed
 from tests.factories import make_agent, make_customer
+from tests.fixtures_people import agent_fixture
 
 S = Member.State
 
-
-@pytest.fixture(autouse=True)
-def _private_channel_layer(settings):
-    """Own Redis namespace per test, so parallel runs never see each other's pushes."""
-    default = dict(settings.CHANNEL_LAYERS["default"])
-    config = dict(default.get("CONFIG", {}))
-    if "redis" in default["BACKEND"].lower():
-        config["prefix"] = f"test-{uuid.uuid4().hex[:12]}"
-    default["CONFIG"] = config
-    settings.CHANNEL_LAYERS = {"default": default}
-
-
-@pytest.fixture
-def alice(db):
-    return make_agent(username="alice", endpoint="sip:alice@phones.test")
-
-
-@pytest.fixture
-def bob(db):
-    return make_agent(username="bob", endpoint="sip:bob@phones.test")
+# The cron command's report names agents by username ("call #1: alice / ...").
+alice = agent_fixture("alice", named=False)
+bob = agent_fixture("bob", named=False)
 
 
 def dialling_call(

@@ -12,7 +12,8 @@ from calls.services import (
     PhloFailed,
     actions,
 )
-from tests.services.helpers import S, settle, sim_states, states, supervisor
+from tests.factories import make_supervisor
+from tests.services.helpers import S, settle, sim_states, states
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +147,7 @@ def test_another_agent_is_refused(phlo_sim, talking_call, bob):
 
 
 def test_supervisor_without_a_phone_is_allowed(phlo_sim, talking_call):
-    sue = supervisor(username="sue")
+    sue = make_supervisor(username="sue")
     held = actions.member_hold(actor=sue, member_id=leg(talking_call, DANA).pk)
     assert held.state == S.ON_HOLD
     assert Action.objects.get(kind="hold").actor == sue

@@ -11,6 +11,7 @@ from calls.services import (
     PhloFailed,
     actions,
 )
+from tests.factories import make_supervisor
 from tests.services.helpers import (
     S,
     conference_for,
@@ -18,7 +19,6 @@ from tests.services.helpers import (
     settle,
     sim_states,
     states,
-    supervisor,
 )
 
 pytestmark = pytest.mark.django_db
@@ -199,7 +199,7 @@ def test_transfer_refused_to_other_agents(phlo_sim, talking_call, bob, carol):
 
 
 def test_supervisor_transfers_from_the_owners_leg(phlo_sim, talking_call, alice, bob):
-    sue = supervisor(username="sue")
+    sue = make_supervisor(username="sue")
     call = actions.transfer_warm_start(actor=sue, call_id=talking_call.pk, to=bob.endpoint)
     assert transfer_fields(call)[:2] == ("warm", alice.pk)
     action = Action.objects.get(kind="warm_transfer")
@@ -268,7 +268,7 @@ def test_join_is_for_supervisors_with_a_phone(phlo_sim, talking_call, alice, bob
     with pytest.raises(NotAllowed, match="Only supervisors"):
         actions.call_join(actor=alice.user, call_id=talking_call.pk)
     with pytest.raises(NotAllowed, match="agent profile"):
-        actions.call_join(actor=supervisor(username="sue"), call_id=talking_call.pk)
+        actions.call_join(actor=make_supervisor(username="sue"), call_id=talking_call.pk)
     assert Member.objects.filter(call=talking_call).count() == 2
 
 

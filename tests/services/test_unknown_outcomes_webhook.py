@@ -15,7 +15,6 @@ from calls.models import Action, Call, CallbackEvent, Member
 from calls.services import actions
 from calls.services.errors import PhloOutcomeUnknown
 from calls.services.housekeeping import calls_expire_stale, dial_grace
-from tests.factories import make_agent, make_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,16 +33,6 @@ def sim(request, live_server, settings, make_phlo_sim):
         vocabulary=request.param,
         answer_delay=1.0,
     )
-
-
-@pytest.fixture
-def alice():
-    return make_agent(username="alice", endpoint="sip:alice@phones.test")
-
-
-@pytest.fixture
-def dana():
-    return make_customer(name="Dana Diaz", phone="+14155550101")
 
 
 def states(call: Call) -> dict[str, str]:

@@ -5,7 +5,7 @@ import uuid
 import pytest
 import requests
 
-from tests.simulator.conftest import AGENT, CUSTOMER
+from tests.simulator.helpers import AGENT, CUSTOMER
 
 
 @pytest.fixture

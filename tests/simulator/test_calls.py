@@ -3,7 +3,7 @@
 import pytest
 
 from calls.signature import NONCE_HEADER, SIGNATURE_HEADER, is_valid_signature
-from tests.simulator.conftest import (
+from tests.simulator.helpers import (
     AGENT,
     CUSTOMER,
     SUPERVISOR,

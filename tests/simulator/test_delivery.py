@@ -8,7 +8,7 @@ from calls.signature import NONCE_HEADER, SIGNATURE_HEADER, compute_signature, i
 from calls.simulator import ManualClock, SimulatorConfig
 from calls.simulator.delivery import CallbackDelivery
 from calls.simulator.scheduler import Scheduler
-from tests.simulator.conftest import AGENT, AGENT2, CUSTOMER, events, phlo_for
+from tests.simulator.helpers import AGENT, AGENT2, CUSTOMER, events, phlo_for
 
 REFERENCE_URL = "https://cc.example.com/plivo/callback/"
 REFERENCE_PARAMS = {

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from tests.simulator.conftest import AGENT, CUSTOMER
+from tests.simulator.helpers import AGENT, CUSTOMER
 
 
 def test_injected_status_replaces_the_next_request_only(phlo, phlo_sim):

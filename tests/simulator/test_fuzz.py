@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calls.simulator import control, pages
-from tests.simulator.conftest import AGENT, CUSTOMER
+from tests.simulator.helpers import AGENT, CUSTOMER
 from tests.strategies import any_body, any_text, content_types, header_text, json_values
 
 FUZZ = settings(

@@ -1,6 +1,6 @@
 """Hold/unhold and voicemail drop, with the refusals that keep state sane."""
 
-from tests.simulator.conftest import AGENT, CUSTOMER, conference, events, phlo_for, states
+from tests.simulator.helpers import AGENT, CUSTOMER, conference, events, phlo_for, states
 
 MACHINE = "15005550003"
 

@@ -3,65 +3,11 @@ agent takes the call, then connects the caller or plays the no-agent message."""
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
-from calls.simulator.server import stop_server
-from tests.simulator.conftest import AGENT, conference, events
-
-CALLER = "14155550101"
-NUMBER = "14155550000"
-TOKEN = "routing-test-token"
-
-
-class RoutingServer:
-    """Answers each routing request with (status, body) and records what it got."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.body = json.dumps({"result": "agent", "agent_endpoint": AGENT})
-        self.received: list[dict] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                server.received.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers.items()),
-                        "json": json.loads(raw),
-                    }
-                )
-                payload = server.body.encode()
-                self.send_response(server.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/routing/inbound/"
-
-    def stop(self) -> None:
-        stop_server(self._server)
-
-
-@pytest.fixture
-def routing():
-    server = RoutingServer()
-    yield server
-    server.stop()
+from tests.simulator.helpers import AGENT, CALLER, NUMBER, TOKEN, conference, events
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import requests
 from calls import phlo_client
 from calls.phlo_client import PhloError, get_phlo_client
 from calls.simulator.server import MAX_BODY, SimulatorHTTPServer
-from tests.simulator.conftest import AGENT, CUSTOMER, phlo_for
+from tests.simulator.helpers import AGENT, CUSTOMER, node_read, phlo_for
 
 # No Host header: no browser sends such a request, so the Host check lets it through.
 STATE = b"GET /_sim/state HTTP/1.1\r\n\r\n"
@@ -84,9 +84,9 @@ def test_requests_on_one_session_share_one_connection(sim, accepted, settings):
     assert [pools[key].num_connections for key in pools.keys()] == [1]  # noqa: SIM118
 
 
-def test_the_phlo_client_keeps_its_connection_to_the_simulator(sim, accepted):
+def test_the_phlo_client_keeps_its_connection_to_the_simulator(sim, accepted, settings):
     client = get_phlo_client()
-    assert client.get_node().status == 200
+    assert client.send(node_read(settings)).status == 200
     client.node_action(action="call", trigger_source=AGENT, to=CUSTOMER, role="customer")
     assert get_phlo_client() is client
     client.member_action(member_address=CUSTOMER, action="hangup")
@@ -146,7 +146,7 @@ def test_stop_cuts_kept_alive_connections(sim, raw, settings):
     phlo = phlo_for(sim, settings)
     phlo.call()
     client = get_phlo_client()
-    assert client.get_node().status == 200
+    assert client.send(node_read(settings)).status == 200
     assert exchange(raw, STATE).status == 200
     before = members(sim)
     sim.stop()

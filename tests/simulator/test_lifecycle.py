@@ -12,15 +12,24 @@ from calls.simulator.config import (
     ConfigError,
     ParticipantSettings,
 )
-from tests.simulator.conftest import AGENT, AGENT2, CUSTOMER, conference, phlo_for, states
-from tests.simulator.test_inbound import CALLER, NUMBER, TOKEN, routing  # noqa: F401
+from tests.simulator.helpers import (
+    AGENT,
+    AGENT2,
+    CALLER,
+    CUSTOMER,
+    NUMBER,
+    TOKEN,
+    conference,
+    phlo_for,
+    states,
+)
 
 MESSAGE_BOX = "15005550006"
 VOICEMAIL_BOX = "15005550007"
 
 
 @pytest.fixture
-def sim(make_phlo_sim, callback_sink, routing):  # noqa: F811
+def sim(make_phlo_sim, callback_sink, routing):
     return make_phlo_sim(
         callback_url=callback_sink.url,
         routing_url=routing.url,
@@ -152,7 +161,7 @@ def test_a_voicemail_is_taken_until_the_caller_hangs_up(sim, settings):
     assert conference(sim)["status"] == "completed"
 
 
-def test_routing_can_ask_for_a_voicemail_when_nobody_is_free(sim, routing):  # noqa: F811
+def test_routing_can_ask_for_a_voicemail_when_nobody_is_free(sim, routing):
     routing.body = json.dumps({"result": "no_agent", "outcome": "voicemail"})
     sim.inbound_call(from_=CALLER, to=NUMBER)
     sim.run_pending()

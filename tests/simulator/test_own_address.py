@@ -11,7 +11,7 @@ import requests
 
 from calls.simulator import Simulator
 from calls.simulator.own_address import OwnAddress
-from tests.simulator.conftest import CUSTOMER
+from tests.simulator.helpers import CUSTOMER
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from calls.simulator import SimulatorError
-from tests.simulator.conftest import AGENT, CUSTOMER, conference, events, states
+from tests.simulator.helpers import AGENT, CUSTOMER, conference, events, states
 
 JSON = {"Content-Type": "application/json"}
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from calls.simulator import RealClock
-from tests.simulator.conftest import AGENT, CUSTOMER, events, phlo_for
+from tests.simulator.helpers import AGENT, CUSTOMER, events, phlo_for
 
 
 def _sim_threads() -> set[str]:

@@ -8,7 +8,7 @@ import plivo
 import pytest
 from plivo import exceptions
 
-from tests.simulator.conftest import AGENT, AGENT2, CUSTOMER, states
+from tests.simulator.helpers import AGENT, AGENT2, CUSTOMER, states
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.simulator.conftest import (
+from tests.simulator.helpers import (
     AGENT,
     AGENT2,
     CUSTOMER,

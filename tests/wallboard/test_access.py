@@ -6,21 +6,13 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
-from contactcenter.asgi import application
-from tests.factories import make_user
-from tests.wallboard.conftest import login
-
-ORIGIN = (b"origin", b"http://testserver")
-# The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
-HOST = (b"host", b"testserver")
-TIMEOUT = 3
+from tests.factories import login, make_user
+from tests.wallboard.sockets import TIMEOUT, connect
 
 
 def _buttons(agent_id: int) -> list[tuple[str, dict]]:
@@ -135,22 +127,6 @@ class TestButtons:
 
 
 # --- websocket -----------------------------------------------------------------------------
-
-
-def _session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
-
-
-async def connect(user=None, *, origin=ORIGIN):
-    headers = [HOST, origin] if origin else [HOST]
-    if user is not None:
-        cookie = await sync_to_async(_session_cookie)(user)
-        headers.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, "/ws/wallboard/", headers=headers)
-    connected, code = await communicator.connect(timeout=TIMEOUT)
-    return communicator, connected, code
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,9 +13,9 @@ from calls.models import Action, Call, Member
 from calls.services import actions as services
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from calls.wallboard.actions import agent_status_set, settable_statuses
+from tests.factories import login
 from tests.services.helpers import queries_until_phlo
-from tests.wallboard.builders import add_leg, make_call
-from tests.wallboard.conftest import login
+from tests.wallboard.builders import add_leg, scenario_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,10 +27,10 @@ def member_url(member: Member, kind: str) -> str:
 
 
 @pytest.fixture
-def call(wallboard_sim, alice, dana) -> Call:
+def call(app_sim, alice, dana) -> Call:
     """Alice talking with Dana, placed from Alice's desktop service and answered."""
     placed = services.call_start(actor=alice.user, to="+1 415 555 0101")
-    wallboard_sim.advance(ANSWER)
+    app_sim.advance(ANSWER)
     placed.refresh_from_db()
     assert placed.status == Call.Status.ACTIVE
     return placed
@@ -41,7 +41,7 @@ def customer_of(call: Call) -> Member:
 
 
 class TestCallActions:
-    def test_hold_and_unhold_any_member(self, call, sam, htmx, wallboard_sim):
+    def test_hold_and_unhold_any_member(self, call, sam, htmx, app_sim):
         client = login(sam)
         dana = customer_of(call)
 
@@ -53,7 +53,7 @@ class TestCallActions:
         assert f'id="wb-member-{dana.pk}-hold"' not in html  # only legal buttons
         dana.refresh_from_db()
         assert dana.state == Member.State.ON_HOLD
-        assert wallboard_sim.member(dana.address)["hold_music"] is True
+        assert app_sim.member(dana.address)["hold_music"] is True
 
         unheld = client.post(member_url(dana, "unhold"), **htmx)
         assert unheld.status_code == 200
@@ -74,8 +74,8 @@ class TestCallActions:
         assert f'id="wb-call-{call.pk}-error"' in html
         assert "Dana Diaz is not talking (on hold), so cannot be held." in html
 
-    def test_a_phlo_failure_is_shown_and_nothing_changes(self, call, sam, htmx, wallboard_sim):
-        wallboard_sim.inject_fault(status=500, body='{"error": "internal trouble"}')
+    def test_a_phlo_failure_is_shown_and_nothing_changes(self, call, sam, htmx, app_sim):
+        app_sim.inject_fault(status=500, body='{"error": "internal trouble"}')
         dana = customer_of(call)
         answer = login(sam).post(member_url(dana, "hold"), **htmx)
         assert answer.status_code == 502
@@ -86,7 +86,7 @@ class TestCallActions:
         assert (failed.outcome, failed.actor_id) == ("failed", sam.pk)
 
     def test_hanging_up_the_customer_ends_the_call_for_everyone(
-        self, call, sam, alice, htmx, wallboard_sim
+        self, call, sam, alice, htmx, app_sim
     ):
         client = login(sam)
         dana = customer_of(call)
@@ -95,20 +95,20 @@ class TestCallActions:
         assert (answer.status_code, answer.content) == (200, b"")
         dana.refresh_from_db()
         assert dana.state == Member.State.LEFT
-        assert wallboard_sim.member(dana.address) is None
+        assert app_sim.member(dana.address) is None
         call.refresh_from_db()
         assert call.status == Call.Status.COMPLETED
         assert call.members.get(agent=alice).state == Member.State.LEFT
-        assert wallboard_sim.member(alice.endpoint) is None
+        assert app_sim.member(alice.endpoint) is None
 
     def test_hanging_up_an_agent_of_three_leaves_the_others_talking(
-        self, call, sam, alice, htmx, wallboard_sim
+        self, call, sam, alice, htmx, app_sim
     ):
         client = login(sam)
         assert (
             client.post(reverse("wallboard:call-join", args=[call.pk]), **htmx).status_code == 200
         )
-        wallboard_sim.advance(5)
+        app_sim.advance(5)
         sam_leg = call.members.get(role=Member.Role.SUPERVISOR)
         sam_leg.refresh_from_db()
         answer = client.post(member_url(call.members.get(agent=alice), "hangup"), **htmx)
@@ -116,14 +116,14 @@ class TestCallActions:
         call.refresh_from_db()
         assert call.is_live
 
-    def test_join_rings_the_supervisors_phone_into_the_call(self, call, sam, htmx, wallboard_sim):
+    def test_join_rings_the_supervisors_phone_into_the_call(self, call, sam, htmx, app_sim):
         answer = login(sam).post(reverse("wallboard:call-join", args=[call.pk]), **htmx)
         assert answer.status_code == 200
         leg = call.members.get(role=Member.Role.SUPERVISOR)
         assert leg.agent == sam.agent and leg.state == Member.State.DIALLING
         assert f'id="wb-member-{leg.pk}"' in answer.content.decode()
 
-        wallboard_sim.advance(ANSWER)
+        app_sim.advance(ANSWER)
         leg.refresh_from_db()
         assert leg.state == Member.State.TALKING
         # Sam is on it now: the rules refuse a second join.
@@ -158,22 +158,22 @@ class TestQueriesBeforePhlo:
     # check: the page's (ModelBackend's two queries) then the service's own.
     JOIN = 14
 
-    def test_hold(self, call, sam, htmx, wallboard_sim):
+    def test_hold(self, call, sam, htmx, app_sim):
         """The session and the user, the page's supervisor check (ModelBackend's two), the
         service's agent and supervisor check, the member's call, the call with its members,
         the action's INSERT and the claim (which finds the call at the version read)."""
         client = login(sam)
         url = member_url(customer_of(call), "hold")
-        answer, sql = queries_until_phlo(wallboard_sim, lambda: client.post(url, **htmx))
+        answer, sql = queries_until_phlo(app_sim, lambda: client.post(url, **htmx))
         assert answer.status_code == 200
         assert customer_of(call).state == Member.State.ON_HOLD
         assert Action.objects.get(kind="hold").actor_id == sam.pk
         assert len(sql) == self.HOLD, "\n".join(sql)
 
-    def test_join(self, call, sam, htmx, wallboard_sim):
+    def test_join(self, call, sam, htmx, app_sim):
         client = login(sam)
         url = reverse("wallboard:call-join", args=[call.pk])
-        answer, sql = queries_until_phlo(wallboard_sim, lambda: client.post(url, **htmx))
+        answer, sql = queries_until_phlo(app_sim, lambda: client.post(url, **htmx))
         assert answer.status_code == 200
         assert call.members.get(role=Member.Role.SUPERVISOR).agent == sam.agent
         assert len(sql) == self.JOIN, "\n".join(sql)
@@ -214,7 +214,7 @@ class TestAgentStatus:
         assert (agent.status, agent.status_reason) == ("away", "Set by Sam Supervisor")
 
     def test_an_agent_on_a_live_call_follows_the_call(self, sam, alice, dana, htmx):
-        call = make_call(created_at=alice.status_changed_at, status="active", owner=alice)
+        call = scenario_call(created_at=alice.status_changed_at, status="active", owner=alice)
         add_leg(call, role="agent", agent=alice, state="talking")
         Agent.objects.filter(pk=alice.pk).update(status="on_call")
         alice.refresh_from_db()

@@ -3,7 +3,7 @@ hold and transfer calls from their own desktops; every change appears without a 
 supervisor hangs up a member and barges into a call; after a dropped connection the board
 recovers the true state by itself.
 
-On the shared browser harness (tests/browser_support.py: the app under daphne in its own
+On the shared browser harness (tests/fixtures_browser.py: the app under daphne in its own
 process with the project's own URLs, websocket routes and publisher, a PHLO simulator on a
 real clock, a TCP proxy that can cut the network).
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser_support import (
+from tests.browser_pages import (
     expect,
     log_in,
     mark_document,

@@ -3,7 +3,7 @@ in real headless Chromium: a supervisor who signs out in another tab is signed o
 board too, which then stops reconnecting; a socket whose heartbeat goes unanswered is
 replaced, and the board resyncs to the full state.
 
-On the shared browser harness (tests/browser_support.py). The board is reached through a
+On the shared browser harness (tests/fixtures_browser.py). The board is reached through a
 proxy of this module's own, which can silence a websocket the way a dead NAT or a sleeping
 laptop does: the connection stays open and nothing gets through, either way. The pages'
 time is Playwright's clock, installed before they load and left to run: a test jumps it
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser_support import expect, log_in, mark_document, was_reloaded
+from tests.browser_pages import expect, log_in, mark_document, was_reloaded
 
 pytestmark = pytest.mark.browser
 

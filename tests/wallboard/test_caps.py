@@ -12,7 +12,7 @@ from django.utils import timezone
 from calls.wallboard.rendering import page_context, render_full_state
 from calls.wallboard.selectors import wallboard_board
 from tests.factories import make_agent, make_customer
-from tests.wallboard.builders import add_leg, make_call
+from tests.wallboard.builders import add_leg, scenario_call
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def floor(settings):
         agent = make_agent(username=f"agent{i}", status="on_call")
         customer = make_customer(name=f"Customer {i}", phone=f"+1415555{i:04d}")
         start = now - timedelta(minutes=minutes)
-        call = make_call(
+        call = scenario_call(
             created_at=start, status="active", owner=agent, customer=customer, answered_at=start
         )
         add_leg(call, role="agent", agent=agent, state="talking", answered_at=start)

@@ -13,7 +13,7 @@ import pytest
 
 from calls.wallboard.figures import today_bounds, wallboard_figures
 from tests.factories import make_agent, make_customer
-from tests.wallboard.builders import add_action, add_leg, add_transfer, handled_call, make_call
+from tests.wallboard.builders import add_action, add_leg, add_transfer, handled_call, scenario_call
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def build_day(p) -> dict:
     add_transfer(b, kind="warm", at=local(10, 4, 30), outcome="aborted")
     add_transfer(b, kind="cold", at=local(10, 5))
     # C: abandoned. The customer is in the call, hangs up before Alice's phone is answered.
-    c = calls["c"] = make_call(
+    c = calls["c"] = scenario_call(
         created_at=local(11, 0), owner=alice, customer=fay, answered_at=local(11, 0, 1)
     )
     add_leg(
@@ -86,7 +86,7 @@ def build_day(p) -> dict:
     c.ended_at = local(11, 0, 30)
     c.save()
     # D: not abandoned. Same, but a supervisor hung the customer up (a recorded action).
-    d = calls["d"] = make_call(
+    d = calls["d"] = scenario_call(
         created_at=local(11, 10), customer=dana, answered_at=local(11, 10), ended_at=local(11, 11)
     )
     d_leg = add_leg(
@@ -100,7 +100,7 @@ def build_day(p) -> dict:
     add_leg(d, role="agent", agent=bob, state="no_answer", left_at=local(11, 11))
     add_action(d, kind="hangup", at=local(11, 10, 20), member=d_leg)
     # E: a voicemail machine answered: neither handled nor abandoned.
-    e = calls["e"] = make_call(
+    e = calls["e"] = scenario_call(
         created_at=local(12, 0),
         owner=alice,
         customer=eli,
@@ -119,7 +119,7 @@ def build_day(p) -> dict:
         is_machine=True,
     )
     # F: outbound, the customer never answered: neither.
-    f = calls["f"] = make_call(
+    f = calls["f"] = scenario_call(
         created_at=local(12, 30),
         owner=alice,
         customer=fay,
@@ -149,7 +149,7 @@ def build_day(p) -> dict:
         end=local(0, 2),
     )
     # I: live, customer on hold since 15:20 (the longest hold), a warm transfer earlier today.
-    i = calls["i"] = make_call(
+    i = calls["i"] = scenario_call(
         created_at=local(15, 0), status="active", owner=alice, customer=dana, answered_at=local(15)
     )
     add_leg(i, role="agent", agent=alice, state="talking", answered_at=local(15, 0, 3))
@@ -163,10 +163,10 @@ def build_day(p) -> dict:
     )
     add_transfer(i, kind="warm", at=local(15, 10))
     # J: live, still ringing.
-    j = calls["j"] = make_call(created_at=local(15, 25), status="dialling", customer=eli)
+    j = calls["j"] = scenario_call(created_at=local(15, 25), status="dialling", customer=eli)
     add_leg(j, role="customer", customer=eli, state="dialling")
     # K: live since 14:00, customer on hold since 15:28.
-    k = calls["k"] = make_call(
+    k = calls["k"] = scenario_call(
         created_at=local(14, 0), status="active", owner=bob, customer=fay, answered_at=local(14)
     )
     add_leg(k, role="agent", agent=bob, state="talking", answered_at=local(14, 0, 1))
@@ -179,7 +179,7 @@ def build_day(p) -> dict:
         hold_started_at=local(15, 28),
     )
     # L: ended, but a leg left "on hold" by a lost callback: not a customer on hold now.
-    ell = calls["l"] = make_call(
+    ell = calls["l"] = scenario_call(
         created_at=local(13, 0), owner=bob, customer=eli, ended_at=local(13, 1)
     )
     add_leg(ell, role="customer", customer=eli, state="on_hold", hold_started_at=local(13, 0, 30))
@@ -261,7 +261,7 @@ def test_a_day_when_the_clocks_change(people, day, month, hours, labels):
     first = datetime(2030, month, day, 1, 30, tzinfo=NY)  # 01:30, the first time round
     for offset in (timedelta(0), timedelta(hours=1)):
         at = (first.astimezone(UTC) + offset).astimezone(NY)
-        make_call(created_at=at, owner=people["alice"], ended_at=at)
+        scenario_call(created_at=at, owner=people["alice"], ended_at=at)
     noon = datetime(2030, month, day, 12, tzinfo=NY)
     buckets = wallboard_figures(at=noon).hours
 
@@ -273,7 +273,7 @@ def test_a_day_when_the_clocks_change(people, day, month, hours, labels):
 
 
 def test_a_customer_who_reached_an_agent_and_then_hung_up_is_not_abandoned(people):
-    call = make_call(created_at=local(9), owner=people["alice"], customer=people["dana"])
+    call = scenario_call(created_at=local(9), owner=people["alice"], customer=people["dana"])
     add_leg(
         call,
         role="customer",
@@ -297,7 +297,7 @@ def test_a_customer_who_reached_an_agent_and_then_hung_up_is_not_abandoned(peopl
 
 
 def test_an_agent_who_answers_after_the_customer_left_does_not_make_it_handled(people):
-    call = make_call(
+    call = scenario_call(
         created_at=local(9), owner=people["alice"], customer=people["dana"], ended_at=local(9, 2)
     )
     add_leg(
@@ -323,7 +323,7 @@ def test_an_agent_who_answers_after_the_customer_left_does_not_make_it_handled(p
 def test_a_caller_put_through_to_the_no_agent_message_is_not_abandoned(people):
     """Nobody could take Dana's call: she heard the no-agent message, which then hung up. She
     did not give up waiting; she was told."""
-    call = make_call(created_at=local(9), customer=people["dana"], ended_at=local(9, 1))
+    call = scenario_call(created_at=local(9), customer=people["dana"], ended_at=local(9, 1))
     add_leg(
         call,
         role="customer",

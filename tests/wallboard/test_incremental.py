@@ -25,9 +25,15 @@ from calls.wallboard.pushes import SUPERVISORS_GROUP
 from calls.wallboard.selectors import agent_rows, wallboard_agents
 from calls.wallboard.ticker import FiguresTicker, set_figures_ticker
 from tests.factories import make_agent
-from tests.wallboard.test_access import TIMEOUT, connect
-from tests.wallboard.test_push import hang_up_everyone, hold_customer, live_call, receive_with
-from tests.wallboard.test_query_counts import floor
+from tests.wallboard.builders import floor
+from tests.wallboard.sockets import (
+    TIMEOUT,
+    connect,
+    hang_up_everyone,
+    hold_customer,
+    live_call,
+    receive_with,
+)
 
 ROW = re.compile(r'<li id="wb-agent-(\d+)"')
 CALL = re.compile(r'<article id="wb-call-(\d+)"')
@@ -169,7 +175,7 @@ class TestOneChange:
     def test_the_status_button_answers_with_the_row_alone(self, sam, alice, htmx):
         from django.urls import reverse
 
-        from tests.wallboard.conftest import login
+        from tests.factories import login
 
         other = make_agent(username="other")
         url = reverse("wallboard:agent-status", args=[alice.pk])

@@ -14,12 +14,19 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import agent_set_status
-from calls.models import Call, Member
-from calls.state import call_changed, lock_call, member_set_state
 from calls.wallboard import rendering
 from calls.wallboard.pushes import SUPERVISORS_GROUP
-from tests.factories import make_agent, make_customer
-from tests.wallboard.test_access import TIMEOUT, connect
+from tests.factories import make_agent
+from tests.wallboard.sockets import (
+    TIMEOUT,
+    connect,
+    hang_up_everyone,
+    hold_customer,
+    live_call,
+    one_with,
+    receive_all,
+    receive_with,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,59 +35,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 async def _close_connections():
     yield
     await sync_to_async(connections.close_all)()
-
-
-def live_call(agent: Agent, *, phone: str) -> Call:
-    Agent.objects.filter(pk=agent.pk).update(status="on_call")
-    customer = make_customer(name=f"Customer {phone}", phone=phone)
-    now = timezone.now()
-    call = Call.objects.create(status="active", owner=agent, customer=customer, answered_at=now)
-    for role, address, who in (
-        ("agent", agent.endpoint, {"agent": agent}),
-        ("customer", customer.phone, {"customer": customer}),
-    ):
-        Member.objects.create(
-            call=call, address=address, role=role, state="talking", answered_at=now, **who
-        )
-    return call
-
-
-def hold_customer(call_id: int) -> None:
-    with transaction.atomic():
-        call = lock_call(call_id=call_id)
-        customer = call.members.get(role="customer")
-        member_set_state(member=customer, state="on_hold")
-        call_changed(call=call)
-
-
-def hang_up_everyone(call_id: int) -> None:
-    with transaction.atomic():
-        call = lock_call(call_id=call_id)
-        for member in call.members.all():
-            member_set_state(member=member, state="left")
-        call_changed(call=call)
-
-
-async def receive_all(communicator, *markers: str) -> list[str]:
-    """Messages up to the one that completes `markers` (each in some message); the figures
-    come in a message of their own, before or after the change's rows."""
-    seen: list[str] = []
-    while not all(any(m in text for text in seen) for m in markers):
-        seen.append(await communicator.receive_from(timeout=TIMEOUT))
-    return seen
-
-
-def one_with(messages: list[str], marker: str) -> str:
-    return next(text for text in messages if marker in text)
-
-
-async def receive_with(communicator, marker: str) -> str:
-    """The next message containing `marker` (status pushes of the same change may come
-    first)."""
-    while True:
-        text = await communicator.receive_from(timeout=TIMEOUT)
-        if marker in text:
-            return text
 
 
 async def test_connecting_sends_every_live_call_agent_and_figure(sam, alice):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import Action, Call, Customer
+from calls.models import Call, Customer
 from calls.wallboard.figures import wallboard_figures
 from calls.wallboard.rendering import (
     page_context,
@@ -18,61 +15,9 @@ from calls.wallboard.rendering import (
     render_wallboard_update,
 )
 from calls.wallboard.selectors import wallboard_board
-from tests.factories import make_agent, make_customer
-from tests.wallboard.builders import add_action, add_leg, handled_call, make_call
+from tests.wallboard.builders import floor
 
 pytestmark = pytest.mark.django_db
-
-STATUSES = ("available", "away", "wrap_up", "offline")
-
-
-def floor(n: int) -> dict:
-    """`n` agents on live calls (some held, some mid-transfer, some with an action in
-    flight), `n` more in other statuses, and `n` calls handled earlier today."""
-    now = timezone.now()
-    earlier = now - timedelta(minutes=30)
-    for i in range(n):
-        agent = make_agent(status="on_call")
-        spare = make_agent(status=STATUSES[i % len(STATUSES)])
-        if spare.status == "wrap_up":
-            Agent.objects.filter(pk=spare.pk).update(wrap_up_until=now + timedelta(seconds=30))
-        customer = make_customer(name=f"Customer {i}", phone=f"+1415666{i:04d}")
-        call = make_call(
-            created_at=earlier, status="active", owner=agent, customer=customer, answered_at=earlier
-        )
-        add_leg(call, role="agent", agent=agent, state="talking", answered_at=earlier)
-        held = i % 2 == 0
-        add_leg(
-            call,
-            role="customer",
-            customer=customer,
-            state="on_hold" if held else "talking",
-            answered_at=earlier,
-            hold_started_at=now - timedelta(seconds=i) if held else None,
-        )
-        if i % 3 == 0:
-            Call.objects.filter(pk=call.pk).update(
-                transfer_kind="warm",
-                transfer_from=agent,
-                transfer_to_address=spare.endpoint,
-                transfer_to_agent=spare,
-                transfer_started_at=now,
-            )
-            add_leg(call, role="agent", agent=spare, state="dialling")
-        if i % 4 == 1:
-            action = add_action(call, kind="hold", at=now, outcome="pending")
-            Action.objects.filter(pk=action.pk).update(actor=agent.user)
-            Call.objects.filter(pk=call.pk).update(pending_action=action)
-        handled_call(
-            agent=agent,
-            customer=customer,
-            start=earlier - timedelta(minutes=20),
-            agent_answer=earlier - timedelta(minutes=19),
-            customer_answer=earlier - timedelta(minutes=19),
-            end=earlier - timedelta(minutes=10),
-        )
-    call = Call.objects.filter(status="active").order_by("pk").first()
-    return {"call_id": call.pk, "agent_id": call.owner_id}
 
 
 def count(work) -> int:

@@ -21,6 +21,7 @@ from agents.models import Agent
 from agents.pushes import agent_group
 from calls.wallboard.pushes import SUPERVISORS_GROUP
 from contactcenter.asgi import application
+from tests.wallboard.sockets import assert_still_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,19 +69,6 @@ async def _close_code(socket: WebsocketCommunicator) -> int:
             return output.get("code")
 
 
-async def _assert_still_open(socket: WebsocketCommunicator) -> None:
-    """Nothing closes it for a while (pushes may come), and it still answers a heartbeat."""
-    while not await socket.receive_nothing(timeout=0.5):
-        output = await socket.receive_output(timeout=TIMEOUT)
-        assert output["type"] == "websocket.send", output
-    await socket.send_json_to({"type": "ping"})
-    while True:
-        output = await socket.receive_output(timeout=TIMEOUT)
-        assert output["type"] == "websocket.send", output
-        if "data-server-now" in output.get("text", ""):
-            return
-
-
 @pytest.mark.parametrize("url", ["/admin/logout/", "/logout/"], ids=["admin", "desktop"])
 async def test_a_logout_closes_that_sessions_desktop_and_wallboard_at_once(url, sam, gina):
     """Sam (a supervisor with a phone) has a desktop and a wallboard open in two browsers;
@@ -101,7 +89,7 @@ async def test_a_logout_closes_that_sessions_desktop_and_wallboard_at_once(url, 
     assert await _close_code(desktop) == 4401
     assert await _close_code(wallboard) == 4401
     for socket in kept:
-        await _assert_still_open(socket)
+        await assert_still_open(socket)
     # Either logout also takes Sam off the floor (not on a call, so at once).
     agent = await Agent.objects.aget(user=sam)
     assert agent.status == Agent.Status.OFFLINE

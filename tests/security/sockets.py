@@ -1,0 +1,51 @@
+"""Sessions and websockets through the project's real ASGI application, for the security
+tests."""
+
+from __future__ import annotations
+
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+
+from contactcenter.asgi import application
+from tests.factories import login
+
+TIMEOUT = 3
+# What a browser on the app's own page sends with a handshake (contactcenter/origins.py).
+HOST = (b"host", b"testserver")
+ORIGIN = (b"origin", b"http://testserver")
+DESKTOP = "/ws/desktop/"
+WALLBOARD = "/ws/wallboard/"
+
+
+def session_of(user) -> str:
+    """A session of its own for `user` (a browser of its own), by its cookie's value."""
+    return login(user).cookies[django_settings.SESSION_COOKIE_NAME].value
+
+
+async def open_socket(
+    path: str, session: str | None, *, headers: list | None = None
+) -> tuple[WebsocketCommunicator, bool, int | str]:
+    """A handshake as the app's own page sends it; (socket, connected, code)."""
+    sent = list(headers if headers is not None else [HOST, ORIGIN])
+    if session:
+        cookie = f"{django_settings.SESSION_COOKIE_NAME}={session}".encode()
+        sent.append((b"cookie", cookie))
+    socket = WebsocketCommunicator(application, path, headers=sent)
+    connected, code = await socket.connect(timeout=TIMEOUT)
+    return socket, connected, code
+
+
+async def open_live(path: str, session: str) -> WebsocketCommunicator:
+    """An accepted socket, past its first full state."""
+    socket, connected, code = await open_socket(path, session)
+    assert connected, (path, code)
+    assert 'data-full-state="true"' in await socket.receive_from(timeout=TIMEOUT)
+    return socket
+
+
+async def close_code(socket: WebsocketCommunicator) -> int:
+    """The code the server closed with, skipping pushes sent before."""
+    while True:
+        output = await socket.receive_output(timeout=TIMEOUT)
+        if output["type"] == "websocket.close":
+            return output.get("code")
