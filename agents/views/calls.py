@@ -21,7 +21,7 @@ from agents.services.customers import customer_create_for_call
 from agents.services.dialing import transfer_target_resolve
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_notes_save, call_wrap_up_save, wrap_up_dismiss
-from agents.views.common import acting_agent_required, agent_required, is_htmx, plain_error
+from agents.views.common import acting_agent_required, agent_required, plain_error
 from calls.models import Action, Member
 from calls.services import actions
 from calls.services.errors import ServiceError
@@ -69,7 +69,7 @@ def _answer(
     request: HttpRequest, *, call_id: int, error: str = "", status: int = 200
 ) -> HttpResponse:
     """The call's partial for htmx (or a redirect back to the page without JavaScript)."""
-    if not is_htmx(request):
+    if not request.htmx:
         if error:
             messages.error(request, error)
         return redirect("desktop")
@@ -166,7 +166,7 @@ def wrap_up(request: HttpRequest, call_id: int) -> HttpResponse:
         )
     except ServiceError as exc:
         return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
-    if not is_htmx(request):
+    if not request.htmx:
         return redirect("desktop")
     toast = format_html(
         '<div id="toast" hx-swap-oob="innerHTML"><p>Wrap-up saved: {} ({}).</p></div>',
@@ -185,7 +185,7 @@ def dismiss(request: HttpRequest, call_id: int) -> HttpResponse:
         wrap_up_dismiss(actor=request.user, call_id=call_id)
     except ServiceError as exc:
         return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
-    if not is_htmx(request):
+    if not request.htmx:
         return redirect("desktop")
     return HttpResponse("")  # the card leaves the desktop
 

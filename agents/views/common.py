@@ -9,6 +9,7 @@ from functools import wraps
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
+from django_htmx.http import reswap
 
 from agents.models import Agent
 from agents.profiles import acting_profile, agent_for_user
@@ -20,15 +21,11 @@ NO_AGENT_MESSAGE = "Your account has no agent profile, so it cannot use the desk
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def plain_error(message: str, *, status: int) -> HttpResponse:
-    """A short reason people can read, as htmx shows it in the page's message area."""
+    """A short reason people can read, as htmx shows it in the page's message area (the
+    desktop's and the wallboard's); nothing on the page is swapped."""
     response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    response["HX-Reswap"] = "none"
-    return response
+    return reswap(response, "none")
 
 
 def refuse_unstorable(request: HttpRequest) -> HttpResponse | None:

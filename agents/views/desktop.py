@@ -21,7 +21,7 @@ from agents.profiles import agent_for_user
 from agents.rendering import desktop_context, render_call, render_status
 from agents.selectors import call_for_desktop, call_view, customer_search
 from agents.services.dialing import MAX_INPUT, desktop_call_place
-from agents.views.common import agent_required, is_htmx, plain_error
+from agents.views.common import agent_required, plain_error
 from calls.addresses import display_address
 from calls.services.errors import ServiceError
 
@@ -67,7 +67,7 @@ def status_change(request: HttpRequest) -> HttpResponse:
     except StatusChangeRefused as exc:
         error = exc.message
     agent.refresh_from_db()
-    if not is_htmx(request):
+    if not request.htmx:
         if error:
             messages.error(request, error)
         return redirect("desktop")
@@ -103,7 +103,7 @@ def dial(request: HttpRequest) -> HttpResponse:
             if view is not None:
                 extra = render_call(view=view, call=full, oob=True)
             text, customer_id = "", None
-    if not is_htmx(request):
+    if not request.htmx:
         if error:
             messages.error(request, error)
         return redirect("desktop")

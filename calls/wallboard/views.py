@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
 from agents.profiles import agent_for_user
+from agents.views.common import plain_error
 from calls.models import Action, Member
 from calls.services import actions as call_services
 from calls.services.errors import ServiceError
@@ -40,17 +41,6 @@ MEMBER_ACTIONS: dict[str, Callable] = {
     Kind.UNHOLD: call_services.member_unhold,
     Kind.HANGUP: call_services.member_hangup,
 }
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def plain_error(message: str, *, status: int) -> HttpResponse:
-    """A short reason people can read; the page shows it in its message area."""
-    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    response["HX-Reswap"] = "none"
-    return response
 
 
 def supervisor_page(view: Callable) -> Callable:
@@ -105,7 +95,7 @@ def session(request: HttpRequest) -> HttpResponse:
 def _answer_call(
     request: HttpRequest, *, call_id: int, error: str = "", status: int = 200
 ) -> HttpResponse:
-    if not is_htmx(request):
+    if not request.htmx:
         if error:
             messages.error(request, error)
         return redirect("wallboard:board")
@@ -163,7 +153,7 @@ def agent_status(request: HttpRequest, agent_id: int) -> HttpResponse:
         )
     except ServiceError as exc:
         error, status = exc.message, exc.http_status
-    if not is_htmx(request):
+    if not request.htmx:
         if error:
             messages.error(request, error)
         return redirect("wallboard:board")
