@@ -116,11 +116,7 @@ class AgentAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     readonly_fields = STATUS_FIELDS
 
     def get_queryset(self, request):
-        live_leg = Member.objects.filter(
-            agent=OuterRef("pk"),
-            state__in=Member.LIVE_STATES,
-            call__status__in=Call.LIVE_STATUSES,
-        ).order_by("-created_at")
+        live_leg = Member.objects.live_legs().filter(agent=OuterRef("pk")).order_by("-created_at")
         return (
             super()
             .get_queryset(request)

@@ -13,7 +13,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import Call, Member
+from calls.models import Member
 
 Status = Agent.Status
 
@@ -21,9 +21,7 @@ Status = Agent.Status
 def routable_now(at: datetime) -> Q:
     """Free to take a call now: Available, or a wrap-up that has run out with nothing pending,
     and on no live call (whatever the status says)."""
-    live_leg = Member.objects.filter(
-        agent=OuterRef("pk"), state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES
-    )
+    live_leg = Member.objects.live_legs().filter(agent=OuterRef("pk"))
     return (
         Q(status=Status.AVAILABLE) | Q(status=Status.WRAP_UP, wrap_up_until__lte=at, next_status="")
     ) & ~Exists(live_leg)

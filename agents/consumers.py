@@ -14,41 +14,25 @@ import logging
 from datetime import datetime
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils.dateparse import parse_datetime
 
-from agents.live import (
-    CLOSE_RECHECK,
-    ResyncThrottleMixin,
-    Throttle,
-    WrapUpTimerMixin,
-    active_user,
-    heartbeat_html,
-)
+from agents.live import CLOSE_RECHECK, Throttle, active_user
+from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.presence import agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group
 from agents.rendering import render_full_state
 from agents.services.routing import inbound_offers_stranded
 from calls.services.housekeeping import calls_housekeeping_when_due
-from calls.untrusted_json import UnreadableJSON, load_json
 
 logger = logging.getLogger(__name__)
 
-# Close codes the page understands (4000-4999 are free for applications).
-CLOSE_SIGNED_OUT = 4401
+__all__ = ["CLOSE_NO_AGENT", "CLOSE_SIGNED_OUT", "DesktopConsumer"]
+
+# Close code the page understands (4000-4999 are free for applications).
 CLOSE_NO_AGENT = 4403
 # How often a heartbeat renews the socket's group membership.
 RENEW_GROUP_SECONDS = 60.0
-
-
-def _full_state(agent_id: int) -> tuple[str, datetime | None]:
-    """Flip an expired wrap-up first, then render everything."""
-    agent_wrap_up_expire(agent_id=agent_id)
-    from agents.models import Agent
-
-    agent = Agent.objects.select_related("user").get(pk=agent_id)
-    return render_full_state(agent=agent), agent.wrap_up_until
 
 
 def _agent_and_session(user, session) -> tuple[int | None, str]:
@@ -56,19 +40,16 @@ def _agent_and_session(user, session) -> tuple[int | None, str]:
     return (agent.pk if agent else None), (session.session_key if session is not None else "")
 
 
-class DesktopConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsumer):
+class DesktopConsumer(LiveConsumer):
     agent_id: int | None = None
-    user_id: int | None = None
-    group: str = ""
-    session_key: str = ""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._renewal = Throttle(RENEW_GROUP_SECONDS)
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        user = self.signed_in_user()
+        if user is None:
             await self.close(code=CLOSE_SIGNED_OUT)
             return
         self.agent_id, self.session_key = await database_sync_to_async(_agent_and_session)(
@@ -78,46 +59,27 @@ class DesktopConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsu
             await self.close(code=CLOSE_NO_AGENT)
             return
         self.user_id = user.pk
-        self.group = agent_group(self.agent_id)
-        # Join before rendering, so no change between the render and the join is missed.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join(group=agent_group(self.agent_id))
         await self.accept()
         await self.send_full_state()
 
-    async def disconnect(self, code: int) -> None:
-        self._cancel_expiry()
-        self._cancel_resync()
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+    async def ping(self) -> None:
+        await super().ping()
+        # channels_redis forgets group members after a day (group_expiry); a desktop is
+        # open all day, so its heartbeats renew its membership (once a minute is plenty).
+        if self.group and self._renewal.due():
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
+        # process, so no agent is left "on a call" even without cron.
+        await calls_housekeeping_when_due(also=(inbound_offers_stranded,))
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            # A page sends {"type": ...}; anything else, however deep, is ignored.
-            message = load_json(text_data or "{}")
-        except UnreadableJSON:
-            return
-        kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "ping":
-            await self.send(text_data=heartbeat_html())
-            # channels_redis forgets group members after a day (group_expiry); a desktop is
-            # open all day, so its heartbeats renew its membership (once a minute is plenty).
-            if self.group and self._renewal.due():
-                await self.channel_layer.group_add(self.group, self.channel_name)
-            # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
-            # process, so no agent is left "on a call" even without cron.
-            await calls_housekeeping_when_due(also=(inbound_offers_stranded,))
-        elif kind == "resync":
-            await self.resync()  # at most one full render a second (ResyncThrottleMixin)
+    def full_state(self) -> tuple[str, datetime | None]:
+        # Flip an expired wrap-up first, then render everything.
+        agent_wrap_up_expire(agent_id=self.agent_id)
+        from agents.models import Agent
 
-    async def send_full_state(self) -> None:
-        # In the thread pool, not the one thread Channels shares per process: after a
-        # restart every desktop reconnects at once, and their renders can overlap.
-        html, wrap_up_until = await database_sync_to_async(_full_state, thread_sensitive=False)(
-            self.agent_id
-        )
-        await self.send(text_data=html)
-        self.full_state_sent()
-        self._schedule_expiry(wrap_up_until)
+        agent = Agent.objects.select_related("user").get(pk=self.agent_id)
+        return render_full_state(agent=agent), agent.wrap_up_until
 
     # --- group messages (see calls.publishing) --------------------------------------------
 
@@ -144,13 +106,9 @@ class DesktopConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsu
         if not self.session_key or event.get("session_key") == self.session_key:
             await self.close(code=CLOSE_SIGNED_OUT)
 
-    async def access_revoked(self, event: dict) -> None:
-        # A password change, deactivation or lost right (agents.signals): close at once. A
-        # user who may still be here (their own password change) reconnects and is let in.
-        if event.get("user_id") != self.user_id:
-            return
-        active = await database_sync_to_async(active_user)(user_id=self.user_id)
-        await self.close(code=CLOSE_SIGNED_OUT if active is None else CLOSE_RECHECK)
+    def close_code_after_revocation(self) -> int:
+        # Deactivated or deleted: signed out; else the reconnect lets them in, or not.
+        return CLOSE_SIGNED_OUT if active_user(user_id=self.user_id) is None else CLOSE_RECHECK
 
     # The message's name before any logout closed the wallboards too: a process not yet
     # upgraded in a rolling deploy may still send it.

@@ -3,15 +3,19 @@ from django.db import models
 from django.utils import timezone
 
 
+# Agent.Status, at module level so that Agent.Meta can name it in a check constraint.
+class AgentStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    AWAY = "away", "Away"
+    ON_CALL = "on_call", "On a call"
+    WRAP_UP = "wrap_up", "Wrap-up"
+    OFFLINE = "offline", "Offline"
+
+
 class Agent(models.Model):
     """A person who takes calls, linked to a Django user."""
 
-    class Status(models.TextChoices):
-        AVAILABLE = "available", "Available"
-        AWAY = "away", "Away"
-        ON_CALL = "on_call", "On a call"
-        WRAP_UP = "wrap_up", "Wrap-up"
-        OFFLINE = "offline", "Offline"
+    Status = AgentStatus
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent"
@@ -36,9 +40,7 @@ class Agent(models.Model):
         indexes = [models.Index(fields=["status", "status_changed_at"], name="agent_status_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(
-                    status__in=["available", "away", "on_call", "wrap_up", "offline"]
-                ),
+                condition=models.Q(status__in=AgentStatus.values),
                 name="agent_status_valid",
             ),
             models.CheckConstraint(

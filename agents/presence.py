@@ -291,11 +291,7 @@ def agents_follow_calls(*, agent_ids: Iterable[int], at: datetime | None = None)
         return
     at = at or timezone.now()
     busy = set(
-        Member.objects.filter(
-            agent_id__in=ids,
-            state__in=Member.LIVE_STATES,
-            call__status__in=Call.LIVE_STATUSES,
-        ).values_list("agent_id", flat=True)
+        Member.objects.live_legs().filter(agent_id__in=ids).values_list("agent_id", flat=True)
     )
     for agent in Agent.objects.filter(pk__in=ids).select_for_update().order_by("pk"):
         if agent.pk in busy:

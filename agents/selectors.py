@@ -139,7 +139,7 @@ def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
     calls still waiting for their wrap-up (ended, or gone on without them), oldest first."""
     at = at or timezone.now()
     live_ids = (
-        Call.objects.filter(status__in=Call.LIVE_STATUSES)
+        Call.objects.live()
         .filter(Q(owner=agent) | Q(members__agent=agent, members__state__in=Member.LIVE_STATES))
         .values("pk")
     )

@@ -4,6 +4,8 @@ The audit trail has two halves: every callback the provider sent (`CallbackEvent
 action we sent to PHLO (`Action`). Together, ordered by time, they are a call's timeline.
 """
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -27,14 +29,66 @@ class Customer(models.Model):
         return f"{self.name} ({display_address(self.phone)})"
 
 
+# Call.Status, Member.Role and Member.State live at module level so that the models' Meta can
+# name them in check constraints (a class body cannot see its enclosing class's names).
+class CallStatus(models.TextChoices):
+    DIALLING = "dialling", "Dialling"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class MemberRole(models.TextChoices):
+    AGENT = "agent", "Agent"
+    CUSTOMER = "customer", "Customer"
+    SUPERVISOR = "supervisor", "Supervisor"
+    # A caller nobody could take is put through to the no-agent message or voicemail.
+    NO_AGENT = "no_agent", "No-agent message"
+
+
+class MemberState(models.TextChoices):
+    # Rings only once the agent is on the call (a `call` rings the agent first).
+    PENDING = "pending", "Not dialled yet"
+    DIALLING = "dialling", "Ringing"
+    # On the call before any agent: hears wait music until an agent enters.
+    WAITING = "waiting", "Waiting"
+    TALKING = "talking", "Talking"
+    ON_HOLD = "on_hold", "On hold"
+    LEFT = "left", "Left"
+    BUSY = "busy", "Busy"
+    NO_ANSWER = "no_answer", "No answer"
+    VOICEMAIL = "voicemail", "Voicemail"
+    FAILED = "failed", "Failed"
+
+
+# Member.LIVE_STATES: a leg still on the call or on its way there.
+LIVE_MEMBER_STATES = (
+    MemberState.PENDING,
+    MemberState.DIALLING,
+    MemberState.WAITING,
+    MemberState.TALKING,
+    MemberState.ON_HOLD,
+    MemberState.VOICEMAIL,
+)
+
+
+class CallQuerySet(models.QuerySet):
+    def live(self) -> CallQuerySet:
+        """Calls in progress: dialling or active."""
+        return self.filter(status__in=Call.LIVE_STATUSES)
+
+
+class MemberQuerySet(models.QuerySet):
+    def live_legs(self) -> MemberQuerySet:
+        """Legs still on (or ringing into) a call in progress: what "an agent is on a live
+        call" means everywhere, whatever the agent's status says."""
+        return self.filter(state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES)
+
+
 class Call(models.Model):
     """One PHLO multiparty call (one conference)."""
 
-    class Status(models.TextChoices):
-        DIALLING = "dialling", "Dialling"
-        ACTIVE = "active", "Active"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
+    Status = CallStatus
 
     class Direction(models.TextChoices):
         OUTBOUND = "outbound", "Outbound"
@@ -104,6 +158,8 @@ class Call(models.Model):
     disposition = models.CharField(max_length=64, blank=True)
     wrap_up_notes = models.TextField(blank=True)
 
+    objects = CallQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         permissions = [("supervise", "Can supervise calls: act on any call, see the wallboard")]
@@ -118,7 +174,7 @@ class Call(models.Model):
                 name="call_conference_uuid_unique",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["dialling", "active", "completed", "failed"]),
+                condition=Q(status__in=CallStatus.values),
                 name="call_status_valid",
             ),
             # A transfer is either fully described or absent.
@@ -146,26 +202,9 @@ class Call(models.Model):
 class Member(models.Model):
     """One leg of a multiparty call: an agent, a customer or a supervisor."""
 
-    class Role(models.TextChoices):
-        AGENT = "agent", "Agent"
-        CUSTOMER = "customer", "Customer"
-        SUPERVISOR = "supervisor", "Supervisor"
-        # A caller nobody could take is put through to the no-agent message or voicemail.
-        NO_AGENT = "no_agent", "No-agent message"
+    Role = MemberRole
 
-    class State(models.TextChoices):
-        # Rings only once the agent is on the call (a `call` rings the agent first).
-        PENDING = "pending", "Not dialled yet"
-        DIALLING = "dialling", "Ringing"
-        # On the call before any agent: hears wait music until an agent enters.
-        WAITING = "waiting", "Waiting"
-        TALKING = "talking", "Talking"
-        ON_HOLD = "on_hold", "On hold"
-        LEFT = "left", "Left"
-        BUSY = "busy", "Busy"
-        NO_ANSWER = "no_answer", "No answer"
-        VOICEMAIL = "voicemail", "Voicemail"
-        FAILED = "failed", "Failed"
+    State = MemberState
 
     class EndCause(models.TextChoices):
         """Why a leg ended, when its state alone does not say (a "left" leg)."""
@@ -179,14 +218,7 @@ class Member(models.Model):
         TRANSFERRED = "transferred", "Handed over by a cold transfer"
         VOICEMAIL_DROPPED = "voicemail_dropped", "Voicemail message left"
 
-    LIVE_STATES = (
-        State.PENDING,
-        State.DIALLING,
-        State.WAITING,
-        State.TALKING,
-        State.ON_HOLD,
-        State.VOICEMAIL,
-    )
+    LIVE_STATES = LIVE_MEMBER_STATES
     # On the bridge: answered and not gone.
     ON_CALL_STATES = (State.WAITING, State.TALKING, State.ON_HOLD, State.VOICEMAIL)
     # Terminal: no later callback can bring the member back.
@@ -220,6 +252,8 @@ class Member(models.Model):
     last_sequence = models.PositiveBigIntegerField(null=True, blank=True)
     exit_sequence = models.PositiveBigIntegerField(null=True, blank=True)
 
+    objects = MemberQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["call", "state"], name="member_call_state_idx")]
@@ -228,33 +262,18 @@ class Member(models.Model):
             # until the first has gone.
             models.UniqueConstraint(
                 fields=["call", "address"],
-                condition=Q(
-                    state__in=["pending", "dialling", "waiting", "talking", "on_hold", "voicemail"]
-                ),
+                condition=Q(state__in=list(LIVE_MEMBER_STATES)),
                 name="member_one_live_leg_per_address",
             ),
             models.UniqueConstraint(
                 fields=["call_uuid"], condition=~Q(call_uuid=""), name="member_call_uuid_unique"
             ),
             models.CheckConstraint(
-                condition=Q(role__in=["agent", "customer", "supervisor", "no_agent"]),
+                condition=Q(role__in=MemberRole.values),
                 name="member_role_valid",
             ),
             models.CheckConstraint(
-                condition=Q(
-                    state__in=[
-                        "pending",
-                        "dialling",
-                        "waiting",
-                        "talking",
-                        "on_hold",
-                        "left",
-                        "busy",
-                        "no_answer",
-                        "voicemail",
-                        "failed",
-                    ]
-                ),
+                condition=Q(state__in=MemberState.values),
                 name="member_state_valid",
             ),
         ]

@@ -67,7 +67,7 @@ def members_with_their_call(*, member_id: int, call_id: int | None = None) -> li
 def live_calls(*, limit: int | None = None) -> list[Call]:
     """The calls in progress (dialling or active), oldest first, as a wallboard lists them;
     the first `limit` of them when given. 2 queries."""
-    calls = _calls().filter(status__in=Call.LIVE_STATUSES).order_by("created_at", "pk")
+    calls = _calls().live().order_by("created_at", "pk")
     return list(calls if limit is None else calls[:limit])
 
 

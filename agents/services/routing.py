@@ -291,10 +291,9 @@ def offer_again_when_declined(event: MemberChanged) -> None:
         # Never rung, or cancelled by the provider: its call is ending (the caller hung up,
         # and that callback may come later), so nobody is offered a caller who has gone.
         return
-    inbound = Call.objects.filter(
+    inbound = Call.objects.live().filter(
         pk=event.call_id,
         direction=Call.Direction.INBOUND,
-        status__in=Call.LIVE_STATUSES,
         answered_at__isnull=True,
     )
     if inbound.exists():
@@ -311,12 +310,15 @@ def offer_when_the_caller_waits_alone(event: MemberChanged) -> None:
         return
     legs = Member.objects.filter(call=OuterRef("pk"), state__in=Member.LIVE_STATES)
     others_live = legs.exclude(role=Member.Role.CUSTOMER)
-    alone = Call.objects.filter(
-        pk=event.call_id,
-        direction=Call.Direction.INBOUND,
-        status__in=Call.LIVE_STATUSES,
-        answered_at__isnull=True,
-    ).exclude(Exists(others_live))
+    alone = (
+        Call.objects.live()
+        .filter(
+            pk=event.call_id,
+            direction=Call.Direction.INBOUND,
+            answered_at__isnull=True,
+        )
+        .exclude(Exists(others_live))
+    )
     if alone.exists():
         call_id = event.call_id
         transaction.on_commit(lambda: _offer_quietly(call_id=call_id))
@@ -340,9 +342,9 @@ def inbound_offers_stranded(*, at: datetime | None = None) -> int:
     others_live = legs.filter(state__in=Member.LIVE_STATES).exclude(role=Member.Role.CUSTOMER)
     recent = legs.filter(state_changed_at__gt=at - STRANDED_AFTER)
     stranded = (
-        Call.objects.filter(
+        Call.objects.live()
+        .filter(
             direction=Call.Direction.INBOUND,
-            status__in=Call.LIVE_STATUSES,
             answered_at__isnull=True,
             members__role=Member.Role.CUSTOMER,
             members__state=Member.State.WAITING,

@@ -36,8 +36,10 @@ def remaining(until: datetime | None, now: datetime | None = None) -> str:
     return format_seconds(seconds)
 
 
-def format_seconds(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
+def format_seconds(seconds: float) -> str:
+    """m:ss, or h:mm:ss from an hour up: the live pages' one duration format (the timers in
+    static/live/timers.js tick in it too)."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 

@@ -7,10 +7,9 @@ desktop); on a refusal it is the unchanged call with the service's message, and 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -21,7 +20,13 @@ from agents.services.customers import customer_create_for_call
 from agents.services.dialing import transfer_target_resolve
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_notes_save, call_wrap_up_save, wrap_up_dismiss
-from agents.views.common import acting_agent_required, agent_required, is_htmx, plain_error
+from agents.views.common import (
+    acting_agent_required,
+    agent_required,
+    back_to_page,
+    plain_error,
+    run_then_answer,
+)
 from calls.models import Action, Member
 from calls.services import actions
 from calls.services.errors import ServiceError
@@ -69,10 +74,8 @@ def _answer(
     request: HttpRequest, *, call_id: int, error: str = "", status: int = 200
 ) -> HttpResponse:
     """The call's partial for htmx (or a redirect back to the page without JavaScript)."""
-    if not is_htmx(request):
-        if error:
-            messages.error(request, error)
-        return redirect("desktop")
+    if not request.htmx:
+        return back_to_page(request, page="desktop", error=error)
     call = call_for_desktop(call_id=call_id)
     # The supervisor flag the button's service read, from the user's cached profile.
     supervisor = acting_profile(user=request.user).supervisor
@@ -85,11 +88,7 @@ def _answer(
 
 
 def _run(request: HttpRequest, *, call_id: int, work: Callable[[], object]) -> HttpResponse:
-    try:
-        work()
-    except ServiceError as exc:
-        return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
-    return _answer(request, call_id=call_id)
+    return run_then_answer(work, answer=partial(_answer, request, call_id=call_id))
 
 
 def _member_call_id(member_id: int) -> int:
@@ -166,8 +165,8 @@ def wrap_up(request: HttpRequest, call_id: int) -> HttpResponse:
         )
     except ServiceError as exc:
         return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
-    if not is_htmx(request):
-        return redirect("desktop")
+    if not request.htmx:
+        return back_to_page(request, page="desktop")
     toast = format_html(
         '<div id="toast" hx-swap-oob="innerHTML"><p>Wrap-up saved: {} ({}).</p></div>',
         call.customer.name if call.customer else f"call {call.pk}",
@@ -185,8 +184,8 @@ def dismiss(request: HttpRequest, call_id: int) -> HttpResponse:
         wrap_up_dismiss(actor=request.user, call_id=call_id)
     except ServiceError as exc:
         return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
-    if not is_htmx(request):
-        return redirect("desktop")
+    if not request.htmx:
+        return back_to_page(request, page="desktop")
     return HttpResponse("")  # the card leaves the desktop
 
 

@@ -6,12 +6,16 @@ import re
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib import messages
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import redirect
+from django_htmx.http import reswap
 
 from agents.models import Agent
 from agents.profiles import acting_profile, agent_for_user
+from calls.services.errors import ServiceError
 
 SIGNED_OUT_MESSAGE = "You have been signed out. Log in again to keep working."
 NO_AGENT_MESSAGE = "Your account has no agent profile, so it cannot use the desktop."
@@ -20,15 +24,31 @@ NO_AGENT_MESSAGE = "Your account has no agent profile, so it cannot use the desk
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
 def plain_error(message: str, *, status: int) -> HttpResponse:
-    """A short reason people can read, as htmx shows it in the page's message area."""
+    """A short reason people can read, as htmx shows it in the page's message area (the
+    desktop's and the wallboard's); nothing on the page is swapped."""
     response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    response["HX-Reswap"] = "none"
-    return response
+    return reswap(response, "none")
+
+
+def back_to_page(request: HttpRequest, *, page: str, error: str = "") -> HttpResponse:
+    """A live page's button answered without htmx (no JavaScript): back to the page (a URL
+    name), which shows the message."""
+    if error:
+        messages.error(request, error)
+    return redirect(page)
+
+
+def run_then_answer(
+    work: Callable[[], object], *, answer: Callable[..., HttpResponse]
+) -> HttpResponse:
+    """Runs a live page's button (`work`, a service call) and answers with what it acted
+    on: `answer()`, or `answer(error=..., status=...)` with the service's refusal."""
+    try:
+        work()
+    except ServiceError as exc:
+        return answer(error=exc.message, status=exc.http_status)
+    return answer()
 
 
 def refuse_unstorable(request: HttpRequest) -> HttpResponse | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.availability import transfer_targets
@@ -21,7 +20,7 @@ from agents.profiles import agent_for_user
 from agents.rendering import desktop_context, render_call, render_status
 from agents.selectors import call_for_desktop, call_view, customer_search
 from agents.services.dialing import MAX_INPUT, desktop_call_place
-from agents.views.common import agent_required, is_htmx, plain_error
+from agents.views.common import agent_required, back_to_page, plain_error
 from calls.addresses import display_address
 from calls.services.errors import ServiceError
 
@@ -37,7 +36,7 @@ def desktop(request: HttpRequest) -> HttpResponse:
         return render(request, "desktop/no_agent.html", context, status=403)
     agent_wrap_up_expire(agent_id=agent.pk)
     agent.refresh_from_db()
-    context = desktop_context(agent=agent) | {"oob": False}
+    context = desktop_context(agent=agent) | {"oob": False, "live_script": "desktop/desktop.js"}
     return render(request, "desktop/desktop.html", context)
 
 
@@ -67,10 +66,8 @@ def status_change(request: HttpRequest) -> HttpResponse:
     except StatusChangeRefused as exc:
         error = exc.message
     agent.refresh_from_db()
-    if not is_htmx(request):
-        if error:
-            messages.error(request, error)
-        return redirect("desktop")
+    if not request.htmx:
+        return back_to_page(request, page="desktop", error=error)
     html = render_status(agent=agent, oob=False, error=error)
     return HttpResponse(html, status=400 if error else 200)
 
@@ -103,10 +100,8 @@ def dial(request: HttpRequest) -> HttpResponse:
             if view is not None:
                 extra = render_call(view=view, call=full, oob=True)
             text, customer_id = "", None
-    if not is_htmx(request):
-        if error:
-            messages.error(request, error)
-        return redirect("desktop")
+    if not request.htmx:
+        return back_to_page(request, page="desktop", error=error)
     context = {
         "to": text,
         "customer_id": customer_id or "",

@@ -4,8 +4,9 @@ import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import server_error as django_server_error
+from django_htmx.middleware import HtmxDetails
 
-from agents.views.common import is_htmx, plain_error
+from agents.views.common import plain_error
 from calls.services.errors import DatabaseUnavailable, is_database_unavailable
 
 DATABASE_UNAVAILABLE_MESSAGE = (
@@ -19,10 +20,16 @@ DATABASE_UNAVAILABLE_API_MESSAGE = (
 )
 
 
+def _from_htmx(request: HttpRequest) -> bool:
+    # Error handlers may answer a request the middleware never saw (one that failed in an
+    # earlier middleware), so they ask django-htmx directly rather than read `request.htmx`.
+    return bool(HtmxDetails(request))
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A stale page (logged in again elsewhere, or a long sleep) gets a plain way out."""
     message = "This page is out of date (your session changed). Reload the page and try again."
-    if is_htmx(request):
+    if _from_htmx(request):
         return plain_error(message, status=403)
     return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
 
@@ -30,7 +37,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def database_unavailable(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After and a reason people can act on, for a button or a page; JSON
     for a client that did not ask for a page."""
-    if is_htmx(request):
+    if _from_htmx(request):
         response = plain_error(DATABASE_UNAVAILABLE_MESSAGE, status=503)
     elif "text/html" not in request.headers.get("Accept", ""):
         response = JsonResponse({"error": DATABASE_UNAVAILABLE_API_MESSAGE}, status=503)

@@ -19,7 +19,7 @@ from django.db import transaction
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from agents.presence import CHOOSABLE, agent_set_status
-from calls.models import Call, Member
+from calls.models import Member
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 
 Status = Agent.Status
@@ -28,9 +28,7 @@ SETTABLE_ORDER = (Status.AVAILABLE, Status.AWAY, Status.OFFLINE)
 
 
 def agent_on_live_leg(*, agent_id: int) -> bool:
-    return Member.objects.filter(
-        agent_id=agent_id, state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES
-    ).exists()
+    return Member.objects.live_legs().filter(agent_id=agent_id).exists()
 
 
 def status_refusal(*, agent: Agent, status: str, on_live_leg: bool) -> str | None:

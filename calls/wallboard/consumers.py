@@ -9,8 +9,9 @@ saw no wallboard open) is rendered here instead, so nothing is ever missed. A ca
 also asks this process's `ticker.FiguresTicker` for the figures, which it renders at most
 once a second.
 
-An open wallboard re-joins the group every `watchers.KEEPALIVE_SECONDS`, which is how the
-publisher knows, across processes, that a wallboard is open (`watchers.any_open`).
+An open wallboard counts itself in `watchers` (and renews that every
+`watchers.KEEPALIVE_SECONDS`, re-joining the group too), which is how the publisher knows,
+across processes, that a wallboard is open (`watchers.any_open`).
 
 While open, a wallboard also makes sure a wrap-up that runs out is flipped on time (every
 open wallboard schedules it; the first to run wins). A logout closes the wallboards of that
@@ -29,21 +30,15 @@ from datetime import datetime
 from importlib import import_module
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.utils.dateparse import parse_datetime
 
-from agents.live import (
-    CLOSE_RECHECK,
-    ResyncThrottleMixin,
-    WrapUpTimerMixin,
-    active_user,
-    heartbeat_html,
-)
+from agents.live import CLOSE_RECHECK, active_user
+from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
-from calls.untrusted_json import UnreadableJSON, load_json
+from calls.wallboard import watchers
 from calls.wallboard.pushes import SUPERVISORS_GROUP
 from calls.wallboard.rendering import (
     HTML_KEY,
@@ -53,19 +48,13 @@ from calls.wallboard.rendering import (
 )
 from calls.wallboard.selectors import wallboard_board
 from calls.wallboard.ticker import figures_ticker
-from calls.wallboard.watchers import KEEPALIVE_SECONDS
 
 logger = logging.getLogger(__name__)
 
-# Close codes the page understands (4000-4999 are free for applications).
-CLOSE_SIGNED_OUT = 4401
+__all__ = ["CLOSE_NOT_SUPERVISOR", "CLOSE_SIGNED_OUT", "WallboardConsumer"]
+
+# Close code the page understands (4000-4999 are free for applications).
 CLOSE_NOT_SUPERVISOR = 4403
-
-
-def _full_state() -> tuple[str, datetime | None]:
-    agents_expire_wrap_ups()
-    board = wallboard_board()
-    return render_full_state(board=board), board.next_wrap_up_end
 
 
 def _still_allowed(*, user_id: int, session_key: str) -> bool:
@@ -79,24 +68,13 @@ def _still_allowed(*, user_id: int, session_key: str) -> bool:
     return str(store.load().get(SESSION_KEY, "")) == str(user_id)
 
 
-def _close_code_after_revocation(*, user_id: int) -> int:
-    """Signed out for good (deactivated, deleted), no longer a supervisor, or let the page
-    reconnect and the handshake decide (a password change: only other sessions end)."""
-    user = active_user(user_id=user_id)
-    if user is None:
-        return CLOSE_SIGNED_OUT
-    return CLOSE_RECHECK if is_supervisor(user) else CLOSE_NOT_SUPERVISOR
-
-
-class WallboardConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsumer):
-    user_id: int | None = None
-    session_key: str = ""
-    joined: bool = False
+class WallboardConsumer(LiveConsumer):
+    counted: bool = False
     _keepalive: asyncio.Task | None = None
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
+        user = self.signed_in_user()
+        if user is None:
             await self.close(code=CLOSE_SIGNED_OUT)
             return
         if not await database_sync_to_async(is_supervisor)(user):
@@ -105,54 +83,47 @@ class WallboardConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketCon
         self.user_id = user.pk
         session = self.scope.get("session")
         self.session_key = (session.session_key if session is not None else "") or ""
-        # Join before rendering, so no change between the render and the join is missed.
-        await self.channel_layer.group_add(SUPERVISORS_GROUP, self.channel_name)
-        self.joined = True
+        await self.join(group=SUPERVISORS_GROUP)
+        await watchers.opened()
+        self.counted = True
         await self.accept()
         figures_ticker().add(self)
-        self._keepalive = asyncio.ensure_future(self._keep_joined())
+        self._keepalive = asyncio.ensure_future(self._keep_counted())
         await self.send_full_state()
 
     async def disconnect(self, code: int) -> None:
-        self._cancel_expiry()
-        self._cancel_resync()
         if self._keepalive is not None:
             self._keepalive.cancel()
         figures_ticker().discard(self)
-        if self.joined:
-            await self.channel_layer.group_discard(SUPERVISORS_GROUP, self.channel_name)
-
-    async def _keep_joined(self) -> None:
-        # Re-joining refreshes the join time the publisher counts open wallboards by.
-        while True:
-            await asyncio.sleep(KEEPALIVE_SECONDS)
+        if self.counted:
+            self.counted = False
             with contextlib.suppress(Exception):
+                await watchers.closed()
+        await super().disconnect(code)
+
+    async def _keep_counted(self) -> None:
+        # Renews the count the publisher reads, and the group membership (channels_redis
+        # forgets members after a day; a wallboard stays open for weeks).
+        while True:
+            await asyncio.sleep(watchers.KEEPALIVE_SECONDS)
+            with contextlib.suppress(Exception):
+                await watchers.still_open()
                 await self.channel_layer.group_add(SUPERVISORS_GROUP, self.channel_name)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            # A page sends {"type": ...}; anything else, however deep, is ignored.
-            message = load_json(text_data or "{}")
-        except UnreadableJSON:
+    async def ping(self) -> None:
+        # The heartbeat re-checks that the viewer is still signed in as a supervisor.
+        allowed = await database_sync_to_async(_still_allowed)(
+            user_id=self.user_id, session_key=self.session_key
+        )
+        if not allowed:
+            await self.close(code=CLOSE_SIGNED_OUT)
             return
-        kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "ping":
-            allowed = await database_sync_to_async(_still_allowed)(
-                user_id=self.user_id, session_key=self.session_key
-            )
-            if not allowed:
-                await self.close(code=CLOSE_SIGNED_OUT)
-                return
-            await self.send(text_data=heartbeat_html())
-        elif kind == "resync":
-            await self.resync()  # at most one full render a second (ResyncThrottleMixin)
+        await super().ping()
 
-    async def send_full_state(self) -> None:
-        # In the thread pool, like the desktop's: reconnecting wallboards render side by side.
-        html, next_end = await database_sync_to_async(_full_state, thread_sensitive=False)()
-        await self.send(text_data=html)
-        self.full_state_sent()
-        self._schedule_expiry(next_end)
+    def full_state(self) -> tuple[str, datetime | None]:
+        agents_expire_wrap_ups()
+        board = wallboard_board()
+        return render_full_state(board=board), board.next_wrap_up_end
 
     # --- group messages (see calls.publishing) --------------------------------------------
 
@@ -192,12 +163,14 @@ class WallboardConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketCon
         if self.session_key and event.get("session_key") == self.session_key:
             await self.close(code=CLOSE_SIGNED_OUT)
 
-    async def access_revoked(self, event: dict) -> None:
-        # Every wallboard hears it (agents.signals); only this user's close, at once.
-        if self.user_id is None or event.get("user_id") != self.user_id:
-            return
-        code = await database_sync_to_async(_close_code_after_revocation)(user_id=self.user_id)
-        await self.close(code=code)
+    def close_code_after_revocation(self) -> int:
+        """Signed out for good (deactivated, deleted), no longer a supervisor, or let the
+        page reconnect and the handshake decide (a password change: only other sessions
+        end)."""
+        user = active_user(user_id=self.user_id)
+        if user is None:
+            return CLOSE_SIGNED_OUT
+        return CLOSE_RECHECK if is_supervisor(user) else CLOSE_NOT_SUPERVISOR
 
     # --- wrap-up expiry -------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ SUPERVISORS_GROUP = "supervisors"
 
 
 def _render(*, call_id: int | None = None, agent_id: int | None = None) -> dict:
-    if not watchers.any_open(group=SUPERVISORS_GROUP):
+    if not watchers.any_open():
         return {}
     return rendering.render_wallboard_update(call_id=call_id, agent_id=agent_id)
 

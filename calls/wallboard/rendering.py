@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from agents.templatetags.desktop import format_seconds, iso
 from calls import selectors as call_selectors
 from calls.models import Call
 from calls.wallboard.chart import hour_chart
@@ -53,17 +54,8 @@ def rendered_stamp() -> int:
     return time.time_ns() // 1000
 
 
-def _iso(value: datetime | None) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds") if value else ""
-
-
-def duration_text(seconds: int | None) -> str:
-    """m:ss, or h:mm:ss from an hour up."""
-    if seconds is None:
-        return ""
-    hours, rest = divmod(max(0, int(seconds)), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+def _duration(seconds: int | None) -> str:
+    return "" if seconds is None else format_seconds(seconds)
 
 
 def _joined(parts) -> SafeString:
@@ -74,7 +66,7 @@ def _joined(parts) -> SafeString:
 def render_figures(*, figures: Figures, oob: bool = True, stamp: int | None = None) -> str:
     context = {
         "f": figures,
-        "average_handle": duration_text(figures.average_handle_seconds),
+        "average_handle": _duration(figures.average_handle_seconds),
         "chart": hour_chart(hours=figures.hours, now=figures.at),
         "now": figures.at,
         "oob": oob,
@@ -100,7 +92,7 @@ def render_agents(
         "error": error,
         "error_agent_id": error_agent_id,
         "stamp": stamp or rendered_stamp(),
-        "next_wrap_up_end": _iso(next_wrap_up_end),
+        "next_wrap_up_end": iso(next_wrap_up_end),
         "limit": agents_shown(),
     }
     return render_to_string("wallboard/_agents.html", context)
@@ -239,7 +231,7 @@ def _render_update(*, call_id: int | None, agent_id: int | None) -> dict:
             agent_ids |= {m.agent_id for m in call.members.all() if m.agent_id}
     if agent_id is not None:
         agent_ids.add(agent_id)
-        update[WRAP_UP_KEY] = _iso(next_wrap_up_end_at())
+        update[WRAP_UP_KEY] = iso(next_wrap_up_end_at())
     if agent_ids:
         parts.append(_agents_part(agent_ids=agent_ids, at=at, stamp=stamp))
     update[HTML_KEY] = "".join(parts)

@@ -229,7 +229,7 @@ def _live_calls_of(agent_ids: list[int]) -> list[Call]:
     return list(
         Call.objects.select_related("customer")
         .prefetch_related(Prefetch("members", queryset=members))
-        .filter(status__in=Call.LIVE_STATUSES)
+        .live()
         .filter(Exists(leg))
         .order_by("created_at", "pk")
     )

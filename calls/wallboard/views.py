@@ -10,12 +10,11 @@ to the page with the message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 
-from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
 from agents.profiles import agent_for_user
+from agents.views.common import back_to_page, plain_error, run_then_answer
 from calls.models import Action, Member
 from calls.services import actions as call_services
 from calls.services.errors import ServiceError
@@ -40,17 +40,6 @@ MEMBER_ACTIONS: dict[str, Callable] = {
     Kind.UNHOLD: call_services.member_unhold,
     Kind.HANGUP: call_services.member_hangup,
 }
-
-
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def plain_error(message: str, *, status: int) -> HttpResponse:
-    """A short reason people can read; the page shows it in its message area."""
-    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    response["HX-Reswap"] = "none"
-    return response
 
 
 def supervisor_page(view: Callable) -> Callable:
@@ -88,7 +77,9 @@ def board(request: HttpRequest) -> HttpResponse:
     # A wrap-up that ran out while nobody watched is flipped before it is shown.
     agents_expire_wrap_ups()
     context = page_context(board=wallboard_board()) | {
-        "viewer_agent": agent_for_user(user=request.user)
+        "viewer_agent": agent_for_user(user=request.user),
+        # templates/base.html loads htmx and the live pages' shared scripts before it.
+        "live_script": "wallboard/wallboard.js",
     }
     return render(request, "wallboard/wallboard.html", context)
 
@@ -105,10 +96,8 @@ def session(request: HttpRequest) -> HttpResponse:
 def _answer_call(
     request: HttpRequest, *, call_id: int, error: str = "", status: int = 200
 ) -> HttpResponse:
-    if not is_htmx(request):
-        if error:
-            messages.error(request, error)
-        return redirect("wallboard:board")
+    if not request.htmx:
+        return back_to_page(request, page="wallboard:board", error=error)
     html = render_live_call(call_id=call_id, error=error)
     if html is None:
         # The call has ended (or never was): the empty answer removes it from the page.
@@ -117,11 +106,7 @@ def _answer_call(
 
 
 def _run_on_call(request: HttpRequest, *, call_id: int, work: Callable[[], object]) -> HttpResponse:
-    try:
-        work()
-    except ServiceError as exc:
-        return _answer_call(request, call_id=call_id, error=exc.message, status=exc.http_status)
-    return _answer_call(request, call_id=call_id)
+    return run_then_answer(work, answer=partial(_answer_call, request, call_id=call_id))
 
 
 @require_POST
@@ -136,21 +121,15 @@ def member_action(request: HttpRequest, member_id: int, kind: str) -> HttpRespon
     if call_id is None:
         return plain_error("That participant is no longer on record.", status=404)
     # The member's call, just looked up, saves the service asking again before PHLO.
-    return _run_on_call(
-        request,
-        call_id=call_id,
-        work=lambda: service(actor=request.user, member_id=member_id, call_id=call_id),
-    )
+    act = partial(service, actor=request.user, member_id=member_id, call_id=call_id)
+    return _run_on_call(request, call_id=call_id, work=act)
 
 
 @require_POST
 @supervisor_action
 def call_join(request: HttpRequest, call_id: int) -> HttpResponse:
-    return _run_on_call(
-        request,
-        call_id=call_id,
-        work=lambda: call_services.call_join(actor=request.user, call_id=call_id),
-    )
+    join = partial(call_services.call_join, actor=request.user, call_id=call_id)
+    return _run_on_call(request, call_id=call_id, work=join)
 
 
 @require_POST
@@ -163,10 +142,8 @@ def agent_status(request: HttpRequest, agent_id: int) -> HttpResponse:
         )
     except ServiceError as exc:
         error, status = exc.message, exc.http_status
-    if not is_htmx(request):
-        if error:
-            messages.error(request, error)
-        return redirect("wallboard:board")
+    if not request.htmx:
+        return back_to_page(request, page="wallboard:board", error=error)
     # The agent's row alone (3 queries), with the message on it; the page moves it to its
     # status group.
     rows = agent_rows(agent_ids=[agent_id])

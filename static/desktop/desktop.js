@@ -1,7 +1,7 @@
 /* Agent desktop: the small amount of behaviour htmx does not give us.
  *
  * - the live connection (static/live/connection.js), with this page's close codes;
- * - stale fragments are ignored (every call fragment carries its version);
+ * - stale fragments are ignored (every call fragment carries its version; static/live/page.js);
  * - a pushed call that is not on the page yet is added to the list;
  * - ticking timers (static/live/timers.js);
  * - ringing (WebAudio tone + a notification when the tab is in the background);
@@ -14,6 +14,8 @@
     announced: {},
   };
   var SIGNED_OUT = "You have been signed out.";
+  var $ = LivePage.$, $all = LivePage.$all;
+  var toast = LivePage.toaster({ ms: 6000, pushed: true });
 
   // Connection badge, reconnects, heartbeat and sign-out: static/live/connection.js.
   LiveConnection.start({
@@ -23,32 +25,22 @@
     stickyRefusals: true,
   });
 
-  function $(sel, root) { return (root || document).querySelector(sel); }
-  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
-
   // --- fragments: versions, new calls, empty list ----------------------------------------
 
-  function version(el) {
-    var v = el && el.getAttribute && el.getAttribute("data-version");
-    return v === null || v === undefined ? null : parseInt(v, 10);
-  }
-
   function isStale(incoming) {
-    if (!incoming || !incoming.id || incoming.id.indexOf("call-") !== 0) return false;
-    var current = document.getElementById(incoming.id);
-    var a = version(current), b = version(incoming);
-    return a !== null && b !== null && b < a;
+    if (incoming.tagName !== "ARTICLE" || !incoming.id || incoming.id.indexOf("call-") !== 0) {
+      return false;
+    }
+    return LivePage.olderThanShown(incoming, "data-version");
   }
 
-  // Out-of-band swaps (pushes, and fragments riding along an answer).
-  document.body.addEventListener("htmx:oobBeforeSwap", function (evt) {
-    var fragment = evt.detail.fragment;
-    // outerHTML swaps hand over a fragment holding the element; other styles the element.
-    var incoming = fragment && fragment.nodeType === 11 ? fragment.firstElementChild : fragment;
-    if (incoming && incoming.tagName === "ARTICLE" && isStale(incoming)) {
-      evt.detail.shouldSwap = false;
-    }
-    rememberWork();
+  // Pushes and answers (static/live/page.js); what was typed is kept across either.
+  LivePage.skipStale({
+    isStale: isStale,
+    ours: function (target) { return target.id.indexOf("call-") === 0; },
+    answerOf: function (target, content) { return content.querySelector("article.call"); },
+    onPush: rememberWork,
+    onAnswer: rememberWork,
   });
 
   // A pushed call that is not on the page yet: add it to the list.
@@ -60,38 +52,15 @@
     if (!list) return;
     var empty = $("#no-calls");
     if (empty) empty.remove();
-    list.appendChild(el);
-    htmx.process(el);
+    LivePage.append(list, el);
     afterChange();
   });
 
-  // Answers to our own requests: a stale call fragment is not swapped, but its message is kept.
-  document.body.addEventListener("htmx:beforeSwap", function (evt) {
-    var target = evt.detail.target;
-    if (!target || !target.id || target.id.indexOf("call-") !== 0) return;
-    var text = evt.detail.serverResponse || "";
-    var tpl = document.createElement("template");
-    tpl.innerHTML = text;
-    var incoming = tpl.content.querySelector("article.call");
-    if (incoming && isStale(incoming)) {
-      evt.detail.shouldSwap = false;
-      var err = incoming.querySelector(".call-error");
-      var slot = target.querySelector(".call-error");
-      if (err && slot && err.textContent.trim()) slot.innerHTML = err.innerHTML;
-    }
-    rememberWork();
-  });
-
-  document.body.addEventListener("htmx:afterSettle", afterChange);
-  document.body.addEventListener("htmx:wsAfterMessage", afterChange);
-  document.body.addEventListener("htmx:oobAfterSwap", function () { setTimeout(afterChange, 0); });
+  LivePage.afterEveryChange(afterChange);
 
   function afterChange() {
-    var list = $("#calls");
-    if (list && !list.querySelector("article.call") && !$("#no-calls")) {
-      list.insertAdjacentHTML("beforeend",
-        '<p class="empty" id="no-calls">No calls right now. Calls you place or receive appear here.</p>');
-    }
+    LivePage.placeholder($("#calls"), "article.call", "no-calls",
+      "No calls right now. Calls you place or receive appear here.");
     announce();
     $all("[data-transient]").forEach(function (el) {
       el.removeAttribute("data-transient");
@@ -171,8 +140,6 @@
       }
     }
   }
-
-  // --- timers --------------------------------------------------------------------------------
 
   // --- ringing -------------------------------------------------------------------------------
 
@@ -299,23 +266,6 @@
     evt.preventDefault();
     if (target.tagName === "INPUT" || target.tagName === "TEXTAREA") target.focus();
     else target.click();
-  });
-
-  // --- toast ---------------------------------------------------------------------------------
-
-  var toastTimer = null;
-  function toast(html, sticky) {
-    var box = $("#toast");
-    if (!box) return;
-    box.innerHTML = "<p>" + html + "</p>";
-    clearTimeout(toastTimer);
-    if (!sticky) toastTimer = setTimeout(function () { box.innerHTML = ""; }, 6000);
-  }
-  document.body.addEventListener("htmx:oobAfterSwap", function (evt) {
-    if (evt.detail.target && evt.detail.target.id === "toast") {
-      clearTimeout(toastTimer);
-      toastTimer = setTimeout(function () { $("#toast").innerHTML = ""; }, 6000);
-    }
   });
 
   afterChange();

@@ -1,7 +1,8 @@
 /* Wallboard: the small amount of behaviour htmx does not give us.
  *
  * - the live connection (static/live/connection.js, shared with the agent desktop);
- * - stale fragments are ignored: calls carry their version, panels their render time;
+ * - stale fragments are ignored: calls carry their version, panels their render time
+ *   (static/live/page.js, shared with the agent desktop, as are the toast and placeholders);
  * - a pushed call that is not on the page yet is added; an ended one is removed;
  * - a pushed agent's row is swapped by id, then moved to its status group (longest in the
  *   status first), and the groups' counts follow;
@@ -20,51 +21,40 @@
   };
   var SIGNED_OUT = "You have been signed out.";
   var NOT_SUPERVISOR = "This account is not a supervisor.";
+  var $ = LivePage.$, $all = LivePage.$all, num = LivePage.num;
 
   // Connection badge, reconnects, heartbeat and sign-out: static/live/connection.js.
   var live = LiveConnection.start({
     closeMessages: { 4401: { signOut: SIGNED_OUT }, 4403: { signOut: NOT_SUPERVISOR } },
     sessionMessages: { 401: SIGNED_OUT, 403: NOT_SUPERVISOR },
-    toast: toast,
+    toast: LivePage.toaster({ ms: 8000 }),
     stickyRefusals: false,
   });
 
-  function $(sel, root) { return (root || document).querySelector(sel); }
-  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
-
   // --- fragments: stale copies, new and ended calls -----------------------------------------
-
-  function num(el, attr) {
-    var v = el && el.getAttribute && el.getAttribute(attr);
-    return v === null || v === undefined || v === "" ? null : Number(v);
-  }
 
   // A call is newer by version; a panel by when the server rendered it.
   function isStale(incoming) {
-    if (!incoming || !incoming.id) return false;
+    if (!incoming.id) return false;
     var attr = incoming.id.indexOf("wb-call-") === 0 ? "data-version"
       : incoming.hasAttribute("data-rendered") ? "data-rendered" : null;
-    if (!attr) return false;
-    var current = document.getElementById(incoming.id);
-    var a = num(current, attr), b = num(incoming, attr);
-    return a !== null && b !== null && b < a;
+    return !!attr && LivePage.olderThanShown(incoming, attr);
   }
 
-  function incomingOf(evt) {
-    var fragment = evt.detail.fragment;
-    // outerHTML swaps hand over a fragment holding the element; other styles the element.
-    return fragment && fragment.nodeType === 11 ? fragment.firstElementChild : fragment;
-  }
-
-  document.body.addEventListener("htmx:oobBeforeSwap", function (evt) {
-    var incoming = incomingOf(evt);
-    if (incoming && isStale(incoming)) {
-      evt.detail.shouldSwap = false;
-      return;
-    }
-    if (incoming && incoming.hasAttribute && incoming.hasAttribute("data-deleted")) {
-      state.gone[incoming.id] = num(incoming, "data-version") || 0;
-    }
+  // Pushes and the buttons' answers (static/live/page.js); an ended call is remembered.
+  LivePage.skipStale({
+    isStale: isStale,
+    ours: function () { return true; },
+    answerOf: function (target, content) {
+      var incoming = content.firstElementChild;
+      return incoming && incoming.id === target.id ? incoming : null;
+    },
+    appendMessage: true,
+    onPush: function (incoming, stale) {
+      if (!stale && incoming && incoming.hasAttribute && incoming.hasAttribute("data-deleted")) {
+        state.gone[incoming.id] = num(incoming, "data-version") || 0;
+      }
+    },
   });
 
   // A pushed call (or agent) that is not on the page yet: add it, unless it already ended here.
@@ -78,34 +68,14 @@
     var list = $("#wb-calls");
     if (!list) return;
     if (calls().length >= limitOf(list)) return afterChange();  // counted, not listed
-    list.appendChild(el);
-    htmx.process(el);
+    LivePage.append(list, el);
     afterChange();
   });
 
   function limitOf(el) { return num(el, "data-limit") || Infinity; }
   function calls() { return $all("#wb-calls > article.wb-call"); }
 
-  // Answers to the buttons: a stale call is not swapped, but its message is kept.
-  document.body.addEventListener("htmx:beforeSwap", function (evt) {
-    var target = evt.detail.target;
-    if (!target || !target.id) return;
-    var tpl = document.createElement("template");
-    tpl.innerHTML = evt.detail.serverResponse || "";
-    var incoming = tpl.content.firstElementChild;
-    if (incoming && incoming.id === target.id && isStale(incoming)) {
-      evt.detail.shouldSwap = false;
-      var err = incoming.querySelector(".call-error");
-      if (!err || !err.textContent.trim()) return;
-      var slot = target.querySelector(".call-error");
-      if (slot) slot.innerHTML = err.innerHTML;
-      else target.appendChild(err);
-    }
-  });
-
-  document.body.addEventListener("htmx:afterSettle", afterChange);
-  document.body.addEventListener("htmx:wsAfterMessage", afterChange);
-  document.body.addEventListener("htmx:oobAfterSwap", function () { setTimeout(afterChange, 0); });
+  LivePage.afterEveryChange(afterChange);
 
   // --- agents: each row in its status group --------------------------------------------------
 
@@ -114,8 +84,7 @@
     var list = $("#wb-group-" + el.getAttribute("data-status") + " .wb-agent-list");
     if (!list) return;
     if ($all(":scope > li.wb-agent", list).length >= limitOf($("#wb-agents"))) return afterChange();
-    list.appendChild(el);
-    htmx.process(el);
+    LivePage.append(list, el);
     afterChange();
   }
 
@@ -213,15 +182,7 @@
   function afterChange() {
     arrangeAgents();
     arrangeCalls();
-    var list = $("#wb-calls");
-    if (list) {
-      var calls = list.querySelector("article.wb-call");
-      var empty = $("#wb-no-calls");
-      if (calls && empty) empty.remove();
-      if (!calls && !empty) {
-        list.insertAdjacentHTML("beforeend", '<p class="empty" id="wb-no-calls">No calls in progress.</p>');
-      }
-    }
+    LivePage.placeholder($("#wb-calls"), "article.wb-call", "wb-no-calls", "No calls in progress.");
     hideOwnJoins();
     LiveTimers.refresh();
   }
@@ -233,17 +194,6 @@
       var onIt = viewer && (" " + (el.getAttribute("data-agents") || "") + " ").indexOf(" " + viewer + " ") >= 0;
       join.hidden = !!onIt;
     });
-  }
-
-  // --- toast ---------------------------------------------------------------------------------
-
-  var toastTimer = null;
-  function toast(html, sticky) {
-    var box = $("#toast");
-    if (!box) return;
-    box.innerHTML = "<p>" + html + "</p>";
-    clearTimeout(toastTimer);
-    if (!sticky) toastTimer = setTimeout(function () { box.innerHTML = ""; }, 8000);
   }
 
   afterChange();

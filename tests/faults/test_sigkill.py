@@ -26,7 +26,7 @@ import requests
 from harness.cluster import Cluster, Server
 from harness.edge import edge_session, proxy_headers
 from harness.wsclient import ABNORMAL_CLOSE, WebSocket
-from tests.deploy.conftest import services_problem
+from tests.deploy.deployment import services_problem
 from tests.deploy.helpers import sign
 from tests.faults.pages import Page, page_from
 

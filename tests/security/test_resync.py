@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-import agents.consumers
-import calls.wallboard.consumers
+from agents.consumers import DesktopConsumer
 from agents.models import Agent
+from calls.wallboard.consumers import WallboardConsumer
 from tests.security.sockets import DESKTOP, TIMEOUT, WALLBOARD, open_live, session_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,14 +28,14 @@ def is_heartbeat(text: str) -> bool:
 def renders(monkeypatch) -> list[str]:
     """Every full-state render either consumer does, by page."""
     done: list[str] = []
-    for page, module in (("desktop", agents.consumers), ("wallboard", calls.wallboard.consumers)):
-        original = module._full_state
+    for page, consumer in (("desktop", DesktopConsumer), ("wallboard", WallboardConsumer)):
+        original = consumer.full_state
 
-        def counting(*args, _original=original, _page=page):
+        def counting(self, _original=original, _page=page):
             done.append(_page)
-            return _original(*args)
+            return _original(self)
 
-        monkeypatch.setattr(module, "_full_state", counting)
+        monkeypatch.setattr(consumer, "full_state", counting)
     return done
 
 
@@ -81,7 +81,7 @@ async def test_a_storm_of_resyncs_costs_two_renders_and_ends_with_the_current_st
 async def test_a_resync_after_the_interval_is_rendered_at_once(
     alice, renders, monkeypatch, close_db_connections
 ):
-    monkeypatch.setattr(agents.consumers.DesktopConsumer, "RESYNC_INTERVAL", 0.0)
+    monkeypatch.setattr(DesktopConsumer, "RESYNC_INTERVAL", 0.0)
     socket = await open_live(DESKTOP, await sync_to_async(session_of)(alice.user))
     for _ in range(3):
         await socket.send_json_to({"type": "resync"})

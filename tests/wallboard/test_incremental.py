@@ -4,11 +4,11 @@ channel layer (in memory, or Redis when REDIS_URL is set); time is held by the t
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -21,7 +21,6 @@ from calls.models import Call, Member
 from calls.state import member_set_state
 from calls.wallboard import rendering, ticker, watchers
 from calls.wallboard.figures import wallboard_figures
-from calls.wallboard.pushes import SUPERVISORS_GROUP
 from calls.wallboard.selectors import agent_rows, wallboard_agents
 from calls.wallboard.ticker import FiguresTicker, set_figures_ticker
 from tests.factories import make_agent
@@ -222,16 +221,31 @@ class TestOnlyWhileOpen:
         monkeypatch.setattr(rendering, "_render_update", counting)
         return seen
 
-    async def test_open_count_sees_members_that_joined_lately(self):
-        layer = get_channel_layer()
-        assert await watchers.open_count(layer=layer, group=SUPERVISORS_GROUP) == 0
-        channel = await layer.new_channel()
-        await layer.group_add(SUPERVISORS_GROUP, channel)
-        assert await watchers.open_count(layer=layer, group=SUPERVISORS_GROUP) == 1
-        # A member that has not re-joined lately (its process died) no longer counts.
-        assert await watchers.open_count(layer=layer, group=SUPERVISORS_GROUP, within=-1) == 0
-        await layer.group_discard(SUPERVISORS_GROUP, channel)
-        assert await watchers.open_count(layer=layer, group=SUPERVISORS_GROUP) == 0
+    async def test_the_count_follows_wallboards_opening_and_closing(self):
+        assert not await sync_to_async(watchers.any_open)()
+        await watchers.opened()
+        await watchers.opened()
+        assert await sync_to_async(watchers.any_open)()
+        await watchers.closed()
+        assert await sync_to_async(watchers.any_open)()
+        await watchers.closed()
+        assert not await sync_to_async(watchers.any_open)()
+        # Closing more than opened (the count expired meanwhile) leaves nothing counted.
+        await watchers.closed()
+        assert not await sync_to_async(watchers.any_open)()
+
+    async def test_a_count_nobody_renews_expires(self, monkeypatch):
+        # As if the process holding the only open wallboard died: nobody renews the count.
+        # Whole seconds: the Redis cache rounds a timeout down to them.
+        monkeypatch.setattr(watchers, "FRESH_SECONDS", 1)
+        await watchers.opened()
+        assert await sync_to_async(watchers.any_open)()
+        await asyncio.sleep(1.2)
+        assert not await sync_to_async(watchers.any_open)()
+        # An open wallboard renewing an expired count counts itself again.
+        await watchers.still_open()
+        assert await sync_to_async(watchers.any_open)()
+        await watchers.closed()
 
     async def test_no_render_while_no_wallboard_is_open(self, sam, alice, renders, clock):
         call = await sync_to_async(live_call)(alice, phone="+14155550123")
