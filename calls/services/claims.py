@@ -69,7 +69,7 @@ def claim(*, call_id: int, action: Action, now=None, version: int | None = None)
     call still at it: nothing changed since (every change bumps it, `calls.state`), so the
     caller need not read the call again. False: read it again before deciding."""
     now = now or timezone.now()
-    live = Call.objects.filter(pk=call_id, status__in=Call.LIVE_STATUSES)
+    live = Call.objects.live().filter(pk=call_id)
     if version is not None:
         # The usual case, in one UPDATE: free, and as the caller saw it.
         unchanged = live.filter(pending_action__isnull=True, version=version)

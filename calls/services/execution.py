@@ -126,9 +126,7 @@ def load_member(*, member_id: int, call_id: int | None = None) -> tuple[Call, li
 
 def agent_busy_elsewhere(*, agent: Agent, call_id: int | None = None) -> bool:
     """Whether the agent's phone is in use by another live call."""
-    legs = Member.objects.filter(
-        agent=agent, state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES
-    )
+    legs = Member.objects.live_legs().filter(agent=agent)
     if call_id is not None:
         legs = legs.exclude(call_id=call_id)
     return legs.exists()
