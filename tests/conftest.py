@@ -67,6 +67,19 @@ def _phlo_test_settings(settings):
 
 
 @pytest.fixture(autouse=True)
+def _private_cache(settings):
+    """Each test gets a cache of its own (Django keeps caches from test to test): a fresh
+    in-memory one, or on a shared Redis a key prefix of its own, so that what one test left
+    counted (the open wallboards, agents.profiles) never reaches the next."""
+    default = dict(settings.CACHES["default"])
+    if "locmem" in default["BACKEND"].lower():
+        default["LOCATION"] = f"test-{uuid.uuid4().hex}"
+    else:
+        default["KEY_PREFIX"] = f"{default.get('KEY_PREFIX', '')}-test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {**settings.CACHES, "default": default}
+
+
+@pytest.fixture(autouse=True)
 def _private_channel_layer(settings):
     """Each test gets a channel layer of its own: a fresh in-memory one, or on a shared Redis
     (REDIS_URL) a prefix of its own, so no other test's pushes (or leftovers) reach it."""
