@@ -50,6 +50,7 @@ def parse_body(*, content_type: str, charset: str | None, body: bytes) -> tuple[
         return _storable(params), params
     if kind == JSON:
         data = _parse_json(body=body, charset=charset or "utf-8")
+        _storable_tree(data)  # stored as sent: a key the flat params drop is stored too
         return _storable(flatten_params(data)), data
     shown = kind or "none"
     raise MalformedCallback(
@@ -63,6 +64,19 @@ def _storable(params: Params) -> Params:
         for text in [key, *(value if isinstance(value, list) else [value])]:
             _check_storable(key, text)
     return params
+
+
+def _storable_tree(data: Any, *, key: str = "") -> None:
+    # Every key and text of the decoded object, at any depth (bounded by _parse_json).
+    if isinstance(data, Mapping):
+        for name, value in data.items():
+            _check_storable(name, name)
+            _storable_tree(value, key=name)
+    elif isinstance(data, list):
+        for item in data:
+            _storable_tree(item, key=key)
+    elif isinstance(data, str):
+        _check_storable(key, data)
 
 
 def _check_storable(key: str, text: str) -> None:

@@ -94,11 +94,12 @@ async def test_different_keys_render_side_by_side_up_to_the_worker_limit():
     await _until(lambda: len(log) == 2)
     await asyncio.sleep(0.05)
     started = [e[1] for e in log if e[0] == "start"]
-    assert started == ["call-1", "call-2"]  # the third waits for a free worker
+    # The first two start in two threads at once, in either order; the third waits.
+    assert sorted(started) == ["call-1", "call-2"]
     assert log[0][3] != log[1][3]  # in two threads at once
     gate.set()
     await queue.drain()
-    assert [e[1] for e in log if e[0] == "start"] == ["call-1", "call-2", "call-3"]
+    assert [e[1] for e in log if e[0] == "start"][2:] == ["call-3"]
 
 
 async def test_a_failing_push_is_logged_and_the_next_one_still_goes(caplog):

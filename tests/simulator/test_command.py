@@ -1,7 +1,7 @@
 """`manage.py phlo_simulator` starts, answers the PHLO API, stops on a signal, hides the token."""
 
 import os
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -17,7 +17,10 @@ NODE_ID = "command-node"
 
 
 def _read_line(proc: subprocess.Popen, timeout: float = 20.0) -> str:
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    # selectors, not select.select: a long run may have file descriptors above 1024.
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout)
     assert ready, "the simulator did not print its address in time"
     return proc.stdout.readline()
 
