@@ -68,15 +68,14 @@ def _phlo_test_settings(settings):
 
 @pytest.fixture(autouse=True)
 def _private_cache(settings):
-    """Each test gets a cache of its own (Django keeps caches from test to test): a fresh
-    in-memory one, or on a shared Redis a key prefix of its own, so that what one test left
-    counted (the open wallboards, agents.profiles) never reaches the next."""
+    """Each test on the in-memory cache gets one of its own (Django keeps caches from test to
+    test), so that what one test left counted (the open wallboards, agents.profiles) never
+    reaches the next. Not on Redis: a cache per test there is a connection pool per test
+    that nothing closes (hundreds of sockets in a run); its counts expire on their own."""
     default = dict(settings.CACHES["default"])
     if "locmem" in default["BACKEND"].lower():
         default["LOCATION"] = f"test-{uuid.uuid4().hex}"
-    else:
-        default["KEY_PREFIX"] = f"{default.get('KEY_PREFIX', '')}-test-{uuid.uuid4().hex[:12]}"
-    settings.CACHES = {**settings.CACHES, "default": default}
+        settings.CACHES = {**settings.CACHES, "default": default}
 
 
 @pytest.fixture(autouse=True)
