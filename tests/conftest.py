@@ -66,16 +66,43 @@ def _phlo_test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+_cache_namespace = "suite"
+
+
+def key_of_this_test(key: str, key_prefix: str, version: int) -> str:
+    """The Redis cache's KEY_FUNCTION in tests: every key carries the running test's namespace."""
+    return f"{_cache_namespace}:{key_prefix}:{version}:{key}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_cache_keys_per_test():
+    """On Redis, one cache (one connection pool) for the whole run, whose keys carry the
+    running test's namespace (see _private_cache). A cache per test would be a pool per test
+    that nothing closes: hundreds of sockets in a run."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    default = settings.CACHES["default"]
+    if "redis" not in default["BACKEND"].lower():
+        yield
+        return
+    keyed = {**default, "KEY_FUNCTION": f"{__name__}.key_of_this_test"}
+    with override_settings(CACHES={**settings.CACHES, "default": keyed}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(settings):
-    """Each test on the in-memory cache gets one of its own (Django keeps caches from test to
-    test), so that what one test left counted (the open wallboards, agents.profiles) never
-    reaches the next. Not on Redis: a cache per test there is a connection pool per test
-    that nothing closes (hundreds of sockets in a run); its counts expire on their own."""
+    """Each test sees a cache of its own, as it gets a channel layer of its own, so that what
+    one test left counted (the open wallboards, agents.profiles) never reaches the next, and
+    neither does what a process that a test killed left on a shared Redis. In memory, a fresh
+    cache; on Redis, a fresh namespace for the keys of the run's one cache."""
+    global _cache_namespace
     default = dict(settings.CACHES["default"])
     if "locmem" in default["BACKEND"].lower():
         default["LOCATION"] = f"test-{uuid.uuid4().hex}"
         settings.CACHES = {**settings.CACHES, "default": default}
+    _cache_namespace = f"test-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(autouse=True)
