@@ -8,14 +8,16 @@ class AgentsConfig(AppConfig):
     def ready(self) -> None:
         # signals: live pages close with their credentials (logout, password, rights).
         from agents import pushes, signals  # noqa: F401
-        from agents.presence import agents_follow_call
+        from agents.presence import agents_follow_call, agents_settle_again
         from agents.services.routing import (
             offer_again_when_declined,
             offer_when_the_caller_waits_alone,
         )
-        from calls.events import CallChanged, MemberChanged, listen
+        from calls.events import CallChanged, CallEndRetold, MemberChanged, listen
 
         listen(CallChanged, agents_follow_call)  # agents follow their calls, in the change
+        # A late callback may retell how a call ended: its agents settle on it again.
+        listen(CallEndRetold, agents_settle_again)
         # No inbound caller is stranded, whichever of the decline and their join comes first.
         listen(MemberChanged, offer_again_when_declined)
         listen(MemberChanged, offer_when_the_caller_waits_alone)

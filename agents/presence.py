@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.events import AgentChanged, CallChanged, announce
+from calls.events import AgentChanged, CallChanged, CallEndRetold, announce
 from calls.models import Call, Member, WrapUp
 from calls.phlo_client import PhloError
 from calls.services.errors import ServiceError
@@ -40,6 +40,8 @@ CHOOSABLE = (Status.AVAILABLE, Status.AWAY, Status.OFFLINE)
 MISSED_CALL_REASON = "Missed a call"
 DECLINED_REASON = "Declined a call"
 UNREACHABLE_REASON = "Phone not reachable"
+# Away for one of these was the call's doing, not the agent's choice.
+AFTER_CALL_REASONS = (MISSED_CALL_REASON, DECLINED_REASON, UNREACHABLE_REASON)
 
 
 class StatusChangeRefused(ValueError):
@@ -316,3 +318,37 @@ def agents_follow_call(event: CallChanged) -> None:
     """Listens to `CallChanged` (see `AgentsConfig.ready`): the agents a change concerns
     follow it, in the change's own transaction."""
     agents_follow_calls(agent_ids=event.agent_ids, at=event.at)
+
+
+def agents_settle_again(event: CallEndRetold) -> None:
+    """Listens to `CallEndRetold` (see `AgentsConfig.ready`). An agent whose status is still
+    the one this call's end gave them (nothing changed it since their leg on it ended, and
+    they have no live leg) takes the one the call's fuller story gives: wrap-up if they turn
+    out to owe a disposition, Away if the leg offered to them turns out busy or missed. The
+    provider reorders callbacks, so the end may reach us before how the call went."""
+    ids = set(event.agent_ids)
+    if not ids:
+        return
+    at = event.at or timezone.now()
+    busy = set(
+        Member.objects.live_legs().filter(agent_id__in=ids).values_list("agent_id", flat=True)
+    )
+    resting = (
+        Agent.objects.filter(pk__in=ids - busy, status__in=(Status.AVAILABLE, Status.AWAY))
+        .select_for_update()
+        .order_by("pk")
+    )
+    for agent in resting:
+        if agent.status == Status.AWAY and agent.status_reason not in AFTER_CALL_REASONS:
+            continue  # their own choice
+        last = (
+            Member.objects.filter(agent=agent)
+            .order_by(F("left_at").desc(nulls_last=True), "-pk")
+            .only("call_id", "left_at")
+            .first()
+        )
+        if last is None or last.call_id != event.call_id or last.left_at != agent.status_changed_at:
+            continue  # their status is no longer this call's end's doing
+        status, reason = _after_call_status(agent=agent)
+        if status and (status, reason) != (agent.status, agent.status_reason):
+            agent_set_status(agent=agent, status=status, reason=reason, at=at)

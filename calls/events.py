@@ -72,6 +72,17 @@ class MemberChanged:
 
 
 @dataclass(frozen=True)
+class CallEndRetold:
+    """A call that had ended changed: most often a late callback told more of how it went
+    (a leg had answered, a dial was busy). The agents whose part ended with it settle again
+    on what they owe. Heard only in the transaction (its `CallChanged` is what is pushed)."""
+
+    call_id: int
+    agent_ids: frozenset[int]
+    at: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class AgentChanged:
     """An agent's status (or what is pending after their call) changed."""
 
@@ -135,7 +146,9 @@ class AccessRevoked:
         return {"type": self.type, "user_id": self.user_id}
 
 
-Event = CallChanged | MemberChanged | AgentChanged | SessionSignedOut | AccessRevoked
+Event = (
+    CallChanged | CallEndRetold | MemberChanged | AgentChanged | SessionSignedOut | AccessRevoked
+)
 # Events the live pages hear, after commit.
 PUSHED = (CallChanged, AgentChanged, SessionSignedOut, AccessRevoked)
 

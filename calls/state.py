@@ -7,6 +7,8 @@ sends, so a call always ends the way a contact center expects:
 - Terminal member states stay terminal: a late "enter" never revives a member who left (it
   only records that they had answered), and a late "busy", "no answer" or "failed" for a
   leg we took out unanswered only says how its dial ended; both refine how the call ended.
+  An end that reached us before such facts is retold by them: the call counts as answered,
+  its owner owes a wrap-up, and the agents settle again (`CallEndRetold`).
 - A `call` rings the agent first: the number dialled is `pending` until an agent is on the
   call. A customer who is on the call before any agent is `waiting` (wait music).
 - The call ends when no customer is left: everyone else is taken out in the same step. Once
@@ -29,7 +31,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from calls.events import CallChanged, MemberChanged, announce
+from calls.events import CallChanged, CallEndRetold, MemberChanged, announce
 from calls.models import Call, CallTransfer, Member, WrapUp
 from calls.outcomes import UNREACHED, call_outcome
 
@@ -65,8 +67,9 @@ def member_set_state(
     by its timestamp `event_at`)."""
     at = at or timezone.now()
     if member.is_terminal:
-        if state in ANSWERED and member.answered_at is None and state != State.WAITING:
-            # It answered before we took it out: a fact, kept; the member stays gone.
+        if state in ANSWERED and member.answered_at is None:
+            # It answered before we took it out (or before the call's end reached us first):
+            # a fact, kept; the member stays gone.
             member.answered_at = at
             member.save(update_fields=["answered_at"])
         elif state in UNREACHED_STATES and _taken_out_unanswered(member):
@@ -128,9 +131,11 @@ def _seen(member: Member, *, event_at: datetime | None, sequence: int | None) ->
 
 
 def _taken_out_unanswered(member: Member) -> bool:
+    # NOT_DIALLED too: an end that reached us before the agent's answer took the number out as
+    # never dialled, and the provider's word that its dial ended says it was.
     return (
         member.state == State.LEFT
-        and member.end_cause == Cause.TAKEN_OUT
+        and member.end_cause in (Cause.TAKEN_OUT, Cause.NOT_DIALLED)
         and member.answered_at is None
     )
 
@@ -168,6 +173,7 @@ def call_changed(
     """
     at = at or timezone.now()
     members = list(call.members.all()) if members is None else list(members)
+    retold = False
     if call.is_live:
         _follow_the_lifecycle(call=call, members=members, at=at)
         live = [m for m in members if m.is_live]
@@ -183,9 +189,13 @@ def call_changed(
             _clear_transfer(call)
             call.outcome = call_outcome(call=call, members=members)
             _owner_part_ends(call=call, members=members, at=at)
+            # A leg's answer that reached us after its exit while the call went on.
+            retold = _retell_the_end(call=call, members=members, at=at)
     elif members:
-        # A late callback may tell more of how it ended (say, that someone had answered).
-        call.outcome = call_outcome(call=call, members=members)
+        # A late callback may tell more of how it ended (that someone had answered, how a
+        # dial ended): whatever it changed, the agents settle on it again.
+        _retell_the_end(call=call, members=members, at=at)
+        retold = True
     # The row is locked and saved whole from `call`, so its version is the row's: bump it
     # here rather than read it back after an F() update.
     call.version += 1
@@ -193,9 +203,81 @@ def call_changed(
     agent_ids = {m.agent_id for m in members if m.agent_id} | set(extra_agent_ids)
     if call.owner_id:
         agent_ids.add(call.owner_id)
+    if retold:
+        announce(CallEndRetold(call_id=call.pk, agent_ids=frozenset(agent_ids), at=at))
     announce(
         CallChanged(call_id=call.pk, version=call.version, agent_ids=frozenset(agent_ids), at=at)
     )
+
+
+def _retell_the_end(*, call: Call, members: Sequence[Member], at: datetime) -> bool:
+    """A callback older than the call's end that arrives after it (the provider reorders them)
+    may say that a leg had answered: the call then ends as it would have in order. It was
+    answered, an inbound call is owned by the agent who took it, a cold transfer cut short
+    had completed, and the owner owes what they would have owed. A wrap-up already done is
+    never reopened. True when the story changed."""
+    before = (call.answered_at, call.owner_id, call.outcome)
+    started = [m for m in members if m.role in STARTS_CALL and m.answered_at]
+    if call.answered_at is None and started:
+        first = min(m.answered_at for m in started)
+        call.answered_at = min(first, call.ended_at) if call.ended_at else first
+        if call.status == Call.Status.FAILED:
+            call.status = Call.Status.COMPLETED
+        for member in members:
+            if member.end_cause == Cause.NOT_DIALLED:
+                # An agent was on the call, so the number was dialled after all.
+                member.end_cause = Cause.TAKEN_OUT
+                member.save(update_fields=["end_cause"])
+    _cold_transfer_retold(call=call, members=members, at=at)
+    if call.owner_id is None and call.direction == Call.Direction.INBOUND:
+        takers = sorted(
+            (m for m in members if m.role == Role.AGENT and m.agent_id and m.answered_at),
+            key=lambda m: (m.answered_at, m.pk),
+        )
+        if takers:
+            call.owner_id = takers[0].agent_id
+    call.outcome = call_outcome(call=call, members=members)
+    if (call.answered_at, call.owner_id, call.outcome) == before:
+        return False
+    if call.owner_id is not None:
+        _owner_owes_again(call=call, members=members, at=at)
+    return True
+
+
+def _owner_owes_again(*, call: Call, members: Sequence[Member], at: datetime) -> None:
+    """What the owner owes, now that the call's story changed: a wrap-up if none is recorded,
+    a disposition if only the outcome was asked for and they turn out to have reached the
+    customer. One already done stays done."""
+    owed = WrapUp.objects.filter(call=call, agent_id=call.owner_id).first()
+    if owed is None:
+        _owner_part_ends(call=call, members=members, at=at)
+    elif owed.done_at is None and not owed.disposition_required:
+        answered = any(m.agent_id == call.owner_id and m.answered_at for m in members)
+        if answered and call.outcome not in UNREACHED:
+            owed.disposition_required = True
+            owed.save(update_fields=["disposition_required"])
+
+
+def _cold_transfer_retold(*, call: Call, members: Sequence[Member], at: datetime) -> None:
+    """A cold transfer that the call's end cut short, whose target turns out to have answered,
+    had completed: the target owns the call, as `on_member_answered` would have made them."""
+    if not any(m.agent_id and m.agent_id != call.owner_id and m.answered_at for m in members):
+        return  # no other agent answered: no transfer to retell
+    transfer = (
+        call.transfers.filter(kind=Call.TransferKind.COLD, outcome=CallTransfer.Outcome.FAILED)
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+    if transfer is None or transfer.to_agent_id is None:
+        return
+    answered = any(
+        m.address == transfer.to_address and m.agent_id == transfer.to_agent_id and m.answered_at
+        for m in members
+    )
+    if answered:
+        transfer.outcome = CallTransfer.Outcome.COMPLETED
+        transfer.save(update_fields=["outcome"])
+        _hand_over(call=call, to_agent_id=transfer.to_agent_id, at=at)
 
 
 def _take_out(members: Iterable[Member], *, at: datetime, cause: str) -> None:

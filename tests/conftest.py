@@ -7,7 +7,7 @@ from hypothesis import settings as hypothesis_settings
 # Property and fuzz tests draw the same examples on every run by default, so the suite passes
 # or fails the same way each time (a CI that fails by chance teaches people to rerun). To look
 # for new failures, run with HYPOTHESIS_PROFILE=explore: a failure prints how to replay it.
-hypothesis_settings.register_profile("repeatable", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None, print_blob=True)
 hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 

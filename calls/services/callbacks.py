@@ -466,6 +466,10 @@ def _move_member(
         cause=cause if notice.member_state == State.LEFT else "",
     )
     exit_ordered = _record_exit_order(member=member, notice=notice)
+    if notice.is_machine and not member.is_machine:
+        # A fact, also of a leg already gone: a machine answered it.
+        member.is_machine = True
+        member.save(update_fields=["is_machine"])
     if not moved:
         if member.state != previous:
             # A leg we took out unanswered: the provider says how its dial really ended.
@@ -473,17 +477,18 @@ def _move_member(
             note = f"leg already taken out; its dial ended {member.get_state_display().lower()}"
             return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
         reordered = exit_ordered and _outcome_changes(call)
-        if member.answered_at != answered_before or reordered:
+        answered_late = member.answered_at != answered_before
+        if answered_late or reordered:
             # A late enter of a leg already gone: it had answered; a late exit: it left
             # before the one we took for the end. Either tells how the call ended.
             call_changed(call=call, at=at)
+        if answered_late:
+            note = "leg already gone; it had answered before, which retells how the call went"
+            return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
         if reordered:
             note = f"leg already gone; by the provider's order the call ended {call.outcome}"
             return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
         return _Result(Outcome.IGNORED, _join(notice.note, unchanged_note), call, member)
-    if notice.is_machine and not member.is_machine:
-        member.is_machine = True
-        member.save(update_fields=["is_machine"])
     if member.is_on_call and previous in (State.PENDING, State.DIALLING):
         on_member_answered(call=call, member=member, at=at)
     elif member.is_terminal:

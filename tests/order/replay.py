@@ -36,6 +36,10 @@ class Story:
     segments: list[Segment]
 
     @property
+    def key(self) -> str:
+        return f"{self.vocabulary}-{self.name}"
+
+    @property
     def callbacks(self) -> int:
         return sum(len(s.callbacks) for s in self.segments)
 

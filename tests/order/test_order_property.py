@@ -27,51 +27,55 @@ from tests.scenarios.pages import UNKNOWABLE_WHEN_REORDERED
 
 pytestmark = pytest.mark.django_db
 
-# Found by this property and left for a change of its own (too large for a test's commit):
-# an end that arrives before older callbacks (the conference's end, e.g. MPCEnd first; or a
-# later leg's exit, e.g. a cold-transfer target's exit before the first agent's) is applied at
-# once, and the older callbacks arriving after it are dropped (the call and its legs are
-# ended, terminal states are sticky). So whether the call was answered (completed or failed),
-# who owns it, and each agent's status after it (wrap-up owed, "Missed a call", "Declined a
-# call") depend on the arrival order, in both vocabularies.
-END_FIRST = (
-    "an end arriving before older callbacks (the conference's end, or a later leg's exit) is"
-    " applied at once and the older ones are then dropped: answered/completed, the owner and"
-    " the agents' statuses depend on the arrival order"
+# Found by this property and not fixed yet. An end that arrives before older callbacks is
+# applied at once; the older ones then retell how the call went (calls.state._retell_the_end:
+# it was answered, an inbound call is the agent's who took it, a cut-short cold transfer had
+# completed, the owner owes a wrap-up, agents still resting from the end settle again). What
+# is left: who owns the call when a hand-over was made on a leg that, by the provider's order,
+# had already left or been busy; and what the app did meanwhile (re-offering the call to the
+# next agent) cannot be undone by a callback that comes later.
+HAND_OVER = (
+    "a hand-over made on the state we knew (a successor still on the call, a transfer target"
+    " still ringing) that the provider's order later shows had already left or was busy: the"
+    " owner, and so who wraps up, depends on the arrival order"
+)
+REOFFERED = (
+    "the app acted on the order it heard: an offer that rang out was offered to the next agent"
+    " (or not) before the caller's exit arrived, and a later callback cannot undo that"
+)
+OWNER_OF_ABANDONED = (
+    "a caller who hung up while an agent's phone rang: the agent's leg ending first clears the"
+    " offer's owner, the caller's exit first keeps it"
 )
 KNOWN = {
-    name: END_FIRST
-    for name in (
-        "test_cold_transfer_answered",
-        "test_cold_transfer_first_agent_hangs_up_before_the_target_answers",
-        "test_inbound_abandoned_while_ringing",
-        "test_inbound_agent_goes_away_while_it_rings",
-        "test_inbound_answered_caller_hangs_up",
-        "test_inbound_declined_by_everyone_gets_the_no_agent_message",
-        "test_inbound_declined_goes_to_the_next_agent",
-        "test_inbound_rung_out_goes_to_the_next_agent",
-        "test_outbound_answered_agent_hangs_up_their_phone",
-        "test_outbound_answered_customer_hangs_up",
-        "test_outbound_busy",
-        "test_outbound_failed",
-        "test_outbound_no_answer",
-        "test_outbound_slow_agent_phone_rings_the_customer_only_once_answered",
-        "test_warm_transfer_resumed_then_the_first_agent_leaves",
-        "test_warm_transfer_target_busy",
-    )
+    "mpc-test_cold_transfer_answered": HAND_OVER,
+    "mpc-test_cold_transfer_first_agent_hangs_up_before_the_target_answers": HAND_OVER,
+    "mpc-test_warm_transfer_resumed_then_the_first_agent_leaves": HAND_OVER,
+    "mpc-test_warm_transfer_target_busy": HAND_OVER,
+    "phlo-test_cold_transfer_answered": HAND_OVER,
+    "phlo-test_cold_transfer_first_agent_hangs_up_before_the_target_answers": HAND_OVER,
+    "phlo-test_warm_transfer_resumed_then_the_first_agent_leaves": HAND_OVER,
+    "phlo-test_warm_transfer_target_busy": HAND_OVER,
+    "mpc-test_inbound_rung_out_goes_to_the_next_agent": REOFFERED,
+    "phlo-test_inbound_rung_out_goes_to_the_next_agent": REOFFERED,
+    "mpc-test_inbound_abandoned_while_ringing": OWNER_OF_ABANDONED,
+    "phlo-test_inbound_abandoned_while_ringing": OWNER_OF_ABANDONED,
 }
 STORIES = load_stories()
-PASSING = [s for s in STORIES if s.name not in KNOWN]
+PASSING = [s for s in STORIES if s.key not in KNOWN]
 # At least 1,000 examples in all among the stories that pass (a failing one stops early).
 EXAMPLES = int(os.environ.get("ORDER_EXAMPLES", 0)) or max(10, -(-1000 // len(PASSING)))
+# A known gap shows only in some orders: enough examples that the same (derandomized) draw
+# finds it on every run, so its strict xfail holds until the gap is closed.
+KNOWN_EXAMPLES = max(EXAMPLES, 100)
 
 
 def story_params() -> list:
     return [
         pytest.param(
             s,
-            id=f"{s.vocabulary}-{s.name}",
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN[s.name])] if s.name in KNOWN else [],
+            id=s.key,
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN[s.key])] if s.key in KNOWN else [],
         )
         for s in STORIES
     ]
@@ -118,7 +122,7 @@ def test_any_order_of_a_storys_callbacks_ends_as_in_order(story: Story, client, 
         earlier += segment.callbacks
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=KNOWN_EXAMPLES if story.key in KNOWN else EXAMPLES,
         deadline=None,
         # No shrinking: a story's callbacks are few and read well unshrunk; shrinking a
         # failure costs minutes.
@@ -127,7 +131,7 @@ def test_any_order_of_a_storys_callbacks_ends_as_in_order(story: Story, client, 
     )
     @given(data=st.data())
     def any_order(data) -> None:
-        summary.count(story=f"{story.vocabulary}-{story.name}")
+        summary.count(story=story.key)
         # One segment an example: as many orders tried, at a fraction of the restores.
         segment, before, in_order = data.draw(st.sampled_from(cases), label="segment")
         order = data.draw(schedules(segment=segment, earlier=before), label="callbacks")
