@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from agents.views import auth, calls, desktop, routing
+from agents.views import auth, calls, desktop, inbound_routing
 from contactcenter import converters  # noqa: F401  (registers <id:...>)
 
 urlpatterns = [
@@ -32,5 +32,5 @@ urlpatterns = [
         name="desktop-customer-create",
     ),
     # With or without the trailing slash: a POST cannot be redirected to add it.
-    re_path(r"^routing/inbound/?$", routing.inbound, name="routing-inbound"),
+    re_path(r"^routing/inbound/?$", inbound_routing.inbound, name="routing-inbound"),
 ]

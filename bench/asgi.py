@@ -15,7 +15,7 @@ from django.urls import path  # noqa: E402
 from bench.consumers import EchoConsumer  # noqa: E402
 from calls.publisher import bind_to_server  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
-from contactcenter.routing import websocket_urlpatterns  # noqa: E402
+from contactcenter.websockets import websocket_urlpatterns  # noqa: E402
 
 application = bind_to_server(
     ProtocolTypeRouter(

@@ -11,8 +11,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from calls.publisher import bind_to_server  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
-from contactcenter.routing import websocket_urlpatterns  # noqa: E402
 from contactcenter.server_limits import answer_overlong_lines  # noqa: E402
+from contactcenter.websockets import websocket_urlpatterns  # noqa: E402
 
 # Under daphne, a request line or header too long to read gets a 4xx instead of a hang-up.
 answer_overlong_lines()

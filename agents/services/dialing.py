@@ -20,7 +20,7 @@ from agents.profiles import agent_by_name
 from agents.services.wrap_up import wrap_ups_dismiss_seen
 from calls.addresses import display_address
 from calls.models import Call, Customer
-from calls.services import actions
+from calls.services import buttons
 from calls.services.errors import InvalidInput
 from calls.services.execution import dialable
 
@@ -116,10 +116,10 @@ def desktop_call_place(
         customer = Customer.objects.filter(pk=customer_id).first()
         if customer is None:
             raise InvalidInput("That customer no longer exists; search again.")
-        call = actions.call_start(actor=actor, actor_agent=actor_agent, to="", customer=customer)
+        call = buttons.call_start(actor=actor, actor_agent=actor_agent, to="", customer=customer)
     else:
         to, found = dial_customer_resolve(text=text)
-        call = actions.call_start(actor=actor, actor_agent=actor_agent, to=to, customer=found)
+        call = buttons.call_start(actor=actor, actor_agent=actor_agent, to=to, customer=found)
     wrap_ups_dismiss_seen(agent=call.owner)
     return call
 

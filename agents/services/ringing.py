@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from agents.models import Agent
 from agents.profiles import agent_for_user
 from calls.models import Member
-from calls.services import actions
+from calls.services import buttons
 from calls.services.errors import InvalidState, NotAllowed, NotFound
 
 
@@ -33,6 +33,6 @@ def ringing_leg_reject(
             f"Your phone is not ringing for this call any more ({member.get_state_display()})."
         )
     # What this function already knows (the agent, the leg's call) is not looked up again.
-    return actions.member_decline(
+    return buttons.member_decline(
         actor=actor, actor_agent=agent, member_id=member_id, call_id=member.call_id
     )

@@ -28,16 +28,16 @@ from agents.views.common import (
     run_then_answer,
 )
 from calls.models import Action, Member
-from calls.services import actions
+from calls.services import buttons
 from calls.services.errors import ServiceError
 
 Kind = Action.Kind
 
 MEMBER_ACTIONS: dict[str, Callable] = {
-    Kind.HOLD: actions.member_hold,
-    Kind.UNHOLD: actions.member_unhold,
-    Kind.HANGUP: actions.member_hangup,
-    Kind.VOICEMAIL_DROP: actions.member_voicemail_drop,
+    Kind.HOLD: buttons.member_hold,
+    Kind.UNHOLD: buttons.member_unhold,
+    Kind.HANGUP: buttons.member_hangup,
+    Kind.VOICEMAIL_DROP: buttons.member_voicemail_drop,
 }
 
 
@@ -63,10 +63,10 @@ def _plain(service: Callable) -> Callable:
 
 
 CALL_ACTIONS: dict[str, Callable] = {
-    Kind.WARM_TRANSFER: _transfer(actions.transfer_warm_start),
-    Kind.COLD_TRANSFER: _transfer(actions.transfer_cold),
-    Kind.RESUME_CALL: _plain(actions.transfer_resume),
-    Kind.ABORT_TRANSFER: _plain(actions.transfer_abort),
+    Kind.WARM_TRANSFER: _transfer(buttons.transfer_warm_start),
+    Kind.COLD_TRANSFER: _transfer(buttons.transfer_cold),
+    Kind.RESUME_CALL: _plain(buttons.transfer_resume),
+    Kind.ABORT_TRANSFER: _plain(buttons.transfer_abort),
 }
 
 

@@ -3,8 +3,8 @@
 Views and consumers call these and show `ServiceError.message` as is.
 """
 
-from calls.services.actions import *  # noqa: F403 - the buttons, as `actions` lists them
-from calls.services.actions import __all__ as _buttons
+from calls.services.buttons import *  # noqa: F403 - the buttons, as `buttons` lists them
+from calls.services.buttons import __all__ as _buttons
 from calls.services.errors import (
     CallBusy,
     InvalidInput,

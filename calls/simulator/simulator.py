@@ -13,9 +13,9 @@ from calls.simulator.config import SimulatorConfig
 from calls.simulator.delivery import CallbackDelivery, DeliveryAttempt
 from calls.simulator.engine import Engine
 from calls.simulator.faults import FaultQueue, make_fault
+from calls.simulator.http_request_node import InboundRouter, RoutingRequest
 from calls.simulator.modes import PhoneModes
 from calls.simulator.phones import Phones
-from calls.simulator.routing import InboundRouter, RoutingRequest
 from calls.simulator.scheduler import Scheduler
 from calls.simulator.server import SimulatorHTTPServer, stop_server
 

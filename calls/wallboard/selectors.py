@@ -27,7 +27,7 @@ from calls import selectors as call_selectors
 from calls.models import Action, Call, Member
 from calls.outcomes import call_phase
 from calls.services import rules
-from calls.wallboard.actions import settable_statuses
+from calls.wallboard.agent_status import settable_statuses
 from calls.wallboard.figures import Figures, wallboard_figures
 
 Kind = Action.Kind

@@ -24,9 +24,9 @@ from agents.presence import agents_expire_wrap_ups
 from agents.profiles import agent_for_user
 from agents.views.common import back_to_page, plain_error, run_then_answer
 from calls.models import Action, Member
-from calls.services import actions as call_services
+from calls.services import buttons as call_services
 from calls.services.errors import ServiceError
-from calls.wallboard import actions as wallboard_actions
+from calls.wallboard.agent_status import agent_status_set
 from calls.wallboard.rendering import page_context, render_agent_rows, render_live_call
 from calls.wallboard.selectors import agent_rows, wallboard_board
 
@@ -137,7 +137,7 @@ def call_join(request: HttpRequest, call_id: int) -> HttpResponse:
 def agent_status(request: HttpRequest, agent_id: int) -> HttpResponse:
     error, status = "", 200
     try:
-        wallboard_actions.agent_status_set(
+        agent_status_set(
             actor=request.user, agent_id=agent_id, status=request.POST.get("status", "")
         )
     except ServiceError as exc:

@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError
 from django.test import Client
 
-from agents.views import common, routing
+from agents.views import common, inbound_routing
 from agents.views.errors import DATABASE_UNAVAILABLE_API_MESSAGE, DATABASE_UNAVAILABLE_MESSAGE
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_a_page_without_htmx_gets_the_same_reason(alice_client, monkeypatch):
 def test_a_machine_gets_json(client, settings, monkeypatch):
     # The PHLO HTTP Request node asking whom to route a call to.
     settings.ROUTING_API_TOKEN = "routing-token"
-    monkeypatch.setattr(routing, "inbound_route", _refused)
+    monkeypatch.setattr(inbound_routing, "inbound_route", _refused)
     response = client.post(
         "/routing/inbound/",
         {"call_uuid": "c1", "from": "+14155550101", "to": "+14155550000"},

@@ -11,7 +11,7 @@ from django.test import Client
 
 from agents.models import Agent
 from calls.models import Action, Call, Customer, Member
-from calls.services import actions
+from calls.services import buttons
 from tests.factories import login, make_agent, make_customer, make_supervisor, make_user
 from tests.services.helpers import queries_until_phlo
 
@@ -20,7 +20,7 @@ S = Member.State
 
 
 def answered_call(sim, agent, customer) -> Call:
-    call = actions.call_start(actor=agent.user, to=customer.phone)
+    call = buttons.call_start(actor=agent.user, to=customer.phone)
     sim.advance(ANSWER)
     call.refresh_from_db()
     assert call.status == Call.Status.ACTIVE
@@ -341,7 +341,7 @@ class TestCallButtons:
     def test_a_refused_action_shows_the_services_message_and_changes_nothing(
         self, app_sim, alice, dana, htmx
     ):
-        call = actions.call_start(actor=alice.user, to=dana.phone)  # still ringing
+        call = buttons.call_start(actor=alice.user, to=dana.phone)  # still ringing
         customer = leg(call)
         response = login(alice).post(f"/desktop/members/{customer.pk}/actions/hold/", **htmx)
         assert response.status_code == 409
@@ -408,7 +408,7 @@ class TestCallButtons:
 
     def test_reject_hangs_up_my_ringing_leg_only(self, app_sim, alice, bob, dana, htmx):
         app_sim.phones.set_mode(alice.endpoint, "manual")
-        call = actions.call_start(actor=alice.user, to=dana.phone)
+        call = buttons.call_start(actor=alice.user, to=dana.phone)
         mine = leg(call, "agent")
         response = login(bob).post(f"/desktop/members/{mine.pk}/reject/", **htmx)
         assert response.status_code == 403
@@ -509,7 +509,7 @@ class TestQueriesBeforePhlo:
         """The session and the user, the agent, the leg, the supervisor check, the call with
         its members, the action's INSERT and the claim."""
         app_sim.phones.set_mode(alice.endpoint, "manual")
-        call = actions.call_start(actor=alice.user, to=dana.phone)
+        call = buttons.call_start(actor=alice.user, to=dana.phone)
         mine = leg(call, "agent")
         client = login(alice)
         url = f"/desktop/members/{mine.pk}/reject/"
@@ -582,7 +582,7 @@ class TestWrapUp:
         )
 
     def test_unknown_caller_becomes_a_customer(self, app_sim, alice, htmx):
-        call = actions.call_start(actor=alice.user, to="+1 415 555 0177")
+        call = buttons.call_start(actor=alice.user, to="+1 415 555 0177")
         client = login(alice)
         url = f"/desktop/calls/{call.pk}/customer/"
         assert "Create customer" in client.get("/").content.decode()

@@ -24,7 +24,7 @@ from django.test import Client
 from agents.models import Agent
 from agents.rendering import render_full_state
 from calls.models import Call, CallbackEvent, Member
-from calls.services import actions
+from calls.services import buttons
 from calls.wallboard.rendering import render_full_state as render_wallboard
 from contactcenter.asgi import application
 from tests.factories import make_agent, make_customer, make_supervisor
@@ -144,7 +144,7 @@ async def test_pages_end_in_the_true_state_after_a_chaotic_burst(
 
     # Every agent calls a customer; both phones answer.
     calls = [
-        await sync_to_async(actions.call_start)(actor=agent.user, to=customer.phone)
+        await sync_to_async(buttons.call_start)(actor=agent.user, to=customer.phone)
         for agent, customer in zip(agents, customers, strict=True)
     ]
     for _ in range(3):
@@ -154,7 +154,7 @@ async def test_pages_end_in_the_true_state_after_a_chaotic_burst(
     for index, call in enumerate(calls):
         customer_leg = await sync_to_async(call.members.get)(role=Member.Role.CUSTOMER)
         if index % 2 == 0:
-            await sync_to_async(actions.member_hangup)(
+            await sync_to_async(buttons.member_hangup)(
                 actor=agents[index].user, member_id=customer_leg.pk
             )
         else:

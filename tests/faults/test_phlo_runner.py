@@ -17,7 +17,7 @@ from django.test import Client
 
 from agents.models import Agent
 from calls.models import Action, Call, Member
-from calls.services import actions
+from calls.services import buttons
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]
 
@@ -108,7 +108,7 @@ def _login(agent) -> Client:
 
 
 def _answered_call(runner, agent, customer) -> Call:
-    call = actions.call_start(actor=agent.user, to=customer.phone)
+    call = buttons.call_start(actor=agent.user, to=customer.phone)
     runner.advance(ANSWER)
     call.refresh_from_db()
     assert call.status == Call.Status.ACTIVE

@@ -9,7 +9,7 @@ import pytest
 
 from agents.models import Agent
 from calls.models import Action, Call, CallbackEvent, Member, WrapUp
-from calls.services import actions
+from calls.services import buttons
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +33,7 @@ def states(call: Call) -> dict[str, str]:
 
 
 def start_answered_call(sim, alice, dana) -> Call:
-    call = actions.call_start(actor=alice.user, to="+1 415 555 0101")
+    call = buttons.call_start(actor=alice.user, to="+1 415 555 0101")
     sim.advance(ANSWER)
     call.refresh_from_db()
     assert call.status == Call.Status.ACTIVE
@@ -43,7 +43,7 @@ def start_answered_call(sim, alice, dana) -> Call:
 
 
 def test_call_then_customer_hangs_up(sim, alice, dana):
-    call = actions.call_start(actor=alice.user, to="+1 415 555 0101")
+    call = buttons.call_start(actor=alice.user, to="+1 415 555 0101")
     assert call.status == Call.Status.DIALLING
     # Alice's phone rings first; Dana once Alice is on the call.
     assert states(call) == {alice.endpoint: S.DIALLING, dana.phone: S.PENDING}
@@ -71,13 +71,13 @@ def test_hold_and_unhold(sim, alice, dana):
     call = start_answered_call(sim, alice, dana)
     customer = call.members.get(address=dana.phone)
 
-    actions.member_hold(actor=alice.user, member_id=customer.pk)
+    buttons.member_hold(actor=alice.user, member_id=customer.pk)
     sim.advance(0.1)
     customer.refresh_from_db()
     assert customer.state == S.ON_HOLD and customer.hold_started_at
     assert sim.snapshot()["conferences"][0]["members"][1]["state"] == "on_hold"
 
-    actions.member_unhold(actor=alice.user, member_id=customer.pk)
+    buttons.member_unhold(actor=alice.user, member_id=customer.pk)
     sim.advance(0.1)
     customer.refresh_from_db()
     assert customer.state == S.TALKING and customer.hold_started_at is None
@@ -86,14 +86,14 @@ def test_hold_and_unhold(sim, alice, dana):
 def test_warm_transfer_then_resume(sim, alice, bob, dana):
     call = start_answered_call(sim, alice, dana)
 
-    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     call.refresh_from_db()
     assert call.transfer_kind == "warm" and call.transfer_to_agent == bob
     assert states(call)[dana.phone] == S.ON_HOLD
     sim.advance(ANSWER)
     assert states(call)[bob.endpoint] == S.TALKING  # consulting privately
 
-    actions.transfer_resume(actor=alice.user, call_id=call.pk)
+    buttons.transfer_resume(actor=alice.user, call_id=call.pk)
     sim.advance(0.1)
     call.refresh_from_db()
     assert call.transfer_kind == ""
@@ -106,10 +106,10 @@ def test_warm_transfer_then_resume(sim, alice, bob, dana):
 
 def test_warm_transfer_then_abort(sim, alice, bob, dana):
     call = start_answered_call(sim, alice, dana)
-    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     sim.advance(ANSWER)
 
-    actions.transfer_abort(actor=alice.user, call_id=call.pk)
+    buttons.transfer_abort(actor=alice.user, call_id=call.pk)
     sim.advance(0.1)
     call.refresh_from_db()
     bob.refresh_from_db()
@@ -122,7 +122,7 @@ def test_warm_transfer_then_abort(sim, alice, bob, dana):
 def test_cold_transfer_hands_the_call_over(sim, alice, bob, dana):
     call = start_answered_call(sim, alice, dana)
 
-    actions.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     call.refresh_from_db()
     assert call.transfer_kind == "cold" and states(call)[dana.phone] == S.ON_HOLD
 
@@ -135,7 +135,7 @@ def test_cold_transfer_hands_the_call_over(sim, alice, bob, dana):
 def test_cold_transfer_nobody_answers_returns_to_first_agent(sim, alice, dana):
     call = start_answered_call(sim, alice, dana)
 
-    actions.transfer_cold(actor=alice.user, call_id=call.pk, to="+1 500 555 0002")
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to="+1 500 555 0002")
     sim.advance(60)
     call.refresh_from_db()
     assert call.transfer_kind == "" and call.owner == alice
@@ -147,12 +147,12 @@ def test_cold_transfer_nobody_answers_returns_to_first_agent(sim, alice, dana):
 
 
 def test_voicemail_drop(sim, alice):
-    call = actions.call_start(actor=alice.user, to="+1 500 555 0003")
+    call = buttons.call_start(actor=alice.user, to="+1 500 555 0003")
     sim.advance(ANSWER)
     machine = call.members.get(address="15005550003")
     assert machine.state == S.VOICEMAIL and machine.is_machine
 
-    actions.member_voicemail_drop(actor=alice.user, member_id=machine.pk)
+    buttons.member_voicemail_drop(actor=alice.user, member_id=machine.pk)
     sim.advance(30)
     machine.refresh_from_db()
     assert machine.state == S.LEFT
@@ -161,7 +161,7 @@ def test_voicemail_drop(sim, alice):
 
 def test_agent_hangs_up_the_customer_and_the_call_ends(sim, alice, dana):
     call = start_answered_call(sim, alice, dana)
-    actions.member_hangup(actor=alice.user, member_id=call.members.get(address=dana.phone).pk)
+    buttons.member_hangup(actor=alice.user, member_id=call.members.get(address=dana.phone).pk)
     sim.advance(0.1)
     call.refresh_from_db()
     assert call.status == Call.Status.COMPLETED
@@ -171,7 +171,7 @@ def test_agent_hangs_up_the_customer_and_the_call_ends(sim, alice, dana):
 
 
 def test_busy_customer_leaves_call_consistent(sim, alice):
-    call = actions.call_start(actor=alice.user, to="+1 500 555 0001")
+    call = buttons.call_start(actor=alice.user, to="+1 500 555 0001")
     sim.advance(ANSWER)
     call.refresh_from_db()
     assert states(call)["15005550001"] == S.BUSY
@@ -186,7 +186,7 @@ def test_first_agent_who_hangs_up_during_a_cold_transfer_wraps_up_at_once(sim, a
     turns up later."""
     sim.phones.set_mode(bob.endpoint, "manual")
     call = start_answered_call(sim, alice, dana)
-    actions.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     sim.advance(ANSWER)
     assert states(call)[bob.endpoint] == S.DIALLING
     sim.phones.hangup(alice.endpoint)

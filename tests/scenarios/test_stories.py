@@ -1,6 +1,6 @@
 """The scenario catalogue: whole call stories, from the first ring to the last page.
 
-Each story drives a call the way people do: buttons through `calls.services.actions` (and
+Each story drives a call the way people do: buttons through `calls.services.buttons` (and
 the desktop's own services), phones through the simulator's hands, inbound callers through
 its PHLO flow, which asks our routing endpoint. The app learns everything else from the
 simulator's signed callbacks, delivered over HTTP to the real webhook. Time is the
@@ -30,7 +30,7 @@ from agents.rendering import render_full_state
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_wrap_up_save
 from calls.models import Call, Member
-from calls.services import actions
+from calls.services import buttons
 from calls.wallboard.figures import wallboard_figures
 from calls.wallboard.selectors import wallboard_agents
 from tests.scenarios.pages import (
@@ -156,7 +156,7 @@ def ended(sim, call: Call, *, within: float = 10.0) -> Call:
 
 def place(agent: Agent, to: str) -> Call:
     """The agent dials `to` from the desktop."""
-    return actions.call_start(actor=agent.user, to=to)
+    return buttons.call_start(actor=agent.user, to=to)
 
 
 def connected(sim, agent: Agent, to: str = DANA) -> Call:
@@ -241,7 +241,7 @@ def test_outbound_answered_agent_hangs_up_the_customer(sim, alice):
     """Alice presses Hang up on Dana's row: one press ends the call."""
 
     def hang_up_dana(call: Call) -> None:
-        actions.member_hangup(actor=alice.user, member_id=leg(call, DANA).pk)
+        buttons.member_hangup(actor=alice.user, member_id=leg(call, DANA).pk)
 
     talked_then_ended(sim, alice, end=hang_up_dana, outcome=Outcome.AGENT_HUNG_UP)
 
@@ -309,7 +309,7 @@ def test_outbound_cancelled_while_the_customer_rings(sim, alice):
     board = Board()
     call = place(alice, "+1 500 555 0005")
     until(sim, in_state(call, RINGS, S.DIALLING), what="the number ringing")
-    actions.member_hangup(actor=alice.user, member_id=leg(call, RINGS).pk)
+    buttons.member_hangup(actor=alice.user, member_id=leg(call, RINGS).pk)
     unreached(sim, alice, call, board=board, outcome=Outcome.CANCELLED, who=RINGS)
 
 
@@ -321,7 +321,7 @@ def test_outbound_cancelled_while_the_agent_phone_rings(sim, alice):
     call = place(alice, DANA)
     sim.advance(2 * ANSWER_DELAY)
     assert leg(call, DANA).state == S.PENDING
-    actions.member_hangup(actor=alice.user, member_id=leg(call, alice.endpoint).pk)
+    buttons.member_hangup(actor=alice.user, member_id=leg(call, alice.endpoint).pk)
     until(sim, in_state(call, DANA, S.LEFT), what="the call ending")
     dana = leg(call, DANA)
     assert dana.end_cause == Member.EndCause.NOT_DIALLED
@@ -356,7 +356,7 @@ def test_outbound_voicemail_drop(sim, alice):
     board = Board()
     call = place(alice, "+1 500 555 0003")
     until(sim, in_state(call, VOICEMAIL, S.VOICEMAIL), what="the machine answering")
-    actions.member_voicemail_drop(actor=alice.user, member_id=leg(call, VOICEMAIL).pk)
+    buttons.member_voicemail_drop(actor=alice.user, member_id=leg(call, VOICEMAIL).pk)
     story_end(
         sim=sim,
         call=ended(sim, call),
@@ -397,11 +397,11 @@ def test_outbound_hold_and_unhold(sim, alice):
     hangs up."""
     board = Board()
     call = connected(sim, alice)
-    actions.member_hold(actor=alice.user, member_id=leg(call, DANA).pk)
+    buttons.member_hold(actor=alice.user, member_id=leg(call, DANA).pk)
     sim.advance(SETTLE)
     assert leg(call, DANA).state == S.ON_HOLD
     assert wallboard_figures().customers_on_hold == 1
-    actions.member_unhold(actor=alice.user, member_id=leg(call, DANA).pk)
+    buttons.member_unhold(actor=alice.user, member_id=leg(call, DANA).pk)
     sim.advance(SETTLE)
     assert leg(call, DANA).state == S.TALKING
     sim.phones.hangup(DANA)
@@ -421,7 +421,7 @@ def test_outbound_hold_and_unhold(sim, alice):
 
 def consulting(sim, call: Call, alice: Agent, bob: Agent) -> None:
     """Alice starts a warm transfer to Bob: Dana on hold, Bob answers and they consult."""
-    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     until(sim, in_state(call, bob.endpoint, S.TALKING), what="Bob answering the consult")
     assert leg(call, DANA).state == S.ON_HOLD
 
@@ -430,7 +430,7 @@ def warm_transfer_completed(sim, alice: Agent, bob: Agent) -> Call:
     """Alice consults Bob, brings Dana back to both of them, then leaves: Bob has the call."""
     call = connected(sim, alice)
     consulting(sim, call, alice, bob)
-    actions.transfer_resume(actor=alice.user, call_id=call.pk)
+    buttons.transfer_resume(actor=alice.user, call_id=call.pk)
     until(sim, in_state(call, DANA, S.TALKING), what="everyone talking")
     sim.phones.hangup(alice.endpoint)
     until(sim, lambda: owner_of(call) == bob, what="Bob owning the call")
@@ -470,13 +470,13 @@ def test_warm_transfer_aborted(sim, alice, bob):
     board = Board()
     call = connected(sim, alice)
     consulting(sim, call, alice, bob)
-    actions.transfer_abort(actor=alice.user, call_id=call.pk)
+    buttons.transfer_abort(actor=alice.user, call_id=call.pk)
     until(sim, in_state(call, bob.endpoint, S.LEFT), what="Bob dropped")
     sim.advance(SETTLE)
     assert leg(call, DANA).state == S.TALKING
     assert status_of(bob) == (Status.AVAILABLE, "")
     assert Card.of(agent=bob, call=call).placement == NONE
-    actions.member_hangup(actor=alice.user, member_id=leg(call, DANA).pk)
+    buttons.member_hangup(actor=alice.user, member_id=leg(call, DANA).pk)
     story_end(
         sim=sim,
         call=ended(sim, call),
@@ -494,7 +494,7 @@ def test_warm_transfer_target_busy(sim, alice, bob):
     sim.phones.set_mode(bob.endpoint, "busy")
     board = Board()
     call = connected(sim, alice)
-    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     until(sim, in_state(call, bob.endpoint, S.BUSY), what="Bob busy")
     until(sim, in_state(call, DANA, S.TALKING), what="Dana back with Alice")
     call.refresh_from_db()
@@ -517,7 +517,7 @@ def test_warm_transfer_target_busy(sim, alice, bob):
 def cold_transfer_answered(sim, alice: Agent, bob: Agent) -> Call:
     """Alice hands Dana to Bob, who answers: Alice is off the call, Bob talks with Dana."""
     call = connected(sim, alice)
-    actions.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     until(sim, lambda: owner_of(call) == bob, what="Bob answering")
     until(sim, in_state(call, alice.endpoint, S.LEFT), what="Alice handed over")
     sim.advance(SETTLE)
@@ -635,9 +635,9 @@ def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(sim, 
         actor=alice.user, call_id=call.pk, disposition="Escalated", notes=""
     )
     assert wrap_up_saved.is_live and status_of(alice) == (Status.AVAILABLE, "")
-    actions.transfer_warm_start(actor=bob.user, call_id=call.pk, to=alice.endpoint)
+    buttons.transfer_warm_start(actor=bob.user, call_id=call.pk, to=alice.endpoint)
     until(sim, in_state(call, alice.endpoint, S.TALKING), what="Alice answering the consult")
-    actions.transfer_resume(actor=bob.user, call_id=call.pk)
+    buttons.transfer_resume(actor=bob.user, call_id=call.pk)
     until(sim, in_state(call, DANA, S.TALKING), what="everyone talking")
     sim.phones.hangup(bob.endpoint)
     until(sim, lambda: owner_of(call) == alice, what="Alice owning the call again")
@@ -661,7 +661,7 @@ def test_cold_transfer_first_agent_hangs_up_before_the_target_answers(sim, alice
     sim.phones.set_mode(bob.endpoint, "manual")
     board = Board()
     call = connected(sim, alice)
-    actions.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     until(sim, in_state(call, bob.endpoint, S.DIALLING), what="Bob ringing")
     sim.phones.hangup(alice.endpoint)
     until(sim, in_state(call, alice.endpoint, S.LEFT), what="Alice gone")
@@ -687,7 +687,7 @@ def test_cold_transfer_to_a_number_that_rings_out(sim, alice):
     on, and Alice wraps it up when it ends."""
     board = Board()
     call = connected(sim, alice)
-    actions.transfer_cold(actor=alice.user, call_id=call.pk, to="+1 500 555 0002")
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to="+1 500 555 0002")
     until(sim, in_state(call, NO_ANSWER, S.NO_ANSWER), within=RING_TIMEOUT + 10, what="ring-out")
     until(sim, in_state(call, DANA, S.TALKING), what="Dana back with Alice")
     call.refresh_from_db()
@@ -711,7 +711,7 @@ def test_cold_transfer_to_a_number_that_rings_out(sim, alice):
 def barged(sim, alice: Agent, sam) -> Call:
     """Sam joins Alice's call with Dana from his own phone."""
     call = connected(sim, alice)
-    actions.call_join(actor=sam, call_id=call.pk)
+    buttons.call_join(actor=sam, call_id=call.pk)
     until(sim, in_state(call, sam.agent.endpoint, S.TALKING), what="Sam joining")
     return call
 
@@ -743,7 +743,7 @@ def test_supervisor_barges_in_then_the_agent_leaves(sim, alice, sam):
     sim.advance(SETTLE)
     assert Call.objects.get(pk=call.pk).is_live
     assert status_of(alice) == (Status.WRAP_UP, "")
-    actions.member_hangup(actor=sam, member_id=leg(call, DANA).pk)
+    buttons.member_hangup(actor=sam, member_id=leg(call, DANA).pk)
     story_end(
         sim=sim,
         call=ended(sim, call),
@@ -760,7 +760,7 @@ def test_supervisor_hangs_up_the_customer(sim, alice, sam):
     nobody counts it as abandoned."""
     board = Board()
     call = connected(sim, alice)
-    actions.member_hangup(actor=sam, member_id=leg(call, DANA).pk)
+    buttons.member_hangup(actor=sam, member_id=leg(call, DANA).pk)
     story_end(
         sim=sim,
         call=ended(sim, call),

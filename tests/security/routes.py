@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
 from contactcenter.converters import DatabaseId
-from contactcenter.routing import websocket_urlpatterns
+from contactcenter.websockets import websocket_urlpatterns
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import requests
 
 from agents.services.dialing import MAX_INPUT
 from contactcenter.converters import MAX_ID
-from contactcenter.routing import CLOSE_NO_SUCH_SOCKET
+from contactcenter.websockets import CLOSE_NO_SUCH_SOCKET
 from tests.browser_stack import free_port, wait_for_port
 from tests.security.routes import http_routes
 from tests.security.sockets import login, open_socket, session_of

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from calls.models import Call, WrapUp
-from calls.services import actions
+from calls.services import buttons
 from tests.security.sockets import login
 from tests.security.world import build_world
 from tests.services.helpers import settle
@@ -101,8 +101,8 @@ def test_a_consulted_agent_owes_a_wrap_up_only_where_the_rules_say_so(
 
 def _handed_over_to_bob(phlo_sim, alice, bob, dana) -> Call:
     """Alice consults Bob, then leaves Dana with him: the call goes on, Bob owns it."""
-    call = settle(phlo_sim, actions.call_start(actor=alice.user, to=dana.phone))
-    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    call = settle(phlo_sim, buttons.call_start(actor=alice.user, to=dana.phone))
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     settle(phlo_sim, call)
     phlo_sim.phones.hangup(alice.endpoint)
     settle(phlo_sim, call, 0.1)

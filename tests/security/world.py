@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from agents.presence import agent_end_wrap_up
 from calls.models import Action, Call, Member
-from calls.services import actions
+from calls.services import buttons
 from tests.admin.builders import add_callback
 from tests.factories import make_customer
 from tests.services.helpers import settle
@@ -32,15 +32,15 @@ def _leg(call: Call, address: str) -> Member:
 
 
 def build_world(sim, *, alice, bob, carol, dana, ended: bool = False) -> World:
-    call = settle(sim, actions.call_start(actor=alice.user, to=dana.phone))
+    call = settle(sim, buttons.call_start(actor=alice.user, to=dana.phone))
     # Bob: consulted in a warm transfer, talked, then hung up.
-    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     settle(sim, call)
     sim.phones.hangup(bob.endpoint)
     settle(sim, call, 0.1)
     # Carol: offered a warm transfer, rejected it on her phone.
     sim.phones.set_mode(carol.endpoint, "manual")
-    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=carol.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=carol.endpoint)
     settle(sim, call, 0.5)
     sim.phones.reject(carol.endpoint)
     settle(sim, call, 0.1)

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from calls.models import Action, Call
-from calls.services import CallBusy, actions
+from calls.services import CallBusy, buttons
 from tests.services.helpers import S, settle
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def test_a_hold_inserts_its_action_with_the_request_and_updates_it_once(
 ):
     dana = talking_call.members.get(address=DANA)
     with CaptureQueriesContext(connection) as captured:
-        assert actions.member_hold(actor=alice.user, member_id=dana.pk).state == S.ON_HOLD
+        assert buttons.member_hold(actor=alice.user, member_id=dana.pk).state == S.ON_HOLD
     # The INSERT with the request, then the outcome: no separate write of the request.
     assert _action_writes(captured) == ["INSERT", "UPDATE"]
     (at_send,) = stored_at_send
@@ -57,7 +57,7 @@ def test_a_hold_inserts_its_action_with_the_request_and_updates_it_once(
 
 
 def test_a_call_start_sends_what_it_stored(phlo_sim, alice, dana, stored_at_send):
-    call = actions.call_start(actor=alice.user, to="+1 415 555 0101")
+    call = buttons.call_start(actor=alice.user, to="+1 415 555 0101")
     (at_send,) = stored_at_send
     assert at_send[-1]["request"]["body"] == {
         "action": "call",
@@ -73,7 +73,7 @@ def test_an_action_that_lost_the_claim_keeps_no_request(phlo_sim, talking_call, 
     holder = Action.objects.create(call=talking_call, actor=bob.user, kind="hangup")
     Call.objects.filter(pk=talking_call.pk).update(pending_action=holder)
     with pytest.raises(CallBusy):
-        actions.member_hold(actor=alice.user, member_id=dana.pk)
+        buttons.member_hold(actor=alice.user, member_id=dana.pk)
     lost = Action.objects.get(kind="hold")
     assert (lost.outcome, lost.error_kind, lost.request) == ("failed", "call_busy", {})
     assert phlo_sim.member(DANA)["state"] == "talking"
@@ -82,11 +82,11 @@ def test_an_action_that_lost_the_claim_keeps_no_request(phlo_sim, talking_call, 
 def test_a_resume_records_its_initiator_with_the_insert(
     phlo_sim, talking_call, alice, carol, stored_at_send
 ):
-    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
     settle(phlo_sim, talking_call)
     stored_at_send.clear()
     with CaptureQueriesContext(connection) as captured:
-        actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+        buttons.transfer_resume(actor=alice.user, call_id=talking_call.pk)
     assert _action_writes(captured) == ["INSERT", "UPDATE"]
     resume = Action.objects.get(kind="resume_call")
     assert (resume.outcome, resume.target, resume.member.agent) == (

@@ -15,7 +15,7 @@ from agents.permissions import is_supervisor
 from agents.services.ringing import ringing_leg_reject
 from calls import selectors
 from calls.models import Action, Call, Member
-from calls.services import InvalidState, NotAllowed, NotFound, actions
+from calls.services import InvalidState, NotAllowed, NotFound, buttons
 from calls.services.execution import actor_for, load_member
 from calls.state import call_changed, lock_call, member_set_state
 from tests.factories import make_agent, make_customer, make_supervisor, make_user
@@ -129,7 +129,7 @@ def test_a_known_call_is_checked_against_the_member(phlo_sim, talking_call, alic
     dana = dana_leg(talking_call)
     call, members, member = load_member(member_id=dana.pk, call_id=talking_call.pk)
     assert (call, member) == (talking_call, dana) and dana in members
-    other = actions.call_start(actor=make_agent(username="eve").user, to="+14155550199")
+    other = buttons.call_start(actor=make_agent(username="eve").user, to="+14155550199")
     for wrong in (other.pk, 424242):  # another call; a call that is gone
         with pytest.raises(NotFound) as info:
             load_member(member_id=dana.pk, call_id=wrong)
@@ -140,9 +140,9 @@ def test_a_known_call_is_checked_against_the_member(phlo_sim, talking_call, alic
 
 
 def test_a_button_with_the_wrong_call_does_nothing(phlo_sim, talking_call, alice):
-    other = actions.call_start(actor=make_agent(username="eve").user, to="+14155550199")
+    other = buttons.call_start(actor=make_agent(username="eve").user, to="+14155550199")
     with pytest.raises(NotFound, match=GONE):
-        actions.member_hold(actor=alice.user, member_id=dana_leg(talking_call).pk, call_id=other.pk)
+        buttons.member_hold(actor=alice.user, member_id=dana_leg(talking_call).pk, call_id=other.pk)
     assert not Action.objects.filter(kind="hold").exists()
     assert sim_states(phlo_sim, talking_call)[DANA] == "talking"
 
@@ -157,7 +157,7 @@ def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
     dana = dana_leg(talking_call)
     user = fresh(alice.user)
     held, sql = queries_until_phlo(
-        phlo_sim, lambda: actions.member_hold(actor=user, member_id=dana.pk)
+        phlo_sim, lambda: buttons.member_hold(actor=user, member_id=dana.pk)
     )
     assert held.state == S.ON_HOLD
     # was 11, then 9; then 5 before the profile was cached: the member's call, and the call
@@ -168,7 +168,7 @@ def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
     user = fresh(alice.user)
     unheld, sql = queries_until_phlo(
         phlo_sim,
-        lambda: actions.member_unhold(
+        lambda: buttons.member_unhold(
             actor=user, actor_agent=alice, member_id=dana.pk, call_id=talking_call.pk
         ),
     )
@@ -181,7 +181,7 @@ def test_a_supervisor_acting_from_the_wallboard_is_checked_in_one_query(phlo_sim
     sue = fresh(make_supervisor(username="sue"))
     dana = dana_leg(talking_call)
     held, sql = queries_until_phlo(
-        phlo_sim, lambda: actions.member_hold(actor=sue, member_id=dana.pk)
+        phlo_sim, lambda: buttons.member_hold(actor=sue, member_id=dana.pk)
     )
     assert held.state == S.ON_HOLD
     # was 10: two permission queries, and the member's call looked up twice; then 9
@@ -193,7 +193,7 @@ def test_call_buttons_queries_before_phlo(phlo_sim, talking_call, alice, bob):
     user = fresh(alice.user)
     _, sql = queries_until_phlo(
         phlo_sim,
-        lambda: actions.transfer_warm_start(
+        lambda: buttons.transfer_warm_start(
             actor=user, actor_agent=alice, call_id=talking_call.pk, to=bob.endpoint
         ),
     )
@@ -203,7 +203,7 @@ def test_call_buttons_queries_before_phlo(phlo_sim, talking_call, alice, bob):
     assert len(sql) == 9, "\n".join(sql)  # was 12, then 10 (the supervisor check, now cached)
     _, sql = queries_until_phlo(
         phlo_sim,
-        lambda: actions.transfer_abort(actor=user, actor_agent=alice, call_id=talking_call.pk),
+        lambda: buttons.transfer_abort(actor=user, actor_agent=alice, call_id=talking_call.pk),
     )
     assert len(sql) == 6, "\n".join(sql)  # was 9, then 7 (the supervisor check, now cached)
     talking_call.refresh_from_db()
@@ -216,7 +216,7 @@ def test_a_transfer_to_an_agent_already_found(phlo_sim, talking_call, alice, bob
     user = fresh(alice.user)
     _, sql = queries_until_phlo(
         phlo_sim,
-        lambda: actions.transfer_cold(
+        lambda: buttons.transfer_cold(
             actor=user,
             actor_agent=alice,
             call_id=talking_call.pk,
@@ -232,7 +232,7 @@ def test_a_transfer_to_an_agent_already_found(phlo_sim, talking_call, alice, bob
 
 def test_an_agent_not_at_the_address_is_not_taken_for_it(phlo_sim, talking_call, alice, bob):
     carol = make_agent(username="carol")
-    actions.transfer_warm_start(
+    buttons.transfer_warm_start(
         actor=alice.user, call_id=talking_call.pk, to=bob.endpoint, to_agent=carol
     )
     talking_call.refresh_from_db()
@@ -249,7 +249,7 @@ def test_call_start_queries_before_phlo(phlo_sim, alice, bob, dana):
     are on a call, the call, its two legs, the action and the call's claim."""
     user = fresh(alice.user)
     call, sql = queries_until_phlo(
-        phlo_sim, lambda: actions.call_start(actor=user, to="+1 415 555 0101")
+        phlo_sim, lambda: buttons.call_start(actor=user, to="+1 415 555 0101")
     )
     assert call.customer == dana
     assert len(sql) == 13, "\n".join(sql)  # was 14: the new legs were read back
@@ -259,7 +259,7 @@ def test_call_start_queries_before_phlo(phlo_sim, alice, bob, dana):
     user = fresh(bob.user)
     call, sql = queries_until_phlo(
         phlo_sim,
-        lambda: actions.call_start(actor=user, actor_agent=bob, to="", customer=eli),
+        lambda: buttons.call_start(actor=user, actor_agent=bob, to="", customer=eli),
     )
     assert (call.owner, call.customer) == (bob, eli)
     assert call.members.get(role="customer").address == eli.phone
@@ -270,20 +270,20 @@ def test_call_start_queries_before_phlo(phlo_sim, alice, bob, dana):
 def test_call_start_checks_what_it_is_handed(phlo_sim, alice, bob, dana):
     eli = make_customer(name="Eli Evans", phone="+14155550102")
     with pytest.raises(ValueError, match="is not customer_id"):
-        actions.call_start(actor=alice.user, to="", customer=dana, customer_id=eli.pk)
+        buttons.call_start(actor=alice.user, to="", customer=dana, customer_id=eli.pk)
     with pytest.raises(ValueError, match="is not user"):
-        actions.call_start(actor=alice.user, actor_agent=bob, to=DANA)
+        buttons.call_start(actor=alice.user, actor_agent=bob, to=DANA)
     assert not Call.objects.exists() and not Action.objects.exists()
     assert phlo_sim.snapshot()["conferences"] == []
     # The same customer both ways is fine.
-    call = actions.call_start(actor=alice.user, to="", customer=eli, customer_id=eli.pk)
+    call = buttons.call_start(actor=alice.user, to="", customer=eli, customer_id=eli.pk)
     assert call.customer == eli
 
 
 def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
     """The agent, the leg, the supervisor check, the call with its members, the action's
     INSERT and the claim."""
-    first = actions.call_start(actor=alice.user, to=DANA)
+    first = buttons.call_start(actor=alice.user, to=DANA)
     mine = first.members.get(agent=alice)
     user = fresh(alice.user)
     gone, sql = queries_until_phlo(
@@ -295,7 +295,7 @@ def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
     assert len(sql) == 5, "\n".join(sql)
 
     # Handed the agent, as the desktop's view does: one query fewer.
-    second = actions.call_start(actor=bob.user, to="+14155550102")
+    second = buttons.call_start(actor=bob.user, to="+14155550102")
     mine = second.members.get(agent=bob)
     user = fresh(bob.user)
     gone, sql = queries_until_phlo(
@@ -307,7 +307,7 @@ def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
 
 
 def test_reject_with_someone_elses_agent_is_a_programming_error(phlo_sim, alice, bob, dana):
-    call = actions.call_start(actor=bob.user, to=DANA)
+    call = buttons.call_start(actor=bob.user, to=DANA)
     bobs = call.members.get(agent=bob)
     with pytest.raises(ValueError, match="is not user"):
         ringing_leg_reject(actor=alice.user, actor_agent=bob, member_id=bobs.pk)
@@ -322,11 +322,11 @@ def test_join_queries_before_phlo(phlo_sim, talking_call, sam):
     supervisor is on another call, as the claim left them."""
     agent = Agent.objects.select_related("user").get(user=sam)
     with pytest.raises(ValueError, match="is not user"):
-        actions.call_join(actor=sam, actor_agent=make_agent(), call_id=talking_call.pk)
+        buttons.call_join(actor=sam, actor_agent=make_agent(), call_id=talking_call.pk)
     user = fresh(sam)
     call, sql = queries_until_phlo(
         phlo_sim,
-        lambda: actions.call_join(actor=user, actor_agent=agent, call_id=talking_call.pk),
+        lambda: buttons.call_join(actor=user, actor_agent=agent, call_id=talking_call.pk),
     )
     assert call.members.get(role="supervisor").agent == agent
     assert len(sql) == 8, "\n".join(sql)  # 9 without the agent; the supervisor check cached
@@ -352,7 +352,7 @@ def test_a_call_changed_between_the_read_and_the_claim_is_read_again(
 
     monkeypatch.setattr(selectors, "members_with_their_call", read_then_someone_holds)
     with phlo_requests(phlo_sim) as sent, pytest.raises(InvalidState, match="not talking"):
-        actions.member_hold(actor=alice.user, actor_agent=alice, member_id=dana.pk)
+        buttons.member_hold(actor=alice.user, actor_agent=alice, member_id=dana.pk)
     assert sent == []
     action = Action.objects.get(kind="hold")
     assert (action.outcome, action.request) == ("failed", {})

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from agents.models import Agent
 from agents.pushes import agent_group
 from calls.models import Action, Call, Member
-from calls.services import InvalidInput, InvalidState, NotAllowed, PhloFailed, actions
+from calls.services import InvalidInput, InvalidState, NotAllowed, PhloFailed, buttons
 from tests.factories import make_customer
 from tests.services.helpers import S, phlo_requests, settle, sim_states, states
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_call_a_customer(phlo_sim, settings, alice, dana):
-    call = actions.call_start(actor=alice.user, to="+1 (415) 555-0101")
+    call = buttons.call_start(actor=alice.user, to="+1 (415) 555-0101")
 
     assert call.status == Call.Status.DIALLING
     assert (call.owner, call.customer, call.direction) == (alice, dana, "outbound")
@@ -71,7 +71,7 @@ def test_call_a_customer(phlo_sim, settings, alice, dana):
 
 
 def test_unknown_number_has_no_customer(phlo_sim, alice):
-    call = actions.call_start(actor=alice.user, to="+44 20 7946 0999")
+    call = buttons.call_start(actor=alice.user, to="+44 20 7946 0999")
     assert call.customer is None
     assert [(m.address, m.role, m.customer) for m in call.members.all()][1] == (
         "442079460999",
@@ -81,7 +81,7 @@ def test_unknown_number_has_no_customer(phlo_sim, alice):
 
 
 def test_customer_id_picks_the_record(phlo_sim, alice, dana):
-    call = actions.call_start(actor=alice.user, to="", customer_id=dana.pk)
+    call = buttons.call_start(actor=alice.user, to="", customer_id=dana.pk)
     assert call.customer == dana
     assert call.members.last().address == dana.phone
 
@@ -89,13 +89,13 @@ def test_customer_id_picks_the_record(phlo_sim, alice, dana):
 def test_customer_id_wins_over_the_number_typed(phlo_sim, alice, dana):
     # Dana asked to be called back on another number that belongs to a different record.
     other = make_customer(name="Other", phone="+14155550199")
-    call = actions.call_start(actor=alice.user, to=other.phone, customer_id=dana.pk)
+    call = buttons.call_start(actor=alice.user, to=other.phone, customer_id=dana.pk)
     assert call.customer == dana
     assert call.members.last().address == other.phone
 
 
 def test_calling_another_agent_uses_role_agent(phlo_sim, alice, bob):
-    call = actions.call_start(actor=alice.user, to="sip:bob@Phones.TEST")
+    call = buttons.call_start(actor=alice.user, to="sip:bob@Phones.TEST")
     target = call.members.last()
     assert (target.address, target.role, target.agent, target.customer) == (
         bob.endpoint,
@@ -119,7 +119,7 @@ def test_calling_another_agent_uses_role_agent(phlo_sim, alice, bob):
 )
 def test_bad_addresses_are_refused_before_anything_happens(phlo_sim, alice, to, message):
     with pytest.raises(InvalidInput) as info:
-        actions.call_start(actor=alice.user, to=to)
+        buttons.call_start(actor=alice.user, to=to)
     assert message in info.value.message
     assert info.value.http_status == 400
     assert not Call.objects.exists() and not Action.objects.exists()
@@ -128,34 +128,34 @@ def test_bad_addresses_are_refused_before_anything_happens(phlo_sim, alice, to, 
 
 def test_own_endpoint_refused(phlo_sim, alice):
     with pytest.raises(InvalidInput, match="your own endpoint"):
-        actions.call_start(actor=alice.user, to="sip:alice@phones.test")
+        buttons.call_start(actor=alice.user, to="sip:alice@phones.test")
 
 
 def test_unknown_customer_id(phlo_sim, alice):
     with pytest.raises(InvalidInput, match="customer does not exist"):
-        actions.call_start(actor=alice.user, to="", customer_id=9999)
+        buttons.call_start(actor=alice.user, to="", customer_id=9999)
 
 
 def test_needs_an_agent_profile(phlo_sim, plain_user, sam):
     with pytest.raises(NotAllowed, match="agent profile"):
-        actions.call_start(actor=plain_user, to="+14155550101")
+        buttons.call_start(actor=plain_user, to="+14155550101")
     with pytest.raises(NotAllowed, match="Sign in"):
-        actions.call_start(actor=AnonymousUser(), to="+14155550101")
+        buttons.call_start(actor=AnonymousUser(), to="+14155550101")
     # A supervisor with a phone may call.
-    assert actions.call_start(actor=sam, to="+14155550101").owner.user == sam
+    assert buttons.call_start(actor=sam, to="+14155550101").owner.user == sam
 
 
 def test_one_call_at_a_time(phlo_sim, alice):
-    actions.call_start(actor=alice.user, to="+14155550101")
+    buttons.call_start(actor=alice.user, to="+14155550101")
     with pytest.raises(InvalidState, match="already on a call"):
-        actions.call_start(actor=alice.user, to="+14155550102")
+        buttons.call_start(actor=alice.user, to="+14155550102")
     assert Call.objects.count() == 1
 
 
 def test_busy_agent_cannot_be_called(phlo_sim, alice, bob, carol):
-    actions.call_start(actor=bob.user, to="+14155550101")
+    buttons.call_start(actor=bob.user, to="+14155550101")
     with pytest.raises(InvalidState, match="Bob is on another call"):
-        actions.call_start(actor=alice.user, to=bob.endpoint)
+        buttons.call_start(actor=alice.user, to=bob.endpoint)
 
 
 def _closed_port() -> int:
@@ -184,7 +184,7 @@ def test_phlo_failure_marks_the_new_call_failed(phlo_sim, settings, alice, dana,
     arrange, status = FAILURES[failure]
     arrange(phlo_sim, settings)
     with pytest.raises(PhloFailed) as info:
-        actions.call_start(actor=alice.user, to=dana.phone)
+        buttons.call_start(actor=alice.user, to=dana.phone)
     error = info.value
     kind = {"unavailable_html": "server_error"}.get(failure, failure)
     assert (error.kind, error.status, error.code, error.http_status) == (
@@ -212,7 +212,7 @@ def test_phlo_failure_marks_the_new_call_failed(phlo_sim, settings, alice, dana,
     settings.PHLO_ID = "11111111-2222-4333-8444-555555555555"
     settings.PHLO_READ_TIMEOUT = 5
     settings.PHLO_BASE_URL = phlo_sim.api_url
-    assert actions.call_start(actor=alice.user, to=dana.phone).status == Call.Status.DIALLING
+    assert buttons.call_start(actor=alice.user, to=dana.phone).status == Call.Status.DIALLING
 
 
 # --- what may be dialled -----------------------------------------------------------------------
@@ -222,7 +222,7 @@ def refused(sim, *, match: str, **kwargs) -> str:
     """call_start's InvalidInput message, checking that nothing was dialled or recorded."""
     before = (Call.objects.count(), Action.objects.count())
     with phlo_requests(sim) as sent, pytest.raises(InvalidInput, match=match) as info:
-        actions.call_start(**kwargs)
+        buttons.call_start(**kwargs)
     assert sent == []
     assert (Call.objects.count(), Action.objects.count()) == before
     return info.value.message
@@ -239,13 +239,13 @@ def test_a_truncated_number_is_not_dialled(phlo_sim, alice):
 
 def test_a_local_number_is_read_in_the_default_region(phlo_sim, settings, alice, dana):
     settings.PHONE_DEFAULT_REGION = "US"
-    call = actions.call_start(actor=alice.user, to="415 555 0101")
+    call = buttons.call_start(actor=alice.user, to="415 555 0101")
     assert (call.customer, call.members.get(role="customer").address) == (dana, "14155550101")
 
 
 def test_the_default_region_comes_from_settings(phlo_sim, settings, alice, dana):
     settings.PHONE_DEFAULT_REGION = "GB"
-    call = actions.call_start(actor=alice.user, to="020 7946 0999")
+    call = buttons.call_start(actor=alice.user, to="020 7946 0999")
     assert call.members.get(role="customer").address == "442079460999"
     refused(phlo_sim, actor=alice.user, to="415 555 0101", match="not a valid phone number in GB")
 
@@ -253,7 +253,7 @@ def test_the_default_region_comes_from_settings(phlo_sim, settings, alice, dana)
 def test_a_customers_number_on_record_is_not_read_as_a_local_one(phlo_sim, settings, alice):
     settings.PHONE_DEFAULT_REGION = "GB"
     dana = make_customer(name="Dana Diaz", phone="+14155550101")
-    call = actions.call_start(actor=alice.user, to="", customer=dana)
+    call = buttons.call_start(actor=alice.user, to="", customer=dana)
     assert call.members.get(role="customer").address == "14155550101"
 
 
@@ -264,20 +264,20 @@ def test_a_customer_whose_number_cannot_be_dialled(phlo_sim, alice):
 
 
 def test_a_sip_address_is_dialled(phlo_sim, alice):
-    call = actions.call_start(actor=alice.user, to="sip:Someone@Example.COM")
+    call = buttons.call_start(actor=alice.user, to="sip:Someone@Example.COM")
     assert call.members.get(role="customer").address == "sip:Someone@example.com"
 
 
 def test_carrier_failure_is_not_an_api_error(phlo_sim, alice):
     # PHLO accepts the call; the failure arrives later, as the leg's exit.
-    call = actions.call_start(actor=alice.user, to="15005550004")
+    call = buttons.call_start(actor=alice.user, to="15005550004")
     assert Action.objects.get(call=call).outcome == "succeeded"
     call = settle(phlo_sim, call)
     assert states(call)["15005550004"] == S.FAILED
 
 
 def test_unanswered_customer_ends_the_call(phlo_sim, alice):
-    call = actions.call_start(actor=alice.user, to="15005550001")  # busy
+    call = buttons.call_start(actor=alice.user, to="15005550001")  # busy
     call = settle(phlo_sim, call)
     assert states(call)["15005550001"] == S.BUSY
 
@@ -296,7 +296,7 @@ def test_success_is_pushed_after_commit(phlo_sim, alice, dana, django_capture_on
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(agent_group(alice.pk), channel)
     with django_capture_on_commit_callbacks(execute=True):
-        call = actions.call_start(actor=alice.user, to=dana.phone)
+        call = buttons.call_start(actor=alice.user, to=dana.phone)
     messages = async_to_sync(_drain)(layer, channel)
     async_to_sync(layer.group_discard)(agent_group(alice.pk), channel)
     pushed = [m for m in messages if m.get("call_id") == call.pk]
@@ -315,5 +315,5 @@ def test_member_rows_exist_before_phlo_is_asked(phlo_sim, alice, dana, monkeypat
         return original(self, request)
 
     monkeypatch.setattr(PhloClient, "send", spy)
-    actions.call_start(actor=alice.user, to=dana.phone)
+    buttons.call_start(actor=alice.user, to=dana.phone)
     assert seen["legs"] == [(alice.endpoint, S.DIALLING), (dana.phone, S.PENDING)]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from calls.models import Action, Call
 from calls.phlo_client import PhloClient
-from calls.services import CallBusy, InvalidState, ServiceError, actions, claims
+from calls.services import CallBusy, InvalidState, ServiceError, buttons, claims
 from tests.services.helpers import S, settle, states
 
 DANA = "14155550101"
@@ -30,7 +30,7 @@ class TestExistingClaim:
     def test_loser_is_told_who_is_doing_what(self, phlo_sim, talking_call, alice, bob, carol):
         held_by = claim_for(talking_call, user=bob.user)
         with pytest.raises(CallBusy) as info:
-            actions.transfer_warm_start(
+            buttons.transfer_warm_start(
                 actor=alice.user, call_id=talking_call.pk, to=carol.endpoint
             )
         assert info.value.message == (
@@ -50,13 +50,13 @@ class TestExistingClaim:
         claim_for(talking_call, user=bob.user, kind="hold")
         dana = talking_call.members.get(address=DANA)
         with pytest.raises(CallBusy, match="Bob is already putting someone on hold"):
-            actions.member_hangup(actor=alice.user, member_id=dana.pk)
+            buttons.member_hangup(actor=alice.user, member_id=dana.pk)
         assert phlo_sim.member(DANA)["state"] == "talking"
 
     def test_your_own_action_in_flight(self, phlo_sim, talking_call, alice):
         claim_for(talking_call, user=alice.user, kind="hold")
         with pytest.raises(CallBusy, match="You are already putting someone on hold"):
-            actions.member_hold(
+            buttons.member_hold(
                 actor=alice.user, member_id=talking_call.members.get(address=DANA).pk
             )
 
@@ -64,7 +64,7 @@ class TestExistingClaim:
         stale = claims.stale_after() + timedelta(seconds=1)
         old = claim_for(talking_call, user=bob.user, kind="hold", age=stale)
         dana = talking_call.members.get(address=DANA)
-        assert actions.member_hold(actor=alice.user, member_id=dana.pk).state == S.ON_HOLD
+        assert buttons.member_hold(actor=alice.user, member_id=dana.pk).state == S.ON_HOLD
         old.refresh_from_db()
         assert (old.outcome, old.error_kind) == ("failed", "abandoned")
         talking_call.refresh_from_db()
@@ -74,7 +74,7 @@ class TestExistingClaim:
         recent = claims.stale_after() - timedelta(seconds=2)
         claim_for(talking_call, user=bob.user, kind="hold", age=recent)
         with pytest.raises(CallBusy):
-            actions.member_hold(
+            buttons.member_hold(
                 actor=alice.user, member_id=talking_call.members.get(address=DANA).pk
             )
 
@@ -108,7 +108,7 @@ class TestExistingClaim:
 
         monkeypatch.setattr(PhloClient, "send", broken)
         with pytest.raises(RuntimeError):
-            actions.member_hold(
+            buttons.member_hold(
                 actor=alice.user, member_id=talking_call.members.get(address=DANA).pk
             )
         talking_call.refresh_from_db()
@@ -127,12 +127,12 @@ def test_no_transaction_is_open_while_phlo_is_asked(phlo_sim, alice, bob, dana, 
         return original(self, request)
 
     monkeypatch.setattr(PhloClient, "send", spy)
-    call = actions.call_start(actor=alice.user, to=dana.phone)
+    call = buttons.call_start(actor=alice.user, to=dana.phone)
     settle(phlo_sim, call)
-    actions.member_hold(actor=alice.user, member_id=call.members.get(address=dana.phone).pk)
-    actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    buttons.member_hold(actor=alice.user, member_id=call.members.get(address=dana.phone).pk)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     settle(phlo_sim, call)
-    actions.transfer_resume(actor=alice.user, call_id=call.pk)
+    buttons.transfer_resume(actor=alice.user, call_id=call.pk)
     assert seen == [False, False, False, False]
 
 
@@ -153,7 +153,7 @@ def test_two_users_race_to_transfer(phlo_sim, talking_call, alice, bob, carol, s
     def attempt(name: str, user, to: str) -> None:
         try:
             barrier.wait(5)
-            results[name] = actions.transfer_warm_start(actor=user, call_id=talking_call.pk, to=to)
+            results[name] = buttons.transfer_warm_start(actor=user, call_id=talking_call.pk, to=to)
         except ServiceError as error:
             results[name] = error
         finally:
@@ -222,7 +222,7 @@ def test_claim_is_atomic_across_connections(alice, bob, dana):
 def test_busy_message_while_a_supervisor_joins(phlo_sim, talking_call, alice, sam):
     claim_for(talking_call, user=sam, kind="call")
     with pytest.raises(CallBusy) as info:
-        actions.member_hold(actor=alice.user, member_id=talking_call.members.get(address=DANA).pk)
+        buttons.member_hold(actor=alice.user, member_id=talking_call.members.get(address=DANA).pk)
     assert info.value.message == (
         "Sam is already adding someone to this call. Try again when it has finished."
     )

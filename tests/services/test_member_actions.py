@@ -10,7 +10,7 @@ from calls.services import (
     NotAllowed,
     NotFound,
     PhloFailed,
-    actions,
+    buttons,
 )
 from tests.factories import make_supervisor
 from tests.services.helpers import S, settle, sim_states, states
@@ -28,7 +28,7 @@ def test_hold_then_unhold(phlo_sim, talking_call, alice):
     dana = leg(talking_call, DANA)
     version = talking_call.version
 
-    held = actions.member_hold(actor=alice.user, member_id=dana.pk)
+    held = buttons.member_hold(actor=alice.user, member_id=dana.pk)
     assert held.state == S.ON_HOLD and held.hold_started_at is not None
     assert sim_states(phlo_sim, talking_call)[DANA] == "on_hold"
     action = Action.objects.filter(kind="hold").get()
@@ -43,24 +43,24 @@ def test_hold_then_unhold(phlo_sim, talking_call, alice):
     talking_call.refresh_from_db()
     assert talking_call.version > version and talking_call.pending_action is None
 
-    unheld = actions.member_unhold(actor=alice.user, member_id=dana.pk)
+    unheld = buttons.member_unhold(actor=alice.user, member_id=dana.pk)
     assert unheld.state == S.TALKING and unheld.hold_started_at is None
     assert sim_states(phlo_sim, talking_call)[DANA] == "talking"
 
 
 def test_agent_can_hold_their_own_sip_leg(phlo_sim, talking_call, alice):
     mine = leg(talking_call, alice.endpoint)
-    assert actions.member_hold(actor=alice.user, member_id=mine.pk).state == S.ON_HOLD
+    assert buttons.member_hold(actor=alice.user, member_id=mine.pk).state == S.ON_HOLD
     action = Action.objects.get(kind="hold")
     assert action.request["path"].endswith("/members/sip%3Aalice%40phones.test")
 
 
 def test_hold_refused_unless_talking(phlo_sim, talking_call, alice):
     dana = leg(talking_call, DANA)
-    actions.member_hold(actor=alice.user, member_id=dana.pk)
+    buttons.member_hold(actor=alice.user, member_id=dana.pk)
     before = Action.objects.count()
     with pytest.raises(InvalidState) as info:
-        actions.member_hold(actor=alice.user, member_id=dana.pk)
+        buttons.member_hold(actor=alice.user, member_id=dana.pk)
     assert info.value.message == "Dana Diaz is not talking (on hold), so cannot be held."
     assert info.value.http_status == 409
     # Refused before anything was sent or recorded.
@@ -69,17 +69,17 @@ def test_hold_refused_unless_talking(phlo_sim, talking_call, alice):
 
 def test_unhold_refused_unless_held(phlo_sim, talking_call, alice):
     with pytest.raises(InvalidState, match="Dana Diaz is not on hold"):
-        actions.member_unhold(actor=alice.user, member_id=leg(talking_call, DANA).pk)
+        buttons.member_unhold(actor=alice.user, member_id=leg(talking_call, DANA).pk)
 
 
 def test_hold_refused_on_a_ringing_leg(phlo_sim, alice, dana):
-    call = actions.call_start(actor=alice.user, to=DANA)
+    call = buttons.call_start(actor=alice.user, to=DANA)
     with pytest.raises(InvalidState, match="not talking"):
-        actions.member_hold(actor=alice.user, member_id=leg(call, DANA).pk)
+        buttons.member_hold(actor=alice.user, member_id=leg(call, DANA).pk)
 
 
 def test_hanging_up_the_customer_ends_the_call_in_one_step(phlo_sim, talking_call, alice):
-    gone = actions.member_hangup(actor=alice.user, member_id=leg(talking_call, DANA).pk)
+    gone = buttons.member_hangup(actor=alice.user, member_id=leg(talking_call, DANA).pk)
     assert gone.state == S.LEFT and gone.left_at is not None
     assert gone.end_cause == Member.EndCause.HUNG_UP
     talking_call.refresh_from_db()
@@ -93,34 +93,34 @@ def test_hanging_up_the_customer_ends_the_call_in_one_step(phlo_sim, talking_cal
     assert alice.status == Agent.Status.WRAP_UP
     # Nothing more can be done on an ended call.
     with pytest.raises(InvalidState, match="This call has ended"):
-        actions.member_hold(actor=alice.user, member_id=leg(talking_call, DANA).pk)
+        buttons.member_hold(actor=alice.user, member_id=leg(talking_call, DANA).pk)
 
 
 def test_hangup_a_ringing_leg_cancels_it(phlo_sim, alice):
-    call = actions.call_start(actor=alice.user, to="15005550005")  # rings until answered
+    call = buttons.call_start(actor=alice.user, to="15005550005")  # rings until answered
     phlo_sim.advance(3)
-    actions.member_hangup(actor=alice.user, member_id=leg(call, "15005550005").pk)
+    buttons.member_hangup(actor=alice.user, member_id=leg(call, "15005550005").pk)
     assert sim_states(phlo_sim, call)["15005550005"] == "gone"
     assert states(call)["15005550005"] == S.LEFT
 
 
 def test_hangup_refused_for_a_leg_already_gone(phlo_sim, talking_call, alice):
     dana = leg(talking_call, DANA)
-    actions.member_hangup(actor=alice.user, member_id=dana.pk)
+    buttons.member_hangup(actor=alice.user, member_id=dana.pk)
     with pytest.raises(InvalidState, match="This call has ended"):
-        actions.member_hangup(actor=alice.user, member_id=dana.pk)
+        buttons.member_hangup(actor=alice.user, member_id=dana.pk)
 
 
 def test_voicemail_drop(phlo_sim, alice):
-    call = actions.call_start(actor=alice.user, to="15005550003")  # a voicemail machine
+    call = buttons.call_start(actor=alice.user, to="15005550003")  # a voicemail machine
     call = settle(phlo_sim, call)
     machine = leg(call, "15005550003")
     assert machine.state == S.VOICEMAIL
     # A machine cannot be held.
     with pytest.raises(InvalidState, match="not talking"):
-        actions.member_hold(actor=alice.user, member_id=machine.pk)
+        buttons.member_hold(actor=alice.user, member_id=machine.pk)
 
-    dropped = actions.member_voicemail_drop(actor=alice.user, member_id=machine.pk)
+    dropped = buttons.member_voicemail_drop(actor=alice.user, member_id=machine.pk)
     assert dropped.state == S.LEFT
     assert phlo_sim.member("15005550003")["playing_message"] is True
     # The provider's later exit for that leg changes nothing: left is terminal.
@@ -129,7 +129,7 @@ def test_voicemail_drop(phlo_sim, alice):
 
 def test_voicemail_drop_refused_for_a_person(phlo_sim, talking_call, alice):
     with pytest.raises(InvalidState, match="not answered by a voicemail machine"):
-        actions.member_voicemail_drop(actor=alice.user, member_id=leg(talking_call, DANA).pk)
+        buttons.member_voicemail_drop(actor=alice.user, member_id=leg(talking_call, DANA).pk)
 
 
 # --- who may ----------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def test_voicemail_drop_refused_for_a_person(phlo_sim, talking_call, alice):
 
 def test_another_agent_is_refused(phlo_sim, talking_call, bob):
     with pytest.raises(NotAllowed) as info:
-        actions.member_hold(actor=bob.user, member_id=leg(talking_call, DANA).pk)
+        buttons.member_hold(actor=bob.user, member_id=leg(talking_call, DANA).pk)
     assert info.value.message == (
         "You are not on this call; only its agents and supervisors can act on it."
     )
@@ -148,7 +148,7 @@ def test_another_agent_is_refused(phlo_sim, talking_call, bob):
 
 def test_supervisor_without_a_phone_is_allowed(phlo_sim, talking_call):
     sue = make_supervisor(username="sue")
-    held = actions.member_hold(actor=sue, member_id=leg(talking_call, DANA).pk)
+    held = buttons.member_hold(actor=sue, member_id=leg(talking_call, DANA).pk)
     assert held.state == S.ON_HOLD
     assert Action.objects.get(kind="hold").actor == sue
 
@@ -156,26 +156,26 @@ def test_supervisor_without_a_phone_is_allowed(phlo_sim, talking_call):
 def test_anonymous_and_profile_less_users_are_refused(phlo_sim, talking_call, plain_user):
     dana = leg(talking_call, DANA)
     with pytest.raises(NotAllowed, match="Sign in"):
-        actions.member_hold(actor=AnonymousUser(), member_id=dana.pk)
+        buttons.member_hold(actor=AnonymousUser(), member_id=dana.pk)
     with pytest.raises(NotAllowed, match="Only the call's agents and supervisors"):
-        actions.member_hold(actor=plain_user, member_id=dana.pk)
+        buttons.member_hold(actor=plain_user, member_id=dana.pk)
     plain_user.is_active = False
     with pytest.raises(NotAllowed):
-        actions.member_hold(actor=plain_user, member_id=dana.pk)
+        buttons.member_hold(actor=plain_user, member_id=dana.pk)
 
 
 def test_agent_on_the_call_who_is_not_the_owner_may_act(phlo_sim, talking_call, alice, bob):
-    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     settle(phlo_sim, talking_call)
-    actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
-    assert actions.member_hold(actor=bob.user, member_id=leg(talking_call, DANA).pk).state == (
+    buttons.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+    assert buttons.member_hold(actor=bob.user, member_id=leg(talking_call, DANA).pk).state == (
         S.ON_HOLD
     )
 
 
 def test_unknown_member(phlo_sim, alice):
     with pytest.raises(NotFound) as info:
-        actions.member_hold(actor=alice.user, member_id=424242)
+        buttons.member_hold(actor=alice.user, member_id=424242)
     assert info.value.http_status == 404
 
 
@@ -197,7 +197,7 @@ def test_phlo_failure_changes_nothing(phlo_sim, talking_call, alice, fault, kind
     version = talking_call.version
     phlo_sim.inject_fault(**fault)
     with pytest.raises(PhloFailed) as info:
-        actions.member_hold(actor=alice.user, member_id=dana.pk)
+        buttons.member_hold(actor=alice.user, member_id=dana.pk)
     assert (info.value.kind, info.value.status) == (kind, status)
     assert info.value.message.startswith("Could not put Dana Diaz on hold: ")
     dana.refresh_from_db()
@@ -209,14 +209,14 @@ def test_phlo_failure_changes_nothing(phlo_sim, talking_call, alice, fault, kind
     assert action.error == info.value.message and action.finished_at
     assert action.request["body"] == {"action": "hold"}
     # The call is free again: the next try goes through.
-    assert actions.member_hold(actor=alice.user, member_id=dana.pk).state == S.ON_HOLD
+    assert buttons.member_hold(actor=alice.user, member_id=dana.pk).state == S.ON_HOLD
 
 
 def test_timeout_is_reported_as_unknown(phlo_sim, settings, talking_call, alice):
     settings.PHLO_READ_TIMEOUT = 0.1
     phlo_sim.inject_fault(delay=0.4)
     with pytest.raises(PhloFailed) as info:
-        actions.member_hold(actor=alice.user, member_id=leg(talking_call, DANA).pk)
+        buttons.member_hold(actor=alice.user, member_id=leg(talking_call, DANA).pk)
     assert info.value.kind == "timeout"
     assert "outcome is unknown" in info.value.message
     assert leg(talking_call, DANA).state == S.TALKING
@@ -225,7 +225,7 @@ def test_timeout_is_reported_as_unknown(phlo_sim, settings, talking_call, alice)
 def test_wrong_credentials(phlo_sim, settings, talking_call, alice):
     settings.PLIVO_AUTH_TOKEN = "not-the-token"
     with pytest.raises(PhloFailed) as info:
-        actions.member_hangup(actor=alice.user, member_id=leg(talking_call, DANA).pk)
+        buttons.member_hangup(actor=alice.user, member_id=leg(talking_call, DANA).pk)
     assert (info.value.kind, info.value.status) == ("unauthorized", 401)
     assert "PLIVO_AUTH_TOKEN" in info.value.message
     assert "not-the-token" not in info.value.message
@@ -236,7 +236,7 @@ def test_provider_refusal_text_is_shown(phlo_sim, talking_call, alice):
     # Dana hung up on her side and we have not heard yet: PHLO refuses, saying why.
     phlo_sim.phones.hangup(DANA)
     with pytest.raises(PhloFailed) as info:
-        actions.member_hold(actor=alice.user, member_id=leg(talking_call, DANA).pk)
+        buttons.member_hold(actor=alice.user, member_id=leg(talking_call, DANA).pk)
     assert (info.value.kind, info.value.status) == ("bad_request", 400)
     assert info.value.message == (
         "Could not put Dana Diaz on hold: PHLO refused the request:"

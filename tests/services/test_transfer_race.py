@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from calls.models import Action, Call, Member
-from calls.services import ServiceError, actions
+from calls.services import ServiceError, buttons
 from tests.services.helpers import S, conference_for, settle, sim_states
 
 RACES = 100  # presses at the same instant: half transfer starts, half resume against abort
@@ -101,7 +101,7 @@ def test_simultaneous_transfer_presses_have_one_winner_each_time(
         started = race(
             {
                 name: (
-                    lambda user=user, to=TARGETS[name]: actions.transfer_warm_start(
+                    lambda user=user, to=TARGETS[name]: buttons.transfer_warm_start(
                         actor=user, call_id=call_id, to=to
                     )
                 )
@@ -121,8 +121,8 @@ def test_simultaneous_transfer_presses_have_one_winner_each_time(
         phlo_sim.inject_fault(delay=IN_FLIGHT)
         finished = race(
             {
-                "alice": lambda: actions.transfer_resume(actor=alice.user, call_id=call_id),
-                "sam": lambda: actions.transfer_abort(actor=sam, call_id=call_id),
+                "alice": lambda: buttons.transfer_resume(actor=alice.user, call_id=call_id),
+                "sam": lambda: buttons.transfer_abort(actor=sam, call_id=call_id),
             }
         )
         resumed = one_winner(finished, names=names) == "alice"

@@ -9,7 +9,7 @@ from calls.services import (
     InvalidState,
     NotAllowed,
     PhloFailed,
-    actions,
+    buttons,
 )
 from tests.factories import make_supervisor
 from tests.services.helpers import (
@@ -41,7 +41,7 @@ NO_TRANSFER = ("", None, "", None, False)
 
 
 def test_warm_transfer_start(phlo_sim, talking_call, alice, bob):
-    call = actions.transfer_warm_start(
+    call = buttons.transfer_warm_start(
         actor=alice.user, call_id=talking_call.pk, to="sip:bob@phones.test"
     )
 
@@ -65,9 +65,9 @@ def test_warm_transfer_start(phlo_sim, talking_call, alice, bob):
 
 
 def test_warm_transfer_resume(phlo_sim, talking_call, alice, bob):
-    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     settle(phlo_sim, talking_call)
-    call = actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+    call = buttons.transfer_resume(actor=alice.user, call_id=talking_call.pk)
 
     assert transfer_fields(call) == NO_TRANSFER
     assert states(call) == {alice.endpoint: S.TALKING, DANA: S.TALKING, bob.endpoint: S.TALKING}
@@ -80,15 +80,15 @@ def test_warm_transfer_resume(phlo_sim, talking_call, alice, bob):
 
 
 def test_resume_refused_before_the_target_answers(phlo_sim, talking_call, alice, bob):
-    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     with pytest.raises(InvalidState, match="has not answered yet"):
-        actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+        buttons.transfer_resume(actor=alice.user, call_id=talking_call.pk)
 
 
 def test_warm_transfer_abort(phlo_sim, talking_call, alice, bob):
-    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     settle(phlo_sim, talking_call)
-    call = actions.transfer_abort(actor=alice.user, call_id=talking_call.pk)
+    call = buttons.transfer_abort(actor=alice.user, call_id=talking_call.pk)
 
     assert transfer_fields(call) == NO_TRANSFER
     assert states(call) == {alice.endpoint: S.TALKING, DANA: S.TALKING, bob.endpoint: S.LEFT}
@@ -102,23 +102,23 @@ def test_warm_transfer_abort(phlo_sim, talking_call, alice, bob):
 
 
 def test_abort_while_the_target_still_rings(phlo_sim, talking_call, alice, bob):
-    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
-    call = actions.transfer_abort(actor=alice.user, call_id=talking_call.pk)
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    call = buttons.transfer_abort(actor=alice.user, call_id=talking_call.pk)
     assert states(call)[bob.endpoint] == S.LEFT
     assert sim_states(phlo_sim, call)[bob.endpoint] == "gone"
 
 
 def test_resume_and_abort_need_a_warm_transfer(phlo_sim, talking_call, alice):
     with pytest.raises(InvalidState, match="no warm transfer to resume"):
-        actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+        buttons.transfer_resume(actor=alice.user, call_id=talking_call.pk)
     with pytest.raises(InvalidState, match="no warm transfer to abort"):
-        actions.transfer_abort(actor=alice.user, call_id=talking_call.pk)
+        buttons.transfer_abort(actor=alice.user, call_id=talking_call.pk)
 
 
 def test_only_one_transfer_at_a_time(phlo_sim, talking_call, alice, bob, carol):
-    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     with pytest.raises(InvalidState) as info:
-        actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
+        buttons.transfer_cold(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
     assert info.value.message == (
         "Alice's warm transfer to Bob is already in progress; only one at a time."
     )
@@ -126,7 +126,7 @@ def test_only_one_transfer_at_a_time(phlo_sim, talking_call, alice, bob, carol):
 
 
 def test_cold_transfer(phlo_sim, talking_call, alice, bob):
-    call = actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    call = buttons.transfer_cold(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     assert transfer_fields(call) == ("cold", alice.pk, bob.endpoint, bob.pk, True)
     assert states(call) == {alice.endpoint: S.TALKING, DANA: S.ON_HOLD, bob.endpoint: S.DIALLING}
     assert Action.objects.get(kind="cold_transfer").request["body"]["action"] == "cold_transfer"
@@ -139,7 +139,7 @@ def test_cold_transfer(phlo_sim, talking_call, alice, bob):
 
 
 def test_cold_transfer_to_a_busy_number_comes_back(phlo_sim, talking_call, alice):
-    call = actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="15005550001")
+    call = buttons.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="15005550001")
     assert transfer_fields(call)[2] == "15005550001"
     call = settle(phlo_sim, call)
     assert transfer_fields(call) == NO_TRANSFER
@@ -148,27 +148,27 @@ def test_cold_transfer_to_a_busy_number_comes_back(phlo_sim, talking_call, alice
 
 def test_hanging_up_a_ringing_target_ends_the_transfer(phlo_sim, talking_call, alice):
     phlo_sim.phones.set_mode("14155550177", "manual")
-    call = actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="+14155550177")
+    call = buttons.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="+14155550177")
     target = call.members.get(address="14155550177")
     assert (target.agent, target.role) == (None, "agent")
-    actions.member_hangup(actor=alice.user, member_id=target.pk)
+    buttons.member_hangup(actor=alice.user, member_id=target.pk)
     assert transfer_fields(call) == NO_TRANSFER
     assert states(call)[DANA] == S.TALKING
 
 
 def test_transfer_target_checks(phlo_sim, talking_call, alice, bob, carol):
     with pytest.raises(InvalidInput, match="not a valid phone number"):
-        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to="bob")
+        buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to="bob")
     with pytest.raises(InvalidInput, match="Dana Diaz is already on this call"):
-        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to="+1 415 555 0101")
+        buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to="+1 415 555 0101")
     # Carol is busy on a call of her own.
-    actions.call_start(actor=carol.user, to="+14155550123")
+    buttons.call_start(actor=carol.user, to="+14155550123")
     with pytest.raises(InvalidState, match="Carol is on another call"):
-        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
+        buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
     assert not Action.objects.filter(kind="warm_transfer").exists()
 
 
-@pytest.mark.parametrize("service", [actions.transfer_warm_start, actions.transfer_cold])
+@pytest.mark.parametrize("service", [buttons.transfer_warm_start, buttons.transfer_cold])
 def test_a_truncated_number_is_not_transferred_to(phlo_sim, talking_call, alice, service):
     with phlo_requests(phlo_sim) as sent, pytest.raises(InvalidInput) as info:
         service(actor=alice.user, call_id=talking_call.pk, to="+1 415 55")
@@ -183,35 +183,35 @@ def test_a_local_number_is_transferred_to_in_the_default_region(
     phlo_sim, settings, talking_call, alice
 ):
     settings.PHONE_DEFAULT_REGION = "GB"
-    call = actions.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="020 7946 0999")
+    call = buttons.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="020 7946 0999")
     assert call.transfer_to_address == "442079460999"
 
 
 def test_transfer_needs_an_answered_call(phlo_sim, alice, bob):
-    call = actions.call_start(actor=alice.user, to=DANA)
+    call = buttons.call_start(actor=alice.user, to=DANA)
     with pytest.raises(InvalidState, match="not been answered"):
-        actions.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+        buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
 
 
 def test_transfer_refused_to_other_agents(phlo_sim, talking_call, bob, carol):
     with pytest.raises(NotAllowed):
-        actions.transfer_warm_start(actor=bob.user, call_id=talking_call.pk, to=carol.endpoint)
+        buttons.transfer_warm_start(actor=bob.user, call_id=talking_call.pk, to=carol.endpoint)
 
 
 def test_supervisor_transfers_from_the_owners_leg(phlo_sim, talking_call, alice, bob):
     sue = make_supervisor(username="sue")
-    call = actions.transfer_warm_start(actor=sue, call_id=talking_call.pk, to=bob.endpoint)
+    call = buttons.transfer_warm_start(actor=sue, call_id=talking_call.pk, to=bob.endpoint)
     assert transfer_fields(call)[:2] == ("warm", alice.pk)
     action = Action.objects.get(kind="warm_transfer")
     assert action.actor == sue and action.request["body"]["trigger_source"] == alice.endpoint
 
 
 def test_transfer_needs_a_talking_agent(phlo_sim, talking_call, alice, bob):
-    actions.member_hold(
+    buttons.member_hold(
         actor=alice.user, member_id=talking_call.members.get(address=alice.endpoint).pk
     )
     with pytest.raises(InvalidState, match="No agent is talking"):
-        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+        buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_transfer_needs_a_talking_agent(phlo_sim, talking_call, alice, bob):
 def test_phlo_failure_leaves_the_call_as_it_was(phlo_sim, talking_call, alice, bob, fault, kind):
     phlo_sim.inject_fault(**fault)
     with pytest.raises(PhloFailed) as info:
-        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+        buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     assert info.value.kind == kind
     assert info.value.message.startswith("Could not start the warm transfer to Bob: ")
     assert transfer_fields(talking_call) == NO_TRANSFER
@@ -233,11 +233,11 @@ def test_phlo_failure_leaves_the_call_as_it_was(phlo_sim, talking_call, alice, b
 
 
 def test_resume_failure_keeps_the_transfer(phlo_sim, talking_call, alice, bob):
-    actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     settle(phlo_sim, talking_call)
     phlo_sim.inject_fault(status=503)
     with pytest.raises(PhloFailed, match="Could not resume the call"):
-        actions.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+        buttons.transfer_resume(actor=alice.user, call_id=talking_call.pk)
     assert transfer_fields(talking_call)[0] == "warm"
     assert states(talking_call)[DANA] == S.ON_HOLD
 
@@ -246,7 +246,7 @@ def test_resume_failure_keeps_the_transfer(phlo_sim, talking_call, alice, bob):
 
 
 def test_supervisor_joins(phlo_sim, talking_call, alice, sam):
-    call = actions.call_join(actor=sam, call_id=talking_call.pk)
+    call = buttons.call_join(actor=sam, call_id=talking_call.pk)
     leg = call.members.get(address=sam.agent.endpoint)
     assert (leg.role, leg.agent, leg.state) == ("supervisor", sam.agent, S.DIALLING)
     action = Action.objects.get(kind="call", actor=sam)
@@ -261,18 +261,18 @@ def test_supervisor_joins(phlo_sim, talking_call, alice, sam):
     call = settle(phlo_sim, call)
     assert states(call)[sam.agent.endpoint] == S.TALKING
     with pytest.raises(InvalidState, match="already on this call"):
-        actions.call_join(actor=sam, call_id=call.pk)
+        buttons.call_join(actor=sam, call_id=call.pk)
 
 
 def test_join_is_for_supervisors_with_a_phone(phlo_sim, talking_call, alice, bob):
     with pytest.raises(NotAllowed, match="Only supervisors"):
-        actions.call_join(actor=alice.user, call_id=talking_call.pk)
+        buttons.call_join(actor=alice.user, call_id=talking_call.pk)
     with pytest.raises(NotAllowed, match="agent profile"):
-        actions.call_join(actor=make_supervisor(username="sue"), call_id=talking_call.pk)
+        buttons.call_join(actor=make_supervisor(username="sue"), call_id=talking_call.pk)
     assert Member.objects.filter(call=talking_call).count() == 2
 
 
 def test_join_refused_on_a_ringing_call(phlo_sim, alice, sam):
-    call = actions.call_start(actor=alice.user, to=DANA)
+    call = buttons.call_start(actor=alice.user, to=DANA)
     with pytest.raises(InvalidState, match="not been answered"):
-        actions.call_join(actor=sam, call_id=call.pk)
+        buttons.call_join(actor=sam, call_id=call.pk)

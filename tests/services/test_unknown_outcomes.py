@@ -18,7 +18,7 @@ from agents.models import Agent
 from agents.pushes import agent_group
 from calls.models import Action, Call
 from calls.phlo_client import PhloError, PhloRequest
-from calls.services import InvalidState, PhloFailed, actions
+from calls.services import InvalidState, PhloFailed, buttons
 from calls.services.errors import PhloOutcomeUnknown
 from calls.services.execution import outcome_unknown
 from calls.services.housekeeping import calls_expire_stale, dial_grace, stale_call_cleared_within
@@ -60,7 +60,7 @@ def past_grace() -> datetime:
 
 def test_a_timed_out_call_stays_dialling_and_connects(slow_phlo, alice, dana):
     with pytest.raises(PhloOutcomeUnknown) as info:
-        actions.call_start(actor=alice.user, to="+1 415 555 0101")
+        buttons.call_start(actor=alice.user, to="+1 415 555 0101")
     error = info.value
     assert isinstance(error, PhloFailed)  # callers that only know PhloFailed still catch it
     assert (error.kind, error.status, error.code, error.http_status) == (
@@ -97,7 +97,7 @@ def test_a_timed_out_call_stays_dialling_and_connects(slow_phlo, alice, dana):
     assert alice.status == Agent.Status.ON_CALL
     # Her phone may ring any moment: no second call from it meanwhile.
     with pytest.raises(InvalidState, match="already on a call"):
-        actions.call_start(actor=alice.user, to="+14155550102")
+        buttons.call_start(actor=alice.user, to="+14155550102")
 
     # PHLO did place it, after the client had given up; its legs' news finds the call.
     assert slow_phlo.wait_api_idle()
@@ -114,7 +114,7 @@ def test_a_timed_out_call_stays_dialling_and_connects(slow_phlo, alice, dana):
 def test_a_connection_dropped_after_sending_is_unknown_too(phlo_sim, alice, dana):
     phlo_sim.inject_fault(disconnect=True)  # PHLO closes the connection without answering
     with pytest.raises(PhloOutcomeUnknown) as info:
-        actions.call_start(actor=alice.user, to=dana.phone)
+        buttons.call_start(actor=alice.user, to=dana.phone)
     assert info.value.kind == "connection"
     assert info.value.message.startswith(DROPPED)
     call = Call.objects.get()
@@ -140,7 +140,7 @@ def test_a_refused_connection_still_fails_the_call(phlo_sim, settings, alice, da
         port = sock.getsockname()[1]
     settings.PHLO_BASE_URL = f"http://127.0.0.1:{port}/v1"  # nothing listens: nothing was sent
     with pytest.raises(PhloFailed) as info:
-        actions.call_start(actor=alice.user, to=dana.phone)
+        buttons.call_start(actor=alice.user, to=dana.phone)
     assert not isinstance(info.value, PhloOutcomeUnknown)
     assert info.value.kind == "connection"
     assert Call.objects.get().status == Call.Status.FAILED
@@ -164,7 +164,7 @@ def test_the_desktop_is_told_about_the_dialling_call(
     async_to_sync(layer.group_add)(agent_group(alice.pk), channel)
     try:
         with django_capture_on_commit_callbacks(execute=True), pytest.raises(PhloOutcomeUnknown):
-            actions.call_start(actor=alice.user, to=dana.phone)
+            buttons.call_start(actor=alice.user, to=dana.phone)
         messages = async_to_sync(_drain)(layer, channel)
     finally:
         async_to_sync(layer.group_discard)(agent_group(alice.pk), channel)
@@ -198,7 +198,7 @@ def test_hold_with_unknown_outcome_changes_nothing(phlo_sim, settings, talking_c
     phlo_sim.inject_fault(delay=SLOW)
 
     with pytest.raises(PhloOutcomeUnknown) as info:
-        actions.member_hold(actor=alice.user, member_id=dana.pk)
+        buttons.member_hold(actor=alice.user, member_id=dana.pk)
     assert info.value.kind == "timeout"
     assert info.value.message == (
         "PHLO did not answer in time when asked to put Dana Diaz on hold, so the outcome is"
@@ -224,7 +224,7 @@ def test_hold_with_unknown_outcome_changes_nothing(phlo_sim, settings, talking_c
     assert dana.state == S.ON_HOLD
     # And the call is free for the next action.
     settings.PHLO_READ_TIMEOUT = 5
-    assert actions.member_unhold(actor=alice.user, member_id=dana.pk).state == S.TALKING
+    assert buttons.member_unhold(actor=alice.user, member_id=dana.pk).state == S.TALKING
 
 
 def test_hold_with_dropped_connection_changes_nothing(phlo_sim, talking_call, alice):
@@ -233,7 +233,7 @@ def test_hold_with_dropped_connection_changes_nothing(phlo_sim, talking_call, al
     version = talking_call.version
     phlo_sim.inject_fault(disconnect=True)
     with pytest.raises(PhloOutcomeUnknown) as info:
-        actions.member_hold(actor=alice.user, member_id=dana.pk)
+        buttons.member_hold(actor=alice.user, member_id=dana.pk)
     assert (info.value.kind, info.value.status) == ("connection", None)
     assert info.value.message.startswith(
         "PHLO dropped the connection before answering when asked to put Dana Diaz on hold"
@@ -250,7 +250,7 @@ def test_hold_with_dropped_connection_changes_nothing(phlo_sim, talking_call, al
     )
     assert action.request["body"] == {"action": "hold"}
     # PHLO had not done it (the simulator dropped it unapplied): the next try goes through.
-    assert actions.member_hold(actor=alice.user, member_id=dana.pk).state == S.ON_HOLD
+    assert buttons.member_hold(actor=alice.user, member_id=dana.pk).state == S.ON_HOLD
 
 
 def test_hangup_with_unknown_outcome_then_the_leg_leaves(phlo_sim, settings, talking_call, alice):
@@ -258,7 +258,7 @@ def test_hangup_with_unknown_outcome_then_the_leg_leaves(phlo_sim, settings, tal
     settings.PHLO_READ_TIMEOUT = READ_TIMEOUT
     phlo_sim.inject_fault(delay=SLOW)
     with pytest.raises(PhloOutcomeUnknown, match="asked to hang up Dana Diaz"):
-        actions.member_hangup(actor=alice.user, member_id=dana.pk)
+        buttons.member_hangup(actor=alice.user, member_id=dana.pk)
     dana.refresh_from_db()
     assert dana.state == S.TALKING
     assert phlo_sim.wait_api_idle()
@@ -269,7 +269,7 @@ def test_hangup_with_unknown_outcome_then_the_leg_leaves(phlo_sim, settings, tal
 def test_transfer_with_dropped_connection_records_no_transfer(phlo_sim, talking_call, alice, bob):
     phlo_sim.inject_fault(disconnect=True)
     with pytest.raises(PhloOutcomeUnknown) as info:
-        actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+        buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     assert info.value.message.startswith(
         "PHLO dropped the connection before answering when asked to start the warm transfer"
         " to Bob, so the outcome is unknown"
@@ -279,14 +279,14 @@ def test_transfer_with_dropped_connection_records_no_transfer(phlo_sim, talking_
     assert states(talking_call) == {alice.endpoint: S.TALKING, DANA: S.TALKING}
     assert Action.objects.get(kind="warm_transfer").error_kind == "outcome_unknown"
     # Nothing was placed (the simulator dropped it unapplied): trying again works.
-    call = actions.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    call = buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     assert call.transfer_kind == "warm"
 
 
 def test_definite_errors_are_not_unknown(phlo_sim, talking_call, alice):
     phlo_sim.inject_fault(status=503)
     with pytest.raises(PhloFailed) as info:
-        actions.member_hold(actor=alice.user, member_id=talking_call.members.get(address=DANA).pk)
+        buttons.member_hold(actor=alice.user, member_id=talking_call.members.get(address=DANA).pk)
     assert not isinstance(info.value, PhloOutcomeUnknown)
     assert Action.objects.get(kind="hold").error_kind == "server_error"
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Action, Call, CallbackEvent, Member
-from calls.services import actions
+from calls.services import buttons
 from calls.services.errors import PhloOutcomeUnknown
 from calls.services.housekeeping import calls_expire_stale, dial_grace
 
@@ -46,7 +46,7 @@ def past_grace():
 def test_timed_out_call_is_brought_to_life_by_its_callbacks(sim, alice, dana):
     sim.inject_fault(delay=SLOW)
     with pytest.raises(PhloOutcomeUnknown, match="watch your phone"):
-        actions.call_start(actor=alice.user, to="+1 415 555 0101")
+        buttons.call_start(actor=alice.user, to="+1 415 555 0101")
     call = Call.objects.get()
     assert call.status == Call.Status.DIALLING
     alice.refresh_from_db()
@@ -78,7 +78,7 @@ def test_timed_out_call_is_brought_to_life_by_its_callbacks(sim, alice, dana):
 def test_timed_out_call_nobody_answers_ends_by_its_callbacks(sim, alice):
     sim.inject_fault(delay=SLOW)
     with pytest.raises(PhloOutcomeUnknown):
-        actions.call_start(actor=alice.user, to="+1 500 555 0002")  # rings out
+        buttons.call_start(actor=alice.user, to="+1 500 555 0002")  # rings out
     assert sim.wait_api_idle()
     sim.advance(120)
     call = Call.objects.get()
@@ -91,7 +91,7 @@ def test_timed_out_call_nobody_answers_ends_by_its_callbacks(sim, alice):
 def test_a_call_phlo_never_placed_is_expired_and_frees_the_agent(sim, alice, dana):
     sim.inject_fault(disconnect=True)  # the request is dropped unapplied: no call, no callback
     with pytest.raises(PhloOutcomeUnknown, match="connection to PHLO dropped"):
-        actions.call_start(actor=alice.user, to=dana.phone)
+        buttons.call_start(actor=alice.user, to=dana.phone)
     sim.advance(ANSWER * 10)
     call = Call.objects.get()
     alice.refresh_from_db()
@@ -108,7 +108,7 @@ def test_a_call_phlo_never_placed_is_expired_and_frees_the_agent(sim, alice, dan
     assert calls_expire_stale(at=past_grace()) == 0  # idempotent
 
     # She can call again straight away, and this time it works.
-    call = actions.call_start(actor=alice.user, to=dana.phone)
+    call = buttons.call_start(actor=alice.user, to=dana.phone)
     sim.advance(ANSWER)
     call.refresh_from_db()
     assert call.status == Call.Status.ACTIVE

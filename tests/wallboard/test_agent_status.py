@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from agents.models import Agent
 from calls.models import Action, Call, Member
-from calls.services import actions as services
+from calls.services import buttons as services
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
-from calls.wallboard.actions import agent_status_set, settable_statuses
+from calls.wallboard.agent_status import agent_status_set, settable_statuses
 from tests.factories import login
 from tests.services.helpers import queries_until_phlo
 from tests.wallboard.builders import add_leg, scenario_call

@@ -1,4 +1,4 @@
-"""Websocket routes of the wallboard, for contactcenter/routing.py."""
+"""Websocket routes of the wallboard, for contactcenter/websockets.py."""
 
 from django.urls import path
 

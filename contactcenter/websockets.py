@@ -2,8 +2,8 @@
 
 from django.urls import re_path
 
-from agents.routing import websocket_urlpatterns as desktop_routes
-from calls.wallboard.routing import websocket_urlpatterns as wallboard_routes
+from agents.websockets import websocket_urlpatterns as desktop_routes
+from calls.wallboard.websockets import websocket_urlpatterns as wallboard_routes
 
 # Close code for a path with no socket (4000-4999 are free for applications).
 CLOSE_NO_SUCH_SOCKET = 4404
