@@ -4,11 +4,10 @@ helpers in tests/browser_pages.py).
 
 - `chromium_path`: Debian's /usr/bin/chromium; the tests skip with the reason when it is
   missing, and fail instead when REQUIRE_BROWSER=1.
-- `browser`: one headless Chromium under one Playwright for the whole session
-  (`browser_session`). Playwright's sync API refuses to start twice in one thread, so no
-  test may start its own; redefining a harness fixture elsewhere is refused at collection.
-  Between browser tests the thread is left without a running asyncio loop, so async tests
-  and the ORM work in any order after them.
+- `browser`: a headless Chromium under a Playwright started for the test and stopped after
+  it, so the thread is left without a running asyncio loop and async tests and the ORM work
+  in any order after browser tests. Redefining a harness fixture elsewhere is refused at
+  collection.
 - `stack`: the real app (`manage.py runserver`: daphne, HTTP + websockets, the project's own
   URLconf, routing and publisher) in its own process on its own database, a SQLite file or a
   fresh PostgreSQL database when DATABASE_URL names a server, and on Redis (a private prefix)
@@ -24,11 +23,9 @@ helpers in tests/browser_pages.py).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
@@ -53,7 +50,7 @@ from tests.browser_stack import (
 )
 
 # Fixtures that must exist once per session (see `pytest_collection_modifyitems`).
-SHARED_FIXTURES = ("chromium_path", "browser_session", "browser", "stack")
+SHARED_FIXTURES = ("chromium_path", "browser", "stack")
 
 
 @pytest.fixture(scope="session")
@@ -66,48 +63,24 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@dataclass(frozen=True)
-class SessionBrowser:
-    browser: object  # playwright.sync_api.Browser
-    # Playwright's event loop. Its sync API keeps the loop marked as this thread's running
-    # loop between calls, which breaks async tests (and the ORM) that run later in this
-    # thread; the marker is therefore set only while a test holds `browser`.
-    loop: asyncio.AbstractEventLoop
+@pytest.fixture
+def browser(chromium_path) -> Iterator:
+    """A headless Chromium under a Playwright of this test's own, from its setup to its
+    teardown; open contexts from it, never a Playwright of your own.
 
-
-@pytest.fixture(scope="session")
-def browser_session(chromium_path) -> Iterator[SessionBrowser]:
-    """The session's only Playwright and Chromium. Tests and fixtures use `browser`."""
+    Playwright's sync API marks its event loop as this thread's running loop while it runs,
+    and stopping it clears that: so async tests and the ORM work after any browser test, and
+    an async test that asks for `browser` gets Playwright's own error. A Chromium per test
+    costs ~1.5 s; only public APIs are used."""
     from playwright.sync_api import sync_playwright
 
-    manager = sync_playwright()
-    playwright = manager.__enter__()
-    loop = asyncio._get_running_loop()
-    try:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         expect().set_options(timeout=EXPECT_TIMEOUT_MS)
-        asyncio._set_running_loop(None)
-        yield SessionBrowser(browser=chromium, loop=loop)
-        asyncio._set_running_loop(loop)
-        chromium.close()
-    finally:
-        # Stopping runs the loop to its end, which clears the marker again.
-        asyncio._set_running_loop(loop)
-        manager.__exit__(None, None, None)
-
-
-@pytest.fixture
-def browser(browser_session) -> Iterator:
-    """The session's Chromium, usable from this test's setup to its teardown; open contexts
-    from it, never a Playwright of your own."""
-    running = asyncio._get_running_loop()
-    if running is not None and running is not browser_session.loop:
-        pytest.fail("Playwright's sync API cannot be used inside an asyncio loop (async test)")
-    asyncio._set_running_loop(browser_session.loop)
-    try:
-        yield browser_session.browser
-    finally:
-        asyncio._set_running_loop(None)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 @pytest.fixture(scope="session")
@@ -197,8 +170,9 @@ def desktop(browser, stack, sim) -> Iterator:
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Refuse a second definition of a session-wide browser fixture: it would start a second
-    Playwright in this thread, which Playwright refuses halfway through the run."""
+    """Refuse a second definition of a harness fixture: a second Playwright running beside
+    the test's own in this thread is refused by Playwright halfway through the run, and a
+    second stack would seed and serve a database of its own."""
     for item in items:
         definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         for name in SHARED_FIXTURES:
