@@ -8,19 +8,21 @@ import asyncio
 import re
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import agent_set_status
-from calls import publisher, publishing
+from calls import publisher
 from calls.events import CallChanged, announce
 from calls.models import Call, Member
 from calls.state import member_set_state
 from calls.wallboard import rendering, ticker, watchers
 from calls.wallboard.figures import wallboard_figures
+from calls.wallboard.pushes import SUPERVISORS_GROUP
 from calls.wallboard.selectors import agent_rows, wallboard_agents
 from calls.wallboard.ticker import FiguresTicker, set_figures_ticker
 from tests.factories import make_agent
@@ -466,17 +468,23 @@ class TestFiguresOnTheBoard:
 
 
 def test_the_publisher_asks_the_gate(monkeypatch, db, django_capture_on_commit_callbacks):
-    sent = []
-    monkeypatch.setattr(publishing, "_send", lambda groups, message: sent.append(message))
+    # Heard where a wallboard hears it: the supervisors' group on the channel layer.
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(SUPERVISORS_GROUP, channel)
+
+    def pushed() -> dict:
+        return async_to_sync(asyncio.wait_for)(layer.receive(channel), timeout=TIMEOUT)
+
     monkeypatch.setattr(watchers, "any_open", lambda **kwargs: True)
     alice = make_agent(username="alice", status="on_call")
     call = Call.objects.create(status="active", owner=alice)
     with django_capture_on_commit_callbacks(execute=True):
         announce(CallChanged(call_id=call.pk, version=0, agent_ids=frozenset()))
-    assert f'<article id="wb-call-{call.pk}"' in sent[1][rendering.HTML_KEY]
-    assert 'id="wb-figures"' not in sent[1][rendering.HTML_KEY]  # never in the change's thread
+    html = pushed()[rendering.HTML_KEY]
+    assert f'<article id="wb-call-{call.pk}"' in html
+    assert 'id="wb-figures"' not in html  # never in the change's thread
     monkeypatch.setattr(watchers, "any_open", lambda **kwargs: False)
-    sent.clear()
     with django_capture_on_commit_callbacks(execute=True):
         announce(CallChanged(call_id=call.pk, version=0, agent_ids=frozenset()))
-    assert rendering.HTML_KEY not in sent[1]
+    assert rendering.HTML_KEY not in pushed()
