@@ -12,7 +12,21 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+# The fuzz tests' settings. One world (database rows, settings, a simulator) serves every
+# example of a test: each request is judged on its own answer and on what it stored.
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 # --- text --------------------------------------------------------------------------------------
 

@@ -13,13 +13,14 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from agents.models import Agent
 from calls.models import Call, Member
 from tests.factories import make_agent
 from tests.strategies import (
+    FUZZ,
     SPECIAL_TEXTS,
     RawRequest,
     any_text,
@@ -34,18 +35,6 @@ pytestmark = pytest.mark.django_db
 
 TOKEN = "routing-fuzz-token"
 URL = "/routing/inbound/"
-FUZZ = settings(
-    max_examples=300,
-    deadline=None,
-    print_blob=True,
-    # The database and settings fixtures are meant to be shared by the examples: each one
-    # compares what is stored before and after its own request.
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from calls.models import Action
@@ -28,19 +28,8 @@ from contactcenter.converters import MAX_ID
 from tests.security.routes import Route, http_routes
 from tests.security.sockets import DESKTOP, TIMEOUT, WALLBOARD, login, open_socket, session_of
 from tests.security.world import build_floor
-from tests.strategies import SPECIAL_TEXTS, encodable, form_text, json_bodies
+from tests.strategies import FUZZ, SPECIAL_TEXTS, encodable, form_text, json_bodies
 
-FUZZ = settings(
-    max_examples=300,
-    deadline=None,
-    print_blob=True,
-    # One floor of people and calls serves every example; each request is judged alone.
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 # Every route gets its own examples, so none is left to chance.
 PER_ROUTE = settings(FUZZ, max_examples=25)
 ROUTES = http_routes()

@@ -12,24 +12,12 @@ import base64
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from calls.simulator import control, pages
 from tests.simulator.helpers import AGENT, CUSTOMER
-from tests.strategies import any_body, any_text, content_types, header_text, json_values
-
-FUZZ = settings(
-    max_examples=300,
-    deadline=None,
-    print_blob=True,
-    # One simulator serves every example: each request is judged on its own answer.
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+from tests.strategies import FUZZ, any_body, any_text, content_types, header_text, json_values
 
 _FIELDS = ["action", "trigger_source", "to", "role", "address", "call_uuid", "mode", "from"]
 _VALUES = [

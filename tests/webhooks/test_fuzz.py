@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from calls.models import Call, CallbackEvent
@@ -22,23 +22,19 @@ from calls.signature import NONCE_HEADER, SIGNATURE_HEADER
 from calls.webhooks.bodies import MalformedCallback, parse_body
 from calls.webhooks.notices import MPC_EVENTS, PHLO_EVENTS
 from calls.webhooks.verification import V2_HEADER
-from tests.strategies import RawRequest, any_text, form_text, header_text, json_values, raw_requests
+from tests.strategies import (
+    FUZZ,
+    RawRequest,
+    any_text,
+    form_text,
+    header_text,
+    json_values,
+    raw_requests,
+)
 from tests.webhooks.helpers import WEBHOOK_PATH, build_call, load_scenario, sign
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(
-    max_examples=300,
-    deadline=None,
-    print_blob=True,
-    # The database and settings fixtures are meant to be shared by the examples: each one
-    # compares counts before and after its own request.
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 SCENARIO = load_scenario("phlo_outbound_call")
 
 
