@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
@@ -20,29 +19,14 @@ from calls.models import Call, Member
 from calls.state import call_changed
 from contactcenter.asgi import application
 from tests.factories import make_customer, make_user
+from tests.sockets import DESKTOP, HOST, ORIGIN, TIMEOUT, open_socket, session_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ORIGIN = (b"origin", b"http://testserver")
-# The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
-HOST = (b"host", b"testserver")
-TIMEOUT = 3
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
-
 
 async def connect(user=None, *, origin=ORIGIN) -> tuple[WebsocketCommunicator, bool, int | str]:
-    headers = [HOST, origin] if origin else [HOST]
-    if user is not None:
-        cookie = await sync_to_async(session_cookie)(user)
-        headers.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, "/ws/desktop/", headers=headers)
-    connected, code = await communicator.connect(timeout=TIMEOUT)
-    return communicator, connected, code
+    session = await sync_to_async(session_of)(user) if user is not None else None
+    return await open_socket(DESKTOP, session, headers=[HOST, origin] if origin else [HOST])
 
 
 async def close(communicator) -> None:
@@ -282,7 +266,7 @@ async def test_connecting_after_the_wrap_up_ended_shows_available_at_once(alice)
 
 
 async def test_logging_out_closes_that_sessions_desktops(alice):
-    cookie = await sync_to_async(session_cookie)(alice.user)
+    cookie = await sync_to_async(session_of)(alice.user)
     headers = [HOST, ORIGIN, (b"cookie", f"sessionid={cookie}".encode())]
     socket = WebsocketCommunicator(application, "/ws/desktop/", headers=headers)
     assert (await socket.connect(timeout=TIMEOUT))[0]
@@ -313,7 +297,7 @@ async def test_the_admins_logout_closes_that_sessions_desktops_only():
     from tests.factories import make_supervisor
 
     sam = await sync_to_async(make_supervisor)(username="sam", with_agent=True)
-    here, elsewhere = [await sync_to_async(session_cookie)(sam) for _ in range(2)]
+    here, elsewhere = [await sync_to_async(session_of)(sam) for _ in range(2)]
     sockets = []
     for cookie in (here, elsewhere):
         headers = [HOST, ORIGIN, (b"cookie", f"sessionid={cookie}".encode())]

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from agents.live import CLOSE_RECHECK
-from tests.security.sockets import (
+from tests.sockets import (
     DESKTOP,
     WALLBOARD,
     close_code,

@@ -31,9 +31,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
+from tests.factories import login
 from tests.security.routes import http_routes, websocket_routes
-from tests.security.sockets import DESKTOP, WALLBOARD, login, open_socket, session_of
 from tests.security.world import Floor, build_floor
+from tests.sockets import DESKTOP, WALLBOARD, open_socket, session_of
 
 ROLES = ("anonymous", "owner", "former", "rejecter", "other", "supervisor")
 HTMX = {"HTTP_HX_REQUEST": "true"}

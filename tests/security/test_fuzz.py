@@ -25,9 +25,10 @@ from hypothesis import strategies as st
 
 from calls.models import Action
 from contactcenter.converters import MAX_ID
+from tests.factories import login
 from tests.security.routes import Route, http_routes
-from tests.security.sockets import DESKTOP, TIMEOUT, WALLBOARD, login, open_socket, session_of
 from tests.security.world import build_floor
+from tests.sockets import DESKTOP, TIMEOUT, WALLBOARD, open_socket, session_of
 from tests.strategies import FUZZ, SPECIAL_TEXTS, encodable, form_text, json_bodies
 
 # Every route gets its own examples, so none is left to chance.

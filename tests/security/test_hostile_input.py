@@ -19,8 +19,9 @@ from agents.services.dialing import MAX_INPUT
 from contactcenter.converters import MAX_ID
 from contactcenter.websockets import CLOSE_NO_SUCH_SOCKET
 from tests.browser_stack import free_port, wait_for_port
+from tests.factories import login
 from tests.security.routes import http_routes
-from tests.security.sockets import login, open_socket, session_of
+from tests.sockets import open_socket, session_of
 
 ROOT = Path(__file__).resolve().parents[2]
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from agents.consumers import DesktopConsumer
 from agents.models import Agent
 from calls.wallboard.consumers import WallboardConsumer
-from tests.security.sockets import DESKTOP, TIMEOUT, WALLBOARD, open_live, session_of
+from tests.sockets import DESKTOP, TIMEOUT, WALLBOARD, open_live, session_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

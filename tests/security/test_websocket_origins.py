@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from contactcenter.origins import Handshake, origin_refusal
 from tests.deploy.production_env import load
-from tests.security.sockets import DESKTOP, WALLBOARD, open_socket, session_of
+from tests.sockets import DESKTOP, WALLBOARD, open_socket, session_of
 
 # Sockets run their consumers in other threads: the data must be committed.
 sockets = pytest.mark.django_db(transaction=True)

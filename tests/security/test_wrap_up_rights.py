@@ -10,9 +10,9 @@ import pytest
 
 from calls.models import Call, WrapUp
 from calls.services import buttons
-from tests.security.sockets import login
 from tests.security.world import build_world
 from tests.services.helpers import settle
+from tests.sockets import login
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,5 @@
 """call_start ("Call") against the simulator over HTTP."""
 
-import asyncio
 import socket
 
 import pytest
@@ -14,6 +13,7 @@ from calls.models import Action, Call, Member
 from calls.services import InvalidInput, InvalidState, NotAllowed, PhloFailed, buttons
 from tests.factories import make_customer
 from tests.services.helpers import S, phlo_requests, settle, sim_states, states
+from tests.sockets import drain
 
 pytestmark = pytest.mark.django_db
 
@@ -282,22 +282,13 @@ def test_unanswered_customer_ends_the_call(phlo_sim, alice):
     assert states(call)["15005550001"] == S.BUSY
 
 
-async def _drain(layer, channel) -> list[dict]:
-    messages = []
-    while True:
-        try:
-            messages.append(await asyncio.wait_for(layer.receive(channel), 0.05))
-        except TimeoutError:
-            return messages
-
-
 def test_success_is_pushed_after_commit(phlo_sim, alice, dana, django_capture_on_commit_callbacks):
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(agent_group(alice.pk), channel)
     with django_capture_on_commit_callbacks(execute=True):
         call = buttons.call_start(actor=alice.user, to=dana.phone)
-    messages = async_to_sync(_drain)(layer, channel)
+    messages = async_to_sync(drain)(layer, channel)
     async_to_sync(layer.group_discard)(agent_group(alice.pk), channel)
     pushed = [m for m in messages if m.get("call_id") == call.pk]
     assert pushed and pushed[-1]["version"] == call.version

@@ -4,7 +4,6 @@ desktops' heartbeat that drives it. Time is controlled by `at=` and by the rows'
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import threading
@@ -14,11 +13,8 @@ from datetime import datetime, timedelta
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
-from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent
@@ -35,6 +31,7 @@ from calls.services.housekeeping import (
 from calls.state import call_changed
 from tests.factories import make_agent, make_customer
 from tests.fixtures_people import agent_fixture
+from tests.sockets import DESKTOP, drain, open_socket, session_of
 
 S = Member.State
 
@@ -99,7 +96,7 @@ def test_a_stale_call_is_ended_and_its_agent_freed(alice, django_capture_on_comm
     try:
         with django_capture_on_commit_callbacks(execute=True):
             assert calls_expire_stale(at=at) == 1
-        messages = async_to_sync(_drain)(layer, channel)
+        messages = async_to_sync(drain)(layer, channel)
     finally:
         async_to_sync(layer.group_discard)(agent_group(alice.pk), channel)
 
@@ -115,15 +112,6 @@ def test_a_stale_call_is_ended_and_its_agent_freed(alice, django_capture_on_comm
     # Idempotent: a second run (another process, a later tick) finds nothing.
     assert calls_expire_stale(at=at) == 0
     assert calls_expire_stale(at=after_grace(60)) == 0
-
-
-async def _drain(layer, channel) -> list[dict]:
-    messages = []
-    while True:
-        try:
-            messages.append(await asyncio.wait_for(layer.receive(channel), 0.05))
-        except TimeoutError:
-            return messages
 
 
 @pytest.mark.django_db
@@ -343,12 +331,6 @@ def test_housekeeping_is_due_once_per_interval_per_process(settings, monkeypatch
     assert housekeeping_due(now=1031.0) is False
 
 
-def _session_cookie(agent: Agent) -> str:
-    client = Client()
-    client.force_login(agent.user)
-    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
-
-
 async def _receive_until(communicator, needle: str) -> str:
     while True:
         text = await communicator.receive_from(timeout=3)
@@ -358,24 +340,14 @@ async def _receive_until(communicator, needle: str) -> str:
 
 @pytest.mark.django_db(transaction=True)
 async def test_an_open_desktop_heartbeat_frees_a_stuck_agent(monkeypatch):
-    from contactcenter.asgi import application
 
     monkeypatch.setattr(housekeeping, "_next_run", 0.0)
     alice = await sync_to_async(make_agent)(username="alice")
     bob = await sync_to_async(make_agent)(username="bob")
     stuck = await sync_to_async(dialling_call)(alice, age=grace() + 60)
-    cookie = await sync_to_async(_session_cookie)(alice)
-    socket = WebsocketCommunicator(
-        application,
-        "/ws/desktop/",
-        headers=[
-            (b"host", b"testserver"),
-            (b"origin", b"http://testserver"),
-            (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()),
-        ],
-    )
+    session = await sync_to_async(lambda: session_of(alice.user))()
+    socket, connected, _ = await open_socket(DESKTOP, session)
     try:
-        connected, _ = await socket.connect(timeout=3)
         assert connected
         assert 'data-status="on_call"' in await socket.receive_from(timeout=3)
 

@@ -2,7 +2,6 @@
 after it was sent. PHLO may have acted, so nothing is undone or assumed; a new call stays
 dialling so that the provider's callbacks can still find it. Over HTTP to the simulator."""
 
-import asyncio
 import socket
 from datetime import datetime, timedelta
 
@@ -23,6 +22,7 @@ from calls.services.errors import PhloOutcomeUnknown
 from calls.services.execution import outcome_unknown
 from calls.services.housekeeping import calls_expire_stale, dial_grace, stale_call_cleared_within
 from tests.services.helpers import S, settle, sim_states, states
+from tests.sockets import drain
 
 pytestmark = pytest.mark.django_db
 
@@ -147,15 +147,6 @@ def test_a_refused_connection_still_fails_the_call(phlo_sim, settings, alice, da
     assert Action.objects.get().error_kind == "connection"
 
 
-async def _drain(layer, channel) -> list[dict]:
-    messages = []
-    while True:
-        try:
-            messages.append(await asyncio.wait_for(layer.receive(channel), 0.05))
-        except TimeoutError:
-            return messages
-
-
 def test_the_desktop_is_told_about_the_dialling_call(
     slow_phlo, alice, dana, django_capture_on_commit_callbacks
 ):
@@ -165,7 +156,7 @@ def test_the_desktop_is_told_about_the_dialling_call(
     try:
         with django_capture_on_commit_callbacks(execute=True), pytest.raises(PhloOutcomeUnknown):
             buttons.call_start(actor=alice.user, to=dana.phone)
-        messages = async_to_sync(_drain)(layer, channel)
+        messages = async_to_sync(drain)(layer, channel)
     finally:
         async_to_sync(layer.group_discard)(agent_group(alice.pk), channel)
     call = Call.objects.get()

@@ -5,37 +5,19 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
 from django.db import transaction
-from django.test import Client
 from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Call, Member
 from calls.state import call_changed, lock_call, member_set_state
-from contactcenter.asgi import application
 from tests.factories import make_customer
-
-ORIGIN = (b"origin", b"http://testserver")
-# The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
-HOST = (b"host", b"testserver")
-TIMEOUT = 3
-
-
-def _session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
+from tests.sockets import HOST, ORIGIN, TIMEOUT, WALLBOARD, open_socket, session_of
 
 
 async def connect(user=None, *, origin=ORIGIN):
-    headers = [HOST, origin] if origin else [HOST]
-    if user is not None:
-        cookie = await sync_to_async(_session_cookie)(user)
-        headers.append((b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, "/ws/wallboard/", headers=headers)
-    connected, code = await communicator.connect(timeout=TIMEOUT)
-    return communicator, connected, code
+    session = await sync_to_async(session_of)(user) if user is not None else None
+    return await open_socket(WALLBOARD, session, headers=[HOST, origin] if origin else [HOST])
 
 
 async def assert_still_open(socket: WebsocketCommunicator) -> None:

@@ -1,7 +1,9 @@
-"""Sessions and websockets through the project's real ASGI application, for the security
-tests."""
+"""Sessions and websockets through the project's real ASGI application: how every test opens
+a live page's socket (the desktop's, the wallboard's) as the app's own page does."""
 
 from __future__ import annotations
+
+import asyncio
 
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
@@ -49,3 +51,13 @@ async def close_code(socket: WebsocketCommunicator) -> int:
         output = await socket.receive_output(timeout=TIMEOUT)
         if output["type"] == "websocket.close":
             return output.get("code")
+
+
+async def drain(layer, channel: str) -> list[dict]:
+    """Every message the channel layer holds for `channel` now (none more within 50 ms)."""
+    messages = []
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(layer.receive(channel), 0.05))
+        except TimeoutError:
+            return messages
