@@ -113,3 +113,15 @@ def _private_channel_layer(settings):
     if "redis" in default["BACKEND"].lower():
         default["CONFIG"] = {**default.get("CONFIG", {}), "prefix": f"test-{uuid.uuid4().hex[:12]}"}
     settings.CHANNEL_LAYERS = {"default": default}
+
+
+@pytest.fixture
+async def close_db_connections():
+    """For async tests on a transactional database: the database connections that the
+    consumers and sync_to_async opened live in worker threads; close them after the test, or
+    PostgreSQL cannot drop the test database at the end of the run."""
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()

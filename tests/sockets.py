@@ -25,7 +25,7 @@ def session_of(user) -> str:
 
 
 async def open_socket(
-    path: str, session: str | None, *, headers: list | None = None
+    path: str, session: str | None, *, headers: list | None = None, timeout: float = TIMEOUT
 ) -> tuple[WebsocketCommunicator, bool, int | str]:
     """A handshake as the app's own page sends it; (socket, connected, code)."""
     sent = list(headers if headers is not None else [HOST, ORIGIN])
@@ -33,7 +33,7 @@ async def open_socket(
         cookie = f"{django_settings.SESSION_COOKIE_NAME}={session}".encode()
         sent.append((b"cookie", cookie))
     socket = WebsocketCommunicator(application, path, headers=sent)
-    connected, code = await socket.connect(timeout=TIMEOUT)
+    connected, code = await socket.connect(timeout=timeout)
     return socket, connected, code
 
 

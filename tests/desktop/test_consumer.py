@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -21,7 +20,10 @@ from contactcenter.asgi import application
 from tests.factories import make_customer, make_user
 from tests.sockets import DESKTOP, HOST, ORIGIN, TIMEOUT, open_socket, session_of
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
 
 async def connect(user=None, *, origin=ORIGIN) -> tuple[WebsocketCommunicator, bool, int | str]:
@@ -69,14 +71,6 @@ def hold_customer(call: Call) -> None:
     with transaction.atomic():
         call.members.filter(role="customer").update(state="on_hold")
         call_changed(call=Call.objects.get(pk=call.pk))
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections():
-    """Database connections opened for the consumers live in the sync worker thread; close
-    them, or PostgreSQL cannot drop the test database at the end."""
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 async def test_anonymous_users_are_refused():

@@ -17,8 +17,6 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
-from django.db import connections
 from django.test import Client
 
 from agents.models import Agent
@@ -26,14 +24,16 @@ from agents.rendering import render_full_state
 from calls.models import Call, CallbackEvent, Member
 from calls.services import buttons
 from calls.wallboard.rendering import render_full_state as render_wallboard
-from contactcenter.asgi import application
 from tests.factories import make_agent, make_customer, make_supervisor
 from tests.faults.pages import Page, page_from
+from tests.sockets import open_socket, session_of
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.faults,
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
-ORIGIN = (b"origin", b"http://testserver")
-HOST = (b"host", b"testserver")
 TIMEOUT = 5.0
 CONVERGE_WITHIN = 30.0
 RATE = 20.0  # callbacks a second
@@ -43,25 +43,9 @@ SETTLE = 3.0  # simulator seconds: phones answer, chaos windows that did not fil
 AGENTS = ("alice", "bob", "carol", "dave")
 
 
-@pytest.fixture(autouse=True)
-async def _close_connections():
-    yield
-    await sync_to_async(connections.close_all)()
-
-
-def _cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
-
-
 async def open_page(user, path: str) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_cookie)(user)
-    cookie_header = f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()
-    page = WebsocketCommunicator(
-        application, path, headers=[HOST, ORIGIN, (b"cookie", cookie_header)]
-    )
-    connected, _ = await page.connect(timeout=TIMEOUT)
+    session = await sync_to_async(session_of)(user)
+    page, connected, _ = await open_socket(path, session, timeout=TIMEOUT)
     assert connected, path
     return page
 

@@ -19,18 +19,20 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.db import connections
 from django.test import Client
 
 from calls.models import Call, Member
 from contactcenter.asgi import application
 from tests.factories import make_agent, make_supervisor
+from tests.sockets import HOST, ORIGIN, session_of
 from tests.webhooks.helpers import build_call, callbacks, load_scenario, post_callback
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faults]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.faults,
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
-ORIGIN = (b"origin", b"http://testserver")
-HOST = (b"host", b"testserver")
 TIMEOUT = 5.0
 RECONNECT_FOR = 30.0
 CLOSE_WITHIN = 15.0
@@ -51,22 +53,10 @@ def redis_layer(settings, own_redis):
     }
 
 
-@pytest.fixture(autouse=True)
-async def _close_connections():
-    yield
-    await sync_to_async(connections.close_all)()
-
-
-def _cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
-
-
 async def open_page(user, path: str) -> tuple[WebsocketCommunicator, bool]:
     """Open a page's socket: (communicator, accepted). Not accepted when the server closes
     it or its consumer fails first (Redis down while joining its group)."""
-    cookie = await sync_to_async(_cookie)(user)
+    cookie = await sync_to_async(session_of)(user)
     cookie_header = f"{django_settings.SESSION_COOKIE_NAME}={cookie}".encode()
     page = WebsocketCommunicator(
         application, path, headers=[HOST, ORIGIN, (b"cookie", cookie_header)]

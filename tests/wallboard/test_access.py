@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.models import Session
-from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -130,12 +129,8 @@ class TestButtons:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
 class TestWebsocket:
-    @pytest.fixture(autouse=True)
-    async def _close_connections(self):
-        yield
-        await sync_to_async(connections.close_all)()
-
     async def test_anonymous_users_are_refused(self):
         communicator, connected, code = await connect(None)
         assert (connected, code) == (False, 4401)

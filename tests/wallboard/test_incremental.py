@@ -10,7 +10,7 @@ import re
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -205,12 +205,8 @@ def _squash(html: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
 class TestOnlyWhileOpen:
-    @pytest.fixture(autouse=True)
-    async def _close_connections(self):
-        yield
-        await sync_to_async(connections.close_all)()
-
     @pytest.fixture
     def renders(self, monkeypatch):
         seen = []
@@ -400,12 +396,8 @@ def _true_figures() -> dict[str, str]:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_db_connections")
 class TestFiguresOnTheBoard:
-    @pytest.fixture(autouse=True)
-    async def _close_connections(self):
-        yield
-        await sync_to_async(connections.close_all)()
-
     async def test_after_a_burst_the_board_ends_with_the_true_figures(self, sam, clock):
         def floor_of(n):
             calls = []

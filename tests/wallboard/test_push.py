@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
@@ -28,13 +28,10 @@ from tests.wallboard.sockets import (
     receive_with,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections():
-    yield
-    await sync_to_async(connections.close_all)()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
 
 async def test_connecting_sends_every_live_call_agent_and_figure(sam, alice):

@@ -14,7 +14,6 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.contrib.auth import logout
 from django.contrib.sessions.backends.db import SessionStore
-from django.db import connections
 from django.test import Client, RequestFactory
 
 from agents.models import Agent
@@ -23,7 +22,10 @@ from calls.wallboard.pushes import SUPERVISORS_GROUP
 from contactcenter.asgi import application
 from tests.wallboard.sockets import assert_still_open
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_db_connections"),
+]
 
 ORIGIN = (b"origin", b"http://testserver")
 # The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
@@ -31,12 +33,6 @@ HOST = (b"host", b"testserver")
 TIMEOUT = 3
 DESKTOP = "/ws/desktop/"
 WALLBOARD = "/ws/wallboard/"
-
-
-@pytest.fixture(autouse=True)
-async def _close_connections():
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 def _session_of(user) -> str:
