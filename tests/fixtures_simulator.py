@@ -198,3 +198,14 @@ def app_sim(live_server, settings, make_phlo_sim):
     requests reach this app's real webhook, on the live test server."""
     settings.PUBLIC_BASE_URL = live_server.url
     return make_phlo_sim(answer_delay=1.0)
+
+
+@pytest.fixture(params=["phlo", "mpc"])
+def app_sim_each_vocabulary(request, live_server, settings, make_phlo_sim):
+    """`app_sim`, once in each callback vocabulary (the test runs twice)."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    return make_phlo_sim(
+        callback_url=f"{live_server.url}/webhooks/plivo/",
+        vocabulary=request.param,
+        answer_delay=1.0,
+    )

@@ -18,14 +18,9 @@ ANSWER = 3.0  # seconds: longer than the simulator's answer delay
 S = Member.State
 
 
-@pytest.fixture(params=["phlo", "mpc"])
-def sim(request, live_server, settings, make_phlo_sim):
-    settings.PUBLIC_BASE_URL = live_server.url
-    return make_phlo_sim(
-        callback_url=f"{live_server.url}/webhooks/plivo/",
-        vocabulary=request.param,
-        answer_delay=1.0,
-    )
+@pytest.fixture
+def sim(app_sim_each_vocabulary):
+    return app_sim_each_vocabulary
 
 
 def states(call: Call) -> dict[str, str]:

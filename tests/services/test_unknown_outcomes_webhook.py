@@ -15,6 +15,7 @@ from calls.models import Action, Call, CallbackEvent, Member
 from calls.services import buttons
 from calls.services.errors import PhloOutcomeUnknown
 from calls.services.housekeeping import calls_expire_stale, dial_grace
+from tests.services.helpers import states
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,19 +25,10 @@ READ_TIMEOUT = 0.05  # ...and the client gives up after this
 S = Member.State
 
 
-@pytest.fixture(params=["phlo", "mpc"])
-def sim(request, live_server, settings, make_phlo_sim):
-    settings.PUBLIC_BASE_URL = live_server.url
+@pytest.fixture
+def sim(app_sim_each_vocabulary, settings):
     settings.PHLO_READ_TIMEOUT = READ_TIMEOUT
-    return make_phlo_sim(
-        callback_url=f"{live_server.url}/webhooks/plivo/",
-        vocabulary=request.param,
-        answer_delay=1.0,
-    )
-
-
-def states(call: Call) -> dict[str, str]:
-    return {m.address: m.state for m in call.members.order_by("pk")}
+    return app_sim_each_vocabulary
 
 
 def past_grace():

@@ -4,6 +4,8 @@ contactcenter/asgi.py and calls/publishing.py), as in production."""
 
 import pytest
 
+from calls.wallboard import rendering
+
 
 @pytest.fixture
 def sam(sam):
@@ -11,3 +13,17 @@ def sam(sam):
     sam.last_name = "Supervisor"
     sam.save(update_fields=["last_name"])
     return sam
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[dict]:
+    """Every render of a wallboard change (one call's or one agent's), by its arguments."""
+    seen: list[dict] = []
+    original = rendering._render_update
+
+    def counting(**kwargs):
+        seen.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(rendering, "_render_update", counting)
+    return seen

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
+from agents.presence import agent_set_status
 from calls.models import Call, Member
 from calls.state import call_changed, lock_call, member_set_state
 from tests.factories import make_customer
@@ -84,3 +85,10 @@ async def receive_with(communicator, marker: str) -> str:
         text = await communicator.receive_from(timeout=TIMEOUT)
         if marker in text:
             return text
+
+
+def goes_away(agent: Agent, *, reason: str = "Lunch") -> None:
+    """The agent sets themselves Away, as the desktop's status menu does."""
+    with transaction.atomic():
+        locked = Agent.objects.select_for_update().get(pk=agent.pk)
+        agent_set_status(agent=locked, status="away", reason=reason)

@@ -14,8 +14,6 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from agents.models import Agent
-from agents.presence import agent_set_status
 from calls import publisher
 from calls.events import CallChanged, announce
 from calls.models import Call, Member
@@ -30,6 +28,7 @@ from tests.wallboard.builders import floor
 from tests.wallboard.sockets import (
     TIMEOUT,
     connect,
+    goes_away,
     hang_up_everyone,
     hold_customer,
     live_call,
@@ -207,18 +206,6 @@ def _squash(html: str) -> str:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("close_db_connections")
 class TestOnlyWhileOpen:
-    @pytest.fixture
-    def renders(self, monkeypatch):
-        seen = []
-        original = rendering._render_update
-
-        def counting(**kwargs):
-            seen.append(kwargs)
-            return original(**kwargs)
-
-        monkeypatch.setattr(rendering, "_render_update", counting)
-        return seen
-
     async def test_the_count_follows_wallboards_opening_and_closing(self):
         assert not await sync_to_async(watchers.any_open)()
         await watchers.opened()
@@ -277,12 +264,7 @@ class TestOnlyWhileOpen:
         board, _, _ = await connect(sam)
         await board.receive_from(timeout=TIMEOUT)
 
-        def go_away():
-            with transaction.atomic():
-                agent = Agent.objects.select_for_update().get(pk=alice.pk)
-                agent_set_status(agent=agent, status="away", reason="Lunch")
-
-        await sync_to_async(go_away)()
+        await sync_to_async(goes_away)(alice)
         push = await receive_with(board, f'<li id="wb-agent-{alice.pk}"')
         assert ROW.findall(push) == [str(alice.pk)]
         assert 'data-status="away"' in push and "Lunch" in push and 'hx-swap-oob="true"' in push

@@ -9,17 +9,16 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
-from agents.presence import agent_set_status
 from calls.wallboard import rendering
 from calls.wallboard.pushes import SUPERVISORS_GROUP
 from tests.factories import make_agent
 from tests.wallboard.sockets import (
     TIMEOUT,
     connect,
+    goes_away,
     hang_up_everyone,
     hold_customer,
     live_call,
@@ -45,20 +44,13 @@ async def test_connecting_sends_every_live_call_agent_and_figure(sam, alice):
     await socket.disconnect()
 
 
-async def test_a_change_reaches_every_wallboard_rendered_once(sam, gina, alice, monkeypatch):
+async def test_a_change_reaches_every_wallboard_rendered_once(sam, gina, alice, renders):
     call = await sync_to_async(live_call)(alice, phone="+14155550123")
     boards = [(await connect(user))[0] for user in (sam, gina, sam)]
     for board in boards:
         await board.receive_from(timeout=TIMEOUT)
 
-    renders = []
-    original = rendering._render_update
-
-    def counting(**kwargs):
-        renders.append(kwargs)
-        return original(**kwargs)
-
-    monkeypatch.setattr(rendering, "_render_update", counting)
+    renders.clear()  # only the change's renders count, not the boards' first states
     await sync_to_async(hold_customer)(call.pk)
     pushes = [await receive_with(board, f'id="wb-call-{call.pk}"') for board in boards]
 
@@ -98,12 +90,7 @@ async def test_a_status_change_pushes_that_agents_row(sam, alice, bob):
     board, _, _ = await connect(sam)
     await board.receive_from(timeout=TIMEOUT)
 
-    def go_away():
-        with transaction.atomic():
-            agent = Agent.objects.select_for_update().get(pk=alice.pk)
-            agent_set_status(agent=agent, status="away", reason="Lunch")
-
-    await sync_to_async(go_away)()
+    await sync_to_async(goes_away)(alice)
     push = await receive_with(board, f'<li id="wb-agent-{alice.pk}"')
     assert 'id="wb-figures"' not in push  # an agent's change does not move the figures
     assert 'id="wb-agents"' not in push and f'id="wb-agent-{bob.pk}"' not in push
