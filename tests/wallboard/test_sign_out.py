@@ -10,7 +10,6 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.contrib.auth import logout
 from django.contrib.sessions.backends.db import SessionStore
@@ -19,27 +18,13 @@ from django.test import Client, RequestFactory
 from agents.models import Agent
 from agents.pushes import agent_group
 from calls.wallboard.pushes import SUPERVISORS_GROUP
-from contactcenter.asgi import application
+from tests.sockets import DESKTOP, TIMEOUT, WALLBOARD, close_code, open_live, session_of
 from tests.wallboard.sockets import assert_still_open
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("close_db_connections"),
 ]
-
-ORIGIN = (b"origin", b"http://testserver")
-# The handshake's own address: the Origin must match it exactly (contactcenter/origins.py).
-HOST = (b"host", b"testserver")
-TIMEOUT = 3
-DESKTOP = "/ws/desktop/"
-WALLBOARD = "/ws/wallboard/"
-
-
-def _session_of(user) -> str:
-    """A session of its own for `user` (a browser of its own), by its cookie."""
-    client = Client()
-    client.force_login(user)
-    return client.cookies[django_settings.SESSION_COOKIE_NAME].value
 
 
 def _log_out(session: str, url: str) -> int:
@@ -48,42 +33,25 @@ def _log_out(session: str, url: str) -> int:
     return client.post(url).status_code
 
 
-async def _open(path: str, session: str) -> WebsocketCommunicator:
-    cookie = f"{django_settings.SESSION_COOKIE_NAME}={session}".encode()
-    socket = WebsocketCommunicator(application, path, headers=[HOST, ORIGIN, (b"cookie", cookie)])
-    connected, code = await socket.connect(timeout=TIMEOUT)
-    assert connected, (path, code)
-    assert 'data-full-state="true"' in await socket.receive_from(timeout=TIMEOUT)
-    return socket
-
-
-async def _close_code(socket: WebsocketCommunicator) -> int:
-    """The code the server closed with, skipping pushes sent before (a status change)."""
-    while True:
-        output = await socket.receive_output(timeout=TIMEOUT)
-        if output["type"] == "websocket.close":
-            return output.get("code")
-
-
 @pytest.mark.parametrize("url", ["/admin/logout/", "/logout/"], ids=["admin", "desktop"])
 async def test_a_logout_closes_that_sessions_desktop_and_wallboard_at_once(url, sam, gina):
     """Sam (a supervisor with a phone) has a desktop and a wallboard open in two browsers;
     Gina has a wallboard open. Sam logs out in the first browser only."""
-    here = await sync_to_async(_session_of)(sam)
-    elsewhere = await sync_to_async(_session_of)(sam)
-    ginas = await sync_to_async(_session_of)(gina)
-    desktop, wallboard = await _open(DESKTOP, here), await _open(WALLBOARD, here)
+    here = await sync_to_async(session_of)(sam)
+    elsewhere = await sync_to_async(session_of)(sam)
+    ginas = await sync_to_async(session_of)(gina)
+    desktop, wallboard = await open_live(DESKTOP, here), await open_live(WALLBOARD, here)
     kept = [
-        await _open(DESKTOP, elsewhere),
-        await _open(WALLBOARD, elsewhere),
-        await _open(WALLBOARD, ginas),
+        await open_live(DESKTOP, elsewhere),
+        await open_live(WALLBOARD, elsewhere),
+        await open_live(WALLBOARD, ginas),
     ]
 
     await Agent.objects.filter(user=sam).aupdate(status=Agent.Status.AVAILABLE)
     assert await sync_to_async(_log_out)(here, url) == 302
     # No heartbeat was sent: the logout itself closed them.
-    assert await _close_code(desktop) == 4401
-    assert await _close_code(wallboard) == 4401
+    assert await close_code(desktop) == 4401
+    assert await close_code(wallboard) == 4401
     for socket in kept:
         await assert_still_open(socket)
     # Either logout also takes Sam off the floor (not on a call, so at once).
