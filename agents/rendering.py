@@ -84,7 +84,7 @@ def render_call_for_agents(*, call_id: int, agent_ids: list[int]) -> dict[int, s
     history = (
         customer_history(customer_id=customer.pk, exclude_call_id=call.pk) if customer else None
     )
-    agents = list(Agent.objects.select_related("user").filter(pk__in=agent_ids))
+    agents = _agents_of(call=call, agent_ids=agent_ids)
     supervisors = supervisors_among(agents=agents)  # cached: no query, most pushes
     rendered = {}
     for agent in agents:
@@ -97,6 +97,17 @@ def render_call_for_agents(*, call_id: int, agent_ids: list[int]) -> dict[int, s
         )
         rendered[agent.pk] = render_call(view=view, call=call, at=at)
     return rendered
+
+
+def _agents_of(*, call: Call, agent_ids: list[int]) -> list[Agent]:
+    """These agents, taken from the call's members where they have a leg on it (the usual
+    case: no query); any other is read."""
+    on_call = {m.agent_id: m.agent for m in call.members.all() if m.agent_id}
+    agents = [on_call[pk] for pk in dict.fromkeys(agent_ids) if pk in on_call]
+    others = [pk for pk in agent_ids if pk not in on_call]
+    if others:
+        agents += Agent.objects.select_related("user").filter(pk__in=others)
+    return agents
 
 
 def render_agent_status(*, agent_id: int) -> tuple[str, str] | None:

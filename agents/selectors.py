@@ -85,6 +85,9 @@ def _call_queryset() -> QuerySet[Call]:
         .only(
             *_own_fields(Member),
             *_names("agent"),
+            # With the names, what a push needs of each agent on the call: whose supervisor
+            # flag to take from the cache (`agents.profiles`), so it need not read them again.
+            *("agent__endpoint", "agent__user__is_superuser", "agent__user__is_active"),
             *(f"customer__{f}" for f in _CUSTOMER_CARD),
         )
         .order_by("created_at", "pk")
