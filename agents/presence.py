@@ -316,7 +316,10 @@ def agents_follow_calls(*, agent_ids: Iterable[int], at: datetime | None = None)
 
 def agents_follow_call(event: CallChanged) -> None:
     """Listens to `CallChanged` (see `AgentsConfig.ready`): the agents a change concerns
-    follow it, in the change's own transaction."""
+    follow it, in the change's own transaction. A change in which no leg came or went (a
+    hold) leaves every agent's presence as it was: nothing is read."""
+    if not event.legs_came_or_went:
+        return
     agents_follow_calls(agent_ids=event.agent_ids, at=event.at)
 
 

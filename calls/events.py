@@ -29,12 +29,15 @@ from calls import publishing
 @dataclass(frozen=True)
 class CallChanged:
     """A call or its members changed. `agent_ids`: every agent the change concerns (the
-    owner, those on it, and any who just left it)."""
+    owner, those on it, and any who just left it). `legs_came_or_went`: False only when
+    every leg that was live is still live, none became live, the call is as live as it was and
+    keeps its owner (a hold, a leg that starts ringing), so nobody's presence can follow."""
 
     call_id: int
     version: int
     agent_ids: frozenset[int]
     at: datetime | None = field(default=None, compare=False)
+    legs_came_or_went: bool = field(default=True, compare=False)
 
     type = "call.changed"
 
@@ -49,6 +52,7 @@ class CallChanged:
             version=max(self.version, later.version),
             agent_ids=self.agent_ids | later.agent_ids,
             at=later.at,
+            legs_came_or_went=self.legs_came_or_went or later.legs_came_or_went,
         )
 
     def message(self) -> dict:

@@ -160,6 +160,7 @@ def call_changed(
     at: datetime | None = None,
     extra_agent_ids: Iterable[int] = (),
     members: Sequence[Member] | None = None,
+    legs_came_or_went: bool = True,
 ) -> None:
     """Apply the lifecycle rules, bring the call's own status in line with its members, bump
     its version and announce it (`CallChanged`): agents on it then follow it (presence
@@ -167,12 +168,15 @@ def call_changed(
 
     `call` is the row the caller locked (`lock_call`) in this transaction. `members`: all the
     call's members, when the caller already holds them and none changed behind its back
-    (saves reading them again); read here when None.
+    (saves reading them again); read here when None. `legs_came_or_went=False`: the caller's
+    own change moved a leg between two live states (a hold); if the rules here end no leg
+    either, nobody's presence has anything to follow and it is not asked to.
 
     A call becomes active when a member first talks and ends when no member is live.
     """
     at = at or timezone.now()
     members = list(call.members.all()) if members is None else list(members)
+    before = (call.is_live, call.owner_id, {m.pk for m in members if m.is_live})
     retold = False
     if call.is_live:
         _follow_the_lifecycle(call=call, members=members, at=at)
@@ -205,8 +209,15 @@ def call_changed(
         agent_ids.add(call.owner_id)
     if retold:
         announce(CallEndRetold(call_id=call.pk, agent_ids=frozenset(agent_ids), at=at))
+    after = (call.is_live, call.owner_id, {m.pk for m in members if m.is_live})
     announce(
-        CallChanged(call_id=call.pk, version=call.version, agent_ids=frozenset(agent_ids), at=at)
+        CallChanged(
+            call_id=call.pk,
+            version=call.version,
+            agent_ids=frozenset(agent_ids),
+            at=at,
+            legs_came_or_went=legs_came_or_went or before != after,
+        )
     )
 
 

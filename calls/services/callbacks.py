@@ -2,9 +2,10 @@
 
 1. Store first, in its own committed write, keyed by a hash of the parameters. A redelivery
    (same parameters, new nonce) hits the unique key: it is counted and has no second effect.
-2. Apply in a second transaction, holding the callback's row and then the call's row, and
-   record the outcome with it: applied, ignored (with a note), unmatched, or, when applying
-   raises, failed with the error, kept for the provider's retry or `callback_replay`.
+2. Apply in a second transaction, holding the call's row, and record the outcome with it
+   where none is recorded yet (so a second delivery applying at the same time rolls back):
+   applied, ignored (with a note), unmatched, or, when applying raises, failed with the
+   error, kept for the provider's retry or `callback_replay`.
 
 Applying goes through `calls.state` only. Terminal member states are sticky and events older
 than the member's newest are dropped (by the Multiparty Call SequenceNumber when there is one,
@@ -117,7 +118,7 @@ def callback_receive(*, params: Params, stored_params: Any, content_type: str) -
         ) from exc
     if created or event.outcome in RETRYABLE:
         # A redelivery has the same params (they are its key), so the same notice.
-        event = _apply(event_id=event.pk, allowed=RETRYABLE, notice=notice)
+        event = _apply(event_id=event.pk, allowed=RETRYABLE, event=event, notice=notice)
     return ReceivedCallback(event=event, duplicate=not created)
 
 
@@ -173,19 +174,36 @@ def callback_replay(*, event_id: int) -> CallbackEvent:
 # --- applying ----------------------------------------------------------------------------------
 
 
+class _AppliedElsewhere(Exception):
+    """Another delivery of the callback recorded its outcome first: this apply rolls back."""
+
+
 def _apply(
-    *, event_id: int, allowed: tuple[str, ...], notice: CallbackNotice | None = None
+    *,
+    event_id: int,
+    allowed: tuple[str, ...],
+    event: CallbackEvent | None = None,
+    notice: CallbackNotice | None = None,
 ) -> CallbackEvent:
-    """Apply a stored callback. `notice`: its event as `callback_receive` already read it;
-    otherwise (a replay, a redelivery elsewhere) read again from the stored params."""
+    """Apply a stored callback. `event` and `notice`: the row and its event as
+    `callback_receive` just stored and read them; otherwise (a replay, the sweeper) both are
+    read again.
+
+    Two deliveries of one callback may apply it at once. Each holds the call's row while
+    applying, so they run one after the other, and the outcome is recorded only where the
+    callback still has none (`_record`): the second finds it recorded and rolls back, so the
+    callback has its effect once. This costs no query of its own (it used to lock the
+    callback's row first)."""
     try:
         with transaction.atomic(durable=True):
-            # Locked first so that two deliveries of one callback apply it once.
-            event = CallbackEvent.objects.select_for_update().get(pk=event_id)
+            if event is None:
+                event = CallbackEvent.objects.get(pk=event_id)
             if event.outcome not in allowed:
                 return event
             result = _apply_locked(event=event, notice=notice)
-            _record(event=event, result=result)
+            _record(event=event, result=result, allowed=allowed)
+    except _AppliedElsewhere:
+        return CallbackEvent.objects.get(pk=event_id)
     except Exception as exc:
         logger.exception("callback #%s could not be applied", event_id)
         try:
@@ -200,19 +218,27 @@ def _apply(
     return event
 
 
-def _record(*, event: CallbackEvent, result: _Result) -> None:
-    event.outcome = result.outcome
-    event.note = result.note[:255]
-    event.call = result.call
-    event.member = result.member
-    event.error = ""
-    event.processed_at = timezone.now()
-    event.save(update_fields=["outcome", "note", "call", "member", "error", "processed_at"])
+def _record(*, event: CallbackEvent, result: _Result, allowed: tuple[str, ...]) -> None:
+    """Record the outcome, unless another delivery recorded one first (`_AppliedElsewhere`)."""
+    fields = {
+        "outcome": result.outcome,
+        "note": result.note[:255],
+        "call": result.call,
+        "member": result.member,
+        "error": "",
+        "processed_at": timezone.now(),
+    }
+    if not CallbackEvent.objects.filter(pk=event.pk, outcome__in=allowed).update(**fields):
+        raise _AppliedElsewhere
+    for name, value in fields.items():
+        setattr(event, name, value)
 
 
 def _mark_failed(*, event_id: int, exc: BaseException) -> None:
+    """Only a callback that has had no effect yet: a failed second delivery of one that
+    another has applied leaves it applied."""
     text = "".join(traceback.format_exception(exc))[-_ERROR_LIMIT:]
-    CallbackEvent.objects.filter(pk=event_id).update(
+    CallbackEvent.objects.filter(pk=event_id, outcome__in=REPLAYABLE).update(
         outcome=Outcome.FAILED, error=text, processed_at=timezone.now()
     )
 
@@ -494,8 +520,9 @@ def _move_member(
     elif member.is_terminal:
         on_member_gone(call=call, member=member, at=at)
     elif any(m is member for m in members):
-        # Only this member moved, on the instance in `members`: they are all current.
-        call_changed(call=call, at=at, members=members)
+        # Only this member moved, on the instance in `members`: they are all current. It
+        # was live and still is (neither answered nor gone), so its agent stays where it is.
+        call_changed(call=call, at=at, members=members, legs_came_or_went=False)
         return _Result(Outcome.APPLIED, notice.note, call, member)
     call_changed(call=call, at=at)
     return _Result(Outcome.APPLIED, notice.note, call, member)
@@ -542,4 +569,6 @@ def _adopt_early_conference_events(*, call: Call) -> None:
         else:
             result = _Result(Outcome.IGNORED, call=call)
             note = "conference-level event, linked once a leg named this call"
-        _record(event=event, result=_Result(result.outcome, note, call))
+        _record(
+            event=event, result=_Result(result.outcome, note, call), allowed=(Outcome.UNMATCHED,)
+        )
