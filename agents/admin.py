@@ -63,8 +63,9 @@ class UserChoiceField(forms.ModelChoiceField):
 class AgentForm(forms.ModelForm):
     class Meta:
         model = Agent
-        fields = ["user", "endpoint"]
+        fields = ["user", "endpoint", "queues"]
         field_classes = {"user": UserChoiceField}
+        widgets = {"queues": forms.CheckboxSelectMultiple}
         help_texts = {
             "endpoint": "Where this agent's phone rings: a number such as +14155550123, or a"
             " SIP address such as sip:alice@phones.example.com.",
@@ -110,7 +111,7 @@ class AgentAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     search_address_fields = ("endpoint",)
     search_help_text = "Name, username, e-mail or endpoint (numbers in any format)."
     fieldsets = [
-        (None, {"fields": ["user", "endpoint"]}),
+        (None, {"fields": ["user", "endpoint", "queues"]}),
         ("Status now", {"fields": STATUS_FIELDS}),
     ]
     readonly_fields = STATUS_FIELDS

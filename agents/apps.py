@@ -11,9 +11,10 @@ class AgentsConfig(AppConfig):
         from agents.presence import agents_follow_call, agents_settle_again
         from agents.services.routing import (
             offer_again_when_declined,
+            offer_queued_callers,
             offer_when_the_caller_waits_alone,
         )
-        from calls.events import CallChanged, CallEndRetold, MemberChanged, listen
+        from calls.events import AgentChanged, CallChanged, CallEndRetold, MemberChanged, listen
 
         listen(CallChanged, agents_follow_call)  # agents follow their calls, in the change
         # A late callback may retell how a call ended: its agents settle on it again.
@@ -21,4 +22,6 @@ class AgentsConfig(AppConfig):
         # No inbound caller is stranded, whichever of the decline and their join comes first.
         listen(MemberChanged, offer_again_when_declined)
         listen(MemberChanged, offer_when_the_caller_waits_alone)
+        # A queue's callers reach the first of its agents to become free.
+        listen(AgentChanged, offer_queued_callers)
         pushes.register()  # the desktop renders the core's events

@@ -34,6 +34,8 @@ class Agent(models.Model):
         choices=[(Status.AWAY, "Away"), (Status.OFFLINE, "Offline")],
     )
     next_status_reason = models.CharField(max_length=120, blank=True)
+    # The queues whose callers this agent is offered (skills routing at its simplest).
+    queues = models.ManyToManyField("calls.Queue", blank=True, related_name="agents")
 
     class Meta:
         ordering = ["user__username"]

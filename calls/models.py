@@ -85,6 +85,52 @@ class MemberQuerySet(models.QuerySet):
         return self.filter(state__in=Member.LIVE_STATES, call__status__in=Call.LIVE_STATUSES)
 
 
+class Queue(models.Model):
+    """Where inbound callers wait, with music, for the next free agent of the queue. Callers
+    reach the queue that serves the number they dialled, else the default queue; with no
+    queue at all, a caller nobody is free for gets the no-agent outcome at once."""
+
+    class AtMaxWait(models.TextChoices):
+        VOICEMAIL = "voicemail", "Voicemail"
+        MESSAGE = "message", "A message, then hang up"
+
+    name = models.CharField(max_length=80, unique=True)
+    number = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The number callers dial to reach this queue (blank: none of its own).",
+    )
+    is_default = models.BooleanField(
+        default=False, help_text="Also takes callers of numbers that no queue serves."
+    )
+    wait_music_url = models.URLField(
+        blank=True, help_text="What callers hear while they wait (blank: the flow's own)."
+    )
+    max_wait_seconds = models.PositiveIntegerField(
+        default=300, help_text="The longest a caller waits before the exit below."
+    )
+    at_max_wait = models.CharField(
+        max_length=16, choices=AtMaxWait.choices, default=AtMaxWait.VOICEMAIL
+    )
+    service_level_seconds = models.PositiveIntegerField(
+        default=20, help_text="A caller answered within this many seconds counts as served."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number"], condition=~Q(number=""), name="queue_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="queue_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Call(models.Model):
     """One PHLO multiparty call (one conference)."""
 
@@ -157,6 +203,13 @@ class Call(models.Model):
 
     disposition = models.CharField(max_length=64, blank=True)
     wrap_up_notes = models.TextField(blank=True)
+
+    # An inbound call's queue, and how long its caller waited: until an agent answered, or
+    # until the call ended unanswered (the queue's figures are summed from these).
+    queue = models.ForeignKey(
+        Queue, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    waited_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     objects = CallQuerySet.as_manager()
 

@@ -185,6 +185,7 @@ def call_changed(
             if call.status == Call.Status.DIALLING:
                 call.status = Call.Status.ACTIVE
             call.answered_at = call.answered_at or at
+            _caller_waited(call, until=call.answered_at)
         if members and not live:
             call.status = Call.Status.COMPLETED if call.answered_at else Call.Status.FAILED
             call.ended_at = at
@@ -192,6 +193,7 @@ def call_changed(
             _transfer_ends(call=call, outcome=CallTransfer.Outcome.FAILED, at=at)
             _clear_transfer(call)
             call.outcome = call_outcome(call=call, members=members)
+            _caller_waited(call, until=at)
             _owner_part_ends(call=call, members=members, at=at)
             # A leg's answer that reached us after its exit while the call went on.
             retold = _retell_the_end(call=call, members=members, at=at)
@@ -219,6 +221,13 @@ def call_changed(
             legs_came_or_went=legs_came_or_went or before != after,
         )
     )
+
+
+def _caller_waited(call: Call, *, until: datetime) -> None:
+    """An inbound caller's wait ends when an agent answers, or with the call: the queue's
+    service level, speed of answer and abandoned figures are summed from it."""
+    if call.direction == Call.Direction.INBOUND and call.waited_seconds is None:
+        call.waited_seconds = max(0, int((until - call.created_at).total_seconds()))
 
 
 def _retell_the_end(*, call: Call, members: Sequence[Member], at: datetime) -> bool:

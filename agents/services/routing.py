@@ -21,6 +21,16 @@ caller is put through to the no-agent outcome: the message, or voicemail
 caller nobody was free for at routing time gets the same outcome from the PHLO flow's
 no-agent branch, and the call is recorded. Housekeeping offers again any call whose caller
 has waited with nobody ringing for a while (an offer PHLO refused, a lost callback).
+
+Queues (`calls.models.Queue`). A caller reaches the queue that serves the number they
+dialled, else the default queue; only that queue's agents are offered the call. When none of
+them is free, the caller waits in the queue (the "queue" answer: the flow puts them on the
+multiparty call, where they hear wait music) and is offered, in arrival order, to the first
+of the queue's agents who becomes free (`offer_queued_callers`). An offer that is declined
+or rings out goes to the next agent, and with nobody free the caller keeps their place.
+Only a caller who has waited the queue's longest wait is given its exit (voicemail, or a
+message and a hang-up); housekeeping's sweep of waiting callers gives it. With no queue at
+all, routing is as it was: nobody free means the no-agent outcome at once.
 """
 
 from __future__ import annotations
@@ -32,14 +42,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from agents.availability import agents_by_longest_wait, routable_now
 from agents.models import Agent
 from calls.addresses import InvalidAddress, normalize_address
 from calls.events import AgentChanged, MemberChanged, announce
-from calls.models import Call, Customer, Member
+from calls.models import Call, Customer, Member, Queue
 from calls.phlo_client import PhloError
 from calls.services.errors import InvalidInput, ServiceError
 from calls.services.offers import Offer, call_offer
@@ -49,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 AGENT = "agent"
 NO_AGENT = "no_agent"
+QUEUE = "queue"
 MESSAGE = "message"
 VOICEMAIL = "voicemail"
 # A caller waiting this long with nobody ringing is offered again by housekeeping.
@@ -64,8 +75,16 @@ class RoutingDecision:
     result: str
     agent: Agent | None = None
     call: Call | None = None
+    queue: Queue | None = None
 
     def as_json(self) -> dict:
+        if self.result == QUEUE and self.call is not None and self.queue is not None:
+            return {
+                "result": QUEUE,
+                "queue": self.queue.name,
+                "wait_music_url": self.queue.wait_music_url,
+                "call_id": self.call.pk,
+            }
         if self.result != AGENT or self.agent is None or self.call is None:
             return {"result": NO_AGENT, "agent_endpoint": "", "outcome": no_agent_outcome()}
         return {
@@ -125,28 +144,42 @@ def inbound_request_parse(*, data: dict) -> InboundRequest:
 def _earlier_decision(*, call_uuid: str) -> RoutingDecision | None:
     """A retried request (the PHLO node timed out and asked again) gets the same answer."""
     leg = (
-        Member.objects.select_related("call__owner__user")
+        Member.objects.select_related("call__owner__user", "call__queue")
         .filter(call_uuid=call_uuid, role=Member.Role.CUSTOMER)
         .first()
     )
     if leg is None:
         return None
-    owner = leg.call.owner
-    if owner is None or leg.call.direction != Call.Direction.INBOUND:
+    call = leg.call
+    if call.direction != Call.Direction.INBOUND:
         return RoutingDecision(result=NO_AGENT)
-    return RoutingDecision(result=AGENT, agent=owner, call=leg.call)
+    if call.queue is not None and call.status != Call.Status.FAILED:
+        # Routed at once, the agent's leg was made with the call; queued, offers came later.
+        routed = call.members.filter(role=Member.Role.AGENT, created_at=call.created_at)
+        if not routed.exists():
+            return RoutingDecision(result=QUEUE, call=call, queue=call.queue)
+    if call.owner is None:
+        return RoutingDecision(result=NO_AGENT)
+    return RoutingDecision(result=AGENT, agent=call.owner, call=call)
 
 
-def _reserve(*, at: datetime, exclude: Iterable[int] = ()) -> Agent | None:
-    """Lock and mark the longest-waiting free agent (not one in `exclude`) as on a call. Run
-    inside a transaction."""
+def queue_for(*, dialled: str) -> Queue | None:
+    """The queue that serves the number dialled, else the default queue, else None."""
+    if dialled and (queue := Queue.objects.filter(number=dialled).first()):
+        return queue
+    return Queue.objects.filter(is_default=True).first()
+
+
+def _reserve(
+    *, at: datetime, exclude: Iterable[int] = (), queue: Queue | None = None
+) -> Agent | None:
+    """Lock and mark the longest-waiting free agent (not one in `exclude`; of `queue` when
+    given) as on a call. Run inside a transaction."""
+    candidates = agents_by_longest_wait(at=at).exclude(pk__in=list(exclude))
+    if queue is not None:
+        candidates = candidates.filter(queues=queue)
     for _ in range(ATTEMPTS):
-        candidate = (
-            agents_by_longest_wait(at=at)
-            .exclude(pk__in=list(exclude))
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
+        candidate = candidates.select_for_update(skip_locked=True, of=("self",)).first()
         if candidate is None:
             return None
         won = Agent.objects.filter(routable_now(at), pk=candidate.pk).update(
@@ -166,9 +199,13 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
     earlier = _earlier_decision(call_uuid=request.call_uuid)
     if earlier is not None:
         return earlier
+    queue = queue_for(dialled=request.to)
     try:
         with transaction.atomic():
-            agent = _reserve(at=at)
+            agent = _reserve(at=at, queue=queue)
+            if agent is None and queue is not None:
+                call = _queued(request=request, queue=queue, at=at)
+                return RoutingDecision(result=QUEUE, call=call, queue=queue)
             if agent is None:
                 _turned_away(request=request, at=at)
                 return RoutingDecision(result=NO_AGENT)
@@ -177,6 +214,7 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
                 direction=Call.Direction.INBOUND,
                 owner=agent,
                 customer=customer,
+                queue=queue,
                 status=Call.Status.DIALLING,
                 created_at=at,
             )
@@ -208,6 +246,32 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
             raise
         return earlier
     return RoutingDecision(result=AGENT, agent=agent, call=call)
+
+
+def _queued(*, request: InboundRequest, queue: Queue, at: datetime) -> Call:
+    """A caller that none of the queue's agents is free for: the call and the caller's leg,
+    with nobody offered yet. The flow puts the caller on the call with wait music; their
+    join, or the first of the queue's agents to become free, brings the offer."""
+    customer = Customer.objects.filter(phone=request.from_).first()
+    call = Call.objects.create(
+        direction=Call.Direction.INBOUND,
+        customer=customer,
+        queue=queue,
+        status=Call.Status.DIALLING,
+        created_at=at,
+    )
+    Member.objects.create(
+        call=call,
+        address=request.from_,
+        role=Member.Role.CUSTOMER,
+        customer=customer,
+        call_uuid=request.call_uuid,
+        state=Member.State.DIALLING,
+        created_at=at,
+        state_changed_at=at,
+    )
+    call_changed(call=call, at=at)
+    return call
 
 
 def _turned_away(*, request: InboundRequest, at: datetime) -> None:
@@ -245,10 +309,10 @@ def no_agent_outcome() -> str:
     return VOICEMAIL if outcome == VOICEMAIL else MESSAGE
 
 
-def _no_agent_offer() -> Offer | None:
+def _no_agent_offer(outcome: str | None = None) -> Offer | None:
     setting = (
         "INBOUND_VOICEMAIL_ENDPOINT"
-        if no_agent_outcome() == VOICEMAIL
+        if (outcome or no_agent_outcome()) == VOICEMAIL
         else ("INBOUND_MESSAGE_ENDPOINT")
     )
     address = getattr(settings, setting)
@@ -257,22 +321,34 @@ def _no_agent_offer() -> Offer | None:
 
 def inbound_offer_next(*, call_id: int, at: datetime | None = None) -> Member | None:
     """Offer the caller waiting on `call_id` to the free agent who has waited longest and has
-    not been offered this call, or, with nobody left, to the no-agent outcome. Returns the
-    leg now ringing, or None (nobody waits, or the outcome has been given already)."""
+    not been offered this call (of its queue, if it has one), or, with nobody left, to the
+    no-agent outcome. A queued caller instead keeps waiting, until the queue's longest wait,
+    and is then given the queue's exit. Returns the leg now ringing, or None (nobody waits,
+    the caller keeps their place in the queue, or the outcome has been given already)."""
+    when = at or timezone.now()
 
     def choose(call: Call) -> Offer | None:
-        # An agent whose phone never rang (PHLO refused the offer) may be offered again.
-        rang = call.members.filter(agent__isnull=False).exclude(
-            end_cause=Member.EndCause.NOT_DIALLED
-        )
-        offered = set(rang.values_list("agent_id", flat=True))
-        agent = _reserve(at=at or timezone.now(), exclude=offered)
+        queue = call.queue
+        if queue is None:
+            # An agent whose phone never rang (PHLO refused the offer) may be offered again.
+            rang = call.members.filter(agent__isnull=False).exclude(
+                end_cause=Member.EndCause.NOT_DIALLED
+            )
+            offered = set(rang.values_list("agent_id", flat=True))
+        else:
+            # A queued caller goes round the queue's agents again while they wait.
+            offered = set()
+        agent = _reserve(at=when, exclude=offered, queue=queue)
         if agent is not None:
             announce(AgentChanged(agent_id=agent.pk, status=Agent.Status.ON_CALL))
             return Offer(address=agent.endpoint, agent=agent)
         if call.members.filter(role=Member.Role.NO_AGENT).exists():
             return None  # the no-agent outcome was given; the caller is on their own way
-        return _no_agent_offer()
+        if queue is None:
+            return _no_agent_offer()
+        if when < call.created_at + timedelta(seconds=queue.max_wait_seconds):
+            return None  # keeps their place: the next agent free is offered them
+        return _no_agent_offer(queue.at_max_wait)
 
     return call_offer(call_id=call_id, choose=choose)
 
@@ -324,6 +400,52 @@ def offer_when_the_caller_waits_alone(event: MemberChanged) -> None:
         transaction.on_commit(lambda: _offer_quietly(call_id=call_id))
 
 
+def queued_callers() -> QuerySet[Call]:
+    """Calls whose caller waits in a queue with nobody ringing for them, longest-waiting
+    first."""
+    others_live = Member.objects.filter(call=OuterRef("pk"), state__in=Member.LIVE_STATES).exclude(
+        role=Member.Role.CUSTOMER
+    )
+    return (
+        Call.objects.live()
+        .filter(
+            direction=Call.Direction.INBOUND,
+            answered_at__isnull=True,
+            queue__isnull=False,
+            members__role=Member.Role.CUSTOMER,
+            members__state=Member.State.WAITING,
+        )
+        .exclude(Exists(others_live))
+        .order_by("created_at", "pk")
+    )
+
+
+def offer_queued_callers(event: AgentChanged) -> None:
+    """Listens to `AgentChanged` (see `AgentsConfig.ready`): an agent who becomes Available
+    is offered, after the change commits, the caller who has waited longest in their
+    queues (or rather that caller goes to whichever of the queue's agents has waited longest
+    for a call, which is usually them)."""
+    if event.status != Agent.Status.AVAILABLE:
+        return
+    agent_id = event.agent_id
+    transaction.on_commit(lambda: _offer_queued_quietly(agent_id=agent_id))
+
+
+def _offer_queued_quietly(*, agent_id: int) -> None:
+    theirs = queued_callers().filter(queue__agents=agent_id).values_list("pk", flat=True)
+    # A few, in case the first stopped waiting meanwhile; once one rings, the agent is busy.
+    for call_id in list(theirs[:ATTEMPTS]):
+        try:
+            if inbound_offer_next(call_id=call_id) is not None:
+                return
+        except (ServiceError, PhloError):
+            logger.warning("could not offer queued call %s; housekeeping retries", call_id)
+            return
+        except Exception:
+            logger.exception("could not offer queued call %s", call_id)
+            return
+
+
 def _offer_quietly(*, call_id: int) -> None:
     # After the change that freed the caller has committed: a failure here must not undo it.
     try:
@@ -351,6 +473,7 @@ def inbound_offers_stranded(*, at: datetime | None = None) -> int:
         )
         .exclude(Exists(others_live))
         .exclude(Exists(recent))
+        .order_by("created_at", "pk")  # a queue's callers in arrival order
         .values_list("pk", flat=True)
     )
     offered = 0

@@ -9,7 +9,8 @@
 - Every list is a fixed number of queries: related rows are joined and counts are subqueries.
 
 Modules: `customers`, `calls` (with `members`, `forms`, `filters`, `export`, `timeline`),
-`audit` (actions and callbacks); shared pieces in `display`, `redaction`, `search`, `queries`.
+`audit` (actions and callbacks), `queues`; shared pieces in `display`, `redaction`,
+`search`, `queries`.
 """
 
 from calls.admin.audit import ActionAdmin, CallbackEventAdmin
@@ -19,15 +20,17 @@ from calls.admin.export import CSV_HEADER, call_csv_row, calls_csv_response
 from calls.admin.filters import CustomerFilter, DispositionFilter, OwnerFilter, TransferFilter
 from calls.admin.forms import CallForm, CustomerForm
 from calls.admin.members import MemberInline
+from calls.admin.queues import QueueAdmin, QueueForm
 from calls.admin.redaction import REDACTED, redact
 from calls.admin.timeline import TimelineRow, timeline_rows
-from calls.models import Action, Call, CallbackEvent, Customer
+from calls.models import Action, Call, CallbackEvent, Customer, Queue
 from contactcenter.admin import site
 
 site.register(Customer, CustomerAdmin)
 site.register(Call, CallAdmin)
 site.register(Action, ActionAdmin)
 site.register(CallbackEvent, CallbackEventAdmin)
+site.register(Queue, QueueAdmin)
 
 __all__ = [
     "CSV_HEADER",
@@ -42,6 +45,8 @@ __all__ = [
     "DispositionFilter",
     "MemberInline",
     "OwnerFilter",
+    "QueueAdmin",
+    "QueueForm",
     "TimelineRow",
     "TransferFilter",
     "call_csv_row",

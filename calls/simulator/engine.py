@@ -400,6 +400,6 @@ class Engine(LifecycleRules, TransferRules, InboundRules):
         ended = [k for k, c in self._conferences.items() if not c.live]
         for key in ended[: max(0, len(ended) - HISTORY)]:
             del self._conferences[key]
-        done = [k for k, c in self._inbound.items() if c.state in ("ended", "connected")]
+        done = [k for k, c in self._inbound.items() if c.state in ("ended", "connected", "queued")]
         for key in done[: max(0, len(done) - HISTORY)]:
             del self._inbound[key]

@@ -1,8 +1,10 @@
 """The PHLO "HTTP Request" node for inbound calls: ask the app which agent takes the call.
 
 POST JSON {"call_uuid","from","to","direction":"inbound"} with `Authorization: Bearer`;
-a 2xx JSON answer {"result":"agent","agent_endpoint":...} connects the caller, anything else
-(no_agent, non-2xx, bad JSON, a network error) plays the no-agent message and hangs up.
+a 2xx JSON answer {"result":"agent","agent_endpoint":...} connects the caller,
+{"result":"queue","wait_music_url":...} puts them on a multiparty call of their own to wait
+with music for the app to offer them to an agent, anything else (no_agent, non-2xx, bad
+JSON, a network error) plays the no-agent message and hangs up.
 """
 
 from __future__ import annotations
@@ -92,7 +94,8 @@ class InboundRouter:
 
     @staticmethod
     def _read(response: requests.Response) -> tuple[str, str, str]:
-        """(agent endpoint, why none, no-agent outcome: "message" or "voicemail")."""
+        """(agent endpoint, why none, what else: "message" or "voicemail" (the no-agent
+        outcome), or "queue")."""
         if not 200 <= response.status_code < 300:
             return "", f"routing answered HTTP {response.status_code}", ""
         try:
@@ -103,6 +106,8 @@ class InboundRouter:
         if not isinstance(data, dict):
             return "", "routing answer is not a JSON object", ""
         result = data.get("result")
+        if result == "queue":
+            return "", "", "queue"
         if result == "no_agent":
             outcome = data.get("outcome") if data.get("outcome") in ("message", "voicemail") else ""
             return "", "no agent available", outcome

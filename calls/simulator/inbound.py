@@ -5,7 +5,9 @@ agent: the caller enters a new multiparty call (waiting with music, as a custome
 start the call) and the agent is dialled; the call starts when the agent enters. No agent:
 the flow's other branch plays the no-agent message and hangs up, or takes a voicemail when
 the routing answer says `"outcome": "voicemail"` (until the caller hangs up, at most
-`voicemail_max_seconds`).
+`voicemail_max_seconds`). Queued (`"result": "queue"`): the caller enters a multiparty call
+with nobody else and hears its wait music until the app offers them to an agent (the
+`call` trigger from their leg, as for any re-offer).
 
 Mixed into `engine.Engine`.
 """
@@ -19,6 +21,7 @@ from calls.simulator.model import AGENT, CUSTOMER, InboundCall, Member, canonica
 
 MESSAGE = "message"
 VOICEMAIL_OUTCOME = "voicemail"
+QUEUE_OUTCOME = "queue"
 # Inbound calls not in a multiparty call, hearing the flow's message or leaving a voicemail.
 WAITING_STATES = ("routing", MESSAGE, VOICEMAIL_OUTCOME)
 
@@ -48,7 +51,7 @@ class InboundRules:
             call = self._inbound.get(call_uuid)
             if call is None or call.state != "routing":
                 return  # the caller hung up while we waited
-            if not agent_endpoint:
+            if not agent_endpoint and outcome != QUEUE_OUTCOME:
                 voicemail = outcome == VOICEMAIL_OUTCOME
                 call.state = VOICEMAIL_OUTCOME if voicemail else MESSAGE
                 call.reason = reason
@@ -76,11 +79,12 @@ class InboundRules:
                 settings=self._settings_for(CUSTOMER),
             )
             conf.members.append(customer)
-            call.state = "connected"
+            call.state = "queued" if outcome == QUEUE_OUTCOME else "connected"
             call.agent_endpoint = agent_endpoint
             call.conference_uuid = conf.uuid
             self._answer(conf, customer, machine=False)  # waits with music for the agent
-            self._dial(conf, address=agent_endpoint, role=AGENT)
+            if agent_endpoint:
+                self._dial(conf, address=agent_endpoint, role=AGENT)
 
     def _end_inbound(self, call_uuid: str) -> None:
         with self.lock:

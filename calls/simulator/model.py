@@ -206,7 +206,7 @@ class InboundCall:
     caller: str
     callee: str
     created_at: float
-    # routing -> connected | message -> ended | voicemail -> ended
+    # routing -> connected | queued | message -> ended | voicemail -> ended
     state: str = "routing"
     agent_endpoint: str = ""
     reason: str = ""

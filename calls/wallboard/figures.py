@@ -1,7 +1,8 @@
 """The wallboard's headline figures, as selectors.
 
 "Today" is the calendar day in `settings.TIME_ZONE` that contains `at`. Every figure is
-aggregated in SQL: `wallboard_figures` runs 5 queries however many calls, legs or actions
+aggregated in SQL: `wallboard_figures` runs 7 queries (2 of them the queues',
+`calls.wallboard.queues`) however many calls, legs or actions
 there are (tests hold it to that).
 
 Definitions (docs/wallboard.md explains them to supervisors):
@@ -50,6 +51,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Action, Call, CallTransfer, Member
+from calls.wallboard.queues import QueueFigures, queue_figures
 
 Role = Member.Role
 State = Member.State
@@ -89,6 +91,8 @@ class Figures:
     hours: tuple[HourBucket, ...]
     # How many agents are in each status now (the board lists only the first of each).
     agents_by_status: dict[str, int] = field(default_factory=dict)
+    # Each inbound queue's figures, by name (none without queues).
+    queues: tuple[QueueFigures, ...] = ()
 
     @property
     def transfers(self) -> int:
@@ -242,7 +246,7 @@ def calls_per_hour(
 
 
 def wallboard_figures(*, at: datetime | None = None) -> Figures:
-    """Every headline figure and the calls-per-hour chart, as of `at`. 4 queries."""
+    """Every headline figure, the calls-per-hour chart and the queues, as of `at`. 7 queries."""
     at = at or timezone.now()
     start, end = today_bounds(at=at)
     calls = _call_figures(at=at, start=start, end=end)
@@ -268,6 +272,7 @@ def wallboard_figures(*, at: datetime | None = None) -> Figures:
         abandoned=legs["abandoned"] or 0,
         hours=calls_per_hour(start=start, end=end, at=at),
         agents_by_status=_agents_by_status(),
+        queues=queue_figures(at=at, start=start, end=end),
     )
 
 

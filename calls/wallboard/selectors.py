@@ -4,8 +4,8 @@ One view for every supervisor (it is rendered once per change and sent to all of
 nothing here depends on who is watching. The one viewer-specific thing, hiding "Join" on a
 call the viewer is already on, is done by the page from `CallRow.agent_ids`.
 
-`wallboard_board` runs 11 queries however many agents and calls there are: agents (1), the
-live calls shown with their members (2), the shown agents' calls (2), the figures (5) and
+`wallboard_board` runs 13 queries however many agents and calls there are: agents (1), the
+live calls shown with their members (2), the shown agents' calls (2), the figures (7) and
 when the next wrap-up ends (1). It shows the first `calls_shown()` calls and
 `agents_shown()` agents of each status: the page keeps to those and counts the rest. The
 pushes of single changes read only what changed: `agent_rows` (3 queries) and
@@ -263,7 +263,7 @@ def next_wrap_up_end_at() -> datetime | None:
 def wallboard_board(*, at: datetime | None = None) -> Board:
     """What the wallboard shows: every figure, and the first CALLS_SHOWN live calls and
     AGENTS_SHOWN agents of each status, so a board costs the same with 50 calls or 5,000
-    (nobody reads a thousand cards; the admin lists them all). 11 queries."""
+    (nobody reads a thousand cards; the admin lists them all). 13 queries."""
     at = at or timezone.now()
     calls = call_selectors.live_calls(limit=calls_shown())
     return Board(

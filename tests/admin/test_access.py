@@ -152,7 +152,7 @@ def test_app_index_lists_the_domain_but_not_users_for_plain_supervisors(login, p
         for app in login(perm_supervisor).get(reverse("admin:index")).context["app_list"]
         for m in app["models"]
     }
-    assert names == {"Agent", "Customer", "Call", "Action", "CallbackEvent"}
+    assert names == {"Agent", "Customer", "Call", "Action", "CallbackEvent", "Queue"}
 
 
 def test_superuser_also_manages_users_and_groups_there(login, superuser):

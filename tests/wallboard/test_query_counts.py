@@ -54,12 +54,12 @@ def test_the_same_number_of_queries_at_3_and_40(costs):
     large = costs(40)
     assert small == large
     # And those numbers are small: the figures aggregate in SQL.
-    # The figures (4) and the agents in each status (1).
-    assert small["figures"] == 5
-    # Agents (1), the calls shown (2), the shown agents' calls (2), the figures (5), the next
+    # The figures (4), the agents in each status (1) and the queues (2).
+    assert small["figures"] == 7
+    # Agents (1), the calls shown (2), the shown agents' calls (2), the figures (7), the next
     # wrap-up's end (1).
-    assert small["board"] == 11
-    assert small["full_state"] == 11
+    assert small["board"] == 13
+    assert small["full_state"] == 13
     # One change reads only what it touched: the call (2), its agents (1) and their live
     # calls (2); an agent (1), their live calls (2) and the next wrap-up's end (1).
     assert small["call_update"] == 5

@@ -8,9 +8,16 @@ from django.db import transaction
 
 from agents.models import Agent
 from calls.addresses import normalize_address
-from calls.models import Customer
+from calls.models import Customer, Queue
 
 DEMO_PASSWORD = "demo"
+# With --queues: one queue for every number, which every demo agent serves.
+DEMO_QUEUE = {
+    "name": "Support",
+    "number": "+1 415 555 0000",
+    "max_wait_seconds": 180,
+    "at_max_wait": Queue.AtMaxWait.VOICEMAIL,
+}
 SUPERVISORS_GROUP = "Supervisors"
 
 AGENTS = [
@@ -38,6 +45,13 @@ class Command(BaseCommand):
             "--force",
             action="store_true",
             help="Seed even when the PHLO simulator is off (real Plivo). Not recommended.",
+        )
+        parser.add_argument(
+            "--queues",
+            action="store_true",
+            help="Also a Support queue (the default queue) that every demo agent serves, so a"
+            " caller nobody is free for waits with music instead of hearing the no-agent"
+            " message.",
         )
 
     @transaction.atomic
@@ -71,6 +85,13 @@ class Command(BaseCommand):
                     "status": Agent.Status.OFFLINE,
                 },
             )
+        if options["queues"]:
+            queue, _ = Queue.objects.update_or_create(
+                name=DEMO_QUEUE["name"],
+                defaults=DEMO_QUEUE
+                | {"number": normalize_address(DEMO_QUEUE["number"]), "is_default": True},
+            )
+            queue.agents.add(*Agent.objects.filter(user__username__in=[a[0] for a in AGENTS]))
         for name, phone, notes in CUSTOMERS:
             Customer.objects.get_or_create(
                 phone=normalize_address(phone), defaults={"name": name, "notes": notes}

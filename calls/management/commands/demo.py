@@ -28,7 +28,7 @@ class Command(BaseCommand):
             # Callbacks go to, and are verified against, the address this demo serves on.
             settings.PUBLIC_BASE_URL = base
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("seed_demo")
+        call_command("seed_demo", queues=True)
 
         from calls.simulator import Simulator
 

@@ -1,0 +1,95 @@
+"""Inbound queues in the supervisors' admin: what each serves, how long callers may wait and
+what then, and which agents take its callers (also set on each agent's page)."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.db.models import Count, Q
+
+from agents.models import Agent
+from calls.addresses import display_address
+from calls.models import Call, Queue
+from contactcenter.admin import SupervisorModelAdmin, address_form_field_clean
+
+
+class QueueForm(forms.ModelForm):
+    wait_music_url = forms.URLField(
+        label="Wait music URL",
+        required=False,
+        assume_scheme="https",
+        help_text="What callers hear while they wait (blank: the flow's own).",
+    )
+    agents = forms.ModelMultipleChoiceField(
+        queryset=Agent.objects.select_related("user"),
+        required=False,
+        widget=FilteredSelectMultiple("agents", is_stacked=False),
+        help_text="Only these agents are offered this queue's callers.",
+    )
+
+    class Meta:
+        model = Queue
+        fields = [
+            "name",
+            "number",
+            "is_default",
+            "wait_music_url",
+            "max_wait_seconds",
+            "at_max_wait",
+            "service_level_seconds",
+        ]
+        help_texts = {"number": "Any format: +1 415 555 0100, sip:… Blank: none of its own."}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["agents"].initial = self.instance.agents.all()
+
+    def clean_number(self) -> str:
+        number = self.cleaned_data["number"]
+        return address_form_field_clean(number) if number.strip() else ""
+
+    def _save_m2m(self) -> None:
+        super()._save_m2m()
+        self.instance.agents.set(self.cleaned_data["agents"])
+
+
+class QueueAdmin(SupervisorModelAdmin):
+    form = QueueForm
+    list_display = [
+        "name",
+        "number_display",
+        "is_default",
+        "agent_count",
+        "waiting_now",
+        "max_wait_seconds",
+        "at_max_wait",
+        "service_level_seconds",
+    ]
+    search_fields = ["name", "number"]
+
+    def get_queryset(self, request):
+        waiting = Q(
+            calls__status__in=Call.LIVE_STATUSES,
+            calls__answered_at__isnull=True,
+            calls__direction=Call.Direction.INBOUND,
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                agent_total=Count("agents", distinct=True),
+                waiting=Count("calls", filter=waiting, distinct=True),
+            )
+        )
+
+    @admin.display(description="Number", ordering="number")
+    def number_display(self, obj: Queue) -> str:
+        return display_address(obj.number) if obj.number else "—"
+
+    @admin.display(description="Agents", ordering="agent_total")
+    def agent_count(self, obj: Queue) -> int:
+        return obj.agent_total
+
+    @admin.display(description="Waiting now", ordering="waiting")
+    def waiting_now(self, obj: Queue) -> int:
+        return obj.waiting

@@ -1,0 +1,116 @@
+"""The inbound queues' figures for the wallboard, as selectors: 2 queries however many
+queues, calls or agents there are (tests hold it to that).
+
+Per queue (docs/wallboard.md explains them to supervisors), "today" as in
+`calls.wallboard.figures`:
+
+- *Waiting*: its callers no agent has answered yet, on calls still in progress (waiting
+  with music, or being offered to an agent); the *longest wait* started with the oldest.
+- *Answered today*: its calls an agent answered today; *within target*: those whose caller
+  waited at most the queue's service-level seconds.
+- *Abandoned today*: its callers who hung up today before any agent answered.
+- *Service level*: answered within target, out of the calls that were answered or abandoned
+  today. None (shown as a dash) before the first of those.
+- *Average speed of answer*: the mean wait of the calls answered today.
+- *Available*: the queue's agents who could take a call now.
+- *Sent on*: callers given the queue's exit today (its longest wait passed), or the
+  no-agent outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Avg, Count, Exists, F, Min, OuterRef, Q
+from django.utils import timezone
+
+from agents.availability import routable_now
+from agents.models import Agent
+from calls.models import Call, Member, Queue
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    queue_id: int
+    name: str
+    waiting: int
+    # When the longest current wait started (None when nobody waits).
+    longest_wait_since: datetime | None
+    answered: int
+    answered_within_target: int
+    abandoned: int
+    sent_on: int
+    # Whole seconds; None before the first call answered today.
+    average_speed_of_answer: int | None
+    available_agents: int
+    service_level_seconds: int
+    at: datetime
+
+    @property
+    def service_level(self) -> int | None:
+        """Percent, rounded down; None before the first call answered or abandoned today."""
+        finished = self.answered + self.abandoned
+        if not finished:
+            return None
+        return self.answered_within_target * 100 // finished
+
+    @property
+    def longest_wait_seconds(self) -> int | None:
+        if self.longest_wait_since is None:
+            return None
+        return max(0, int((self.at - self.longest_wait_since).total_seconds()))
+
+
+def queue_figures(
+    *, start: datetime, end: datetime, at: datetime | None = None
+) -> tuple[QueueFigures, ...]:
+    """Every queue's figures as of `at`, for the day from `start` to `end`. 2 queries."""
+    at = at or timezone.now()
+    waiting = Q(
+        status__in=Call.LIVE_STATUSES,
+        direction=Call.Direction.INBOUND,
+        answered_at__isnull=True,
+    )
+    answered = Q(answered_at__gte=start, answered_at__lt=end)
+    ended_unanswered = Q(ended_at__gte=start, ended_at__lt=end, answered_at__isnull=True)
+    told_no_agent = Member.objects.filter(call=OuterRef("pk"), role=Member.Role.NO_AGENT)
+    per_queue = {
+        row["queue_id"]: row
+        for row in Call.objects.filter(queue__isnull=False)
+        .filter(waiting | answered | ended_unanswered)
+        .annotate(sent=Exists(told_no_agent))
+        .values("queue_id")
+        .annotate(
+            waiting=Count("pk", filter=waiting),
+            longest_wait_since=Min("created_at", filter=waiting),
+            answered=Count("pk", filter=answered),
+            within=Count(
+                "pk", filter=answered & Q(waited_seconds__lte=F("queue__service_level_seconds"))
+            ),
+            abandoned=Count("pk", filter=ended_unanswered & Q(outcome=Call.Outcome.ABANDONED)),
+            sent_on=Count("pk", filter=ended_unanswered & Q(sent=True)),
+            asa=Avg("waited_seconds", filter=answered),
+        )
+        .order_by()
+    }
+    free = Agent.objects.filter(routable_now(at), user__is_active=True)
+    queues = Queue.objects.annotate(available=Count("agents", filter=Q(agents__in=free)))
+    none: dict = {}
+    return tuple(
+        QueueFigures(
+            queue_id=queue.pk,
+            name=queue.name,
+            waiting=(row := per_queue.get(queue.pk, none)).get("waiting", 0),
+            longest_wait_since=row.get("longest_wait_since"),
+            answered=row.get("answered", 0),
+            answered_within_target=row.get("within", 0),
+            abandoned=row.get("abandoned", 0),
+            sent_on=row.get("sent_on", 0),
+            average_speed_of_answer=None if row.get("asa") is None else round(row["asa"]),
+            available_agents=queue.available,
+            service_level_seconds=queue.service_level_seconds,
+            at=at,
+        )
+        for queue in queues.order_by("name")
+    )

@@ -1,0 +1,72 @@
+"""Queues in the supervisors' admin: a number stored canonical, its agents picked on the
+queue's page (or each agent's), and how many callers wait in each, in the list."""
+
+import pytest
+from django.urls import reverse
+
+from calls.models import Call, Queue
+from tests.factories import make_agent
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(**fields) -> dict:
+    return {
+        "name": "Sales",
+        "number": "",
+        "wait_music_url": "",
+        "max_wait_seconds": "120",
+        "at_max_wait": "voicemail",
+        "service_level_seconds": "20",
+        **fields,
+    }
+
+
+def test_a_supervisor_makes_a_queue_and_picks_its_agents(login, superuser):
+    alice, bob = make_agent(username="alice"), make_agent(username="bob")
+    response = login(superuser).post(
+        reverse("admin:calls_queue_add"),
+        _form(number="+1 (415) 555-0000", agents=[alice.pk, bob.pk]),
+    )
+    assert response.status_code == 302, response.content
+    queue = Queue.objects.get(name="Sales")
+    assert queue.number == "14155550000"
+    assert set(queue.agents.all()) == {alice, bob}
+
+    page = login(superuser).get(reverse("admin:calls_queue_change", args=[queue.pk]))
+    assert set(page.context["adminform"].form.fields["agents"].initial) == {alice, bob}
+
+
+def test_a_bad_number_or_a_second_default_gets_the_reason(login, superuser):
+    Queue.objects.create(name="Support", is_default=True)
+    client = login(superuser)
+    bad = client.post(reverse("admin:calls_queue_add"), _form(number="call me"))
+    assert bad.status_code == 200
+    assert "is not a valid phone number" in bad.content.decode()
+    second = client.post(reverse("admin:calls_queue_add"), _form(is_default="on"))
+    assert second.status_code == 200
+    assert "Constraint “queue_one_default” is violated." in second.content.decode()
+    assert not Queue.objects.filter(name="Sales").exists()
+
+
+def test_the_list_says_how_many_wait_in_each_queue(login, superuser):
+    sales = Queue.objects.create(name="Sales")
+    sales.agents.add(make_agent(username="alice"))
+    for status in ("dialling", "dialling", "completed"):
+        Call.objects.create(queue=sales, direction="inbound", status=status)
+    page = login(superuser).get(reverse("admin:calls_queue_changelist")).content.decode()
+    row = page[page.index(">Sales<") :]
+    row = row[: row.index("</tr>")]
+    assert '<td class="field-agent_count">1</td>' in row
+    assert '<td class="field-waiting_now">2</td>' in row
+
+
+def test_an_agents_page_sets_their_queues(login, superuser):
+    alice = make_agent(username="alice")
+    sales = Queue.objects.create(name="Sales")
+    response = login(superuser).post(
+        reverse("admin:agents_agent_change", args=[alice.pk]),
+        {"user": alice.user_id, "endpoint": alice.endpoint, "queues": [sales.pk]},
+    )
+    assert response.status_code == 302, response.content
+    assert list(alice.queues.all()) == [sales]

@@ -1,0 +1,207 @@
+"""Inbound queues: a caller no agent of their queue is free for waits with music and reaches
+the first of the queue's agents to become free. End to end: the simulator's inbound call
+asks our routing endpoint over HTTP, rings phones, and its signed callbacks reach the real
+webhook; nothing of ours is mocked."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from agents.models import Agent
+from agents.presence import agent_choose_status
+from agents.services.ringing import ringing_leg_reject
+from agents.services.routing import inbound_offers_stranded
+from calls.models import Call, Member, Queue
+from tests.factories import make_agent, make_customer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+S = Agent.Status
+SALES = "+14155550000"
+SUPPORT = "+14155550001"
+DANA = "+14155550101"
+ERIN = "+14155550102"
+
+
+@pytest.fixture
+def sales(app_sim):
+    """A Sales queue with Alice and Bob, who answer by hand; Carol serves only Support."""
+    queue = Queue.objects.create(name="Sales", number="14155550000", max_wait_seconds=120)
+    support = Queue.objects.create(name="Support", number="14155550001")
+    now = timezone.now()
+    agents = []
+    for minutes, name, queues in ((9, "alice", [queue]), (5, "bob", [queue]), (7, "carol", [])):
+        agent = make_agent(username=name, endpoint=f"sip:{name}@phones.test")
+        agent.queues.set(queues or [support])
+        Agent.objects.filter(pk=agent.pk).update(status_changed_at=now - timedelta(minutes=minutes))
+        app_sim.phones.set_mode(agent.endpoint, "manual")
+        agents.append(agent)
+    make_customer(name="Dana Diaz", phone=DANA)
+    make_customer(name="Erin Eve", phone=ERIN)
+    return queue, *agents
+
+
+def away(*agents: Agent) -> None:
+    for agent in agents:
+        agent_choose_status(agent=agent, status=S.AWAY, reason="Meeting")
+
+
+def call_from(sim, caller: str, to: str = SALES) -> Call:
+    sim.inbound_call(from_=caller, to=to)
+    sim.advance(0.1)
+    return Call.objects.get(members__address=caller.lstrip("+"), members__role="customer")
+
+
+def caller_in_simulator(sim, caller: str) -> dict:
+    for conference in sim.snapshot()["conferences"]:
+        for member in conference["members"]:
+            if member["address"] == caller.lstrip("+") and member["state"] != "left":
+                return member
+    raise AssertionError(f"{caller} is on no conference")
+
+
+def agent_legs(call: Call) -> dict[str, str]:
+    return {m.agent.user.username: m.state for m in call.members.filter(agent__isnull=False)}
+
+
+def test_a_caller_waits_with_music_and_reaches_the_first_agent_who_frees_up(app_sim, sales):
+    queue, alice, bob, carol = sales
+    away(alice, bob)  # Carol is free, but she does not serve Sales
+    call = call_from(app_sim, DANA)
+
+    assert (call.queue, call.owner, call.is_live) == (queue, None, True)
+    assert call.members.get(role="customer").state == Member.State.WAITING
+    assert caller_in_simulator(app_sim, DANA)["wait_music"] is True
+    routed = app_sim.routing_requests[-1]
+    assert '"result": "queue"' in routed.response and routed.reason == ""
+    carol.refresh_from_db()
+    assert carol.status == S.AVAILABLE and not agent_legs(call)
+
+    agent_choose_status(agent=bob, status=S.AVAILABLE)
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    assert call.owner == bob and agent_legs(call) == {"bob": "dialling"}
+    app_sim.phones.answer(bob.endpoint)
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    assert call.status == Call.Status.ACTIVE and call.answered_at is not None
+    assert call.members.get(role="customer").state == Member.State.TALKING
+    assert caller_in_simulator(app_sim, DANA)["wait_music"] is False
+    assert call.waited_seconds is not None and call.waited_seconds >= 0
+
+
+def test_callers_are_offered_in_arrival_order(app_sim, sales):
+    _, alice, bob, _ = sales
+    away(alice, bob)
+    first = call_from(app_sim, DANA)
+    app_sim.advance(1)
+    second = call_from(app_sim, ERIN)
+
+    agent_choose_status(agent=alice, status=S.AVAILABLE)
+    app_sim.advance(0.1)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.owner, second.owner) == (alice, None)
+    agent_choose_status(agent=bob, status=S.AVAILABLE)
+    app_sim.advance(0.1)
+    second.refresh_from_db()
+    assert second.owner == bob
+
+
+def test_a_free_agent_of_the_queue_gets_the_call_at_once(app_sim, sales):
+    queue, alice, _, _ = sales
+    call = call_from(app_sim, DANA)
+    # Alice has waited longest of the queue's agents; Carol, who waited longer, is not in it.
+    assert (call.queue, call.owner) == (queue, alice)
+    assert agent_legs(call) == {"alice": "dialling"}
+
+
+def test_a_rejected_offer_goes_to_the_next_agent_and_then_the_caller_keeps_their_place(
+    app_sim, sales
+):
+    _, alice, bob, _ = sales
+    call = call_from(app_sim, DANA)
+    ringing_leg_reject(actor=alice.user, member_id=call.members.get(agent=alice).pk)
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    assert call.owner == bob and agent_legs(call) == {"alice": "left", "bob": "dialling"}
+
+    ringing_leg_reject(actor=bob.user, member_id=call.members.get(agent=bob).pk)
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    # Nobody of Sales is free: no no-agent message, the caller still waits with music.
+    assert call.is_live and call.owner is None
+    assert not call.members.filter(role=Member.Role.NO_AGENT).exists()
+    assert call.members.get(role="customer").state == Member.State.WAITING
+    assert caller_in_simulator(app_sim, DANA)["wait_music"] is True
+
+    erin = call_from(app_sim, ERIN)  # comes later: waits behind Dana
+    agent_choose_status(agent=alice, status=S.AVAILABLE)  # back from "declined"
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    erin.refresh_from_db()
+    assert (call.owner, erin.owner) == (alice, None)
+
+
+def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(app_sim, sales):
+    _, alice, bob, _ = sales
+    away(alice, bob)
+    call = call_from(app_sim, DANA)
+    app_sim.advance(12)
+    app_sim.phones.hangup(DANA.lstrip("+"))
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    assert (call.is_live, call.outcome, call.answered_at) == (False, "abandoned", None)
+    assert call.waited_seconds is not None and call.waited_seconds >= 0
+    agent_choose_status(agent=alice, status=S.AVAILABLE)
+    app_sim.advance(0.1)
+    assert not call.members.filter(agent__isnull=False).exists()  # nobody is offered a ghost
+
+
+def test_at_the_longest_wait_the_caller_takes_the_queues_exit(app_sim, sales):
+    queue, alice, bob, _ = sales
+    away(alice, bob)
+    call = call_from(app_sim, DANA)
+    soon = timezone.now() + timedelta(seconds=30)
+    assert inbound_offers_stranded(at=soon) == 0  # still within the longest wait
+    assert not call.members.filter(role=Member.Role.NO_AGENT).exists()
+
+    later = call.created_at + timedelta(seconds=queue.max_wait_seconds + 1)
+    assert inbound_offers_stranded(at=later) == 1
+    app_sim.advance(0.1)
+    stand_in = call.members.get(role=Member.Role.NO_AGENT)
+    # The queue's exit is voicemail (the default), whatever the site-wide no-agent outcome.
+    assert stand_in.address == "15005550007"
+
+
+def test_a_retried_routing_request_for_a_queued_caller_is_answered_the_same(
+    app_sim, sales, client, settings
+):
+    _, alice, bob, _ = sales
+    away(alice, bob)
+    call = call_from(app_sim, DANA)
+    uuid = call.members.get(role="customer").call_uuid
+    answer = client.post(
+        "/routing/inbound/",
+        {"call_uuid": uuid, "from": DANA, "to": SALES, "direction": "inbound"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {settings.ROUTING_API_TOKEN}"},
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json() | {"call_id": 0} == {
+        "result": "queue",
+        "queue": "Sales",
+        "wait_music_url": "",
+        "call_id": 0,
+    }
+    assert Call.objects.count() == 1
+
+
+def test_with_no_queue_a_caller_nobody_is_free_for_hears_the_no_agent_message(app_sim):
+    alice = make_agent(username="alice", endpoint="sip:alice@phones.test")
+    away(alice)
+    app_sim.inbound_call(from_=DANA, to=SALES)
+    app_sim.advance(0.1)
+    call = Call.objects.get()
+    assert (call.queue, call.status, call.outcome) == (None, "failed", "no_agent")
