@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 import requests
@@ -80,17 +80,51 @@ def refuse_if(reason: str | None) -> None:
         raise InvalidState(reason)
 
 
+# A consult just ended by someone else's press: the refusal says whose (what the press
+# raced against, a moment ago).
+_ENDED_THE_CONSULT = {
+    Action.Kind.RESUME_CALL: "resumed the call after the transfer",
+    Action.Kind.ABORT_TRANSFER: "aborted the transfer",
+}
+_JUST_NOW = timedelta(minutes=1)
+
+
 def refuse_call_action(*, actor: Actor, kind: str, call: Call, members: list[Member]) -> None:
-    """InvalidState when the call's state does not allow `kind` (`rules.call_action_refusal`)."""
-    refuse_if(
-        call_action_refusal(
-            kind=kind,
-            call=call,
-            members=members,
-            actor_agent=actor.agent,
-            supervisor=actor.supervisor,
-        )
+    """InvalidState when the call's state does not allow `kind` (`rules.call_action_refusal`).
+    A resume or abort that finds the consult just ended by someone's press says who."""
+    reason = call_action_refusal(
+        kind=kind,
+        call=call,
+        members=members,
+        actor_agent=actor.agent,
+        supervisor=actor.supervisor,
     )
+    if reason and kind in _ENDED_THE_CONSULT and not call.transfer_kind:
+        reason = _who_ended_the_consult(call=call, actor=actor) or reason
+    refuse_if(reason)
+
+
+def _who_ended_the_consult(*, call: Call, actor: Actor) -> str:
+    last = (
+        Action.objects.filter(
+            call=call,
+            kind__in=list(_ENDED_THE_CONSULT),
+            outcome=Action.Outcome.SUCCEEDED,
+            finished_at__gte=timezone.now() - _JUST_NOW,
+        )
+        .select_related("actor")
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    if last is None:
+        return ""
+    if last.actor_id == actor.user.pk:
+        who = "You"
+    elif last.actor is not None:
+        who = last.actor.get_full_name() or last.actor.get_username()
+    else:
+        who = "Someone"
+    return f"{who} already {_ENDED_THE_CONSULT[last.kind]}."
 
 
 def dialable(raw: str) -> str:

@@ -115,6 +115,18 @@ def test_resume_and_abort_need_a_warm_transfer(phlo_sim, talking_call, alice):
         buttons.transfer_abort(actor=alice.user, call_id=talking_call.pk)
 
 
+def test_an_abort_just_after_a_resume_says_who_resumed(phlo_sim, talking_call, alice, bob):
+    sam = make_supervisor(username="sam")
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    settle(phlo_sim, talking_call)
+    buttons.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+    # Sam pressed abort at the same moment; the resume got there first.
+    with pytest.raises(InvalidState, match=r"^Alice already resumed the call after the transfer"):
+        buttons.transfer_abort(actor=sam, call_id=talking_call.pk)
+    with pytest.raises(InvalidState, match=r"^You already resumed the call after the transfer"):
+        buttons.transfer_resume(actor=alice.user, call_id=talking_call.pk)
+
+
 def test_only_one_transfer_at_a_time(phlo_sim, talking_call, alice, bob, carol):
     buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     with pytest.raises(InvalidState) as info:
