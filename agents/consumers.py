@@ -5,7 +5,8 @@ connect, and whenever the page asks (at most once a second), the complete curren
 sent, so a page that was asleep or offline is right again as soon as it reconnects. A
 logout, a password change or a deactivation closes the socket at once (agents.signals).
 Otherwise the consumer only forwards what `calls.publishing` rendered once for the agent's
-group.
+group, and for the groups of the queues the agent serves (joined on connect: a change of
+someone's queues shows after their desktop reconnects).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from agents.live import CLOSE_RECHECK, Throttle, active_user
 from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.presence import agent_wrap_up_expire
 from agents.profiles import agent_for_user
-from agents.pushes import agent_group
+from agents.pushes import agent_group, queue_group
 from agents.rendering import render_full_state
 from agents.services.routing import inbound_offers_stranded
 from calls.services.housekeeping import calls_housekeeping_when_due
@@ -35,13 +36,17 @@ CLOSE_NO_AGENT = 4403
 RENEW_GROUP_SECONDS = 60.0
 
 
-def _agent_and_session(user, session) -> tuple[int | None, str]:
+def _agent_and_session(user, session) -> tuple[int | None, str, list[int]]:
     agent = agent_for_user(user=user)
-    return (agent.pk if agent else None), (session.session_key if session is not None else "")
+    session_key = session.session_key if session is not None else ""
+    if agent is None:
+        return None, session_key, []
+    return agent.pk, session_key, list(agent.queues.values_list("pk", flat=True))
 
 
 class DesktopConsumer(LiveConsumer):
     agent_id: int | None = None
+    queue_groups: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -52,13 +57,16 @@ class DesktopConsumer(LiveConsumer):
         if user is None:
             await self.close(code=CLOSE_SIGNED_OUT)
             return
-        self.agent_id, self.session_key = await database_sync_to_async(_agent_and_session)(
-            user, self.scope.get("session")
-        )
+        self.agent_id, self.session_key, queue_ids = await database_sync_to_async(
+            _agent_and_session
+        )(user, self.scope.get("session"))
         if self.agent_id is None:
             await self.close(code=CLOSE_NO_AGENT)
             return
         self.user_id = user.pk
+        self.queue_groups = tuple(queue_group(q) for q in queue_ids)
+        for group in self.queue_groups:  # before the render, as the agent's own group
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.join(group=agent_group(self.agent_id))
         await self.accept()
         await self.send_full_state()
@@ -68,7 +76,8 @@ class DesktopConsumer(LiveConsumer):
         # channels_redis forgets group members after a day (group_expiry); a desktop is
         # open all day, so its heartbeats renew its membership (once a minute is plenty).
         if self.group and self._renewal.due():
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            for group in (self.group, *self.queue_groups):
+                await self.channel_layer.group_add(group, self.channel_name)
         # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
         # process, so no agent is left "on a call" even without cron.
         await calls_housekeeping_when_due(also=(inbound_offers_stranded,))
@@ -90,6 +99,18 @@ class DesktopConsumer(LiveConsumer):
         else:
             # The publisher could not render this change: send the whole truth instead.
             await self.send_full_state()
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.queue_groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await super().disconnect(code)
+
+    async def queue_changed(self, event: dict) -> None:
+        html = event.get("html")
+        if html:
+            await self.send(text_data=html)
+        else:
+            await self.resync()  # throttled: a queue's row is not worth a render per change
 
     async def agent_changed(self, event: dict) -> None:
         html = event.get("html")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from agents import rendering
-from calls.events import AccessRevoked, AgentChanged, CallChanged, SessionSignedOut
+from calls.events import AccessRevoked, AgentChanged, CallChanged, QueueChanged, SessionSignedOut
 from calls.publisher import Message
 from calls.publishing import register_page
 
@@ -57,6 +57,21 @@ def _render_status(agent_id: int) -> dict:
     return {"html": html, "wrap_up_until": wrap_up_until}
 
 
+def queue_group(queue_id: int) -> str:
+    """The desktops of every agent who serves the queue."""
+    return f"queue.{queue_id}"
+
+
+def _queue_changed(event: QueueChanged, bare: dict) -> list[Message]:
+    # One render for all the queue's agents: the row is the same for each of them.
+    try:
+        html = rendering.render_queue(queue_id=event.queue_id)
+    except Exception:
+        logger.exception("could not render queue %s for the desktops", event.queue_id)
+        html = ""
+    return [(queue_group(event.queue_id), bare | ({"html": html} if html else {}))]
+
+
 def _signed_out(event: SessionSignedOut, bare: dict) -> list[Message]:
     return [] if event.agent_id is None else [(agent_group(event.agent_id), bare)]
 
@@ -68,5 +83,6 @@ def _access_revoked(event: AccessRevoked, bare: dict) -> list[Message]:
 def register() -> None:
     register_page(page=PAGE, event_type=CallChanged, render=_call_changed)
     register_page(page=PAGE, event_type=AgentChanged, render=_agent_changed)
+    register_page(page=PAGE, event_type=QueueChanged, render=_queue_changed)
     register_page(page=PAGE, event_type=SessionSignedOut, render=_signed_out)
     register_page(page=PAGE, event_type=AccessRevoked, render=_access_revoked)

@@ -26,6 +26,7 @@ from agents.selectors import (
     call_view,
     customer_history,
     desktop_calls,
+    queue_rows,
 )
 from agents.services.dialing import MAX_INPUT
 from agents.services.wrap_up import dispositions
@@ -132,12 +133,23 @@ def calls_context(*, agent: Agent, at: datetime) -> dict:
     return {"views": views, "now": at, "dispositions": dispositions()}
 
 
+def render_queue(*, queue_id: int) -> str:
+    """One queue's row, the same for every agent who serves it; "" when it is gone."""
+    rows = queue_rows(queue_id=queue_id)
+    if not rows:
+        return ""
+    return render_to_string(
+        "desktop/_queue.html", {"q": rows[0], "now": timezone.now(), "oob": True}
+    )
+
+
 def desktop_context(*, agent: Agent, at: datetime | None = None) -> dict:
     """Everything the full page shows."""
     at = at or timezone.now()
     return (
         status_context(agent=agent, at=at)
         | calls_context(agent=agent, at=at)
+        | {"queues": queue_rows(agent_id=agent.pk)}
         | {
             "phones_url": phones_url(),
             "max_input": MAX_INPUT,

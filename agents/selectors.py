@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from calls.addresses import display_address
-from calls.models import Action, Call, CallTransfer, Customer, Member, WrapUp
+from calls.models import Action, Call, CallTransfer, Customer, Member, Queue, WrapUp
 from calls.outcomes import call_phase, outcome_message
 from calls.selectors import calls_awaiting_wrap_up, pending_wrap_ups, wrap_up_window
 from calls.services import rules
@@ -62,6 +62,42 @@ def customer_history(
     return list(qs.order_by("-created_at", "-pk")[:limit])
 
 
+# --- Queues ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """An inbound queue as the desktops of its agents show it."""
+
+    queue_id: int
+    name: str
+    waiting: int
+    # When the longest current wait started (None when nobody waits).
+    longest_wait_since: datetime | None
+
+
+def queue_rows(*, agent_id: int | None = None, queue_id: int | None = None) -> list[QueueRow]:
+    """The agent's queues (or one queue) with how many callers wait in each: one query."""
+    waiting = Q(
+        calls__status__in=Call.LIVE_STATUSES,
+        calls__direction=Call.Direction.INBOUND,
+        calls__answered_at__isnull=True,
+    )
+    queues = Queue.objects.all()
+    if agent_id is not None:
+        queues = queues.filter(agents=agent_id)
+    if queue_id is not None:
+        queues = queues.filter(pk=queue_id)
+    rows = (
+        queues.values("pk", "name")
+        .annotate(
+            waiting=Count("calls", filter=waiting), since=Min("calls__created_at", filter=waiting)
+        )
+        .order_by("name")
+    )
+    return [QueueRow(r["pk"], r["name"], r["waiting"], r["since"]) for r in rows]
+
+
 # --- Calls -----------------------------------------------------------------------------------
 
 
@@ -99,9 +135,11 @@ def _call_queryset() -> QuerySet[Call]:
             "transfer_from__user",
             "transfer_to_agent__user",
             "pending_action",
+            "queue",
         )
         .only(
             *_own_fields(Call),
+            "queue__name",
             *(f"customer__{f}" for f in _CUSTOMER_CARD),
             *_names("owner"),
             *_names("transfer_from"),

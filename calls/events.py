@@ -107,6 +107,26 @@ class AgentChanged:
 
 
 @dataclass(frozen=True)
+class QueueChanged:
+    """Who waits in an inbound queue may have changed: a caller joined it, was offered,
+    answered, or left. The same for every viewer, so it is rendered once per change."""
+
+    queue_id: int
+
+    type = "queue.changed"
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("queue", self.queue_id)
+
+    def merged(self, later: QueueChanged) -> QueueChanged:
+        return later  # renders read the current queue anyway
+
+    def message(self) -> dict:
+        return {"type": self.type, "queue_id": self.queue_id}
+
+
+@dataclass(frozen=True)
 class SessionSignedOut:
     """A session logged out: the live pages opened in it close. `agent_id`: whose desktops,
     None for a user without an agent profile."""
@@ -151,10 +171,16 @@ class AccessRevoked:
 
 
 Event = (
-    CallChanged | CallEndRetold | MemberChanged | AgentChanged | SessionSignedOut | AccessRevoked
+    CallChanged
+    | CallEndRetold
+    | MemberChanged
+    | AgentChanged
+    | QueueChanged
+    | SessionSignedOut
+    | AccessRevoked
 )
 # Events the live pages hear, after commit.
-PUSHED = (CallChanged, AgentChanged, SessionSignedOut, AccessRevoked)
+PUSHED = (CallChanged, AgentChanged, QueueChanged, SessionSignedOut, AccessRevoked)
 
 Handler = Callable[[Event], None]
 _listeners: dict[type, list[Handler]] = defaultdict(list)

@@ -31,7 +31,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from calls.events import CallChanged, CallEndRetold, MemberChanged, announce
+from calls.events import CallChanged, CallEndRetold, MemberChanged, QueueChanged, announce
 from calls.models import Call, CallTransfer, Member, WrapUp
 from calls.outcomes import UNREACHED, call_outcome
 
@@ -177,6 +177,8 @@ def call_changed(
     at = at or timezone.now()
     members = list(call.members.all()) if members is None else list(members)
     before = (call.is_live, call.owner_id, {m.pk for m in members if m.is_live})
+    # A queued caller who had not been answered: who waits in their queue may change.
+    was_waiting = call.queue_id is not None and call.is_live and call.answered_at is None
     retold = False
     if call.is_live:
         _follow_the_lifecycle(call=call, members=members, at=at)
@@ -212,6 +214,8 @@ def call_changed(
     if retold:
         announce(CallEndRetold(call_id=call.pk, agent_ids=frozenset(agent_ids), at=at))
     after = (call.is_live, call.owner_id, {m.pk for m in members if m.is_live})
+    if was_waiting:
+        announce(QueueChanged(queue_id=call.queue_id))
     announce(
         CallChanged(
             call_id=call.pk,

@@ -66,6 +66,18 @@ class QueueAdmin(SupervisorModelAdmin):
         "service_level_seconds",
     ]
     search_fields = ["name", "number"]
+    readonly_fields = ["agent_names"]
+
+    def get_fields(self, request, obj=None):
+        # Who may not change the queue sees its agents' names: `agents` is a form field
+        # over the reverse relation, which the admin cannot show read-only.
+        pick = "agents" if self.has_change_permission(request, obj) else "agent_names"
+        return [*QueueForm.Meta.fields, pick]
+
+    @admin.display(description="Agents")
+    def agent_names(self, obj: Queue) -> str:
+        names = [a.display_name for a in obj.agents.select_related("user")]
+        return ", ".join(names) or "—"
 
     def get_queryset(self, request):
         waiting = Q(

@@ -70,3 +70,11 @@ def test_an_agents_page_sets_their_queues(login, superuser):
     )
     assert response.status_code == 302, response.content
     assert list(alice.queues.all()) == [sales]
+
+
+def test_a_supervisor_who_may_only_view_sees_the_queues_agents(login, group_supervisor):
+    sales = Queue.objects.create(name="Sales")
+    sales.agents.add(make_agent(username="alice"))
+    page = login(group_supervisor).get(reverse("admin:calls_queue_change", args=[sales.pk]))
+    assert page.status_code == 200
+    assert "alice" in page.content.decode()

@@ -159,6 +159,7 @@ MATRIX: dict[str, list[Row]] = {
     **_admin_model("calls/action", "{action}", view="A", add="D", delete="D"),
     **_admin_model("calls/callbackevent", "{event}", view="A", add="D", delete="D"),
     **_admin_model("agents/agent", "{agent}", view="A", add="D", delete="D"),
+    **_admin_model("calls/queue", "{queue}", view="A", add="D", delete="D"),
     "admin/^(?P<app_label>auth|calls|agents)/$": [get("/admin/calls/", ADMIN_PAGE)],
     "admin/(?P<url>.*)$": [get("/admin/nope/", ADMIN_PAGE)],
 }

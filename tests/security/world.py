@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
 from agents.presence import agent_end_wrap_up
-from calls.models import Action, Call, Member
+from calls.models import Action, Call, Member, Queue
 from calls.services import buttons
 from tests.admin.builders import add_callback
 from tests.factories import make_customer
@@ -95,5 +95,6 @@ def build_floor(sim, *, alice, bob, carol, dave, sam) -> Floor:
         "action": Action.objects.filter(call=live.call).first().pk,
         "event": add_callback(call=live.call).pk,
         "call_type": ContentType.objects.get_for_model(Call).pk,
+        "queue": Queue.objects.create(name="Sales").pk,
     }
     return Floor(people=people, live=live, ended=ended, ids=ids)
