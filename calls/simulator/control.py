@@ -65,6 +65,16 @@ def _field(data: dict[str, Any], key: str, *, required: bool = True) -> str:
     return value
 
 
+def _count(data: dict[str, Any]) -> int:
+    """How many callers: a whole number (JSON) or its digits (a form); 1 when not given."""
+    value = data.get("count", 1)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SimulatorError("count must be a whole number.")
+    return value
+
+
 def phone_action(sim: Simulator, action: str, data: dict[str, Any]) -> str:
     """Apply one phone-page action (shared by the JSON API and the HTML forms); returns a
     short message saying what happened."""
@@ -72,8 +82,12 @@ def phone_action(sim: Simulator, action: str, data: dict[str, Any]) -> str:
         address = sim.phones.set_mode(_field(data, "address"), _field(data, "mode"))
         return f"{address} is now {data['mode']}"
     if action == "inbound":
-        call_uuid = sim.inbound_call(from_=_field(data, "from"), to=_field(data, "to"))
-        return f"inbound call {call_uuid} is being routed"
+        count = _count(data)
+        if count == 1:
+            call_uuid = sim.inbound_call(from_=_field(data, "from"), to=_field(data, "to"))
+            return f"inbound call {call_uuid} is being routed"
+        sim.inbound_burst(count=count, to=_field(data, "to"), first_from=_field(data, "from"))
+        return f"{count} inbound calls are being routed"
     address = _field(data, "address")
     call_uuid = _field(data, "call_uuid", required=False)
     getattr(sim.phones, action)(address, call_uuid=call_uuid)
@@ -111,6 +125,12 @@ def handle(sim: Simulator, *, method: str, path: str, body: bytes, content_type:
                 times=times,
             )
             return json_response(201, {"faults": [f.as_dict() for f in sim.faults.pending()]})
+        if path == "/_sim/inbound" and "count" in data:
+            # A burst: {"from": first caller, "to", "count"}; callers number up from "from".
+            uuids = sim.inbound_burst(
+                count=_count(data), to=_field(data, "to"), first_from=_field(data, "from")
+            )
+            return json_response(201, {"call_uuids": uuids})
         if path == "/_sim/inbound":
             call_uuid = sim.inbound_call(from_=_field(data, "from"), to=_field(data, "to"))
             return json_response(201, {"call_uuid": call_uuid})

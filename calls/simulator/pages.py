@@ -98,7 +98,10 @@ def render(sim: Simulator, *, message: str = "", error: str = "") -> str:
 <form method="post" action="/phones/inbound">
 <label>From <input name="from" value="+14155550101" required></label>
 <label>To <input name="to" value="+{_e(sim.config.caller_id)}" required></label>
-<button type="submit">Call in</button></form>
+<label>Callers <input name="count" type="number" min="1" max="500" value="1" required></label>
+<button type="submit">Call in</button>
+<p class="hint">More than one caller: they call from the number above and the ones after it,
+all at once, to watch a queue fill and drain.</p></form>
 <h2>How a phone behaves</h2>
 <form method="post" action="/phones/mode">
 <label>Address <input name="address" placeholder="sip:alice@phones.example or +1415..." required>

@@ -12,12 +12,17 @@ from calls.simulator.clock import Clock, ManualClock, RealClock
 from calls.simulator.config import SimulatorConfig
 from calls.simulator.delivery import CallbackDelivery, DeliveryAttempt
 from calls.simulator.engine import Engine
+from calls.simulator.errors import SimulatorError
 from calls.simulator.faults import FaultQueue, make_fault
 from calls.simulator.http_request_node import InboundRouter, RoutingRequest
+from calls.simulator.model import canonical
 from calls.simulator.modes import PhoneModes
 from calls.simulator.phones import Phones
 from calls.simulator.scheduler import Scheduler
 from calls.simulator.server import SimulatorHTTPServer, stop_server
+
+# The most callers one burst starts (the bench's queue phase uses 200).
+MAX_BURST = 500
 
 
 def _url_host(url: str) -> tuple[str, ...]:
@@ -198,6 +203,19 @@ class Simulator:
     def inbound_call(self, *, from_: str, to: str) -> str:
         """A customer calls in; returns the call's uuid. Routing happens on the next tick."""
         return self.engine.inbound_start(caller=from_, callee=to).call_uuid
+
+    def inbound_burst(self, *, count: int, to: str, first_from: str) -> list[str]:
+        """`count` customers call in at once, from `first_from` and the numbers after it (a
+        campaign start, an outage: a queue fills). Returns their calls' uuids."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BURST:
+            raise SimulatorError(f"count must be a whole number from 1 to {MAX_BURST}.")
+        first = canonical(first_from, field="from")
+        if not first.isdigit() or len(str(int(first) + count - 1)) > len(first):
+            raise SimulatorError(
+                "from must be a phone number with room for the burst after it, such as"
+                " +14155553000."
+            )
+        return [self.inbound_call(from_=f"+{int(first) + i}", to=to) for i in range(count)]
 
     def snapshot(self) -> dict[str, Any]:
         return self.engine.snapshot()

@@ -80,6 +80,12 @@ def test_phone_buttons_refuse_what_makes_no_sense(phlo, phlo_sim):
         ("/_sim/phones/mode", {"address": CUSTOMER}, "mode is a mandatory param."),
         ("/_sim/inbound", {"from": CUSTOMER}, "to is a mandatory param."),
         ("/_sim/inbound", {"from": "bad", "to": "14155550000"}, "Invalid value provided for from"),
+        # A burst: a sane count, from a number with room for the callers after it.
+        ("/_sim/inbound", {"from": CUSTOMER, "to": "14155550000", "count": 0}, "from 1 to 500"),
+        ("/_sim/inbound", {"from": CUSTOMER, "to": "14155550000", "count": 501}, "from 1 to 500"),
+        ("/_sim/inbound", {"from": CUSTOMER, "to": "14155550000", "count": 2.5}, "whole number"),
+        ("/_sim/inbound", {"from": "sip:a@x.test", "to": "1415", "count": 2}, "phone number"),
+        ("/_sim/inbound", {"from": "+99999999999", "to": "1415", "count": 2}, "room for"),
         ("/_sim/faults", {"status": 99}, "status must be an HTTP status code"),
         ("/_sim/faults", {"colour": "red"}, "Unknown fault field"),
         # A list of a billion faults is more than the process can hold.
@@ -193,3 +199,21 @@ def test_phones_page_sets_modes_and_starts_inbound_calls(phlo_sim):
     assert response.status_code == 200
     assert phlo_sim.snapshot()["inbound"][0]["state"] == "routing"
     assert "being routed" in response.text
+
+
+def test_a_burst_of_callers_from_the_control_api_and_the_phones_page(phlo_sim):
+    response = _post(
+        phlo_sim, "/_sim/inbound", **{"from": "+14155553000", "to": "+14155550000", "count": 3}
+    )
+    assert response.status_code == 201, response.text
+    assert len(response.json()["call_uuids"]) == 3
+    page = requests.post(
+        phlo_sim.base_url + "/phones/inbound",
+        data={"from": "+14155553100", "to": "+14155550000", "count": "2"},
+        timeout=5,
+    )
+    assert page.status_code == 200 and "2 inbound calls are being routed" in page.text
+    callers = sorted(c["from"] for c in phlo_sim.snapshot()["inbound"])
+    assert callers == [
+        "14155553000", "14155553001", "14155553002", "14155553100", "14155553101"
+    ]  # fmt: skip
