@@ -146,8 +146,12 @@ def state_of(card, name: str):
     return member_row(card, name).locator(".m-state")
 
 
-def go_available(page) -> None:
+def press_available(page) -> None:
     page.locator("#agent-status").get_by_role("button", name="Available", exact=True).click()
+
+
+def go_available(page) -> None:
+    press_available(page)
     expect()(page.locator("#agent-status .status-label")).to_have_text("Available")
 
 
@@ -317,3 +321,86 @@ def test_a_big_floor_lists_the_oldest_calls_and_counts_the_rest(wallboard, deskt
     expect()(refilled).to_have_count(1, timeout=10_000)
     expect()(board.locator("article.wb-call")).to_have_count(1)
     expect()(more).to_be_hidden()
+
+
+QUEUE_SCRIPT = """
+from agents.models import Agent
+from calls.models import Queue
+queue = Queue.objects.create(name="Support", number="14155550000", max_wait_seconds=600)
+queue.agents.set(Agent.objects.filter(user__username__in=["alice", "bob"]))
+print(queue.pk)
+"""
+
+
+@pytest.fixture
+def support_queue(stack) -> Iterator[int]:
+    """A Support queue for the demo number, served by Alice and Bob, for one test."""
+    queue_id = int(stack.manage("shell", "-c", QUEUE_SCRIPT).strip().splitlines()[-1])
+    yield queue_id
+    stack.manage(
+        "shell",
+        "-c",
+        f"from calls.models import Queue; Queue.objects.filter(pk={queue_id}).delete()",
+    )
+
+
+def caller_hears_wait_music(sim, caller: str) -> bool:
+    for conference in sim.snapshot()["conferences"]:
+        for member in conference["members"]:
+            if member["address"] == caller and member["state"] != "left":
+                return bool(member["wait_music"])
+    return False
+
+
+def test_a_queue_fills_and_drains_while_the_supervisor_watches(
+    wallboard, desktop, sim, support_queue
+):
+    board = wallboard()
+    alice, bob = desktop("alice"), desktop("bob")  # both still Offline: nobody is free
+    for phone in (ALICE, "sip:bob@phones.demo"):
+        sim.phones.set_mode(phone, "manual")
+    row = board.locator(f"#queue-{support_queue}")
+    alices_queue = alice.locator(f"#my-queue-{support_queue}")
+    bobs_queue = bob.locator(f"#my-queue-{support_queue}")
+    expect()(alices_queue).to_contain_text("nobody waiting")
+
+    # Dana calls the Support number: she waits with music, and everyone sees her wait.
+    sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
+    expect()(row).to_have_attribute("data-waiting", "1")
+    expect()(alices_queue).to_contain_text("1 waiting")
+    expect()(bobs_queue).to_contain_text("1 waiting")
+    wait_until(lambda: caller_hears_wait_music(sim, DANA))
+
+    # Alice comes on: Dana is offered to her at once, saying where she comes from.
+    press_available(alice)
+    card = alice.locator("article.call", has_text="Dana Diaz")
+    expect()(card.locator(".ringing-banner")).to_contain_text("From the Support queue")
+    card.get_by_role("button", name="Reject").click()
+    expect()(alice.locator("#agent-status .status-label")).to_have_text("Away")
+    expect()(card).to_have_count(0)
+    # Nobody else is free: Dana keeps her place, still hearing the music.
+    expect()(row).to_have_attribute("data-waiting", "1")
+    assert caller_hears_wait_music(sim, DANA)
+
+    # Eli calls behind her, then gives up: counted as abandoned in the queue.
+    sim.inbound_call(from_="+1 415 555 0102", to="+1 415 555 0000")
+    expect()(row).to_have_attribute("data-waiting", "2")
+    expect()(bobs_queue).to_contain_text("2 waiting")
+    wait_until(lambda: caller_hears_wait_music(sim, "14155550102"))
+    sim.phones.hangup("14155550102")
+    expect()(row).to_have_attribute("data-waiting", "1")
+    expect()(row.locator("td").nth(5)).to_have_text("1")  # abandoned
+
+    # Bob comes on: Dana, first in line, rings him; he answers and the queue is empty.
+    press_available(bob)
+    bobs_card = bob.locator("article.call", has_text="Dana Diaz")
+    expect()(bobs_card.locator(".ringing-banner")).to_contain_text("From the Support queue")
+    sim.phones.answer("sip:bob@phones.demo")
+    expect()(bobs_card.locator("tr.member[data-role=customer] .m-state")).to_have_text("Talking")
+    expect()(row).to_have_attribute("data-waiting", "0")
+    expect()(bobs_queue).to_contain_text("nobody waiting")
+    # The figures add up: one answered, one abandoned, and a service level out of the two.
+    expect()(row.locator("td").nth(4)).to_have_text("1")  # answered
+    expect()(row.locator("td").nth(5)).to_have_text("1")  # abandoned
+    expect()(row.locator("td").nth(2)).to_contain_text("%")
+    board.screenshot(path=str(screenshot_path("wallboard-queues.png")), full_page=True)
