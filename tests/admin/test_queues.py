@@ -78,3 +78,19 @@ def test_a_supervisor_who_may_only_view_sees_the_queues_agents(login, group_supe
     page = login(group_supervisor).get(reverse("admin:calls_queue_change", args=[sales.pk]))
     assert page.status_code == 200
     assert "alice" in page.content.decode()
+
+
+def test_the_demo_seeds_a_default_queue_every_demo_agent_serves_and_sam_may_edit(settings):
+    from django.core.management import call_command
+
+    settings.PHLO_SIMULATOR = True
+    call_command("seed_demo", stdout=None)
+    assert not Queue.objects.exists()  # plain seed_demo: no queue (the browser tests' floor)
+    call_command("seed_demo", queues=True, stdout=None)
+    call_command("seed_demo", queues=True, stdout=None)  # twice: still one queue
+    queue = Queue.objects.get()
+    assert (queue.name, queue.number, queue.is_default) == ("Support", "14155550000", True)
+    assert sorted(a.user.username for a in queue.agents.all()) == ["alice", "bob", "carol"]
+    from django.contrib.auth import get_user_model
+
+    assert get_user_model().objects.get(username="sam").has_perm("calls.change_queue")
