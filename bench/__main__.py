@@ -48,6 +48,10 @@ class Plan:
     capacity_steps: tuple[int, ...]
     actions: int
     rates: tuple[float, ...]
+    # The queue phase: callers arriving evenly over queue_seconds, on queue_agents agents.
+    queue_callers: int = 200
+    queue_seconds: float = 10.0
+    queue_agents: int = 20
 
 
 FULL = Plan(
@@ -75,6 +79,9 @@ QUICK = Plan(
     capacity_steps=(60,),
     actions=10,
     rates=(10.0,),
+    queue_callers=12,
+    queue_seconds=2.0,
+    queue_agents=3,
 )
 
 
@@ -108,6 +115,7 @@ def machine() -> dict:
 
 class Bench:
     def __init__(self, plan: Plan, *, redis_url: str | None) -> None:
+        from bench.queue import ROUTING_TOKEN
         from calls.simulator import RealClock, Simulator, SimulatorConfig
         from harness.edge import EdgeAdapter
 
@@ -129,18 +137,21 @@ class Bench:
                 phlo_id=c.phlo_id,
                 node_id=c.node_id,
                 callback_url=c.public_base_url + "/webhooks/plivo/",
+                routing_url=c.public_base_url + "/routing/inbound/",
+                routing_token=ROUTING_TOKEN,
                 answer_delay=0.1,
             ),
             clock=RealClock(),
         )
         self.sim.start(host="127.0.0.1", port=0)
-        self.sim.delivery._session.mount(
-            c.public_base_url + "/",
-            EdgeAdapter(
-                public_base_url=c.public_base_url,
-                backends=lambda: [s.address for s in c.servers if s.running],
-            ),
-        )
+        for session in (self.sim.delivery._session, self.sim.router._session):
+            session.mount(
+                c.public_base_url + "/",
+                EdgeAdapter(
+                    public_base_url=c.public_base_url,
+                    backends=lambda: [s.address for s in c.servers if s.running],
+                ),
+            )
         c.phlo_base_url = self.sim.api_url
         self.rows: list[dict] = []
         self.supervisor_key = ""
@@ -379,6 +390,35 @@ class Bench:
             f" {found['overhead_p50_ms']:.1f} ms"
         )
 
+    def phase_queue(self) -> None:
+        from bench.queue import ROUTING_TOKEN, queue_drain, queue_floor
+
+        p = self.plan
+        env = {"ROUTING_API_TOKEN": ROUTING_TOKEN, **self.production_env()}
+        self.cluster.start_servers(1, **env)
+        try:
+            floor = queue_floor(self.cluster, agents=p.queue_agents)
+            found = queue_drain(
+                self.cluster,
+                self.sim,
+                floor,
+                callers=p.queue_callers,
+                seconds=p.queue_seconds,
+                talk=0.3,
+            )
+            for _, http, _ in floor:
+                http.close()
+        finally:
+            self.cluster.stop_servers()
+        self.results["queue"] = found
+        say(
+            f"{found['callers']} callers in {found['arrived_in_s']} s on {found['agents']}"
+            f" agents: drained in {found['drained_in_s']} s, {found['answered']} answered;"
+            f" wait p50/p99 {found['wait_ms']['p50']:.0f}/{found['wait_ms']['p99']:.0f} ms;"
+            f" offer p50/p99 {found['offer_ms']['p50']:.1f}/{found['offer_ms']['p99']:.1f} ms"
+            f" ({found['error_count']} errors)"
+        )
+
 
 def _figures(found: dict) -> str:
     push, echo = found["push"], found["echo"]
@@ -390,7 +430,7 @@ def _figures(found: dict) -> str:
     )
 
 
-PHASES = ["render", "latency", "rates", "ingestion", "capacity", "actions"]
+PHASES = ["render", "latency", "rates", "ingestion", "capacity", "actions", "queue"]
 
 
 def current_phases(results: dict) -> dict:

@@ -60,6 +60,29 @@ class Actor:
     arrivals: ArrivalLog
 
 
+def logged_in(cluster: Cluster, *, username: str, password: str) -> tuple[requests.Session, dict]:
+    """A session logged in through the login form (through the proxy), and the headers an
+    htmx request from its desktop carries."""
+    base = cluster.public_base_url
+    http = edge_session(
+        public_base_url=base, backends=lambda: [s.address for s in cluster.servers if s.running]
+    )
+    http.headers["Origin"] = base
+    page = http.get(base + "/login/", timeout=10)
+    http.post(
+        base + "/login/",
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": _CSRF_FORM.search(page.text)[1],
+        },
+        headers={"Referer": base + "/login/"},
+        timeout=10,
+    ).raise_for_status()
+    desktop = http.get(base + "/", timeout=10).text
+    return http, {"HX-Request": "true", "X-CSRFToken": _CSRF_HTMX.search(desktop)[1]}
+
+
 def actor_on_a_call(cluster: Cluster, server: Server, sim: Simulator) -> Actor:
     """Log an agent in through the form, dial a customer from the desktop, and wait until
     both phones answered (the simulator's callbacks reach the app through the proxy)."""
@@ -73,23 +96,7 @@ def actor_on_a_call(cluster: Cluster, server: Server, sim: Simulator) -> Actor:
         },
     )
     base = cluster.public_base_url
-    http = edge_session(
-        public_base_url=base, backends=lambda: [s.address for s in cluster.servers if s.running]
-    )
-    http.headers["Origin"] = base
-    page = http.get(base + "/login/", timeout=10)
-    http.post(
-        base + "/login/",
-        data={
-            "username": ACTOR,
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": _CSRF_FORM.search(page.text)[1],
-        },
-        headers={"Referer": base + "/login/"},
-        timeout=10,
-    ).raise_for_status()
-    desktop = http.get(base + "/", timeout=10).text
-    headers = {"HX-Request": "true", "X-CSRFToken": _CSRF_HTMX.search(desktop)[1]}
+    http, headers = logged_in(cluster, username=ACTOR, password=PASSWORD)
     dialled = http.post(base + "/desktop/dial/", data={"to": CUSTOMER}, headers=headers, timeout=10)
     dialled.raise_for_status()
     _wait(

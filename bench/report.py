@@ -16,6 +16,7 @@ TARGETS = {
     "idle_sockets": 2000,
     "kb_per_socket": 30.0,
     "action_overhead_ms": 5.0,
+    "queue_offer_p99_ms": 100.0,
 }
 
 
@@ -109,6 +110,22 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
                 f"raw requests.post p50 {_f(actions['raw_to_phlo']['p50'])} ms",
                 actions["overhead_p50_ms"] <= TARGETS["action_overhead_ms"]
                 and actions["errors"] == 0,
+            )
+        )
+    queue = results.get("queue")
+    if queue:
+        offer = queue["offer_ms"]
+        rows.append(
+            (
+                f"queue offer ≤ {TARGETS['queue_offer_p99_ms']:.0f} ms p99 after an agent becomes"
+                f" available ({queue['callers']} callers in {queue['arrived_in_s']:.0f} s,"
+                f" {queue['agents']} agents), every caller answered",
+                f"p99 {_f(offer['p99'])} ms (p50 {_f(offer['p50'])}, {offer['n']} offers);"
+                f" {queue['answered']} of {queue['callers']} answered",
+                "-",
+                offer["p99"] <= TARGETS["queue_offer_p99_ms"]
+                and queue["answered"] == queue["callers"]
+                and queue["error_count"] == 0,
             )
         )
     return rows
@@ -331,6 +348,35 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             f" | {_f(rr['p50'])} |",
             "",
             f"Overhead at p50: **{_f(actions['overhead_p50_ms'])} ms**.",
+            "",
+        ]
+    queue = results.get("queue")
+    if queue:
+        w, o = queue["wait_ms"], queue["offer_ms"]
+        out += [
+            "## Inbound queue",
+            "",
+            f"{queue['callers']} callers call one queue's number evenly over"
+            f" {queue['arrived_in_s']:.1f} s while {queue['agents']} agents of the queue, each"
+            " from their own logged-in session, press Available (then End wrap-up after each"
+            " call); their phones answer, they talk 0.3 s and hang up. One process,"
+            " production settings. Offer: from the press to the PHLO `call` that rings the"
+            " agent reaching the simulator. Wait: the caller's, from the database (arrival to"
+            " an agent answering).",
+            "",
+            "| | n | p50 | p95 | p99 | max |",
+            "|---|---|---|---|---|---|",
+            f"| offer after the press (ms) | {o['n']} | {_f(o['p50'])} | {_f(o['p95'])}"
+            f" | {_f(o['p99'])} | {_f(o['max'])} |",
+            f"| caller's wait (ms) | {w['n']} | {_f(w['p50'], 0)} | {_f(w['p95'], 0)}"
+            f" | {_f(w['p99'], 0)} | {_f(w['max'], 0)} |",
+            "",
+            f"Answered {queue['answered']} of {queue['callers']}; the queue drained"
+            f" {queue['drained_in_s']:.1f} s after the first caller; calls per agent p50"
+            f" {_f(queue['calls_per_agent']['p50'], 0)}, max"
+            f" {_f(queue['calls_per_agent']['max'], 0)}; errors {queue['error_count']}"
+            + (f" ({'; '.join(queue['errors'])})" if queue["errors"] else "")
+            + ".",
             "",
         ]
     if notes:

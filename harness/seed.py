@@ -2,7 +2,8 @@
 
     python -m harness.seed prepare migrate collectstatic
     python -m harness.seed people < {"agents": [{"username", "password", "endpoint"}],
-                                   "customers": [{"name", "phone"}]}
+                                   "customers": [{"name", "phone"}],
+                                   "queues": [{"name", "number", "agents": [username]}]}
     python -m harness.seed load   < {"agents": 1000, "idle_agents": 0, "supervisor": true}
     python -m harness.seed wipe-calls < {}
 
@@ -59,7 +60,14 @@ def people(spec: dict) -> dict:
             name=item["name"], phone=normalize_address(item["phone"]), notes=item.get("notes", "")
         )
         customers[item["phone"]] = customer.pk
-    return {"agents": agents, "customers": customers}
+    queues = {}
+    for item in spec.get("queues", []):
+        from calls.models import Queue
+
+        queue = Queue.objects.create(name=item["name"], number=normalize_address(item["number"]))
+        queue.agents.set([agents[u] for u in item.get("agents", [])])
+        queues[item["name"]] = queue.pk
+    return {"agents": agents, "customers": customers, "queues": queues}
 
 
 def _session_data(user) -> str:

@@ -122,3 +122,43 @@ def test_phases_no_longer_run_are_dropped_from_older_results():
     assert kept["latency"] == old["latency"] and "rates" in PHASES
     text = markdown(kept, chart=None)
     assert "whatif" not in text and "sustained" not in text
+
+
+def _queue(*, offer_p99: float, answered: int = 200) -> dict:
+    offer = {
+        "n": 180,
+        "p50": offer_p99 / 3,
+        "p95": offer_p99 / 2,
+        "p99": offer_p99,
+        "max": offer_p99,
+    }
+    wait = {"n": answered, "p50": 4000.0, "p95": 9000.0, "p99": 9900.0, "max": 10000.0}
+    return {
+        "callers": 200,
+        "agents": 20,
+        "arrived_in_s": 10.0,
+        "drained_in_s": 14.2,
+        "answered": answered,
+        "not_answered": 200 - answered,
+        "still_live": 0,
+        "wait_ms": wait,
+        "offer_ms": offer,
+        "offers_measured": 180,
+        "calls_per_agent": {"n": 20, "p50": 10.0, "p95": 11.0, "p99": 11.0, "max": 11.0},
+        "errors": [],
+        "error_count": 0,
+    }
+
+
+def test_the_queue_phase_is_met_only_when_offers_are_quick_and_every_caller_answered():
+    results = _results(push_p99=30, echo_p99=25, webhook=300, held=2500)
+    results["queue"] = _queue(offer_p99=80)
+    assert verdicts(results)[-1][-1] is True
+    text = markdown(results, chart=None)
+    assert "## Inbound queue" in text
+    assert "| offer after the press (ms) | 180 | 26.7 | 40.0 | 80.0 | 80.0 |" in text
+    assert "| caller's wait (ms) | 200 | 4,000 | 9,000 | 9,900 | 10,000 |" in text
+    results["queue"] = _queue(offer_p99=120)
+    assert verdicts(results)[-1][-1] is False
+    results["queue"] = _queue(offer_p99=80, answered=199)
+    assert verdicts(results)[-1][-1] is False

@@ -1,0 +1,207 @@
+"""Queue: callers arrive faster than agents take them (200 in 10 s on 20 agents), wait in an
+inbound queue, and drain as agents come free.
+
+Every agent starts Away. The simulator's callers call the queue's number at an even rate
+while each agent, from their own logged-in session, presses Available (the first time) or
+End wrap-up (after each call): the app offers them the caller who has waited longest. The
+agent's (simulated) phone answers, they talk a moment and hang up, which ends the call and
+puts them in wrap-up, and they press again. An agent stops when pressing brings no offer.
+
+Offer latency: from the press being sent to the offer's PHLO `call` request (the agent rung
+into the caller's multiparty call) reaching the simulator. The press answers only once the
+offer is made (it is made after the status change commits, in the same request), so this is
+the time from an agent becoming available to the provider being asked to ring them. The
+waits are the callers' own, from the database: arrival to an agent answering.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+
+from bench.actions import logged_in
+from bench.common import ms
+from bench.stats import summary
+from calls.simulator import Simulator
+from harness.cluster import Cluster
+
+QUEUE_NUMBER = "+14155558000"
+FIRST_CALLER = 14155560000
+PASSWORD = "bench-queue-agent-1"  # throwaway accounts in a throwaway database
+ROUTING_TOKEN = "bench-routing-token-0123456789abcdef"
+# How long a press waits for its offer before the agent concludes nobody waits.
+NO_OFFER_AFTER = 3.0
+
+
+@dataclass
+class OfferLog:
+    """Wraps the simulator's API handler to note when each offer (a `call` that rings an
+    address into a multiparty call) arrives, by the address rung."""
+
+    arrivals: dict[str, list[float]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def attach(self, sim: Simulator) -> None:
+        original = sim.api.handle
+
+        def handle(**kwargs):
+            arrived = time.monotonic()
+            try:
+                body = json.loads(kwargs.get("body") or b"{}")
+            except ValueError:
+                body = {}
+            if isinstance(body, dict) and body.get("action") == "call":
+                with self.lock:
+                    self.arrivals.setdefault(str(body.get("to", "")), []).append(arrived)
+            return original(**kwargs)
+
+        sim.api.handle = handle
+
+    def count(self, address: str) -> int:
+        with self.lock:
+            return len(self.arrivals.get(address, []))
+
+    def after(self, address: str, seen: int) -> float | None:
+        with self.lock:
+            times = self.arrivals.get(address, [])
+            return times[seen] if len(times) > seen else None
+
+
+def _wait(predicate, *, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def queue_floor(cluster: Cluster, *, agents: int) -> list[tuple[str, requests.Session, dict]]:
+    """`agents` agents in one queue, Away, each logged in: (endpoint, session, headers)."""
+    people = [
+        {
+            "username": f"q-agent-{i}",
+            "password": PASSWORD,
+            "endpoint": f"sip:q{i}@bench.test",
+            "status": "away",
+        }
+        for i in range(agents)
+    ]
+    cluster.seed(
+        "people",
+        {
+            "agents": people,
+            "queues": [
+                {
+                    "name": "Bench",
+                    "number": QUEUE_NUMBER,
+                    "agents": [p["username"] for p in people],
+                }
+            ],
+        },
+    )
+    return [
+        (p["endpoint"], *logged_in(cluster, username=p["username"], password=PASSWORD))
+        for p in people
+    ]
+
+
+def queue_drain(
+    cluster: Cluster,
+    sim: Simulator,
+    floor: list[tuple[str, requests.Session, dict]],
+    *,
+    callers: int,
+    seconds: float,
+    talk: float,
+) -> dict:
+    offers = OfferLog()
+    offers.attach(sim)
+    base = cluster.public_base_url
+    latencies: list[float] = []
+    handled: list[int] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def offered(endpoint: str, seen: int) -> bool:
+        return offers.after(endpoint, seen) is not None
+
+    def talking(endpoint: str) -> bool:
+        return (sim.member(endpoint) or {}).get("state") == "talking"
+
+    def status_of(endpoint: str) -> str:
+        return cluster.sql("select status from agents_agent where endpoint = %s", endpoint)[0][0]
+
+    def work(endpoint: str, http: requests.Session, headers: dict) -> None:
+        press, done = {"status": "available"}, 0
+        try:
+            while True:
+                seen = offers.count(endpoint)
+                pressed = time.monotonic()
+                if press:
+                    answer = http.post(
+                        f"{base}/desktop/status/", data=press, headers=headers, timeout=15
+                    )
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"{endpoint}: status {answer.status_code}")
+                # Rung: by an offer from the queue, or routed a new caller directly.
+                rung = lambda: offered(endpoint, seen) or sim.member(endpoint) is not None  # noqa: B023, E731
+                if not _wait(rung, timeout=NO_OFFER_AFTER):
+                    break  # nobody waits any more
+                if press and offered(endpoint, seen):  # only a queue's offer after a press
+                    with lock:
+                        latencies.append(ms(offers.after(endpoint, seen) - pressed))
+                # The phone answers by itself; they talk, then hang up.
+                if not _wait(lambda: talking(endpoint), timeout=10):
+                    raise RuntimeError(f"{endpoint}: the offered call never connected")
+                time.sleep(talk)
+                sim.phones.hangup(endpoint)
+                done += 1
+                if not _wait(lambda: status_of(endpoint) != "on_call", timeout=10):
+                    raise RuntimeError(f"{endpoint}: never left the call")
+                # In wrap-up they press End wrap-up; straight to Available, no press is due.
+                press = {"op": "end_wrap_up"} if status_of(endpoint) == "wrap_up" else None
+        except Exception as exc:  # reported in the results; the other agents go on
+            with lock:
+                errors.append(str(exc))
+        with lock:
+            handled.append(done)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work, args=row, daemon=True) for row in floor]
+    for thread in threads:
+        thread.start()
+    for k in range(callers):
+        due = started + k * seconds / callers
+        time.sleep(max(0.0, due - time.monotonic()))
+        sim.inbound_call(from_=f"+{FIRST_CALLER + k}", to=QUEUE_NUMBER)
+    arrived_in = time.monotonic() - started
+    for thread in threads:
+        thread.join(callers * (talk + 2) + 60)
+    drained_in = time.monotonic() - started
+
+    rows = cluster.sql(
+        "select extract(epoch from answered_at - created_at), outcome, status from calls_call"
+        " where queue_id is not null"
+    )
+    waits = [float(r[0]) * 1000 for r in rows if r[0] is not None]
+    unanswered = [r for r in rows if r[0] is None]
+    return {
+        "callers": callers,
+        "agents": len(floor),
+        "arrived_in_s": round(arrived_in, 2),
+        "drained_in_s": round(drained_in, 2),
+        "answered": len(waits),
+        "not_answered": len(unanswered),
+        "still_live": sum(1 for r in unanswered if r[2] in ("dialling", "active")),
+        "wait_ms": summary(waits),
+        "offer_ms": summary(latencies),
+        "offers_measured": len(latencies),
+        "calls_per_agent": summary([float(h) for h in handled]),
+        "errors": errors[:5],
+        "error_count": len(errors),
+    }
