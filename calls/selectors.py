@@ -19,6 +19,7 @@ _CALL_RELATED = (
     "transfer_from__user",
     "transfer_to_agent__user",
     "pending_action__actor",
+    "queue",
 )
 
 

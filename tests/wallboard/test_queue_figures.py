@@ -126,3 +126,13 @@ def test_the_board_shows_each_queue_with_a_ticking_longest_wait(noon):
 def test_without_queues_the_board_shows_no_queue_table(noon):
     at, _, _ = noon
     assert "Queues today" not in render_figures(figures=wallboard_figures(at=at))
+
+
+def test_a_waiting_callers_card_says_which_queue_and_since_when(noon):
+    from calls.wallboard.rendering import render_wallboard_update
+
+    at, start, _ = noon
+    sales, _ = _floor(at, start)
+    waiting = Call.objects.filter(queue=sales, status=S.DIALLING).order_by("created_at").first()
+    html = render_wallboard_update(call_id=waiting.pk)["wallboard_html"]
+    assert "Waiting in Sales for" in html and "Ringing for" not in html
