@@ -33,8 +33,10 @@ QUEUE_NUMBER = "+14155558000"
 FIRST_CALLER = 14155560000
 PASSWORD = "bench-queue-agent-1"  # throwaway accounts in a throwaway database
 ROUTING_TOKEN = "bench-routing-token-0123456789abcdef"
-# How long a press waits for its offer before the agent concludes nobody waits.
-NO_OFFER_AFTER = 3.0
+# How often an agent with no call checks whether every caller has been answered.
+NO_OFFER_AFTER = 1.0
+# The longest a callback may take to reach the app and be applied before a step fails.
+LATE = 60.0
 
 
 @dataclass
@@ -136,6 +138,18 @@ def queue_drain(
     def status_of(endpoint: str) -> str:
         return cluster.sql("select status from agents_agent where endpoint = %s", endpoint)[0][0]
 
+    arrived = threading.Event()
+
+    def all_answered() -> bool:
+        """Every caller has called, been routed and answered (or gone): nobody waits."""
+        if not arrived.is_set():
+            return False
+        total, waiting = cluster.sql(
+            "select count(*), count(*) filter (where answered_at is null and status in"
+            " ('dialling', 'active')) from calls_call where queue_id is not null"
+        )[0]
+        return total >= callers and waiting == 0
+
     def work(endpoint: str, http: requests.Session, headers: dict) -> None:
         press, done = {"status": "available"}, 0
         try:
@@ -144,32 +158,35 @@ def queue_drain(
                 pressed = time.monotonic()
                 if press:
                     answer = http.post(
-                        f"{base}/desktop/status/", data=press, headers=headers, timeout=15
+                        f"{base}/desktop/status/", data=press, headers=headers, timeout=30
                     )
                     if answer.status_code != 200:
                         raise RuntimeError(f"{endpoint}: status {answer.status_code}")
-                # Rung: by an offer from the queue, or routed a new caller directly.
+                # Rung: by an offer from the queue, or routed a new caller directly; or, with
+                # every caller answered, done. A loaded app applies callbacks late: wait.
                 rung = lambda: offered(endpoint, seen) or sim.member(endpoint) is not None  # noqa: B023, E731
-                if not _wait(rung, timeout=NO_OFFER_AFTER):
-                    break  # nobody waits any more
+                while not _wait(rung, timeout=NO_OFFER_AFTER):
+                    if all_answered():
+                        return
                 if press and offered(endpoint, seen):  # only a queue's offer after a press
                     with lock:
                         latencies.append(ms(offers.after(endpoint, seen) - pressed))
                 # The phone answers by itself; they talk, then hang up.
-                if not _wait(lambda: talking(endpoint), timeout=10):
+                if not _wait(lambda: talking(endpoint), timeout=LATE):
                     raise RuntimeError(f"{endpoint}: the offered call never connected")
                 time.sleep(talk)
                 sim.phones.hangup(endpoint)
                 done += 1
-                if not _wait(lambda: status_of(endpoint) != "on_call", timeout=10):
+                if not _wait(lambda: status_of(endpoint) != "on_call", timeout=LATE):
                     raise RuntimeError(f"{endpoint}: never left the call")
                 # In wrap-up they press End wrap-up; straight to Available, no press is due.
                 press = {"op": "end_wrap_up"} if status_of(endpoint) == "wrap_up" else None
         except Exception as exc:  # reported in the results; the other agents go on
             with lock:
                 errors.append(str(exc))
-        with lock:
-            handled.append(done)
+        finally:
+            with lock:
+                handled.append(done)
 
     started = time.monotonic()
     threads = [threading.Thread(target=work, args=row, daemon=True) for row in floor]
@@ -180,6 +197,7 @@ def queue_drain(
         time.sleep(max(0.0, due - time.monotonic()))
         sim.inbound_call(from_=f"+{FIRST_CALLER + k}", to=QUEUE_NUMBER)
     arrived_in = time.monotonic() - started
+    arrived.set()
     for thread in threads:
         thread.join(callers * (talk + 2) + 60)
     drained_in = time.monotonic() - started
