@@ -421,29 +421,43 @@ def queued_callers() -> QuerySet[Call]:
 
 
 def offer_queued_callers(event: AgentChanged) -> None:
-    """Listens to `AgentChanged` (see `AgentsConfig.ready`): an agent who becomes Available
-    is offered, after the change commits, the caller who has waited longest in their
-    queues (or rather that caller goes to whichever of the queue's agents has waited longest
-    for a call, which is usually them)."""
+    """Listens to `AgentChanged` (see `AgentsConfig.ready`): when an agent becomes Available,
+    after the change commits, their queues' callers are offered, longest-waiting first, to
+    the free agents who have waited longest, until nobody waits or nobody is free. Usually
+    that is one offer, to them; but an agent may be free without having said so (a wrap-up
+    that ran out with no desktop open to end it, an offer that failed), and one event then
+    serves them too, so no agent stays idle while a caller waits."""
     if event.status != Agent.Status.AVAILABLE:
         return
     agent_id = event.agent_id
     transaction.on_commit(lambda: _offer_queued_quietly(agent_id=agent_id))
 
 
+# Offers one agent's becoming Available may bring about at most (a backstop: each offer
+# takes a free agent, so the loop ends on its own well before).
+MAX_OFFERS_PER_EVENT = 50
+
+
 def _offer_queued_quietly(*, agent_id: int) -> None:
     theirs = queued_callers().filter(queue__agents=agent_id).values_list("pk", flat=True)
-    # A few, in case the first stopped waiting meanwhile; once one rings, the agent is busy.
-    for call_id in list(theirs[:ATTEMPTS]):
+    misses = 0
+    for _ in range(MAX_OFFERS_PER_EVENT):
+        call_id = theirs.first()
+        if call_id is None:
+            return  # nobody waits
         try:
-            if inbound_offer_next(call_id=call_id) is not None:
-                return
+            offered = inbound_offer_next(call_id=call_id) is not None
         except (ServiceError, PhloError):
             logger.warning("could not offer queued call %s; housekeeping retries", call_id)
             return
         except Exception:
             logger.exception("could not offer queued call %s", call_id)
             return
+        if not offered:
+            # Nobody free for it (or it stopped waiting meanwhile): once more, then stop.
+            misses += 1
+            if misses > 1:
+                return
 
 
 def _offer_quietly(*, call_id: int) -> None:

@@ -205,3 +205,23 @@ def test_with_no_queue_a_caller_nobody_is_free_for_hears_the_no_agent_message(ap
     app_sim.advance(0.1)
     call = Call.objects.get()
     assert (call.queue, call.status, call.outcome) == (None, "failed", "no_agent")
+
+
+def test_an_agent_free_without_saying_so_is_offered_too_when_another_comes_on(app_sim, sales):
+    """Bob's wrap-up ran out with no desktop open to end it: he counts as free, but nothing
+    announced it. When Alice comes on, both waiting callers are offered: the first to Bob,
+    who has waited longer, the next to Alice. (One offer per event left Alice idle.)"""
+    _, alice, bob, _ = sales
+    away(alice, bob)
+    dana = call_from(app_sim, DANA)
+    app_sim.advance(1)
+    erin = call_from(app_sim, ERIN)
+    ran_out = timezone.now() - timedelta(minutes=2)
+    Agent.objects.filter(pk=bob.pk).update(
+        status=S.WRAP_UP, wrap_up_until=ran_out, status_changed_at=ran_out - timedelta(minutes=1)
+    )
+    agent_choose_status(agent=alice, status=S.AVAILABLE)
+    app_sim.advance(0.1)
+    dana.refresh_from_db()
+    erin.refresh_from_db()
+    assert (dana.owner, erin.owner) == (bob, alice)
