@@ -152,21 +152,21 @@ def queue_drain(
 
     def work(endpoint: str, http: requests.Session, headers: dict) -> None:
         press, done = {"status": "available"}, 0
+        seen = offers.count(endpoint)
         try:
-            while True:
-                seen = offers.count(endpoint)
+            while time.monotonic() < deadline:
                 pressed = time.monotonic()
                 if press:
                     answer = http.post(
                         f"{base}/desktop/status/", data=press, headers=headers, timeout=30
                     )
                     if answer.status_code != 200:
-                        raise RuntimeError(f"{endpoint}: status {answer.status_code}")
+                        raise RuntimeError(f"{endpoint}: {press} answered {answer.status_code}")
                 # Rung: by an offer from the queue, or routed a new caller directly; or, with
                 # every caller answered, done. A loaded app applies callbacks late: wait.
                 rung = lambda: offered(endpoint, seen) or sim.member(endpoint) is not None  # noqa: B023, E731
                 while not _wait(rung, timeout=NO_OFFER_AFTER):
-                    if all_answered():
+                    if all_answered() or time.monotonic() > deadline:
                         return
                 if press and offered(endpoint, seen):  # only a queue's offer after a press
                     with lock:
@@ -175,11 +175,14 @@ def queue_drain(
                 if not _wait(lambda: talking(endpoint), timeout=LATE):
                     raise RuntimeError(f"{endpoint}: the offered call never connected")
                 time.sleep(talk)
+                seen = offers.count(endpoint)  # an offer from now on is for the next caller
                 sim.phones.hangup(endpoint)
                 done += 1
-                if not _wait(lambda: status_of(endpoint) != "on_call", timeout=LATE):
+                # Off the call: in wrap-up (they press End wrap-up), or Available and maybe
+                # offered the next caller already (no press is due).
+                off = lambda: status_of(endpoint) != "on_call" or offered(endpoint, seen)  # noqa: B023, E731
+                if not _wait(off, timeout=LATE):
                     raise RuntimeError(f"{endpoint}: never left the call")
-                # In wrap-up they press End wrap-up; straight to Available, no press is due.
                 press = {"op": "end_wrap_up"} if status_of(endpoint) == "wrap_up" else None
         except Exception as exc:  # reported in the results; the other agents go on
             with lock:
@@ -189,6 +192,7 @@ def queue_drain(
                 handled.append(done)
 
     started = time.monotonic()
+    deadline = started + seconds + callers * (talk + 2) + 120  # every phase is bounded
     threads = [threading.Thread(target=work, args=row, daemon=True) for row in floor]
     for thread in threads:
         thread.start()
@@ -199,7 +203,7 @@ def queue_drain(
     arrived_in = time.monotonic() - started
     arrived.set()
     for thread in threads:
-        thread.join(callers * (talk + 2) + 60)
+        thread.join(max(0.0, deadline - time.monotonic()) + 5)
     drained_in = time.monotonic() - started
 
     rows = cluster.sql(
