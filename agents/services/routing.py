@@ -209,25 +209,7 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
             if agent is None:
                 _turned_away(request=request, at=at)
                 return RoutingDecision(result=NO_AGENT)
-            customer = Customer.objects.filter(phone=request.from_).first()
-            call = Call.objects.create(
-                direction=Call.Direction.INBOUND,
-                owner=agent,
-                customer=customer,
-                queue=queue,
-                status=Call.Status.DIALLING,
-                created_at=at,
-            )
-            Member.objects.create(
-                call=call,
-                address=request.from_,
-                role=Member.Role.CUSTOMER,
-                customer=customer,
-                call_uuid=request.call_uuid,
-                state=Member.State.DIALLING,
-                created_at=at,
-                state_changed_at=at,
-            )
+            call = _caller_rings_in(request=request, at=at, queue=queue, owner=agent)
             Member.objects.create(
                 call=call,
                 address=agent.endpoint,
@@ -252,9 +234,20 @@ def _queued(*, request: InboundRequest, queue: Queue, at: datetime) -> Call:
     """A caller that none of the queue's agents is free for: the call and the caller's leg,
     with nobody offered yet. The flow puts the caller on the call with wait music; their
     join, or the first of the queue's agents to become free, brings the offer."""
+    call = _caller_rings_in(request=request, at=at, queue=queue)
+    call_changed(call=call, at=at)
+    return call
+
+
+def _caller_rings_in(
+    *, request: InboundRequest, at: datetime, queue: Queue | None, owner: Agent | None = None
+) -> Call:
+    """The inbound call and its caller's leg, before the caller is on it: made before PHLO
+    acts, so that the callbacks that follow find them (the leg by the inbound call_uuid)."""
     customer = Customer.objects.filter(phone=request.from_).first()
     call = Call.objects.create(
         direction=Call.Direction.INBOUND,
+        owner=owner,
         customer=customer,
         queue=queue,
         status=Call.Status.DIALLING,
@@ -270,7 +263,6 @@ def _queued(*, request: InboundRequest, queue: Queue, at: datetime) -> Call:
         created_at=at,
         state_changed_at=at,
     )
-    call_changed(call=call, at=at)
     return call
 
 
