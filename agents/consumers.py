@@ -5,8 +5,8 @@ connect, and whenever the page asks (at most once a second), the complete curren
 sent, so a page that was asleep or offline is right again as soon as it reconnects. A
 logout, a password change or a deactivation closes the socket at once (agents.signals).
 Otherwise the consumer only forwards what `calls.publishing` rendered once for the agent's
-group, and for the groups of the queues the agent serves (joined on connect: a change of
-someone's queues shows after their desktop reconnects).
+group, and for the groups of the queues the agent serves (joined on connect, and again
+whenever the agent's queues change).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from agents.live import CLOSE_RECHECK, Throttle, active_user
 from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
+from agents.models import Agent
 from agents.presence import agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group, queue_group
@@ -41,7 +42,13 @@ def _agent_and_session(user, session) -> tuple[int | None, str, list[int]]:
     session_key = session.session_key if session is not None else ""
     if agent is None:
         return None, session_key, []
-    return agent.pk, session_key, list(agent.queues.values_list("pk", flat=True))
+    return agent.pk, session_key, _queue_ids(agent.pk)
+
+
+def _queue_ids(agent_id: int) -> list[int]:
+    return list(
+        Agent.queues.through.objects.filter(agent_id=agent_id).values_list("queue_id", flat=True)
+    )
 
 
 class DesktopConsumer(LiveConsumer):
@@ -85,8 +92,6 @@ class DesktopConsumer(LiveConsumer):
     def full_state(self) -> tuple[str, datetime | None]:
         # Flip an expired wrap-up first, then render everything.
         agent_wrap_up_expire(agent_id=self.agent_id)
-        from agents.models import Agent
-
         agent = Agent.objects.select_related("user").get(pk=self.agent_id)
         return render_full_state(agent=agent), agent.wrap_up_until
 
@@ -104,6 +109,17 @@ class DesktopConsumer(LiveConsumer):
         for group in self.queue_groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         await super().disconnect(code)
+
+    async def agent_queues_changed(self, event: dict) -> None:
+        # The agent serves other queues now: follow those, then show them.
+        queue_ids = await database_sync_to_async(_queue_ids)(self.agent_id)
+        groups = tuple(queue_group(q) for q in queue_ids)
+        for group in set(groups) - set(self.queue_groups):
+            await self.channel_layer.group_add(group, self.channel_name)
+        for group in set(self.queue_groups) - set(groups):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.queue_groups = groups
+        await self.resync()
 
     async def queue_changed(self, event: dict) -> None:
         html = event.get("html")

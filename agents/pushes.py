@@ -10,7 +10,14 @@ from __future__ import annotations
 import logging
 
 from agents import rendering
-from calls.events import AccessRevoked, AgentChanged, CallChanged, QueueChanged, SessionSignedOut
+from calls.events import (
+    AccessRevoked,
+    AgentChanged,
+    AgentQueuesChanged,
+    CallChanged,
+    QueueChanged,
+    SessionSignedOut,
+)
 from calls.publisher import Message
 from calls.publishing import register_page
 
@@ -72,6 +79,10 @@ def _queue_changed(event: QueueChanged, bare: dict) -> list[Message]:
     return [(queue_group(event.queue_id), bare | ({"html": html} if html else {}))]
 
 
+def _queues_changed(event: AgentQueuesChanged, bare: dict) -> list[Message]:
+    return [(agent_group(event.agent_id), bare)]  # each desktop rejoins and resyncs
+
+
 def _signed_out(event: SessionSignedOut, bare: dict) -> list[Message]:
     return [] if event.agent_id is None else [(agent_group(event.agent_id), bare)]
 
@@ -84,5 +95,6 @@ def register() -> None:
     register_page(page=PAGE, event_type=CallChanged, render=_call_changed)
     register_page(page=PAGE, event_type=AgentChanged, render=_agent_changed)
     register_page(page=PAGE, event_type=QueueChanged, render=_queue_changed)
+    register_page(page=PAGE, event_type=AgentQueuesChanged, render=_queues_changed)
     register_page(page=PAGE, event_type=SessionSignedOut, render=_signed_out)
     register_page(page=PAGE, event_type=AccessRevoked, render=_access_revoked)

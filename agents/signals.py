@@ -26,7 +26,7 @@ from agents.models import Agent
 from agents.permissions import SUPERVISE_PERMISSION, supervisor_ids
 from agents.presence import agent_signed_out
 from agents.profiles import agent_for_user, forget_profiles
-from calls.events import AccessRevoked, SessionSignedOut, announce
+from calls.events import AccessRevoked, AgentQueuesChanged, SessionSignedOut, announce
 
 User = get_user_model()
 # What a socket's user was let in by: a change to any of these revokes it.
@@ -209,3 +209,23 @@ def forget_profiles_on_rights_change(
 @receiver(post_delete, sender=Permission, dispatch_uid="agents.profile_permission_gone")
 def forget_profiles_on_rights_gone(sender, **kwargs) -> None:
     forget_profiles()
+
+
+# --- the queues an agent serves -----------------------------------------------------------------
+
+
+@receiver(m2m_changed, sender=Agent.queues.through, dispatch_uid="agents.queues_changed")
+def desktops_follow_their_queues(
+    sender, *, instance, action: str, reverse: bool, pk_set, **kwargs
+) -> None:
+    """An agent added to or taken off a queue (on the agent's page or the queue's): their
+    open desktops join the queue's group, or leave it, and show their queues anew."""
+    if action == "pre_clear":
+        # Who is about to be cleared is only known now.
+        ids = [instance.pk] if not reverse else list(instance.agents.values_list("pk", flat=True))
+    elif action in ("post_add", "post_remove"):
+        ids = [instance.pk] if not reverse else sorted(pk_set or ())
+    else:
+        return
+    for agent_id in ids:
+        announce(AgentQueuesChanged(agent_id=agent_id))

@@ -127,6 +127,25 @@ class QueueChanged:
 
 
 @dataclass(frozen=True)
+class AgentQueuesChanged:
+    """Which queues an agent serves changed: their desktops follow the queues they serve now."""
+
+    agent_id: int
+
+    type = "agent.queues_changed"
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return ("agent-queues", self.agent_id)
+
+    def merged(self, later: AgentQueuesChanged) -> AgentQueuesChanged:
+        return later
+
+    def message(self) -> dict:
+        return {"type": self.type, "agent_id": self.agent_id}
+
+
+@dataclass(frozen=True)
 class SessionSignedOut:
     """A session logged out: the live pages opened in it close. `agent_id`: whose desktops,
     None for a user without an agent profile."""
@@ -176,11 +195,19 @@ Event = (
     | MemberChanged
     | AgentChanged
     | QueueChanged
+    | AgentQueuesChanged
     | SessionSignedOut
     | AccessRevoked
 )
 # Events the live pages hear, after commit.
-PUSHED = (CallChanged, AgentChanged, QueueChanged, SessionSignedOut, AccessRevoked)
+PUSHED = (
+    CallChanged,
+    AgentChanged,
+    QueueChanged,
+    AgentQueuesChanged,
+    SessionSignedOut,
+    AccessRevoked,
+)
 
 Handler = Callable[[Event], None]
 _listeners: dict[type, list[Handler]] = defaultdict(list)

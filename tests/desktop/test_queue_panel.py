@@ -98,3 +98,27 @@ async def test_a_caller_joining_the_queue_reaches_every_desktop_of_its_agents(db
     assert await sockets["carol"].receive_nothing(timeout=0.3)
     for socket in sockets.values():
         await socket.disconnect(timeout=0.2)
+
+
+async def test_an_agent_put_in_a_queue_sees_it_at_once_and_hears_its_callers(db):
+    alice = await sync_to_async(make_agent)(username="alice")
+    sales = await sync_to_async(Queue.objects.create)(name="Sales")
+    socket = await open_live(DESKTOP, await sync_to_async(session_of)(alice.user))
+
+    await sync_to_async(sales.agents.add)(alice)  # a supervisor, on the queue's page
+    shown = await socket.receive_from(timeout=TIMEOUT)
+    assert 'data-full-state="true"' in shown and f'id="my-queue-{sales.pk}"' in shown
+
+    def arrive(phone: str) -> None:
+        call_changed(call=_queued_caller(sales, phone=phone))
+
+    await sync_to_async(arrive)("14155550101")
+    pushed = await socket.receive_from(timeout=TIMEOUT)
+    assert f'id="my-queue-{sales.pk}"' in pushed and 'data-waiting="1"' in pushed
+
+    await sync_to_async(alice.queues.remove)(sales)  # and taken off it again
+    shown = await socket.receive_from(timeout=TIMEOUT)
+    assert 'data-full-state="true"' in shown and f'id="my-queue-{sales.pk}"' not in shown
+    await sync_to_async(arrive)("14155550102")
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect(timeout=0.2)
