@@ -240,18 +240,26 @@ def _queued(*, request: InboundRequest, queue: Queue, at: datetime) -> Call:
 
 
 def _caller_rings_in(
-    *, request: InboundRequest, at: datetime, queue: Queue | None, owner: Agent | None = None
+    *,
+    request: InboundRequest,
+    at: datetime,
+    queue: Queue | None = None,
+    owner: Agent | None = None,
+    turned_away: bool = False,
 ) -> Call:
-    """The inbound call and its caller's leg, before the caller is on it: made before PHLO
-    acts, so that the callbacks that follow find them (the leg by the inbound call_uuid)."""
+    """The inbound call and its caller's leg, made before PHLO acts so that the callbacks
+    that follow find them (the leg by the inbound call_uuid). `turned_away`: nobody was free
+    and there is no queue: the call is recorded as already over."""
     customer = Customer.objects.filter(phone=request.from_).first()
+    ended = at if turned_away else None
     call = Call.objects.create(
         direction=Call.Direction.INBOUND,
         owner=owner,
         customer=customer,
         queue=queue,
-        status=Call.Status.DIALLING,
+        status=Call.Status.FAILED if turned_away else Call.Status.DIALLING,
         created_at=at,
+        ended_at=ended,
     )
     Member.objects.create(
         call=call,
@@ -259,9 +267,10 @@ def _caller_rings_in(
         role=Member.Role.CUSTOMER,
         customer=customer,
         call_uuid=request.call_uuid,
-        state=Member.State.DIALLING,
+        state=Member.State.LEFT if turned_away else Member.State.DIALLING,
         created_at=at,
         state_changed_at=at,
+        left_at=ended,
     )
     return call
 
@@ -269,25 +278,7 @@ def _caller_rings_in(
 def _turned_away(*, request: InboundRequest, at: datetime) -> None:
     """Record a caller nobody was free for: the PHLO flow's no-agent branch answers them, and
     supervisors see the call (its outcome: no agent)."""
-    customer = Customer.objects.filter(phone=request.from_).first()
-    call = Call.objects.create(
-        direction=Call.Direction.INBOUND,
-        customer=customer,
-        status=Call.Status.FAILED,
-        created_at=at,
-        ended_at=at,
-    )
-    Member.objects.create(
-        call=call,
-        address=request.from_,
-        role=Member.Role.CUSTOMER,
-        customer=customer,
-        call_uuid=request.call_uuid,
-        state=Member.State.LEFT,
-        created_at=at,
-        state_changed_at=at,
-        left_at=at,
-    )
+    call = _caller_rings_in(request=request, at=at, turned_away=True)
     call_changed(call=call, at=at)
 
 
