@@ -11,6 +11,7 @@ real clock, a TCP proxy that can cut the network).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -404,3 +405,14 @@ def test_a_queue_fills_and_drains_while_the_supervisor_watches(
     expect()(row.locator("td").nth(5)).to_have_text("1")  # abandoned
     expect()(row.locator("td").nth(2)).to_contain_text("%")
     board.screenshot(path=str(screenshot_path("wallboard-queues.png")), full_page=True)
+
+    # Dana hangs up: the call ends, Bob wraps it up, Alice is still Away, nobody waits.
+    sim.phones.hangup(DANA)
+    expect()(bob.locator("#agent-status .status-label")).to_have_text("Wrap-up")
+    expect()(bobs_card).to_have_class(re.compile(r"\bcall--wrap_up\b"))
+    expect()(group(board, "wrap_up")).to_contain_text("Bob Baker")
+    expect()(group(board, "away")).to_contain_text("Alice Archer")
+    expect()(board.locator("article.wb-call", has_text="Dana Diaz")).to_have_count(0)
+    expect()(row).to_have_attribute("data-waiting", "0")
+    expect()(row.locator("td").nth(4)).to_have_text("1")  # still one answered
+    expect()(alices_queue).to_contain_text("nobody waiting")
