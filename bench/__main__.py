@@ -54,6 +54,9 @@ class Plan:
     queue_agents: int = 20
 
 
+# The in-memory layer serves one process only; production settings need this to allow it.
+SINGLE_PROCESS = {"REDIS_URL": "", "DJANGO_SINGLE_PROCESS": "1"}
+
 FULL = Plan(
     render_calls=(10, 100, 1000),
     latency_sockets=(200, 1000),
@@ -180,13 +183,13 @@ class Bench:
 
     def layers(self) -> list[tuple[str, int, dict]]:
         """(layer, processes, env) for the latency runs: memory/1, then Redis/2."""
-        runs = [("in-memory", 1, {"REDIS_URL": ""})]
+        runs = [("in-memory", 1, SINGLE_PROCESS)]
         if self.redis_url:
             runs.append(("redis", 2, {}))
         return runs
 
     def production_env(self) -> dict:
-        return {} if self.redis_url else {"REDIS_URL": ""}
+        return {} if self.redis_url else SINGLE_PROCESS
 
     def push_and_echo(self, servers: list[Server], *, sockets: int, rate: float) -> dict:
         """Push latency to `sockets` desktops at `rate`, then the echo baseline through the
