@@ -46,10 +46,15 @@ AGENT_ROLES = (Role.AGENT, Role.SUPERVISOR)
 STARTS_CALL = (*AGENT_ROLES, Role.NO_AGENT)
 
 
-def lock_call(*, call_id: int) -> Call:
+def lock_call(*, call_id: int, with_queue: bool = False) -> Call:
     """Fetch a call with its row locked until the transaction ends (no-op lock on SQLite,
-    whose IMMEDIATE transactions already serialise writers)."""
-    return Call.objects.select_for_update().get(pk=call_id)
+    whose IMMEDIATE transactions already serialise writers). `with_queue`: its queue read in
+    the same query (the queue's row is not locked)."""
+    if with_queue:
+        calls = Call.objects.select_related("queue").select_for_update(of=("self",))
+    else:
+        calls = Call.objects.select_for_update()
+    return calls.get(pk=call_id)
 
 
 def member_set_state(

@@ -178,18 +178,21 @@ def _reserve(
     candidates = agents_by_longest_wait(at=at).exclude(pk__in=list(exclude))
     if queue is not None:
         candidates = candidates.filter(queues=queue)
+    reserved = {
+        "status": Agent.Status.ON_CALL,
+        "status_reason": "",
+        "status_changed_at": at,
+        "wrap_up_until": None,
+    }
+    locked = candidates.select_related("user").select_for_update(skip_locked=True, of=("self",))
     for _ in range(ATTEMPTS):
-        candidate = candidates.select_for_update(skip_locked=True, of=("self",)).first()
+        candidate = locked.first()
         if candidate is None:
             return None
-        won = Agent.objects.filter(routable_now(at), pk=candidate.pk).update(
-            status=Agent.Status.ON_CALL,
-            status_reason="",
-            status_changed_at=at,
-            wrap_up_until=None,
-        )
-        if won:
-            return Agent.objects.select_related("user").get(pk=candidate.pk)
+        if Agent.objects.filter(routable_now(at), pk=candidate.pk).update(**reserved):
+            for name, value in reserved.items():
+                setattr(candidate, name, value)
+            return candidate
     return None
 
 
@@ -422,12 +425,17 @@ MAX_OFFERS_PER_EVENT = 50
 
 
 def _offer_queued_quietly(*, agent_id: int) -> None:
-    theirs = queued_callers().filter(queue__agents=agent_id).values_list("pk", flat=True)
+    theirs = queued_callers().filter(queue__agents=agent_id).values_list("pk", "queue_id")
     misses = 0
-    for _ in range(MAX_OFFERS_PER_EVENT):
-        call_id = theirs.first()
-        if call_id is None:
+    for attempt in range(MAX_OFFERS_PER_EVENT):
+        waiting = theirs.first()
+        if waiting is None:
             return  # nobody waits
+        call_id, queue_id = waiting
+        if attempt and not agents_by_longest_wait().filter(queues=queue_id).exists():
+            # The usual end, after the offer to the agent who came on: one query to see
+            # that nobody else is free, rather than an attempt that finds it out.
+            return
         try:
             offered = inbound_offer_next(call_id=call_id) is not None
         except (ServiceError, PhloError):

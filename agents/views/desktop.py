@@ -20,7 +20,12 @@ from agents.profiles import agent_for_user
 from agents.rendering import desktop_context, render_call, render_status
 from agents.selectors import call_for_desktop, call_view, customer_search
 from agents.services.dialing import MAX_INPUT, desktop_call_place
-from agents.views.common import agent_required, back_to_page, plain_error
+from agents.views.common import (
+    acting_agent_required,
+    agent_required,
+    back_to_page,
+    plain_error,
+)
 from calls.addresses import display_address
 from calls.services.errors import ServiceError
 
@@ -47,7 +52,7 @@ def session_check(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@agent_required
+@acting_agent_required  # the services lock the agent's row and read it there
 def status_change(request: HttpRequest) -> HttpResponse:
     agent = request.agent
     op = request.POST.get("op", "")

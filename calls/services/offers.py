@@ -60,7 +60,7 @@ def call_offer(*, call_id: int, choose: Callable[[Call], Offer | None]) -> Membe
     client = get_phlo_client()
     with transaction.atomic():
         try:
-            call = lock_call(call_id=call_id)
+            call = lock_call(call_id=call_id, with_queue=True)
         except Call.DoesNotExist:
             return None
         members = list(call.members.all())
@@ -82,9 +82,14 @@ def call_offer(*, call_id: int, choose: Callable[[Call], Offer | None]) -> Membe
             call=call, member=leg, actor=None, kind=Action.Kind.CALL, target=offer.address,
             request=request,
         )  # fmt: skip
-        claims.claim(call_id=call.pk, action=action)
+        if call.pending_action_id is not None:
+            # Another action holds the call: busy, unless its claim is stale (claims).
+            claims.claim(call_id=call.pk, action=action)
+        # Free, as read under the lock: the save below claims it.
         call.pending_action = action
-        call_changed(call=call)
+        # The new leg's agent is on a call already (`choose` reserved them): presence has
+        # nothing to follow unless the rules end a leg.
+        call_changed(call=call, members=[*members, leg], legs_came_or_went=False)
     with guarded(action=action, call_id=call_id):
         try:
             result = send(
@@ -101,7 +106,8 @@ def call_offer(*, call_id: int, choose: Callable[[Call], Offer | None]) -> Membe
         with transaction.atomic():
             locked = lock_call(call_id=call_id)
             succeed(action=action, result=result, call=locked, at=timezone.now())
-            call_changed(call=locked)
+            # Moves no leg: the callbacks that did (ringing, answered) told presence.
+            call_changed(call=locked, legs_came_or_went=False)
     return leg
 
 

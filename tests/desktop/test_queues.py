@@ -13,7 +13,8 @@ from agents.presence import agent_choose_status
 from agents.services.ringing import ringing_leg_reject
 from agents.services.routing import inbound_offers_stranded
 from calls.models import Call, Member, Queue
-from tests.factories import make_agent, make_customer
+from tests.factories import login, make_agent, make_customer
+from tests.services.helpers import queries_until_phlo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -225,3 +226,31 @@ def test_an_agent_free_without_saying_so_is_offered_too_when_another_comes_on(ap
     dana.refresh_from_db()
     erin.refresh_from_db()
     assert (dana.owner, erin.owner) == (bob, alice)
+
+
+# What an agent's Available press costs before the offer's PHLO request leaves, with a caller
+# waiting (issue 14's offer latency). 16 on the way: the session and the user (the agent
+# from the cached profile); the status change (its transaction, the agent locked, the
+# UPDATE); the queue's longest waiter; the offer's transaction: the call locked with its
+# queue, its members, the free agent locked (with the user) and reserved, the leg and the
+# action inserted, the call saved, which also claims it. Then 5 that only a test pays: with no
+# server loop, the pushes of the offer's commit are rendered in place (under ASGI they go to
+# the loop's workers, `calls.publisher`). Was 23 + 6: the agent read twice, the queue read
+# on its own, the agent read again after reserving, a separate claim, the members read
+# again, and presence asked about an agent routing had just put on the call.
+PRESS_TO_OFFER = 16 + 5
+
+
+def test_queries_from_an_available_press_to_the_offer(app_sim, sales, htmx):
+    _, alice, bob, _ = sales
+    away(alice)
+    client = login(bob)
+    # Bob goes Away from his desktop, which caches his profile, as for an agent at work.
+    client.post("/desktop/status/", {"status": "away", "reason": "Meeting"}, **htmx)
+    call = call_from(app_sim, DANA)
+    press = lambda: client.post("/desktop/status/", {"status": "available"}, **htmx)  # noqa: E731
+    response, sql = queries_until_phlo(app_sim, press)
+    assert response.status_code == 200
+    call.refresh_from_db()
+    assert call.owner == bob and agent_legs(call) == {"bob": "dialling"}
+    assert len(sql) == PRESS_TO_OFFER, "\n".join(sql)
