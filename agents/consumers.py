@@ -24,7 +24,7 @@ from agents.presence import agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group, queue_group
 from agents.rendering import render_full_state
-from agents.services.routing import inbound_offers_stranded
+from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.services.housekeeping import calls_housekeeping_when_due
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ __all__ = ["CLOSE_NO_AGENT", "CLOSE_SIGNED_OUT", "DesktopConsumer"]
 CLOSE_NO_AGENT = 4403
 # How often a heartbeat renews the socket's group membership.
 RENEW_GROUP_SECONDS = 60.0
+# How often, at most, this process's heartbeats give queued callers who have waited their
+# queue's longest wait its exit. The pages ping every 4 s, so with a desktop open the exit
+# comes within a few seconds of it (cron's `calls_housekeeping` otherwise).
+QUEUE_EXITS_EVERY_SECONDS = 2.0
+_queue_exits = Throttle(QUEUE_EXITS_EVERY_SECONDS)  # one per process: the event loop's
 
 
 def _agent_and_session(user, session) -> tuple[int | None, str, list[int]]:
@@ -88,6 +93,11 @@ class DesktopConsumer(LiveConsumer):
         # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
         # process, so no agent is left "on a call" even without cron.
         await calls_housekeeping_when_due(also=(inbound_offers_stranded,))
+        if _queue_exits.due():
+            try:
+                await database_sync_to_async(queue_exits_due)()
+            except Exception:  # must not break the socket that happened to run it
+                logger.exception("giving queued callers their exit failed; retried later")
 
     def full_state(self) -> tuple[str, datetime | None]:
         # Flip an expired wrap-up first, then render everything.

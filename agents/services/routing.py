@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agents.availability import agents_by_longest_wait, routable_now
@@ -463,14 +463,26 @@ def _offer_quietly(*, call_id: int) -> None:
 
 def inbound_offers_stranded(*, at: datetime | None = None) -> int:
     """Offer again every inbound call whose caller has waited with nobody ringing for longer
-    than STRANDED_AFTER (housekeeping). Returns how many got an offer."""
+    than STRANDED_AFTER (housekeeping). Returns how many got an offer.
+
+    A queued caller is tried only when something can come of it: one of their queue's agents
+    is free (a missed event), or their wait has reached the queue's longest. The others keep
+    their place at no cost, so a sweep with hundreds waiting and nobody free reads nothing
+    per caller (pinned by tests/desktop/test_queues.py)."""
     at = at or timezone.now()
     legs = Member.objects.filter(call=OuterRef("pk"))
     others_live = legs.filter(state__in=Member.LIVE_STATES).exclude(role=Member.Role.CUSTOMER)
     recent = legs.filter(state_changed_at__gt=at - STRANDED_AFTER)
+    free_in = set(
+        Agent.objects.filter(routable_now(at), user__is_active=True, queues__isnull=False)
+        .values_list("queues", flat=True)
+        .distinct()
+    )
+    actionable = Q(queue__isnull=True) | Q(queue__in=free_in) | _waited_longest(at=at)
     stranded = (
         Call.objects.live()
         .filter(
+            actionable,
             direction=Call.Direction.INBOUND,
             answered_at__isnull=True,
             members__role=Member.Role.CUSTOMER,
@@ -482,9 +494,43 @@ def inbound_offers_stranded(*, at: datetime | None = None) -> int:
         .values_list("pk", flat=True)
     )
     offered = 0
-    for call_id in list(stranded):
+    for call_id in list(stranded[:STRANDED_BATCH]):
         try:
             offered += inbound_offer_next(call_id=call_id, at=at) is not None
         except (ServiceError, PhloError):
             logger.warning("housekeeping could not offer call %s", call_id)
     return offered
+
+
+# Callers one sweep tries at most; the rest wait for the next one.
+STRANDED_BATCH = 200
+
+
+def _waited_longest(*, at: datetime) -> Q:
+    """Calls whose caller has waited their queue's longest wait by `at` (1 query, for the
+    queues' limits; matches nothing when there is no queue)."""
+    reached = Q(pk__in=[])
+    for queue_id, seconds in Queue.objects.values_list("pk", "max_wait_seconds"):
+        reached |= Q(queue_id=queue_id, created_at__lte=at - timedelta(seconds=seconds))
+    return reached
+
+
+def queue_exits_due(*, at: datetime | None = None) -> int:
+    """Give every queued caller whose wait has reached their queue's longest wait what comes
+    next: a free agent of the queue if one has just come free, else the queue's exit
+    (voicemail, or a message and a hang-up). Run every few seconds (from the desktops'
+    heartbeats, `agents.consumers`), so the exit comes on time rather than at the next
+    housekeeping sweep: 2 queries when nobody is due. Returns how many were given it."""
+    at = at or timezone.now()
+    due = (
+        queued_callers()
+        .filter(_waited_longest(at=at))
+        .values_list("pk", flat=True)[:STRANDED_BATCH]
+    )
+    given = 0
+    for call_id in list(due):
+        try:
+            given += inbound_offer_next(call_id=call_id, at=at) is not None
+        except (ServiceError, PhloError):
+            logger.warning("could not give queued call %s its exit; the next run retries", call_id)
+    return given

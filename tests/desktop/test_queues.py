@@ -3,17 +3,21 @@ the first of the queue's agents to become free. End to end: the simulator's inbo
 asks our routing endpoint over HTTP, rings phones, and its signed callbacks reach the real
 webhook; nothing of ours is mocked."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import agent_choose_status
 from agents.services.ringing import ringing_leg_reject
-from agents.services.routing import inbound_offers_stranded
+from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.models import Call, Member, Queue
-from tests.factories import login, make_agent, make_customer
+from tests.factories import login, make_agent, make_call, make_customer
 from tests.services.helpers import queries_until_phlo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -176,6 +180,64 @@ def test_at_the_longest_wait_the_caller_takes_the_queues_exit(app_sim, sales):
     assert stand_in.address == "15005550007"
 
 
+def test_the_exit_comes_on_time_not_at_the_next_sweep(app_sim, sales):
+    """The heartbeats' frequent check (`queue_exits_due`) gives the exit at the longest wait
+    itself; before it, nothing."""
+    queue, alice, bob, _ = sales
+    away(alice, bob)
+    call = call_from(app_sim, DANA)
+    reached = call.created_at + timedelta(seconds=queue.max_wait_seconds)
+    assert queue_exits_due(at=reached - timedelta(seconds=1)) == 0
+    assert not call.members.filter(role=Member.Role.NO_AGENT).exists()
+    assert queue_exits_due(at=reached) == 1
+    app_sim.advance(0.1)
+    assert call.members.get(role=Member.Role.NO_AGENT).address == "15005550007"
+    assert queue_exits_due(at=reached + timedelta(seconds=5)) == 0  # given once
+
+
+def queued_rows(queue: Queue, count: int, *, waited: int, first: int = 0) -> None:
+    """`count` callers waiting in `queue` for `waited` seconds, as rows (no simulator)."""
+    since = timezone.now() - timedelta(seconds=waited)
+    for k in range(first, first + count):
+        customer = make_customer(name=f"Caller {k}", phone=f"+1415556{k:04d}")
+        call = make_call(
+            customer=customer,
+            status=Call.Status.DIALLING,
+            direction=Call.Direction.INBOUND,
+            created_at=since,
+            queue=queue,
+        )
+        Member.objects.create(
+            call=call,
+            address=customer.phone.lstrip("+"),
+            role=Member.Role.CUSTOMER,
+            customer=customer,
+            state=Member.State.WAITING,
+            created_at=since,
+            answered_at=since,  # on the call, hearing the music
+            state_changed_at=since,
+        )
+
+
+def test_a_sweep_with_callers_waiting_and_nobody_free_costs_the_same_for_3_or_60(sales):
+    """Housekeeping's sweep tries a queued caller only when something can come of it (an
+    agent of the queue free, or the longest wait reached): with nobody free it reads the
+    same few rows however many wait, where it used to try each caller in turn."""
+    queue, alice, bob, _ = sales
+    away(alice, bob)
+    costs = []
+    for first, count in ((0, 3), (3, 60)):
+        queued_rows(
+            queue, count, waited=60, first=first
+        )  # past STRANDED_AFTER, within the longest wait
+        with CaptureQueriesContext(connection) as sweep:
+            assert inbound_offers_stranded() == 0
+        with CaptureQueriesContext(connection) as exits:
+            assert queue_exits_due() == 0
+        costs.append((len(sweep), len(exits)))
+    assert costs[0] == costs[1] == (3, 2), costs
+
+
 def test_a_retried_routing_request_for_a_queued_caller_is_answered_the_same(
     app_sim, sales, client, settings
 ):
@@ -254,3 +316,29 @@ def test_queries_from_an_available_press_to_the_offer(app_sim, sales, htmx):
     call.refresh_from_db()
     assert call.owner == bob and agent_legs(call) == {"bob": "dialling"}
     assert len(sql) == PRESS_TO_OFFER, "\n".join(sql)
+
+
+@pytest.mark.usefixtures("close_db_connections")
+async def test_a_desktops_heartbeat_gives_a_caller_who_waited_the_longest_their_exit(
+    app_sim, sales, monkeypatch
+):
+    """The exit on time comes from the desktops' heartbeats (`agents.consumers`): one open
+    desktop's ping gives it to a caller who has waited the queue's longest wait."""
+    from agents import consumers
+    from calls.services import housekeeping
+    from tests.desktop.test_consumer import close, connect, receive
+
+    queue, alice, bob, carol = sales
+    await sync_to_async(away)(alice, bob)
+    await sync_to_async(queued_rows)(queue, 1, waited=queue.max_wait_seconds + 1)
+    monkeypatch.setattr(consumers, "_queue_exits", consumers.Throttle(0))  # due at every ping
+    # Housekeeping's 30 s sweep, which would give it too, is not due: the exit is the check's.
+    monkeypatch.setattr(housekeeping, "_next_run", float("inf"))
+    socket, _, _ = await connect(carol.user)  # Carol serves another queue: any desktop will do
+    await receive(socket)
+    await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="heartbeat"' in await receive(socket)
+    await close(socket)
+    call = await Call.objects.aget(queue=queue)
+    exit_leg = await call.members.filter(role=Member.Role.NO_AGENT).afirst()
+    assert exit_leg is not None and exit_leg.address == "15005550007"

@@ -1,11 +1,12 @@
 """End stale dialling calls (see calls.services.housekeeping), apply callbacks kept unapplied
 when the database went away (calls.services.kept_callbacks), and offer again the inbound
-callers left waiting with nobody ringing (agents.services.routing); for cron, every minute."""
+callers left waiting with nobody ringing, giving those who waited their queue's longest wait
+its exit (agents.services.routing); for cron, every minute."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from agents.services.routing import inbound_offers_stranded
+from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.services.housekeeping import (
     calls_expire_stale_report,
     calls_stale_dialling,
@@ -43,6 +44,9 @@ class Command(BaseCommand):
         applied = callbacks_apply_kept(at=at)
         if applied or options["verbosity"] > 1:
             self.stdout.write(f"Applied {applied} kept callback(s) the database had refused.")
+        exits = queue_exits_due(at=at)
+        if exits or options["verbosity"] > 1:
+            self.stdout.write(f"Gave {exits} queued caller(s) their queue's exit or an agent.")
         offered = inbound_offers_stranded(at=at)
         if offered or options["verbosity"] > 1:
             self.stdout.write(f"Offered {offered} waiting inbound call(s) again.")
