@@ -66,7 +66,7 @@ class InboundRouter:
         body = {"call_uuid": call.call_uuid, "from": call.caller, "to": call.callee}
         body["direction"] = "inbound"
         url = self.config.routing_url
-        status, text, endpoint, reason, outcome = None, "", "", "", ""
+        status, text, endpoint, reason, outcome, music = None, "", "", "", "", ""
         if not url:
             reason = "no routing_url is configured"
         else:
@@ -79,7 +79,7 @@ class InboundRouter:
                     allow_redirects=False,
                 )
                 status, text = response.status_code, response.text[:2000]
-                endpoint, reason, outcome = self._read(response)
+                endpoint, reason, outcome, music = self._read(response)
             except requests.RequestException as exc:
                 reason = f"routing request failed: {type(exc).__name__}"
         record = RoutingRequest(call.call_uuid, url, body, status, text, endpoint, reason)
@@ -89,34 +89,41 @@ class InboundRouter:
             logger.info("inbound call %s not routed: %s", call.call_uuid, reason)
         assert self.engine is not None
         self.engine.inbound_routed(
-            call_uuid=call.call_uuid, agent_endpoint=endpoint, reason=reason, outcome=outcome
+            call_uuid=call.call_uuid,
+            agent_endpoint=endpoint,
+            reason=reason,
+            outcome=outcome,
+            wait_music_url=music,
         )
 
     @staticmethod
-    def _read(response: requests.Response) -> tuple[str, str, str]:
+    def _read(response: requests.Response) -> tuple[str, str, str, str]:
         """(agent endpoint, why none, what else: "message" or "voicemail" (the no-agent
-        outcome), or "queue")."""
+        outcome), or "queue"; and for "queue", the wait music's URL, "" for the default)."""
         if not 200 <= response.status_code < 300:
-            return "", f"routing answered HTTP {response.status_code}", ""
+            return "", f"routing answered HTTP {response.status_code}", "", ""
         try:
             # Not response.json(): a deeply nested answer would raise RecursionError.
             data = load_json(response.content)
         except UnreadableJSON:
-            return "", "routing answer is not JSON", ""
+            return "", "routing answer is not JSON", "", ""
         if not isinstance(data, dict):
-            return "", "routing answer is not a JSON object", ""
+            return "", "routing answer is not a JSON object", "", ""
         result = data.get("result")
         if result == "queue":
-            return "", "", "queue"
+            music = data.get("wait_music_url")
+            # Only a web address can be played; anything else gets the default music.
+            playable = isinstance(music, str) and music.startswith(("https://", "http://"))
+            return "", "", "queue", music if playable else ""
         if result == "no_agent":
             outcome = data.get("outcome") if data.get("outcome") in ("message", "voicemail") else ""
-            return "", "no agent available", outcome
+            return "", "no agent available", outcome, ""
         if result != "agent":
-            return "", f"routing answer has an unknown result {result!r}", ""
+            return "", f"routing answer has an unknown result {result!r}", "", ""
         try:
-            return normalize_address(str(data.get("agent_endpoint") or "")), "", ""
+            return normalize_address(str(data.get("agent_endpoint") or "")), "", "", ""
         except InvalidAddress as exc:
-            return "", f"routing answer has an invalid agent_endpoint: {exc}", ""
+            return "", f"routing answer has an invalid agent_endpoint: {exc}", "", ""
 
     def close(self) -> None:
         self._session.close()

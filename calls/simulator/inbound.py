@@ -43,10 +43,17 @@ class InboundRules:
         return call
 
     def inbound_routed(
-        self, *, call_uuid: str, agent_endpoint: str, reason: str = "", outcome: str = ""
+        self,
+        *,
+        call_uuid: str,
+        agent_endpoint: str,
+        reason: str = "",
+        outcome: str = "",
+        wait_music_url: str = "",
     ) -> None:
         """The routing answer arrived: connect to `agent_endpoint`, or ("" + reason) give the
-        no-agent outcome: the message and a hang-up, or a voicemail."""
+        no-agent outcome: the message and a hang-up, or a voicemail, or (outcome "queue") put
+        the caller on a call of their own with `wait_music_url` playing ("" for the default)."""
         with self.lock:
             call = self._inbound.get(call_uuid)
             if call is None or call.state != "routing":
@@ -67,6 +74,7 @@ class InboundRules:
                 )
                 return
             conf = self._new_conference(origin="inbound")
+            conf.wait_music_url = wait_music_url
             customer = Member(
                 member_id=conf.new_member_id(),
                 address=call.caller,

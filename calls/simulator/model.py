@@ -145,12 +145,19 @@ class Conference:
     # Dials waiting for the call's first participant to answer: (address, role). A `call`
     # rings the agent first and the target only once the agent is on the bridge.
     queued: list[tuple[str, str]] = field(default_factory=list)
+    # What plays while nobody has started the call: the queue's music from the routing
+    # answer, or "" for the flow's default.
+    wait_music_url: str = ""
     _sequence: int = 0
     _member_ids: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
     @property
     def live(self) -> bool:
         return self.status == "live"
+
+    def _music_for(self, member: Member) -> dict[str, Any]:
+        playing = member.answered and not self.started
+        return {"wait_music": playing, "wait_music_url": self.wait_music_url if playing else ""}
 
     def next_sequence(self) -> int:
         self._sequence += 1
@@ -192,9 +199,7 @@ class Conference:
             "transfer": transfer,
             "queued": [{"address": a, "role": r} for a, r in self.queued],
             # Wait music plays to whoever is on the bridge before the call has started.
-            "members": [
-                m.as_dict() | {"wait_music": m.answered and not self.started} for m in self.members
-            ],
+            "members": [m.as_dict() | self._music_for(m) for m in self.members],
         }
 
 

@@ -53,6 +53,8 @@ def render(sim: Simulator, *, message: str = "", error: str = "") -> str:
             else:
                 buttons = _button("hangup", "Hang up", m)
             state_text = m["state"].replace("_", " ") + (" (machine)" if m["is_machine"] else "")
+            if m["wait_music"]:
+                state_text += f", hearing {m['wait_music_url'] or 'the default wait music'}"
             rows.append(
                 f'<tr class="{_e(m["state"])}"><td>{_e(display_address(m["address"]))}</td>'
                 f"<td>{_e(m['role'])}</td><td>{_e(m['direction'])}</td><td>{_e(state_text)}</td>"

@@ -17,6 +17,7 @@ from agents.presence import agent_choose_status
 from agents.services.ringing import ringing_leg_reject
 from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.models import Call, Member, Queue
+from calls.simulator.pages import render as phones_page
 from tests.factories import login, make_agent, make_call, make_customer
 from tests.services.helpers import queries_until_phlo
 
@@ -94,6 +95,17 @@ def test_a_caller_waits_with_music_and_reaches_the_first_agent_who_frees_up(app_
     assert call.members.get(role="customer").state == Member.State.TALKING
     assert caller_in_simulator(app_sim, DANA)["wait_music"] is False
     assert call.waited_seconds is not None and call.waited_seconds >= 0
+
+
+def test_the_caller_hears_the_queues_own_music(app_sim, sales):
+    queue, alice, bob, _ = sales
+    queue.wait_music_url = "https://music.example/calm.mp3"
+    queue.save()
+    away(alice, bob)
+    call_from(app_sim, DANA)
+    heard = caller_in_simulator(app_sim, DANA)
+    assert (heard["wait_music"], heard["wait_music_url"]) == (True, queue.wait_music_url)
+    assert "hearing https://music.example/calm.mp3" in phones_page(app_sim)
 
 
 def test_callers_are_offered_in_arrival_order(app_sim, sales):
