@@ -30,6 +30,9 @@ pytestmark = pytest.mark.browser
 ALICE = "sip:alice@phones.demo"
 SAM = "sip:sam@phones.demo"
 DANA = "14155550101"
+ELI = "14155550102"
+GUS = "14155550104"
+BOB = "sip:bob@phones.demo"
 
 # Calls handled earlier today, so the chart and figures have a day behind them: one that
 # ended moments ago (so the day is never empty, even just after midnight), then a few an
@@ -416,3 +419,60 @@ def test_a_queue_fills_and_drains_while_the_supervisor_watches(
     expect()(row).to_have_attribute("data-waiting", "0")
     expect()(row.locator("td").nth(4)).to_have_text("1")  # still one answered
     expect()(alices_queue).to_contain_text("nobody waiting")
+
+
+def test_a_caller_queues_while_every_agent_is_on_a_call_and_reaches_the_first_free(
+    wallboard, desktop, sim, support_queue
+):
+    board = wallboard()
+    alice, bob = desktop("alice"), desktop("bob")
+    for phone in (ALICE, BOB):
+        sim.phones.set_mode(phone, "manual")
+    row = board.locator(f"#queue-{support_queue}")
+    go_available(alice)
+    go_available(bob)
+
+    # Gus calls and reaches Alice, who has waited longest; Eli calls and reaches Bob.
+    for caller, phone, page in ((GUS, ALICE, alice), (ELI, BOB, bob)):
+        sim.inbound_call(from_=f"+{caller}", to="+1 415 555 0000")
+        expect()(page.locator("article.call .ringing-banner")).to_be_visible()
+        sim.phones.answer(phone)
+        expect()(page.locator("#agent-status .status-label")).to_have_text("On a call")
+    expect()(group(board, "on_call")).to_contain_text("Alice Archer")
+    expect()(group(board, "on_call")).to_contain_text("Bob Baker")
+
+    # Dana calls while both talk: she waits with music, and everyone sees her wait.
+    sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
+    expect()(row).to_have_attribute("data-waiting", "1")
+    expect()(alice.locator(f"#my-queue-{support_queue}")).to_contain_text("1 waiting")
+    wait_until(lambda: caller_hears_wait_music(sim, DANA))
+    dana_on_board = board.locator("article.wb-call", has_text="Dana Diaz")
+    expect()(dana_on_board).to_contain_text("Waiting in Support for")
+
+    # Eli hangs up: Bob wraps up first (Dana still waits), then ends his wrap-up and is the
+    # first free: Dana rings him, from the queue, while Alice is still talking to Gus.
+    sim.phones.hangup(ELI)
+    expect()(bob.locator("#agent-status .status-label")).to_have_text("Wrap-up")
+    expect()(row).to_have_attribute("data-waiting", "1")
+    bob.locator("#agent-status").get_by_role("button", name="End wrap-up").click()
+    dana_for_bob = bob.locator("article.call", has_text="Dana Diaz")
+    expect()(dana_for_bob.locator(".ringing-banner")).to_contain_text("From the Support queue")
+    expect()(alice.locator("article.call", has_text="Dana Diaz")).to_have_count(0)
+    sim.phones.answer(BOB)
+    expect()(state_of(dana_for_bob, "Dana Diaz")).to_have_text("Talking")
+    expect()(row).to_have_attribute("data-waiting", "0")
+    expect()(alice.locator(f"#my-queue-{support_queue}")).to_contain_text("nobody waiting")
+    expect()(alice.locator("#agent-status .status-label")).to_have_text("On a call")
+
+    # Both calls end: each agent wraps up their own, the board shows nobody waiting or
+    # talking, and the queue counts the three answered.
+    sim.phones.hangup(GUS)
+    sim.phones.hangup(DANA)
+    for page in (alice, bob):
+        expect()(page.locator("#agent-status .status-label")).to_have_text("Wrap-up")
+    expect()(group(board, "wrap_up")).to_contain_text("Alice Archer")
+    expect()(group(board, "wrap_up")).to_contain_text("Bob Baker")
+    expect()(board.locator("#wb-calls")).to_contain_text("No calls in progress.")
+    expect()(row).to_have_attribute("data-waiting", "0")
+    expect()(row.locator("td").nth(4)).to_have_text("3")  # answered
+    expect()(row.locator("td").nth(5)).to_have_text("0")  # abandoned
