@@ -419,6 +419,9 @@ class Bench:
             f" agents: drained in {found['drained_in_s']} s, {found['answered']} answered;"
             f" wait p50/p99 {found['wait_ms']['p50']:.0f}/{found['wait_ms']['p99']:.0f} ms;"
             f" offer p50/p99 {found['offer_ms']['p50']:.1f}/{found['offer_ms']['p99']:.1f} ms"
+            f" (press to record {found['offer_in_app_ms']['p50']:.1f}/"
+            f"{found['offer_in_app_ms']['p99']:.1f}, record to PHLO"
+            f" {found['offer_to_phlo_ms']['p50']:.1f}/{found['offer_to_phlo_ms']['p99']:.1f})"
             f" ({found['error_count']} errors)"
         )
 

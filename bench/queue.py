@@ -45,13 +45,15 @@ class OfferLog:
     address into a multiparty call) arrives, by the address rung."""
 
     arrivals: dict[str, list[float]] = field(default_factory=dict)
+    # The same arrivals on the wall clock, to set beside the app's own timestamps.
+    wall: dict[str, list[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attach(self, sim: Simulator) -> None:
         original = sim.api.handle
 
         def handle(**kwargs):
-            arrived = time.monotonic()
+            arrived, wall = time.monotonic(), time.time()
             try:
                 body = json.loads(kwargs.get("body") or b"{}")
             except ValueError:
@@ -59,6 +61,7 @@ class OfferLog:
             if isinstance(body, dict) and body.get("action") == "call":
                 with self.lock:
                     self.arrivals.setdefault(str(body.get("to", "")), []).append(arrived)
+                    self.wall.setdefault(str(body.get("to", "")), []).append(wall)
             return original(**kwargs)
 
         sim.api.handle = handle
@@ -71,6 +74,10 @@ class OfferLog:
         with self.lock:
             times = self.arrivals.get(address, [])
             return times[seen] if len(times) > seen else None
+
+    def wall_after(self, address: str, seen: int) -> float:
+        with self.lock:
+            return self.wall[address][seen]
 
 
 def _wait(predicate, *, timeout: float, every: float = 0.01) -> bool:
@@ -130,6 +137,9 @@ def queue_drain(
     offers.attach(sim)
     base = cluster.public_base_url
     latencies: list[float] = []
+    # (endpoint, press on the wall clock, offer's arrival on the wall clock), to split each
+    # measured offer at the moment the app recorded it (its action's created_at).
+    measured: list[tuple[str, float, float]] = []
     handled: list[int] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -160,7 +170,7 @@ def queue_drain(
         seen = offers.count(endpoint)
         try:
             while time.monotonic() < deadline:
-                pressed = time.monotonic()
+                pressed, pressed_wall = time.monotonic(), time.time()
                 if press:
                     answer = http.post(
                         f"{base}/desktop/status/", data=press, headers=headers, timeout=30
@@ -176,6 +186,7 @@ def queue_drain(
                 if press and offered(endpoint, seen):  # only a queue's offer after a press
                     with lock:
                         latencies.append(ms(offers.after(endpoint, seen) - pressed))
+                        measured.append((endpoint, pressed_wall, offers.wall_after(endpoint, seen)))
                 # The phone answers by itself; they talk, then hang up.
                 if not _wait(lambda: talking(endpoint), timeout=LATE):
                     raise RuntimeError(f"{endpoint}: the offered call never connected")
@@ -216,6 +227,7 @@ def queue_drain(
         " where queue_id is not null"
     )
     waits = [float(r[0]) * 1000 for r in rows if r[0] is not None]
+    in_app, to_phlo = _split_at_the_record(cluster, measured)
     unanswered = [r for r in rows if r[0] is None]
     return {
         "callers": callers,
@@ -227,8 +239,33 @@ def queue_drain(
         "still_live": sum(1 for r in unanswered if r[2] in ("dialling", "active")),
         "wait_ms": summary(waits),
         "offer_ms": summary(latencies),
+        "offer_in_app_ms": summary(in_app),
+        "offer_to_phlo_ms": summary(to_phlo),
         "offers_measured": len(latencies),
         "calls_per_agent": summary([float(h) for h in handled]),
         "errors": errors[:5],
         "error_count": len(errors),
     }
+
+
+def _split_at_the_record(
+    cluster: Cluster, measured: list[tuple[str, float, float]]
+) -> tuple[list[float], list[float]]:
+    """Each measured offer, split where the app recorded its action (before sending): the
+    press to the record (the HTTP request, the status change, finding the caller, locking
+    the call and reserving the agent), and the record to the simulator (the leg and the
+    call saved, the commit, the PHLO request and its arrival). One machine, one clock."""
+    rows = cluster.sql(
+        "select target, extract(epoch from created_at) from calls_action where kind = 'call'"
+    )
+    recorded: dict[str, list[float]] = {}
+    for target, at in rows:
+        recorded.setdefault(target, []).append(float(at))
+    in_app, to_phlo = [], []
+    for endpoint, pressed, arrived in measured:
+        # The offer's action: the last one recorded before its request arrived.
+        at = max((t for t in recorded.get(endpoint, []) if t <= arrived), default=None)
+        if at is not None and at >= pressed:
+            in_app.append(ms(at - pressed))
+            to_phlo.append(ms(arrived - at))
+    return in_app, to_phlo

@@ -361,13 +361,16 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             " from their own logged-in session, press Available (then End wrap-up after each"
             " call); their phones answer, they talk 0.3 s and hang up. One process,"
             " production settings. Offer: from the press to the PHLO `call` that rings the"
-            " agent reaching the simulator. Wait: the caller's, from the database (arrival to"
-            " an agent answering).",
+            " agent reaching the simulator, split where the app recorded the offer's action"
+            " (before sending it): the press to the record, then the record to the"
+            " simulator. Wait: the caller's, from the database (arrival to an agent"
+            " answering).",
             "",
             "| | n | p50 | p95 | p99 | max |",
             "|---|---|---|---|---|---|",
             f"| offer after the press (ms) | {o['n']} | {_f(o['p50'])} | {_f(o['p95'])}"
             f" | {_f(o['p99'])} | {_f(o['max'])} |",
+            *_offer_split_rows(queue),
             f"| caller's wait (ms) | {w['n']} | {_f(w['p50'], 0)} | {_f(w['p95'], 0)}"
             f" | {_f(w['p99'], 0)} | {_f(w['max'], 0)} |",
             "",
@@ -534,3 +537,18 @@ def write_report(results: dict, out: Path) -> list[Path]:
     report = out / "REPORT.md"
     report.write_text(markdown(results, chart="report.png" if drawn else None, notes=notes))
     return [report, png] if drawn else [report]
+
+
+def _offer_split_rows(queue: dict) -> list[str]:
+    rows = []
+    for key, label in (
+        ("offer_in_app_ms", "of which: the press to the offer recorded (ms)"),
+        ("offer_to_phlo_ms", "of which: recorded to the simulator (ms)"),
+    ):
+        part = queue.get(key)
+        if part and part.get("n"):
+            rows.append(
+                f"| {label} | {part['n']} | {_f(part['p50'])} | {_f(part['p95'])}"
+                f" | {_f(part['p99'])} | {_f(part['max'])} |"
+            )
+    return rows
