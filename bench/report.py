@@ -17,6 +17,8 @@ TARGETS = {
     "kb_per_socket": 30.0,
     "action_overhead_ms": 5.0,
     "queue_offer_p99_ms": 100.0,
+    "wallboard_ms": 300.0,
+    "wallboard_kb": 1024.0,
 }
 
 
@@ -100,6 +102,20 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
                     ok,
                 )
             )
+        largest = render[-1]
+        board = largest["wallboard"]
+        rows.append(
+            (
+                f"wallboard full render ≤ {TARGETS['wallboard_ms']:.0f} ms and"
+                f" ≤ {TARGETS['wallboard_kb'] / 1024:.0f} MB at {largest['live_calls']:,}"
+                " live calls",
+                f"{_f(board['server_ms_p50'])} ms, {_f(board['bytes'] / 1024)} KB",
+                f"desktop {_f(largest['desktop']['server_ms_p50'])} ms",
+                board["status"] == 200
+                and board["server_ms_p50"] <= TARGETS["wallboard_ms"]
+                and board["bytes"] / 1024 <= TARGETS["wallboard_kb"],
+            )
+        )
     actions = results.get("actions")
     if actions:
         rows.append(
