@@ -434,7 +434,11 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
         and member.answered_at is None
         and call.answered_at is None
     ):
-        call.owner_id = None
+        if member.end_cause != Cause.TAKEN_OUT:
+            call.owner_id = None
+        # Else the provider cancelled the ring because the caller left (their exit may come
+        # after): the offer stays theirs, as when the caller's exit comes first, so the
+        # call ends the same in either order.
         return
     if call.transfer_kind and _is_transfer_target(call, member):
         _customers_back_to_talking(call=call, at=at)

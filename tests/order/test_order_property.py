@@ -43,10 +43,6 @@ REOFFERED = (
     "the app acted on the order it heard: an offer that rang out was offered to the next agent"
     " (or not) before the caller's exit arrived, and a later callback cannot undo that"
 )
-OWNER_OF_ABANDONED = (
-    "a caller who hung up while an agent's phone rang: the agent's leg ending first clears the"
-    " offer's owner, the caller's exit first keeps it"
-)
 KNOWN = {
     "mpc-test_cold_transfer_answered": HAND_OVER,
     "mpc-test_cold_transfer_first_agent_hangs_up_before_the_target_answers": HAND_OVER,
@@ -58,8 +54,6 @@ KNOWN = {
     "phlo-test_warm_transfer_target_busy": HAND_OVER,
     "mpc-test_inbound_rung_out_goes_to_the_next_agent": REOFFERED,
     "phlo-test_inbound_rung_out_goes_to_the_next_agent": REOFFERED,
-    "mpc-test_inbound_abandoned_while_ringing": OWNER_OF_ABANDONED,
-    "phlo-test_inbound_abandoned_while_ringing": OWNER_OF_ABANDONED,
 }
 STORIES = load_stories()
 PASSING = [s for s in STORIES if s.key not in KNOWN]
