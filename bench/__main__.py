@@ -394,13 +394,36 @@ class Bench:
         )
 
     def phase_queue(self) -> None:
+        """The queue drained by one process, then (with Redis) by two behind the proxy, each
+        run with its own queue, agents and callers."""
+        # The two-process run is kept inside the phase's results, as "two_processes".
+        runs = [1, 2] if self.redis_url else [1]
+        for run, processes in enumerate(runs):
+            found = self._queue_run(processes=processes, run=run)
+            if processes == 1:
+                self.results["queue"] = found
+            else:
+                self.results["queue"]["two_processes"] = found
+            say(
+                f"{processes} proc: {found['callers']} callers in {found['arrived_in_s']} s on"
+                f" {found['agents']} agents: drained in {found['drained_in_s']} s,"
+                f" {found['answered']} answered; wait p50/p99"
+                f" {found['wait_ms']['p50']:.0f}/{found['wait_ms']['p99']:.0f} ms;"
+                f" offer p50/p99 {found['offer_ms']['p50']:.1f}/{found['offer_ms']['p99']:.1f} ms"
+                f" (press to record {found['offer_in_app_ms']['p50']:.1f}/"
+                f"{found['offer_in_app_ms']['p99']:.1f}, record to PHLO"
+                f" {found['offer_to_phlo_ms']['p50']:.1f}/{found['offer_to_phlo_ms']['p99']:.1f})"
+                f" ({found['error_count']} errors)"
+            )
+
+    def _queue_run(self, *, processes: int, run: int) -> dict:
         from bench.queue import ROUTING_TOKEN, queue_drain, queue_floor
 
         p = self.plan
         env = {"ROUTING_API_TOKEN": ROUTING_TOKEN, **self.production_env()}
-        self.cluster.start_servers(1, **env)
+        self.cluster.start_servers(processes, **env)
         try:
-            floor = queue_floor(self.cluster, agents=p.queue_agents)
+            floor = queue_floor(self.cluster, agents=p.queue_agents, run=run)
             found = queue_drain(
                 self.cluster,
                 self.sim,
@@ -408,22 +431,13 @@ class Bench:
                 callers=p.queue_callers,
                 seconds=p.queue_seconds,
                 talk=0.3,
+                run=run,
             )
             for _, http, _ in floor:
                 http.close()
         finally:
             self.cluster.stop_servers()
-        self.results["queue"] = found
-        say(
-            f"{found['callers']} callers in {found['arrived_in_s']} s on {found['agents']}"
-            f" agents: drained in {found['drained_in_s']} s, {found['answered']} answered;"
-            f" wait p50/p99 {found['wait_ms']['p50']:.0f}/{found['wait_ms']['p99']:.0f} ms;"
-            f" offer p50/p99 {found['offer_ms']['p50']:.1f}/{found['offer_ms']['p99']:.1f} ms"
-            f" (press to record {found['offer_in_app_ms']['p50']:.1f}/"
-            f"{found['offer_in_app_ms']['p99']:.1f}, record to PHLO"
-            f" {found['offer_to_phlo_ms']['p50']:.1f}/{found['offer_to_phlo_ms']['p99']:.1f})"
-            f" ({found['error_count']} errors)"
-        )
+        return found | {"processes": processes}
 
 
 def _figures(found: dict) -> str:

@@ -31,6 +31,10 @@ from harness.cluster import Cluster
 
 QUEUE_NUMBER = "+14155558000"
 FIRST_CALLER = 14155560000
+# Each run of the phase (one process, then two) has its own queue, agents and callers, so
+# that a run's figures count only its own calls.
+RUN_NUMBER_STEP = 1
+RUN_CALLER_STEP = 10_000
 PASSWORD = "bench-queue-agent-1"  # throwaway accounts in a throwaway database
 ROUTING_TOKEN = "bench-routing-token-0123456789abcdef"
 # How often an agent with no call checks whether every caller has been answered.
@@ -94,13 +98,20 @@ def _wait(predicate, *, timeout: float, every: float = 0.01) -> bool:
 DB_POLL = 0.25
 
 
-def queue_floor(cluster: Cluster, *, agents: int) -> list[tuple[str, requests.Session, dict]]:
-    """`agents` agents in one queue, Away, each logged in: (endpoint, session, headers)."""
+def queue_number(run: int) -> str:
+    return f"+{int(QUEUE_NUMBER) + run * RUN_NUMBER_STEP}"
+
+
+def queue_floor(
+    cluster: Cluster, *, agents: int, run: int = 0
+) -> list[tuple[str, requests.Session, dict]]:
+    """`agents` agents in one queue (run `run`'s), Away, each logged in: (endpoint, session,
+    headers)."""
     people = [
         {
-            "username": f"q-agent-{i}",
+            "username": f"q{run}-agent-{i}",
             "password": PASSWORD,
-            "endpoint": f"sip:q{i}@bench.test",
+            "endpoint": f"sip:q{run}-{i}@bench.test",
             "status": "away",
         }
         for i in range(agents)
@@ -111,8 +122,8 @@ def queue_floor(cluster: Cluster, *, agents: int) -> list[tuple[str, requests.Se
             "agents": people,
             "queues": [
                 {
-                    "name": "Bench",
-                    "number": QUEUE_NUMBER,
+                    "name": f"Bench {run}",
+                    "number": queue_number(run),
                     "agents": [p["username"] for p in people],
                 }
             ],
@@ -132,7 +143,10 @@ def queue_drain(
     callers: int,
     seconds: float,
     talk: float,
+    run: int = 0,
 ) -> dict:
+    number = queue_number(run)
+    queue_id = cluster.sql("select id from calls_queue where number = %s", number.lstrip("+"))[0][0]
     offers = OfferLog()
     offers.attach(sim)
     base = cluster.public_base_url
@@ -161,7 +175,8 @@ def queue_drain(
             return False
         total, waiting = cluster.sql(
             "select count(*), count(*) filter (where answered_at is null and status in"
-            " ('dialling', 'active')) from calls_call where queue_id is not null"
+            " ('dialling', 'active')) from calls_call where queue_id = %s",
+            queue_id,
         )[0]
         return total >= callers and waiting == 0
 
@@ -215,7 +230,7 @@ def queue_drain(
     for k in range(callers):
         due = started + k * seconds / callers
         time.sleep(max(0.0, due - time.monotonic()))
-        sim.inbound_call(from_=f"+{FIRST_CALLER + k}", to=QUEUE_NUMBER)
+        sim.inbound_call(from_=f"+{FIRST_CALLER + run * RUN_CALLER_STEP + k}", to=number)
     arrived_in = time.monotonic() - started
     arrived.set()
     for thread in threads:
@@ -224,7 +239,8 @@ def queue_drain(
 
     rows = cluster.sql(
         "select extract(epoch from answered_at - created_at), outcome, status from calls_call"
-        " where queue_id is not null"
+        " where queue_id = %s",
+        queue_id,
     )
     waits = [float(r[0]) * 1000 for r in rows if r[0] is not None]
     in_app, to_phlo = _split_at_the_record(cluster, measured)

@@ -128,14 +128,15 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
                 and actions["errors"] == 0,
             )
         )
-    queue = results.get("queue")
-    if queue:
+    for queue in _queue_runs(results):
         offer = queue["offer_ms"]
+        processes = queue.get("processes", 1)
         rows.append(
             (
                 f"queue offer ≤ {TARGETS['queue_offer_p99_ms']:.0f} ms p99 after an agent becomes"
                 f" available ({queue['callers']} callers in {queue['arrived_in_s']:.0f} s,"
-                f" {queue['agents']} agents), every caller answered",
+                f" {queue['agents']} agents, {processes} process{'es' if processes > 1 else ''}),"
+                " every caller answered",
                 f"p99 {_f(offer['p99'])} ms (p50 {_f(offer['p50'])}, {offer['n']} offers);"
                 f" {queue['answered']} of {queue['callers']} answered",
                 "-",
@@ -145,6 +146,15 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
             )
         )
     return rows
+
+
+def _queue_runs(results: dict) -> list[dict]:
+    """The queue phase's runs: one process, then two (when measured)."""
+    queue = results.get("queue")
+    if not queue:
+        return []
+    two = queue.get("two_processes")
+    return [queue, two] if two else [queue]
 
 
 def _carried(run: dict) -> bool:
@@ -366,38 +376,46 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             f"Overhead at p50: **{_f(actions['overhead_p50_ms'])} ms**.",
             "",
         ]
-    queue = results.get("queue")
-    if queue:
-        w, o = queue["wait_ms"], queue["offer_ms"]
+    runs = _queue_runs(results)
+    if runs:
+        first = runs[0]
         out += [
             "## Inbound queue",
             "",
-            f"{queue['callers']} callers call one queue's number evenly over"
-            f" {queue['arrived_in_s']:.1f} s while {queue['agents']} agents of the queue, each"
+            f"{first['callers']} callers call one queue's number evenly over"
+            f" {first['arrived_in_s']:.1f} s while {first['agents']} agents of the queue, each"
             " from their own logged-in session, press Available (then End wrap-up after each"
-            " call); their phones answer, they talk 0.3 s and hang up. One process,"
-            " production settings. Offer: from the press to the PHLO `call` that rings the"
-            " agent reaching the simulator, split where the app recorded the offer's action"
-            " (before sending it): the press to the record, then the record to the"
+            " call); their phones answer, they talk 0.3 s and hang up. Production settings,"
+            " on one process, then (with Redis) on two behind the proxy, each run with a queue,"
+            " agents and callers of its own. Offer: from the press to the PHLO `call` that"
+            " rings the agent reaching the simulator, split where the app recorded the offer's"
+            " action (before sending it): the press to the record, then the record to the"
             " simulator. Wait: the caller's, from the database (arrival to an agent"
             " answering).",
             "",
-            "| | n | p50 | p95 | p99 | max |",
-            "|---|---|---|---|---|---|",
-            f"| offer after the press (ms) | {o['n']} | {_f(o['p50'])} | {_f(o['p95'])}"
-            f" | {_f(o['p99'])} | {_f(o['max'])} |",
-            *_offer_split_rows(queue),
-            f"| caller's wait (ms) | {w['n']} | {_f(w['p50'], 0)} | {_f(w['p95'], 0)}"
-            f" | {_f(w['p99'], 0)} | {_f(w['max'], 0)} |",
-            "",
-            f"Answered {queue['answered']} of {queue['callers']}; the queue drained"
-            f" {queue['drained_in_s']:.1f} s after the first caller; calls per agent p50"
-            f" {_f(queue['calls_per_agent']['p50'], 0)}, max"
-            f" {_f(queue['calls_per_agent']['max'], 0)}; errors {queue['error_count']}"
-            + (f" ({'; '.join(queue['errors'])})" if queue["errors"] else "")
-            + ".",
-            "",
         ]
+        for queue in runs:
+            w, o = queue["wait_ms"], queue["offer_ms"]
+            processes = queue.get("processes", 1)
+            out += [
+                f"**{processes} process{'es' if processes > 1 else ''}**",
+                "",
+                "| | n | p50 | p95 | p99 | max |",
+                "|---|---|---|---|---|---|",
+                f"| offer after the press (ms) | {o['n']} | {_f(o['p50'])} | {_f(o['p95'])}"
+                f" | {_f(o['p99'])} | {_f(o['max'])} |",
+                *_offer_split_rows(queue),
+                f"| caller's wait (ms) | {w['n']} | {_f(w['p50'], 0)} | {_f(w['p95'], 0)}"
+                f" | {_f(w['p99'], 0)} | {_f(w['max'], 0)} |",
+                "",
+                f"Answered {queue['answered']} of {queue['callers']}; the queue drained"
+                f" {queue['drained_in_s']:.1f} s after the first caller; calls per agent p50"
+                f" {_f(queue['calls_per_agent']['p50'], 0)}, max"
+                f" {_f(queue['calls_per_agent']['max'], 0)}; errors {queue['error_count']}"
+                + (f" ({'; '.join(queue['errors'])})" if queue["errors"] else "")
+                + ".",
+                "",
+            ]
     if notes:
         out += [notes.strip(), ""]
     return "\n".join(out)
