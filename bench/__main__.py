@@ -412,7 +412,9 @@ class Bench:
                 f" offer p50/p99 {found['offer_ms']['p50']:.1f}/{found['offer_ms']['p99']:.1f} ms"
                 f" (press to record {found['offer_in_app_ms']['p50']:.1f}/"
                 f"{found['offer_in_app_ms']['p99']:.1f}, record to PHLO"
-                f" {found['offer_to_phlo_ms']['p50']:.1f}/{found['offer_to_phlo_ms']['p99']:.1f})"
+                f" {found['offer_to_phlo_ms']['p50']:.1f}/{found['offer_to_phlo_ms']['p99']:.1f};"
+                f" baseline {found['bare_request_ms']['p50']:.1f}/"
+                f"{found['bare_request_ms']['p99']:.1f})"
                 f" ({found['error_count']} errors)"
             )
 

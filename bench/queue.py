@@ -10,7 +10,10 @@ puts them in wrap-up, and they press again. An agent stops when pressing brings 
 Offer latency: from the press being sent to the offer's PHLO `call` request (the agent rung
 into the caller's multiparty call) reaching the simulator. The press answers only once the
 offer is made (it is made after the status change commits, in the same request), so this is
-the time from an agent becoming available to the provider being asked to ring them. The
+the time from an agent becoming available to the provider being asked to ring them.
+Baseline: just before each press, the same agent's smallest signed-in request (the session
+check) through the same session, proxy and process, timed to its answer: what any request
+costs at that moment. The
 waits are the callers' own, from the database: arrival to an agent answering.
 """
 
@@ -151,6 +154,7 @@ def queue_drain(
     offers.attach(sim)
     base = cluster.public_base_url
     latencies: list[float] = []
+    bare: list[float] = []
     # (endpoint, press on the wall clock, offer's arrival on the wall clock), to split each
     # measured offer at the moment the app recorded it (its action's created_at).
     measured: list[tuple[str, float, float]] = []
@@ -185,6 +189,13 @@ def queue_drain(
         seen = offers.count(endpoint)
         try:
             while time.monotonic() < deadline:
+                if press:
+                    # The baseline, just before the press, through the same session, proxy
+                    # and process: the smallest signed-in request (the session check, 204).
+                    before = time.monotonic()
+                    http.get(f"{base}/desktop/session/", timeout=30).raise_for_status()
+                    with lock:
+                        bare.append(ms(time.monotonic() - before))
                 pressed, pressed_wall = time.monotonic(), time.time()
                 if press:
                     answer = http.post(
@@ -255,6 +266,7 @@ def queue_drain(
         "still_live": sum(1 for r in unanswered if r[2] in ("dialling", "active")),
         "wait_ms": summary(waits),
         "offer_ms": summary(latencies),
+        "bare_request_ms": summary(bare),
         "offer_in_app_ms": summary(in_app),
         "offer_to_phlo_ms": summary(to_phlo),
         "offers_measured": len(latencies),

@@ -139,7 +139,7 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
                 " every caller answered",
                 f"p99 {_f(offer['p99'])} ms (p50 {_f(offer['p50'])}, {offer['n']} offers);"
                 f" {queue['answered']} of {queue['callers']} answered",
-                "-",
+                _bare_baseline(queue),
                 offer["p99"] <= TARGETS["queue_offer_p99_ms"]
                 and queue["answered"] == queue["callers"]
                 and queue["error_count"] == 0,
@@ -578,6 +578,7 @@ def _offer_split_rows(queue: dict) -> list[str]:
     for key, label in (
         ("offer_in_app_ms", "of which: the press to the offer recorded (ms)"),
         ("offer_to_phlo_ms", "of which: recorded to the simulator (ms)"),
+        ("bare_request_ms", "baseline: the session check just before the press (ms)"),
     ):
         part = queue.get(key)
         if part and part.get("n"):
@@ -586,3 +587,10 @@ def _offer_split_rows(queue: dict) -> list[str]:
                 f" | {_f(part['p99'])} | {_f(part['max'])} |"
             )
     return rows
+
+
+def _bare_baseline(queue: dict) -> str:
+    bare = queue.get("bare_request_ms")
+    if not bare or not bare.get("n"):
+        return "-"
+    return f"session check p99 {_f(bare['p99'])} ms (p50 {_f(bare['p50'])})"
