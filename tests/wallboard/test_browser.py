@@ -150,6 +150,38 @@ def state_of(card, name: str):
     return member_row(card, name).locator(".m-state")
 
 
+SETTLED_VERSION_SCRIPT = """
+from calls.models import Call
+call = Call.objects.get(pk={call_id})
+print(call.version if call.pending_action_id is None else "busy")
+"""
+
+
+# Notes every websocket message the page receives (htmx's ws extension), to wait for a push.
+PUSHES_SEEN_SCRIPT = """() => {
+  window.pushesSeen = [];
+  document.body.addEventListener("htmx:wsAfterMessage",
+    (e) => window.pushesSeen.push(String(e.detail.message)));
+}"""
+PUSH_RECEIVED_SCRIPT = """([id, version]) => window.pushesSeen.some((m) =>
+  m.includes(`id="${id}"`) && m.includes(`data-version="${version}"`))"""
+
+
+def settled_version(stack, *, call_id: int) -> int:
+    """The call's version once no action is pending on it (read in the app's database)."""
+    found: list[int] = []
+
+    def settled() -> bool:
+        out = stack.manage("shell", "-c", SETTLED_VERSION_SCRIPT.format(call_id=call_id))
+        last = out.strip().splitlines()[-1]
+        if last.isdigit():
+            found.append(int(last))
+        return bool(found)
+
+    wait_until(settled, timeout=30)
+    return found[-1]
+
+
 def press_available(page) -> None:
     page.locator("#agent-status").get_by_role("button", name="Available", exact=True).click()
 
@@ -249,7 +281,9 @@ def test_a_supervisor_watches_the_floor_and_acts_on_a_call(wallboard, desktop, s
     expect()(group(board, "wrap_up")).to_contain_text("Alice Archer")
 
 
-def test_a_supervisor_sets_an_agents_status_and_sees_refusals_inline(wallboard, desktop, sim):
+def test_a_supervisor_sets_an_agents_status_and_sees_refusals_inline(
+    wallboard, desktop, sim, stack
+):
     board = wallboard()
     alice = desktop("alice")
     go_available(alice)
@@ -270,9 +304,16 @@ def test_a_supervisor_sets_an_agents_status_and_sees_refusals_inline(wallboard, 
 
     # Sam holds Dana from the board, then tries again on a stale button: refused inline.
     live = board.locator("article.wb-call", has_text="Dana Diaz")
+    board.evaluate(PUSHES_SEEN_SCRIPT)
     member_row(live, "Dana Diaz").get_by_role("button", name="Hold").click()
     expect()(state_of(live, "Dana Diaz")).to_have_text("On hold")
     expect()(card.locator("tr.member[data-role=customer] .m-state")).to_have_text("On hold")
+    # The hold settles before the stale button is added: its action done, and the board has
+    # received the push of the call's last version (a push of the version the button's answer
+    # showed replaces the card, and would take the added button with it).
+    call_id = int(live.get_attribute("data-call-id"))
+    version = settled_version(stack, call_id=call_id)
+    board.wait_for_function(PUSH_RECEIVED_SCRIPT, arg=[f"wb-call-{call_id}", version])
     board.evaluate(
         """() => {
           const row = [...document.querySelectorAll('article.wb-call tr.member')]
