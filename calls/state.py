@@ -258,6 +258,7 @@ def _retell_the_end(*, call: Call, members: Sequence[Member], at: datetime) -> b
                 member.end_cause = Cause.TAKEN_OUT
                 member.save(update_fields=["end_cause"])
     _cold_transfer_retold(call=call, members=members, at=at)
+    _take_over_retold(call=call, members=members)
     if call.owner_id is None and call.direction == Call.Direction.INBOUND:
         takers = sorted(
             (m for m in members if m.role == Role.AGENT and m.agent_id and m.answered_at),
@@ -440,6 +441,8 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
         # after): the offer stays theirs, as when the caller's exit comes first, so the
         # call ends the same in either order.
         return
+    if _taken_over_before_answering(call=call, member=member):
+        return
     if call.transfer_kind and _is_transfer_target(call, member):
         _customers_back_to_talking(call=call, at=at)
         outcome = (
@@ -496,6 +499,43 @@ def customers_unhold(*, call: Call, at: datetime) -> None:
 
 
 # --- what an agent owes after their part ------------------------------------------------------
+
+
+def _taken_over_before_answering(*, call: Call, member: Member) -> bool:
+    """A warm transfer's first agent left while the target still rang, so the target took
+    the call over (`on_member_gone`); now the target's dial has ended unanswered (busy, no
+    answer, failed), maybe told after the call's end. They never had the call: it goes back
+    to the agent who handed it over (who wraps it up, as they would had the target's refusal
+    come first), the transfer failed, and a wrap-up the target had been given and not done is
+    withdrawn. True when that is what happened."""
+    if member.agent_id is None or member.agent_id != call.owner_id or member.answered_at:
+        return False
+    if call.transfer_kind:
+        return False
+    handed = (
+        call.transfers.filter(
+            kind=Call.TransferKind.WARM,
+            to_agent_id=member.agent_id,
+            outcome=CallTransfer.Outcome.COMPLETED,
+            from_agent__isnull=False,
+        )
+        .order_by("-started_at", "-pk")
+        .first()
+    )
+    if handed is None:
+        return False
+    CallTransfer.objects.filter(pk=handed.pk).update(outcome=CallTransfer.Outcome.FAILED)
+    WrapUp.objects.filter(call=call, agent_id=member.agent_id, done_at__isnull=True).delete()
+    call.owner_id = handed.from_agent_id
+    return True
+
+
+def _take_over_retold(*, call: Call, members: Sequence[Member]) -> None:
+    """`_taken_over_before_answering`, for a call that had ended when the owner's dial was
+    told to have ended unanswered."""
+    theirs = [m for m in members if m.agent_id is not None and m.agent_id == call.owner_id]
+    if len(theirs) == 1 and theirs[0].state in UNREACHED_STATES:
+        _taken_over_before_answering(call=call, member=theirs[0])
 
 
 def _hand_over(*, call: Call, to_agent_id: int, at: datetime) -> None:

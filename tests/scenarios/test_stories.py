@@ -488,6 +488,30 @@ def test_warm_transfer_aborted(sim, alice, bob):
     )
 
 
+def test_warm_transfer_first_agent_leaves_while_the_target_rings_and_he_declines(sim, alice, bob):
+    """Alice starts consulting Bob and puts her phone down while his still rings: Bob takes
+    the call over, but declines it. He never had it: it is Alice's again, she wraps it up,
+    Bob is not ready (saying why), and nothing was transferred."""
+    sim.phones.set_mode(bob.endpoint, "manual")
+    board = Board()
+    call = connected(sim, alice)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    until(sim, in_state(call, bob.endpoint, S.DIALLING), what="Bob ringing")
+    sim.phones.hangup(alice.endpoint)
+    until(sim, lambda: owner_of(call) == bob, what="Bob taking the call over")
+    sim.phones.reject(bob.endpoint)
+    until(sim, lambda: owner_of(call) == alice, what="the call Alice's again")
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.AGENT_HUNG_UP,
+        who="Dana Diaz",
+        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), bob: Desk(Status.AWAY, DECLINED_REASON)},
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1),
+    )
+
+
 def test_warm_transfer_target_busy(sim, alice, bob):
     """Bob's phone is busy when Alice tries to consult him: Dana comes back to Alice, Bob is
     not ready (saying why), and nothing was transferred."""
