@@ -525,7 +525,9 @@ def _taken_over_before_answering(*, call: Call, member: Member) -> bool:
     if handed is None:
         return False
     CallTransfer.objects.filter(pk=handed.pk).update(outcome=CallTransfer.Outcome.FAILED)
-    WrapUp.objects.filter(call=call, agent_id=member.agent_id, done_at__isnull=True).delete()
+    talked = call.members.filter(agent_id=member.agent_id, answered_at__isnull=False)
+    if not talked.exists():  # a part of their own on this call earlier keeps its wrap-up
+        WrapUp.objects.filter(call=call, agent_id=member.agent_id, done_at__isnull=True).delete()
     call.owner_id = handed.from_agent_id
     return True
 
