@@ -8,6 +8,10 @@ Needs PostgreSQL (DATABASE_URL if it names one, else postgres://postgres@127.0.0
 for the multi-process figures, Redis (REDIS_URL, else redis://127.0.0.1:6379/0). It creates
 and drops its own database and uses its own channel-layer prefix. Every load goes to
 127.0.0.1 only, and every phase is bounded in count and time.
+
+With py-spy (in the bench extra), the ingestion, the heaviest push run, the buttons and the
+queue each profile one app process's CPU while they load it; the report's "Where the CPU
+goes" sums the samples (bench/profile.py) and var/bench-profiles/ keeps them raw.
 """
 
 from __future__ import annotations
@@ -191,13 +195,27 @@ class Bench:
     def production_env(self) -> dict:
         return {} if self.redis_url else SINGLE_PROCESS
 
-    def push_and_echo(self, servers: list[Server], *, sockets: int, rate: float) -> dict:
+    def profiled(self, server: Server, name: str, into: dict):
+        """Sample `server`'s CPU while the block runs, into `into["profile"]`
+        (bench/profile.py); the raw samples stay in var/bench-profiles/."""
+        from bench.profile import sampling
+
+        into["profile"] = profile = {}
+        raw = ROOT / "var" / "bench-profiles" / f"{name}.txt"
+        return sampling(pid=server.pid, raw_path=raw, result=profile)
+
+    def push_and_echo(
+        self, servers: list[Server], *, sockets: int, rate: float, profile_as: str = ""
+    ) -> dict:
         """Push latency to `sockets` desktops at `rate`, then the echo baseline through the
-        same servers with as many sockets, the same rate and a message of the same size."""
+        same servers with as many sockets, the same rate and a message of the same size.
+        `profile_as`: sample the first server's CPU during the push run, under that name."""
         from bench.latency import echo_latency, push_latency
 
         p = self.plan
         self.top_up_calls(sockets)
+        found: dict = {}
+        sampled = self.profiled(servers[0], profile_as, found) if profile_as else None
         push = asyncio.run(
             push_latency(
                 self.cluster,
@@ -206,6 +224,7 @@ class Bench:
                 rate=rate,
                 seconds=p.latency_seconds,
                 warmup=p.warmup,
+                during=sampled,
             )
         )
         echo = asyncio.run(
@@ -219,7 +238,7 @@ class Bench:
                 payload_bytes=push["message_bytes"] or 4000,
             )
         )
-        return {"push": push, "echo": echo}
+        return {"push": push, "echo": echo} | found
 
     # --- phases ---------------------------------------------------------------------------
 
@@ -276,7 +295,14 @@ class Bench:
             servers = self.cluster.start_servers(processes, **env)
             try:
                 for sockets in p.latency_sockets:
-                    found = self.push_and_echo(servers, sockets=sockets, rate=p.rate)
+                    # The heaviest run on the layer that scales out is the one to explain.
+                    last = layer == self.layers()[-1][0] and sockets == max(p.latency_sockets)
+                    found = self.push_and_echo(
+                        servers,
+                        sockets=sockets,
+                        rate=p.rate,
+                        profile_as=f"latency-{layer}-{sockets}" if last else "",
+                    )
                     out.append(
                         {"layer": layer, "processes": processes, "sockets": sockets, **found}
                     )
@@ -319,6 +345,7 @@ class Bench:
         self.top_up_calls(sockets)
         layer = "redis" if self.redis_url else "in-memory"
         (server,) = self.cluster.start_servers(1, **self.production_env())
+        sampled: dict = {}
         try:
             webhook = asyncio.run(
                 webhook_ingestion(
@@ -327,6 +354,7 @@ class Bench:
                     self.rows[:sockets],
                     seconds=p.ingestion_seconds,
                     concurrency=p.concurrency,
+                    during=self.profiled(server, "ingestion", sampled),
                 )
             )
             sample = hold_callback(self.rows[0], hold=True, stamp=Clock().stamp())
@@ -348,6 +376,7 @@ class Bench:
             "concurrency": p.concurrency,
             "webhook": webhook,
             "bare": bare,
+            **sampled,
         }
         say(
             f"webhook {webhook['per_second']:.0f}/s over {webhook['seconds']:.0f} s"
@@ -380,13 +409,15 @@ class Bench:
         from bench.actions import action_overhead, actor_on_a_call
 
         (server,) = self.cluster.start_servers(1, **self.production_env())
+        sampled: dict = {}
         try:
             if self.actor is None:
                 self.actor = actor_on_a_call(self.cluster, server, self.sim)
-            found = action_overhead(self.cluster, self.sim, self.actor, count=self.plan.actions)
+            with self.profiled(server, "actions", sampled):
+                found = action_overhead(self.cluster, self.sim, self.actor, count=self.plan.actions)
         finally:
             self.cluster.stop_servers()
-        self.results["actions"] = found
+        self.results["actions"] = found | sampled
         say(
             f"button → PHLO p50 {found['button_to_phlo']['p50']:.1f} ms, raw requests.post"
             f" p50 {found['raw_to_phlo']['p50']:.1f} ms: overhead"
@@ -423,23 +454,25 @@ class Bench:
 
         p = self.plan
         env = {"ROUTING_API_TOKEN": ROUTING_TOKEN, **self.production_env()}
-        self.cluster.start_servers(processes, **env)
+        servers = self.cluster.start_servers(processes, **env)
+        sampled: dict = {}
         try:
             floor = queue_floor(self.cluster, agents=p.queue_agents, run=run)
-            found = queue_drain(
-                self.cluster,
-                self.sim,
-                floor,
-                callers=p.queue_callers,
-                seconds=p.queue_seconds,
-                talk=0.3,
-                run=run,
-            )
+            with self.profiled(servers[0], f"queue-{processes}", sampled):
+                found = queue_drain(
+                    self.cluster,
+                    self.sim,
+                    floor,
+                    callers=p.queue_callers,
+                    seconds=p.queue_seconds,
+                    talk=0.3,
+                    run=run,
+                )
             for _, http, _ in floor:
                 http.close()
         finally:
             self.cluster.stop_servers()
-        return found | {"processes": processes}
+        return found | {"processes": processes} | sampled
 
 
 def _figures(found: dict) -> str:

@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from bench.common import (
     WEBHOOK,
@@ -76,7 +77,9 @@ async def webhook_ingestion(
     *,
     seconds: float,
     concurrency: int,
+    during: AbstractContextManager | None = None,
 ) -> dict:
+    """`during` is entered once the desktops are open and left when the load stops."""
     order = itertools.cycle(range(len(rows)))
     clock = Clock()
 
@@ -92,13 +95,14 @@ async def webhook_ingestion(
         cluster, [server], [("/ws/desktop/", row["session_key"]) for row in rows]
     )
     try:
-        result = await _closed_loop(
-            server,
-            seconds=seconds,
-            concurrency=concurrency,
-            make=make,
-            ok=lambda status, body: status == 200 and b'"applied"' in body,
-        )
+        with during or nullcontext():
+            result = await _closed_loop(
+                server,
+                seconds=seconds,
+                concurrency=concurrency,
+                make=make,
+                ok=lambda status, body: status == 200 and b'"applied"' in body,
+            )
     finally:
         await close_sockets(sockets)
     stored = dict(

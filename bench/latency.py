@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from bench.common import (
@@ -151,8 +152,11 @@ async def push_latency(
     rate: float,
     seconds: float,
     warmup: float,
+    during: AbstractContextManager | None = None,
 ) -> dict:
-    """Desktops of `rows` open (round robin over servers); signed callbacks at `rate`."""
+    """Desktops of `rows` open (round robin over servers); signed callbacks at `rate`.
+    `during` is entered once the desktops are open and left when the callbacks stop (a
+    profile of the load, not of the desktops connecting)."""
     count = len(rows)
     pending = _Pending(count)
     result = RunResult()
@@ -188,17 +192,18 @@ async def push_latency(
         on_message=handler,
     )
     try:
-        await _drive(
-            servers=servers,
-            count=count,
-            rate=rate,
-            seconds=seconds,
-            warmup=warmup,
-            pending=pending,
-            result=result,
-            request_for=request_for,
-            answer_ok=lambda body: b'"applied"' in body,
-        )
+        with during or nullcontext():
+            await _drive(
+                servers=servers,
+                count=count,
+                rate=rate,
+                seconds=seconds,
+                warmup=warmup,
+                pending=pending,
+                result=result,
+                request_for=request_for,
+                answer_ok=lambda body: b'"applied"' in body,
+            )
     finally:
         await close_sockets(sockets)
     result.message_bytes = int(sum(sizes) / len(sizes)) if sizes else 0

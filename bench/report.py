@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from bench.report_profiles import profiles_section
+
 TARGETS = {
     "push_p99_ms": 50.0,
     "push_vs_echo": 1.5,
@@ -416,6 +418,7 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
                 + ".",
                 "",
             ]
+    out += profiles_section(results)
     if notes:
         out += [notes.strip(), ""]
     return "\n".join(out)
