@@ -46,14 +46,17 @@ AGENT_ROLES = (Role.AGENT, Role.SUPERVISOR)
 STARTS_CALL = (*AGENT_ROLES, Role.NO_AGENT)
 
 
-def lock_call(*, call_id: int, with_queue: bool = False) -> Call:
+def lock_call(*, call_id: int, with_queue: bool = False, skip_locked: bool = False) -> Call:
     """Fetch a call with its row locked until the transaction ends (no-op lock on SQLite,
     whose IMMEDIATE transactions already serialise writers). `with_queue`: its queue read in
-    the same query (the queue's row is not locked)."""
+    the same query (the queue's row is not locked). `skip_locked`: rather than wait for
+    another transaction that holds the row, raise Call.DoesNotExist at once."""
     if with_queue:
-        calls = Call.objects.select_related("queue").select_for_update(of=("self",))
+        calls = Call.objects.select_related("queue").select_for_update(
+            of=("self",), skip_locked=skip_locked
+        )
     else:
-        calls = Call.objects.select_for_update()
+        calls = Call.objects.select_for_update(skip_locked=skip_locked)
     return calls.get(pk=call_id)
 
 

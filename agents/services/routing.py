@@ -52,7 +52,7 @@ from calls.events import AgentChanged, MemberChanged, announce
 from calls.models import Call, Customer, Member, Queue
 from calls.phlo_client import PhloError
 from calls.services.errors import InvalidInput, ServiceError
-from calls.services.offers import Offer, call_offer
+from calls.services.offers import CallBusy, Offer, call_offer
 from calls.state import call_changed
 
 logger = logging.getLogger(__name__)
@@ -305,12 +305,15 @@ def _no_agent_offer(outcome: str | None = None) -> Offer | None:
     return Offer(address=address) if address else None
 
 
-def inbound_offer_next(*, call_id: int, at: datetime | None = None) -> Member | None:
+def inbound_offer_next(
+    *, call_id: int, at: datetime | None = None, skip_if_busy: bool = False
+) -> Member | None:
     """Offer the caller waiting on `call_id` to the free agent who has waited longest and has
     not been offered this call (of its queue, if it has one), or, with nobody left, to the
     no-agent outcome. A queued caller instead keeps waiting, until the queue's longest wait,
     and is then given the queue's exit. Returns the leg now ringing, or None (nobody waits,
-    the caller keeps their place in the queue, or the outcome has been given already)."""
+    the caller keeps their place in the queue, or the outcome has been given already).
+    `skip_if_busy`: raise CallBusy rather than wait for another transaction on the call."""
     when = at or timezone.now()
 
     def choose(call: Call) -> Offer | None:
@@ -336,7 +339,7 @@ def inbound_offer_next(*, call_id: int, at: datetime | None = None) -> Member | 
             return None  # keeps their place: the next agent free is offered them
         return _no_agent_offer(queue.at_max_wait)
 
-    return call_offer(call_id=call_id, choose=choose)
+    return call_offer(call_id=call_id, choose=choose, skip_if_busy=skip_if_busy)
 
 
 def offer_again_when_declined(event: MemberChanged) -> None:
@@ -427,24 +430,34 @@ MAX_OFFERS_PER_EVENT = 50
 def _offer_queued_quietly(*, agent_id: int) -> None:
     theirs = queued_callers().filter(queue__agents=agent_id).values_list("pk", "queue_id")
     misses = 0
+    # Callers another transaction held when tried: when several agents come free at once,
+    # each goes on to the next caller instead of queueing behind the first one's offer.
+    # Tried again after the next offer, so a caller held for another reason (a callback
+    # being applied) loses at most that one turn.
+    busy: list[int] = []
     for attempt in range(MAX_OFFERS_PER_EVENT):
-        waiting = theirs.first()
+        waiting = theirs.exclude(pk__in=busy).first() if busy else theirs.first()
         if waiting is None:
-            return  # nobody waits
+            return  # nobody waits (who is not being offered by another process)
         call_id, queue_id = waiting
         if attempt and not agents_by_longest_wait().filter(queues=queue_id).exists():
             # The usual end, after the offer to the agent who came on: one query to see
             # that nobody else is free, rather than an attempt that finds it out.
             return
         try:
-            offered = inbound_offer_next(call_id=call_id) is not None
+            offered = inbound_offer_next(call_id=call_id, skip_if_busy=True) is not None
+        except CallBusy:
+            busy.append(call_id)
+            continue
         except (ServiceError, PhloError):
             logger.warning("could not offer queued call %s; housekeeping retries", call_id)
             return
         except Exception:
             logger.exception("could not offer queued call %s", call_id)
             return
-        if not offered:
+        if offered:
+            busy.clear()
+        else:
             # Nobody free for it (or it stopped waiting meanwhile): once more, then stop.
             misses += 1
             if misses > 1:

@@ -54,14 +54,25 @@ def waiting_customer(*, call: Call, members: list[Member]) -> Member | None:
     return next((m for m in members if m.role == Role.CUSTOMER and m.state == State.WAITING), None)
 
 
-def call_offer(*, call_id: int, choose: Callable[[Call], Offer | None]) -> Member | None:
+class CallBusy(Exception):
+    """Another transaction holds the call (`call_offer(skip_if_busy=True)`): most often
+    another agent's offer of the same caller, made at the same moment."""
+
+
+def call_offer(
+    *, call_id: int, choose: Callable[[Call], Offer | None], skip_if_busy: bool = False
+) -> Member | None:
     """Ring the party `choose(call)` names into the call for its waiting caller. Returns the
-    new leg, or None when nobody waits any more (or `choose` found nobody to offer)."""
+    new leg, or None when nobody waits any more (or `choose` found nobody to offer).
+    `skip_if_busy`: raise CallBusy rather than wait while another transaction holds the call
+    (on PostgreSQL; SQLite serialises writers anyway)."""
     client = get_phlo_client()
     with transaction.atomic():
         try:
-            call = lock_call(call_id=call_id, with_queue=True)
+            call = lock_call(call_id=call_id, with_queue=True, skip_locked=skip_if_busy)
         except Call.DoesNotExist:
+            if skip_if_busy and Call.objects.filter(pk=call_id).exists():
+                raise CallBusy(call_id) from None
             return None
         members = list(call.members.all())
         caller = waiting_customer(call=call, members=members)

@@ -4,11 +4,13 @@ asks our routing endpoint over HTTP, rings phones, and its signed callbacks reac
 webhook; nothing of ours is mocked."""
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django import db
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -300,6 +302,54 @@ def test_an_agent_free_without_saying_so_is_offered_too_when_another_comes_on(ap
     dana.refresh_from_db()
     erin.refresh_from_db()
     assert (dana.owner, erin.owner) == (bob, alice)
+
+
+def test_an_offer_goes_on_to_the_next_caller_rather_than_wait_for_one_held_elsewhere(
+    app_sim, sales
+):
+    """When agents come free together, each offer goes to a caller no other transaction
+    holds, instead of queueing behind another agent's offer of the same caller. Here another
+    transaction holds Dana's call while Alice comes on: Alice is offered Erin at once, and
+    Dana, who keeps her place, goes to the next agent free."""
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL (DATABASE_URL): the test holds a row lock from another"
+            " connection; SQLite serialises writers"
+        )
+    _, alice, bob, _ = sales
+    away(alice, bob)
+    dana = call_from(app_sim, DANA)
+    app_sim.advance(1)
+    erin = call_from(app_sim, ERIN)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_danas_call() -> None:
+        try:
+            with transaction.atomic():
+                Call.objects.select_for_update().get(pk=dana.pk)
+                held.set()
+                release.wait(10)  # the test's end releases it; 10 s only if the test fails
+        finally:
+            db.connections.close_all()
+
+    holder = threading.Thread(target=hold_danas_call)
+    holder.start()
+    try:
+        assert held.wait(10), "the other transaction never took the call"
+        agent_choose_status(agent=alice, status=S.AVAILABLE)
+    finally:
+        release.set()
+        holder.join()
+    app_sim.advance(0.1)
+    dana.refresh_from_db()
+    erin.refresh_from_db()
+    assert (dana.owner, erin.owner) == (None, alice)
+    assert dana.members.get(role="customer").state == Member.State.WAITING
+
+    agent_choose_status(agent=bob, status=S.AVAILABLE)
+    app_sim.advance(0.1)
+    dana.refresh_from_db()
+    assert dana.owner == bob and agent_legs(dana) == {"bob": "dialling"}
 
 
 # What an agent's Available press costs before the offer's PHLO request leaves, with a caller
