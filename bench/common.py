@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -134,6 +136,50 @@ async def open_sockets(
 
     await asyncio.gather(*(one(i, p, k) for i, (p, k) in enumerate(paths_and_keys)))
     return [s for s in sockets if s is not None]
+
+
+# What static/live/connection.js does: every open page pings every 4 s.
+PING_EVERY_SECONDS = 4.0
+PING = '{"type": "ping"}'
+
+
+class Pings:
+    """How many pings `heartbeats` sent."""
+
+    sent = 0
+
+
+def is_pong(text: str) -> bool:
+    return 'id="heartbeat"' in text
+
+
+@contextlib.asynccontextmanager
+async def heartbeats(
+    sockets: Sequence[WebSocket], *, every: float = PING_EVERY_SECONDS
+) -> AsyncIterator[Pings]:
+    """While the block runs, each socket pings as an open page does, the sockets' pings
+    spread evenly over the period (pages are opened at different moments). A page's load on
+    the server includes its heartbeats: 1,000 desktops send 250 pings a second."""
+    pings = Pings()
+
+    async def ping_all() -> None:
+        started = time.monotonic()
+        for period in itertools.count():
+            for i, ws in enumerate(sockets):
+                due = started + (period + i / len(sockets)) * every
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                with contextlib.suppress(Exception):  # a closed socket: the run notices
+                    await ws.send(PING)
+                    pings.sent += 1
+
+    task = asyncio.ensure_future(ping_all()) if sockets else None
+    try:
+        yield pings
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def close_sockets(sockets: Sequence[WebSocket]) -> None:

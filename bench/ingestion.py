@@ -20,6 +20,7 @@ from bench.common import (
     Clock,
     close_sockets,
     form_request,
+    heartbeats,
     hold_callback,
     ms,
     open_sockets,
@@ -95,14 +96,15 @@ async def webhook_ingestion(
         cluster, [server], [("/ws/desktop/", row["session_key"]) for row in rows]
     )
     try:
-        with during or nullcontext():
-            result = await _closed_loop(
-                server,
-                seconds=seconds,
-                concurrency=concurrency,
-                make=make,
-                ok=lambda status, body: status == 200 and b'"applied"' in body,
-            )
+        async with heartbeats(sockets):
+            with during or nullcontext():
+                result = await _closed_loop(
+                    server,
+                    seconds=seconds,
+                    concurrency=concurrency,
+                    make=make,
+                    ok=lambda status, body: status == 200 and b'"applied"' in body,
+                )
     finally:
         await close_sockets(sockets)
     stored = dict(

@@ -22,7 +22,9 @@ from bench.common import (
     Clock,
     close_sockets,
     form_request,
+    heartbeats,
     hold_callback,
+    is_pong,
     ms,
     open_sockets,
     signed_request,
@@ -48,6 +50,8 @@ class RunResult:
     saturated: int = 0
     seconds: float = 0.0
     message_bytes: int = 0
+    pings: int = 0  # the desktops' heartbeats, as pages send them
+    pongs: int = 0
 
     def as_dict(self) -> dict:
         return summary(self.samples_ms) | {
@@ -61,6 +65,8 @@ class RunResult:
             if self.seconds
             else 0.0,
             "message_bytes": self.message_bytes,
+            "pings": self.pings,
+            "pongs": self.pongs,
         }
 
 
@@ -166,6 +172,9 @@ async def push_latency(
 
     def handler(i: int):
         def on_message(text: str, at: float) -> None:
+            if is_pong(text):
+                result.pongs += 1
+                return
             due = pending.due[i]
             if due is None or markers[i] not in text:
                 return
@@ -192,18 +201,20 @@ async def push_latency(
         on_message=handler,
     )
     try:
-        with during or nullcontext():
-            await _drive(
-                servers=servers,
-                count=count,
-                rate=rate,
-                seconds=seconds,
-                warmup=warmup,
-                pending=pending,
-                result=result,
-                request_for=request_for,
-                answer_ok=lambda body: b'"applied"' in body,
-            )
+        async with heartbeats(sockets) as pings:
+            with during or nullcontext():
+                await _drive(
+                    servers=servers,
+                    count=count,
+                    rate=rate,
+                    seconds=seconds,
+                    warmup=warmup,
+                    pending=pending,
+                    result=result,
+                    request_for=request_for,
+                    answer_ok=lambda body: b'"applied"' in body,
+                )
+        result.pings = pings.sent
     finally:
         await close_sockets(sockets)
     result.message_bytes = int(sum(sizes) / len(sizes)) if sizes else 0

@@ -162,3 +162,10 @@ def test_the_queue_phase_is_met_only_when_offers_are_quick_and_every_caller_answ
     assert verdicts(results)[-1][-1] is False
     results["queue"] = _queue(offer_p99=80, answered=199)
     assert verdicts(results)[-1][-1] is False
+
+
+def test_the_desktops_heartbeats_are_reported_when_the_run_sent_them():
+    results = _results(push_p99=40.0, echo_p99=10.0, webhook=300.0, held=2500)
+    assert "pinged" not in markdown(results, chart=None)  # a run from before they pinged
+    results["latency"][0]["push"] |= {"pings": 3750, "pongs": 3749}
+    assert "3,750 pings, 3,749 answered" in markdown(results, chart=None)
