@@ -10,7 +10,9 @@ puts them in wrap-up, and they press again. An agent stops when pressing brings 
 Offer latency: from the press being sent to the offer's PHLO `call` request (the agent rung
 into the caller's multiparty call) reaching the simulator. The press answers only once the
 offer is made (it is made after the status change commits, in the same request), so this is
-the time from an agent becoming available to the provider being asked to ring them.
+the time from an agent becoming available to the provider being asked to ring them. It is
+also split where the press reached Django (bench.middleware.request_started): the press on
+its way (proxy, server, the hop into a thread) and the app's own time to the offer.
 Baseline: just before each press, the same agent's smallest signed-in request (the session
 check) through the same session, proxy and process, timed to its answer: what any request
 costs at that moment. The
@@ -20,6 +22,7 @@ waits are the callers' own, from the database: arrival to an agent answering.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -158,6 +161,9 @@ def queue_drain(
     # (endpoint, press on the wall clock, offer's arrival on the wall clock), to split each
     # measured offer at the moment the app recorded it (its action's created_at).
     measured: list[tuple[str, float, float]] = []
+    # (press reaching Django, offer's arrival), both on the wall clock: the app's own time.
+    in_django: list[float] = []
+    on_the_way: list[float] = []
     handled: list[int] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -203,6 +209,7 @@ def queue_drain(
                     )
                     if answer.status_code != 200:
                         raise RuntimeError(f"{endpoint}: {press} answered {answer.status_code}")
+                    reached = float(answer.headers.get("X-Bench-Started") or "nan")
                 # Rung: by an offer from the queue, or routed a new caller directly; or, with
                 # every caller answered, done. A loaded app applies callbacks late: wait.
                 rung = lambda: offered(endpoint, seen) or sim.member(endpoint) is not None  # noqa: B023, E731
@@ -210,9 +217,13 @@ def queue_drain(
                     if all_answered() or time.monotonic() > deadline:
                         return
                 if press and offered(endpoint, seen):  # only a queue's offer after a press
+                    arrived_wall = offers.wall_after(endpoint, seen)
                     with lock:
                         latencies.append(ms(offers.after(endpoint, seen) - pressed))
-                        measured.append((endpoint, pressed_wall, offers.wall_after(endpoint, seen)))
+                        measured.append((endpoint, pressed_wall, arrived_wall))
+                        if not math.isnan(reached):  # the header was there
+                            in_django.append(ms(arrived_wall - reached))
+                            on_the_way.append(ms(reached - pressed_wall))
                 # The phone answers by itself; they talk, then hang up.
                 if not _wait(lambda: talking(endpoint), timeout=LATE):
                     raise RuntimeError(f"{endpoint}: the offered call never connected")
@@ -269,6 +280,8 @@ def queue_drain(
         "bare_request_ms": summary(bare),
         "offer_in_app_ms": summary(in_app),
         "offer_to_phlo_ms": summary(to_phlo),
+        "offer_in_django_ms": summary(in_django),
+        "press_on_the_way_ms": summary(on_the_way),
         "offers_measured": len(latencies),
         "calls_per_agent": summary([float(h) for h in handled]),
         "errors": errors[:5],

@@ -147,6 +147,23 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
                 and queue["error_count"] == 0,
             )
         )
+        in_app = queue.get("offer_in_django_ms")
+        if in_app and in_app.get("n"):
+            # The same offers, from the moment the press reached the app: the app's own time,
+            # without the press's way through the proxy and the server on a loaded machine.
+            on_the_way = queue["press_on_the_way_ms"]
+            rows.append(
+                (
+                    f"the same, from the press reaching the app ({processes}"
+                    f" process{'es' if processes > 1 else ''})",
+                    f"p99 {_f(in_app['p99'])} ms (p50 {_f(in_app['p50'])}, {in_app['n']} offers)",
+                    f"the press on its way to the app: p99 {_f(on_the_way['p99'])} ms"
+                    f" (p50 {_f(on_the_way['p50'])})",
+                    in_app["p99"] <= TARGETS["queue_offer_p99_ms"]
+                    and queue["answered"] == queue["callers"]
+                    and queue["error_count"] == 0,
+                )
+            )
     return rows
 
 
@@ -394,7 +411,9 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             " agents and callers of its own. Offer: from the press to the PHLO `call` that"
             " rings the agent reaching the simulator, split where the app recorded the offer's"
             " action (before sending it): the press to the record, then the record to the"
-            " simulator. Wait: the caller's, from the database (arrival to an agent"
+            " simulator; and split where the press reached Django (a header the bench adds):"
+            " its way there (proxy, server, the hop into a thread), then the app's own time to"
+            " the simulator. Wait: the caller's, from the database (arrival to an agent"
             " answering).",
             "",
         ]
@@ -583,6 +602,8 @@ def _offer_split_rows(queue: dict) -> list[str]:
     for key, label in (
         ("offer_in_app_ms", "of which: the press to the offer recorded (ms)"),
         ("offer_to_phlo_ms", "of which: recorded to the simulator (ms)"),
+        ("press_on_the_way_ms", "or: the press on its way to the app (proxy, server) (ms)"),
+        ("offer_in_django_ms", "and: from the press reaching the app to the simulator (ms)"),
         ("bare_request_ms", "baseline: the session check just before the press (ms)"),
     ):
         part = queue.get(key)

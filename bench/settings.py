@@ -13,5 +13,6 @@ from contactcenter.settings_production import INSTALLED_APPS, MIDDLEWARE
 INSTALLED_APPS = [*INSTALLED_APPS, "bench.apps.BenchConfig"]
 ROOT_URLCONF = "bench.urls"
 ASGI_APPLICATION = "bench.asgi.application"
+MIDDLEWARE = ["bench.middleware.request_started", *MIDDLEWARE]
 if env_bool("BENCH_QUERY_STATS", False):
     MIDDLEWARE = ["bench.middleware.query_stats", *MIDDLEWARE]

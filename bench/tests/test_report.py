@@ -169,3 +169,17 @@ def test_the_desktops_heartbeats_are_reported_when_the_run_sent_them():
     assert "pinged" not in markdown(results, chart=None)  # a run from before they pinged
     results["latency"][0]["push"] |= {"pings": 3750, "pongs": 3749}
     assert "3,750 pings, 3,749 answered" in markdown(results, chart=None)
+
+
+def test_the_queue_offer_is_also_judged_from_the_press_reaching_the_app():
+    results = _results(push_p99=30, echo_p99=25, webhook=300, held=2500)
+    results["queue"] = _queue(offer_p99=180) | {
+        "offer_in_django_ms": {"n": 180, "p50": 20.0, "p95": 60.0, "p99": 90.0, "max": 95.0},
+        "press_on_the_way_ms": {"n": 180, "p50": 4.0, "p95": 50.0, "p99": 95.0, "max": 99.0},
+    }
+    press, in_app = verdicts(results)[-2:]
+    assert press[-1] is False and in_app[-1] is True
+    assert in_app[0] == "the same, from the press reaching the app (1 process)"
+    assert "on its way to the app: p99 95.0 ms" in in_app[2]
+    text = markdown(results, chart=None)
+    assert "| and: from the press reaching the app to the simulator (ms) | 180 | 20.0 |" in text
