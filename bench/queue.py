@@ -10,9 +10,11 @@ puts them in wrap-up, and they press again. An agent stops when pressing brings 
 Offer latency: from the press being sent to the offer's PHLO `call` request (the agent rung
 into the caller's multiparty call) reaching the simulator. The press answers only once the
 offer is made (it is made after the status change commits, in the same request), so this is
-the time from an agent becoming available to the provider being asked to ring them. It is
-also split where the press reached Django (bench.middleware.request_started): the press on
-its way (proxy, server, the hop into a thread) and the app's own time to the offer.
+the time from an agent becoming available to the provider being asked to ring them. When
+the caller began to wait only after the press (their leg still connecting), the offer is
+timed from then: that time is the caller's. It is also split where the press reached Django
+(bench.middleware.request_started): the press on its way (proxy, server, the hop into a
+thread) and the app's own time to the offer.
 Baseline: just before each press, the same agent's smallest signed-in request (the session
 check) through the same session, proxy and process, timed to its answer: what any request
 costs at that moment. The
@@ -158,12 +160,10 @@ def queue_drain(
     base = cluster.public_base_url
     latencies: list[float] = []
     bare: list[float] = []
-    # (endpoint, press on the wall clock, offer's arrival on the wall clock), to split each
-    # measured offer at the moment the app recorded it (its action's created_at).
-    measured: list[tuple[str, float, float]] = []
-    # (press reaching Django, offer's arrival), both on the wall clock: the app's own time.
-    in_django: list[float] = []
-    on_the_way: list[float] = []
+    # Each measured offer on the wall clock: (endpoint, press sent, press reached Django,
+    # offer's arrival), to split it where the app recorded it and where the press reached
+    # the app, and to start it when the caller began to wait if that came after the press.
+    measured: list[tuple[str, float, float, float]] = []
     handled: list[int] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -220,10 +220,7 @@ def queue_drain(
                     arrived_wall = offers.wall_after(endpoint, seen)
                     with lock:
                         latencies.append(ms(offers.after(endpoint, seen) - pressed))
-                        measured.append((endpoint, pressed_wall, arrived_wall))
-                        if not math.isnan(reached):  # the header was there
-                            in_django.append(ms(arrived_wall - reached))
-                            on_the_way.append(ms(reached - pressed_wall))
+                        measured.append((endpoint, pressed_wall, reached, arrived_wall))
                 # The phone answers by itself; they talk, then hang up.
                 if not _wait(lambda: talking(endpoint), timeout=LATE):
                     raise RuntimeError(f"{endpoint}: the offered call never connected")
@@ -265,7 +262,7 @@ def queue_drain(
         queue_id,
     )
     waits = [float(r[0]) * 1000 for r in rows if r[0] is not None]
-    in_app, to_phlo = _split_at_the_record(cluster, measured)
+    clocks, before_the_wait = _offer_clocks(cluster, measured)
     unanswered = [r for r in rows if r[0] is None]
     return {
         "callers": callers,
@@ -278,10 +275,8 @@ def queue_drain(
         "wait_ms": summary(waits),
         "offer_ms": summary(latencies),
         "bare_request_ms": summary(bare),
-        "offer_in_app_ms": summary(in_app),
-        "offer_to_phlo_ms": summary(to_phlo),
-        "offer_in_django_ms": summary(in_django),
-        "press_on_the_way_ms": summary(on_the_way),
+        **{key: summary(values) for key, values in clocks.items()},
+        "offers_before_the_caller_waited": before_the_wait,
         "offers_measured": len(latencies),
         "calls_per_agent": summary([float(h) for h in handled]),
         "errors": errors[:5],
@@ -289,24 +284,53 @@ def queue_drain(
     }
 
 
-def _split_at_the_record(
-    cluster: Cluster, measured: list[tuple[str, float, float]]
-) -> tuple[list[float], list[float]]:
-    """Each measured offer, split where the app recorded its action (before sending): the
-    press to the record (the HTTP request, the status change, finding the caller, locking
-    the call and reserving the agent), and the record to the simulator (the leg and the
-    call saved, the commit, the PHLO request and its arrival). One machine, one clock."""
+def _offer_clocks(
+    cluster: Cluster, measured: list[tuple[str, float, float, float]]
+) -> tuple[dict[str, list[float]], int]:
+    """The measured offers' times, and how many of them found the caller not yet waiting.
+
+    Each offer starts at the later of the press and the caller beginning to wait (their
+    leg's answer, when they hear the queue's music, as the app recorded it): an agent who
+    comes free while the caller's leg is still connecting is offered them when it connects,
+    and that time is the caller's, not the offer's. The offer's action is the last `call` to
+    its agent recorded before its request arrived. One machine, one clock.
+
+    - offer_from_free_ms: from that start to the offer's request reaching the simulator;
+    - offer_in_app_ms / offer_to_phlo_ms: the same, split where the app recorded the offer;
+    - offer_in_django_ms: from the later of the press reaching Django and the caller
+      waiting, to the simulator: the app's own time;
+    - press_on_the_way_ms: the press's way to Django (proxy, server, the hop to a thread)."""
     rows = cluster.sql(
-        "select target, extract(epoch from created_at) from calls_action where kind = 'call'"
+        "select a.target, extract(epoch from a.created_at), extract(epoch from min(m.answered_at))"
+        " from calls_action a join calls_member m on m.call_id = a.call_id"
+        " and m.role = 'customer' where a.kind = 'call' group by a.id"
     )
-    recorded: dict[str, list[float]] = {}
-    for target, at in rows:
-        recorded.setdefault(target, []).append(float(at))
-    in_app, to_phlo = [], []
-    for endpoint, pressed, arrived in measured:
-        # The offer's action: the last one recorded before its request arrived.
-        at = max((t for t in recorded.get(endpoint, []) if t <= arrived), default=None)
-        if at is not None and at >= pressed:
-            in_app.append(ms(at - pressed))
-            to_phlo.append(ms(arrived - at))
-    return in_app, to_phlo
+    recorded: dict[str, list[tuple[float, float]]] = {}
+    for target, at, waiting in rows:
+        if waiting is not None:
+            recorded.setdefault(target, []).append((float(at), float(waiting)))
+    clocks: dict[str, list[float]] = {
+        key: []
+        for key in (
+            "offer_from_free_ms",
+            "offer_in_app_ms",
+            "offer_to_phlo_ms",
+            "offer_in_django_ms",
+            "press_on_the_way_ms",
+        )
+    }
+    before_the_wait = 0
+    for endpoint, pressed, reached, arrived in measured:
+        found = [r for r in recorded.get(endpoint, []) if r[0] <= arrived]
+        if not found:
+            continue
+        at, waiting = max(found)
+        before_the_wait += waiting > pressed
+        start = max(pressed, waiting)
+        clocks["offer_from_free_ms"].append(ms(arrived - start))
+        clocks["offer_in_app_ms"].append(ms(at - start))
+        clocks["offer_to_phlo_ms"].append(ms(arrived - at))
+        if not math.isnan(reached):  # the header was there
+            clocks["offer_in_django_ms"].append(ms(arrived - max(reached, waiting)))
+            clocks["press_on_the_way_ms"].append(ms(reached - pressed))
+    return clocks, before_the_wait
