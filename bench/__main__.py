@@ -9,9 +9,10 @@ for the multi-process figures, Redis (REDIS_URL, else redis://127.0.0.1:6379/0).
 and drops its own database and uses its own channel-layer prefix. Every load goes to
 127.0.0.1 only, and every phase is bounded in count and time.
 
-With py-spy (in the bench extra), the ingestion, the heaviest push run, the buttons and the
-queue each profile one app process's CPU while they load it; the report's "Where the CPU
-goes" sums the samples (bench/profile.py) and var/bench-profiles/ keeps them raw.
+With py-spy (in the bench extra), the ingestion, the heaviest push run, the desktops
+connecting, the buttons and the queue each profile one app process's CPU while they load
+it; the report's "Where the CPU goes" sums the samples (bench/profile.py) and
+var/bench-profiles/ keeps them raw.
 """
 
 from __future__ import annotations
@@ -393,10 +394,20 @@ class Bench:
         if extra > 0:
             rows += self.cluster.seed("load", {"agents": 0, "idle_agents": extra})["agents"]
         (server,) = self.cluster.start_servers(1, **self.production_env())
+        sampled: dict = {}
         try:
-            found = asyncio.run(idle_capacity(self.cluster, server, rows, steps=steps))
+            found = asyncio.run(
+                idle_capacity(
+                    self.cluster,
+                    server,
+                    rows,
+                    steps=steps,
+                    during=self.profiled(server, "capacity", sampled),
+                )
+            )
         finally:
             self.cluster.stop_servers()
+        found |= sampled
         found["layer"] = "redis" if self.redis_url else "in-memory"
         self.results["capacity"] = found
         say(

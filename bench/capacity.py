@@ -13,6 +13,7 @@ import json
 import random
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from bench.common import close_sockets, ms, open_sockets
 from bench.stats import summary
@@ -24,8 +25,14 @@ PING_SAMPLE = 50
 
 
 async def idle_capacity(
-    cluster: Cluster, server: Server, rows: Sequence[dict], *, steps: Sequence[int]
+    cluster: Cluster,
+    server: Server,
+    rows: Sequence[dict],
+    *,
+    steps: Sequence[int],
+    during: AbstractContextManager | None = None,
 ) -> dict:
+    """`during` is entered for the steps (the desktops connecting), not the warm-up."""
     held: list[WebSocket] = []
     points: list[dict] = []
     pings: list[float] = []
@@ -35,22 +42,8 @@ async def idle_capacity(
             cluster, [server], [("/ws/desktop/", row["session_key"]) for row in rows[:WARM]]
         )
         points.append({"sockets": len(held), "rss_kb": server.rss_kb()})
-        for target in steps:
-            batch = rows[len(held) : target]
-            started = time.monotonic()
-            held += await open_sockets(
-                cluster, [server], [("/ws/desktop/", row["session_key"]) for row in batch]
-            )
-            opened = time.monotonic() - started
-            await asyncio.sleep(1.0)  # let the process settle before reading its memory
-            alive = sum(1 for ws in held if ws.close_code is None)
-            points.append(
-                {
-                    "sockets": alive,
-                    "rss_kb": server.rss_kb(),
-                    "connect_per_second": len(batch) / opened if opened else 0.0,
-                }
-            )
+        with during or nullcontext():
+            await _steps(cluster, server, rows, steps=steps, held=held, points=points)
         pings = await _heartbeats(random.Random(7).sample(held, min(PING_SAMPLE, len(held))))
     finally:
         await close_sockets(held)
@@ -63,6 +56,38 @@ async def idle_capacity(
         "kb_per_socket": per_conn,
         "heartbeat_ms": summary(pings),
     }
+
+
+async def _steps(
+    cluster: Cluster,
+    server: Server,
+    rows: Sequence[dict],
+    *,
+    steps: Sequence[int],
+    held: list[WebSocket],
+    points: list[dict],
+) -> None:
+    """Open the desktops step by step, adding to `held`, with a point per step."""
+    for target in steps:
+        batch = rows[len(held) : target]
+        started = time.monotonic()
+        held.extend(
+            await open_sockets(
+                cluster,
+                [server],
+                [("/ws/desktop/", row["session_key"]) for row in batch],
+            )
+        )
+        opened = time.monotonic() - started
+        await asyncio.sleep(1.0)  # let the process settle before reading its memory
+        alive = sum(1 for ws in held if ws.close_code is None)
+        points.append(
+            {
+                "sockets": alive,
+                "rss_kb": server.rss_kb(),
+                "connect_per_second": len(batch) / opened if opened else 0.0,
+            }
+        )
 
 
 async def _heartbeats(sockets: Sequence[WebSocket]) -> list[float]:

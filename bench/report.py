@@ -19,6 +19,7 @@ TARGETS = {
     "kb_per_socket": 30.0,
     "action_overhead_ms": 5.0,
     "queue_offer_p99_ms": 100.0,
+    "reconnects_per_second": 200.0,
     "wallboard_ms": 300.0,
     "wallboard_kb": 1024.0,
 }
@@ -86,6 +87,18 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
                 and capacity["kb_per_socket"] <= TARGETS["kb_per_socket"],
             )
         )
+        rate = reconnect_rate(capacity)
+        if rate is not None:
+            rows.append(
+                (
+                    f"≥ {TARGETS['reconnects_per_second']:.0f} desktop (re)connects a second"
+                    " per process, each sent its full state",
+                    f"{_f(rate, 0)}/s over {capacity['held'] - capacity['points'][0]['sockets']:,}"
+                    " desktops",
+                    "-",
+                    rate >= TARGETS["reconnects_per_second"],
+                )
+            )
     render = results.get("render") or []
     if render:
         for page in ("desktop", "wallboard"):
@@ -647,3 +660,16 @@ def _queue_verdicts(queue: dict) -> list[tuple[str, str, str, bool | None]]:
             )
         )
     return rows
+
+
+def reconnect_rate(capacity: dict) -> float | None:
+    """Desktops connected per second over the capacity phase's steps (each one handshaken,
+    signed in and sent its full state), or None without a timed step."""
+    steps = [
+        (later["sockets"] - earlier["sockets"], later.get("connect_per_second") or 0.0)
+        for earlier, later in zip(capacity["points"], capacity["points"][1:], strict=False)
+    ]
+    timed = [(added, rate) for added, rate in steps if added > 0 and rate > 0]
+    if not timed:
+        return None
+    return sum(added for added, _ in timed) / sum(added / rate for added, rate in timed)

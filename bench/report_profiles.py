@@ -16,6 +16,9 @@ def profiled_runs(results: dict) -> list[tuple[str, dict]]:
                 f" {run['push']['rate']:.0f} cb/s sent"
             )
             found.append((label, run["profile"]))
+    capacity = results.get("capacity") or {}
+    if "profile" in capacity:
+        found.append(("desktops connecting", capacity["profile"]))
     actions = results.get("actions") or {}
     if "profile" in actions:
         found.append(("hold/unhold buttons", actions["profile"]))

@@ -196,3 +196,16 @@ def test_the_queue_offer_is_timed_from_the_callers_wait_and_also_from_the_app():
     assert "| the app's own time: from the press reaching it" in text
     results["queue"]["offer_in_django_ms"] = clock(120.0)
     assert verdicts(results)[-1][-1] is False
+
+
+def test_the_reconnect_rate_is_the_desktops_added_over_the_time_the_steps_took():
+    results = _results(push_p99=30, echo_p99=25, webhook=300, held=2500)
+    # 980 desktops at 49/s (20 s), then 1,000 at 100/s (10 s), then 500 at 50/s (10 s).
+    results["capacity"]["points"] = [
+        {"sockets": 20, "rss_kb": 90_000},
+        {"sockets": 1000, "rss_kb": 100_000, "connect_per_second": 49.0},
+        {"sockets": 2000, "rss_kb": 110_000, "connect_per_second": 100.0},
+        {"sockets": 2500, "rss_kb": 120_000, "connect_per_second": 50.0},
+    ]
+    (row,) = [v for v in verdicts(results) if "(re)connects" in v[0]]
+    assert row[1] == "62/s over 2,480 desktops" and row[-1] is False
