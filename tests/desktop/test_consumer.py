@@ -232,7 +232,9 @@ async def test_a_push_without_html_makes_the_desktop_resync(alice):
 
 async def test_an_expired_wrap_up_is_flipped_by_the_open_desktop(alice, settings):
     """The server, not the page's clock, returns the agent to Available; every tab hears it."""
-    ends = timezone.now() + timedelta(milliseconds=300)
+    # Far enough ahead that both tabs have connected and shown the wrap-up first, even on a
+    # loaded machine (300 ms was not: the first full state already said Available).
+    ends = timezone.now() + timedelta(milliseconds=1500)
     await sync_to_async(Agent.objects.filter(pk=alice.pk).update)(
         status="wrap_up", wrap_up_until=ends
     )
