@@ -15,12 +15,13 @@ from django.urls import path  # noqa: E402
 from bench.consumers import EchoConsumer  # noqa: E402
 from calls.publisher import bind_to_server  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
+from contactcenter.request_threads import RequestThreads  # noqa: E402
 from contactcenter.websockets import websocket_urlpatterns  # noqa: E402
 
 application = bind_to_server(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": RequestThreads(django_asgi_app),
             "websocket": ExactOriginValidator(
                 AuthMiddlewareStack(
                     URLRouter(

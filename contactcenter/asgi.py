@@ -11,16 +11,20 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from calls.publisher import bind_to_server  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
+from contactcenter.request_threads import RequestThreads  # noqa: E402
 from contactcenter.server_limits import answer_overlong_lines  # noqa: E402
 from contactcenter.websockets import websocket_urlpatterns  # noqa: E402
 
 # Under daphne, a request line or header too long to read gets a 4xx instead of a hang-up.
 answer_overlong_lines()
 
+# Each request's sync code in a thread of its own, reused by later requests.
+http_application = RequestThreads(django_asgi_app)
+
 application = bind_to_server(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": http_application,
             "websocket": ExactOriginValidator(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
             ),
