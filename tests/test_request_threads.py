@@ -10,9 +10,10 @@ import json
 import threading
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import HttpCommunicator
 
+from calls.models import Member
 from contactcenter.request_threads import RequestThreads
 
 
@@ -124,3 +125,62 @@ async def test_the_products_http_requests_go_through_it_and_share_a_thread():
     # The second request ran on the first one's thread (where, say, the PHLO client keeps
     # its connection between requests), and gave it back.
     assert asgi.http_application._idle[-1] is executor
+
+
+@pytest.fixture
+def phlo_connections(monkeypatch) -> list[tuple[str, int]]:
+    """Every connection the simulator accepts (patched before it starts)."""
+    from calls.simulator.server import SimulatorHTTPServer
+
+    accepted: list[tuple[str, int]] = []
+    original = SimulatorHTTPServer.process_request
+
+    def counting(self, request, client_address):
+        accepted.append(client_address)
+        original(self, request, client_address)
+
+    monkeypatch.setattr(SimulatorHTTPServer, "process_request", counting)
+    return accepted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_button_reuses_the_first_ones_connection_to_phlo(
+    phlo_connections, app_sim, alice, dana
+):
+    """Through the product's ASGI application, as the browser's buttons go: the thread
+    that served the first press serves the next, and its PHLO client keeps the connection
+    (with Plivo, its TLS session too). A new thread per request opened one per press."""
+    from contactcenter import asgi
+    from tests.desktop.test_views import answered_call, leg
+    from tests.sockets import session_of
+
+    call = answered_call(app_sim, alice, dana)
+    customer = leg(call)
+    token = "c" * 32  # the CSRF cookie and header must match
+    headers = [
+        (b"host", b"localhost"),
+        (b"cookie", f"sessionid={session_of(alice.user)}; csrftoken={token}".encode()),
+        (b"x-csrftoken", token.encode()),
+        (b"hx-request", b"true"),
+    ]
+
+    def press(action: str) -> int:
+        async def post() -> int:
+            url = f"/desktop/members/{customer.pk}/actions/{action}/"
+            button = HttpCommunicator(asgi.application, "POST", url, headers=headers)
+            status = (await button.get_response())["status"]
+            await button.wait(10)
+            return status
+
+        return async_to_sync(post)()
+
+    assert press("hold") == 200
+    after_first = len(phlo_connections)
+    app_sim.advance(1)  # the hold's callbacks arrive: the customer is on hold
+    customer.refresh_from_db()
+    assert customer.state == Member.State.ON_HOLD
+    assert press("unhold") == 200
+    app_sim.advance(1)
+    customer.refresh_from_db()
+    assert customer.state == Member.State.TALKING
+    assert len(phlo_connections) == after_first
