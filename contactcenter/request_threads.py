@@ -2,14 +2,17 @@
 
 Under ASGI, Django runs all of a request's sync code (middleware, view, ORM) in one thread
 of its own: asgiref gives each request a new single-thread executor and, when the request
-ends, starts another thread to shut it down. Two threads started and stopped per request
-were about a tenth of a busy process's CPU in the bench's profile (the pooling that
-django/asgiref#306 proposes is not in asgiref). asgiref's ThreadSensitiveContext also takes
-an executor that the caller owns; Django's own context then defers to it. So each request
-here gets an executor from a small pool: it still has a thread to itself for its whole
-life, as before, and the thread serves a later request afterwards, as a WSGI server's
-threads do (Django closes or returns the request's database connection when it ends, as
-with any server).
+ends, starts another thread to shut it down (the pooling django/asgiref#306 proposes is not
+in asgiref). Two threads started and stopped per request cost little by themselves; what
+they lost matters more: whatever is kept per thread lives one request only. The PHLO client
+is kept per thread so that its connection to Plivo, and its TLS session, serve the next
+action; with a thread per request, every button opened a new connection.
+
+asgiref's ThreadSensitiveContext also takes an executor that the caller owns, and Django's
+own context then defers to it. So each request here gets a single-thread executor from a
+small pool: it still has a thread to itself for its whole life, as before, and the thread
+serves a later request afterwards, as a WSGI server's threads do (Django closes or returns
+the request's database connection when it ends, as with any server).
 """
 
 from __future__ import annotations
