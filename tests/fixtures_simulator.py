@@ -209,3 +209,20 @@ def app_sim_each_vocabulary(request, live_server, settings, make_phlo_sim):
         vocabulary=request.param,
         answer_delay=1.0,
     )
+
+
+@pytest.fixture
+def accepted(monkeypatch) -> list[tuple[str, int]]:
+    """The client address of every connection a simulator accepts (request it before the
+    simulator starts)."""
+    from calls.simulator.server import SimulatorHTTPServer
+
+    addresses: list[tuple[str, int]] = []
+    original = SimulatorHTTPServer.process_request
+
+    def counting(self, request, client_address):
+        addresses.append(client_address)
+        original(self, request, client_address)
+
+    monkeypatch.setattr(SimulatorHTTPServer, "process_request", counting)
+    return addresses

@@ -20,20 +20,6 @@ STATE = b"GET /_sim/state HTTP/1.1\r\n\r\n"
 
 
 @pytest.fixture
-def accepted(monkeypatch) -> list[tuple[str, int]]:
-    """The client address of every connection the simulator accepts (patch before start)."""
-    addresses: list[tuple[str, int]] = []
-    original = SimulatorHTTPServer.process_request
-
-    def counting(self, request, client_address):
-        addresses.append(client_address)
-        original(self, request, client_address)
-
-    monkeypatch.setattr(SimulatorHTTPServer, "process_request", counting)
-    return addresses
-
-
-@pytest.fixture
 def sim(accepted, make_phlo_sim, callback_sink):
     return make_phlo_sim(callback_url=callback_sink.url)
 
