@@ -113,41 +113,77 @@ def _own_fields(model) -> list[str]:
 _CUSTOMER_CARD = ("name", "phone", "notes")
 
 
+# What a desktop shows of a call's related rows, and of each member's: each user is three
+# names, not ~11 columns with a password hash, and the pending action only its kind.
+_CALL_RELATED = (
+    "customer",
+    "owner__user",
+    "transfer_from__user",
+    "transfer_to_agent__user",
+    "pending_action",
+    "queue",
+)
+
+
+def _call_fields() -> list[str]:
+    return [
+        *_own_fields(Call),
+        "queue__name",
+        *(f"customer__{f}" for f in _CUSTOMER_CARD),
+        *_names("owner"),
+        *_names("transfer_from"),
+        *_names("transfer_to_agent"),
+        "pending_action__kind",
+    ]
+
+
+def _member_fields() -> list[str]:
+    return [
+        *_own_fields(Member),
+        *_names("agent"),
+        # With the names, what a push needs of each agent on the call: whose supervisor
+        # flag to take from the cache (`agents.profiles`), so it need not read them again.
+        *("agent__endpoint", "agent__user__is_superuser", "agent__user__is_active"),
+        *(f"customer__{f}" for f in _CUSTOMER_CARD),
+    ]
+
+
 def _call_queryset() -> QuerySet[Call]:
-    # Only what the desktop shows of related rows: each user is three names, not ~11
-    # columns with a password hash, and the pending action only its kind.
     members = (
         Member.objects.select_related("agent__user", "customer")
-        .only(
-            *_own_fields(Member),
-            *_names("agent"),
-            # With the names, what a push needs of each agent on the call: whose supervisor
-            # flag to take from the cache (`agents.profiles`), so it need not read them again.
-            *("agent__endpoint", "agent__user__is_superuser", "agent__user__is_active"),
-            *(f"customer__{f}" for f in _CUSTOMER_CARD),
-        )
-        .order_by("created_at", "pk")
+        .only(*_member_fields())
+        # Unordered: readers sort a call's few members (`in_arrival_order`), cheaper than
+        # compiling an ORDER BY.
+        .order_by()
     )
     return (
-        Call.objects.select_related(
-            "customer",
-            "owner__user",
-            "transfer_from__user",
-            "transfer_to_agent__user",
-            "pending_action",
-            "queue",
-        )
-        .only(
-            *_own_fields(Call),
-            "queue__name",
-            *(f"customer__{f}" for f in _CUSTOMER_CARD),
-            *_names("owner"),
-            *_names("transfer_from"),
-            *_names("transfer_to_agent"),
-            "pending_action__kind",
-        )
+        Call.objects.select_related(*_CALL_RELATED)
+        .only(*_call_fields())
         .prefetch_related(Prefetch("members", queryset=members))
     )
+
+
+def _call_through_its_members(*, call_id: int) -> Call | None:
+    """The call as `_call_queryset` gives it, read in one query from the side of its
+    members (each row joins the call); None when it has no members yet."""
+    rows = list(
+        Member.objects.filter(call_id=call_id)
+        .select_related("agent__user", "customer", *(f"call__{r}" for r in _CALL_RELATED))
+        .only(*_member_fields(), *(f"call__{f}" for f in _call_fields()))
+        .order_by()
+    )
+    if not rows:
+        return None
+    call = rows[0].call
+    for member in rows:
+        member.call = call  # one instance, as a prefetch would give
+    # Stored as `prefetch_related` stores a prefetch, so that `call.members.all()` and
+    # everything built on it read these rows without a query.
+    members = call.members.all()
+    members._result_cache = rows
+    members._prefetch_done = True
+    call._prefetched_objects_cache = {"members": members}
+    return call
 
 
 def _wrap_ups() -> Prefetch:
@@ -167,9 +203,12 @@ def _some_part_ended(call: Call) -> bool:
 
 
 def call_for_desktop(*, call_id: int) -> Call | None:
-    """One call with everything any agent's view of it needs: two queries, and two more once
-    an agent's part of it has ended (who still owes its wrap-up, whom it was handed to)."""
-    call = _call_queryset().filter(pk=call_id).first()
+    """One call with everything any agent's view of it needs: one query (two for a call
+    with no members yet), and two more once an agent's part of it has ended (who still owes
+    its wrap-up, whom it was handed to)."""
+    call = _call_through_its_members(call_id=call_id)
+    if call is None:
+        call = next(iter(_call_queryset().filter(pk=call_id).order_by()), None)
     if call is not None and _some_part_ended(call):
         prefetch_related_objects([call], _wrap_ups(), _handed_over())
     return call
@@ -237,7 +276,7 @@ def call_customer(*, call: Call) -> Customer | None:
     `call` must come from `call_for_desktop` (members prefetched)."""
     if call.customer_id:
         return call.customer
-    leg = _customer_leg(list(call.members.all()))
+    leg = _customer_leg(call.members.in_arrival_order())
     return leg.customer if leg else None
 
 
@@ -312,7 +351,7 @@ class CallView:
             return "Transferred" if self.transferred_to else "You left"
         if not self.is_live:
             return "Ended"
-        return call_phase(call=self.call, members=list(self.call.members.all()))
+        return call_phase(call=self.call, members=self.call.members.in_arrival_order())
 
     @property
     def outcome_text(self) -> str:
@@ -384,7 +423,7 @@ def call_view(
         return None
     if supervisor is None:
         supervisor = is_supervisor(agent.user)
-    members = list(call.members.all())
+    members = call.members.in_arrival_order()
     live = placement == "live"
     actions = (
         rules.available_actions(

@@ -57,7 +57,7 @@ def members_with_their_call(*, member_id: int, call_id: int | None = None) -> li
         members = members.filter(call_id__in=Member.objects.filter(pk=member_id).values("call_id"))
     else:
         members = members.filter(call_id=call_id)
-    found = list(members)
+    found = members.in_arrival_order()
     if found:
         call = found[0].call
         for member in found:

@@ -153,7 +153,7 @@ def entering_state(*, call: Call, member: Member, machine: bool) -> str:
     wait music); anyone else, and everyone once an agent is there, talks."""
     if machine:
         return State.VOICEMAIL
-    if member.role == Role.CUSTOMER and not _agent_on_call(call.members.all()):
+    if member.role == Role.CUSTOMER and not _agent_on_call(call.members.in_arrival_order()):
         return State.WAITING
     return State.TALKING
 
@@ -183,7 +183,7 @@ def call_changed(
     A call becomes active when a member first talks and ends when no member is live.
     """
     at = at or timezone.now()
-    members = list(call.members.all()) if members is None else list(members)
+    members = call.members.in_arrival_order() if members is None else list(members)
     before = (call.is_live, call.owner_id, {m.pk for m in members if m.is_live})
     # A queued caller who had not been answered: who waits in their queue may change.
     was_waiting = call.queue_id is not None and call.is_live and call.answered_at is None

@@ -264,7 +264,7 @@ def _apply_locked(*, event: CallbackEvent, notice: CallbackNotice | None) -> _Re
         return _Result(Outcome.UNMATCHED, _join(notice.note, _unmatched_note(notice)))
     # Read once under the lock: the member is found among them, and a plain move hands
     # them on to `call_changed`.
-    members = list(call.members.all())
+    members = call.members.in_arrival_order()
     member = (
         _member_in_call(members=members, notice=notice, by_conference=by_conference)
         if notice.has_participant
@@ -332,7 +332,8 @@ def _lock_found_call(*, notice: CallbackNotice) -> tuple[Call | None, bool]:
         bound = Call.objects.select_for_update(of=("self",)).filter(
             members__call_uuid=notice.call_uuid
         )
-        if call := bound.first():
+        # By key, not `.first()`: its ORDER BY is costly to compile (see `in_arrival_order`).
+        if call := next(iter(bound.order_by()[:1]), None):
             return call, False
     call_id, by_conference = _find_call(notice=notice, by_leg=False)
     if call_id is None:
@@ -461,7 +462,7 @@ def _outcome_changes(call: Call) -> bool:
     ends), so that a late exit that changes nothing pushes nothing."""
     if call.is_live:
         return False
-    return call_outcome(call=call, members=list(call.members.all())) != call.outcome
+    return call_outcome(call=call, members=call.members.in_arrival_order()) != call.outcome
 
 
 # How a leg that left ended, by the provider's exit cause: hung up at its end, or cancelled

@@ -74,7 +74,7 @@ def call_offer(
             if skip_if_busy and Call.objects.filter(pk=call_id).exists():
                 raise CallBusy(call_id) from None
             return None
-        members = list(call.members.all())
+        members = call.members.in_arrival_order()
         caller = waiting_customer(call=call, members=members)
         if caller is None:
             return None

@@ -13,13 +13,15 @@ MPC = callbacks("mpc_call_lifecycle")
 
 # Stored (1); applied with the call locked (5: the call found by the leg's uuid and locked in
 # one, its members, the member's UPDATE, the call's UPDATE for the new state, the event's
-# outcome recorded where none is yet); then the agent's push (3: the call, its members with
-# their agents, the customer's history; the supervisor flag comes from the cached profile).
+# outcome recorded where none is yet); then the agent's push (2: the call with its members
+# and their agents, read from the members' side in one; the customer's history; the
+# supervisor flag comes from the cached profile).
 # Was 17, then 13 (bench/NOTES.md); then 9: the callback's row is no longer locked first
 # (the outcome's conditional UPDATE makes a second delivery roll back instead), presence is
 # not asked to follow a hold (no leg came or went: its 2 queries), and the push takes its
-# agents from the members it reads anyway. Issue 13's target is 6: see bench/NOTES.md.
-CALLBACK_APPLIED_AND_PUSHED = 9
+# agents from the members it reads anyway; then 8, the push's call and members in one query.
+# Issue 13's target is 6: see bench/NOTES.md.
+CALLBACK_APPLIED_AND_PUSHED = 8
 
 
 def _real(queries: CaptureQueriesContext) -> list[str]:
