@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Action, Call, CallbackEvent, Member, WrapUp
+from contactcenter.compiled_reads import CompiledRead
 
 _CALL_RELATED = (
     "owner__user",
@@ -45,19 +46,31 @@ def call_with_members(*, call_id: int) -> Call:
     return _calls().get(pk=call_id)
 
 
+def _members_and_call() -> QuerySet[Member]:
+    return _members().select_related("call__transfer_from__user", "call__transfer_to_agent__user")
+
+
+# Every member's button reads these: compiled once per thread (contactcenter.compiled_reads).
+_read_members_of_call = CompiledRead(
+    lambda *, call_id: _members_and_call().filter(call_id=call_id), names=("call_id",)
+)
+_read_members_of_members_call = CompiledRead(
+    lambda *, member_id: _members_and_call().filter(
+        call_id__in=Member.objects.filter(pk=member_id).values("call_id")
+    ),
+    names=("member_id",),
+)
+
+
 def members_with_their_call(*, member_id: int, call_id: int | None = None) -> list[Member]:
     """Every member of `member_id`'s call (of `call_id` when the caller knows it), each with
     its agent or customer, and the call with its transfer's agents, which every row shares:
     what a member's button checks, in 1 query (the call and its members were 2, plus 1 for
     the member's call)."""
-    members = _members().select_related(
-        "call__transfer_from__user", "call__transfer_to_agent__user"
-    )
     if call_id is None:
-        members = members.filter(call_id__in=Member.objects.filter(pk=member_id).values("call_id"))
+        found = _read_members_of_members_call(member_id=int(member_id))
     else:
-        members = members.filter(call_id=call_id)
-    found = members.in_arrival_order()
+        found = _read_members_of_call(call_id=int(call_id))
     if found:
         call = found[0].call
         for member in found:
