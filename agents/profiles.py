@@ -16,8 +16,10 @@ from agents.permissions import supervisor_ids
 
 # A backstop only: every change that matters forgets the entry at once (`forget_profiles`,
 # from agents.signals); this bounds what a change made behind the signals' back (a raw
-# UPDATE of an endpoint, say) can leave.
-PROFILE_SECONDS = 30
+# UPDATE of an endpoint, say) can leave. Was 30 s: an agent's pushes come minutes apart on
+# a quiet call, so most of them missed and asked PostgreSQL for the supervisor flag (16% of
+# a push process's CPU at 1,000 desktops, bench/NOTES.md).
+PROFILE_SECONDS = 600
 # The fields of an agent a profile carries; the rest (status...) are read when used, so they
 # are never stale.
 _CARRIED = ("id", "user_id", "endpoint")

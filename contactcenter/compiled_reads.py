@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.query import ModelIterable
 from django.db.models.sql.constants import MULTI
 
 # Markers for the values: integers that no row's key or bound will equal by chance.
@@ -69,6 +70,9 @@ class CompiledRead:
         kept = getattr(self._local, "kept", None)
         if kept is None:
             queryset = self._build(**self._markers)
+            if queryset._iterable_class is not ModelIterable:
+                # values() and the like run the compiler's own execute_sql: the markers.
+                raise ValueError("a compiled read gives model instances only")
             compiler = queryset.query.get_compiler(using=queryset.db)
             sql, params = compiler.as_sql()
             by_marker = {m: name for name, m in self._markers.items()}

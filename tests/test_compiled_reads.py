@@ -113,3 +113,9 @@ def test_a_read_refuses_values_it_cannot_substitute():
     unused = CompiledRead(lambda *, call_id: Member.objects.all(), names=("call_id",))
     with pytest.raises(ValueError, match="exactly once"):
         unused(call_id=7)
+    values = CompiledRead(
+        lambda *, call_id: Member.objects.filter(call_id=call_id).values_list("pk"),
+        names=("call_id",),
+    )
+    with pytest.raises(ValueError, match="model instances only"):
+        values(call_id=7)
