@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from agents.models import Agent
-from agents.permissions import is_supervisor
 from agents.presence import away_reasons
 from agents.profiles import supervisors_among
 from agents.selectors import (
@@ -121,7 +120,9 @@ def render_agent_status(*, agent_id: int) -> tuple[str, str] | None:
 
 
 def calls_context(*, agent: Agent, at: datetime) -> dict:
-    supervisor = is_supervisor(agent.user)
+    # From the cached profile, which this fills when it is missing: the pushes to this
+    # desktop then find it (a desktop connects before its first push).
+    supervisor = agent.user_id in supervisors_among(agents=[agent])
     views = [
         v
         for v in (
