@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from agents.live import CLOSE_RECHECK, Throttle, active_user
 from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.models import Agent
-from agents.presence import agent_wrap_up_expire
+from agents.presence import agent_wrap_up_due, agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group, queue_group
 from agents.rendering import render_full_state
@@ -100,9 +100,11 @@ class DesktopConsumer(LiveConsumer):
                 logger.exception("giving queued callers their exit failed; retried later")
 
     def full_state(self) -> tuple[str, datetime | None]:
-        # Flip an expired wrap-up first, then render everything.
-        agent_wrap_up_expire(agent_id=self.agent_id)
+        # Flip an expired wrap-up first (its lock only when one is due), then render all.
         agent = Agent.objects.select_related("user").get(pk=self.agent_id)
+        if agent_wrap_up_due(agent=agent):
+            agent_wrap_up_expire(agent_id=self.agent_id)  # or another tab did: read it again
+            agent = Agent.objects.select_related("user").get(pk=self.agent_id)
         return render_full_state(agent=agent), agent.wrap_up_until
 
     # --- group messages (see calls.publishing) --------------------------------------------

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef
 
+from contactcenter.compiled_reads import CompiledRead
+
 SUPERVISE_PERMISSION = "calls.supervise"
 
 
@@ -37,6 +39,13 @@ def supervisor_ids(*, users: Iterable) -> set[int]:
     if granting != [_MODEL_BACKEND]:
         # Another backend may grant the permission its own way: ask it, user by user.
         return found | {u.pk for u in rest if is_supervisor(u)}
+    if len(rest) == 1:  # a desktop connecting, a push to one agent: the usual case
+        return found | set(_read_granted_to_one(user_id=rest[0].pk))
+    return found | set(_granted(user_ids=[u.pk for u in rest]).values_list("pk", flat=True))
+
+
+def _granted(*, user_ids: list[int]):
+    """The users among `user_ids` granted the permission, directly or through a group."""
     app_label, codename = SUPERVISE_PERMISSION.split(".")
     permission = Permission.objects.filter(codename=codename, content_type__app_label=app_label)
     user_model = get_user_model()
@@ -46,7 +55,11 @@ def supervisor_ids(*, users: Iterable) -> set[int]:
     via_group = user_model.groups.through.objects.filter(
         user_id=OuterRef("pk"), group__permissions__in=permission
     )
-    granted = user_model.objects.filter(pk__in=[u.pk for u in rest]).filter(
-        Exists(direct) | Exists(via_group)
-    )
-    return found | set(granted.values_list("pk", flat=True))
+    return user_model.objects.filter(pk__in=user_ids).filter(Exists(direct) | Exists(via_group))
+
+
+# Compiled once (its subqueries cost ~1.5 ms to compile, more than to run).
+_read_granted_to_one = CompiledRead(
+    lambda *, user_id: _granted(user_ids=[user_id]).values_list("pk", flat=True),
+    names=("user_id",),
+)

@@ -168,6 +168,17 @@ def agent_extend_wrap_up(*, agent: Agent, seconds: int, at: datetime | None = No
     return True
 
 
+def agent_wrap_up_due(*, agent: Agent, at: datetime | None = None) -> bool:
+    """Whether this reading of the agent shows a wrap-up that has run out (for
+    `agent_wrap_up_expire` to flip): a check without the lock, for readers who render."""
+    at = at or timezone.now()
+    return (
+        agent.status == Status.WRAP_UP
+        and agent.wrap_up_until is not None
+        and agent.wrap_up_until <= at
+    )
+
+
 def agent_wrap_up_expire(*, agent_id: int, at: datetime | None = None) -> bool:
     """Flip an expired wrap-up to Available (or the pending status). Idempotent and safe to run
     from every open desktop at once: only the caller whose conditional UPDATE wins publishes."""

@@ -244,21 +244,48 @@ def call_for_desktop(*, call_id: int) -> Call | None:
 
 def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
     """The calls on an agent's desktop: live calls they own or have a live leg in, then the
-    calls still waiting for their wrap-up (ended, or gone on without them), oldest first."""
+    calls still waiting for their wrap-up (ended, or gone on without them), oldest first.
+
+    Two steps, as every reconnect runs this: the calls' keys by the agent's own indexes (one
+    query, compiled once; an idle agent's desktop stops there), then the calls themselves by
+    key (the push's read for one call, a wide read for more)."""
     at = at or timezone.now()
-    live_ids = (
-        Call.objects.live()
-        .filter(Q(owner=agent) | Q(members__agent=agent, members__state__in=Member.LIVE_STATES))
-        .values("pk")
+    ids = _read_desktop_call_ids(
+        owner_id=agent.pk,
+        member_agent_id=agent.pk,
+        wrap_up_agent_id=agent.pk,
+        since=at - wrap_up_window(),
     )
-    wrap_ids = calls_awaiting_wrap_up(agent_id=agent.pk, at=at).values("pk")
-    calls = list(
-        _call_queryset()
-        .prefetch_related(_wrap_ups(), _handed_over())
-        .filter(Q(pk__in=live_ids) | Q(pk__in=wrap_ids))
-    )
+    if not ids:
+        return []
+    if len(ids) == 1:
+        call = call_for_desktop(call_id=ids[0])
+        calls = [call] if call is not None else []
+    else:
+        calls = list(
+            _call_queryset().prefetch_related(_wrap_ups(), _handed_over()).filter(pk__in=ids)
+        )
     # The agent's live calls first: the keyboard shortcuts act on the first card.
     return sorted(calls, key=lambda c: (not _on_it(call=c, agent=agent), c.created_at, c.pk))
+
+
+def _desktop_call_ids(
+    *, owner_id: int, member_agent_id: int, wrap_up_agent_id: int, since: datetime
+) -> QuerySet:
+    """Keys of the calls `desktop_calls` shows, each part by its own index (a call's owner,
+    a member's agent, an agent's pending wrap-ups), so that no part scans every call."""
+    owned = Call.objects.live().filter(owner_id=owner_id).values_list("pk")
+    on_it = Member.objects.live_legs().filter(agent_id=member_agent_id).values_list("call_id")
+    owed = calls_awaiting_wrap_up(agent_id=wrap_up_agent_id, since=since).values_list("pk")
+    return owned.order_by().union(on_it.order_by(), owed.order_by()).values_list("pk", flat=True)
+
+
+# Every desktop (re)connect and full render asks this: compiled once.
+_read_desktop_call_ids = CompiledRead(
+    _desktop_call_ids,
+    names=("owner_id", "member_agent_id", "wrap_up_agent_id", "since"),
+    instants=("since",),
+)
 
 
 def _on_it(*, call: Call, agent: Agent) -> bool:

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Action, Call, CallbackEvent, Member, WrapUp
@@ -99,15 +98,15 @@ def wrap_up_window() -> timedelta:
     return timedelta(hours=float(settings.DESKTOP_WRAP_UP_WINDOW_HOURS))
 
 
-def calls_awaiting_wrap_up(*, agent_id: int, at: datetime | None = None) -> QuerySet[Call]:
+def calls_awaiting_wrap_up(*, agent_id: int, since: datetime) -> QuerySet[Call]:
     """Calls on which the agent still owes a wrap-up (a disposition, or a look at how an
-    attempt that reached nobody ended), within the window: ended calls, and live ones their
-    part of has ended (say, after handing the customer over with a transfer)."""
-    at = at or timezone.now()
+    attempt that reached nobody ended), within the window that began `since` (now less
+    `wrap_up_window()`): ended calls, and live ones their part of has ended (say, after
+    handing the customer over with a transfer)."""
     return Call.objects.filter(
         wrap_ups__agent_id=agent_id,
         wrap_ups__done_at__isnull=True,
-        wrap_ups__created_at__gte=at - wrap_up_window(),
+        wrap_ups__created_at__gte=since,
     )
 
 

@@ -3,24 +3,32 @@ for each value, without compiling again; a Django upgrade that changes the compi
 state fails here first."""
 
 import threading
+from datetime import datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from agents.permissions import _granted, supervisor_ids
 from agents.selectors import (
+    _desktop_call_ids,
     _history,
     _members_with_the_call,
+    _read_desktop_call_ids,
     _read_history_beside,
     _read_members_with_the_call,
     customer_history,
+    desktop_calls,
 )
 from calls import selectors
-from calls.models import Call, Member
+from calls.models import Call, Member, WrapUp
+from calls.selectors import wrap_up_window
 from contactcenter.compiled_reads import CompiledRead
 from tests.desktop.test_selectors import call_with
-from tests.factories import make_customer
+from tests.factories import make_agent, make_customer, make_supervisor, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -113,9 +121,78 @@ def test_a_read_refuses_values_it_cannot_substitute():
     unused = CompiledRead(lambda *, call_id: Member.objects.all(), names=("call_id",))
     with pytest.raises(ValueError, match="exactly once"):
         unused(call_id=7)
-    values = CompiledRead(
-        lambda *, call_id: Member.objects.filter(call_id=call_id).values_list("pk"),
+    dicts = CompiledRead(
+        lambda *, call_id: Member.objects.filter(call_id=call_id).values("pk"),
         names=("call_id",),
     )
-    with pytest.raises(ValueError, match="model instances only"):
-        values(call_id=7)
+    with pytest.raises(ValueError, match="model instances or values_list"):
+        dicts(call_id=7)
+    since = CompiledRead(
+        lambda *, at: Member.objects.filter(created_at__gte=at), names=("at",), instants=("at",)
+    )
+    with pytest.raises(TypeError):
+        since(at=datetime(2026, 1, 1))  # naive: which instant is it?
+    with pytest.raises(TypeError):
+        since(at=7)
+
+
+def test_values_list_rows_and_instants_equal_their_plain_queryset(alice):
+    """values_list() rows and datetime values (which SQLite's backend turns into text)."""
+    dana = make_customer(name="Dana Diaz")
+    calls = [Call.objects.create(status="completed", owner=alice, customer=dana) for _ in range(3)]
+    now = timezone.now()
+    for age, call in zip((0, 30, 90), calls, strict=True):
+        Call.objects.filter(pk=call.pk).update(created_at=now - timedelta(minutes=age))
+    read = CompiledRead(
+        lambda *, owner_id, since: (
+            Call.objects.filter(owner_id=owner_id, created_at__gte=since)
+            .values_list("pk", "created_at")
+            .order_by("pk")
+        ),
+        names=("owner_id", "since"),
+        instants=("since",),
+    )
+    for minutes in (1, 60, 120, -1):
+        since = now - timedelta(minutes=minutes)
+        plain = list(
+            Call.objects.filter(owner_id=alice.pk, created_at__gte=since)
+            .values_list("pk", "created_at")
+            .order_by("pk")
+        )
+        assert read(owner_id=alice.pk, since=since) == plain
+        assert len(plain) == {1: 1, 60: 2, 120: 3, -1: 0}[minutes]
+    assert read(owner_id=10**9, since=now - timedelta(days=1)) == []
+
+
+def test_the_desktops_call_keys_equal_each_parts_plain_read(alice, bob):
+    dana = make_customer(name="Dana Diaz")
+    mine = call_with((alice, "talking"), (dana, "talking"), owner=alice)
+    joined = call_with((bob, "talking"), (alice, "dialling"), owner=bob)
+    left = call_with((bob, "talking"), (alice, "left"), owner=bob)
+    owed = Call.objects.create(status="completed", owner=alice, ended_at=timezone.now())
+    stale = Call.objects.create(status="completed", owner=alice, ended_at=timezone.now())
+    WrapUp.objects.create(call=owed, agent=alice)
+    WrapUp.objects.create(call=left, agent=alice)
+    WrapUp.objects.create(call=stale, agent=alice, created_at=timezone.now() - timedelta(days=2))
+    since = timezone.now() - wrap_up_window()
+    for agent, expected in (
+        (alice, {mine.pk, joined.pk, left.pk, owed.pk}),
+        (bob, {joined.pk, left.pk}),
+    ):
+        args = {"owner_id": agent.pk, "member_agent_id": agent.pk, "wrap_up_agent_id": agent.pk}
+        compiled = _read_desktop_call_ids(**args, since=since)
+        plain = list(_desktop_call_ids(**args, since=since))
+        assert sorted(compiled) == sorted(plain) and set(compiled) == expected
+        assert len(compiled) == len(set(compiled))  # a call both owned and joined: once
+    assert desktop_calls(agent=make_agent()) == []
+
+
+def test_the_supervisor_flag_of_one_user_equals_the_plain_query():
+    direct = make_user(username="direct")
+    direct.user_permissions.add(Permission.objects.get(codename="supervise"))
+    grouped = make_supervisor(username="grouped")
+    nobody = make_user(username="nobody")
+    for user in (direct, grouped, nobody, direct):
+        plain = set(_granted(user_ids=[user.pk]).values_list("pk", flat=True))
+        assert supervisor_ids(users=[user]) == plain == ({user.pk} if user != nobody else set())
+    assert supervisor_ids(users=[direct, grouped, nobody]) == {direct.pk, grouped.pk}

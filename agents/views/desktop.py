@@ -14,6 +14,7 @@ from agents.presence import (
     agent_choose_status,
     agent_end_wrap_up,
     agent_extend_wrap_up,
+    agent_wrap_up_due,
     agent_wrap_up_expire,
 )
 from agents.profiles import agent_for_user
@@ -39,8 +40,10 @@ def desktop(request: HttpRequest) -> HttpResponse:
     if agent is None:
         context = {"is_supervisor": is_supervisor(request.user)}
         return render(request, "desktop/no_agent.html", context, status=403)
-    agent_wrap_up_expire(agent_id=agent.pk)
     agent.refresh_from_db()
+    if agent_wrap_up_due(agent=agent):  # flip it before the page shows it
+        agent_wrap_up_expire(agent_id=agent.pk)
+        agent.refresh_from_db()
     context = desktop_context(agent=agent) | {"oob": False, "live_script": "desktop/desktop.js"}
     return render(request, "desktop/desktop.html", context)
 
