@@ -24,6 +24,7 @@ from agents.presence import agent_wrap_up_due, agent_wrap_up_expire
 from agents.profiles import agent_for_user
 from agents.pushes import agent_group, queue_group
 from agents.rendering import render_full_state
+from agents.selectors import agent_with_user
 from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.services.housekeeping import calls_housekeeping_when_due
 
@@ -101,10 +102,10 @@ class DesktopConsumer(LiveConsumer):
 
     def full_state(self) -> tuple[str, datetime | None]:
         # Flip an expired wrap-up first (its lock only when one is due), then render all.
-        agent = Agent.objects.select_related("user").get(pk=self.agent_id)
+        agent = agent_with_user(agent_id=self.agent_id)
         if agent_wrap_up_due(agent=agent):
             agent_wrap_up_expire(agent_id=self.agent_id)  # or another tab did: read it again
-            agent = Agent.objects.select_related("user").get(pk=self.agent_id)
+            agent = agent_with_user(agent_id=self.agent_id)
         return render_full_state(agent=agent), agent.wrap_up_until
 
     # --- group messages (see calls.publishing) --------------------------------------------

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 
 from agents.models import Agent
 from agents.permissions import supervisor_ids
+from contactcenter.compiled_reads import CompiledRead
 
 # A backstop only: every change that matters forgets the entry at once (`forget_profiles`,
 # from agents.signals); this bounds what a change made behind the signals' back (a raw
@@ -29,7 +31,18 @@ _GENERATION = "agents:profiles:generation"
 def agent_for_user(*, user) -> Agent | None:
     if not user or not user.is_authenticated:
         return None
-    return Agent.objects.select_related("user").filter(user=user).first()
+    if type(user.pk) is not int:  # a custom user model's other key: the plain read
+        return _agent_of_user(user_id=user.pk).first()
+    found = _read_agent_of_user(user_id=user.pk)
+    return found[0] if found else None
+
+
+def _agent_of_user(*, user_id) -> QuerySet[Agent]:
+    return Agent.objects.select_related("user").filter(user_id=user_id).order_by()
+
+
+# Every desktop (re)connect asks it: compiled once.
+_read_agent_of_user = CompiledRead(_agent_of_user, names=("user_id",))
 
 
 def agent_by_name(*, text: str) -> Agent | None:

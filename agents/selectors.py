@@ -97,7 +97,19 @@ class QueueRow:
 
 
 def queue_rows(*, agent_id: int | None = None, queue_id: int | None = None) -> list[QueueRow]:
-    """The agent's queues (or one queue) with how many callers wait in each: one query."""
+    """The agent's queues (or one queue) with how many callers wait in each: one query,
+    compiled once for each of the two (every desktop connect asks the agent's)."""
+    if agent_id is not None and queue_id is None:
+        rows = _read_queue_rows_of_agent(agent_id=int(agent_id))
+    elif queue_id is not None and agent_id is None:
+        rows = _read_queue_row(queue_id=int(queue_id))
+    else:
+        rows = _queue_rows(agent_id=agent_id, queue_id=queue_id)
+    return [QueueRow(*row) for row in rows]
+
+
+def _queue_rows(*, agent_id: int | None = None, queue_id: int | None = None) -> QuerySet:
+    """(pk, name, callers waiting, when the longest wait began) rows, by name."""
     waiting = Q(
         calls__status__in=Call.LIVE_STATUSES,
         calls__direction=Call.Direction.INBOUND,
@@ -108,14 +120,36 @@ def queue_rows(*, agent_id: int | None = None, queue_id: int | None = None) -> l
         queues = queues.filter(agents=agent_id)
     if queue_id is not None:
         queues = queues.filter(pk=queue_id)
-    rows = (
-        queues.values("pk", "name")
+    return (
+        queues.values_list("pk", "name")
         .annotate(
             waiting=Count("calls", filter=waiting), since=Min("calls__created_at", filter=waiting)
         )
         .order_by("name")
     )
-    return [QueueRow(r["pk"], r["name"], r["waiting"], r["since"]) for r in rows]
+
+
+_read_queue_rows_of_agent = CompiledRead(
+    lambda *, agent_id: _queue_rows(agent_id=agent_id), names=("agent_id",)
+)
+_read_queue_row = CompiledRead(
+    lambda *, queue_id: _queue_rows(queue_id=queue_id), names=("queue_id",)
+)
+
+
+def agent_with_user(*, agent_id: int) -> Agent:
+    """One agent with their user (Agent.DoesNotExist when gone): compiled once, as every
+    desktop (re)connect reads it."""
+    found = _read_agent_with_user(agent_id=int(agent_id))
+    if not found:
+        raise Agent.DoesNotExist(f"no agent {agent_id}")
+    return found[0]
+
+
+_read_agent_with_user = CompiledRead(
+    lambda *, agent_id: Agent.objects.select_related("user").filter(pk=agent_id).order_by(),
+    names=("agent_id",),
+)
 
 
 # --- Calls -----------------------------------------------------------------------------------

@@ -12,19 +12,25 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agents.models import Agent
 from agents.permissions import _granted, supervisor_ids
+from agents.profiles import _agent_of_user, agent_for_user
 from agents.selectors import (
+    QueueRow,
     _desktop_call_ids,
     _history,
     _members_with_the_call,
+    _queue_rows,
     _read_desktop_call_ids,
     _read_history_beside,
     _read_members_with_the_call,
+    agent_with_user,
     customer_history,
     desktop_calls,
+    queue_rows,
 )
 from calls import selectors
-from calls.models import Call, Member, WrapUp
+from calls.models import Call, Member, Queue, WrapUp
 from calls.selectors import wrap_up_window
 from contactcenter.compiled_reads import CompiledRead
 from tests.desktop.test_selectors import call_with
@@ -196,3 +202,32 @@ def test_the_supervisor_flag_of_one_user_equals_the_plain_query():
         plain = set(_granted(user_ids=[user.pk]).values_list("pk", flat=True))
         assert supervisor_ids(users=[user]) == plain == ({user.pk} if user != nobody else set())
     assert supervisor_ids(users=[direct, grouped, nobody]) == {direct.pk, grouped.pk}
+
+
+def test_an_agents_queues_and_the_agent_of_a_user_equal_their_plain_reads(alice, bob):
+    sales = Queue.objects.create(name="Sales", number="+15550000101")
+    support = Queue.objects.create(name="Support", number="+15550000102")
+    sales.agents.set([alice, bob])
+    support.agents.set([alice])
+    for status, answered in (("active", None), ("active", timezone.now()), ("completed", None)):
+        Call.objects.create(status=status, direction="inbound", queue=sales, answered_at=answered)
+    for agent in (alice, bob, make_agent()):
+        plain = [QueueRow(*row) for row in _queue_rows(agent_id=agent.pk)]
+        assert queue_rows(agent_id=agent.pk) == plain
+    assert [(r.name, r.waiting) for r in queue_rows(agent_id=alice.pk)] == [
+        ("Sales", 1),
+        ("Support", 0),
+    ]
+    for queue in (sales, support):
+        assert queue_rows(queue_id=queue.pk) == [
+            QueueRow(*row) for row in _queue_rows(queue_id=queue.pk)
+        ]
+    assert queue_rows(queue_id=10**9) == []
+
+    for agent in (alice, bob):
+        found = agent_for_user(user=agent.user)
+        assert _fields(found) == _fields(_agent_of_user(user_id=agent.user_id).get())
+        assert _fields(agent_with_user(agent_id=agent.pk)) == _fields(found)
+    assert agent_for_user(user=make_user()) is None
+    with pytest.raises(Agent.DoesNotExist):
+        agent_with_user(agent_id=10**9)
