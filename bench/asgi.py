@@ -3,7 +3,7 @@ the same origin check and auth middleware."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+from contactcenter.asgi_handler import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 django_asgi_app = get_asgi_application()

@@ -1,6 +1,6 @@
 import os
 
-from django.core.asgi import get_asgi_application
+from contactcenter.asgi_handler import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 # Django must be set up before anything imports models (the websocket routes do).

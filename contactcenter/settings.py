@@ -52,9 +52,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # A database down or restarting: 503 with a reason, not a 500 page.
     "contactcenter.middleware.DatabaseUnavailableAnswer",
-    # Last: the chain above runs in one thread per request (see the class).
-    "contactcenter.middleware.OneThreadChain",
 ]
+# Under ASGI the chain and the view run in one thread hop (contactcenter.asgi_handler).
 
 ROOT_URLCONF = "contactcenter.urls"
 WSGI_APPLICATION = "contactcenter.wsgi.application"
