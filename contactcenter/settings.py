@@ -131,7 +131,9 @@ else:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, with one connection pool per process, not per request
+            # or websocket (contactcenter.cache).
+            "BACKEND": "contactcenter.cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CHANNELS_PREFIX", "contactcenter"),
             "OPTIONS": {
