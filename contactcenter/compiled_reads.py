@@ -7,11 +7,12 @@ builds its queryset once with marker values, keeps the compiler Django made for 
 later runs the same SQL with the real values; Django itself still turns the rows into
 models (its `ModelIterable`, `prefetch_related`), from the kept compiler's state.
 
-Only for reads whose shape never varies with the values (no `None`, no lists, no
-`select_for_update`), whose values are integers or aware datetimes (a marker must come back
-among the compiled parameters, as it is or as the backend adapts a datetime), and which give
-model instances or `values_list()` rows. `tests/test_compiled_reads.py` holds each read in
-use equal to its plain queryset, so a Django upgrade that changes the compiler fails there.
+Only for reads whose shape never varies with the values (no `None`, no list whose length
+varies, no `select_for_update`), whose values are integers or aware datetimes (a marker
+must come back among the compiled parameters, as it is or as the backend adapts a
+datetime), and which give model instances or `values_list()` rows.
+`tests/test_compiled_reads.py` holds each read in use equal to its plain queryset, so a
+Django upgrade that changes the compiler fails there.
 """
 
 from __future__ import annotations
