@@ -67,6 +67,33 @@ class TestPage:
         assert '"X-CSRFToken"' in html
         assert "test-auth-token" not in html
 
+    def test_the_page_ends_a_wrap_up_that_ran_out_and_keeps_one_still_running(
+        self, alice_client, alice
+    ):
+        from datetime import timedelta
+
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+        from django.utils import timezone
+
+        running_until = timezone.now() + timedelta(seconds=30)
+        Agent.objects.filter(pk=alice.pk).update(status="wrap_up", wrap_up_until=running_until)
+        with CaptureQueriesContext(connection) as queries:
+            html = text(alice_client.get("/"))
+        assert 'data-status="wrap_up"' in html
+        alice.refresh_from_db()
+        assert (alice.status, alice.wrap_up_until) == ("wrap_up", running_until)
+        # Nothing due: the agent's row is read, not locked.
+        assert not any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
+
+        Agent.objects.filter(pk=alice.pk).update(
+            wrap_up_until=timezone.now() - timedelta(seconds=1)
+        )
+        html = text(alice_client.get("/"))
+        assert 'data-status="available"' in html
+        alice.refresh_from_db()
+        assert (alice.status, alice.wrap_up_until) == ("available", None)
+
     def test_a_user_without_agent_profile_gets_an_explanation(self):
         client = Client()
         client.force_login(make_user(username="viewer"))
