@@ -432,7 +432,10 @@ class Bench:
         say(
             f"button → PHLO p50 {found['button_to_phlo']['p50']:.1f} ms, raw requests.post"
             f" p50 {found['raw_to_phlo']['p50']:.1f} ms: overhead"
-            f" {found['overhead_p50_ms']:.1f} ms"
+            f" {found['overhead_p50_ms']:.1f} ms (on the way to Django"
+            f" {found['button_way_there']['p50']:.1f}, in Django to PHLO"
+            f" {found['button_in_django']['p50']:.1f}; session check round trip"
+            f" {found['signed_in_round_trip']['p50']:.1f})"
         )
 
     def phase_queue(self) -> None:

@@ -29,14 +29,17 @@ _CUSTOMER_ROW = re.compile(r'<tr id="member-(\d+)" class="member[^"]*" data-role
 
 
 class ArrivalLog:
-    """Wraps the simulator's API handler to note when each PHLO request arrives."""
+    """Wraps the simulator's API handler to note when each PHLO request arrives (and on the
+    wall clock, to set beside the app's X-Bench-Started)."""
 
     def __init__(self, sim: Simulator) -> None:
         self.times: list[float] = []
+        self.wall: list[float] = []
         original = sim.api.handle
 
         def handle(**kwargs):
             self.times.append(time.monotonic())
+            self.wall.append(time.time())
             return original(**kwargs)
 
         sim.api.handle = handle
@@ -123,10 +126,13 @@ def action_overhead(cluster: Cluster, sim: Simulator, actor: Actor, *, count: in
     base = cluster.public_base_url
     http, headers, member_pk, arrivals = actor.http, actor.headers, actor.member_pk, actor.arrivals
     app_to_phlo, app_round_trip, errors = [], [], 0
+    # The button split where it reached Django: its way there (client, proxy, daphne, the
+    # hop into a thread), then Django's own time (middleware, view, service) to PHLO.
+    way_there, in_django = [], []
     for k in range(count):
         kind = "hold" if k % 2 == 0 else "unhold"
         seen = len(arrivals.times)
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         answer = http.post(
             f"{base}/desktop/members/{member_pk}/actions/{kind}/", headers=headers, timeout=15
         )
@@ -136,6 +142,20 @@ def action_overhead(cluster: Cluster, sim: Simulator, actor: Actor, *, count: in
             continue
         app_to_phlo.append(ms(arrivals.times[-1] - started))
         app_round_trip.append(ms(done - started))
+        reached = float(answer.headers.get("X-Bench-Started") or "nan")
+        if reached == reached:  # not NaN: the bench's middleware is on
+            way_there.append(ms(reached - started_wall))
+            in_django.append(ms(arrivals.wall[-1] - reached))
+
+    # Baseline for the server stack: the smallest signed-in request (the session check,
+    # 204) through the same session, proxy and process, timed to its answer.
+    signed_in = []
+    for _ in range(count):
+        started = time.monotonic()
+        if http.get(f"{base}/desktop/session/", timeout=15).status_code != 204:
+            errors += 1
+            continue
+        signed_in.append(ms(time.monotonic() - started))
 
     url = (
         f"{sim.api_url}/phlo/{cluster.phlo_id}/multi_party_call/{cluster.node_id}"
@@ -163,5 +183,8 @@ def action_overhead(cluster: Cluster, sim: Simulator, actor: Actor, *, count: in
         "raw_to_phlo": raw,
         "button_round_trip": summary(app_round_trip),
         "raw_round_trip": summary(raw_round_trip),
+        "button_way_there": summary(way_there),
+        "button_in_django": summary(in_django),
+        "signed_in_round_trip": summary(signed_in),
         "overhead_p50_ms": app["p50"] - raw["p50"],
     }

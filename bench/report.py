@@ -148,6 +148,31 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
     return rows
 
 
+def _action_split(actions: dict) -> list[str]:
+    """Where a button's time goes: on the way to Django, then in it; and what the smallest
+    signed-in request costs through the same proxy and process (runs before this split was
+    measured have none of it)."""
+    way, inside = actions.get("button_way_there"), actions.get("button_in_django")
+    signed_in = actions.get("signed_in_round_trip")
+    if not (way and inside and signed_in and way.get("n")):
+        return []
+    rows = [
+        ("the button on its way to Django (client, proxy, daphne, the hop into a thread)", way),
+        ("the button in Django to PHLO (middleware, view, service)", inside),
+        ("baseline: the session check (204) through the same session, full round trip",
+         signed_in),
+    ]  # fmt: skip
+    return [
+        "| of the button's time | n | p50 | p95 | p99 |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {label} | {s['n']} | {_f(s['p50'])} | {_f(s['p95'])} | {_f(s['p99'])} |"
+            for label, s in rows
+        ),
+        "",
+    ]
+
+
 def _queue_runs(results: dict) -> list[dict]:
     """The queue phase's runs: one process, then two (when measured)."""
     queue = results.get("queue")
@@ -378,6 +403,7 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             f"Overhead at p50: **{_f(actions['overhead_p50_ms'])} ms**.",
             "",
         ]
+        out += _action_split(actions)
     runs = _queue_runs(results)
     if runs:
         first = runs[0]
