@@ -90,6 +90,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Parameters sent apart from the SQL, so that psycopg prepares a statement run often (5
+    # times on a connection): PostgreSQL then parses and plans it once per connection, not
+    # at every run. Django turns both off by default for poolers that cannot keep prepared
+    # statements: set DATABASE_PREPARED=0 behind PgBouncer in transaction mode (before
+    # 1.21, or without max_prepared_statements). bench/NOTES.md has what it saves.
+    if env_bool("DATABASE_PREPARED", True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": 5}
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
