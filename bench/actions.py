@@ -6,6 +6,7 @@ request changes state and the run ends as it began.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from urllib.parse import quote
 
 import requests
 
-from bench.common import ms
+from bench.common import ms, reached_django
 from bench.stats import summary
 from calls.simulator import Simulator
 from harness.cluster import Cluster, Server
@@ -142,8 +143,8 @@ def action_overhead(cluster: Cluster, sim: Simulator, actor: Actor, *, count: in
             continue
         app_to_phlo.append(ms(arrivals.times[-1] - started))
         app_round_trip.append(ms(done - started))
-        reached = float(answer.headers.get("X-Bench-Started") or "nan")
-        if reached == reached:  # not NaN: the bench's middleware is on
+        reached = reached_django(answer)
+        if not math.isnan(reached):  # the header was there
             way_there.append(ms(reached - started_wall))
             in_django.append(ms(arrivals.wall[-1] - reached))
 

@@ -186,5 +186,11 @@ async def close_sockets(sockets: Sequence[WebSocket]) -> None:
     await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
 
 
+def reached_django(response) -> float:
+    """When the request reached Django, on the wall clock (bench.middleware.request_started's
+    X-Bench-Started), or NaN when the header is missing."""
+    return float(response.headers.get("X-Bench-Started") or "nan")
+
+
 def ms(seconds: float) -> float:
     return seconds * 1000.0

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import requests
 
 from bench.actions import logged_in
-from bench.common import ms
+from bench.common import ms, reached_django
 from bench.stats import summary
 from calls.simulator import Simulator
 from harness.cluster import Cluster
@@ -209,7 +209,7 @@ def queue_drain(
                     )
                     if answer.status_code != 200:
                         raise RuntimeError(f"{endpoint}: {press} answered {answer.status_code}")
-                    reached = float(answer.headers.get("X-Bench-Started") or "nan")
+                    reached = reached_django(answer)
                 # Rung: by an offer from the queue, or routed a new caller directly; or, with
                 # every caller answered, done. A loaded app applies callbacks late: wait.
                 rung = lambda: offered(endpoint, seen) or sim.member(endpoint) is not None  # noqa: B023, E731
