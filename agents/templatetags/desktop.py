@@ -1,8 +1,12 @@
-"""Small template helpers for the desktop: times for the ticking timers, addresses, labels."""
+"""Small template helpers for the live pages: times for the ticking timers, addresses,
+labels, and their buttons' URLs."""
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from django import template
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
 from calls.addresses import display_address
@@ -65,3 +69,17 @@ def minutes(value: timedelta | None) -> str:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     whole = round(seconds / 60)
     return f"{whole} minute{'s' if whole != 1 else ''}"
+
+
+@register.simple_tag
+def live_url(name: str, *args: int | str) -> str:
+    """`{% url %}` for the live fragments, which every push renders again with the same
+    buttons: each URL is reversed once, not at every render (Django's reverse was an eighth
+    of a call's render; bench/NOTES.md). Escaped as `{% url %}`'s output is."""
+    return _reversed(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF, name, args)
+
+
+@lru_cache(maxsize=8192)
+def _reversed(prefix: str, urlconf: str, name: str, args: tuple) -> str:
+    # Keyed by the script prefix and URLconf too: both can differ between requests or tests.
+    return reverse(name, urlconf=urlconf, args=args)
