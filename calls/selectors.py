@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from agents.models import Agent
-from calls.models import Action, Call, CallbackEvent, Member, WrapUp
+from calls.models import Action, Call, CallbackEvent, Member, WrapUp, arrival_order
 from contactcenter.compiled_reads import CompiledRead
 
 _CALL_RELATED = (
@@ -59,6 +59,22 @@ _read_members_of_members_call = CompiledRead(
     ),
     names=("member_id",),
 )
+
+
+# The callback's read under the call's lock: compiled once per thread (the related manager's
+# read was compiled at every callback).
+_read_bare_members = CompiledRead(
+    lambda *, call_id: Member.objects.filter(call_id=call_id).order_by(), names=("call_id",)
+)
+
+
+def members_in_arrival_order(*, call: Call) -> list[Member]:
+    """`call.members.in_arrival_order()`, each member holding `call` as the related manager
+    gives it, in 1 query without compiling it again."""
+    members = _read_bare_members(call_id=int(call.pk))
+    for member in members:
+        member.call = call
+    return sorted(members, key=arrival_order)
 
 
 def members_with_their_call(*, member_id: int, call_id: int | None = None) -> list[Member]:

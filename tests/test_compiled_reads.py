@@ -72,6 +72,12 @@ def test_each_read_equals_its_plain_queryset_for_each_value(alice, bob):
         assert [_fields(m) for m in by_member] == [_fields(m) for m in plain]
         assert [_fields(m) for m in by_call] == [_fields(m) for m in plain]
 
+        fresh = Call.objects.get(pk=call.pk)
+        bare = selectors.members_in_arrival_order(call=fresh)
+        plain = fresh.members.in_arrival_order()
+        assert [_fields(m) for m in bare] == [_fields(m) for m in plain]
+        assert all(m.call is fresh for m in bare)
+
     for exclude in (first.pk, second.pk):
         compiled = customer_history(customer_id=dana.pk, exclude_call_id=exclude)
         plain = list(_history(customer_id=dana.pk, exclude_call_id=exclude, limit=5))
