@@ -40,3 +40,21 @@ def test_a_hold_callback_applied_and_pushed(client):
     assert legs.refresh().customer_leg.state == Member.State.ON_HOLD
     sql = _real(queries)
     assert len(sql) <= CALLBACK_APPLIED_AND_PUSHED, "\n".join(sql)
+
+
+@pytest.mark.django_db(transaction=True)  # outside any block, as under the server
+def test_a_callback_is_stored_by_one_autocommit_insert(client):
+    """Storing commits on its own before applying, in one round trip: the INSERT runs in
+    autocommit, not between a BEGIN and a COMMIT of its own."""
+    build_call("mpc_call_lifecycle")
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT") and "calls_callbackevent" in sql:
+            seen.append(connection.get_autocommit())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        answer = post_callback(client, MPC["agent_joins"])
+    assert answer.json()["outcome"] == "applied"
+    assert seen == [True]
