@@ -70,7 +70,7 @@ async def _steps(
     """Open the desktops step by step, adding to `held`, with a point per step."""
     for target in steps:
         batch = rows[len(held) : target]
-        started = time.monotonic()
+        started, cpu = time.monotonic(), server.cpu_seconds()
         held.extend(
             await open_sockets(
                 cluster,
@@ -79,6 +79,7 @@ async def _steps(
             )
         )
         opened = time.monotonic() - started
+        cpu = server.cpu_seconds() - cpu
         await asyncio.sleep(1.0)  # let the process settle before reading its memory
         alive = sum(1 for ws in held if ws.close_code is None)
         points.append(
@@ -86,6 +87,8 @@ async def _steps(
                 "sockets": alive,
                 "rss_kb": server.rss_kb(),
                 "connect_per_second": len(batch) / opened if opened else 0.0,
+                # Steadier than the rate on a shared machine: the process's own CPU.
+                "cpu_ms_per_connect": 1000 * cpu / len(batch) if batch else 0.0,
             }
         )
 

@@ -6,6 +6,7 @@ written and says how to get the chart.
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
                     f"≥ {TARGETS['reconnects_per_second']:.0f} desktop (re)connects a second"
                     " per process, each sent its full state",
                     f"{_f(rate, 0)}/s over {capacity['held'] - capacity['points'][0]['sockets']:,}"
-                    " desktops",
+                    f" desktops{_cpu_per_connect(capacity)}",
                     "-",
                     rate >= TARGETS["reconnects_per_second"],
                 )
@@ -341,13 +342,15 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             f"One process ({capacity['layer']} channel layer); each socket is a different"
             " agent's logged-in desktop that received its full state.",
             "",
-            "| sockets held | process RSS (MB) | connects/s in this step |",
-            "|---|---|---|",
+            "| sockets held | process RSS (MB) | connects/s in this step"
+            " | process CPU per connect (ms) |",
+            "|---|---|---|---|",
         ]
         for point in capacity["points"]:
             out.append(
                 f"| {point['sockets']:,} | {_f(point['rss_kb'] / 1024)}"
-                f" | {_f(point.get('connect_per_second'), 0)} |"
+                f" | {_f(point.get('connect_per_second'), 0)}"
+                f" | {_f(point.get('cpu_ms_per_connect'))} |"
             )
         hb = capacity["heartbeat_ms"]
         out += [
@@ -686,6 +689,19 @@ def _queue_verdicts(queue: dict) -> list[tuple[str, str, str, bool | None]]:
             )
         )
     return rows
+
+
+def _cpu_per_connect(capacity: dict) -> str:
+    """ ", the process's CPU per connect" over the timed steps ("" from an older run)."""
+    points = capacity["points"]
+    steps = [
+        (later["sockets"] - earlier["sockets"], later.get("cpu_ms_per_connect"))
+        for earlier, later in itertools.pairwise(points)
+    ]
+    if not steps or any(cpu is None for _, cpu in steps):
+        return ""
+    added = sum(n for n, _ in steps)
+    return f", {_f(sum(n * cpu for n, cpu in steps) / added)} ms of its CPU each"
 
 
 def reconnect_rate(capacity: dict) -> float | None:

@@ -158,6 +158,12 @@ class Server:
                 return int(line.split()[1])
         raise ClusterError("no VmRSS in /proc")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far (user + system), from /proc (Linux)."""
+        # The fields after the command's closing parenthesis; utime and stime are 14 and 15.
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, lines: int = 40) -> str:
         if self.log_path is None or not self.log_path.exists():
             return ""
