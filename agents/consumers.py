@@ -1,6 +1,7 @@
 """The desktop's websocket: pushes rendered fragments to every open tab of one agent.
 
-Only logged-in agents connect (asgi.py checks the origin and loads the session user). On
+Only logged-in agents connect (asgi.py checks the origin and reads the session cookie; the
+connect reads who it is signed in as). On
 connect, and whenever the page asks (at most once a second), the complete current state is
 sent, so a page that was asleep or offline is right again as soon as it reconnects. A
 logout, a password change or a deactivation closes the socket at once (agents.signals).
@@ -17,7 +18,7 @@ from datetime import datetime
 from channels.db import database_sync_to_async
 from django.utils.dateparse import parse_datetime
 
-from agents.live import CLOSE_RECHECK, Throttle, active_user
+from agents.live import CLOSE_RECHECK, Throttle, active_user, session_user
 from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.models import Agent
 from agents.presence import agent_wrap_up_due, agent_wrap_up_expire
@@ -43,12 +44,15 @@ QUEUE_EXITS_EVERY_SECONDS = 2.0
 _queue_exits = Throttle(QUEUE_EXITS_EVERY_SECONDS)  # one per process: the event loop's
 
 
-def _agent_and_session(user, session) -> tuple[int | None, str, list[int]]:
+def _sign_in(*, session_key: str) -> tuple[int | None, int | None, list[int]]:
+    """(user id, agent id, the agent's queue ids) of the session; no user: signed out."""
+    user = session_user(session_key=session_key)
+    if user is None:
+        return None, None, []
     agent = agent_for_user(user=user)
-    session_key = session.session_key if session is not None else ""
     if agent is None:
-        return None, session_key, []
-    return agent.pk, session_key, _queue_ids(agent.pk)
+        return user.pk, None, []
+    return user.pk, agent.pk, _queue_ids(agent.pk)
 
 
 def _queue_ids(agent_id: int) -> list[int]:
@@ -66,17 +70,19 @@ class DesktopConsumer(LiveConsumer):
         self._renewal = Throttle(RENEW_GROUP_SECONDS)
 
     async def connect(self) -> None:
-        user = self.signed_in_user()
-        if user is None:
+        # Who, which agent and which queues in one hop to the thread pool; the render in
+        # the second, once the groups are joined.
+        session_key = self.handshake_session_key()
+        user_id, agent_id, queue_ids = await database_sync_to_async(
+            _sign_in, thread_sensitive=False
+        )(session_key=session_key)
+        if user_id is None:
             await self.close(code=CLOSE_SIGNED_OUT)
             return
-        self.agent_id, self.session_key, queue_ids = await database_sync_to_async(
-            _agent_and_session
-        )(user, self.scope.get("session"))
-        if self.agent_id is None:
+        if agent_id is None:
             await self.close(code=CLOSE_NO_AGENT)
             return
-        self.user_id = user.pk
+        self.user_id, self.agent_id, self.session_key = user_id, agent_id, session_key
         self.queue_groups = tuple(queue_group(q) for q in queue_ids)
         for group in self.queue_groups:  # before the render, as the agent's own group
             await self.channel_layer.group_add(group, self.channel_name)

@@ -1,7 +1,7 @@
-"""What the desktop's and the wallboard's websockets share: the heartbeat they answer the
-page's pings with, a timer that ends a wrap-up on time with nobody clicking, a limit on how
-often a page may ask for its whole state, and who is still let in when a user's access is
-revoked."""
+"""What the desktop's and the wallboard's websockets share: who a handshake's session is
+signed in as, the heartbeat they answer the page's pings with, a timer that ends a wrap-up
+on time with nobody clicking, a limit on how often a page may ask for its whole state, and
+who is still let in when a user's access is revoked."""
 
 from __future__ import annotations
 
@@ -9,9 +9,19 @@ import asyncio
 import logging
 import time
 from datetime import datetime
+from importlib import import_module
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +40,36 @@ def active_user(*, user_id: int | None):
     if user_id is None:
         return None
     return get_user_model().objects.filter(pk=user_id, is_active=True).first()
+
+
+def session_user(*, session_key: str):
+    """The active user the session with this key is signed in as, else None. In a thread.
+
+    Django's rules for a request (`django.contrib.auth.get_user`): the session names a user
+    and a configured backend, and carries the hash of the user's password (as now, or under
+    a fallback secret), so a password changed elsewhere signs it out. Unlike a request, a
+    socket cannot set a cookie, so it never writes the session: a session it refuses is
+    left for the next page load to flush or renew.
+    """
+    if not session_key:
+        return None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    try:
+        user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except (KeyError, ValidationError):
+        return None
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    user = load_backend(backend_path).get_user(user_id)
+    if user is None or not user.is_active:
+        return None
+    if hasattr(user, "get_session_auth_hash"):
+        signed = session.get(HASH_SESSION_KEY)
+        hashes = (user.get_session_auth_hash(), *user.get_session_auth_fallback_hash())
+        if not signed or not any(constant_time_compare(signed, h) for h in hashes):
+            return None
+    return user
 
 
 def heartbeat_html() -> str:

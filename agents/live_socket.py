@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from agents.live import ResyncThrottleMixin, WrapUpTimerMixin, heartbeat_html
 from calls.untrusted_json import UnreadableJSON, load_json
+from contactcenter.websocket_sessions import SESSION_KEY_SCOPE
 
 # Close code the pages understand as "signed out" (4000-4999 are free for applications).
 CLOSE_SIGNED_OUT = 4401
@@ -29,12 +30,10 @@ class LiveConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsumer
     session_key: str = ""
     group: str = ""
 
-    def signed_in_user(self):
-        """The handshake's user if signed in and active, else None."""
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
-            return None
-        return user
+    def handshake_session_key(self) -> str:
+        """The session cookie the handshake came with ("" without one); who it is signed in
+        as is read in the connect's own thread hop (`agents.live.session_user`)."""
+        return self.scope.get(SESSION_KEY_SCOPE) or ""
 
     async def join(self, *, group: str) -> None:
         # Before rendering, so no change between the render and the join is missed.

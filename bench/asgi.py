@@ -1,5 +1,5 @@
 """contactcenter.asgi's application with the echo baseline's websocket route added, behind
-the same origin check and auth middleware."""
+the same origin check and session middleware."""
 
 import os
 
@@ -8,7 +8,6 @@ from contactcenter.asgi_handler import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
@@ -16,6 +15,7 @@ from bench.consumers import EchoConsumer  # noqa: E402
 from calls.publisher import bind_to_server  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
 from contactcenter.request_threads import RequestThreads  # noqa: E402
+from contactcenter.websocket_sessions import SessionKeyMiddleware  # noqa: E402
 from contactcenter.websockets import websocket_urlpatterns  # noqa: E402
 
 application = bind_to_server(
@@ -23,7 +23,7 @@ application = bind_to_server(
         {
             "http": RequestThreads(django_asgi_app),
             "websocket": ExactOriginValidator(
-                AuthMiddlewareStack(
+                SessionKeyMiddleware(
                     URLRouter(
                         [
                             path("bench/ws/echo/<int:group>/", EchoConsumer.as_asgi()),

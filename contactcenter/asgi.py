@@ -6,13 +6,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 # Django must be set up before anything imports models (the websocket routes do).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from calls.publisher import bind_to_server  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
 from contactcenter.request_threads import RequestThreads  # noqa: E402
 from contactcenter.server_limits import answer_overlong_lines  # noqa: E402
+from contactcenter.websocket_sessions import SessionKeyMiddleware  # noqa: E402
 from contactcenter.websockets import websocket_urlpatterns  # noqa: E402
 
 # Under daphne, a request line or header too long to read gets a 4xx instead of a hang-up.
@@ -26,7 +26,7 @@ application = bind_to_server(
         {
             "http": http_application,
             "websocket": ExactOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                SessionKeyMiddleware(URLRouter(websocket_urlpatterns))
             ),
         }
     )

@@ -27,14 +27,11 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime
-from importlib import import_module
 
 from channels.db import database_sync_to_async
-from django.conf import settings
-from django.contrib.auth import SESSION_KEY, get_user_model
 from django.utils.dateparse import parse_datetime
 
-from agents.live import CLOSE_RECHECK, active_user
+from agents.live import CLOSE_RECHECK, active_user, session_user
 from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
@@ -57,15 +54,12 @@ __all__ = ["CLOSE_NOT_SUPERVISOR", "CLOSE_SIGNED_OUT", "WallboardConsumer"]
 CLOSE_NOT_SUPERVISOR = 4403
 
 
-def _still_allowed(*, user_id: int, session_key: str) -> bool:
-    """Still signed in (the session names this user) and still a supervisor."""
-    user = get_user_model().objects.filter(pk=user_id).first()
-    if user is None or not is_supervisor(user):
-        return False
-    if not session_key:
-        return True
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    return str(store.load().get(SESSION_KEY, "")) == str(user_id)
+def _supervisor_of(*, session_key: str) -> tuple[int | None, bool]:
+    """(user id, is a supervisor) of the session; no user: signed out."""
+    user = session_user(session_key=session_key)
+    if user is None:
+        return None, False
+    return user.pk, is_supervisor(user)
 
 
 class WallboardConsumer(LiveConsumer):
@@ -73,16 +67,17 @@ class WallboardConsumer(LiveConsumer):
     _keepalive: asyncio.Task | None = None
 
     async def connect(self) -> None:
-        user = self.signed_in_user()
-        if user is None:
+        session_key = self.handshake_session_key()
+        user_id, supervisor = await database_sync_to_async(_supervisor_of, thread_sensitive=False)(
+            session_key=session_key
+        )
+        if user_id is None:
             await self.close(code=CLOSE_SIGNED_OUT)
             return
-        if not await database_sync_to_async(is_supervisor)(user):
+        if not supervisor:
             await self.close(code=CLOSE_NOT_SUPERVISOR)
             return
-        self.user_id = user.pk
-        session = self.scope.get("session")
-        self.session_key = (session.session_key if session is not None else "") or ""
+        self.user_id, self.session_key = user_id, session_key
         await self.join(group=SUPERVISORS_GROUP)
         await watchers.opened()
         self.counted = True
@@ -112,10 +107,10 @@ class WallboardConsumer(LiveConsumer):
 
     async def ping(self) -> None:
         # The heartbeat re-checks that the viewer is still signed in as a supervisor.
-        allowed = await database_sync_to_async(_still_allowed)(
-            user_id=self.user_id, session_key=self.session_key
+        user_id, supervisor = await database_sync_to_async(_supervisor_of)(
+            session_key=self.session_key
         )
-        if not allowed:
+        if user_id != self.user_id or not supervisor:
             await self.close(code=CLOSE_SIGNED_OUT)
             return
         await super().ping()
