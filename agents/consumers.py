@@ -1,13 +1,12 @@
 """The desktop's websocket: pushes rendered fragments to every open tab of one agent.
 
-Only logged-in agents connect (asgi.py checks the origin and reads the session cookie; the
-connect reads who it is signed in as). On
-connect, and whenever the page asks (at most once a second), the complete current state is
-sent, so a page that was asleep or offline is right again as soon as it reconnects. A
-logout, a password change or a deactivation closes the socket at once (agents.signals).
-Otherwise the consumer only forwards what `calls.publishing` rendered once for the agent's
-group, and for the groups of the queues the agent serves (joined on connect, and again
-whenever the agent's queues change).
+Only logged-in agents connect (asgi.py checks the origin and passes the session cookie on;
+the connect reads who it is signed in as). On connect, and whenever the page asks (at most
+once a second), the complete current state is sent, so a page that was asleep or offline is
+right again as soon as it reconnects. A logout, a password change or a deactivation closes
+the socket at once (agents.signals). Otherwise the consumer only forwards what
+`calls.publishing` rendered once for the agent's group, and for the groups of the queues
+the agent serves (joined on connect, and again whenever the agent's queues change).
 """
 
 from __future__ import annotations
