@@ -1,7 +1,7 @@
 """The session a websocket handshake came with: its cookie's key, put in the scope.
 
 Channels' `AuthMiddlewareStack` resolves the user on the event loop before any consumer
-runs: a thread hop of its own per connect, and a copy of the scope, a session object with
+runs: a thread hop of its own per connect, and copies of the scope, a session object with
 its decoded data and a user instance kept by every open socket for as long as it is open.
 Our sockets need only the session's key. Each consumer reads who it belongs to in the same
 thread hop as the rest of its connect (`agents.live.session_user`), and keeps ids.

@@ -4,6 +4,8 @@ without ever writing the session, since a socket cannot set a cookie."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
@@ -14,7 +16,7 @@ from contactcenter.websocket_sessions import SessionKeyMiddleware
 from tests.sockets import DESKTOP, WALLBOARD, open_live, open_socket, session_of
 
 
-def _session_row(key: str) -> tuple[str, str] | None:
+def _session_row(key: str) -> tuple[str, datetime] | None:
     row = Session.objects.filter(session_key=key).values_list("session_data", "expire_date")
     return row.first()
 
