@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,6 +123,15 @@ def machine() -> dict:
     }
 
 
+@contextlib.contextmanager
+def _together(managers: list) -> Iterator[None]:
+    """Enter every context manager of `managers` for the one block."""
+    with contextlib.ExitStack() as stack:
+        for manager in managers:
+            stack.enter_context(manager)
+        yield
+
+
 class Bench:
     def __init__(self, plan: Plan, *, redis_url: str | None) -> None:
         from bench.queue import ROUTING_TOKEN
@@ -211,12 +222,16 @@ class Bench:
         """Push latency to `sockets` desktops at `rate`, then the echo baseline through the
         same servers with as many sockets, the same rate and a message of the same size.
         `profile_as`: sample the first server's CPU during the push run, under that name."""
+        from bench.cpu import CpuMeter
         from bench.latency import echo_latency, push_latency
 
         p = self.plan
         self.top_up_calls(sockets)
         found: dict = {}
-        sampled = self.profiled(servers[0], profile_as, found) if profile_as else None
+        meter = CpuMeter(app_pids=[server.pid for server in servers])
+        during = [meter]
+        if profile_as:
+            during.append(self.profiled(servers[0], profile_as, found))
         push = asyncio.run(
             push_latency(
                 self.cluster,
@@ -225,9 +240,10 @@ class Bench:
                 rate=rate,
                 seconds=p.latency_seconds,
                 warmup=p.warmup,
-                during=sampled,
+                during=_together(during),
             )
         )
+        found["cpu"] = meter.figures()
         echo = asyncio.run(
             echo_latency(
                 self.cluster,
@@ -384,6 +400,13 @@ class Bench:
             f" (ok {webhook['ok']}, errors {webhook['errors']}, lost {webhook['lost']});"
             f" bare view {bare['per_second']:.0f}/s"
         )
+        cpu = webhook.get("cpu")
+        if cpu:
+            say(
+                "CPU ms per callback: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in cpu["ms_per_request"].items())
+                + f"; machine {100 * cpu['machine_busy_share']:.0f}% busy"
+            )
 
     def phase_capacity(self) -> None:
         from bench.capacity import idle_capacity
@@ -495,7 +518,19 @@ def _figures(found: dict) -> str:
         f"sent {push['rate']:.1f}/s, push p50/p95/p99"
         f" {push['p50']:.1f}/{push['p95']:.1f}/{push['p99']:.1f} ms (lost {push['lost']},"
         f" errors {push['errors']}, not sent {push['not_sent_saturated']});"
-        f" echo {echo['p50']:.1f}/{echo['p95']:.1f}/{echo['p99']:.1f} ms"
+        f" echo {echo['p50']:.1f}/{echo['p95']:.1f}/{echo['p99']:.1f} ms" + _cores(found.get("cpu"))
+    )
+
+
+def _cores(cpu: dict | None) -> str:
+    if not cpu:
+        return ""
+    busy = cpu["cores_busy"]
+    return (
+        f"; cores busy: app {busy['app processes']:.2f} (kernel"
+        f" {busy['app processes, in the kernel']:.2f}), PostgreSQL {busy['PostgreSQL']:.2f},"
+        f" bench {busy['bench (load, simulator)']:.2f}"
+        f" (machine {100 * cpu['machine_busy_share']:.0f}%)"
     )
 
 

@@ -26,6 +26,7 @@ from bench.common import (
     open_sockets,
     signed_request,
 )
+from bench.cpu import CpuMeter
 from bench.httpload import HttpConnection
 from bench.stats import summary
 from harness.cluster import Cluster, Server
@@ -60,7 +61,8 @@ async def _closed_loop(
             conn.close()
 
     began = time.monotonic()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    with CpuMeter(app_pids=[server.pid]) as meter:
+        await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.monotonic() - began
     return {
         "seconds": elapsed,
@@ -68,6 +70,7 @@ async def _closed_loop(
         "errors": counts["errors"],
         "per_second": counts["ok"] / elapsed,
         "latency": summary(latencies),
+        "cpu": meter.figures(count=counts["ok"] + counts["errors"]),
     }
 
 

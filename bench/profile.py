@@ -3,14 +3,17 @@ the samples are summed by step of our path and by kind of work.
 
 py-spy samples the thread that holds the GIL (`--gil`), 100 times a second, without pausing
 the process (`--nonblocking`): a sample is Python work being done, so the shares say where
-the process's CPU goes, not where its threads wait. The share of ticks with a sample says
-how busy the process was. Without py-spy (the bench extra), or where the kernel refuses to
-let it read another process (ptrace), the report says so and the phase runs as before.
+the process's CPU goes, not where its threads wait. The share of ticks with a sample
+understates how busy the process was (its time in the kernel has no sample, nor a tick
+whose read failed: py-spy counts those as errors): how much CPU it used comes from /proc.
+Without py-spy (the bench extra), or where the kernel refuses to let it read another
+process (ptrace), the report says so and the phase runs as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +23,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from harness.cluster import process_cpu_seconds
 
 RATE = 100  # samples per second
 
@@ -70,10 +75,13 @@ class Profile:
     # callees), the innermost few that matter.
     functions: list[tuple[str, float]] = field(default_factory=list)
     missing: str = ""  # why there is no profile
+    failed: int = 0  # ticks whose read of the process failed (py-spy's "errors")
+    cpu_cores: float | None = None  # the process's CPU over the run, from /proc
 
     @property
     def busy(self) -> float:
-        """Percent of the ticks in which the process was running Python."""
+        """Percent of the ticks with a sample (a lower bound of how busy the process was:
+        see `failed`)."""
         ticks = self.seconds * RATE
         return 100.0 * self.samples / ticks if ticks else 0.0
 
@@ -82,6 +90,8 @@ class Profile:
             return {"missing": self.missing}
         return {
             "samples": self.samples,
+            "failed": self.failed,
+            "cpu_cores": None if self.cpu_cores is None else round(self.cpu_cores, 2),
             "seconds": round(self.seconds, 1),
             "busy_percent": round(self.busy, 1),
             "steps": [[name, round(share, 1)] for name, share in self.steps],
@@ -175,12 +185,27 @@ def sampling(*, pid: int, raw_path: Path, result: dict) -> Iterator[None]:
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _cpu_seconds(pid)
     try:
         yield
     finally:
         seconds = time.monotonic() - started
-        result |= _stop(process, raw_path=raw_path, seconds=seconds).as_dict()
+        used = _cpu_seconds(pid)
+        profile = _stop(process, raw_path=raw_path, seconds=seconds)
+        if cpu is not None and used is not None and seconds > 0:
+            profile.cpu_cores = (used - cpu) / seconds
+        result |= profile.as_dict()
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        return process_cpu_seconds(pid)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# py-spy's last words: "Wrote raw flamegraph data to '...'. Samples: 5348 Errors: 4085"
+_ERRORS = re.compile(r"Errors: (\d+)")
 
 
 def _stop(process: subprocess.Popen, *, raw_path: Path, seconds: float) -> Profile:
@@ -194,4 +219,7 @@ def _stop(process: subprocess.Popen, *, raw_path: Path, seconds: float) -> Profi
     if not raw_path.exists():
         last = (errors or "").strip().splitlines()[-1:] or ["no output"]
         return Profile(missing=f"py-spy could not sample the process: {last[0][:200]}")
-    return summarise(raw_path.read_text(), seconds=seconds)
+    profile = summarise(raw_path.read_text(), seconds=seconds)
+    found = _ERRORS.findall(errors or "")
+    profile.failed = int(found[-1]) if found else 0
+    return profile

@@ -10,6 +10,7 @@ import itertools
 import math
 from pathlib import Path
 
+from bench.cpu import APP_KERNEL
 from bench.report_profiles import profiles_section
 
 TARGETS = {
@@ -25,6 +26,9 @@ TARGETS = {
     "wallboard_kb": 1024.0,
 }
 
+# Whose CPU the bench's meter reads (bench/cpu.py), in the order the report shows them.
+_PARTS = ("app processes", APP_KERNEL, "PostgreSQL", "Redis", "bench (load, simulator)", "other")
+
 
 def _f(value, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -34,6 +38,33 @@ def _f(value, digits: int = 1) -> str:
 
 def _verdict(ok: bool | None) -> str:
     return "-" if ok is None else ("met" if ok else "**missed**")
+
+
+def _cpu_section(*, webhook: dict | None, bare: dict | None) -> list[str]:
+    """Whose CPU each request of the ingestion phase used (bench/cpu.py)."""
+    if not webhook or not bare:
+        return []
+    parts = [part for part in _PARTS if part in webhook["ms_per_request"]]
+    rows = [
+        f"| {part} | {_f(webhook['ms_per_request'][part], 2)}"
+        f" | {_f(webhook['cores_busy'][part], 2)} | {_f(bare['ms_per_request'][part], 2)}"
+        f" | {_f(bare['cores_busy'][part], 2)} |"
+        for part in parts
+    ]
+    return [
+        "CPU per request, by whose it was (from /proc: the app process, every PostgreSQL and"
+        " Redis process, the bench process with its load generator and simulator, and the"
+        " rest of the machine's busy time), and the cores each kept busy on average. The"
+        f" machine has {webhook['cores']} cores; it was"
+        f" {_f(100 * webhook['machine_busy_share'], 0)}% busy during the webhook's run and"
+        f" {_f(100 * bare['machine_busy_share'], 0)}% during the bare view's.",
+        "",
+        "| part | webhook: CPU ms per callback | cores busy | bare view: CPU ms per request"
+        " | cores busy |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def verdicts(results: dict) -> list[tuple[str, str, str, bool | None]]:
@@ -227,7 +258,38 @@ def _rates_section(rates: list[dict]) -> list[str]:
         )
     else:
         verdict = f"None of the offered rates had {rule}."
-    return [*out, "", "All times in milliseconds. " + verdict, *_heartbeat_note(rates), ""]
+    return [
+        *out,
+        "",
+        "All times in milliseconds. " + verdict,
+        *_heartbeat_note(rates),
+        "",
+        *_push_cpu_table(rates, label=lambda r: f"{_f(r['rate'], 0)} cb/s"),
+    ]
+
+
+def _push_cpu_table(runs: list[dict], *, label) -> list[str]:
+    """The cores each part kept busy during each push run (bench/cpu.py), when measured."""
+    measured = [r for r in runs if r.get("cpu")]
+    if not measured:
+        return []
+    cores = measured[0]["cpu"]["cores"]
+    out = [
+        f"CPU during each push run, in cores busy on average (from /proc; the machine has"
+        f" {cores}): one app process can use at most about one core, its GIL's; the bench"
+        " process drives every desktop and callback and runs the simulator.",
+        "",
+        "| run | " + " | ".join(_PARTS) + " | machine busy |",
+        "|---" * (len(_PARTS) + 2) + "|",
+    ]
+    for r in measured:
+        busy = r["cpu"]["cores_busy"]
+        out.append(
+            f"| {label(r)} | "
+            + " | ".join(_f(busy.get(part), 2) for part in _PARTS)
+            + f" | {_f(100 * r['cpu']['machine_busy_share'], 0)}% |"
+        )
+    return [*out, ""]
 
 
 def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
@@ -307,6 +369,10 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             " were counted as not sent rather than queued without bound.",
             *_heartbeat_note(latency),
             "",
+            *_push_cpu_table(
+                latency,
+                label=lambda r: f"{r['layer']}, {r['processes']} proc, {r['sockets']:,}",
+            ),
         ]
 
     out += _rates_section(results.get("rates") or [])
@@ -333,6 +399,7 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             f" | {b['errors']} | - |",
             "",
         ]
+        out += _cpu_section(webhook=w.get("cpu"), bare=b.get("cpu"))
 
     capacity = results.get("capacity")
     if capacity:

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _samples(profile: dict) -> str:
+    failed = profile.get("failed", 0)
+    return f"{profile['samples']:,}" + (f" ({failed:,} reads failed)" if failed else "")
+
+
 def profiled_runs(results: dict) -> list[tuple[str, dict]]:
     """(label, profile) for every phase of `results` that was sampled, in report order."""
     found: list[tuple[str, dict]] = []
@@ -39,8 +48,11 @@ def profiles_section(results: dict) -> list[str]:
         "",
         "py-spy sampled one app process during each of these runs, 100 times a second, taking"
         " the thread that held the GIL (`bench/profile.py`): a sample is Python work being"
-        " done, so waiting on PostgreSQL or Redis with the GIL released is not in it. Busy is"
-        " the share of ticks with a sample. Shares are percent of the samples.",
+        " done, so waiting on PostgreSQL or Redis with the GIL released is not in it. Shares"
+        " are percent of the samples. How busy the process was is from /proc (1.00 is one"
+        " core, about all that one GIL gives): py-spy misses the process's time in the kernel"
+        " (sockets, thread wake-ups) and its work with the GIL released, and reads of a"
+        " running process that fail, so its count of samples is not that measure.",
         "",
     ]
     missing = [(label, p["missing"]) for label, p in runs if p.get("missing")]
@@ -55,9 +67,8 @@ def profiles_section(results: dict) -> list[str]:
     out += [
         head,
         rule,
-        "| busy (samples) | "
-        + " | ".join(f"{p['busy_percent']:.0f}% ({p['samples']:,})" for _, p in runs)
-        + " |",
+        "| CPU, cores (from /proc) | " + " | ".join(_f(p.get("cpu_cores")) for _, p in runs) + " |",
+        "| samples | " + " | ".join(_samples(p) for _, p in runs) + " |",
         "",
         "**By step of the path** (a sample counts once, in the most specific step on its stack)",
         "",

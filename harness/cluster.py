@@ -34,6 +34,20 @@ class ClusterError(RuntimeError):
     pass
 
 
+def process_cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds a process (all its threads) has used so far, from /proc
+    (Linux). OSError when there is no such process."""
+    # The fields after the command's closing parenthesis; utime and stime are 14 and 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (`process_cpu_times`)."""
+    return sum(process_cpu_times(pid))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -160,9 +174,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU time the process has used so far (user + system), from /proc (Linux)."""
-        # The fields after the command's closing parenthesis; utime and stime are 14 and 15.
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.pid)
 
     def log_tail(self, lines: int = 40) -> str:
         if self.log_path is None or not self.log_path.exists():

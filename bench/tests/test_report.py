@@ -209,3 +209,31 @@ def test_the_reconnect_rate_is_the_desktops_added_over_the_time_the_steps_took()
     ]
     (row,) = [v for v in verdicts(results) if "(re)connects" in v[0]]
     assert row[1] == "62/s over 2,480 desktops" and row[-1] is False
+
+
+def _cpu(app: float, *, count: int | None = None) -> dict:
+    cores = {
+        "app processes": app,
+        "app processes, in the kernel": app / 5,
+        "PostgreSQL": 0.2,
+        "Redis": 0.02,
+        "bench (load, simulator)": 0.1,
+        "other": 0.01,
+    }
+    found = {"seconds": 10.0, "cores_busy": cores, "machine_busy_share": 0.66, "cores": 2}
+    if count:
+        found["ms_per_request"] = {k: 1000 * v * 10 / count for k, v in cores.items()}
+    return found
+
+
+def test_whose_cpu_each_run_used_is_reported_beside_its_figures():
+    results = _results(push_p99=60, echo_p99=20, webhook=100, held=2500)
+    assert "CPU per request" not in markdown(results, chart=None)  # a run from before
+    results["ingestion"]["webhook"]["cpu"] = _cpu(0.96, count=1000)
+    results["ingestion"]["bare"]["cpu"] = _cpu(1.0, count=5000)
+    results["latency"][0]["cpu"] = _cpu(0.9)
+    text = markdown(results, chart=None)
+    assert "it was 66% busy during the webhook's run" in text
+    assert "| app processes | 9.60 | 0.96 | 2.00 | 1.00 |" in text
+    assert "| app processes, in the kernel | 1.92 | 0.19 | 0.40 | 0.20 |" in text
+    assert "| redis, 2 proc, 1,000 | 0.90 | 0.18 | 0.20 | 0.02 | 0.10 | 0.01 | 66% |" in text
