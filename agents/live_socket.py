@@ -16,15 +16,19 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from agents.live import ResyncThrottleMixin, WrapUpTimerMixin, heartbeat_html
 from calls.untrusted_json import UnreadableJSON, load_json
+from contactcenter.websocket_dispatch import DirectDispatchMixin
 from contactcenter.websocket_sessions import SESSION_KEY_SCOPE
 
 # Close code the pages understand as "signed out" (4000-4999 are free for applications).
 CLOSE_SIGNED_OUT = 4401
 
 
-class LiveConsumer(ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsumer):
+class LiveConsumer(
+    DirectDispatchMixin, ResyncThrottleMixin, WrapUpTimerMixin, AsyncWebsocketConsumer
+):
     """Subclasses render the full state (`full_state`), say how a revoked user's socket
-    closes (`close_code_after_revocation`) and may do more on a ping (`ping`)."""
+    closes (`close_code_after_revocation`) and may do more on a ping (`ping`). Their
+    database work goes through `database_sync_to_async` only (`DirectDispatchMixin`)."""
 
     user_id: int | None = None
     session_key: str = ""

@@ -1,11 +1,13 @@
-"""The echo baseline's websocket: joins one group and forwards what is sent to it."""
+"""The echo baseline's websocket: joins one group and forwards what is sent to it,
+dispatched as the live pages' consumers are (`DirectDispatchMixin`)."""
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from bench.views import ECHO_GROUP
+from contactcenter.websocket_dispatch import DirectDispatchMixin
 
 
-class EchoConsumer(AsyncWebsocketConsumer):
+class EchoConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     group = ""
 
     async def connect(self) -> None:

@@ -39,7 +39,8 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("push: rendered for the desktops", ("agents/pushes.py",)),
     ("push: rendered for the wallboard", ("calls/wallboard/pushes.py",)),
     ("push: sent to the channel layer", ("send_messages (calls/", "group_send (")),
-    ("push: other", ("calls/publish",)),
+    # Not `bind_to_server` (calls/publisher.py): it wraps the whole ASGI application.
+    ("push: other", ("(calls/publishing.py", "Publisher.", "send_messages (calls/")),
     (
         "websockets: consumers and heartbeats",
         ("channels/", "agents/consumers.py", "calls/wallboard/consumers.py"),
