@@ -9,10 +9,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from bench.consumers import EchoConsumer  # noqa: E402
 from calls.publisher import bind_to_server  # noqa: E402
+from contactcenter.gc_tuning import tune_for_serving  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
 from contactcenter.request_threads import RequestThreads  # noqa: E402
 from contactcenter.websocket_sessions import SessionKeyMiddleware  # noqa: E402
@@ -35,3 +37,6 @@ application = bind_to_server(
         }
     )
 )
+
+if settings.GC_TUNED_FOR_SERVING:
+    tune_for_serving()  # as contactcenter.asgi does: last

@@ -7,8 +7,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from calls.publisher import bind_to_server  # noqa: E402
+from contactcenter.gc_tuning import tune_for_serving  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
 from contactcenter.request_threads import RequestThreads  # noqa: E402
 from contactcenter.server_limits import answer_overlong_lines  # noqa: E402
@@ -31,3 +33,7 @@ application = bind_to_server(
         }
     )
 )
+
+if settings.GC_TUNED_FOR_SERVING:
+    # Last: everything the application loaded is frozen (contactcenter/gc_tuning.py).
+    tune_for_serving()

@@ -58,6 +58,10 @@ MIDDLEWARE = [
 ROOT_URLCONF = "contactcenter.urls"
 WSGI_APPLICATION = "contactcenter.wsgi.application"
 ASGI_APPLICATION = "contactcenter.asgi.application"
+# The garbage collector set for a server process once the ASGI application has loaded
+# (contactcenter/gc_tuning.py): on in production, off here, where the test run and the
+# development server import the application too.
+GC_TUNED_FOR_SERVING = False
 
 TEMPLATES = [
     {

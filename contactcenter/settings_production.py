@@ -125,6 +125,11 @@ if not env_str("REDIS_URL") and not env_bool("DJANGO_SINGLE_PROCESS", False):
         " DJANGO_SINGLE_PROCESS=1 instead."
     )
 
+# --- The server process ------------------------------------------------------------------------
+# Fewer and shorter garbage-collector pauses for a process that serves all day
+# (contactcenter/gc_tuning.py); GC_TUNING=0 keeps Python's defaults.
+GC_TUNED_FOR_SERVING = env_bool("GC_TUNING", True)
+
 # --- Database ---------------------------------------------------------------------------------
 # Under ASGI every request runs in a fresh thread, so a persistent connection is never reused
 # and only piles up. Each process keeps a pool instead (psycopg[pool]; on by default when it

@@ -134,11 +134,16 @@ def test_no_database_or_redis_is_refused_unless_chosen_explicitly(monkeypatch):
 
 
 def _manage(*args: str, **env: str | None) -> subprocess.CompletedProcess:
+    return _python("manage.py", *args, **env)
+
+
+def _python(*args: str, **env: str | None) -> subprocess.CompletedProcess:
+    """Python in the project, under the production settings with ENV and `env`."""
     environment = {k: v for k, v in os.environ.items() if k not in READ}
     environment |= {"DJANGO_SETTINGS_MODULE": "contactcenter.settings_production"}
     environment |= {k: v for k, v in (ENV | env).items() if v is not None}
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -170,3 +175,31 @@ def test_manage_py_names_the_missing_database_in_one_line():
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert "DATABASE_URL is not set" in line
+
+
+def test_the_garbage_collector_is_tuned_for_serving_unless_turned_off(monkeypatch):
+    from django.conf import settings
+
+    assert load(monkeypatch).GC_TUNED_FOR_SERVING is True
+    assert load(monkeypatch, GC_TUNING="0").GC_TUNED_FOR_SERVING is False
+    # Development, the demo and the test run import the application too: left alone.
+    assert settings.GC_TUNED_FOR_SERVING is False
+
+
+_GC_STATE = (
+    "import gc; import contactcenter.asgi;"
+    " print(gc.get_threshold()[0], gc.get_freeze_count() > 10_000)"
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        pytest.param({}, "50000 True", id="production"),
+        pytest.param({"GC_TUNING": "0"}, "700 False", id="turned off"),
+    ],
+)
+def test_loading_the_production_application_freezes_what_it_loaded(env, expected):
+    done = _python("-c", _GC_STATE, **env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected
