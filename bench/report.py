@@ -42,8 +42,8 @@ def _verdict(ok: bool | None) -> str:
 
 def _cpu_section(*, webhook: dict | None, bare: dict | None) -> list[str]:
     """Whose CPU each request of the ingestion phase used (bench/cpu.py)."""
-    if not webhook or not bare:
-        return []
+    if not all(run and "ms_per_request" in run for run in (webhook, bare)):
+        return []  # not measured (no /proc), or nothing was served
     parts = [part for part in _PARTS if part in webhook["ms_per_request"]]
     rows = [
         f"| {part} | {_f(webhook['ms_per_request'][part], 2)}"
