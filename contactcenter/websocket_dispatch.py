@@ -4,7 +4,7 @@ Channels' `AsyncConsumer.dispatch` runs `close_old_connections` through `sync_to
 before every message: a hop into the one thread a process keeps for thread-sensitive work,
 and back, for every ping, every push and every frame. With a thousand desktops open that is
 hundreds of hops a second, each queued behind whatever else that one thread is doing, and
-the profile of a loaded push process showed the hop at ~6% of its CPU (bench/NOTES.md,
+the hop was in ~6% of a loaded push process's profile samples (bench/NOTES.md,
 2026-12-06).
 
 It buys our consumers nothing: they never touch the database on the event loop. Every
