@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cluster import process_cpu_seconds, process_cpu_times
+from harness.cluster import process_cpu_times
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # Other processes by their command name (/proc/<pid>/comm), summed over every process of it.
@@ -22,19 +22,12 @@ _SERVICES = {"PostgreSQL": ("postgres",), "Redis": ("redis-server",)}
 APP_KERNEL = "app processes, in the kernel"
 
 
-def _process_seconds(pid: int) -> float:
-    """0 once the process is gone."""
+def _times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the process; zeros once it is gone."""
     try:
-        return process_cpu_seconds(pid)
+        return process_cpu_times(pid)
     except OSError:
-        return 0.0
-
-
-def _kernel_seconds(pid: int) -> float:
-    try:
-        return process_cpu_times(pid)[1]
-    except OSError:
-        return 0.0
+        return 0.0, 0.0
 
 
 def _service_seconds() -> dict[str, float]:
@@ -50,7 +43,7 @@ def _service_seconds() -> dict[str, float]:
             continue
         for name, comms in _SERVICES.items():
             if comm in comms:
-                totals[name] += _process_seconds(int(entry.name))
+                totals[name] += sum(_times(int(entry.name)))
     return totals
 
 
@@ -85,11 +78,12 @@ class CpuMeter:
         return Path("/proc/stat").exists() and Path(f"/proc/{os.getpid()}/stat").exists()
 
     def _read(self) -> _Reading:
-        parts = {"app processes": sum(_process_seconds(pid) for pid in self.app_pids)}
+        app = [_times(pid) for pid in self.app_pids]
+        parts = {"app processes": sum(user + system for user, system in app)}
         # Of which in the kernel (sockets, thread wake-ups): time no Python profile sees.
-        parts[APP_KERNEL] = sum(_kernel_seconds(pid) for pid in self.app_pids)
+        parts[APP_KERNEL] = sum(system for _, system in app)
         parts |= _service_seconds()
-        parts["bench (load, simulator)"] = _process_seconds(os.getpid())
+        parts["bench (load, simulator)"] = sum(_times(os.getpid()))
         busy, total = _machine_seconds()
         return _Reading(at=time.monotonic(), parts=parts, machine_busy=busy, machine_total=total)
 
