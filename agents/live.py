@@ -12,16 +12,10 @@ from datetime import datetime
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth import (
-    BACKEND_SESSION_KEY,
-    HASH_SESSION_KEY,
-    SESSION_KEY,
-    get_user_model,
-    load_backend,
-)
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
+
+from agents.signed_in import session_sign_in
 
 logger = logging.getLogger(__name__)
 
@@ -45,30 +39,16 @@ def active_user(*, user_id: int | None):
 def session_user(*, session_key: str):
     """The active user the session with this key is signed in as, else None. In a thread.
 
-    Django's rules for a request (`django.contrib.auth.get_user`): the session names a user
-    and a configured backend, and carries the hash of the user's password (as now, or under
-    a fallback secret), so a password changed elsewhere signs it out. Unlike a request, a
-    socket cannot set a cookie, so it never writes the session: a session it refuses is
-    left for the next page load to flush or renew.
+    Django's rules for a request (`agents.signed_in`). Unlike a request, a socket cannot set
+    a cookie, so it never writes the session: a session it refuses, or one signed under a
+    fallback secret, is left for the next page load to flush or renew.
     """
     if not session_key:
         return None
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    try:
-        user_id = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
-        backend_path = session[BACKEND_SESSION_KEY]
-    except (KeyError, ValidationError):
-        return None
-    if backend_path not in settings.AUTHENTICATION_BACKENDS:
-        return None
-    user = load_backend(backend_path).get_user(user_id)
+    user = session_sign_in(session=session).user
     if user is None or not user.is_active:
         return None
-    if hasattr(user, "get_session_auth_hash"):
-        signed = session.get(HASH_SESSION_KEY)
-        hashes = (user.get_session_auth_hash(), *user.get_session_auth_fallback_hash())
-        if not signed or not any(constant_time_compare(signed, h) for h in hashes):
-            return None
     return user
 
 

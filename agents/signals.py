@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_out
+from django.contrib.sessions.models import Session
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -26,7 +27,9 @@ from agents.models import Agent
 from agents.permissions import SUPERVISE_PERMISSION, supervisor_ids
 from agents.presence import agent_signed_out
 from agents.profiles import agent_for_user, forget_profiles
+from agents.signed_in import forget_signed_in_user
 from calls.events import AccessRevoked, AgentQueuesChanged, SessionSignedOut, announce
+from contactcenter.session_store import forget_cached_session
 
 User = get_user_model()
 # What a socket's user was let in by: a change to any of these revokes it.
@@ -94,6 +97,23 @@ def remember_deleted_user(sender, *, instance, **kwargs) -> None:
 def close_live_pages_on_user_deletion(sender, *, instance, **kwargs) -> None:
     agent = instance.__dict__.pop(_BEFORE, None)
     announce(AccessRevoked(user_id=instance.pk, agent_id=agent.pk if agent else None))
+
+
+# --- what the cache holds of a signed-in user and their session ------------------------------
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="agents.signed_in_saved")
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="agents.signed_in_gone")
+def forget_signed_in_user_on_change(sender, *, instance, **kwargs) -> None:
+    forget_signed_in_user(user_id=instance.pk)
+
+
+@receiver(post_save, sender=Session, dispatch_uid="agents.session_row_saved")
+@receiver(post_delete, sender=Session, dispatch_uid="agents.session_row_deleted")
+def forget_session_on_row_change(sender, *, instance: Session, **kwargs) -> None:
+    # The session store caches after it saves. The receiver also makes a queryset's delete()
+    # send this per session (`clearsessions`, the admin).
+    forget_cached_session(session_key=instance.session_key)
 
 
 # --- the supervisor permission ------------------------------------------------------------------

@@ -45,7 +45,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the user read from the cache (agents.signed_in).
+    "agents.signed_in.SignedInUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login refused for too many failures into the "try again later" page.
@@ -136,11 +137,12 @@ else:
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
     }
 
-# --- Cache: agents' profiles ------------------------------------------------------------------
-# Every button reads its agent's profile (agents.profiles) from here, not PostgreSQL. With
-# Redis the processes share it, so a changed profile is forgotten by all at once; without
-# Redis there is one process, and memory will do. Sessions stay in the database only: ending
-# one by deleting its row must end it everywhere at once (tests/wallboard/test_access.py).
+# --- Cache: sessions, signed-in users, agents' profiles ----------------------------------------
+# Every request and live page reads its session (contactcenter.session_store), its user
+# (agents.signed_in) and its agent's profile (agents.profiles) from here, not PostgreSQL.
+# With Redis the processes share it, so a change is forgotten by all at once; without Redis
+# there is one process, and memory will do. Sessions are still kept in the database, and
+# deleting one's row ends it everywhere at once (tests/wallboard/test_access.py).
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -157,6 +159,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "contactcenter.session_store"
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

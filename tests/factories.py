@@ -60,6 +60,13 @@ def login(who) -> Client:
     return client
 
 
+def at_work(client: Client) -> Client:
+    """A signed-in browser whose page has loaded: the server has read its session and user
+    once, so every later request of an agent at work finds both in the cache."""
+    assert client.get("/desktop/session/").status_code == 204
+    return client
+
+
 def make_call(
     *,
     owner: Agent | None = None,

@@ -353,16 +353,17 @@ def test_an_offer_goes_on_to_the_next_caller_rather_than_wait_for_one_held_elsew
 
 
 # What an agent's Available press costs before the offer's PHLO request leaves, with a caller
-# waiting (issue 14's offer latency). 16 on the way: the session and the user (the agent
-# from the cached profile); the status change (its transaction, the agent locked, the
-# UPDATE); the queue's longest waiter; the offer's transaction: the call locked with its
-# queue, its members, the free agent locked (with the user) and reserved, the leg and the
-# action inserted, the call saved, which also claims it. Then 4 that only a test pays: with no
-# server loop, the pushes of the offer's commit are rendered in place (under ASGI they go to
-# the loop's workers, `calls.publisher`). Was 23 + 6: the agent read twice, the queue read
-# on its own, the agent read again after reserving, a separate claim, the members read
-# again, and presence asked about an agent routing had just put on the call.
-PRESS_TO_OFFER = 16 + 4
+# waiting (issue 14's offer latency). 14 on the way (16 before the session and the user came
+# from the cache, agents.signed_in; the agent comes from the cached profile): the status
+# change (its transaction, the agent locked, the UPDATE); the queue's longest waiter; the
+# offer's transaction: the call locked with its queue, its members, the free agent locked
+# (with the user) and reserved, the leg and the action inserted, the call saved, which also
+# claims it. Then 4 that only a test pays: with no server loop, the pushes of the offer's
+# commit are rendered in place (under ASGI they go to the loop's workers,
+# `calls.publisher`). Was 23 + 6: the agent read twice, the queue read on its own, the agent
+# read again after reserving, a separate claim, the members read again, and presence asked
+# about an agent routing had just put on the call.
+PRESS_TO_OFFER = 14 + 4
 
 
 def test_queries_from_an_available_press_to_the_offer(app_sim, sales, htmx):

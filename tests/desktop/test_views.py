@@ -12,7 +12,7 @@ from django.test import Client
 from agents.models import Agent
 from calls.models import Action, Call, Customer, Member
 from calls.services import buttons
-from tests.factories import login, make_agent, make_customer, make_supervisor, make_user
+from tests.factories import at_work, login, make_agent, make_customer, make_supervisor, make_user
 from tests.services.helpers import queries_until_phlo
 
 ANSWER = 3.0  # seconds on the simulator's clock: longer than its answer delay
@@ -459,21 +459,22 @@ class TestQueriesBeforePhlo:
     # and the member's call looked up three times); a transfer to an agent picked by name
     # then 14, as the service looked the agent up again by endpoint.
     # Was 11, then 7 (the member's call, and the call and its members after the claim, cut),
-    # then 5: the agent and the supervisor check cached.
-    HOLD = 5
+    # then 5: the agent and the supervisor check cached; then 3: the session and the user
+    # cached too (agents.signed_in), for an agent whose page has loaded (`at_work`).
+    HOLD = 3
     # The first button of a user whose profile is not cached yet: the agent and the check.
-    HOLD_FIRST = 7
-    WARM_TRANSFER = 11
-    ABORT = 8
+    HOLD_FIRST = 5
+    WARM_TRANSFER = 9
+    ABORT = 6
     # Were 17 for a number, 18 for a name or a pick (the agent fetched again, the customer
     # fetched again by id, the new legs read back), and 15 (the agent fetched twice more,
     # the leg's call looked up again).
-    DIAL = 15
-    REJECT = 6  # was 12: the leg's call in the view, the call read twice, the cached two
+    DIAL = 13
+    REJECT = 4  # was 12: the leg's call in the view, the call read twice, the cached two
 
     def test_hold(self, app_sim, alice, dana, htmx):
         call = answered_call(app_sim, alice, dana)
-        client = login(alice)
+        client = at_work(login(alice))
         url = f"/desktop/members/{leg(call).pk}/actions/hold/"
         response, sql = queries_until_phlo(app_sim, lambda: client.post(url, **htmx))
         assert response.status_code == 200 and leg(call).state == S.ON_HOLD
@@ -484,6 +485,7 @@ class TestQueriesBeforePhlo:
         sam = make_supervisor(username="sam", with_agent=True)
         client = Client()
         client.force_login(sam)
+        at_work(client)
         url = f"/desktop/members/{leg(call).pk}/actions/"
         response, sql = queries_until_phlo(app_sim, lambda: client.post(url + "hold/", **htmx))
         assert response.status_code == 200 and leg(call).state == S.ON_HOLD
@@ -494,7 +496,7 @@ class TestQueriesBeforePhlo:
 
     def test_warm_transfer_then_abort(self, app_sim, alice, bob, dana, htmx):
         call = answered_call(app_sim, alice, dana)
-        client = login(alice)
+        client = at_work(login(alice))
         start = f"/desktop/calls/{call.pk}/actions/warm_transfer/"
         response, sql = queries_until_phlo(
             app_sim, lambda: client.post(start, {"to": "bob"}, **htmx)
@@ -513,18 +515,16 @@ class TestQueriesBeforePhlo:
 
     @pytest.mark.parametrize("typed", ["a number", "a name", "a picked customer"])
     def test_dial(self, app_sim, alice, dana, htmx, typed):
-        """The session and the user, the agent, the customer (by number, name or pick), the
-        supervisor check (this user's first button: then cached) and whether the number is an
-        agent's;
-        then, in one transaction
-        (BEGIN and COMMIT count): the agent locked, whether they are on a call, the call, its
-        two legs, the action and the call's claim."""
+        """The agent, the customer (by number, name or pick), the supervisor check (this
+        user's first button: then cached) and whether the number is an agent's; then, in one
+        transaction (BEGIN and COMMIT count): the agent locked, whether they are on a call,
+        the call, its two legs, the action and the call's claim."""
         data = {
             "a number": {"to": "+1 415 555 0101"},
             "a name": {"to": "dana diaz"},
             "a picked customer": {"to": "Dana Diaz", "customer_id": dana.pk},
         }[typed]
-        client = login(alice)
+        client = at_work(login(alice))
         response, sql = queries_until_phlo(
             app_sim, lambda: client.post("/desktop/dial/", data, **htmx)
         )
@@ -533,12 +533,12 @@ class TestQueriesBeforePhlo:
         assert len(sql) == self.DIAL, "\n".join(sql)
 
     def test_reject(self, app_sim, alice, dana, htmx):
-        """The session and the user, the agent, the leg, the supervisor check, the call with
-        its members, the action's INSERT and the claim."""
+        """The agent, the leg, the supervisor check, the call with its members, the action's
+        INSERT and the claim."""
         app_sim.phones.set_mode(alice.endpoint, "manual")
         call = buttons.call_start(actor=alice.user, to=dana.phone)
         mine = leg(call, "agent")
-        client = login(alice)
+        client = at_work(login(alice))
         url = f"/desktop/members/{mine.pk}/reject/"
         response, sql = queries_until_phlo(app_sim, lambda: client.post(url, **htmx))
         assert response.status_code == 200
