@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.contrib.sessions.models import Session
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
@@ -27,7 +27,7 @@ from agents.models import Agent
 from agents.permissions import SUPERVISE_PERMISSION, supervisor_ids
 from agents.presence import agent_signed_out
 from agents.profiles import agent_for_user, forget_profiles
-from agents.signed_in import forget_signed_in_user
+from agents.signed_in import forget_signed_in_user, remember_signed_in_user
 from calls.events import AccessRevoked, AgentQueuesChanged, SessionSignedOut, announce
 from contactcenter.session_store import forget_cached_session
 
@@ -100,6 +100,14 @@ def close_live_pages_on_user_deletion(sender, *, instance, **kwargs) -> None:
 
 
 # --- what the cache holds of a signed-in user and their session ------------------------------
+
+
+@receiver(user_logged_in, dispatch_uid="agents.signed_in_remembered")
+def remember_who_signed_in(sender, *, request: HttpRequest, user, **kwargs) -> None:
+    # After Django's own receiver saved their last login (which forgets any entry).
+    backend_path = getattr(request, "session", {}).get(BACKEND_SESSION_KEY)
+    if backend_path:
+        remember_signed_in_user(user_id=user.pk, backend_path=backend_path)
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="agents.signed_in_saved")

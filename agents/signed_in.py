@@ -120,6 +120,11 @@ class SignedInUserMiddleware(AuthenticationMiddleware):
         request.user = SimpleLazyObject(lambda: request_user(request))
 
 
+def remember_signed_in_user(*, user_id, backend_path: str) -> None:
+    """Cache who just signed in (a query), so that their first page and socket find them."""
+    _entry(user_id=user_id, backend_path=backend_path)
+
+
 def forget_signed_in_user(*, user_id) -> None:
     """The user changed or went: no entry read before now is believed again, in any process.
     Inside a transaction, again when it commits (a read before then saw the old row)."""
