@@ -17,7 +17,6 @@ it (a password change) fetches it then.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -39,9 +38,10 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.functional import SimpleLazyObject
 
-# A backstop only, as for agents.profiles: every save or deletion forgets the entry at once.
-USER_SECONDS = 120
-_VERSION_SECONDS = 24 * 3600  # outlives every entry made under it
+# A backstop only, as for agents.profiles (and as long): every save or deletion forgets the
+# entry at once. Long enough that desktops reconnecting after a restart find their users.
+USER_SECONDS = 600
+_VERSION_SECONDS = 24 * 3600  # outlives every entry tagged with it
 _SALT = "agents.signed_in.secrets"
 
 
@@ -130,9 +130,9 @@ def forget_signed_in_user(*, user_id) -> None:
     Inside a transaction, again when it commits (a read before then saw the old row)."""
 
     def forget() -> None:
-        # Not there, or evicted: an entry is believed only under its version, so none is.
-        with contextlib.suppress(ValueError):
-            cache.incr(_version_key(user_id))
+        # A new version, never used before, and the entry gone (were the version evicted).
+        cache.set(_version_key(user_id), time.time_ns(), _VERSION_SECONDS)
+        cache.delete(_entry_key(user_id))
 
     forget()
     if transaction.get_connection().in_atomic_block:
@@ -142,22 +142,17 @@ def forget_signed_in_user(*, user_id) -> None:
 def _entry(*, user_id, backend_path: str) -> _Entry | None:
     key, version_key = _entry_key(user_id), _version_key(user_id)
     found = cache.get_many([key, version_key])
-    entry, version = _Entry.of(found.get(key)), found.get(version_key)
+    # A user never changed since their version expired has none: 0 stands for it. A change
+    # sets one, so an entry read before it (tagged with the one before) is never believed.
+    entry, version = _Entry.of(found.get(key)), found.get(version_key, 0)
     secrets = _secrets_fingerprint(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
     if (
         entry is not None
-        and version is not None
         and entry.version == version
         and entry.secrets == secrets
         and entry.backend == backend_path
     ):
         return entry
-    if version is None:
-        # The first read of this user (or its version was evicted): start one. Another
-        # process starting one at the same moment wins; this read is then not cached.
-        version = time.time_ns()
-        if not cache.add(version_key, version, _VERSION_SECONDS):
-            version = None
     user = load_backend(backend_path).get_user(user_id)
     if user is None:
         return None
@@ -166,15 +161,14 @@ def _entry(*, user_id, backend_path: str) -> _Entry | None:
     if hasattr(user, "get_session_auth_hash"):
         hashes = (user.get_session_auth_hash(), *user.get_session_auth_fallback_hash())
     entry = _Entry(
-        version=version or 0,
+        version=version,
         secrets=secrets,
         backend=backend_path,
         names=names,
         values=tuple(getattr(user, name) for name in names),
         hashes=hashes,
     )
-    if version is not None:
-        cache.set(key, entry.cached(), USER_SECONDS)
+    cache.set(key, entry.cached(), USER_SECONDS)
     return entry
 
 

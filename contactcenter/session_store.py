@@ -18,8 +18,9 @@ from django.conf import settings
 from django.contrib.sessions.backends import cached_db
 from django.core.cache import caches
 
-# How stale a cached copy may be when its row was deleted without the ORM hearing of it.
-CACHE_SECONDS = 120
+# How stale a cached copy may be when its row was deleted without the ORM hearing of it: as
+# long as agents.profiles and agents.signed_in keep theirs.
+CACHE_SECONDS = 600
 
 
 class _ShortLived:
