@@ -3,7 +3,9 @@
 Agents' desktops are opened in steps (each one logged in and sent its full state, as in
 a browser); the process's resident memory is read from /proc after each step. Memory per
 connection is the growth from the first step to the last, divided by the sockets added.
-At the end a sample of sockets must still answer a heartbeat promptly.
+At the end a sample of sockets must still answer a heartbeat promptly, and then up to
+`RECONNECT` of them are closed and opened again: desktops the process has seen before, as
+after a restart or a network blip (each again signed in and sent its full state).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from harness.wsclient import WebSocket
 
 WARM = 20
 PING_SAMPLE = 50
+RECONNECT = 1000
 
 
 async def idle_capacity(
@@ -45,6 +48,7 @@ async def idle_capacity(
         with during or nullcontext():
             await _steps(cluster, server, rows, steps=steps, held=held, points=points)
         pings = await _heartbeats(random.Random(7).sample(held, min(PING_SAMPLE, len(held))))
+        reconnect = await _reconnect(cluster, server, rows, held=held)
     finally:
         await close_sockets(held)
     first, last = points[0], points[-1]
@@ -55,6 +59,7 @@ async def idle_capacity(
         "held": last["sockets"],
         "kb_per_socket": per_conn,
         "heartbeat_ms": summary(pings),
+        "reconnect": reconnect,
     }
 
 
@@ -91,6 +96,32 @@ async def _steps(
                 "cpu_ms_per_connect": 1000 * cpu / len(batch) if batch else 0.0,
             }
         )
+
+
+async def _reconnect(
+    cluster: Cluster, server: Server, rows: Sequence[dict], *, held: list[WebSocket]
+) -> dict:
+    """Close desktops opened in the steps and open them again, timed as a step is; `held`
+    gets the new sockets. held[i] is rows[i]'s desktop (sockets open in order)."""
+    count = min(RECONNECT, len(held) - WARM)
+    if count <= 0:
+        return {}
+    await close_sockets(held[WARM : WARM + count])
+    await asyncio.sleep(1.0)  # let the process see them go
+    started, cpu = time.monotonic(), server.cpu_seconds()
+    again = await open_sockets(
+        cluster,
+        [server],
+        [("/ws/desktop/", row["session_key"]) for row in rows[WARM : WARM + count]],
+    )
+    opened = time.monotonic() - started
+    cpu = server.cpu_seconds() - cpu
+    held[WARM : WARM + count] = again
+    return {
+        "desktops": count,
+        "connect_per_second": count / opened if opened else 0.0,
+        "cpu_ms_per_connect": 1000 * cpu / count,
+    }
 
 
 async def _heartbeats(sockets: Sequence[WebSocket]) -> list[float]:

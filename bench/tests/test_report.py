@@ -211,6 +211,22 @@ def test_the_reconnect_rate_is_the_desktops_added_over_the_time_the_steps_took()
     assert row[1] == "62/s over 2,480 desktops" and row[-1] is False
 
 
+def test_desktops_reconnecting_are_reported_beside_first_connects():
+    results = _results(push_p99=30, echo_p99=25, webhook=300, held=2500)
+    results["capacity"]["points"][1]["connect_per_second"] = 100.0
+    results["capacity"]["reconnect"] = {
+        "desktops": 1000,
+        "connect_per_second": 180.4,
+        "cpu_ms_per_connect": 5.25,
+    }
+    (row,) = [v for v in verdicts(results) if "(re)connects" in v[0]]
+    assert row[1].endswith("; the same desktops reconnecting: 180/s, 5.2 ms each")
+    assert row[-1] is False  # judged on desktops never seen before
+    text = markdown(results, chart=None)
+    assert "Reconnects: 1,000 of those desktops closed and opened again" in text
+    assert "**180/s**, at 5.2 ms of the process's CPU each" in text
+
+
 def _cpu(app: float, *, count: int | None = None) -> dict:
     cores = {
         "app processes": app,
