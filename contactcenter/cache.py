@@ -11,20 +11,118 @@ desktops that was 2,500 Redis connections from one process (Redis refuses client
 
 This backend shares one client among every instance with the same servers and options in
 the process; redis-py's pools are thread-safe, and reset themselves in a forked child.
+
+What the app caches (sessions, who is signed in, agents' profiles) is a copy of what
+PostgreSQL holds. So while Redis is down or unreachable the cache answers as an empty one
+(a read misses, a write is dropped) and the app reads PostgreSQL: buttons, pages and
+callbacks keep working through a Redis outage, as docs/operations.md says. Django's own
+backend raises instead, and every signed-in request would fail with it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
 
 _clients: dict[tuple, RedisCacheClient] = {}
 _lock = threading.Lock()
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+WARN_EVERY_SECONDS = 30.0  # an outage warns now and then, not at every request
+_warned_at = float("-inf")
+
+
+def _unreachable(exc: Exception, *, doing: str) -> None:
+    global _warned_at
+    now = time.monotonic()
+    if now - _warned_at >= WARN_EVERY_SECONDS:
+        _warned_at = now
+        logger.warning("the cache's Redis is unreachable (%s: %s); reading PostgreSQL", doing, exc)
+
+
+class ForgivingRedisCacheClient(RedisCacheClient):
+    """Django's client, answering as an empty cache while Redis cannot be reached."""
+
+    def get(self, key, default):
+        try:
+            return super().get(key, default)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="get")
+            return default
+
+    def get_many(self, keys):
+        try:
+            return super().get_many(keys)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="get_many")
+            return {}
+
+    def has_key(self, key):
+        try:
+            return super().has_key(key)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="has_key")
+            return False
+
+    def add(self, key, value, timeout):
+        try:
+            return super().add(key, value, timeout)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="add")
+            return False
+
+    def set(self, key, value, timeout):
+        try:
+            super().set(key, value, timeout)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="set")
+
+    def set_many(self, data, timeout):
+        try:
+            super().set_many(data, timeout)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="set_many")
+
+    def touch(self, key, timeout):
+        try:
+            return super().touch(key, timeout)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="touch")
+            return False
+
+    def delete(self, key):
+        try:
+            return super().delete(key)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="delete")
+            return False
+
+    def delete_many(self, keys):
+        try:
+            super().delete_many(keys)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="delete_many")
+
+    def incr(self, key, delta):
+        try:
+            return super().incr(key, delta)
+        except _UNREACHABLE as exc:
+            _unreachable(exc, doing="incr")
+            raise ValueError(f"Key '{key}' not found: the cache is unreachable") from exc
 
 
 class SharedRedisCache(RedisCache):
+    def __init__(self, server, params) -> None:
+        super().__init__(server, params)
+        self._class = ForgivingRedisCacheClient
+
     @cached_property
     def _cache(self) -> RedisCacheClient:
         key = (tuple(self._servers), repr(sorted(self._options.items())))
