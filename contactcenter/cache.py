@@ -39,83 +39,55 @@ WARN_EVERY_SECONDS = 30.0  # an outage warns now and then, not at every request
 _warned_at = float("-inf")
 
 
-def _unreachable(exc: Exception, *, doing: str) -> None:
+def _or_else(default, call, *args):
+    """call(*args), or `default` (logged now and then) when Redis cannot be reached."""
     global _warned_at
-    now = time.monotonic()
-    if now - _warned_at >= WARN_EVERY_SECONDS:
-        _warned_at = now
-        logger.warning("the cache's Redis is unreachable (%s: %s); reading PostgreSQL", doing, exc)
+    try:
+        return call(*args)
+    except _UNREACHABLE as exc:
+        now = time.monotonic()
+        if now - _warned_at >= WARN_EVERY_SECONDS:
+            _warned_at = now
+            logger.warning("the cache's Redis is unreachable (%s); reading PostgreSQL", exc)
+        return default
 
 
 class ForgivingRedisCacheClient(RedisCacheClient):
     """Django's client, answering as an empty cache while Redis cannot be reached."""
 
     def get(self, key, default):
-        try:
-            return super().get(key, default)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="get")
-            return default
+        return _or_else(default, super().get, key, default)
 
     def get_many(self, keys):
-        try:
-            return super().get_many(keys)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="get_many")
-            return {}
+        return _or_else({}, super().get_many, keys)
 
     def has_key(self, key):
-        try:
-            return super().has_key(key)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="has_key")
-            return False
+        return _or_else(False, super().has_key, key)
 
     def add(self, key, value, timeout):
-        try:
-            return super().add(key, value, timeout)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="add")
-            return False
+        return _or_else(False, super().add, key, value, timeout)
 
     def set(self, key, value, timeout):
-        try:
-            super().set(key, value, timeout)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="set")
+        _or_else(None, super().set, key, value, timeout)
 
     def set_many(self, data, timeout):
-        try:
-            super().set_many(data, timeout)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="set_many")
+        _or_else(None, super().set_many, data, timeout)
 
     def touch(self, key, timeout):
-        try:
-            return super().touch(key, timeout)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="touch")
-            return False
+        return _or_else(False, super().touch, key, timeout)
 
     def delete(self, key):
-        try:
-            return super().delete(key)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="delete")
-            return False
+        return _or_else(False, super().delete, key)
 
     def delete_many(self, keys):
-        try:
-            super().delete_many(keys)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="delete_many")
+        _or_else(None, super().delete_many, keys)
 
     def incr(self, key, delta):
-        try:
-            return super().incr(key, delta)
-        except _UNREACHABLE as exc:
-            _unreachable(exc, doing="incr")
-            raise ValueError(f"Key '{key}' not found: the cache is unreachable") from exc
+        missing = object()
+        found = _or_else(missing, super().incr, key, delta)
+        if found is missing:  # as for a key that is not there: the callers start it again
+            raise ValueError(f"Key '{key}' not found: the cache is unreachable")
+        return found
 
 
 class SharedRedisCache(RedisCache):
