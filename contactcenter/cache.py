@@ -16,7 +16,9 @@ What the app caches (sessions, who is signed in, agents' profiles) is a copy of 
 PostgreSQL holds. So while Redis is down or unreachable the cache answers as an empty one
 (a read misses, a write is dropped) and the app reads PostgreSQL: buttons, pages and
 callbacks keep working through a Redis outage, as docs/operations.md says. Django's own
-backend raises instead, and every signed-in request would fail with it.
+backend raises instead, and every signed-in request would fail with it. A Redis that comes
+back with its data (a network cut rather than a restart) missed the changes made meanwhile:
+what it holds of them is believed until it expires, ten minutes at most.
 """
 
 from __future__ import annotations
