@@ -151,12 +151,13 @@ def _entry(*, user_id, backend_path: str) -> _Entry | None:
         and entry.version == version
         and entry.secrets == secrets
         and entry.backend == backend_path
+        and entry.names == _names(get_user_model())  # a release since may add or drop one
     ):
         return entry
     user = load_backend(backend_path).get_user(user_id)
     if user is None:
         return None
-    names = tuple(f.attname for f in type(user)._meta.concrete_fields if f.attname != "password")
+    names = _names(type(user))
     hashes = None
     if hasattr(user, "get_session_auth_hash"):
         hashes = (user.get_session_auth_hash(), *user.get_session_auth_fallback_hash())
@@ -170,6 +171,12 @@ def _entry(*, user_id, backend_path: str) -> _Entry | None:
     )
     cache.set(key, entry.cached(), USER_SECONDS)
     return entry
+
+
+@lru_cache(maxsize=4)
+def _names(model) -> tuple[str, ...]:
+    """The fields an entry carries, in the model's order (`from_db` reads them so)."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname != "password")
 
 
 def _entry_key(user_id) -> str:

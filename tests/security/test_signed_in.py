@@ -134,3 +134,17 @@ def test_a_session_signed_under_a_fallback_secret_is_re_signed(alice, settings):
     assert new_key != old_key  # cycled, as Django does, and signed with the new secret
     settings.SECRET_KEY_FALLBACKS = []
     assert client.get(SESSION_CHECK).status_code == 204
+
+
+def test_an_entry_of_another_release_is_read_again(alice):
+    """An entry whose fields are not the model's (a release added or dropped one) would put
+    values in the wrong fields: it is a miss."""
+    client = login(alice)
+    key = signed_in._entry_key(alice.user.pk)
+    cached = list(signed_in.cache.get(key))
+    names_at, values_at = 3, 4  # _Entry's order: version, secrets, backend, names, values
+    cached[names_at] = ("dropped_since", *cached[names_at])
+    cached[values_at] = ("its value", *cached[values_at])
+    signed_in.cache.set(key, tuple(cached), signed_in.USER_SECONDS)
+    assert _check(client) == (204, 1)
+    assert _check(client) == (204, 0)
