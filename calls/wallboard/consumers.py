@@ -35,6 +35,7 @@ from agents.live import CLOSE_RECHECK, active_user, session_user
 from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.permissions import is_supervisor
 from agents.presence import agents_expire_wrap_ups
+from agents.profiles import acting_profile
 from calls.wallboard import watchers
 from calls.wallboard.pushes import SUPERVISORS_GROUP
 from calls.wallboard.rendering import (
@@ -55,11 +56,12 @@ CLOSE_NOT_SUPERVISOR = 4403
 
 
 def _supervisor_of(*, session_key: str) -> tuple[int | None, bool]:
-    """(user id, is a supervisor) of the session; no user: signed out."""
+    """(user id, is a supervisor) of the session; no user: signed out. At every heartbeat:
+    who it is and the supervisor flag come from the cache (no query while cached)."""
     user = session_user(session_key=session_key)
     if user is None:
         return None, False
-    return user.pk, is_supervisor(user)
+    return user.pk, acting_profile(user=user).supervisor
 
 
 class WallboardConsumer(LiveConsumer):

@@ -148,3 +148,19 @@ def test_an_entry_of_another_release_is_read_again(alice):
     signed_in.cache.set(key, tuple(cached), signed_in.USER_SECONDS)
     assert _check(client) == (204, 1)
     assert _check(client) == (204, 0)
+
+
+def test_a_wallboards_heartbeat_asks_the_database_nothing_while_cached(gina, sam):
+    """Every wallboard re-checks its viewer every 4 s: who it is and the supervisor flag
+    come from the cache, and a right taken away still counts at the next one."""
+    from calls.wallboard.consumers import _supervisor_of
+    from tests.sockets import session_of
+
+    for supervisor in (gina, sam):  # by the permission, and through the group
+        key = session_of(supervisor)
+        assert _supervisor_of(session_key=key) == (supervisor.pk, True)
+        with CaptureQueriesContext(connection) as queries:
+            assert _supervisor_of(session_key=key) == (supervisor.pk, True)
+        assert len(queries) == 0, [q["sql"] for q in queries.captured_queries]
+    sam.groups.clear()
+    assert _supervisor_of(session_key=session_of(sam)) == (sam.pk, False)
