@@ -23,6 +23,10 @@ from django.core.cache import caches
 CACHE_SECONDS = 600
 
 
+def _capped(timeout: float | None) -> float:
+    return CACHE_SECONDS if timeout is None else min(timeout, CACHE_SECONDS)
+
+
 class _ShortLived:
     """The session cache, with no entry kept longer than CACHE_SECONDS."""
 
@@ -30,14 +34,10 @@ class _ShortLived:
         self._cache = cache
 
     def set(self, key, value, timeout=None, version=None) -> None:
-        if timeout is None or timeout > CACHE_SECONDS:
-            timeout = CACHE_SECONDS
-        self._cache.set(key, value, timeout, version=version)
+        self._cache.set(key, value, _capped(timeout), version=version)
 
     async def aset(self, key, value, timeout=None, version=None) -> None:
-        if timeout is None or timeout > CACHE_SECONDS:
-            timeout = CACHE_SECONDS
-        await self._cache.aset(key, value, timeout, version=version)
+        await self._cache.aset(key, value, _capped(timeout), version=version)
 
     def __contains__(self, key) -> bool:
         return key in self._cache
