@@ -235,6 +235,26 @@ def call_changed(
     )
 
 
+def call_details_changed(*, call: Call, fields: Iterable[str]) -> None:
+    """Save a change to the call's own details (its notes) that moves no leg and not its
+    course: no lifecycle rule has anything to do, and nobody's presence follows. Its version
+    is bumped all the same, so a page never takes an older copy over it, and the pages of
+    everyone on it (or who was) redraw it. `call` is the row the caller locked."""
+    call.version += 1
+    call.save(update_fields=[*fields, "version"])
+    agent_ids = set(call.members.exclude(agent=None).values_list("agent_id", flat=True))
+    if call.owner_id:
+        agent_ids.add(call.owner_id)
+    announce(
+        CallChanged(
+            call_id=call.pk,
+            version=call.version,
+            agent_ids=frozenset(agent_ids),
+            legs_came_or_went=False,
+        )
+    )
+
+
 def _caller_waited(call: Call, *, until: datetime) -> None:
     """An inbound caller's wait ends when an agent answers, or with the call: the queue's
     service level, speed of answer and abandoned figures are summed from it."""

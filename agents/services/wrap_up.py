@@ -25,7 +25,7 @@ from agents.profiles import agent_for_user
 from calls.models import Call, Member, WrapUp
 from calls.selectors import wrap_up_window
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
-from calls.state import call_changed, lock_call
+from calls.state import call_changed, call_details_changed, lock_call
 
 MAX_NOTES = 5000
 
@@ -71,16 +71,23 @@ def call_notes_save(*, actor: AbstractBaseUser, call_id: int, notes: str) -> Non
     """Save the notes typed so far: during the call by an agent on it, afterwards by an agent
     who owes its wrap-up, at any time by a supervisor."""
     notes = _clean_notes(notes)
-    call = Call.objects.filter(pk=call_id).first()
-    if call is None:
-        raise NotFound("That call no longer exists.")
-    if not is_supervisor(actor):
-        agent = agent_for_user(user=actor)
-        if agent is None:
-            raise NotAllowed("You need an agent profile to take notes on calls.")
-        if not may_write_on_call(call=call, agent=agent):
-            raise NotAllowed("This call is not yours to take notes on.")
-    Call.objects.filter(pk=call_id).update(wrap_up_notes=notes)
+    with transaction.atomic():
+        try:
+            call = lock_call(call_id=call_id)
+        except Call.DoesNotExist as exc:
+            raise NotFound("That call no longer exists.") from exc
+        if not is_supervisor(actor):
+            agent = agent_for_user(user=actor)
+            if agent is None:
+                raise NotAllowed("You need an agent profile to take notes on calls.")
+            if not may_write_on_call(call=call, agent=agent):
+                raise NotAllowed("This call is not yours to take notes on.")
+        if call.wrap_up_notes == notes:
+            return  # sent again unchanged (a blur after a save): nothing to redraw
+        call.wrap_up_notes = notes
+        # Everyone on the call sees them at once: a colleague writes on top of them, not
+        # on an older copy.
+        call_details_changed(call=call, fields=["wrap_up_notes"])
 
 
 def call_wrap_up_save(

@@ -39,7 +39,10 @@
     isStale: isStale,
     ours: function (target) { return target.id.indexOf("call-") === 0; },
     answerOf: function (target, content) { return content.querySelector("article.call"); },
-    onPush: rememberWork,
+    onPush: function (incoming, stale) {
+      rememberWork();
+      if (!stale) keepFieldInUse(incoming);
+    },
     onAnswer: rememberWork,
   });
 
@@ -94,39 +97,86 @@
 
   // --- what the agent was doing survives live updates ---------------------------------------
   // Fields marked data-keep (notes, the transfer target, the disposition, a half-filled new
-  // customer) keep what was typed or picked when a push redraws their call, and focus stays
-  // on the control it was on.
+  // customer) keep what was typed or picked and not saved yet when a push redraws their call,
+  // and focus stays on the control it was on. A field with nothing unsaved takes the server's
+  // value: writing an old value back over it would undo a colleague's (or another tab's) work.
+
+  // What the server holds for a field as far as this page knows: the value it last saved
+  // from here, else the value the server rendered.
+  function savedValue(el) {
+    if (el.dataset.saved !== undefined) return el.dataset.saved;
+    if (el.tagName === "SELECT") {
+      var picked = Array.prototype.filter.call(el.options, function (o) { return o.defaultSelected; });
+      return picked.length ? picked[0].value : (el.options.length ? el.options[0].value : "");
+    }
+    return el.defaultValue;
+  }
+
+  // A field that saves itself (the notes): what it sent is saved once the answer is a success.
+  document.body.addEventListener("htmx:beforeRequest", function (evt) {
+    var el = evt.detail.elt;
+    if (el && el.matches && el.matches("[data-keep][hx-post]")) el.dataset.sending = el.value;
+  });
+  document.body.addEventListener("htmx:afterRequest", function (evt) {
+    var el = evt.detail.elt;
+    if (!el || !el.dataset || el.dataset.sending === undefined) return;
+    if (evt.detail.successful) el.dataset.saved = el.dataset.sending;
+    delete el.dataset.sending;
+  });
 
   var kept = null;
   function rememberWork() {
     if (kept) return;
-    kept = { fields: {}, focus: null };
+    kept = { fields: {}, texts: {}, focus: null };
     $all("[data-keep]").forEach(function (el) {
       if (!el.id) return;
       kept.fields[el.id] = {
-        value: el.value, open: el.open,
+        value: el.value, open: el.open, unsaved: el.value !== savedValue(el),
         start: el.selectionStart, end: el.selectionEnd,
       };
     });
+    // A field's save status ("Notes saved") outlives the redraw its own save causes.
+    $all("[data-keep-text]").forEach(function (el) {
+      if (el.id && el.textContent) kept.texts[el.id] = el.textContent;
+    });
     var active = document.activeElement;
     if (active && active.id && active !== document.body) kept.focus = active.id;
+  }
+
+  // The field the agent is typing in stays the same element through a push that redraws its
+  // call (the new copy takes its place), so its caret, scroll and undo history are kept;
+  // with nothing unsaved in it, it shows the server's value, as a redrawn one would.
+  function keepFieldInUse(incoming) {
+    var active = document.activeElement;
+    if (!incoming || !incoming.id || !active || !active.id) return;
+    if (!active.matches("textarea[data-keep], input[type=text][data-keep]")) return;
+    var current = document.getElementById(incoming.id);
+    var fresh = current && current.contains(active) && incoming.querySelector("#" + CSS.escape(active.id));
+    if (!fresh) return;
+    var unsaved = active.value !== savedValue(active);
+    active.defaultValue = fresh.defaultValue;
+    delete active.dataset.saved;
+    if (!unsaved) active.value = fresh.value;
+    fresh.replaceWith(active);
   }
 
   function restoreWork() {
     if (!kept) return;
     var saved = kept;
     kept = null;
+    Object.keys(saved.texts).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && !el.textContent) el.textContent = saved.texts[id];
+    });
     Object.keys(saved.fields).forEach(function (id) {
       var el = document.getElementById(id);
       var was = saved.fields[id];
       if (!el) return;
       if (el.tagName === "DETAILS") { el.open = was.open; return; }
-      if (was.value === undefined || el.value === was.value) return;
+      if (!was.unsaved || was.value === undefined || el.value === was.value) return;
       el.value = was.value;
-      // A redraw must not lose typing that was waiting to be saved.
-      if (el.hasAttribute("hx-post") && was.value !== el.defaultValue) {
-        el.dispatchEvent(new Event("input", { bubbles: true }));
-      }
+      // The redraw dropped a save that was waiting (or on its way): send it again.
+      if (el.hasAttribute("hx-post")) el.dispatchEvent(new Event("input", { bubbles: true }));
     });
     var active = document.activeElement;
     if (saved.focus && (!active || active === document.body || active.id !== saved.focus)) {

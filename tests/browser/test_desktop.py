@@ -168,11 +168,49 @@ def test_warm_transfer_then_resume(desktop, sim):
     expect()(card.get_by_role("button", name="Resume call")).to_have_count(0)
 
 
+def test_notes_reach_every_tab_and_a_redraw_never_writes_an_older_copy_back(desktop, sim):
+    """Notes saved in one tab show at once in the agent's other tab; a push that redraws the
+    call (a hold) must not make either tab send back what it showed before: that undid the
+    notes. The tab being typed in keeps its field, focus and caret through the pushes."""
+    alice = desktop("alice")
+    other_tab = desktop("alice", context=alice.context)
+    alice.bring_to_front()
+    go_available(alice)
+    card = call_dana(alice)
+    twin = other_tab.locator("article.call", has_text="Dana Diaz")
+    expect()(customer_state(twin)).to_have_text("Talking")
+    posts: list[str] = []
+    other_tab.on("request", lambda r: posts.append(r.url) if r.url.endswith("/notes/") else None)
+
+    notes = card.get_by_label("Notes")
+    notes.click()
+    alice.keyboard.type("Wants a refund.")
+    expect()(card.locator(".call-notes [role=status]")).to_have_text("Notes saved")
+    expect()(twin.get_by_label("Notes")).to_have_value("Wants a refund.")  # pushed
+    assert alice.evaluate("document.activeElement.id") == notes.get_attribute("id")
+    alice.keyboard.type(" Sent the form.")  # the caret stayed at the end
+    expect()(twin.get_by_label("Notes")).to_have_value("Wants a refund. Sent the form.")
+
+    version = card.get_attribute("data-version")
+    other_tab.keyboard.press("h")  # Hold, from the tab that never typed
+    expect()(customer_state(card)).to_have_text("On hold")
+    expect()(customer_state(twin)).to_have_text("On hold")
+    assert card.get_attribute("data-version") != version
+    alice.wait_for_timeout(1000)  # longer than the notes' save delay
+    expect()(notes).to_have_value("Wants a refund. Sent the form.")
+    expect()(twin.get_by_label("Notes")).to_have_value("Wants a refund. Sent the form.")
+    assert posts == []  # the other tab never sent notes of its own
+    # What the server holds, as a page opened now shows it.
+    third = desktop("alice", context=alice.context)
+    fresh = third.locator("article.call", has_text="Dana Diaz").get_by_label("Notes")
+    expect()(fresh).to_have_value("Wants a refund. Sent the form.")
+
+
 def test_warm_transfer_completed_the_first_agent_wraps_up_at_once(desktop, sim):
     """Alice brings Dana and Bob together, then puts her phone down: her card turns into her
-    wrap-up at once while Bob talks on. Her card keeps the notes it started from through
-    pushes (so saving them unchanged will not undo Bob's), and once she has saved her wrap-up
-    she is Available while the call goes on."""
+    wrap-up at once while Bob talks on. The notes are the call's: Bob sees Alice's as she
+    saves them, hers shows his, and saving her wrap-up with them unchanged leaves his alone.
+    Once she has saved her wrap-up she is Available while the call goes on."""
     alice, bob = desktop("alice"), desktop("bob")
     go_available(alice)
     go_available(bob)
@@ -183,6 +221,8 @@ def test_warm_transfer_completed_the_first_agent_wraps_up_at_once(desktop, sim):
     expect()(customer_state(card)).to_have_text("Talking")
     card.get_by_label("Notes").fill("Asked about the March invoice.")
     expect()(card.locator(".call-notes [role=status]")).to_have_text("Notes saved")
+    bobs_card = bob.locator("article.call", has_text="Dana Diaz")
+    expect()(bobs_card.get_by_label("Notes")).to_have_value("Asked about the March invoice.")
 
     sim.phones.hangup(ALICE)
     expect()(card.locator(".call-meta .tag").last).to_have_text("Transferred")
@@ -192,21 +232,27 @@ def test_warm_transfer_completed_the_first_agent_wraps_up_at_once(desktop, sim):
     expect()(card.get_by_label("Disposition")).to_be_visible()
     expect()(status_of(alice)).to_have_text("Wrap-up")
 
-    # Bob writes more, then holds Dana: Alice's card is redrawn with the call's new notes.
-    bobs_card = bob.locator("article.call", has_text="Dana Diaz")
-    bobs_card.get_by_label("Notes").fill("Asked about the March invoice. Bob: refund sent.")
+    # Bob writes more: Alice's card shows it, and a hold's redraw sends nothing back.
+    bobs_notes = "Asked about the March invoice. Bob: refund sent."
+    bobs_card.get_by_label("Notes").fill(bobs_notes)
     expect()(bobs_card.locator(".call-notes [role=status]")).to_have_text("Notes saved")
+    expect()(card.get_by_label("Notes")).to_have_value(bobs_notes)
     version = card.get_attribute("data-version")
     customer_row(bobs_card).get_by_role("button", name="Hold", exact=True).click()
     expect()(customer_state(card)).to_have_text("On hold")
     assert card.get_attribute("data-version") != version
-    expect()(card.locator("input[name=notes_seen]")).to_have_value("Asked about the March invoice.")
+    expect()(card.locator("input[name=notes_seen]")).to_have_value(bobs_notes)
+    alice.wait_for_timeout(1000)  # longer than the notes' save delay
+    expect()(bobs_card.get_by_label("Notes")).to_have_value(bobs_notes)
 
     card.get_by_label("Disposition").select_option("Escalated")
     card.get_by_role("button", name="Save wrap-up").click()
     expect()(alice.locator("article.call")).to_have_count(0)
     expect()(status_of(alice)).to_have_text("Available")
     expect()(customer_state(bobs_card)).to_have_text("On hold")
+    # The call kept Bob's notes, as a page of his opened now shows.
+    again = desktop("bob", context=bob.context).locator("article.call", has_text="Dana Diaz")
+    expect()(again.get_by_label("Notes")).to_have_value(bobs_notes)
 
 
 def test_warm_transfer_then_abort(desktop, sim):

@@ -146,3 +146,29 @@ def test_notes_sent_back_unchanged_leave_newer_ones_alone(phlo_sim, alice, bob, 
     assert _post(alice.user, call.pk, "wrap-up", body).status_code == 200
     expected = hers if changed else "Bob's notes"
     assert Call.objects.get(pk=call.pk).wrap_up_notes == expected
+
+
+@pytest.mark.parametrize("ended", [False, True], ids=["live", "ended"])
+def test_saved_notes_redraw_the_call_for_everyone_who_was_on_it(
+    phlo_sim, alice, bob, carol, dana, monkeypatch, ended
+):
+    """Notes are the call's: once saved they are pushed to every page of the call (a newer
+    version, so no page keeps an older copy), which is what lets a colleague write on top
+    of them. Sent again unchanged (a blur after the save) they change nothing."""
+    from calls.events import CallChanged, publishing
+
+    world = _world(phlo_sim, alice, bob, carol, dana, ended=ended)
+    pushed = []
+    monkeypatch.setattr(publishing, "publish", pushed.append)
+    version = Call.objects.get(pk=world.call.pk).version
+
+    assert _post(alice.user, world.call.pk, "notes", {"notes": "Refund sent"}).status_code == 200
+    call = Call.objects.get(pk=world.call.pk)
+    assert (call.wrap_up_notes, call.version) == ("Refund sent", version + 1)
+    [event] = [e for e in pushed if isinstance(e, CallChanged)]
+    assert event.version == version + 1 and not event.legs_came_or_went
+    assert event.agent_ids == {alice.pk, bob.pk, carol.pk}
+
+    pushed.clear()
+    assert _post(alice.user, world.call.pk, "notes", {"notes": "Refund sent "}).status_code == 200
+    assert pushed == [] and Call.objects.get(pk=world.call.pk).version == version + 1
