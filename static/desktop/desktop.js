@@ -62,6 +62,7 @@
   LivePage.afterEveryChange(afterChange);
 
   function afterChange() {
+    orderCalls();
     LivePage.placeholder($("#calls"), "article.call", "no-calls",
       "No calls right now. Calls you place or receive appear here.");
     announce();
@@ -72,6 +73,26 @@
     updateRinging();
     restoreWork();
     LiveTimers.refresh();
+  }
+
+  // The agent's live calls first, each group oldest first, as the server lists them
+  // (agents.selectors.desktop_calls): a call that arrives or ends by a push takes its place,
+  // and the keyboard shortcuts, which act on the first card, act on the live call.
+  function orderCalls() {
+    var list = $("#calls");
+    if (!list) return;
+    var cards = $all("#calls > article.call");
+    function rank(el) { return el.classList.contains("call--live") ? 0 : 1; }
+    var sorted = cards.slice().sort(function (a, b) {
+      return rank(a) - rank(b) || LivePage.num(a, "data-call-id") - LivePage.num(b, "data-call-id");
+    });
+    if (sorted.every(function (el, i) { return el === cards[i]; })) return;
+    var active = document.activeElement;
+    sorted.forEach(function (el) { list.appendChild(el); });
+    // Moving a card takes the focus off a field in it: give it back.
+    if (active && active !== document.body && document.activeElement !== active && document.contains(active)) {
+      active.focus({ preventScroll: true });
+    }
   }
 
   function announce() {

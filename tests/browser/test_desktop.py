@@ -356,6 +356,35 @@ def test_an_inbound_call_is_routed_to_the_available_agent(desktop, sim):
     expect()(card.locator(".ringing-banner")).to_have_count(0)
 
 
+def test_a_call_that_comes_in_goes_above_a_wrap_up_left_open(desktop, sim):
+    """The keyboard shortcuts act on the first card: a call pushed in while the last call's
+    wrap-up is still open goes above it, where a reload would put it, so `h` holds the
+    caller on the phone and not the call that has ended."""
+    alice = desktop("alice")
+    go_available(alice)
+    dana = call_dana(alice)
+    sim.phones.hangup(DANA)
+    expect()(dana.get_by_label("Disposition")).to_be_visible()
+    alice.locator("#agent-status").get_by_role("button", name="End wrap-up").click()
+    expect()(status_of(alice)).to_have_text("Available")
+
+    sim.inbound_call(from_="+1 415 555 0102", to="+1 415 555 0000")
+    eli = alice.locator("article.call", has_text="Eli Evans")
+    expect()(customer_state(eli)).to_have_text("Talking")
+    cards = alice.locator("#calls > article.call")
+    expect()(cards).to_have_count(2)
+    expect()(cards.first).to_contain_text("Eli Evans")
+    alice.keyboard.press("h")
+    expect()(customer_state(eli)).to_have_text("On hold")
+
+    # Once Eli's call ends too, the cards keep the order a reload gives: oldest first.
+    alice.keyboard.press("h")
+    expect()(customer_state(eli)).to_have_text("Talking")
+    sim.phones.hangup("14155550102")
+    expect()(eli.get_by_label("Disposition")).to_be_visible()
+    expect()(cards.first).to_contain_text("Dana Diaz")
+
+
 def test_after_a_dropped_connection_the_page_recovers_the_true_state(desktop, sim, stack):
     alice = desktop("alice")
     go_available(alice)
