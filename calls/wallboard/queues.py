@@ -7,14 +7,16 @@ Per queue (docs/wallboard.md explains them to supervisors), "today" as in
 - *Waiting*: its callers no agent has answered yet, on calls still in progress (waiting
   with music, or being offered to an agent); the *longest wait* started with the oldest.
 - *Answered today*: its calls an agent answered today; *within target*: those whose caller
-  waited at most the queue's service-level seconds.
+  waited at most the queue's service-level seconds. The exit's voicemail or message answers
+  the call too (the call's `answered_at`), but no agent did: those are sent on, not answered.
 - *Abandoned today*: its callers who hung up today before any agent answered.
-- *Service level*: answered within target, out of the calls that were answered or abandoned
-  today. None (shown as a dash) before the first of those.
-- *Average speed of answer*: the mean wait of the calls answered today.
-- *Available*: the queue's agents who could take a call now.
 - *Sent on*: callers given the queue's exit today (its longest wait passed), or the
   no-agent outcome.
+- *Service level*: answered within target, out of the calls that were answered, abandoned or
+  sent on today (a caller sent on was not answered in time). None (shown as a dash) before
+  the first of those.
+- *Average speed of answer*: the mean wait of the calls answered today.
+- *Available*: the queue's agents who could take a call now.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ class QueueFigures:
 
     @property
     def service_level(self) -> int | None:
-        """Percent, rounded down; None before the first call answered or abandoned today."""
-        finished = self.answered + self.abandoned
+        """Percent, rounded down; None before the first call answered, abandoned or sent on
+        today."""
+        finished = self.answered + self.abandoned + self.sent_on
         if not finished:
             return None
         return self.answered_within_target * 100 // finished
@@ -72,13 +75,15 @@ def queue_figures(
         direction=Call.Direction.INBOUND,
         answered_at__isnull=True,
     )
-    answered = Q(answered_at__gte=start, answered_at__lt=end)
+    answered_today = Q(answered_at__gte=start, answered_at__lt=end)
     ended_unanswered = Q(ended_at__gte=start, ended_at__lt=end, answered_at__isnull=True)
     told_no_agent = Member.objects.filter(call=OuterRef("pk"), role=Member.Role.NO_AGENT)
+    # By an agent: the exit's message or voicemail answers a call too.
+    answered = answered_today & Q(sent=False)
     per_queue = {
         row["queue_id"]: row
         for row in Call.objects.filter(queue__isnull=False)
-        .filter(waiting | answered | ended_unanswered)
+        .filter(waiting | answered_today | ended_unanswered)
         .annotate(sent=Exists(told_no_agent))
         .values("queue_id")
         .annotate(
@@ -89,7 +94,7 @@ def queue_figures(
                 "pk", filter=answered & Q(waited_seconds__lte=F("queue__service_level_seconds"))
             ),
             abandoned=Count("pk", filter=ended_unanswered & Q(outcome=Call.Outcome.ABANDONED)),
-            sent_on=Count("pk", filter=ended_unanswered & Q(sent=True)),
+            sent_on=Count("pk", filter=(answered_today | ended_unanswered) & Q(sent=True)),
             asa=Avg("waited_seconds", filter=answered),
         )
         .order_by()

@@ -20,6 +20,8 @@ from agents.services.ringing import ringing_leg_reject
 from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.models import Call, Member, Queue
 from calls.simulator.pages import render as phones_page
+from calls.wallboard.figures import today_bounds
+from calls.wallboard.queues import queue_figures
 from tests.factories import login, make_agent, make_call, make_customer
 from tests.services.helpers import queries_until_phlo
 
@@ -192,6 +194,14 @@ def test_at_the_longest_wait_the_caller_takes_the_queues_exit(app_sim, sales):
     stand_in = call.members.get(role=Member.Role.NO_AGENT)
     # The queue's exit is voicemail (the default), whatever the site-wide no-agent outcome.
     assert stand_in.address == "15005550007"
+    # The voicemail answered the call, but no agent did: the wallboard counts it sent on.
+    app_sim.advance(2)
+    call.refresh_from_db()
+    assert call.answered_at is not None
+    start, end = today_bounds(at=timezone.now())
+    [figures] = [f for f in queue_figures(start=start, end=end) if f.queue_id == queue.pk]
+    assert (figures.answered, figures.sent_on, figures.abandoned) == (0, 1, 0)
+    assert (figures.service_level, figures.average_speed_of_answer) == (0, None)
 
 
 def test_the_exit_comes_on_time_not_at_the_next_sweep(app_sim, sales):
