@@ -17,6 +17,7 @@ from datetime import datetime
 from channels.db import database_sync_to_async
 from django.utils.dateparse import parse_datetime
 
+from agents.heartbeats import heartbeat_work
 from agents.live import CLOSE_RECHECK, Throttle, active_user, session_user
 from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.models import Agent
@@ -25,8 +26,6 @@ from agents.profiles import agent_for_user
 from agents.pushes import agent_group, queue_group
 from agents.rendering import render_full_state
 from agents.selectors import agent_with_user
-from agents.services.routing import inbound_offers_stranded, queue_exits_due
-from calls.services.housekeeping import calls_housekeeping_when_due
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +35,6 @@ __all__ = ["CLOSE_NO_AGENT", "CLOSE_SIGNED_OUT", "DesktopConsumer"]
 CLOSE_NO_AGENT = 4403
 # How often a heartbeat renews the socket's group membership.
 RENEW_GROUP_SECONDS = 60.0
-# How often, at most, this process's heartbeats give queued callers who have waited their
-# queue's longest wait its exit. The pages ping every 4 s, so with a desktop open the exit
-# comes within a few seconds of it (cron's `calls_housekeeping` otherwise).
-QUEUE_EXITS_EVERY_SECONDS = 2.0
-_queue_exits = Throttle(QUEUE_EXITS_EVERY_SECONDS)  # one per process: the event loop's
 
 
 def _sign_in(*, session_key: str) -> tuple[int | None, int | None, list[int]]:
@@ -96,14 +90,9 @@ class DesktopConsumer(LiveConsumer):
         if self.group and self._renewal.due():
             for group in (self.group, *self.queue_groups):
                 await self.channel_layer.group_add(group, self.channel_name)
-        # Heartbeats drive the calls' housekeeping (stale dialling calls), throttled per
-        # process, so no agent is left "on a call" even without cron.
-        await calls_housekeeping_when_due(also=(inbound_offers_stranded,))
-        if _queue_exits.due():
-            try:
-                await database_sync_to_async(queue_exits_due)()
-            except Exception:  # must not break the socket that happened to run it
-                logger.exception("giving queued callers their exit failed; retried later")
+        # What falls due for anyone (wrap-ups, queue exits, housekeeping), throttled per
+        # process, happens on time even without cron.
+        await heartbeat_work()
 
     def full_state(self) -> tuple[str, datetime | None]:
         # Flip an expired wrap-up first (its lock only when one is due), then render all.

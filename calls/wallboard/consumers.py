@@ -31,6 +31,7 @@ from datetime import datetime
 from channels.db import database_sync_to_async
 from django.utils.dateparse import parse_datetime
 
+from agents.heartbeats import heartbeat_work
 from agents.live import CLOSE_RECHECK, active_user, session_user
 from agents.live_socket import CLOSE_SIGNED_OUT, LiveConsumer
 from agents.permissions import is_supervisor
@@ -116,6 +117,9 @@ class WallboardConsumer(LiveConsumer):
             await self.close(code=CLOSE_SIGNED_OUT)
             return
         await super().ping()
+        # An open wallboard keeps time for everyone too: with every desktop closed, wrap-ups
+        # still end and queued callers still take their queue's exit on time.
+        await heartbeat_work()
 
     def full_state(self) -> tuple[str, datetime | None]:
         agents_expire_wrap_ups()

@@ -395,22 +395,80 @@ def test_queries_from_an_available_press_to_the_offer(app_sim, sales, htmx):
 async def test_a_desktops_heartbeat_gives_a_caller_who_waited_the_longest_their_exit(
     app_sim, sales, monkeypatch
 ):
-    """The exit on time comes from the desktops' heartbeats (`agents.consumers`): one open
+    """The exit on time comes from the desktops' heartbeats (`agents.heartbeats`): one open
     desktop's ping gives it to a caller who has waited the queue's longest wait."""
-    from agents import consumers
+    from agents import heartbeats
+    from agents.live import Throttle
     from calls.services import housekeeping
     from tests.desktop.test_consumer import close, connect, receive
 
     queue, alice, bob, carol = sales
     await sync_to_async(away)(alice, bob)
     await sync_to_async(queued_rows)(queue, 1, waited=queue.max_wait_seconds + 1)
-    monkeypatch.setattr(consumers, "_queue_exits", consumers.Throttle(0))  # due at every ping
+    monkeypatch.setattr(heartbeats, "due_soon", Throttle(0))  # due at every ping
     # Housekeeping's 30 s sweep, which would give it too, is not due: the exit is the check's.
     monkeypatch.setattr(housekeeping, "_next_run", float("inf"))
     socket, _, _ = await connect(carol.user)  # Carol serves another queue: any desktop will do
     await receive(socket)
     await socket.send_to(text_data=json.dumps({"type": "ping"}))
     assert 'id="heartbeat"' in await receive(socket)
+    await close(socket)
+    call = await Call.objects.aget(queue=queue)
+    exit_leg = await call.members.filter(role=Member.Role.NO_AGENT).afirst()
+    assert exit_leg is not None and exit_leg.address == "15005550007"
+
+
+@pytest.mark.usefixtures("close_db_connections")
+async def test_another_agents_desktop_ends_a_wrap_up_run_out_while_the_agents_was_closed(
+    app_sim, sales, monkeypatch
+):
+    """Alice's wrap-up ran out while her desktop was closed (and no wallboard was open to
+    time it). The next heartbeat of any open desktop (here Carol's) ends it
+    (`agents.heartbeats`): she is Available, and routable, within seconds rather than at
+    the next sweep."""
+    from agents import heartbeats
+    from agents.live import Throttle
+    from calls.services import housekeeping
+    from tests.desktop.test_consumer import close, connect, receive
+
+    _, alice, _, carol = sales
+    ran_out = timezone.now() - timedelta(seconds=1)
+    await Agent.objects.filter(pk=alice.pk).aupdate(status=S.WRAP_UP, wrap_up_until=ran_out)
+    monkeypatch.setattr(heartbeats, "due_soon", Throttle(0))  # due at every ping
+    monkeypatch.setattr(housekeeping, "_next_run", float("inf"))
+    socket, _, _ = await connect(carol.user)
+    await receive(socket)
+    assert (await Agent.objects.aget(pk=alice.pk)).status == S.WRAP_UP  # Carol's own page
+    await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="heartbeat"' in await receive(socket)
+    await close(socket)
+    assert (await Agent.objects.aget(pk=alice.pk)).status == S.AVAILABLE
+
+
+@pytest.mark.usefixtures("close_db_connections")
+async def test_a_wallboards_heartbeat_gives_a_caller_who_waited_the_longest_their_exit(
+    app_sim, sales, monkeypatch
+):
+    """With every desktop closed, an open wallboard keeps the queues' time: its heartbeat
+    gives a caller who has waited the queue's longest wait the exit."""
+    from agents import heartbeats
+    from agents.live import Throttle
+    from calls.services import housekeeping
+    from tests.desktop.test_consumer import close
+    from tests.factories import make_supervisor
+    from tests.wallboard.sockets import connect
+
+    queue, alice, bob, _ = sales
+    await sync_to_async(away)(alice, bob)
+    await sync_to_async(queued_rows)(queue, 1, waited=queue.max_wait_seconds + 1)
+    monkeypatch.setattr(heartbeats, "due_soon", Throttle(0))  # due at every ping
+    monkeypatch.setattr(housekeeping, "_next_run", float("inf"))
+    sam = await sync_to_async(make_supervisor)(username="sam")
+    socket, _, _ = await connect(sam)
+    await socket.receive_from(timeout=5)
+    await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    while "data-server-now" not in await socket.receive_from(timeout=5):
+        pass
     await close(socket)
     call = await Call.objects.aget(queue=queue)
     exit_leg = await call.members.filter(role=Member.Role.NO_AGENT).afirst()

@@ -317,6 +317,15 @@ def test_the_cron_command(alice, bob):
     call_command("calls_housekeeping", stdout=out)
     assert out.getvalue() == ""  # quiet for cron when there is nothing to do
 
+    # A wrap-up whose countdown ran out while no page was open to time it.
+    ran_out = timezone.now() - timedelta(seconds=1)
+    Agent.objects.filter(pk=bob.pk).update(status="wrap_up", wrap_up_until=ran_out)
+    out = io.StringIO()
+    call_command("calls_housekeeping", stdout=out)
+    assert out.getvalue() == "Ended 1 wrap-up(s) whose countdown had run out.\n"
+    bob.refresh_from_db()
+    assert bob.status == "available"
+
 
 # --- the desktops' heartbeat ---------------------------------------------------------------
 

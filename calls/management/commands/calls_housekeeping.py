@@ -6,6 +6,7 @@ its exit (agents.services.routing); for cron, every minute."""
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from agents.presence import agents_expire_wrap_ups
 from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.services.housekeeping import (
     calls_expire_stale_report,
@@ -44,6 +45,9 @@ class Command(BaseCommand):
         applied = callbacks_apply_kept(at=at)
         if applied or options["verbosity"] > 1:
             self.stdout.write(f"Applied {applied} kept callback(s) the database had refused.")
+        ended = agents_expire_wrap_ups(at=at)
+        if ended or options["verbosity"] > 1:
+            self.stdout.write(f"Ended {ended} wrap-up(s) whose countdown had run out.")
         exits = queue_exits_due(at=at)
         if exits or options["verbosity"] > 1:
             self.stdout.write(f"Gave {exits} queued caller(s) their queue's exit or an agent.")
