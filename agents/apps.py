@@ -12,9 +12,17 @@ class AgentsConfig(AppConfig):
         from agents.services.routing import (
             offer_again_when_declined,
             offer_queued_callers,
+            offer_queued_callers_of_new_queues,
             offer_when_the_caller_waits_alone,
         )
-        from calls.events import AgentChanged, CallChanged, CallEndRetold, MemberChanged, listen
+        from calls.events import (
+            AgentChanged,
+            AgentQueuesChanged,
+            CallChanged,
+            CallEndRetold,
+            MemberChanged,
+            listen,
+        )
 
         listen(CallChanged, agents_follow_call)  # agents follow their calls, in the change
         # A late callback may retell how a call ended: its agents settle on it again.
@@ -24,4 +32,5 @@ class AgentsConfig(AppConfig):
         listen(MemberChanged, offer_when_the_caller_waits_alone)
         # A queue's callers reach the first of its agents to become free.
         listen(AgentChanged, offer_queued_callers)
+        listen(AgentQueuesChanged, offer_queued_callers_of_new_queues)
         pushes.register()  # the desktop renders the core's events

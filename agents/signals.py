@@ -28,7 +28,14 @@ from agents.permissions import SUPERVISE_PERMISSION, supervisor_ids
 from agents.presence import agent_signed_out
 from agents.profiles import agent_for_user, forget_profiles
 from agents.signed_in import forget_signed_in_user, remember_signed_in_user
-from calls.events import AccessRevoked, AgentQueuesChanged, SessionSignedOut, announce
+from calls.events import (
+    AccessRevoked,
+    AgentQueuesChanged,
+    QueueChanged,
+    SessionSignedOut,
+    announce,
+)
+from calls.models import Queue
 from contactcenter.session_store import forget_cached_session
 
 User = get_user_model()
@@ -257,3 +264,10 @@ def desktops_follow_their_queues(
         return
     for agent_id in ids:
         announce(AgentQueuesChanged(agent_id=agent_id))
+
+
+@receiver(post_save, sender=Queue, dispatch_uid="agents.queue_edited")
+def pages_follow_queue_edits(sender, *, instance: Queue, **kwargs) -> None:
+    """A queue created or edited (its name, its service-level target): the desktops of its
+    agents and the wallboards show it anew."""
+    announce(QueueChanged(queue_id=instance.pk))

@@ -48,7 +48,7 @@ from django.utils import timezone
 from agents.availability import agents_by_longest_wait, routable_now
 from agents.models import Agent
 from calls.addresses import InvalidAddress, normalize_address
-from calls.events import AgentChanged, MemberChanged, announce
+from calls.events import AgentChanged, AgentQueuesChanged, MemberChanged, announce
 from calls.models import Call, Customer, Member, Queue
 from calls.phlo_client import PhloError
 from calls.services.errors import InvalidInput, ServiceError
@@ -418,6 +418,14 @@ def offer_queued_callers(event: AgentChanged) -> None:
     serves them too, so no agent stays idle while a caller waits."""
     if event.status != Agent.Status.AVAILABLE:
         return
+    agent_id = event.agent_id
+    transaction.on_commit(lambda: _offer_queued_quietly(agent_id=agent_id))
+
+
+def offer_queued_callers_of_new_queues(event: AgentQueuesChanged) -> None:
+    """Listens to `AgentQueuesChanged`: an agent put on a queue (in the admin) while free is
+    offered its waiting callers at once, as if they had just become Available, rather than at
+    the next housekeeping sweep. Nobody free: nothing happens, as for any other event."""
     agent_id = event.agent_id
     transaction.on_commit(lambda: _offer_queued_quietly(agent_id=agent_id))
 

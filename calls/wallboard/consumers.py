@@ -139,6 +139,14 @@ class WallboardConsumer(LiveConsumer):
         figures_ticker().request(key=f"agent.{agent_id}.{event.get('status')}")
         await self._forward(event, agent_id=agent_id)
 
+    async def queue_changed(self, event: dict) -> None:
+        # Who waits, or a queue's settings: the figures show the queues.
+        figures_ticker().request(key=f"queue.{event.get('queue_id')}.{event.get('change')}")
+
+    async def agent_queues_changed(self, event: dict) -> None:
+        # Agents available per queue count the agents each queue has now.
+        figures_ticker().request(key=f"agent-queues.{event.get('change')}")
+
     async def _forward(
         self, event: dict, *, call_id: int | None = None, agent_id: int | None = None
     ) -> None:

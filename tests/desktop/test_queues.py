@@ -473,3 +473,19 @@ async def test_a_wallboards_heartbeat_gives_a_caller_who_waited_the_longest_thei
     call = await Call.objects.aget(queue=queue)
     exit_leg = await call.members.filter(role=Member.Role.NO_AGENT).afirst()
     assert exit_leg is not None and exit_leg.address == "15005550007"
+
+
+def test_a_free_agent_put_on_a_queue_is_offered_its_waiting_caller_at_once(app_sim, sales):
+    """A supervisor adds Carol, who is Available, to Sales, where Dana waits with nobody
+    free: Carol is offered Dana at once, not at the next housekeeping sweep."""
+    queue, alice, bob, carol = sales
+    away(alice, bob)
+    call = call_from(app_sim, DANA)
+    assert not call.members.filter(agent__isnull=False).exists()
+    carol.refresh_from_db()
+    assert carol.status == S.AVAILABLE
+    with transaction.atomic():  # as the admin saves it
+        carol.queues.add(queue)
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    assert call.owner == carol and agent_legs(call) == {"carol": "dialling"}

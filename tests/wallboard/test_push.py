@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
+from calls.models import Queue
 from calls.wallboard import rendering
 from calls.wallboard.pushes import SUPERVISORS_GROUP
 from tests.factories import make_agent
@@ -84,6 +86,37 @@ async def test_an_ended_call_is_removed_and_the_figures_move(sam, alice):
     figures = one_with(seen, 'id="fig-in-progress"')
     assert '<dd class="wb-num">0</dd>' in figures.split('id="fig-in-progress"')[1][:200]
     await board.disconnect()
+
+
+async def test_queue_changes_made_in_the_admin_reach_the_queue_figures(sam, alice):
+    """A supervisor puts Alice (Available) on Sales, then moves its service-level target: an
+    open wallboard's queue figures show each at once (agents available per queue, the
+    target), as a reload would."""
+    queue = await Queue.objects.acreate(name="Sales", number="14155550000")
+    await Agent.objects.filter(pk=alice.pk).aupdate(status="available")
+    board, _, _ = await connect(sam)
+    first = await board.receive_from(timeout=TIMEOUT)
+    assert _queue_row(first, queue)[-1] == "0"  # nobody serves it yet
+
+    def in_the_admin(change) -> None:
+        with transaction.atomic():
+            change()
+
+    await sync_to_async(in_the_admin)(lambda: alice.queues.add(queue))
+    figures = await receive_with(board, f'id="queue-{queue.pk}"')
+    assert _queue_row(figures, queue)[-1] == "1"  # Alice, available
+
+    queue.service_level_seconds = 45
+    await sync_to_async(in_the_admin)(queue.save)
+    figures = await receive_with(board, "in 45 s")
+    assert f'id="queue-{queue.pk}"' in figures
+    await board.disconnect()
+
+
+def _queue_row(html: str, queue: Queue) -> list[str]:
+    """The cells of the queue's row in the figures."""
+    row = html.split(f'id="queue-{queue.pk}"')[1].split("</tr>")[0]
+    return [cell.split(">", 1)[1] for cell in row.split("</td>")[:-1] if "<td" in cell]
 
 
 async def test_a_status_change_pushes_that_agents_row(sam, alice, bob):
