@@ -51,7 +51,8 @@ def _history(*, customer_id: int, exclude_call_id: int = 0, limit: int) -> Query
         Call.objects.filter(customer_id=customer_id)
         .select_related("owner__user")
         .only(
-            *("created_at", "direction", "status", "disposition", "wrap_up_notes", "owner"),
+            *("created_at", "direction", "status", "outcome", "disposition", "wrap_up_notes"),
+            "owner",
             *_names("owner"),
         )
     )

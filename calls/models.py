@@ -264,6 +264,16 @@ class Call(models.Model):
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
 
+    @property
+    def taken_by_no_agent(self) -> bool:
+        """An inbound call that ended before any agent took it: the caller hung up, or was
+        given the no-agent message or the queue's exit. Its owner, if any, is only the agent
+        it was last offered to."""
+        return self.direction == self.Direction.INBOUND and self.outcome in (
+            self.Outcome.ABANDONED,
+            self.Outcome.NO_AGENT,
+        )
+
 
 class Member(models.Model):
     """One leg of a multiparty call: an agent, a customer or a supervisor."""

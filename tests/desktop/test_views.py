@@ -596,6 +596,22 @@ class TestWrapUp:
         assert f'id="call-{second.pk}"' in html
         assert "Resolved" in html and "Billing fixed" in html
 
+    def test_the_history_says_how_a_call_no_agent_took_ended_and_credits_nobody(
+        self, app_sim, alice, dana
+    ):
+        """Dana hung up while her call rang on Alice's phone (its owner was who it was
+        offered to), and another time heard the no-agent message: her card's history says
+        "Abandoned" and "No agent", not Alice's name and a missing disposition."""
+        ended = {"status": Call.Status.FAILED, "direction": Call.Direction.INBOUND}
+        Call.objects.create(customer=dana, owner=alice, outcome="abandoned", **ended)
+        Call.objects.create(customer=dana, outcome="no_agent", **ended)
+        call = answered_call(app_sim, alice, dana)
+        html = login(alice).get("/").content.decode()
+        card = html[html.index(f'id="call-{call.pk}"') :]
+        history = [unescape(item) for item in card.split('class="history"')[1].split("<li>")[1:3]]
+        assert all("Alice" not in item and "No disposition" not in item for item in history)
+        assert "Abandoned" in history[1] and "No agent" in history[0]
+
     def test_only_people_on_the_call_can_wrap_it_up(self, app_sim, alice, bob, dana, htmx):
         call = answered_call(app_sim, alice, dana)
         self.end(app_sim, call)
