@@ -132,8 +132,13 @@ def call_action_refusal(
         if call.transfer_kind != Call.TransferKind.WARM:
             what = "resume" if kind == Kind.RESUME_CALL else "abort"
             return f"There is no warm transfer to {what}."
-        if transfer_initiator_leg(call=call, members=members) is None:
+        initiator = transfer_initiator_leg(call=call, members=members)
+        if initiator is None:
             return "The agent who started the transfer has left the call."
+        if not supervisor and (actor_agent is None or actor_agent.pk != initiator.agent_id):
+            # The colleague consulted is not the one to decide: they may only hang up.
+            what = "resume" if kind == Kind.RESUME_CALL else "abort"
+            return f"{member_label(initiator)} started this transfer; only they can {what} it."
         if kind == Kind.RESUME_CALL:
             target = transfer_target_leg(call=call, members=members)
             if target is None or target.state != State.TALKING:

@@ -75,6 +75,21 @@ def test_only_one_transfer_at_a_time_and_resume_waits_for_answer():
     assert call_acts(c, answered) == {K.RESUME_CALL, K.ABORT_TRANSFER}
 
 
+def test_only_the_agent_who_started_a_warm_transfer_resumes_or_aborts_it():
+    """Bob, consulted, can hang up his own leg but not bring the customer in or end Alice's
+    transfer; a supervisor can."""
+    c = call(kind="warm", to=BOB)
+    answered = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB)]
+    assert call_acts(c, answered, actor=BOB) == set()
+    for kind, what in ((K.RESUME_CALL, "resume"), (K.ABORT_TRANSFER, "abort")):
+        reason = rules.call_action_refusal(
+            kind=kind, call=c, members=answered, actor_agent=BOB, supervisor=False
+        )
+        assert reason == f"alice started this transfer; only they can {what} it."
+    assert call_acts(c, answered, actor=SAM, supervisor=True) >= {K.RESUME_CALL, K.ABORT_TRANSFER}
+    assert K.HANGUP in member_acts(c, answered[2], answered, actor=BOB)
+
+
 def test_cold_transfer_in_progress_offers_no_resume_or_abort():
     c = call(kind="cold", to=BOB)
     members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB, S.DIALLING)]
