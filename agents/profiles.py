@@ -46,11 +46,21 @@ _read_agent_of_user = CompiledRead(_agent_of_user, names=("user_id",))
 
 
 def agent_by_name(*, text: str) -> Agent | None:
-    """An agent named by username (what the transfer picker submits), case-insensitively."""
-    text = (text or "").strip()
-    if not text or any(c.isspace() for c in text):
+    """An agent named by username (what the transfer picker submits) or by their full name
+    as the pages show it ("Bob Baker"), case-insensitively; None when nobody, or more than
+    one agent, has that full name."""
+    words = (text or "").split()
+    agents = Agent.objects.select_related("user")
+    if len(words) == 1:
+        return agents.filter(user__username__iexact=words[0]).first()
+    if not words:
         return None
-    return Agent.objects.select_related("user").filter(user__username__iexact=text).first()
+    named = list(
+        agents.filter(
+            user__first_name__iexact=words[0], user__last_name__iexact=" ".join(words[1:])
+        )[:2]
+    )
+    return named[0] if len(named) == 1 else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 from agents.services.dialing import desktop_call_place, transfer_target_resolve
 from calls.models import Action, Call
 from calls.services import InvalidInput
-from tests.factories import make_customer
+from tests.factories import make_agent, make_customer
 from tests.services.helpers import phlo_requests
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +99,16 @@ class TestTransferField:
 
     def test_an_agent_picked_from_the_list(self, bob):
         assert transfer_target_resolve(text="bob") == (bob.endpoint, bob)
+
+    def test_an_agent_typed_by_the_full_name_the_pages_show(self, bob):
+        bob.user.first_name, bob.user.last_name = "Bob", "Baker"
+        bob.user.save()
+        assert transfer_target_resolve(text="  bob   BAKER ") == (bob.endpoint, bob)
+        namesake = make_agent(username="bob2", endpoint="sip:bob2@phones.test")
+        namesake.user.first_name, namesake.user.last_name = "Bob", "Baker"
+        namesake.user.save()
+        with pytest.raises(InvalidInput, match="No agent is called 'bob baker'"):
+            transfer_target_resolve(text="bob baker")  # two of them: pick from the list
 
     def test_a_local_number_reads_the_same_in_the_service(self, settings):
         settings.PHONE_DEFAULT_REGION = "GB"
