@@ -48,6 +48,8 @@ def normalize_address(raw: str) -> str:
                 f"{text!r} is not a valid SIP address; use the form sip:user@host."
             )
         port = match["port"] or ""
+        if port and not 1 <= int(port[1:]) <= 65535:
+            raise InvalidAddress(f"{text!r} is not a valid SIP address: a port is 1 to 65535.")
         return f"{match['scheme'].lower()}:{match['user']}@{match['host'].lower()}{port}"
     phone = _PHONE_PUNCTUATION.sub("", text)
     if phone.startswith("+"):

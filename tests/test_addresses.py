@@ -46,6 +46,13 @@ def test_what_cannot_be_stored_is_invalid(raw, reason):
         normalize_address(raw)
 
 
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_a_sip_port_no_network_has_is_refused(port):
+    with pytest.raises(InvalidAddress, match="a port is 1 to 65535"):
+        normalize_address(f"sip:user@host.test:{port}")
+    assert normalize_address("sip:user@host.test:65535") == "sip:user@host.test:65535"
+
+
 def dial(text: str, region: str = "US") -> str:
     return dialable_address(text, default_region=region)
 
