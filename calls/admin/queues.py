@@ -2,9 +2,12 @@
 what then, and which agents take its callers (also set on each agent's page)."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import Count, Q
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from agents.models import Agent
 from calls.addresses import display_address
@@ -105,3 +108,31 @@ class QueueAdmin(SupervisorModelAdmin):
     @admin.display(description="Waiting now", ordering="waiting")
     def waiting_now(self, obj: Queue) -> int:
         return obj.waiting
+
+    # --- deleting ----------------------------------------------------------------------------
+
+    def get_actions(self, request):
+        # One queue at a time, through `delete_view`, which refuses while callers wait.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        queue = self.get_object(request, unquote(object_id))
+        if queue is not None and queue.waiting:
+            self.message_user(
+                request,
+                f"{queue.name} has {queue.waiting} caller(s) waiting: deleting it now would"
+                " strand them. Take its number off (or give it to another queue) and delete"
+                " it once nobody waits.",
+                messages.ERROR,
+            )
+            return redirect(reverse("admin:calls_queue_change", args=[queue.pk]))
+        if queue is not None and request.method == "GET":
+            self.message_user(
+                request,
+                f"{queue.name}'s calls keep their history, but no longer count in any queue's"
+                " figures on the wallboard.",
+                messages.WARNING,
+            )
+        return super().delete_view(request, object_id, extra_context)

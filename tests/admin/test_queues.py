@@ -94,3 +94,27 @@ def test_the_demo_seeds_a_default_queue_every_demo_agent_serves_and_sam_may_edit
     from django.contrib.auth import get_user_model
 
     assert get_user_model().objects.get(username="sam").has_perm("calls.change_queue")
+
+
+def test_a_queue_with_callers_waiting_is_not_deleted_and_the_page_says_why(login, superuser):
+    """Deleting a queue while callers wait in it would strand them (their calls lose their
+    queue, and with it their place and their exit): the admin refuses, and says what to do.
+    Once nobody waits it is deleted, after a warning that its calls leave the figures."""
+    sales = Queue.objects.create(name="Sales")
+    waiting = Call.objects.create(queue=sales, direction="inbound", status="dialling")
+    client = login(superuser)
+    url = reverse("admin:calls_queue_delete", args=[sales.pk])
+    for send in (client.get, lambda u: client.post(u, {"post": "yes"})):
+        response = send(url)
+        assert response.status_code == 302
+        page = client.get(response["Location"]).content.decode()
+        assert "Sales has 1 caller(s) waiting: deleting it now would strand them." in page
+    assert Queue.objects.filter(pk=sales.pk).exists()
+    changelist = client.get(reverse("admin:calls_queue_changelist")).content.decode()
+    assert "delete_selected" not in changelist  # no bulk delete around the check
+
+    Call.objects.filter(pk=waiting.pk).update(status="completed")
+    confirm = client.get(url).content.decode()
+    assert "no longer count in any queue&#x27;s figures" in confirm
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not Queue.objects.filter(pk=sales.pk).exists()
