@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 
 from agents.services.wrap_up import call_wrap_up_save
 from calls.addresses import display_address
@@ -205,7 +206,12 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
 
     @admin.display(description="Agent", ordering="owner__user__username")
     def owner_display(self, obj: Call) -> str:
-        return obj.owner.display_name if obj.owner else "—"
+        if not obj.owner:
+            return "—"
+        if obj.taken_by_no_agent:
+            # Its owner is only who it rang last: nobody took it.
+            return f"— (rang {obj.owner.display_name})"
+        return obj.owner.display_name
 
     @admin.display(description="Customer", ordering="customer__name")
     def customer_display(self, obj: Call) -> str:
@@ -215,7 +221,8 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     def owner_link(self, obj: Call) -> str:
         if not obj.owner:
             return "—"
-        return change_link(view="agents_agent", pk=obj.owner_id, label=obj.owner.display_name)
+        link = change_link(view="agents_agent", pk=obj.owner_id, label=obj.owner.display_name)
+        return format_html("— (rang {})", link) if obj.taken_by_no_agent else link
 
     @admin.display(description="Customer")
     def customer_link(self, obj: Call) -> str:

@@ -291,3 +291,22 @@ def test_agent_list_shows_the_live_call_and_who_supervises(
     assert rows[sup_agent.pk].is_supervisor is True
     assert rows[floor["alice"].pk].is_supervisor is False
     assert f"Call #{floor['live'].pk}" in response.content.decode()
+
+
+def test_a_call_no_agent_took_is_not_shown_as_the_agents(login, superuser):
+    """Dana hung up while her call rang on Alice's phone: the list and the call's page say
+    nobody took it and whom it rang, not that it was Alice's."""
+    alice = make_agent(username="alice")
+    alice.user.first_name, alice.user.last_name = "Alice", "Archer"
+    alice.user.save()
+    call = make_call(
+        owner=alice,
+        status=Call.Status.FAILED,
+        direction=Call.Direction.INBOUND,
+        outcome=Call.Outcome.ABANDONED,
+    )
+    client = login(superuser)
+    listing = client.get(CALLS).content.decode()
+    assert "— (rang Alice Archer)" in listing
+    page = client.get(reverse("admin:calls_call_change", args=[call.pk])).content.decode()
+    assert "— (rang <a href=" in page
