@@ -46,7 +46,14 @@
     onAnswer: rememberWork,
   });
 
-  // A pushed call that is not on the page yet: add it to the list.
+  // A call that is not on the page yet, pushed or in an answer, goes into the list (in its
+  // place once the change is in: orderCalls); a deleted one this page never showed, nowhere.
+  LivePage.placeNewcomers(function (el) {
+    var isCall = el.tagName === "ARTICLE" && el.classList.contains("call");
+    return isCall && !el.hasAttribute("data-deleted") ? $("#calls") : null;
+  });
+
+  // Should a call still find no place (a swap the stand-ins did not see), add it here.
   document.body.addEventListener("htmx:oobErrorNoTarget", function (evt) {
     var el = evt.detail.content;
     if (!el || el.tagName !== "ARTICLE" || !el.classList.contains("call")) return;

@@ -4,7 +4,8 @@
  * every change.
  *
  * Usage: `LivePage.toaster({ ms: 6000 })`, `LivePage.skipStale({ ... })`,
- * `LivePage.afterEveryChange(fn)`, `LivePage.placeholder(list, item, id, text)`.
+ * `LivePage.afterEveryChange(fn)`, `LivePage.placeholder(list, item, id, text)`,
+ * `LivePage.placeNewcomers(placeFor)`.
  */
 (function () {
   "use strict";
@@ -110,6 +111,35 @@
     }
   }
 
+  // An out-of-band element, pushed or in an answer, that the page does not have yet has no
+  // target: htmx would log an error for each (a new call, a card deleted that this page
+  // never showed). Before the swap, each gets a stand-in to replace: where `placeFor(el)`
+  // says (a list that takes it), else in a hidden sink emptied once the swap is done.
+  function placeNewcomers(placeFor) {
+    var sink = document.createElement("div");
+    sink.hidden = true;
+    sink.setAttribute("aria-hidden", "true");
+    body.appendChild(sink);
+    function standIns(html) {
+      if (typeof html !== "string" || html.indexOf("hx-swap-oob") < 0) return;
+      var tpl = document.createElement("template");
+      tpl.innerHTML = html;
+      Array.prototype.forEach.call(tpl.content.children, function (el) {
+        if (!el.id || !el.hasAttribute("hx-swap-oob") || document.getElementById(el.id)) return;
+        var stub = document.createElement(el.tagName);
+        stub.id = el.id;
+        (placeFor(el) || sink).appendChild(stub);
+      });
+    }
+    function emptySink() { sink.innerHTML = ""; }
+    body.addEventListener("htmx:wsBeforeMessage", function (evt) { standIns(evt.detail.message); });
+    body.addEventListener("htmx:beforeSwap", function (evt) {
+      if (evt.detail.shouldSwap) standIns(evt.detail.serverResponse);
+    });
+    body.addEventListener("htmx:wsAfterMessage", emptySink);
+    body.addEventListener("htmx:afterSwap", emptySink);
+  }
+
   // Adds a pushed element the page does not show yet to `list`, and lets htmx wire it.
   function append(list, el) {
     list.appendChild(el);
@@ -119,6 +149,6 @@
   window.LivePage = {
     $: $, $all: $all, num: num, olderThanShown: olderThanShown,
     toaster: toaster, skipStale: skipStale, afterEveryChange: afterEveryChange,
-    placeholder: placeholder, append: append,
+    placeholder: placeholder, append: append, placeNewcomers: placeNewcomers,
   };
 })();

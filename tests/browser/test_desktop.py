@@ -23,6 +23,13 @@ def status_of(page):
     return page.locator("#agent-status .status-label")
 
 
+def errors_logged(page) -> list[str]:
+    """What the page logs as errors from now on (pushes and swaps log none in a normal story)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
 def go_available(page) -> None:
     page.locator("#agent-status").get_by_role("button", name="Available", exact=True).click()
     expect()(status_of(page)).to_have_text("Available")
@@ -257,6 +264,7 @@ def test_warm_transfer_completed_the_first_agent_wraps_up_at_once(desktop, sim):
 
 def test_warm_transfer_then_abort(desktop, sim):
     alice, bob = desktop("alice"), desktop("bob")
+    alices_errors, bobs_errors = errors_logged(alice), errors_logged(bob)
     go_available(alice)
     go_available(bob)
     card = call_dana(alice)
@@ -271,6 +279,8 @@ def test_warm_transfer_then_abort(desktop, sim):
     expect()(customer_state(card)).to_have_text("Talking")
     expect()(bobs_card).to_have_count(0)
     expect()(card.get_by_role("button", name="Warm transfer")).to_be_visible()
+    # Bob's card came and went by pushes, with no error on either page.
+    assert alices_errors == [] and bobs_errors == []
 
 
 def test_cold_transfer_rings_the_other_agent_who_then_has_the_call(desktop, sim):
@@ -361,6 +371,7 @@ def test_a_call_that_comes_in_goes_above_a_wrap_up_left_open(desktop, sim):
     wrap-up is still open goes above it, where a reload would put it, so `h` holds the
     caller on the phone and not the call that has ended."""
     alice = desktop("alice")
+    console_errors = errors_logged(alice)
     go_available(alice)
     dana = call_dana(alice)
     sim.phones.hangup(DANA)
@@ -383,6 +394,8 @@ def test_a_call_that_comes_in_goes_above_a_wrap_up_left_open(desktop, sim):
     sim.phones.hangup("14155550102")
     expect()(eli.get_by_label("Disposition")).to_be_visible()
     expect()(cards.first).to_contain_text("Dana Diaz")
+    # A call new to the page is no error: it had a place waiting (LivePage.placeNewcomers).
+    assert console_errors == []
 
 
 def test_after_a_dropped_connection_the_page_recovers_the_true_state(desktop, sim, stack):
