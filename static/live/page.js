@@ -128,6 +128,7 @@
         if (!el.id || !el.hasAttribute("hx-swap-oob") || document.getElementById(el.id)) return;
         var stub = document.createElement(el.tagName);
         stub.id = el.id;
+        stub.className = el.className;  // so that lists count it
         (placeFor(el) || sink).appendChild(stub);
       });
     }

@@ -57,7 +57,23 @@
     },
   });
 
-  // A pushed call (or agent) that is not on the page yet: add it, unless it already ended here.
+  // A pushed call (or agent) that is not on the page yet goes into its list, unless it
+  // already ended here or the list is full (it is counted, not listed); else nowhere.
+  LivePage.placeNewcomers(function (el) {
+    if (el.hasAttribute("data-deleted")) return null;
+    if (el.tagName === "LI" && el.classList.contains("wb-agent")) {
+      var group = $("#wb-group-" + el.getAttribute("data-status") + " .wb-agent-list");
+      var full = group && $all(":scope > li.wb-agent", group).length >= limitOf($("#wb-agents"));
+      return group && !full ? group : null;
+    }
+    if (el.tagName !== "ARTICLE" || !el.classList.contains("wb-call")) return null;
+    var ended = state.gone[el.id];
+    if (ended !== undefined && (num(el, "data-version") || 0) <= ended) return null;
+    var list = $("#wb-calls");
+    return list && calls().length < limitOf(list) ? list : null;
+  });
+
+  // Should one still find no place (a swap the stand-ins did not see), add it here.
   document.body.addEventListener("htmx:oobErrorNoTarget", function (evt) {
     var el = evt.detail.content;
     if (el && el.tagName === "LI" && el.classList.contains("wb-agent")) return addAgent(el);

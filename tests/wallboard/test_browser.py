@@ -206,6 +206,8 @@ def number(locator) -> int:
 
 def test_a_supervisor_watches_the_floor_and_acts_on_a_call(wallboard, desktop, sim, stack):
     board = wallboard()
+    console_errors: list[str] = []
+    board.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     alice, bob = desktop("alice"), desktop("bob")
     handled_before = number(figure(board, "handled"))
     transfers_before = number(figure(board, "transfers"))
@@ -227,6 +229,8 @@ def test_a_supervisor_watches_the_floor_and_acts_on_a_call(wallboard, desktop, s
     expect()(figure(board, "in-progress")).to_have_text("1")
     expect()(group(board, "on_call")).to_contain_text("On a call with Dana Diaz")
     expect()(board.locator("#wb-no-calls")).to_have_count(0)
+    # A call and agents new to the board had places waiting: no error was logged.
+    assert console_errors == []
 
     # Alice holds and unholds Dana.
     card.locator("tr.member[data-role=customer]").get_by_role("button", name="Hold").click()
