@@ -16,7 +16,7 @@ from agents.models import Agent
 from calls.models import Action, Call, Member
 from calls.phlo_client import get_phlo_client
 from calls.services import rules
-from calls.services.errors import NotFound
+from calls.services.errors import NotAllowed, NotFound
 from calls.services.execution import (
     MEMBER_GONE,
     Plan,
@@ -84,6 +84,11 @@ def _member_action(
         member = next((m for m in members if m.pk == member_id), None)
         if member is None:
             raise NotFound(MEMBER_GONE)
+        refused = rules.member_permission_refusal(
+            member=member, actor_agent=who.agent, supervisor=who.supervisor
+        )
+        if refused:
+            raise NotAllowed(refused)
         refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
         return Plan(
             request=client.prepare_member_action(member_address=member.address, action=kind),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 Kind = Action.Kind
 State = Member.State
+Role = Member.Role
 
 # A supervisor barging in: PHLO's `call` action towards the supervisor's own endpoint.
 JOIN = "join"
@@ -211,6 +212,19 @@ def call_actions(
     }
 
 
+def member_permission_refusal(
+    *, member: Member, actor_agent: Agent | None, supervisor: bool
+) -> str | None:
+    """Why this actor may not act on `member` at all, or None. A supervisor who came onto
+    the call (barge) is held or hung up only by a supervisor: an agent may not take them off
+    a call they are listening to or coaching on."""
+    if supervisor or member.role != Role.SUPERVISOR:
+        return None
+    if actor_agent is not None and member.agent_id == actor_agent.pk:
+        return None
+    return f"Only a supervisor can act on {member_label(member)}, a supervisor on the call."
+
+
 def member_actions(
     *,
     call: Call,
@@ -223,6 +237,8 @@ def member_actions(
     `members` defaults to `call.members.all()`, which is free when prefetched."""
     members = list(call.members.all()) if members is None else members
     if not may_act(call=call, members=members, actor_agent=actor_agent, supervisor=supervisor):
+        return set()
+    if member_permission_refusal(member=member, actor_agent=actor_agent, supervisor=supervisor):
         return set()
     return {
         kind

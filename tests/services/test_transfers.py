@@ -10,6 +10,7 @@ from calls.services import (
     NotAllowed,
     PhloFailed,
     buttons,
+    rules,
 )
 from tests.factories import make_supervisor
 from tests.services.helpers import (
@@ -274,6 +275,37 @@ def test_supervisor_joins(phlo_sim, talking_call, alice, sam):
     assert states(call)[sam.agent.endpoint] == S.TALKING
     with pytest.raises(InvalidState, match="already on this call"):
         buttons.call_join(actor=sam, call_id=call.pk)
+
+
+def test_an_agent_may_not_hold_or_hang_up_a_supervisor_who_joined(
+    phlo_sim, talking_call, alice, sam
+):
+    """The supervisor listening in or coaching stays on until a supervisor (or they
+    themselves) takes them off: the agent's buttons skip their leg, and a forged press is
+    refused (403) before PHLO is asked."""
+    call = settle(phlo_sim, buttons.call_join(actor=sam, call_id=talking_call.pk))
+    boss = call.members.get(role="supervisor")
+    members = list(call.members.all())
+    assert (
+        rules.member_actions(
+            call=call, member=boss, actor_agent=alice, supervisor=False, members=members
+        )
+        == set()
+    )
+    customer = call.members.get(address=DANA)
+    assert "hold" in rules.member_actions(
+        call=call, member=customer, actor_agent=alice, supervisor=False, members=members
+    )
+    for press in (buttons.member_hold, buttons.member_hangup):
+        with pytest.raises(NotAllowed, match="Only a supervisor can act on"):
+            press(actor=alice.user, member_id=boss.pk)
+    assert not Action.objects.filter(kind__in=("hold", "hangup")).exists()
+    assert states(call)[sam.agent.endpoint] == S.TALKING
+    # A supervisor may; and the supervisor may leave on their own.
+    assert buttons.member_hold(actor=sam, member_id=boss.pk).state == S.ON_HOLD
+    buttons.member_unhold(actor=sam, member_id=boss.pk)
+    buttons.member_hangup(actor=sam, member_id=boss.pk)
+    assert states(settle(phlo_sim, call))[sam.agent.endpoint] == S.LEFT
 
 
 def test_join_is_for_supervisors_with_a_phone(phlo_sim, talking_call, alice, bob):
