@@ -17,7 +17,7 @@ from agents.models import Agent
 from agents.permissions import is_supervisor
 from calls.addresses import display_address
 from calls.models import Action, Call, CallTransfer, Customer, Member, Queue, WrapUp
-from calls.outcomes import call_phase, outcome_message
+from calls.outcomes import call_phase, member_role_label, outcome_message, still_shown
 from calls.selectors import calls_awaiting_wrap_up, pending_wrap_ups, wrap_up_window
 from calls.services import rules
 from contactcenter.compiled_reads import CompiledRead
@@ -386,9 +386,9 @@ class MemberView:
     def gone(self) -> bool:
         return not self.member.is_live
 
-
-# How long a person who left stays in the participants' rows before folding away.
-LEFT_ROW_SECONDS = 5
+    @property
+    def role_label(self) -> str:
+        return member_role_label(self.member)
 
 
 @dataclass
@@ -417,15 +417,11 @@ class CallView:
     @property
     def rows(self) -> list[MemberView]:
         """The people shown as rows: everyone on the call, and who left a moment ago (the
-        page folds those away after LEFT_ROW_SECONDS)."""
+        page folds those away after `calls.outcomes.LEFT_ROW_SECONDS`)."""
         if not self.is_live:
             return self.members
-        recent = (self.at or timezone.now()).timestamp() - LEFT_ROW_SECONDS
-        return [
-            m
-            for m in self.members
-            if not m.gone or (m.member.left_at and m.member.left_at.timestamp() > recent)
-        ]
+        at = self.at or timezone.now()
+        return [m for m in self.members if still_shown(m.member, at=at)]
 
     @property
     def left_earlier(self) -> list[MemberView]:

@@ -43,7 +43,7 @@ class MemberRole(models.TextChoices):
     CUSTOMER = "customer", "Customer"
     SUPERVISOR = "supervisor", "Supervisor"
     # A caller nobody could take is put through to the no-agent message or voicemail.
-    NO_AGENT = "no_agent", "No-agent message"
+    NO_AGENT = "no_agent", "Voicemail or message"
 
 
 class MemberState(models.TextChoices):
@@ -171,6 +171,9 @@ class Call(models.Model):
         AGENT_UNREACHABLE = "agent_unreachable", "Agent's phone did not answer"
         ABANDONED = "abandoned", "Abandoned"
         NO_AGENT = "no_agent", "No agent"
+        # An inbound caller whose call was ended from a desktop or the wallboard before any
+        # agent answered (a supervisor took them out of the queue).
+        ENDED_WHILE_WAITING = "ended_waiting", "Ended while waiting"
         ENDED = "ended", "Ended"
 
     LIVE_STATUSES = (Status.DIALLING, Status.ACTIVE)
@@ -266,12 +269,13 @@ class Call(models.Model):
 
     @property
     def taken_by_no_agent(self) -> bool:
-        """An inbound call that ended before any agent took it: the caller hung up, or was
-        given the no-agent message or the queue's exit. Its owner, if any, is only the agent
-        it was last offered to."""
+        """An inbound call that ended before any agent took it: the caller hung up, was
+        given the no-agent message or the queue's exit, or was ended while waiting. Its
+        owner, if any, is only the agent it was last offered to."""
         return self.direction == self.Direction.INBOUND and self.outcome in (
             self.Outcome.ABANDONED,
             self.Outcome.NO_AGENT,
+            self.Outcome.ENDED_WHILE_WAITING,
         )
 
 

@@ -9,6 +9,9 @@ tells more refines it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.conf import settings
 
 from calls.models import Call, Member
 
@@ -30,17 +33,52 @@ def _far_party(call: Call, members: Sequence[Member]) -> list[Member]:
     return [m for m in members if m.agent_id != call.owner_id]
 
 
+# How long a person who left stays in a live call's rows, on every page, before folding
+# away (the pages' CSS folds the row after as long; the next redraw leaves it out).
+LEFT_ROW_SECONDS = 5
+
+
+def still_shown(member: Member, *, at: datetime) -> bool:
+    """Whether a live call's rows show this leg: on the call, or gone a moment ago."""
+    if member.is_live:
+        return True
+    return bool(member.left_at and member.left_at > at - timedelta(seconds=LEFT_ROW_SECONDS))
+
+
+def stand_in_label(member: Member) -> str:
+    """What a no-agent leg plays to the caller, by the address it rang: the voicemail box
+    or the no-agent message (both configured in settings; the queue's exit uses them too)."""
+    if member.address and member.address == settings.INBOUND_VOICEMAIL_ENDPOINT:
+        return "Voicemail"
+    if member.address and member.address == settings.INBOUND_MESSAGE_ENDPOINT:
+        return "No-agent message"
+    return Role.NO_AGENT.label
+
+
+def member_role_label(member: Member) -> str:
+    """A leg's role as the pages name it: a no-agent leg by what it plays."""
+    if member.role == Role.NO_AGENT:
+        return stand_in_label(member)
+    return member.get_role_display()
+
+
 def call_phase(*, call: Call, members: Sequence[Member]) -> str:
     """How a call stands as a whole, for its header: never "Connected" with nobody to talk to.
-    Ringing, Waiting for an agent, Connected, On hold, Voicemail, Transferring, or Ended."""
+    Ringing, Waiting for an agent, Connected, On hold, Voicemail, No-agent message,
+    Transferring, or Ended."""
     if not call.is_live:
         return "Ended"
     if call.transfer_kind:
         return "Transferring"
     live = [m for m in members if m.is_live]
     far = [m for m in _far_party(call, live)]
-    starters = [m for m in live if m not in far and m.role != Role.CUSTOMER]
-    agent_on = any(m.state == State.TALKING for m in starters)
+    if any(m.is_live for m in far):
+        stand_in = next((m for m in live if m.role == Role.NO_AGENT), None)
+        if stand_in is not None:
+            # The caller was sent on to voicemail or the message: no agent will take it.
+            return stand_in_label(stand_in)
+    agents = [m for m in live if m not in far and _is_agent_leg(m)]
+    agent_on = any(m.state == State.TALKING for m in agents)
     states = {m.state for m in far}
     if State.ON_HOLD in states:
         return "On hold"
@@ -48,7 +86,8 @@ def call_phase(*, call: Call, members: Sequence[Member]) -> str:
         return "Voicemail"
     if State.TALKING in states and agent_on:
         return "Connected"
-    if State.WAITING in states:
+    if State.WAITING in states and not any(m.state == State.DIALLING for m in agents):
+        # Nobody rings for them yet; an agent being offered the call sees it ring.
         return "Waiting for an agent"
     return "Ringing"
 
@@ -111,6 +150,8 @@ def _inbound(members: Sequence[Member]) -> str:
     by_order = far_left_first(far=customers, near=[])
     if by_order or any(m.end_cause == Cause.FAR_END for m in customers):
         return Outcome.ABANDONED
+    if any(m.end_cause == Cause.HUNG_UP for m in customers):
+        return Outcome.ENDED_WHILE_WAITING  # hung up from a desktop or the wallboard
     return Outcome.NO_AGENT
 
 
@@ -137,7 +178,7 @@ def outcome_message(*, call: Call, title: str) -> str:
     """One sentence for the call's card, naming the other party (`title`)."""
     messages = {
         Outcome.CUSTOMER_HUNG_UP: f"{title} hung up.",
-        Outcome.AGENT_HUNG_UP: f"The call with {title} was ended from the desktop.",
+        Outcome.AGENT_HUNG_UP: f"The call with {title} was ended on our side.",
         Outcome.VOICEMAIL: f"{title}'s voicemail answered.",
         Outcome.BUSY: f"{title} was busy.",
         Outcome.NO_ANSWER: f"{title} did not answer.",
@@ -146,6 +187,7 @@ def outcome_message(*, call: Call, title: str) -> str:
         Outcome.AGENT_UNREACHABLE: f"Your phone did not answer, so {title} was not called.",
         Outcome.ABANDONED: f"{title} hung up before anyone answered.",
         Outcome.NO_AGENT: f"Nobody was free to take the call from {title}.",
+        Outcome.ENDED_WHILE_WAITING: f"The call from {title} was ended before an agent answered.",
         Outcome.ENDED: f"The call with {title} has ended.",
     }
     return messages.get(call.outcome, f"The call with {title} has ended.")
@@ -160,4 +202,5 @@ UNREACHED = (
     Outcome.AGENT_UNREACHABLE,
     Outcome.ABANDONED,
     Outcome.NO_AGENT,
+    Outcome.ENDED_WHILE_WAITING,
 )

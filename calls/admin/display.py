@@ -54,8 +54,11 @@ def call_duration_seconds(call: Call) -> int | None:
 
 
 def call_state_text(call: Call) -> str:
-    """A call as supervisors read it: ringing or connected while live, then how it ended."""
+    """A call as supervisors read it: ringing, waiting (an inbound caller nobody has
+    answered yet) or connected while live, then how it ended."""
     if call.is_live:
+        if call.direction == Call.Direction.INBOUND and call.answered_at is None:
+            return "Waiting for an agent"
         return "Connected" if call.status == Call.Status.ACTIVE else "Ringing"
     if call.outcome:
         return call.get_outcome_display()

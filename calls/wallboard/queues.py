@@ -11,7 +11,8 @@ Per queue (docs/wallboard.md explains them to supervisors), "today" as in
   the call too (the call's `answered_at`), but no agent did: those are sent on, not answered.
 - *Abandoned today*: its callers who hung up today before any agent answered.
 - *Sent on*: callers given the queue's exit today (its longest wait passed), or the
-  no-agent outcome.
+  no-agent outcome, and callers whose call was ended from a desktop or the wallboard while
+  they waited: every caller the queue let go of without an agent or their own hanging up.
 - *Service level*: answered within target, out of the calls that were answered, abandoned or
   sent on today (a caller sent on was not answered in time). None (shown as a dash) before
   the first of those.
@@ -80,6 +81,7 @@ def queue_figures(
     told_no_agent = Member.objects.filter(call=OuterRef("pk"), role=Member.Role.NO_AGENT)
     # By an agent: the exit's message or voicemail answers a call too.
     answered = answered_today & Q(sent=False)
+    let_go = Q(sent=True) | Q(outcome=Call.Outcome.ENDED_WHILE_WAITING)
     per_queue = {
         row["queue_id"]: row
         for row in Call.objects.filter(queue__isnull=False)
@@ -94,7 +96,7 @@ def queue_figures(
                 "pk", filter=answered & Q(waited_seconds__lte=F("queue__service_level_seconds"))
             ),
             abandoned=Count("pk", filter=ended_unanswered & Q(outcome=Call.Outcome.ABANDONED)),
-            sent_on=Count("pk", filter=(answered_today | ended_unanswered) & Q(sent=True)),
+            sent_on=Count("pk", filter=(answered_today | ended_unanswered) & let_go),
             asa=Avg("waited_seconds", filter=answered),
         )
         .order_by()

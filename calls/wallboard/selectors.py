@@ -25,7 +25,7 @@ from django.utils import timezone
 from agents.models import Agent
 from calls import selectors as call_selectors
 from calls.models import Action, Call, Member
-from calls.outcomes import call_phase
+from calls.outcomes import call_phase, member_role_label, still_shown
 from calls.services import rules
 from calls.wallboard.agent_status import settable_statuses
 from calls.wallboard.figures import Figures, wallboard_figures
@@ -50,6 +50,10 @@ class MemberRow:
     actions: tuple[str, ...]
     is_transfer_target: bool
 
+    @property
+    def role_label(self) -> str:
+        return member_role_label(self.member)
+
 
 @dataclass(frozen=True)
 class CallRow:
@@ -69,6 +73,19 @@ class CallRow:
     def phase(self) -> str:
         """Ringing, Waiting for an agent, Connected, On hold... (`call_phase`)."""
         return call_phase(call=self.call, members=[m.member for m in self.members])
+
+    @property
+    def rows(self) -> tuple[MemberRow, ...]:
+        """The people shown as rows: everyone on the call, and who left a moment ago (folded
+        away after `calls.outcomes.LEFT_ROW_SECONDS`), as on the desktop. A queued caller's
+        card does not fill up with the offers that were not taken."""
+        at = timezone.now()
+        return tuple(m for m in self.members if still_shown(m.member, at=at))
+
+    @property
+    def left_earlier(self) -> tuple[MemberRow, ...]:
+        shown = {id(m) for m in self.rows}
+        return tuple(m for m in self.members if id(m) not in shown)
 
 
 @dataclass(frozen=True)

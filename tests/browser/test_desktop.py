@@ -115,7 +115,7 @@ def test_call_hold_unhold_and_hang_up_in_two_tabs(desktop, sim):
     customer_row(card).get_by_role("button", name="Hang up").click()
     expect()(customer_state(card)).to_have_text("Left")
     expect()(card.locator(".call-meta .tag").last).to_have_text("Ended")
-    expect()(card.locator(".call-outcome")).to_contain_text("ended from the desktop")
+    expect()(card.locator(".call-outcome")).to_contain_text("ended on our side")
     expect()(card.get_by_label("Disposition")).to_be_visible()
     expect()(status_of(alice)).to_have_text("Wrap-up")
     expect()(alice.locator("#agent-status .countdown")).to_be_visible()

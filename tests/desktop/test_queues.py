@@ -19,10 +19,13 @@ from agents.presence import agent_choose_status
 from agents.services.ringing import ringing_leg_reject
 from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.models import Call, Member, Queue
+from calls.services.members import member_hangup
 from calls.simulator.pages import render as phones_page
 from calls.wallboard.figures import today_bounds
+from calls.wallboard.rendering import render_live_call
 from calls.wallboard.queues import queue_figures
-from tests.factories import login, make_agent, make_call, make_customer
+from tests.factories import login, make_agent, make_call, make_customer, make_supervisor
+from tests.scenarios.pages import admin_row
 from tests.services.helpers import queries_until_phlo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -165,6 +168,28 @@ def test_a_rejected_offer_goes_to_the_next_agent_and_then_the_caller_keeps_their
     assert (call.owner, erin.owner) == (alice, None)
 
 
+def test_the_wallboard_card_of_a_caller_passed_over_shows_who_is_on_it_now(app_sim, sales):
+    """Offers not taken fold away from a queued caller's card after a moment, as on the
+    desktop; the header says the call rings while it is offered, then that the caller waits
+    (never "Busy" rows piling up, never "Connected")."""
+    _, alice, bob, _ = sales
+    call = call_from(app_sim, DANA)
+    assert 'class="tag tag--ringing">Ringing<' in render_live_call(call_id=call.pk)
+    ringing_leg_reject(actor=alice.user, member_id=call.members.get(agent=alice).pk)
+    app_sim.advance(0.1)
+    ringing_leg_reject(actor=bob.user, member_id=call.members.get(agent=bob).pk)
+    app_sim.advance(0.1)
+    page = render_live_call(call_id=call.pk)
+    assert page.count("member--leaving") == 2 and "Left the call" not in page
+    assert ">Waiting for an agent<" in page
+
+    a_moment_later = timezone.now() - timedelta(seconds=6)
+    call.members.filter(agent__isnull=False).update(left_at=a_moment_later)
+    page = render_live_call(call_id=call.pk)
+    assert "member--leaving" not in page and page.count('class="member member--') == 1
+    assert "Left the call: 2" in page and "alice: Left (declined)" in page
+
+
 def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(app_sim, sales):
     _, alice, bob, _ = sales
     away(alice, bob)
@@ -175,6 +200,30 @@ def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(app_sim, sa
     call.refresh_from_db()
     assert (call.is_live, call.outcome, call.answered_at) == (False, "abandoned", None)
     assert call.waited_seconds is not None and call.waited_seconds >= 0
+    agent_choose_status(agent=alice, status=S.AVAILABLE)
+    app_sim.advance(0.1)
+    assert not call.members.filter(agent__isnull=False).exists()  # nobody is offered a ghost
+
+
+def test_a_caller_a_supervisor_takes_out_of_the_queue_is_counted_sent_on(app_sim, sales):
+    """A supervisor hangs up a waiting caller from the wallboard: the caller did not abandon,
+    nobody was free: the call says it was ended while waiting, and the queue's figures
+    count it (sent on) so that they still add up."""
+    queue, alice, bob, _ = sales
+    away(alice, bob)
+    call = call_from(app_sim, DANA)
+    app_sim.advance(3)
+    assert "Waiting for an agent" in admin_row(call)
+    boss = make_supervisor(username="sam")
+    member_hangup(actor=boss, member_id=call.members.get(role="customer").pk)
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    assert (call.is_live, call.outcome) == (False, Call.Outcome.ENDED_WHILE_WAITING)
+    assert call.taken_by_no_agent and "Ended while waiting" in admin_row(call)
+    start, end = today_bounds(at=timezone.now())
+    [figures] = [f for f in queue_figures(start=start, end=end) if f.queue_id == queue.pk]
+    assert (figures.waiting, figures.answered, figures.abandoned, figures.sent_on) == (0, 0, 0, 1)
+    assert figures.service_level == 0
     agent_choose_status(agent=alice, status=S.AVAILABLE)
     app_sim.advance(0.1)
     assert not call.members.filter(agent__isnull=False).exists()  # nobody is offered a ghost

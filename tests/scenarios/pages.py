@@ -41,6 +41,7 @@ ADMIN_LABELS = {
     Outcome.AGENT_UNREACHABLE: "Agent's phone did not answer",
     Outcome.ABANDONED: "Abandoned",
     Outcome.NO_AGENT: "No agent",
+    Outcome.ENDED_WHILE_WAITING: "Ended while waiting",
 }
 # Calls that reached nobody: no conversation, so no duration in the admin.
 REACHED_NOBODY = {
@@ -51,6 +52,7 @@ REACHED_NOBODY = {
     Outcome.AGENT_UNREACHABLE,
     Outcome.ABANDONED,
     Outcome.NO_AGENT,
+    Outcome.ENDED_WHILE_WAITING,
 }
 
 
@@ -99,7 +101,7 @@ class Desk:
 # What a card says of each outcome, about `who` the call was with.
 MESSAGES = {
     Outcome.CUSTOMER_HUNG_UP: "{who} hung up.",
-    Outcome.AGENT_HUNG_UP: "The call with {who} was ended from the desktop.",
+    Outcome.AGENT_HUNG_UP: "The call with {who} was ended on our side.",
     Outcome.VOICEMAIL: "{who}'s voicemail answered.",
     Outcome.BUSY: "{who} was busy.",
     Outcome.NO_ANSWER: "{who} did not answer.",
