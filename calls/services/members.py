@@ -85,11 +85,15 @@ def _member_action(
         if member is None:
             raise NotFound(MEMBER_GONE)
         refused = rules.member_permission_refusal(
-            member=member, actor_agent=who.agent, supervisor=who.supervisor
+            call=call,
+            member=member,
+            members=members,
+            actor_agent=who.agent,
+            supervisor=who.supervisor,
         )
         if refused:
             raise NotAllowed(refused)
-        refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member))
+        refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member, members=members))
         return Plan(
             request=client.prepare_member_action(member_address=member.address, action=kind),
             failed_to=_worded(failed_to, member=member),

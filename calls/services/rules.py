@@ -162,14 +162,23 @@ def call_action_refusal(
     raise ValueError(f"{kind!r} is not a call-level action")
 
 
-def member_action_refusal(*, kind: str, call: Call, member: Member) -> str | None:
-    """Why `kind` is not possible on this member now, or None when it is."""
+def member_action_refusal(
+    *, kind: str, call: Call, member: Member, members: Sequence[Member] = ()
+) -> str | None:
+    """Why `kind` is not possible on this member now, or None when it is. `members`: the
+    call's legs, when known (a hold asks whether the caller is with a recording)."""
     if not call.is_live:
         return "This call has ended."
     who = member_label(member)
     if not member.is_live:
         return f"{who} is no longer on the call."
     if kind == Kind.HOLD:
+        if member.role == Role.NO_AGENT:
+            return f"{who} plays a recording to the caller; it cannot be held, only hung up."
+        if member.role == Role.CUSTOMER and any(
+            m.role == Role.NO_AGENT and m.is_live for m in members
+        ):
+            return f"{who} is with the voicemail or the no-agent message, not with an agent."
         if call.transfer_kind:
             return (
                 f"{describe_transfer(call)} is in progress; resume or abort it before using hold."
@@ -213,16 +222,53 @@ def call_actions(
 
 
 def member_permission_refusal(
-    *, member: Member, actor_agent: Agent | None, supervisor: bool
+    *,
+    call: Call,
+    member: Member,
+    members: Sequence[Member],
+    actor_agent: Agent | None,
+    supervisor: bool,
 ) -> str | None:
-    """Why this actor may not act on `member` at all, or None. A supervisor who came onto
-    the call (barge) is held or hung up only by a supervisor: an agent may not take them off
-    a call they are listening to or coaching on."""
-    if supervisor or member.role != Role.SUPERVISOR:
+    """Why this actor may not act on `member` now, whatever the leg's own state allows, or
+    None. Supervisors may act on anyone. An agent may not:
+
+    - act on anyone but themselves while a call offered to them still rings (they have not
+      answered: Reject is theirs, the caller is not);
+    - act on anyone but themselves when they are the colleague a warm transfer consults:
+      the customer's hold and the transfer are the transferring agent's;
+    - leave a warm transfer they started before its target answers (the customer would be
+      left with a phone still ringing): they abort it, or wait;
+    - hold or hang up a supervisor who joined the call."""
+    if supervisor:
         return None
-    if actor_agent is not None and member.agent_id == actor_agent.pk:
-        return None
-    return f"Only a supervisor can act on {member_label(member)}, a supervisor on the call."
+    mine = (
+        next((m for m in _live(members) if m.agent_id == actor_agent.pk), None)
+        if actor_agent is not None
+        else None
+    )
+    is_me = mine is not None and member.pk == mine.pk
+    if mine is not None and not is_me:
+        offered = call.direction == Call.Direction.INBOUND or call.owner_id != actor_agent.pk
+        if mine.state in (State.PENDING, State.DIALLING) and offered:
+            return "Answer the call on your phone first; until then you can only reject it."
+        target = transfer_target_leg(call=call, members=members)
+        if call.transfer_kind == Call.TransferKind.WARM and target and target.pk == mine.pk:
+            return (
+                f"{describe_transfer(call)} is in progress; as the colleague consulted "
+                "you can only hang up yourself."
+            )
+    if is_me and call.transfer_kind == Call.TransferKind.WARM and member.role in AGENT_ROLES:
+        target = transfer_target_leg(call=call, members=members)
+        started = call.transfer_from_id == actor_agent.pk
+        if started and target is not None and target.state != State.TALKING:
+            who = member_label(target)
+            return (
+                f"{who} has not answered yet: abort the transfer, or wait until {who} "
+                "answers before you leave the call."
+            )
+    if member.role == Role.SUPERVISOR and not is_me:
+        return f"Only a supervisor can act on {member_label(member)}, a supervisor on the call."
+    return None
 
 
 def member_actions(
@@ -238,12 +284,14 @@ def member_actions(
     members = list(call.members.all()) if members is None else members
     if not may_act(call=call, members=members, actor_agent=actor_agent, supervisor=supervisor):
         return set()
-    if member_permission_refusal(member=member, actor_agent=actor_agent, supervisor=supervisor):
+    if member_permission_refusal(
+        call=call, member=member, members=members, actor_agent=actor_agent, supervisor=supervisor
+    ):
         return set()
     return {
         kind
         for kind in MEMBER_LEVEL
-        if member_action_refusal(kind=kind, call=call, member=member) is None
+        if member_action_refusal(kind=kind, call=call, member=member, members=members) is None
     }
 
 

@@ -76,6 +76,31 @@ def test_the_offer_banner_says_which_queue_and_how_long_they_waited(db):
     assert "From the Sales queue, waiting" in banner and 'class="timer" data-since=' in banner
 
 
+def test_a_transfer_offered_from_a_queue_call_does_not_show_the_queue_wait(db):
+    """Bob is consulted on a call Alice answered from the queue: the caller stopped waiting
+    when she answered, so his banner says who transfers it, not how long they 'waited'."""
+    alice, bob = make_agent(username="alice"), make_agent(username="bob")
+    call = _queued_caller(_sales_with(alice, bob))
+    answered = timezone.now()
+    Member.objects.filter(call=call).update(state="talking", answered_at=answered)
+    Member.objects.create(
+        call=call, address=alice.endpoint, role="agent", agent=alice, state="talking",
+        answered_at=answered,
+    )  # fmt: skip
+    Member.objects.create(
+        call=call, address=bob.endpoint, role="agent", agent=bob, state="dialling"
+    )
+    Call.objects.filter(pk=call.pk).update(
+        owner=alice, status="active", answered_at=answered, transfer_kind="warm",
+        transfer_from=alice, transfer_to_agent=bob, transfer_to_address=bob.endpoint,
+        transfer_started_at=answered,
+    )  # fmt: skip
+    html = render_call_for_agents(call_id=call.pk, agent_ids=[bob.pk])[bob.pk]
+    banner = html[html.index('class="ringing-banner"') :].split("</div>")[0]
+    assert "is transferring a call with Dana Diaz to you" in banner
+    assert "queue, waiting" not in banner
+
+
 async def test_a_caller_joining_the_queue_reaches_every_desktop_of_its_agents(db):
     alice, bob, carol = [
         await sync_to_async(make_agent)(username=n) for n in ("alice", "bob", "carol")

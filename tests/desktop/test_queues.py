@@ -19,11 +19,13 @@ from agents.presence import agent_choose_status
 from agents.services.ringing import ringing_leg_reject
 from agents.services.routing import inbound_offers_stranded, queue_exits_due
 from calls.models import Call, Member, Queue
+from calls.services import rules
+from calls.services.errors import NotAllowed
 from calls.services.members import member_hangup
 from calls.simulator.pages import render as phones_page
 from calls.wallboard.figures import today_bounds
-from calls.wallboard.rendering import render_live_call
 from calls.wallboard.queues import queue_figures
+from calls.wallboard.rendering import render_live_call
 from tests.factories import login, make_agent, make_call, make_customer, make_supervisor
 from tests.scenarios.pages import admin_row
 from tests.services.helpers import queries_until_phlo
@@ -168,6 +170,23 @@ def test_a_rejected_offer_goes_to_the_next_agent_and_then_the_caller_keeps_their
     assert (call.owner, erin.owner) == (alice, None)
 
 
+def test_an_agent_offered_a_caller_can_only_reject_them_until_they_answer(app_sim, sales):
+    """Hanging up the caller from the ringing card ended the call as 'ended while waiting'
+    with no agent ever on it: only Reject is the ringing agent's."""
+    _, alice, bob, _ = sales
+    call = call_from(app_sim, DANA)
+    caller = call.members.get(role="customer")
+    with pytest.raises(NotAllowed, match="Answer the call on your phone first"):
+        member_hangup(actor=alice.user, member_id=caller.pk)
+    caller.refresh_from_db()
+    assert call.members.get(agent=alice).state == Member.State.DIALLING
+    assert caller.state == Member.State.WAITING
+    ringing_leg_reject(actor=alice.user, member_id=call.members.get(agent=alice).pk)
+    app_sim.advance(0.1)
+    call.refresh_from_db()
+    assert call.owner == bob
+
+
 def test_the_wallboard_card_of_a_caller_passed_over_shows_who_is_on_it_now(app_sim, sales):
     """Offers not taken fold away from a queued caller's card after a moment, as on the
     desktop; the header says the call rings while it is offered, then that the caller waits
@@ -247,6 +266,20 @@ def test_at_the_longest_wait_the_caller_takes_the_queues_exit(app_sim, sales):
     app_sim.advance(2)
     call.refresh_from_db()
     assert call.answered_at is not None
+    # Nobody to hold the caller from, and a recording is not held: a supervisor may only
+    # hang either up.
+    members = list(call.members.all())
+    buttons = {
+        m.role: rules.member_actions(
+            call=call, member=m, actor_agent=None, supervisor=True, members=members
+        )
+        for m in members
+    }
+    assert buttons == {"customer": {"hangup"}, "no_agent": {"hangup"}}
+    page = render_live_call(call_id=call.pk)
+    # Its number once, not as a name and again as its address.
+    assert ">Voicemail<" in page
+    assert '<span class="m-name">+15005550007</span></th>' in page
     start, end = today_bounds(at=timezone.now())
     [figures] = [f for f in queue_figures(start=start, end=end) if f.queue_id == queue.pk]
     assert (figures.answered, figures.sent_on, figures.abandoned) == (0, 1, 0)

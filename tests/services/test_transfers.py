@@ -308,6 +308,60 @@ def test_an_agent_may_not_hold_or_hang_up_a_supervisor_who_joined(
     assert states(settle(phlo_sim, call))[sam.agent.endpoint] == S.LEFT
 
 
+def test_the_colleague_consulted_can_only_hang_up_themselves(phlo_sim, talking_call, alice, bob):
+    """Ringing or answered, the colleague a warm transfer consults neither takes the customer
+    off hold (they would hear the consult) nor hangs up the agent who asked them."""
+    phlo_sim.phones.set_mode(bob.endpoint, "manual")
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    phlo_sim.advance(0.1)
+    customer = talking_call.members.get(address=DANA)
+    alices = talking_call.members.get(address=alice.endpoint)
+
+    def bobs_buttons() -> dict[str, set]:
+        members = list(talking_call.members.all())
+        call = Call.objects.get(pk=talking_call.pk)
+        return {
+            m.address: rules.member_actions(
+                call=call, member=m, actor_agent=bob, supervisor=False, members=members
+            )
+            for m in members
+            if m.is_live
+        }
+
+    for answered in (False, True):
+        assert states(talking_call)[bob.endpoint] == (S.TALKING if answered else S.DIALLING)
+        assert bobs_buttons()[DANA] == set() and bobs_buttons()[alice.endpoint] == set()
+        with pytest.raises(NotAllowed, match=r"Answer the call|colleague consulted"):
+            buttons.member_unhold(actor=bob.user, member_id=customer.pk)
+        with pytest.raises(NotAllowed, match=r"Answer the call|colleague consulted"):
+            buttons.member_hangup(actor=bob.user, member_id=alices.pk)
+        assert states(talking_call)[DANA] == S.ON_HOLD
+        if not answered:
+            phlo_sim.phones.answer(bob.endpoint)
+            settle(phlo_sim, talking_call, 0.1)
+    assert not Action.objects.filter(kind__in=("unhold", "hangup")).exists()
+    assert "hangup" in bobs_buttons()[bob.endpoint]
+
+
+def test_the_transferring_agent_does_not_leave_before_the_colleague_answers(
+    phlo_sim, talking_call, alice, bob
+):
+    """Leaving a warm transfer whose target still rings would leave the customer talking to
+    nobody: the agent aborts it or waits. Once the colleague answers, leaving hands over."""
+    phlo_sim.phones.set_mode(bob.endpoint, "manual")
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    phlo_sim.advance(0.1)
+    alices = talking_call.members.get(address=alice.endpoint)
+    with pytest.raises(NotAllowed, match="has not answered yet: abort the transfer"):
+        buttons.member_hangup(actor=alice.user, member_id=alices.pk)
+    assert states(talking_call)[alice.endpoint] == S.TALKING
+    phlo_sim.phones.answer(bob.endpoint)
+    settle(phlo_sim, talking_call, 0.1)
+    buttons.member_hangup(actor=alice.user, member_id=alices.pk)
+    call = settle(phlo_sim, talking_call)
+    assert call.owner == bob and states(call)[DANA] == S.TALKING
+
+
 def test_join_is_for_supervisors_with_a_phone(phlo_sim, talking_call, alice, bob):
     with pytest.raises(NotAllowed, match="Only supervisors"):
         buttons.call_join(actor=alice.user, call_id=talking_call.pk)
