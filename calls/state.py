@@ -603,12 +603,23 @@ def _owner_part_ends(*, call: Call, members: Sequence[Member], at: datetime) -> 
 
 def _owe(*, call: Call, agent_id: int, at: datetime, required: bool = True) -> None:
     """Record what an agent owes for their part of the call, once. One row per agent and
-    call: an agent who wrapped up an earlier part at once and then came back on the call (it
-    was transferred back to them) owes again, for the part that has just ended."""
+    call: an agent who wrapped up an earlier part (or let its wrap-up time run out without
+    one) and then came back on the call (it was transferred back to them) owes again, for
+    the part that has just ended."""
     owed, created = WrapUp.objects.get_or_create(
         call=call, agent_id=agent_id, defaults={"created_at": at, "disposition_required": required}
     )
-    if created or owed.done_at is None:
+    if created:
+        return
+    if owed.done_at is None:
+        # Still owed for an earlier part (its wrap-up time ended without a disposition) and
+        # the agent has talked on the call again since: this part is owed now, so presence
+        # puts them in wrap-up for it as for any other.
+        talked_since = call.members.filter(agent_id=agent_id, answered_at__gt=owed.created_at)
+        if talked_since.exists():
+            owed.created_at = at
+            owed.disposition_required = owed.disposition_required or required
+            owed.save(update_fields=["created_at", "disposition_required"])
         return
     if call.members.filter(agent_id=agent_id, answered_at__gt=owed.done_at).exists():
         owed.disposition_required = required

@@ -25,7 +25,12 @@ from django.utils import timezone
 
 from agents.availability import agents_by_longest_wait
 from agents.models import Agent
-from agents.presence import DECLINED_REASON, MISSED_CALL_REASON, agent_choose_status
+from agents.presence import (
+    DECLINED_REASON,
+    MISSED_CALL_REASON,
+    agent_choose_status,
+    agent_end_wrap_up,
+)
 from agents.rendering import render_full_state
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_wrap_up_save
@@ -649,16 +654,24 @@ def test_first_agent_wraps_up_her_part_and_takes_the_next_call_while_the_call_go
     )
 
 
-def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(sim, alice, bob):
-    """Alice hands Dana over to Bob and wraps up her part at once; Bob later gives Dana
-    back to her with a warm transfer of his own. Alice owes a disposition again, for the
-    part that ends with the call; Bob owes one for his."""
+@pytest.mark.parametrize("first_part", ["saved", "left without a disposition"])
+def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(
+    sim, alice, bob, first_part
+):
+    """Alice hands Dana over to Bob and wraps up her part at once (or ends her wrap-up
+    time without a disposition); Bob later gives Dana back to her with a warm transfer of
+    his own. Alice owes a disposition again, for the part that ends with the call, and is
+    in wrap-up for it; Bob owes one for his."""
     board = Board()
     call = warm_transfer_completed(sim, alice, bob)
-    wrap_up_saved = call_wrap_up_save(
-        actor=alice.user, call_id=call.pk, disposition="Escalated", notes=""
-    )
-    assert wrap_up_saved.is_live and status_of(alice) == (Status.AVAILABLE, "")
+    if first_part == "saved":
+        wrap_up_saved = call_wrap_up_save(
+            actor=alice.user, call_id=call.pk, disposition="Escalated", notes=""
+        )
+        assert wrap_up_saved.is_live
+    else:
+        assert agent_end_wrap_up(agent=alice)
+    assert status_of(alice) == (Status.AVAILABLE, "")
     buttons.transfer_warm_start(actor=bob.user, call_id=call.pk, to=alice.endpoint)
     until(sim, in_state(call, alice.endpoint, S.TALKING), what="Alice answering the consult")
     buttons.transfer_resume(actor=bob.user, call_id=call.pk)
