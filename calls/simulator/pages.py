@@ -89,6 +89,7 @@ def render(sim: Simulator, *, message: str = "", error: str = "") -> str:
         banner = f'<p class="msg" role="status">{_e(message)}</p>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Simulated phones</title>
+<link rel="icon" href="data:,">
 <style>{_STYLE}</style></head><body><main>
 <h1>Simulated phones</h1>
 <p>PHLO simulator at {_e(sim.api_url if sim.running else "")} &middot;

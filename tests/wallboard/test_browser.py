@@ -416,6 +416,12 @@ def test_a_queue_fills_and_drains_while_the_supervisor_watches(
     # Dana calls the Support number: she waits with music, and everyone sees her wait.
     sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
     expect()(row).to_have_attribute("data-waiting", "1")
+    # Every column of the queue's figures is in view on a common laptop screen.
+    board.set_viewport_size({"width": 1280, "height": 800})
+    table = board.locator("#wb-queues")
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth"), table.evaluate(
+        "t => [t.scrollWidth, t.clientWidth]"
+    )
     expect()(alices_queue).to_contain_text("1 waiting")
     expect()(bobs_queue).to_contain_text("1 waiting")
     wait_until(lambda: caller_hears_wait_music(sim, DANA))
