@@ -324,11 +324,15 @@ _read_desktop_call_ids = CompiledRead(
 
 
 def _on_it(*, call: Call, agent: Agent) -> bool:
-    """A live call the agent owns or has a live leg in (members prefetched)."""
-    return call.is_live and (
-        call.owner_id == agent.pk
-        or any(m.agent_id == agent.pk and m.is_live for m in call.members.all())
-    )
+    """A live call the agent has a live leg in, or owns and has not left (members
+    prefetched): an owner who hung up while their cold transfer's target still rings wraps
+    up their part, as `rules.may_act` no longer lets them act on it."""
+    if not call.is_live:
+        return False
+    members = call.members.all()
+    if any(m.agent_id == agent.pk and m.is_live for m in members):
+        return True
+    return call.owner_id == agent.pk and not rules.left_the_call(members=members, agent_id=agent.pk)
 
 
 def _owed(*, call: Call, agent: Agent, at: datetime) -> WrapUp | None:

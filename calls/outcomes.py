@@ -59,6 +59,8 @@ def member_role_label(member: Member) -> str:
     """A leg's role as the pages name it: a no-agent leg by what it plays."""
     if member.role == Role.NO_AGENT:
         return stand_in_label(member)
+    if member.role == Role.AGENT and member.agent_id is None:
+        return "Outside number"  # a transfer to a number that is not one of our agents
     return member.get_role_display()
 
 
@@ -77,7 +79,8 @@ def call_phase(*, call: Call, members: Sequence[Member]) -> str:
         if stand_in is not None:
             # The caller was sent on to voicemail or the message: no agent will take it.
             return stand_in_label(stand_in)
-    agents = [m for m in live if m not in far and _is_agent_leg(m)]
+    # Our side: agents, supervisors, and an outside number a transfer brought in.
+    agents = [m for m in live if m not in far and m.role in (Role.AGENT, Role.SUPERVISOR)]
     agent_on = any(m.state == State.TALKING for m in agents)
     states = {m.state for m in far}
     if State.ON_HOLD in states:

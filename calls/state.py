@@ -316,15 +316,23 @@ def _cold_transfer_retold(*, call: Call, members: Sequence[Member], at: datetime
     had completed: the target owns the call, as `on_member_answered` would have made them."""
     if not any(m.agent_id and m.agent_id != call.owner_id and m.answered_at for m in members):
         return  # no other agent answered: no transfer to retell
-    transfer = (
-        call.transfers.filter(kind=Call.TransferKind.COLD, outcome=CallTransfer.Outcome.FAILED)
-        .order_by("-started_at", "-pk")
-        .first()
-    )
-    if transfer is None or transfer.to_agent_id is None:
+    # Only the call's last transfer can have been cut short by its end: one declined or
+    # rung out earlier stays failed.
+    transfer = call.transfers.order_by("-started_at", "-pk").first()
+    if (
+        transfer is None
+        or transfer.kind != Call.TransferKind.COLD
+        or transfer.outcome != CallTransfer.Outcome.FAILED
+        or transfer.to_agent_id is None
+    ):
         return
+    # The target's answer to this transfer, not a leg of theirs from before it (the agent
+    # who first had the call, transferred back to them).
     answered = any(
-        m.address == transfer.to_address and m.agent_id == transfer.to_agent_id and m.answered_at
+        m.address == transfer.to_address
+        and m.agent_id == transfer.to_agent_id
+        and m.answered_at
+        and m.answered_at >= transfer.started_at
         for m in members
     )
     if answered:

@@ -47,15 +47,29 @@ def is_on_call(*, members: Iterable[Member], agent: Agent | None) -> bool:
     return agent is not None and any(m.agent_id == agent.pk for m in _live(members))
 
 
+def left_the_call(*, members: Iterable[Member], agent_id: int) -> bool:
+    """The agent talked on this call and has no live leg on it now: their part is over,
+    even while they still own it (a cold transfer's target still ringing)."""
+    legs = [m for m in members if m.agent_id == agent_id]
+    return any(m.answered_at for m in legs) and not any(m.is_live for m in legs)
+
+
 def may_act(
     *, call: Call, members: Sequence[Member], actor_agent: Agent | None, supervisor: bool
 ) -> bool:
-    """Supervisors act on any call; an agent on calls they own or have a live leg in."""
+    """Supervisors act on any call; an agent on calls they have a live leg in, or own and
+    have not left while it goes on."""
     if supervisor:
         return True
     if actor_agent is None:
         return False
-    return call.owner_id == actor_agent.pk or is_on_call(members=members, agent=actor_agent)
+    if is_on_call(members=members, agent=actor_agent):
+        return True
+    if call.owner_id != actor_agent.pk:
+        return False
+    # An ended call stays its owner's (to be told it has ended); a live one they left does
+    # not, while it goes on without them.
+    return not call.is_live or not left_the_call(members=members, agent_id=actor_agent.pk)
 
 
 def trigger_leg(

@@ -36,6 +36,7 @@ from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_wrap_up_save
 from calls.models import Call, Member
 from calls.services import buttons
+from calls.services.errors import NotAllowed
 from calls.wallboard.figures import wallboard_figures
 from calls.wallboard.selectors import wallboard_agents
 from tests.scenarios.pages import (
@@ -572,6 +573,39 @@ def test_cold_transfer_answered(sim, alice, bob):
     )
 
 
+def test_a_cold_transfer_back_to_the_first_agent_that_she_declines_stays_failed(sim, alice, bob):
+    """Alice hands Dana to Bob; Bob tries to hand her back, and Alice declines. When Dana
+    hangs up, the call is Bob's and that transfer failed: Alice's own answered leg from
+    before it is not her answering it (the call was counted as transferred back to her,
+    and she was asked for its disposition)."""
+    board = Board()
+    call = cold_transfer_answered(sim, alice, bob)
+    sim.phones.set_mode(alice.endpoint, "manual")
+    assert agent_end_wrap_up(agent=alice)
+    buttons.transfer_cold(actor=bob.user, call_id=call.pk, to=alice.endpoint)
+    until(sim, in_state(call, alice.endpoint, S.DIALLING), what="Alice ringing")
+    sim.phones.reject(alice.endpoint)
+    until(sim, lambda: not Call.objects.get(pk=call.pk).transfer_kind, what="transfer failed")
+    sim.advance(SETTLE)
+    assert owner_of(call) == bob
+    sim.phones.hangup(DANA)
+    call = ended(sim, call)
+    assert owner_of(call) == bob
+    assert list(call.transfers.values_list("outcome", flat=True)) == ["completed", "failed"]
+    story_end(
+        sim=sim,
+        call=call,
+        outcome=Outcome.CUSTOMER_HUNG_UP,
+        who="Dana Diaz",
+        desks={
+            alice: Desk(Status.AWAY, reason=DECLINED_REASON, card=WRAP_UP),
+            bob: Desk(Status.WRAP_UP, card=WRAP_UP),
+        },
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1, transfers_cold=1),
+    )
+
+
 def test_cold_transfer_first_agent_sees_her_disposition_card_at_once(sim, alice, bob):
     """Once Bob has answered Alice's cold transfer, her desktop asks for her part's
     disposition while Bob still talks with Dana."""
@@ -704,6 +738,12 @@ def test_cold_transfer_first_agent_hangs_up_before_the_target_answers(sim, alice
     until(sim, in_state(call, alice.endpoint, S.LEFT), what="Alice gone")
     sim.advance(SETTLE)
     assert status_of(alice) == (Status.WRAP_UP, "")
+    # Her desktop asks for her part's disposition at once; Dana, held for Bob, is no longer
+    # hers to take off hold or hang up (she still owns the call until Bob answers).
+    card = Card.of(agent=alice, call=call)
+    assert (card.placement, card.asks_disposition) == (WRAP_UP, True)
+    with pytest.raises(NotAllowed, match="You are not on this call"):
+        buttons.member_unhold(actor=alice.user, member_id=leg(call, DANA).pk)
     sim.phones.answer(bob.endpoint)
     until(sim, lambda: owner_of(call) == bob, what="Bob answering")
     until(sim, in_state(call, DANA, S.TALKING), what="Dana off hold with Bob")

@@ -63,6 +63,14 @@ def test_a_caller_sent_on_is_not_connected_with_nobody(address, phase, leg_state
     assert call_phase(call=call, members=members) == phase
 
 
+def test_a_customer_handed_to_an_outside_number_is_connected():
+    """A cold transfer to a number that is not an agent's: the customer talks with it."""
+    outside = Member(role=Role.AGENT, address="14155550177", state=State.TALKING)
+    call, members = inbound(caller(State.TALKING), outside)
+    assert call_phase(call=call, members=members) == "Connected"
+    assert member_role_label(outside) == "Outside number"
+
+
 def test_an_ended_call_is_ended_whatever_its_legs_say():
     call, members = inbound(caller(State.TALKING), agent_leg(State.TALKING))
     call.status = Call.Status.COMPLETED
