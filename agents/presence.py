@@ -31,6 +31,7 @@ from calls.models import Call, Member, WrapUp
 from calls.phlo_client import PhloError
 from calls.services.errors import ServiceError
 from calls.services.members import member_decline
+from calls.services.rules import is_offered_to
 
 logger = logging.getLogger(__name__)
 
@@ -285,8 +286,7 @@ def _after_call_status(*, agent: Agent) -> tuple[str, str]:
     )
     if last is None or last.answered_at is not None:
         return "", ""
-    offered = last.call.direction == Call.Direction.INBOUND or last.call.owner_id != agent.pk
-    if not offered:
+    if not is_offered_to(call=last.call, agent_id=agent.pk):
         return "", ""
     if last.state == Member.State.NO_ANSWER:
         return Status.AWAY, MISSED_CALL_REASON

@@ -523,7 +523,7 @@ def call_view(
         else {"call": set(), "members": {}}
     )
     my_leg = next((m for m in members if m.agent_id == agent.pk and m.is_live), None)
-    offered = call.direction == Call.Direction.INBOUND or call.owner_id != agent.pk
+    offered = rules.is_offered_to(call=call, agent_id=agent.pk)
     ringing = bool(my_leg and my_leg.state == Member.State.DIALLING and offered)
     offered_by = ""
     if ringing and call.transfer_kind and call.transfer_from_id and call.transfer_from:

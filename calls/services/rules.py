@@ -47,6 +47,12 @@ def is_on_call(*, members: Iterable[Member], agent: Agent | None) -> bool:
     return agent is not None and any(m.agent_id == agent.pk for m in _live(members))
 
 
+def is_offered_to(*, call: Call, agent_id: int) -> bool:
+    """The call came to this agent rather than from them: inbound, or someone else's (a
+    transfer, a barge). Their leg ringing is an offer they may take or decline."""
+    return call.direction == Call.Direction.INBOUND or call.owner_id != agent_id
+
+
 def left_the_call(*, members: Iterable[Member], agent_id: int) -> bool:
     """The agent talked on this call and has no live leg on it now: their part is over,
     even while they still own it (a cold transfer's target still ringing)."""
@@ -177,10 +183,10 @@ def call_action_refusal(
 
 
 def member_action_refusal(
-    *, kind: str, call: Call, member: Member, members: Sequence[Member] = ()
+    *, kind: str, call: Call, member: Member, members: Sequence[Member]
 ) -> str | None:
     """Why `kind` is not possible on this member now, or None when it is. `members`: the
-    call's legs, when known (a hold asks whether the caller is with a recording)."""
+    call's legs (a hold asks whether the caller is with a recording)."""
     if not call.is_live:
         return "This call has ended."
     who = member_label(member)
@@ -262,7 +268,7 @@ def member_permission_refusal(
     )
     is_me = mine is not None and member.pk == mine.pk
     if mine is not None and not is_me:
-        offered = call.direction == Call.Direction.INBOUND or call.owner_id != actor_agent.pk
+        offered = is_offered_to(call=call, agent_id=actor_agent.pk)
         if mine.state in (State.PENDING, State.DIALLING) and offered:
             return "Answer the call on your phone first; until then you can only reject it."
         target = transfer_target_leg(call=call, members=members)

@@ -60,7 +60,9 @@ def test_held_member_can_be_unheld_even_during_a_transfer():
     assert member_acts(c, members[1], members) == {K.UNHOLD, K.HANGUP}
     # No holds during a transfer: resume or abort it first.
     assert K.HOLD not in member_acts(c, members[0], members)
-    assert "resume or abort" in rules.member_action_refusal(kind=K.HOLD, call=c, member=members[0])
+    assert "resume or abort" in rules.member_action_refusal(
+        kind=K.HOLD, call=c, member=members[0], members=members
+    )
 
 
 def test_only_one_transfer_at_a_time_and_resume_waits_for_answer():
@@ -112,9 +114,9 @@ def test_ended_call_offers_nothing():
     members = [leg(1, ALICE, S.LEFT), leg(2, DANA, S.LEFT)]
     assert call_acts(c, members, supervisor=True) == set()
     assert member_acts(c, members[1], members, supervisor=True) == set()
-    assert rules.member_action_refusal(kind=K.HANGUP, call=c, member=members[1]) == (
-        "This call has ended."
-    )
+    assert rules.member_action_refusal(
+        kind=K.HANGUP, call=c, member=members[1], members=members
+    ) == ("This call has ended.")
 
 
 def test_dialling_call_offers_hangup_but_no_transfer():
@@ -128,24 +130,26 @@ def test_voicemail_member_offers_drop_not_hold():
     c = call()
     members = [leg(1, ALICE), leg(2, DANA, S.VOICEMAIL)]
     assert member_acts(c, members[1], members) == {K.VOICEMAIL_DROP, K.HANGUP}
-    assert "not talking" in rules.member_action_refusal(kind=K.HOLD, call=c, member=members[1])
+    assert "not talking" in rules.member_action_refusal(
+        kind=K.HOLD, call=c, member=members[1], members=members
+    )
 
 
 def test_voicemail_drop_refused_for_a_person():
     c = call()
     members = [leg(1, ALICE), leg(2, DANA)]
-    assert rules.member_action_refusal(kind=K.VOICEMAIL_DROP, call=c, member=members[1]) == (
-        "Dana Diaz was not answered by a voicemail machine."
-    )
+    assert rules.member_action_refusal(
+        kind=K.VOICEMAIL_DROP, call=c, member=members[1], members=members
+    ) == ("Dana Diaz was not answered by a voicemail machine.")
 
 
 def test_left_member_offers_nothing():
     c = call()
     members = [leg(1, ALICE), leg(2, DANA), leg(3, BOB, S.LEFT)]
     assert member_acts(c, members[2], members) == set()
-    assert rules.member_action_refusal(kind=K.HANGUP, call=c, member=members[2]) == (
-        "bob is no longer on the call."
-    )
+    assert rules.member_action_refusal(
+        kind=K.HANGUP, call=c, member=members[2], members=members
+    ) == ("bob is no longer on the call.")
 
 
 @pytest.mark.parametrize(
@@ -229,4 +233,4 @@ def test_unknown_kinds_are_programming_errors():
             kind=K.HOLD, call=c, members=[], actor_agent=ALICE, supervisor=False
         )
     with pytest.raises(ValueError):
-        rules.member_action_refusal(kind=K.WARM_TRANSFER, call=c, member=leg(1, ALICE))
+        rules.member_action_refusal(kind=K.WARM_TRANSFER, call=c, member=leg(1, ALICE), members=[])
