@@ -17,7 +17,13 @@ from agents.models import Agent
 from agents.permissions import is_supervisor
 from calls.addresses import display_address
 from calls.models import Action, Call, CallTransfer, Customer, Member, Queue, WrapUp
-from calls.outcomes import call_phase, member_role_label, outcome_message, still_shown
+from calls.outcomes import (
+    call_phase,
+    member_role_label,
+    member_state_label,
+    outcome_message,
+    still_shown,
+)
 from calls.selectors import calls_awaiting_wrap_up, pending_wrap_ups, wrap_up_window
 from calls.services import rules
 from contactcenter.compiled_reads import CompiledRead
@@ -393,6 +399,10 @@ class MemberView:
     @property
     def role_label(self) -> str:
         return member_role_label(self.member)
+
+    @property
+    def state_label(self) -> str:
+        return member_state_label(self.member)
 
 
 @dataclass

@@ -163,6 +163,9 @@ class Call(models.Model):
 
         CUSTOMER_HUNG_UP = "customer_hung_up", "Customer hung up"
         AGENT_HUNG_UP = "agent_hung_up", "Ended by agent"
+        # A cold transfer handed the customer to a number outside the contact center, and
+        # that party ended the call.
+        OUTSIDE_HUNG_UP = "outside_hung_up", "Outside number hung up"
         VOICEMAIL = "voicemail", "Voicemail"
         BUSY = "busy", "Busy"
         NO_ANSWER = "no_answer", "No answer"
@@ -177,6 +180,17 @@ class Call(models.Model):
         ENDED = "ended", "Ended"
 
     LIVE_STATUSES = (Status.DIALLING, Status.ACTIVE)
+    # Outcomes where the other party was never reached: nothing to wrap up, only to see.
+    REACHED_NOBODY = (
+        Outcome.BUSY,
+        Outcome.NO_ANSWER,
+        Outcome.FAILED,
+        Outcome.CANCELLED,
+        Outcome.AGENT_UNREACHABLE,
+        Outcome.ABANDONED,
+        Outcome.NO_AGENT,
+        Outcome.ENDED_WHILE_WAITING,
+    )
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DIALLING)
     # Set when the call ends, and refined if a late callback tells more (never while live).
@@ -266,6 +280,11 @@ class Call(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in self.LIVE_STATUSES
+
+    @property
+    def reached_nobody(self) -> bool:
+        """An ended call that never reached the other party (busy, no answer, abandoned...)."""
+        return self.outcome in self.REACHED_NOBODY
 
     @property
     def taken_by_no_agent(self) -> bool:

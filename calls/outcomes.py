@@ -64,6 +64,19 @@ def member_role_label(member: Member) -> str:
     return member.get_role_display()
 
 
+# A leg that left says how, where "Left" alone would mislead: a number never rung, a ring
+# turned down.
+_LEFT_AS = {Cause.NOT_DIALLED: "Never dialled", Cause.DECLINED: "Declined"}
+
+
+def member_state_label(member: Member) -> str:
+    """A leg's state as the pages name it: "Never dialled" or "Declined" for a leg that
+    left that way, else its state."""
+    if member.state == State.LEFT and member.end_cause in _LEFT_AS:
+        return _LEFT_AS[member.end_cause]
+    return member.get_state_display()
+
+
 def call_phase(*, call: Call, members: Sequence[Member]) -> str:
     """How a call stands as a whole, for its header: never "Connected" with nobody to talk to.
     Ringing, Waiting for an agent, Connected, On hold, Voicemail, No-agent message,
@@ -125,16 +138,36 @@ def far_left_first(*, far: Sequence[Member], near: Sequence[Member]) -> bool | N
     return not near or any(m.exit_sequence > first_far for m in near)
 
 
+def _is_outside_number(member: Member) -> bool:
+    return member.role == Role.AGENT and member.agent_id is None
+
+
+def _our_side_ended_by(far: Sequence[Member], near: Sequence[Member]) -> str:
+    """Who on our side ended the call: an outside number a cold transfer handed the customer
+    to, when they were the last of our side to leave before the customer (by the provider's
+    order; with none, the last of our side to hang up as we heard it), else our agents."""
+    first_far = min((m.exit_sequence for m in far if m.exit_sequence is not None), default=None)
+    if first_far is not None and all(m.exit_sequence is not None for m in near):
+        before = [m for m in near if m.exit_sequence < first_far]
+        last = max(before, key=lambda m: m.exit_sequence, default=None)
+    else:
+        hung_up = [m for m in near if m.end_cause in (Cause.FAR_END, Cause.HUNG_UP) and m.left_at]
+        last = max(hung_up, key=lambda m: m.left_at, default=None)
+    if last is not None and _is_outside_number(last):
+        return Outcome.OUTSIDE_HUNG_UP
+    return Outcome.AGENT_HUNG_UP
+
+
 def _connected(far: Sequence[Member], near: Sequence[Member]) -> str:
     if any(m.is_machine for m in far):
         return Outcome.VOICEMAIL
     answered = [m for m in far if m.answered_at]
     by_order = far_left_first(far=answered, near=near)
-    if by_order is not None:
-        return Outcome.CUSTOMER_HUNG_UP if by_order else Outcome.AGENT_HUNG_UP
-    if any(m.end_cause == Cause.FAR_END for m in answered):
+    if by_order:
         return Outcome.CUSTOMER_HUNG_UP
-    return Outcome.AGENT_HUNG_UP
+    if by_order is None and any(m.end_cause == Cause.FAR_END for m in answered):
+        return Outcome.CUSTOMER_HUNG_UP
+    return _our_side_ended_by(answered, near)
 
 
 def _answered_near(members: Sequence[Member], far: Sequence[Member]) -> list[Member]:
@@ -182,6 +215,7 @@ def outcome_message(*, call: Call, title: str) -> str:
     messages = {
         Outcome.CUSTOMER_HUNG_UP: f"{title} hung up.",
         Outcome.AGENT_HUNG_UP: f"The call with {title} was ended on our side.",
+        Outcome.OUTSIDE_HUNG_UP: f"{title} was handed to an outside number, which hung up.",
         Outcome.VOICEMAIL: f"{title}'s voicemail answered.",
         Outcome.BUSY: f"{title} was busy.",
         Outcome.NO_ANSWER: f"{title} did not answer.",
@@ -197,13 +231,4 @@ def outcome_message(*, call: Call, title: str) -> str:
 
 
 # Outcomes where the other party was never reached: nothing to wrap up, only to see.
-UNREACHED = (
-    Outcome.BUSY,
-    Outcome.NO_ANSWER,
-    Outcome.FAILED,
-    Outcome.CANCELLED,
-    Outcome.AGENT_UNREACHABLE,
-    Outcome.ABANDONED,
-    Outcome.NO_AGENT,
-    Outcome.ENDED_WHILE_WAITING,
-)
+UNREACHED = Call.REACHED_NOBODY

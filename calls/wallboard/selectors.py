@@ -25,7 +25,7 @@ from django.utils import timezone
 from agents.models import Agent
 from calls import selectors as call_selectors
 from calls.models import Action, Call, Member
-from calls.outcomes import call_phase, member_role_label, still_shown
+from calls.outcomes import call_phase, member_role_label, member_state_label, still_shown
 from calls.services import rules
 from calls.wallboard.agent_status import settable_statuses
 from calls.wallboard.figures import Figures, wallboard_figures
@@ -53,6 +53,10 @@ class MemberRow:
     @property
     def role_label(self) -> str:
         return member_role_label(self.member)
+
+    @property
+    def state_label(self) -> str:
+        return member_state_label(self.member)
 
 
 @dataclass(frozen=True)

@@ -612,6 +612,22 @@ class TestWrapUp:
         assert all("Alice" not in item and "No disposition" not in item for item in history)
         assert "Abandoned" in history[1] and "No agent" in history[0]
 
+    def test_the_history_gives_the_outcome_of_an_attempt_that_reached_nobody(
+        self, app_sim, alice, dana
+    ):
+        """Alice called Dana, who was busy, and another time did not answer: nothing to
+        dispose of, so the history says "Busy" and "No answer", not "No disposition"."""
+        ended = {"status": Call.Status.COMPLETED, "direction": Call.Direction.OUTBOUND}
+        Call.objects.create(customer=dana, owner=alice, outcome="busy", **ended)
+        Call.objects.create(customer=dana, owner=alice, outcome="no_answer", **ended)
+        Call.objects.create(customer=dana, owner=alice, outcome="customer_hung_up", **ended)
+        call = answered_call(app_sim, alice, dana)
+        html = login(alice).get("/").content.decode()
+        card = html[html.index(f'id="call-{call.pk}"') :]
+        history = [unescape(item) for item in card.split('class="history"')[1].split("<li>")[1:4]]
+        dispositions = [item.split('class="h-disp">')[1].split("<")[0] for item in history]
+        assert dispositions == ["No disposition", "No answer", "Busy"]
+
     def test_only_people_on_the_call_can_wrap_it_up(self, app_sim, alice, bob, dana, htmx):
         call = answered_call(app_sim, alice, dana)
         self.end(app_sim, call)

@@ -33,6 +33,7 @@ Outcome = Call.Outcome
 ADMIN_LABELS = {
     Outcome.CUSTOMER_HUNG_UP: "Customer hung up",
     Outcome.AGENT_HUNG_UP: "Ended by agent",
+    Outcome.OUTSIDE_HUNG_UP: "Outside number hung up",
     Outcome.VOICEMAIL: "Voicemail",
     Outcome.BUSY: "Busy",
     Outcome.NO_ANSWER: "No answer",
@@ -102,6 +103,7 @@ class Desk:
 MESSAGES = {
     Outcome.CUSTOMER_HUNG_UP: "{who} hung up.",
     Outcome.AGENT_HUNG_UP: "The call with {who} was ended on our side.",
+    Outcome.OUTSIDE_HUNG_UP: "{who} was handed to an outside number, which hung up.",
     Outcome.VOICEMAIL: "{who}'s voicemail answered.",
     Outcome.BUSY: "{who} was busy.",
     Outcome.NO_ANSWER: "{who} did not answer.",
@@ -223,6 +225,7 @@ UNKNOWABLE_WHEN_REORDERED = {
     Outcome.CUSTOMER_HUNG_UP: Outcome.AGENT_HUNG_UP,
     Outcome.AGENT_HUNG_UP: Outcome.CUSTOMER_HUNG_UP,
     Outcome.ABANDONED: Outcome.NO_AGENT,
+    Outcome.OUTSIDE_HUNG_UP: Outcome.CUSTOMER_HUNG_UP,
 }
 
 

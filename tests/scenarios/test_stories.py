@@ -73,6 +73,7 @@ VOICEMAIL = "+15005550003"
 FAILS = "+15005550004"
 RINGS = "+15005550005"  # rings until someone answers it on the phones page
 NO_AGENT_MESSAGE = "15005550006"
+OUTSIDE = "+14155550177"  # a partner's help desk: not one of our agents; answers at once
 
 
 # --- the floor ---------------------------------------------------------------------------------
@@ -779,6 +780,26 @@ def test_cold_transfer_to_a_number_that_rings_out(sim, alice):
         desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP)},
         board=board,
         figures=Figures(calls_today=1, calls_handled=1),
+    )
+
+
+def test_cold_transfer_to_an_outside_number_that_hangs_up(sim, alice):
+    """Alice hands Dana to a number outside the contact center, which answers and later
+    hangs up: the call ended on the outside party's side, not by one of our agents."""
+    board = Board()
+    call = connected(sim, alice)
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=OUTSIDE)
+    until(sim, in_state(call, OUTSIDE, S.TALKING), what="the outside number answering")
+    until(sim, in_state(call, alice.endpoint, S.LEFT), what="Alice handed over")
+    sim.phones.hangup(OUTSIDE)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.OUTSIDE_HUNG_UP,
+        who="Dana Diaz",
+        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP)},
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1, transfers_cold=1),
     )
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from agents.models import Agent
 from calls.models import Call, Member
-from calls.outcomes import call_phase, member_role_label
+from calls.outcomes import call_phase, member_role_label, member_state_label
 
 State = Member.State
 Role = Member.Role
@@ -89,3 +89,25 @@ def test_an_ended_call_is_ended_whatever_its_legs_say():
 )
 def test_a_leg_is_named_by_what_it_is(leg, label):
     assert member_role_label(leg) == label
+
+
+def left(cause: str) -> Member:
+    leg = caller(State.LEFT)
+    leg.end_cause = cause
+    return leg
+
+
+@pytest.mark.parametrize(
+    ("leg", "label"),
+    [
+        (left(Member.EndCause.NOT_DIALLED), "Never dialled"),
+        (left(Member.EndCause.DECLINED), "Declined"),
+        (left(Member.EndCause.FAR_END), "Left"),
+        (left(Member.EndCause.TAKEN_OUT), "Left"),
+        (caller(State.NO_ANSWER), "No answer"),
+        (caller(State.TALKING), "Talking"),
+    ],
+)
+def test_a_leg_that_left_says_how_where_left_would_mislead(leg, label):
+    """A number never rung is not someone who "Left" the call."""
+    assert member_state_label(leg) == label
