@@ -28,16 +28,18 @@ from agents.selectors import (
     queue_rows,
 )
 from agents.services.dialing import MAX_INPUT
-from agents.services.wrap_up import dispositions
+from agents.services.wrap_up import dispositions, dispositions_owed
 from calls.models import Call
 
 
 def status_context(*, agent: Agent, at: datetime) -> dict:
+    wrap_up = agent.status == Agent.Status.WRAP_UP
     return {
         "agent": agent,
         "now": at,
         "away_reasons": away_reasons(),
-        "wrap_up": agent.status == Agent.Status.WRAP_UP,
+        "wrap_up": wrap_up,
+        "owed": dispositions_owed(agent=agent) if wrap_up else 0,
     }
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import Agent
 from agents.permissions import is_supervisor
 from agents.presence import agent_end_wrap_up
 from agents.profiles import agent_for_user
+from calls.events import AgentChanged, announce
 from calls.models import Call, Member, WrapUp
 from calls.selectors import wrap_up_window
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
@@ -140,6 +142,11 @@ def call_wrap_up_save(
         call_changed(call=call, extra_agent_ids=[agent.pk] if agent else [])
     if agent is not None and not _owes_disposition(agent=agent):
         agent_end_wrap_up(agent=agent)
+    elif agent is not None:
+        # Another call still asks for one: the status bar says how many are left.
+        status = Agent.objects.filter(pk=agent.pk).values_list("status", flat=True).first()
+        if status == Agent.Status.WRAP_UP:
+            announce(AgentChanged(agent_id=agent.pk, status=status))
     return call
 
 
@@ -180,10 +187,20 @@ def wrap_ups_dismiss_seen(*, agent: Agent) -> int:
     return len(seen)
 
 
-def _owes_disposition(*, agent: Agent) -> bool:
+def _owed(*, agent: Agent) -> QuerySet[WrapUp]:
     return WrapUp.objects.filter(
         agent=agent,
         disposition_required=True,
         done_at__isnull=True,
         created_at__gte=timezone.now() - wrap_up_window(),
-    ).exists()
+    )
+
+
+def _owes_disposition(*, agent: Agent) -> bool:
+    return _owed(agent=agent).exists()
+
+
+def dispositions_owed(*, agent: Agent) -> int:
+    """How many calls still ask the agent for a disposition: what keeps them in wrap-up
+    after they saved one."""
+    return _owed(agent=agent).count()
