@@ -148,7 +148,9 @@
   document.body.addEventListener("htmx:afterRequest", function (evt) {
     var el = evt.detail.elt;
     if (!el || !el.dataset || el.dataset.sending === undefined) return;
-    if (evt.detail.successful) el.dataset.saved = el.dataset.sending;
+    // By status: a 4xx is not an htmx error here (base.html), but it saved nothing.
+    var xhr = evt.detail.xhr;
+    if (evt.detail.successful && xhr && xhr.status < 400) el.dataset.saved = el.dataset.sending;
     delete el.dataset.sending;
   });
 

@@ -204,12 +204,16 @@
       else scheduleReconnect(0);
     });
 
-    body.addEventListener("htmx:responseError", function (evt) {
+    function refused(evt) {
       var xhr = evt.detail.xhr;
       var type = xhr.getResponseHeader("Content-Type") || "";
       if (type.indexOf("text/plain") === 0) toast(escapeHtml(xhr.responseText), !!opts.stickyRefusals);
       if (xhr.status === 401 && sessionMessages[401]) signOut(sessionMessages[401]);
-    });
+    }
+    // A 4xx is an answer that says why (base.html's htmx config names it "live:refused"),
+    // not an error for the console; a 5xx still is one.
+    body.addEventListener("live:refused", refused);
+    body.addEventListener("htmx:responseError", refused);
     body.addEventListener("htmx:sendError", function () {
       toast("The server cannot be reached. Your action was not sent; try again in a moment.", true);
     });

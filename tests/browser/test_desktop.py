@@ -30,6 +30,11 @@ def errors_logged(page) -> list[str]:
     return errors
 
 
+def script_errors(errors: list[str]) -> list[str]:
+    """The page's own errors, without the browser's note of each 4xx answer it loaded."""
+    return [e for e in errors if not e.startswith("Failed to load resource")]
+
+
 def go_available(page) -> None:
     page.locator("#agent-status").get_by_role("button", name="Available", exact=True).click()
     expect()(status_of(page)).to_have_text("Available")
@@ -64,6 +69,7 @@ def transfer(page, card, *, to: str, kind: str) -> None:
 
 def test_a_truncated_number_or_part_of_a_name_is_refused_under_the_dial_box(desktop, sim):
     alice = desktop("alice")
+    console_errors = errors_logged(alice)
     box = alice.get_by_label("Customer, number or SIP address")
     error = alice.locator("#dial #dial-error")
     for typed, fragments in [
@@ -76,6 +82,7 @@ def test_a_truncated_number_or_part_of_a_name_is_refused_under_the_dial_box(desk
             expect()(error).to_contain_text(fragment)
         expect()(box).to_have_value(typed)  # kept, to correct
     expect()(alice.locator("article.call")).to_have_count(0)
+    assert script_errors(console_errors) == []  # a refusal that says why is no error
 
 
 def test_call_hold_unhold_and_hang_up_in_two_tabs(desktop, sim):
@@ -281,6 +288,10 @@ def test_warm_transfer_then_abort(desktop, sim):
     expect()(card.get_by_role("button", name="Warm transfer")).to_be_visible()
     # Bob's card came and went by pushes, with no error on either page.
     assert alices_errors == [] and bobs_errors == []
+    # Bob's row folds away after a moment and leaves no gap in the table.
+    bobs_row = card.locator("tr.member", has_text="Bob Baker")
+    expect()(bobs_row).to_be_hidden(timeout=10_000)
+    assert bobs_row.evaluate("row => row.getBoundingClientRect().height") == 0
 
 
 def test_cold_transfer_rings_the_other_agent_who_then_has_the_call(desktop, sim):
@@ -445,6 +456,7 @@ def test_the_page_comes_back_by_itself_after_a_server_restart(desktop, sim, stac
 
 def test_a_refused_request_says_why_in_the_toast(desktop, sim):
     alice = desktop("alice")
+    console_errors = errors_logged(alice)
     # A plain-text refusal from the server (here: a button kind that does not exist), as
     # the shared live script (static/live/connection.js) shows it.
     alice.evaluate(
@@ -455,3 +467,4 @@ def test_a_refused_request_says_why_in_the_toast(desktop, sim):
         "'juggle' is not something you can do to a participant."
     )
     expect()(alice.locator("#connection")).to_contain_text("Live")  # not signed out
+    assert script_errors(console_errors) == []
