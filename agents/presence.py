@@ -41,8 +41,14 @@ CHOOSABLE = (Status.AVAILABLE, Status.AWAY, Status.OFFLINE)
 MISSED_CALL_REASON = "Missed a call"
 DECLINED_REASON = "Declined a call"
 UNREACHABLE_REASON = "Phone not reachable"
+OFFER_WITHDRAWN_REASON = "Offered call withdrawn"
 # Away for one of these was the call's doing, not the agent's choice.
-AFTER_CALL_REASONS = (MISSED_CALL_REASON, DECLINED_REASON, UNREACHABLE_REASON)
+AFTER_CALL_REASONS = (
+    MISSED_CALL_REASON,
+    DECLINED_REASON,
+    UNREACHABLE_REASON,
+    OFFER_WITHDRAWN_REASON,
+)
 
 
 class StatusChangeRefused(ValueError):
@@ -292,6 +298,14 @@ def _after_call_status(*, agent: Agent) -> tuple[str, str]:
         return Status.AWAY, MISSED_CALL_REASON
     if last.state == Member.State.BUSY or last.end_cause == Member.EndCause.DECLINED:
         return Status.AWAY, DECLINED_REASON
+    if (
+        last.end_cause == Member.EndCause.HUNG_UP
+        and last.role == Member.Role.AGENT
+        and last.call.direction == Call.Direction.INBOUND
+    ):
+        # A supervisor stopped the caller ringing on their phone (the agent may only
+        # Reject): likely not at the desk, so not offered the caller again at once.
+        return Status.AWAY, OFFER_WITHDRAWN_REASON
     if last.state == Member.State.FAILED:
         return Status.AWAY, UNREACHABLE_REASON
     return "", ""

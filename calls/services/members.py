@@ -36,10 +36,14 @@ Cause = Member.EndCause
 Change = Callable[..., None]
 
 
-def _member_button(*, button: tuple[str, str, Change], doc: str) -> Callable[..., Member]:
+def _member_button(
+    *, button: tuple[str, str, Change], doc: str, declining: bool = False
+) -> Callable[..., Member]:
     """A button's service: `_member_action` with its action, wording and change bound."""
     kind, failed_to, change = button
-    service = partial(_member_action, kind=kind, failed_to=failed_to, change=change)
+    service = partial(
+        _member_action, kind=kind, failed_to=failed_to, change=change, declining=declining
+    )
     service.__doc__ = doc
     return service
 
@@ -68,13 +72,15 @@ def _member_action(
     kind: str,
     failed_to: str,
     change: Change,
+    declining: bool = False,
 ) -> Member:
     """The member as it is now, after the change (its call is `call_id` on it).
 
     `call_id`: the member's call when the caller already knows it; `actor_agent`: the acting
     user's agent when the caller already has it (both checked, `calls.services.execution`).
     A declined leg remembers it was declined: the agent is asked for nothing, and presence
-    says why they are not ready."""
+    says why they are not ready. `declining`: the Reject of a call ringing for the actor, the
+    one thing they may do to it before answering (`rules.member_permission_refusal`)."""
     who = actor_for(actor, agent=actor_agent)
     call, members, _ = load_member(member_id=member_id, call_id=call_id)
     authorize(actor=who, call=call, members=members)
@@ -90,6 +96,7 @@ def _member_action(
             members=members,
             actor_agent=who.agent,
             supervisor=who.supervisor,
+            declining=declining,
         )
         if refused:
             raise NotAllowed(refused)
@@ -158,6 +165,7 @@ member_hangup = _member_button(
 member_decline = _member_button(
     button=_BUTTONS["decline"],
     doc="Hang up a call ringing on one's own phone, as declined (routing may offer it on).",
+    declining=True,
 )
 member_voicemail_drop = _member_button(
     button=_BUTTONS["drop"],

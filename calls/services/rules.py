@@ -114,11 +114,14 @@ def transfer_target_leg(*, call: Call, members: Sequence[Member]) -> Member | No
     return None
 
 
-def describe_transfer(call: Call) -> str:
-    """E.g. "Bob's warm transfer to +14155550100"."""
+def describe_transfer(call: Call, *, viewer_id: int | None = None) -> str:
+    """E.g. "Bob's warm transfer to +14155550100"; "Your ..." for the agent `viewer_id`
+    who started it."""
     kind = call.get_transfer_kind_display().lower()
     to = call.transfer_to_agent.display_name if call.transfer_to_agent_id else None
     to = to or display_address(call.transfer_to_address)
+    if call.transfer_from_id and call.transfer_from_id == viewer_id:
+        return f"Your {kind} transfer to {to}"
     who = call.transfer_from.display_name if call.transfer_from_id else "A"
     owner = f"{who}'s" if call.transfer_from_id else who
     return f"{owner} {kind} transfer to {to}"
@@ -248,12 +251,14 @@ def member_permission_refusal(
     members: Sequence[Member],
     actor_agent: Agent | None,
     supervisor: bool,
+    declining: bool = False,
 ) -> str | None:
     """Why this actor may not act on `member` now, whatever the leg's own state allows, or
     None. Supervisors may act on anyone. An agent may not:
 
-    - act on anyone but themselves while a call offered to them still rings (they have not
-      answered: Reject is theirs, the caller is not);
+    - act on anyone while a call offered to them still rings (they have not answered: Reject,
+      `declining`, is theirs; hanging up their own ring is not, as it would not say they
+      declined, and the caller would be offered to them again);
     - act on anyone but themselves when they are the colleague a warm transfer consults:
       the customer's hold and the transfer are the transferring agent's;
     - leave a warm transfer they started before its target answers (the customer would be
@@ -267,10 +272,14 @@ def member_permission_refusal(
         else None
     )
     is_me = mine is not None and member.pk == mine.pk
+    ringing_offer = (
+        mine is not None
+        and mine.state in (State.PENDING, State.DIALLING)
+        and is_offered_to(call=call, agent_id=actor_agent.pk)
+    )
+    if ringing_offer and not (is_me and declining):
+        return "Answer the call on your phone first; until then you can only reject it."
     if mine is not None and not is_me:
-        offered = is_offered_to(call=call, agent_id=actor_agent.pk)
-        if mine.state in (State.PENDING, State.DIALLING) and offered:
-            return "Answer the call on your phone first; until then you can only reject it."
         target = transfer_target_leg(call=call, members=members)
         if call.transfer_kind == Call.TransferKind.WARM and target and target.pk == mine.pk:
             return (

@@ -571,3 +571,48 @@ def test_a_free_agent_put_on_a_queue_is_offered_its_waiting_caller_at_once(app_s
     app_sim.advance(0.1)
     call.refresh_from_db()
     assert call.owner == carol and agent_legs(call) == {"carol": "dialling"}
+
+
+def test_an_agent_offered_a_caller_cannot_hang_up_her_own_ring_only_reject_it(app_sim, sales):
+    """Alice's own ringing row offered Hang up: it ended her ring without saying she
+    declined, she stayed Available and was offered the caller again while the provider's
+    word on her first ring was on its way; that word ended the new ring in our records
+    while her phone still rang, and every offer after was refused ("already in this call")."""
+    _, alice, bob, _ = sales
+    away(bob)
+    call = call_from(app_sim, DANA)
+    ring = call.members.get(agent=alice)
+    assert (
+        rules.member_actions(call=call, member=ring, actor_agent=alice, supervisor=False) == set()
+    )
+    with pytest.raises(NotAllowed, match="you can only reject it"):
+        member_hangup(actor=alice.user, member_id=ring.pk)
+    ring.refresh_from_db()
+    assert ring.state == Member.State.DIALLING
+
+
+def test_a_supervisor_who_hangs_up_an_agents_ringing_offer_sends_the_caller_on(app_sim, sales):
+    """Sam stops Dana ringing on Alice's phone: Alice is Away, saying why, and is not offered
+    Dana again; Dana waits for the next agent of the queue, and Bob, free, gets her. Every
+    leg in our records is as the provider has it."""
+    _, alice, bob, _ = sales
+    away(bob)
+    sam = make_supervisor(username="sam")
+    call = call_from(app_sim, DANA)
+    member_hangup(actor=sam, member_id=call.members.get(agent=alice).pk)
+    app_sim.advance(1)
+    alice.refresh_from_db()
+    assert (alice.status, alice.status_reason) == (S.AWAY, "Offered call withdrawn")
+    assert agent_legs(call) == {"alice": "left"}
+    assert call.members.get(role="customer").state == Member.State.WAITING
+    agent_choose_status(agent=bob, status=S.AVAILABLE)
+    app_sim.advance(0.5)
+    call.refresh_from_db()
+    assert call.owner == bob and agent_legs(call) == {"alice": "left", "bob": "dialling"}
+    ringing = [
+        m["address"]
+        for c in app_sim.snapshot()["conferences"]
+        for m in c["members"]
+        if m["state"] == "ringing"
+    ]
+    assert ringing == [bob.endpoint]
