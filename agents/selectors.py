@@ -23,6 +23,7 @@ from calls.outcomes import (
     member_state_label,
     outcome_message,
     still_shown,
+    transfer_fell_through,
 )
 from calls.selectors import calls_awaiting_wrap_up, pending_wrap_ups, wrap_up_window
 from calls.services import rules
@@ -454,6 +455,24 @@ class CallView:
         return call_phase(call=self.call, members=self.call.members.in_arrival_order())
 
     @property
+    def transfer_failed_text(self) -> str:
+        """Why a transfer this agent's call just made did not go through, for a moment."""
+        if not (self.is_live and self.my_leg and self.my_leg.answered_at) or self.transfer_text:
+            return ""
+        at = self.at or timezone.now()
+        members = self.call.members.in_arrival_order()
+        leg = transfer_fell_through(members=members, since=self.my_leg.answered_at, at=at)
+        if leg is None:
+            return ""
+        who = next((m.label for m in self.members if m.member.pk == leg.pk), "The number")
+        how = {
+            Member.State.BUSY: "was busy",
+            Member.State.NO_ANSWER: "did not answer",
+            Member.State.FAILED: "could not be reached",
+        }.get(leg.state, "declined")
+        return f"{who} {how}: the transfer did not go through."
+
+    @property
     def outcome_text(self) -> str:
         """How the call ended, once it has."""
         if self.is_live or self.call.is_live:
@@ -566,7 +585,9 @@ def call_view(
         customer=customer,
         customer_address=customer_leg.address if customer_leg else "",
         history=history or [],
-        transfer_text=rules.describe_transfer(call) if call.transfer_kind else "",
+        transfer_text=(
+            rules.describe_transfer(call, viewer_id=agent.pk) if call.transfer_kind else ""
+        ),
         at=at,
         part_ended=part_ended,
         transferred_to=_transferred_to(call=call, agent=agent) if part_ended else "",

@@ -45,6 +45,27 @@ def still_shown(member: Member, *, at: datetime) -> bool:
     return bool(member.left_at and member.left_at > at - timedelta(seconds=LEFT_ROW_SECONDS))
 
 
+def transfer_fell_through(
+    *, members: Sequence[Member], since: datetime, at: datetime
+) -> Member | None:
+    """The leg a transfer rang, started after `since` (the viewer's answer), that ended
+    unanswered a moment ago (busy, no answer, unreachable, declined): the customer is back
+    with the viewer, and the page says why for as long as it shows who left."""
+    for member in reversed(members):
+        if (
+            member.role == Role.AGENT
+            and member.created_at > since
+            and member.answered_at is None
+            and (member.state in _FELL_THROUGH or member.end_cause == Cause.DECLINED)
+            and still_shown(member, at=at)
+        ):
+            return member
+    return None
+
+
+_FELL_THROUGH = (State.BUSY, State.NO_ANSWER, State.FAILED)
+
+
 def stand_in_label(member: Member) -> str:
     """What a no-agent leg plays to the caller, by the address it rang: the voicemail box
     or the no-agent message (both configured in settings; the queue's exit uses them too)."""

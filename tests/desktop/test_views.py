@@ -4,12 +4,15 @@ Buttons go through the real services to a simulator on a manual clock, whose cal
 reach the real webhook over HTTP; nothing of ours is mocked.
 """
 
+from datetime import timedelta
 from html import unescape
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from agents.models import Agent
+from agents.selectors import call_for_desktop, call_view
 from calls.models import Action, Call, Customer, Member
 from calls.services import buttons
 from tests.factories import at_work, login, make_agent, make_customer, make_supervisor, make_user
@@ -410,12 +413,34 @@ class TestCallButtons:
         call.refresh_from_db()
         assert (call.transfer_kind, call.transfer_to_address) == ("warm", bob.endpoint)
         html = text(response)
-        assert "alice's warm transfer to bob in progress." in html
+        assert "Your warm transfer to bob in progress." in html  # on her own desktop
         assert "Abort transfer" in html
+        assert "alice's warm transfer to bob in progress." in text(login(bob).get("/"))
         response = client.post(f"/desktop/calls/{call.pk}/actions/abort_transfer/", **htmx)
         assert response.status_code == 200
         call.refresh_from_db()
         assert call.transfer_kind == ""
+
+    def test_a_transfer_that_did_not_go_through_says_why_for_a_moment(
+        self, app_sim, alice, dana, htmx
+    ):
+        """Alice hands Dana to a busy number: Dana is back with her, and the card says why
+        (it had only a new "Busy" row), until the row folds away."""
+        call = answered_call(app_sim, alice, dana)
+        client = login(alice)
+        response = client.post(
+            f"/desktop/calls/{call.pk}/actions/cold_transfer/", {"to": "+1 500 555 0001"}, **htmx
+        )
+        assert response.status_code == 200, response.content
+        app_sim.advance(ANSWER)
+        page = text(client.get("/"))
+        assert "+15005550001 was busy: the transfer did not go through." in page
+        assert "transfer in progress" not in page
+        call.refresh_from_db()
+        later = timezone.now() + timedelta(seconds=10)
+        assert not call_view(
+            call=call_for_desktop(call_id=call.pk), agent=alice, at=later
+        ).transfer_failed_text
 
     def test_a_bad_transfer_target_is_a_clear_400(self, app_sim, alice, dana, htmx):
         call = answered_call(app_sim, alice, dana)
