@@ -419,9 +419,14 @@ def test_a_queue_fills_and_drains_while_the_supervisor_watches(
     # Every column of the queue's figures is in view on a common laptop screen.
     board.set_viewport_size({"width": 1280, "height": 800})
     table = board.locator("#wb-queues")
-    assert table.evaluate("t => t.scrollWidth <= t.clientWidth"), table.evaluate(
+    card = board.locator(".wb-queues-wrap")
+    assert card.evaluate("t => t.scrollWidth <= t.clientWidth"), card.evaluate(
         "t => [t.scrollWidth, t.clientWidth]"
     )
+    # The table fills its card (no empty band on the right), its caption inset.
+    widths = table.evaluate("t => [t.offsetWidth, t.parentElement.clientWidth]")
+    assert widths[0] == widths[1], widths
+    assert table.locator("caption").evaluate("c => parseFloat(getComputedStyle(c).paddingLeft)") > 0
     expect()(alices_queue).to_contain_text("1 waiting")
     expect()(bobs_queue).to_contain_text("1 waiting")
     wait_until(lambda: caller_hears_wait_music(sim, DANA))
