@@ -175,6 +175,12 @@ def call_action_refusal(
             return "You need an agent profile with a phone endpoint to join a call."
         if call.status != Call.Status.ACTIVE:
             return "The call has not been answered yet."
+        customers = [m for m in live if m.role == Role.CUSTOMER]
+        if customers and not any(
+            m.state in (State.TALKING, State.ON_HOLD) and not m.is_machine for m in customers
+        ):
+            # The agent's phone answered, the customer's has not (or a machine did).
+            return "The customer has not answered yet."
         if is_on_call(members=members, agent=actor_agent):
             return "You are already on this call."
         if trigger_leg(call=call, members=members, actor_agent=actor_agent) is None:

@@ -216,6 +216,19 @@ def test_join_is_for_supervisors_with_a_phone_not_on_the_call():
     assert call_acts(c, joined, actor=SAM, supervisor=True) == {K.WARM_TRANSFER, K.COLD_TRANSFER}
 
 
+def test_join_waits_for_the_customer_to_answer_and_not_a_machine():
+    """An outbound call is active once the agent's phone answers: while the customer's
+    still rings, or a voicemail machine took it, there is no conversation to join."""
+    c = call()
+    ringing = [leg(1, ALICE), leg(2, DANA, S.DIALLING)]
+    assert rules.JOIN not in call_acts(c, ringing, actor=SAM, supervisor=True)
+    machine = leg(2, DANA, S.VOICEMAIL)
+    machine.is_machine = True
+    assert rules.JOIN not in call_acts(c, [leg(1, ALICE), machine], actor=SAM, supervisor=True)
+    held = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD)]
+    assert rules.JOIN in call_acts(c, held, actor=SAM, supervisor=True)
+
+
 def test_available_actions_covers_every_member():
     c = call()
     members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD)]
