@@ -162,7 +162,8 @@ class Call(models.Model):
         """How a call that has ended ended, as people say it (`calls.outcomes`)."""
 
         CUSTOMER_HUNG_UP = "customer_hung_up", "Customer hung up"
-        AGENT_HUNG_UP = "agent_hung_up", "Ended by agent"
+        # An agent or a supervisor hung up (from a desktop, the wallboard or a handset).
+        AGENT_HUNG_UP = "agent_hung_up", "Ended on our side"
         # A cold transfer handed the customer to a number outside the contact center, and
         # that party ended the call.
         OUTSIDE_HUNG_UP = "outside_hung_up", "Outside number hung up"

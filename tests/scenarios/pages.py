@@ -32,7 +32,7 @@ Outcome = Call.Outcome
 # How the admin's call list names each outcome, as supervisors read it.
 ADMIN_LABELS = {
     Outcome.CUSTOMER_HUNG_UP: "Customer hung up",
-    Outcome.AGENT_HUNG_UP: "Ended by agent",
+    Outcome.AGENT_HUNG_UP: "Ended on our side",
     Outcome.OUTSIDE_HUNG_UP: "Outside number hung up",
     Outcome.VOICEMAIL: "Voicemail",
     Outcome.BUSY: "Busy",

@@ -2,6 +2,7 @@
 every page shows them: pure functions over a call and its legs, checked without a database."""
 
 import pytest
+from django.utils import timezone
 
 from agents.models import Agent
 from calls.models import Call, Member
@@ -97,13 +98,20 @@ def left(cause: str) -> Member:
     return leg
 
 
+def answered(leg: Member) -> Member:
+    leg.answered_at = timezone.now()
+    return leg
+
+
 @pytest.mark.parametrize(
     ("leg", "label"),
     [
         (left(Member.EndCause.NOT_DIALLED), "Never dialled"),
         (left(Member.EndCause.DECLINED), "Declined"),
-        (left(Member.EndCause.FAR_END), "Left"),
-        (left(Member.EndCause.TAKEN_OUT), "Left"),
+        (answered(left(Member.EndCause.FAR_END)), "Left"),
+        (answered(left(Member.EndCause.TAKEN_OUT)), "Left"),
+        (left(Member.EndCause.TAKEN_OUT), "Cancelled"),  # rang until the call ended
+        (left(Member.EndCause.HUNG_UP), "Cancelled"),
         (caller(State.NO_ANSWER), "No answer"),
         (caller(State.TALKING), "Talking"),
     ],
