@@ -7,11 +7,13 @@ handed a call over with a transfer, for their part); an attempt that reached nob
 shows its outcome until dismissed. An agent whose part ended while the call goes on with
 others wraps it up at once, without waiting for the call's end. Notes can be typed (and are
 saved as they are typed) during the call by the agents on it, and at wrap-up by those who
-owe one; supervisors may do both on any call. Saving the last disposition an agent owes ends
-their wrap-up time.
+owe one; supervisors may do both on any call. Saving the dispositions of the calls that put an
+agent in wrap-up ends it; an older call whose wrap-up ran out keeps its card, not the agent.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -140,14 +142,21 @@ def call_wrap_up_save(
                 disposition=disposition, done_at=at
             )
         call_changed(call=call, extra_agent_ids=[agent.pk] if agent else [])
-    if agent is not None and not _owes_disposition(agent=agent):
-        agent_end_wrap_up(agent=agent)
-    elif agent is not None:
-        # Another call still asks for one: the status bar says how many are left.
-        status = Agent.objects.filter(pk=agent.pk).values_list("status", flat=True).first()
-        if status == Agent.Status.WRAP_UP:
-            announce(AgentChanged(agent_id=agent.pk, status=status))
+    if agent is not None:
+        _after_a_save(agent=agent)
     return call
+
+
+def _after_a_save(*, agent: Agent) -> None:
+    """Wrap-up ends once the calls that ended into it have their dispositions; a call whose
+    own wrap-up ran out earlier keeps its card, and does not hold the agent in wrap-up."""
+    now = Agent.objects.filter(pk=agent.pk).values("status", "status_changed_at").first()
+    if now is None or now["status"] != Agent.Status.WRAP_UP:
+        return
+    if not _owed(agent=agent, since=now["status_changed_at"]).exists():
+        agent_end_wrap_up(agent=agent)
+    else:  # another call of this wrap-up still asks for one: the bar says how many
+        announce(AgentChanged(agent_id=agent.pk, status=now["status"]))
 
 
 def wrap_up_dismiss(*, actor: AbstractBaseUser, call_id: int) -> Call:
@@ -187,20 +196,19 @@ def wrap_ups_dismiss_seen(*, agent: Agent) -> int:
     return len(seen)
 
 
-def _owed(*, agent: Agent) -> QuerySet[WrapUp]:
-    return WrapUp.objects.filter(
+def _owed(*, agent: Agent, since: datetime | None = None) -> QuerySet[WrapUp]:
+    owed = WrapUp.objects.filter(
         agent=agent,
         disposition_required=True,
         done_at__isnull=True,
         created_at__gte=timezone.now() - wrap_up_window(),
     )
-
-
-def _owes_disposition(*, agent: Agent) -> bool:
-    return _owed(agent=agent).exists()
+    return owed.filter(created_at__gte=since) if since else owed
 
 
 def dispositions_owed(*, agent: Agent) -> int:
-    """How many calls still ask the agent for a disposition: what keeps them in wrap-up
-    after they saved one."""
-    return _owed(agent=agent).count()
+    """How many calls of the agent's current wrap-up still ask for a disposition: what
+    keeps them in wrap-up after they saved one."""
+    if agent.status != Agent.Status.WRAP_UP:
+        return 0
+    return _owed(agent=agent, since=agent.status_changed_at).count()
