@@ -49,6 +49,12 @@ def format_seconds(seconds: float) -> str:
 
 
 @register.filter
+def mmss(seconds: float | None) -> str:
+    """A number of seconds as the live pages write durations (`format_seconds`)."""
+    return "" if seconds is None else format_seconds(seconds)
+
+
+@register.filter
 def addr(value: str) -> str:
     return display_address(value or "")
 

@@ -131,7 +131,7 @@ def test_the_board_shows_each_queue_with_a_ticking_longest_wait(noon):
     sales = Queue.objects.get(name="Sales")
     row = html[html.index(f'id="queue-{sales.pk}"') :]
     row = row[: row.index("</tr>")]
-    assert 'data-waiting="2"' in row and "20%" in row and "18 s" in row
+    assert 'data-waiting="2"' in row and "20%" in row and "0:18" in row
     assert 'class="timer" data-since="' in row  # the page ticks it between pushes
 
 
@@ -148,3 +148,11 @@ def test_a_waiting_callers_card_says_which_queue_and_since_when(noon):
     waiting = Call.objects.filter(queue=sales, status=S.DIALLING).order_by("created_at").first()
     html = render_wallboard_update(call_id=waiting.pk)["wallboard_html"]
     assert "Waiting in Sales for" in html and "Ringing for" not in html
+
+
+def test_the_speed_of_answer_reads_as_every_other_time_on_the_board():
+    """It read "151 s" beside timers in m:ss."""
+    from django.template import Context, Template
+
+    shown = Template("{% load desktop %}{{ a|mmss }}|{{ b|mmss }}|{{ c|mmss }}")
+    assert shown.render(Context({"a": 151, "b": 18, "c": None})) == "2:31|0:18|"
