@@ -242,6 +242,18 @@ def agent_signed_out(*, agent: Agent, at: datetime | None = None) -> None:
     agent_set_status(agent=agent, status=Status.OFFLINE, at=at)
 
 
+@transaction.atomic
+def agent_signed_in(*, agent: Agent) -> None:
+    """Logging in again during the call cancels the Offline that logging out asked for after
+    it: the agent is back at work (they can still choose Offline)."""
+    agent = _locked(agent.pk)
+    if agent.status == Status.ON_CALL and agent.next_status == Status.OFFLINE:
+        agent.next_status = ""
+        agent.next_status_reason = ""
+        agent.save(update_fields=["next_status", "next_status_reason"])
+        announce(AgentChanged(agent_id=agent.pk, status=agent.status))
+
+
 def _decline_ringing_offers(*, agent: Agent) -> None:
     """An agent who goes away (or signs out) while an inbound call rings on their phone does
     not take it: after this commits, their leg is declined and the caller goes to the next

@@ -25,7 +25,7 @@ from django.http import HttpRequest
 
 from agents.models import Agent
 from agents.permissions import SUPERVISE_PERMISSION, supervisor_ids
-from agents.presence import agent_signed_out
+from agents.presence import agent_signed_in, agent_signed_out
 from agents.profiles import agent_for_user, forget_profiles
 from agents.signed_in import forget_signed_in_user, remember_signed_in_user
 from calls.events import (
@@ -107,6 +107,13 @@ def close_live_pages_on_user_deletion(sender, *, instance, **kwargs) -> None:
 
 
 # --- what the cache holds of a signed-in user and their session ------------------------------
+
+
+@receiver(user_logged_in, dispatch_uid="agents.back_at_work_on_login")
+def back_at_work_on_login(sender, *, request: HttpRequest, user, **kwargs) -> None:
+    agent = agent_for_user(user=user)
+    if agent is not None:
+        agent_signed_in(agent=agent)
 
 
 @receiver(user_logged_in, dispatch_uid="agents.signed_in_remembered")

@@ -195,3 +195,19 @@ def test_signing_out_goes_offline_now_or_after_the_call(agent):
     agent_signed_out(agent=agent)
     agent.refresh_from_db()
     assert agent.status == S.ON_CALL and agent.next_status == S.OFFLINE
+
+
+def test_logging_in_again_during_the_call_cancels_the_offline_after_it(agent):
+    """Logging out mid-call asked for Offline after the call; logging back in kept it, so the
+    agent, working, went Offline when the call ended. A login, through Django's own signal,
+    cancels it."""
+    from django.contrib.auth.signals import user_logged_in
+    from django.test import RequestFactory
+
+    agent_choose_status(agent=agent, status=S.AVAILABLE)
+    leg(agent)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent_signed_out(agent=agent)
+    user_logged_in.send(sender=type(agent.user), request=RequestFactory().get("/"), user=agent.user)
+    agent.refresh_from_db()
+    assert (agent.status, agent.next_status) == (S.ON_CALL, "")
