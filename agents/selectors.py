@@ -286,7 +286,7 @@ def call_for_desktop(*, call_id: int) -> Call | None:
 
 def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
     """The calls on an agent's desktop: live calls they own or have a live leg in, then the
-    calls still waiting for their wrap-up (ended, or gone on without them), oldest first.
+    calls still waiting for their wrap-up (ended, or gone on without them), newest first.
 
     Two steps, as every reconnect runs this: the calls' keys by the agent's own indexes (one
     query, compiled once; an idle agent's desktop stops there), then the calls themselves by
@@ -307,8 +307,16 @@ def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
         calls = list(
             _call_queryset().prefetch_related(_wrap_ups(), _handed_over()).filter(pk__in=ids)
         )
-    # The agent's live calls first: the keyboard shortcuts act on the first card.
-    return sorted(calls, key=lambda c: (not _on_it(call=c, agent=agent), c.created_at, c.pk))
+
+    # The agent's live calls first, oldest first; then the ones to wrap up, newest first:
+    # the keyboard shortcuts act on the first card, the call just finished.
+    def place(call: Call) -> tuple:
+        stamp = call.created_at.timestamp()
+        if _on_it(call=call, agent=agent):
+            return (0, stamp, call.pk)
+        return (1, -stamp, -call.pk)
+
+    return sorted(calls, key=place)
 
 
 def _desktop_call_ids(

@@ -73,25 +73,35 @@
     LivePage.placeholder($("#calls"), "article.call", "no-calls",
       "No calls right now. Calls you place or receive appear here.");
     announce();
-    $all("[data-transient]").forEach(function (el) {
-      el.removeAttribute("data-transient");
-      setTimeout(function () { el.remove(); }, 8000);
-    });
+    sweepTransients();
     updateRinging();
     restoreWork();
     LiveTimers.refresh();
   }
 
-  // The agent's live calls first, each group oldest first, as the server lists them
-  // (agents.selectors.desktop_calls): a call that arrives or ends by a push takes its place,
-  // and the keyboard shortcuts, which act on the first card, act on the live call.
+  // A notice that says something for a moment ("Calling Dana…") goes after 8 s. Also after
+  // a swap of the dial form itself: htmx settles it after the call's card came by, so the
+  // change above ran before the notice was on the page.
+  function sweepTransients() {
+    $all("[data-transient]").forEach(function (el) {
+      el.removeAttribute("data-transient");
+      setTimeout(function () { el.remove(); }, 8000);
+    });
+  }
+  document.body.addEventListener("htmx:afterSettle", sweepTransients);
+
+  // The agent's live calls first, oldest first, then the calls to wrap up, newest first, as
+  // the server lists them (agents.selectors.desktop_calls): a call that arrives or ends by a
+  // push takes its place, and the keyboard shortcuts, which act on the first card, act on
+  // the live call, else on the call just finished.
   function orderCalls() {
     var list = $("#calls");
     if (!list) return;
     var cards = $all("#calls > article.call");
     function rank(el) { return el.classList.contains("call--live") ? 0 : 1; }
     var sorted = cards.slice().sort(function (a, b) {
-      return rank(a) - rank(b) || LivePage.num(a, "data-call-id") - LivePage.num(b, "data-call-id");
+      var byId = LivePage.num(a, "data-call-id") - LivePage.num(b, "data-call-id");
+      return rank(a) - rank(b) || (rank(a) === 0 ? byId : -byId);
     });
     if (sorted.every(function (el, i) { return el === cards[i]; })) return;
     var active = document.activeElement;

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_pages import expect, screenshot_path, wait_until
+from tests.browser_pages import expect, mark_document, screenshot_path, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -132,6 +132,8 @@ def test_call_hold_unhold_and_hang_up_in_two_tabs(desktop, sim):
     expect()(alice.locator("article.call")).to_have_count(0)
     expect()(other_tab.locator("article.call")).to_have_count(0)
     expect()(status_of(alice)).to_have_text("Available")
+    # "Calling Dana Diaz. Your phone rings first…" went a few seconds after the dial.
+    expect()(alice.locator("#dial .form-notice")).to_have_count(0, timeout=15_000)
 
 
 def test_the_transfer_picker_fills_on_focus_and_keeps_its_list_through_pushes(desktop, sim):
@@ -349,7 +351,7 @@ def test_voicemail_drop(desktop, sim):
     alice.get_by_role("button", name="Call", exact=True).click()
     card = alice.locator("article.call", has_text="+15005550003")
     expect()(customer_state(card)).to_have_text("Voicemail")
-    expect()(card.locator(".customer-card")).to_contain_text("Unknown caller")
+    expect()(card.locator(".customer-card")).to_contain_text("Not a customer yet")  # we called them
 
     customer_row(card).get_by_role("button", name="Voicemail drop").click()
     expect()(customer_state(card)).to_have_text("Left")
@@ -399,12 +401,18 @@ def test_a_call_that_comes_in_goes_above_a_wrap_up_left_open(desktop, sim):
     alice.keyboard.press("h")
     expect()(customer_state(eli)).to_have_text("On hold")
 
-    # Once Eli's call ends too, the cards keep the order a reload gives: oldest first.
+    # Once Eli's call ends too, the cards keep the order a reload gives: the call just
+    # finished first, where the shortcuts act.
     alice.keyboard.press("h")
     expect()(customer_state(eli)).to_have_text("Talking")
     sim.phones.hangup("14155550102")
     expect()(eli.get_by_label("Disposition")).to_be_visible()
-    expect()(cards.first).to_contain_text("Dana Diaz")
+    expect()(cards.first).to_contain_text("Eli Evans")
+    alice.reload()  # on purpose: the order a reload gives
+    expect()(alice.locator("#connection")).to_have_text("Live")
+    mark_document(alice)
+    expect()(cards.first).to_contain_text("Eli Evans")
+    expect()(cards.nth(1)).to_contain_text("Dana Diaz")
     # A call new to the page is no error: it had a place waiting (LivePage.placeNewcomers).
     assert console_errors == []
 
@@ -438,6 +446,11 @@ def test_logging_out_closes_the_sessions_other_tabs(desktop, sim, stack):
     alice.wait_for_url(f"{stack.ui_url}/login/")
     expect()(other_tab.locator("#connection")).to_have_text("Signed out")
     expect()(other_tab.locator("#toast")).to_contain_text("Log in again")
+    # Nothing on the page works any more, so nothing offers to (a press would be a 401).
+    status_buttons = other_tab.locator("#agent-status").get_by_role("button")
+    assert status_buttons.count() > 0
+    for button in status_buttons.all():
+        expect()(button).to_be_disabled()
 
 
 def test_the_page_comes_back_by_itself_after_a_server_restart(desktop, sim, stack):

@@ -671,6 +671,10 @@ class TestWrapUp:
             return page.split('id="agent-status"')[1].split("</p>")[0]
 
         assert "Wrap-up" in bar() and "1 call to wrap up" in bar()
+        # The call just finished comes first, each ended card saying when it ended.
+        page = client.get("/").content.decode()
+        assert page.index(f'id="call-{second.pk}"') < page.index(f'id="call-{first.pk}"')
+        assert page.count('class="call-ended-at"') == 2
         done = client.post(
             f"/desktop/calls/{second.pk}/wrap-up/", {"disposition": "Resolved"}, **htmx
         )
