@@ -68,7 +68,8 @@ def test_live_calls_owned_or_with_a_live_leg_then_calls_to_wrap_up(alice, bob):
     WrapUp.objects.create(call=unreached, agent=alice, disposition_required=False)
     WrapUp.objects.create(call=left, agent=bob)  # another agent's wrap-up is not Alice's
     shown = [c.pk for c in desktop_calls(agent=alice)]
-    assert shown == [mine.pk, joined.pk, ended.pk, unreached.pk]
+    # Live calls first, oldest first; then the ones to wrap up, the newest first.
+    assert shown == [mine.pk, joined.pk, unreached.pk, ended.pk]
     assert left.pk not in shown and done.pk not in shown and old.pk not in shown
     assert call_view(call=left, agent=alice) is None
     assert call_view(call=call_for_desktop(call_id=ended.pk), agent=alice).placement == "wrap_up"
