@@ -393,11 +393,27 @@ def _member_in_call(
         key=lambda m: (m.created_at, m.pk),
     )
     live = next((m for m in unbound if m.state in Member.LIVE_STATES), None)
+    if live and notice.member_state == State.LEFT:
+        # A leg we ended ourselves (hung up, declined) before the provider ever named it
+        # has its exit on the way; the same phone, rung again meanwhile, is a newer leg.
+        # The exit is the older one's (it then learns its ids, so the next is the newer's).
+        ours = next(
+            (m for m in unbound if m.created_at <= live.created_at and _ended_by_us(m)), None
+        )
+        if ours is not None:
+            return ours
     if live or not by_conference:
         return live
     # The conference is certainly this call: a leg our own action already ended (hung up
     # before any callback named it) still gets its ids and the event on its timeline.
     return unbound[-1] if unbound else None
+
+
+def _ended_by_us(member: Member) -> bool:
+    return member.is_terminal and member.end_cause in (
+        Member.EndCause.HUNG_UP,
+        Member.EndCause.DECLINED,
+    )
 
 
 # What a callback may teach a row: (field, value, longest stored, unique across the table).

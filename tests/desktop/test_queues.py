@@ -616,3 +616,36 @@ def test_a_supervisor_who_hangs_up_an_agents_ringing_offer_sends_the_caller_on(a
         if m["state"] == "ringing"
     ]
     assert ringing == [bob.endpoint]
+
+
+def test_a_late_word_on_a_declined_ring_does_not_end_the_next_ring_of_the_same_phone(
+    app_sim, sales
+):
+    """Alice declines Dana and is Available again before the provider's word on that ring
+    has come: Dana is offered to her again, and that word, when it comes, is about the ring
+    she declined, not the one now ringing (which every page then showed as gone while her
+    phone rang, and each offer after was refused: 'already in this call')."""
+    _, alice, bob, _ = sales
+    away(bob)
+    call = call_from(app_sim, DANA)
+    ringing_leg_reject(actor=alice.user, member_id=call.members.get(agent=alice).pk)
+    agent_choose_status(agent=alice, status=S.AVAILABLE)  # before the exit is delivered
+    app_sim.advance(1)
+    call.refresh_from_db()
+    legs = list(call.members.filter(agent=alice).order_by("pk"))
+    assert [(m.state, m.end_cause) for m in legs] == [
+        (Member.State.LEFT, Member.EndCause.DECLINED),
+        (Member.State.DIALLING, ""),
+    ]
+    ringing = [
+        m["address"]
+        for c in app_sim.snapshot()["conferences"]
+        for m in c["members"]
+        if m["state"] == "ringing"
+    ]
+    assert ringing == [alice.endpoint]
+    app_sim.phones.answer(alice.endpoint)
+    app_sim.advance(1)
+    call.refresh_from_db()
+    assert call.answered_at is not None and call.owner == alice
+    assert call.members.get(role="customer").state == Member.State.TALKING
