@@ -60,5 +60,6 @@ class MemberInline(admin.TabularInline):
 
     @admin.display(description="In state for")
     def in_state_for(self, obj: Member) -> str:
-        end = obj.left_at if obj.is_terminal and obj.left_at else timezone.now()
-        return format_duration((end - obj.state_changed_at).total_seconds())
+        if obj.is_terminal:
+            return "—"  # gone: its state no longer lasts ("Left at" says when)
+        return format_duration((timezone.now() - obj.state_changed_at).total_seconds())

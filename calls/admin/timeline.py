@@ -9,7 +9,7 @@ from django.urls import reverse
 from calls.addresses import display_address
 from calls.admin.display import flat_items, person
 from calls.admin.redaction import configured_secrets, redact
-from calls.models import Action, Call, CallbackEvent
+from calls.models import Action, Call, CallbackEvent, CallTransfer
 from calls.selectors import call_timeline
 
 
@@ -38,7 +38,31 @@ def _offset(at: datetime, origin: datetime) -> str:
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
 
 
-def _action_row(action: Action, *, origin: datetime, secrets: list[str]) -> TimelineRow:
+# Actions on a transfer in progress: sent to the agent who started it, but whom they affect
+# is the transfer's target.
+_ON_TRANSFER = (Action.Kind.ABORT_TRANSFER, Action.Kind.RESUME_CALL)
+
+
+def _transfer_target(*, action: Action, transfers: list[CallTransfer]) -> str:
+    """Whom the transfer in progress when `action` was sent was to; "" when none is known."""
+    started = [t for t in transfers if t.started_at <= action.created_at]
+    if not started:
+        return ""
+    transfer = started[-1]
+    if transfer.to_agent:
+        return transfer.to_agent.display_name
+    return display_address(transfer.to_address)
+
+
+def _action_target(action: Action, *, transfers: list[CallTransfer]) -> str:
+    if action.kind in _ON_TRANSFER:
+        return _transfer_target(action=action, transfers=transfers)
+    return display_address(action.target) if action.target else ""
+
+
+def _action_row(
+    action: Action, *, origin: datetime, secrets: list[str], transfers: list[CallTransfer]
+) -> TimelineRow:
     request = redact(action.request or {}, secrets=secrets)
     details: list[tuple[str, str]] = []
     if request.get("method") or request.get("path"):
@@ -53,7 +77,7 @@ def _action_row(action: Action, *, origin: datetime, secrets: list[str]) -> Time
         f"{action.error_kind}: {action.error}" if action.error_kind else action.error,
         secrets=secrets,
     )
-    target = display_address(action.target) if action.target else ""
+    target = _action_target(action, transfers=transfers)
     who = person(action.actor) + (f" → {target}" if target else "")
     return TimelineRow(
         at=action.created_at,
@@ -104,8 +128,9 @@ def timeline_rows(*, call: Call) -> list[TimelineRow]:
     """The call's timeline (calls.selectors.call_timeline: actions and callbacks merged by
     time), ready to read: redacted, with offsets from the call's start."""
     secrets = configured_secrets()
+    transfers = list(CallTransfer.objects.filter(call=call).select_related("to_agent__user"))
     return [
-        _action_row(entry.item, origin=call.created_at, secrets=secrets)
+        _action_row(entry.item, origin=call.created_at, secrets=secrets, transfers=transfers)
         if entry.is_action
         else _callback_row(entry.item, origin=call.created_at, secrets=secrets)
         for entry in call_timeline(call_id=call.pk)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from calls.models import Action, Call, CallbackEvent, Member
+from calls.models import Action, Call, CallbackEvent, CallTransfer, Member
 from tests.factories import make_agent, make_call, make_customer
 
 _seq = itertools.count(1)
@@ -44,6 +44,29 @@ def add_action(
         error=error,
         error_kind=error_kind,
         request=request if request is not None else {"method": "POST", "path": "/v1/x"},
+    )
+
+
+def add_transfer(
+    *,
+    call: Call,
+    kind: str,
+    outcome: str = CallTransfer.Outcome.COMPLETED,
+    to_address: str = "sip:carol@phones.test",
+    at: datetime | None = None,
+    **extra,
+) -> CallTransfer:
+    """A transfer as the call's rules record it (`calls.state`), ended unless in progress."""
+    at = at or timezone.now()
+    ended_at = None if outcome == CallTransfer.Outcome.IN_PROGRESS else at + timedelta(seconds=9)
+    return CallTransfer.objects.create(
+        call=call,
+        kind=kind,
+        outcome=outcome,
+        to_address=to_address,
+        started_at=at,
+        ended_at=ended_at,
+        **extra,
     )
 
 

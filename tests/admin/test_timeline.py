@@ -207,3 +207,56 @@ def test_a_call_nobody_owes_a_wrap_up_for_says_so(login, superuser, call_with_hi
     url = reverse("admin:calls_call_change", args=[call_with_history.pk])
     html = login(superuser).get(url).content.decode()
     assert "Nobody owes a wrap-up for this call yet." in html
+
+
+def test_abort_and_resume_name_the_transfers_target_not_its_starter(login, superuser):
+    """PHLO's abort and resume requests are addressed to Bob, who started the transfer; the
+    person they affect is Carol, its target."""
+    from calls.models import CallTransfer
+    from tests.admin.builders import add_transfer
+
+    start = timezone.now() - timedelta(minutes=5)
+    bob = make_agent(username="bob")
+    carol = make_agent(username="carol")
+    carol.user.first_name, carol.user.last_name = "Carol", "Chen"
+    carol.user.save()
+    call = make_call(owner=bob, created_at=start)
+    add_transfer(
+        call=call,
+        kind=Call.TransferKind.WARM,
+        outcome=CallTransfer.Outcome.ABORTED,
+        to_address=carol.endpoint,
+        to_agent=carol,
+        from_agent=bob,
+        at=start + timedelta(seconds=10),
+    )
+    for kind, second in ((Action.Kind.RESUME_CALL, 15), (Action.Kind.ABORT_TRANSFER, 16)):
+        add_action(
+            call=call,
+            kind=kind,
+            actor=bob.user,
+            target=bob.endpoint,
+            at=start + timedelta(seconds=second),
+        )
+    url = reverse("admin:calls_call_change", args=[call.pk])
+    rows = _timeline_rows(login(superuser).get(url).content.decode())
+    assert len(rows) == 2
+    for row in rows:
+        assert "bob → Carol Chen" in row
+        assert "sip:bob@phones.test" not in row
+
+
+def test_members_who_left_have_no_time_in_state(login, superuser, call_with_history):
+    add_member(
+        call=call_with_history,
+        role=Member.Role.AGENT,
+        address="sip:carol@phones.test",
+        state=Member.State.LEFT,
+        left_at=timezone.now(),
+        state_changed_at=timezone.now(),
+    )
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    html = login(superuser).get(url).content.decode()
+    cells = re.findall(r'class="field-in_state_for">\s*<p>(.*?)</p>', html, re.S)
+    assert cells[-1] == "—"
+    assert all(cell != "—" for cell in cells[:-1])
