@@ -12,13 +12,15 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from agents.models import Agent
 from calls.admin.display import change_link
-from calls.models import Call, WrapUp
+from calls.models import Call, Member, WrapUp
 
 
 def agents_wrap_ups_table(*, call: Call) -> SafeString | str:
     """A table of who owed what for their part of the call, and what they recorded."""
     wrap_ups = list(WrapUp.objects.filter(call=call).select_related("agent__user"))
+    now = timezone.now()
     if not wrap_ups:
         return "Nobody owes a wrap-up for this call yet."
     rows = format_html_join(
@@ -30,7 +32,7 @@ def agents_wrap_ups_table(*, call: Call) -> SafeString | str:
                 "A disposition" if w.disposition_required else "Only a look at the outcome",
                 w.disposition or "—",
                 _when(w.created_at),
-                _when(w.done_at) if w.done_at else "Not yet",
+                _wrapped_up(w, call=call, at=now),
             )
             for w in wrap_ups
         ),
@@ -42,6 +44,27 @@ def agents_wrap_ups_table(*, call: Call) -> SafeString | str:
         "<tbody>{}</tbody></table>",
         rows,
     )
+
+
+def _wrapped_up(wrap_up: WrapUp, *, call: Call, at: datetime) -> str:
+    """When it was done; else whether it still may be (the agent is in its wrap-up time)."""
+    if wrap_up.done_at:
+        return _when(wrap_up.done_at)
+    if wrap_up.disposition_required and not call.is_live and not _in_its_time(wrap_up, at=at):
+        return "Ran out, no disposition"
+    return "Not yet"
+
+
+def _in_its_time(wrap_up: WrapUp, *, at: datetime) -> bool:
+    """Whether the agent is in wrap-up for this part now: in a wrap-up time not yet run out
+    (agents.presence flips an expired one only when someone looks), with no leg since this
+    part ended (a later call's wrap-up is not this one's)."""
+    agent = wrap_up.agent
+    ran_out = agent.wrap_up_until is not None and agent.wrap_up_until <= at
+    if agent.status != Agent.Status.WRAP_UP or ran_out:
+        return False
+    later = Member.objects.filter(agent_id=agent.pk, created_at__gt=wrap_up.created_at)
+    return not later.exists()
 
 
 def _when(at: datetime) -> str:

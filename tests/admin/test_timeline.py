@@ -209,6 +209,39 @@ def test_a_call_nobody_owes_a_wrap_up_for_says_so(login, superuser, call_with_hi
     assert "Nobody owes a wrap-up for this call yet." in html
 
 
+def _wrap_up_texts(html: str) -> list[str]:
+    table = html.split('class="agents-wrap-ups"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r)).strip() for r in rows]
+
+
+def test_a_wrap_up_whose_time_ran_out_says_so(login, superuser):
+    """The call has ended. Bob's wrap-up time ran out without a disposition (he is Available
+    again); Carol is still in hers: only hers is still to come."""
+    bob, carol = make_agent(username="bob"), make_agent(username="carol", status="wrap_up")
+    carol.wrap_up_until = timezone.now() + timedelta(seconds=20)
+    carol.save()
+    call = make_call(owner=bob, outcome=Call.Outcome.CUSTOMER_HUNG_UP)
+    WrapUp.objects.create(call=call, agent=bob)
+    WrapUp.objects.create(call=call, agent=carol)
+    url = reverse("admin:calls_call_change", args=[call.pk])
+    bob_row, carol_row = _wrap_up_texts(login(superuser).get(url).content.decode())
+    assert bob_row.endswith("Ran out, no disposition")
+    assert carol_row.endswith("Not yet")
+
+
+def test_a_wrap_up_expired_but_not_yet_flipped_has_run_out(login, superuser):
+    """Nobody has looked since Bob's wrap-up time ended: his status still says Wrap-up."""
+    bob = make_agent(username="bob", status="wrap_up")
+    bob.wrap_up_until = timezone.now() - timedelta(seconds=1)
+    bob.save()
+    call = make_call(owner=bob, outcome=Call.Outcome.CUSTOMER_HUNG_UP)
+    WrapUp.objects.create(call=call, agent=bob)
+    url = reverse("admin:calls_call_change", args=[call.pk])
+    [row] = _wrap_up_texts(login(superuser).get(url).content.decode())
+    assert row.endswith("Ran out, no disposition")
+
+
 def test_abort_and_resume_name_the_transfers_target_not_its_starter(login, superuser):
     """PHLO's abort and resume requests are addressed to Bob, who started the transfer; the
     person they affect is Carol, its target."""
