@@ -12,16 +12,21 @@ from django.utils.html import format_html
 
 from agents.services.wrap_up import call_wrap_up_save
 from calls.addresses import display_address
-from calls.admin.display import call_duration_seconds, call_state_text, change_link
+from calls.admin.display import (
+    call_duration_seconds,
+    call_state_text,
+    change_link,
+    transfers_text,
+)
 from calls.admin.export import calls_csv_response
 from calls.admin.filters import CustomerFilter, DispositionFilter, OwnerFilter, TransferFilter
 from calls.admin.forms import CallForm
 from calls.admin.members import MemberInline
-from calls.admin.queries import count_of, succeeded_actions
+from calls.admin.queries import count_of
 from calls.admin.search import WidenedSearchMixin
 from calls.admin.timeline import timeline_rows
 from calls.admin.wrap_ups import agents_wrap_ups_table
-from calls.models import Action, Call, Member
+from calls.models import Call, Member
 from calls.services.errors import ServiceError
 from contactcenter.admin import (
     SupervisorModelAdmin,
@@ -114,14 +119,10 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
             super()
             .get_queryset(request)
             .select_related("owner__user", "customer")
+            # Transfers for each row's counts: one query.
+            .prefetch_related("transfers")
             .annotate(
                 member_count=count_of(Member.objects.filter(call=OuterRef("pk")), per="call"),
-                warm_transfers=count_of(
-                    succeeded_actions(kind=Action.Kind.WARM_TRANSFER), per="call"
-                ),
-                cold_transfers=count_of(
-                    succeeded_actions(kind=Action.Kind.COLD_TRANSFER), per="call"
-                ),
             )
         )
 
@@ -249,15 +250,7 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
 
     @admin.display(description="Transfers")
     def transfers(self, obj: Call) -> str:
-        parts = []
-        warm, cold = getattr(obj, "warm_transfers", 0), getattr(obj, "cold_transfers", 0)
-        if warm:
-            parts.append(f"{warm} warm")
-        if cold:
-            parts.append(f"{cold} cold")
-        if obj.transfer_kind:
-            parts.append(f"{obj.get_transfer_kind_display().lower()} in progress")
-        return ", ".join(parts) or "—"
+        return transfers_text(obj, transfers=obj.transfers.all())
 
     @admin.display(description="Transfer to")
     def transfer_to_display(self, obj: Call) -> str:

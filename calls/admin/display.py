@@ -1,13 +1,14 @@
 """Small display helpers the calls admin pages share: links, people, excerpts, JSON tables."""
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from calls.admin.redaction import redact
-from calls.models import Call
+from calls.models import Call, CallTransfer
 from calls.outcomes import UNREACHED
 
 
@@ -63,6 +64,26 @@ def call_state_text(call: Call) -> str:
     if call.outcome:
         return call.get_outcome_display()
     return call.get_status_display()  # ended before outcomes were recorded
+
+
+def completed_transfers(transfers: Iterable[CallTransfer]) -> Counter[str]:
+    """Completed transfers by kind: what counts as a transfer, as on the wallboard."""
+    done = CallTransfer.Outcome.COMPLETED
+    return Counter(t.kind for t in transfers if t.outcome == done)
+
+
+def transfers_text(call: Call, *, transfers: Sequence[CallTransfer]) -> str:
+    """Say "1 warm, 1 cold (failed), warm in progress": completed transfers by kind, then the
+    attempts that did not complete with how they ended."""
+    kinds = (Call.TransferKind.WARM, Call.TransferKind.COLD)
+    done = completed_transfers(transfers)
+    parts = [f"{done[kind]} {kind}" for kind in kinds if done[kind]]
+    ended = (CallTransfer.Outcome.ABORTED, CallTransfer.Outcome.FAILED)
+    tried = Counter((t.kind, t.outcome) for t in transfers if t.outcome in ended)
+    parts += [f"{tried[k, o]} {k} ({o})" for k in kinds for o in ended if tried[k, o]]
+    if call.transfer_kind:
+        parts.append(f"{call.get_transfer_kind_display().lower()} in progress")
+    return ", ".join(parts) or "—"
 
 
 def flat_items(value, prefix: str = "") -> list[tuple[str, str]]:

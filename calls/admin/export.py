@@ -10,7 +10,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from calls.addresses import display_address
-from calls.admin.display import call_duration_seconds
+from calls.admin.display import call_duration_seconds, completed_transfers
 from calls.models import Call
 
 CSV_HEADER = [
@@ -51,11 +51,12 @@ def _csv_time(value: datetime | None) -> str:
 
 
 def call_csv_row(call: Call) -> list[str]:
-    """One export row. Needs the CallAdmin queryset: owner__user and customer joined, and the
-    warm_transfers/cold_transfers counts annotated."""
+    """One export row. Needs the CallAdmin queryset: owner__user and customer joined, and
+    transfers prefetched."""
     owner = call.owner
     customer = call.customer
     duration = call_duration_seconds(call)
+    transfers = completed_transfers(call.transfers.all())
     values = [
         call.pk,
         _csv_time(call.created_at),
@@ -71,8 +72,8 @@ def call_csv_row(call: Call) -> list[str]:
         display_address(customer.phone) if customer else "",
         call.disposition,
         call.wrap_up_notes,
-        getattr(call, "warm_transfers", ""),
-        getattr(call, "cold_transfers", ""),
+        transfers[Call.TransferKind.WARM],
+        transfers[Call.TransferKind.COLD],
     ]
     return [_csv_cell(v) for v in values]
 

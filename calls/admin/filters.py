@@ -5,14 +5,15 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agents.models import Agent
 from agents.services.wrap_up import dispositions
-from calls.admin.queries import succeeded_actions
-from calls.models import Action, Call, Customer
+from calls.admin.queries import completed_transfers, transfer_attempts
+from calls.models import Call, Customer
 from contactcenter.admin import NONE_VALUE, DistinctValuesFilter
 
 
 class TransferFilter(admin.SimpleListFilter):
-    """Calls that had a transfer: a warm or cold transfer PHLO accepted. The call's own
-    transfer fields only describe one in progress."""
+    """Calls that had a transfer: a completed one, as the wallboard counts them (an aborted
+    or failed attempt is not a transfer). The call's own transfer fields only describe one
+    in progress."""
 
     title = "transfer"
     parameter_name = "transfer"
@@ -24,17 +25,19 @@ class TransferFilter(admin.SimpleListFilter):
             ("any", "Had any transfer"),
             ("none", "No transfer"),
             ("in_progress", "Transfer in progress now"),
+            ("not_completed", "Had an aborted or failed transfer"),
         ]
 
     def queryset(self, request, queryset):
-        warm = Exists(succeeded_actions(kind=Action.Kind.WARM_TRANSFER))
-        cold = Exists(succeeded_actions(kind=Action.Kind.COLD_TRANSFER))
+        warm = Exists(completed_transfers(kind=Call.TransferKind.WARM))
+        cold = Exists(completed_transfers(kind=Call.TransferKind.COLD))
         conditions = {
             "warm": warm,
             "cold": cold,
             "any": warm | cold,
             "none": ~warm & ~cold,
             "in_progress": ~Q(transfer_kind=""),
+            "not_completed": Exists(transfer_attempts()),
         }
         condition = conditions.get(self.value() or "")
         return queryset if condition is None else queryset.filter(condition)

@@ -3,7 +3,7 @@
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from calls.models import Action
+from calls.models import CallTransfer
 
 
 def count_of(rows: QuerySet, *, per: str) -> Coalesce:
@@ -15,7 +15,16 @@ def count_of(rows: QuerySet, *, per: str) -> Coalesce:
     return Coalesce(Subquery(counted), Value(0))
 
 
-def succeeded_actions(*, kind: str) -> QuerySet:
-    """The outer call's actions of `kind` that PHLO accepted: a transfer that happened."""
-    succeeded = Action.objects.filter(call=OuterRef("pk"), outcome=Action.Outcome.SUCCEEDED)
-    return succeeded.order_by().filter(kind=kind)
+def completed_transfers(*, kind: str) -> QuerySet:
+    """The outer call's completed transfers of `kind`: what the wallboard counts. A request
+    PHLO accepted may still have been aborted or failed."""
+    completed = CallTransfer.objects.filter(
+        call=OuterRef("pk"), outcome=CallTransfer.Outcome.COMPLETED
+    )
+    return completed.order_by().filter(kind=kind)
+
+
+def transfer_attempts() -> QuerySet:
+    """The outer call's transfers that were aborted or failed."""
+    ended = (CallTransfer.Outcome.ABORTED, CallTransfer.Outcome.FAILED)
+    return CallTransfer.objects.filter(call=OuterRef("pk"), outcome__in=ended).order_by()

@@ -107,5 +107,7 @@ def full_call(*, index: int) -> Call:
     add_member(call=call, role=Member.Role.CUSTOMER, address=customer.phone, customer=customer)
     add_action(call=call, kind=Action.Kind.CALL, actor=agent.user, target=customer.phone)
     add_action(call=call, kind=Action.Kind.WARM_TRANSFER, actor=agent.user, target="sip:x@y.z")
+    add_transfer(call=call, kind=Call.TransferKind.WARM, to_address="sip:x@y.z")
+    add_transfer(call=call, kind=Call.TransferKind.COLD, outcome=CallTransfer.Outcome.FAILED)
     add_callback(call=call, member=leg)
     return call

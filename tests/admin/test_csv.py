@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import Action, Call
-from tests.admin.builders import add_action
+from tests.admin.builders import add_action, add_transfer
 from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,9 @@ def history():
     add_action(call=done, kind=Action.Kind.WARM_TRANSFER, actor=alice.user)
     add_action(call=done, kind=Action.Kind.WARM_TRANSFER, outcome=Action.Outcome.FAILED)
     add_action(call=done, kind=Action.Kind.COLD_TRANSFER, actor=alice.user)
+    add_transfer(call=done, kind=Call.TransferKind.WARM)
+    add_transfer(call=done, kind=Call.TransferKind.WARM, outcome="failed")
+    add_transfer(call=done, kind=Call.TransferKind.COLD)
     live = make_call(status=Call.Status.ACTIVE, created_at=start + timedelta(hours=1))
     return done, live
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calls.models import Action, Call, CallbackEvent, Member
-from tests.admin.builders import add_action, add_callback, add_member
+from tests.admin.builders import add_action, add_callback, add_member, add_transfer
 from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = pytest.mark.django_db
@@ -26,10 +26,11 @@ def floor():
     dana = make_customer(name="Dana Diaz", phone="+1 415 555 0101")
     eli = make_customer(name="Eli Evans", phone="+1 415 555 0102")
     warm = make_call(owner=alice, customer=dana, created_at=_at(1), disposition="Resolved")
-    add_action(call=warm, kind=Action.Kind.WARM_TRANSFER)
+    add_transfer(call=warm, kind=Call.TransferKind.WARM)
     cold = make_call(owner=bob, customer=eli, created_at=_at(2), disposition="Escalated")
-    add_action(call=cold, kind=Action.Kind.COLD_TRANSFER)
+    add_transfer(call=cold, kind=Call.TransferKind.COLD)
     add_action(call=cold, kind=Action.Kind.WARM_TRANSFER, outcome=Action.Outcome.FAILED)
+    add_transfer(call=cold, kind=Call.TransferKind.WARM, outcome="aborted")  # not a transfer
     failed = make_call(
         owner=alice,
         customer=eli,
