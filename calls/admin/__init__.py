@@ -2,7 +2,8 @@
 
 - A call's page shows its members (read-only: their state is live) and a timeline of every
   action sent and callback received, failures included.
-- The call list filters by agent, customer, date, status, disposition and transfer, and
+- The call list filters by live or ended, outcome, agent, customer, date, disposition (the
+  call's or any agent's own) and transfer (completed ones, as the wallboard counts them), and
   exports to CSV (selected calls, or everything the current filters match), streamed.
 - Actions and callbacks are an audit trail: read-only for everyone.
 - Nothing secret is shown: parameters and requests are redacted on display as well.
@@ -17,7 +18,13 @@ from calls.admin.audit import ActionAdmin, CallbackEventAdmin
 from calls.admin.calls import CallAdmin
 from calls.admin.customers import CustomerAdmin
 from calls.admin.export import CSV_HEADER, call_csv_row, calls_csv_response
-from calls.admin.filters import CustomerFilter, DispositionFilter, OwnerFilter, TransferFilter
+from calls.admin.filters import (
+    CustomerFilter,
+    DispositionFilter,
+    LiveFilter,
+    OwnerFilter,
+    TransferFilter,
+)
 from calls.admin.forms import CallForm, CustomerForm
 from calls.admin.members import MemberInline
 from calls.admin.queues import QueueAdmin, QueueForm
@@ -43,6 +50,7 @@ __all__ = [
     "CustomerFilter",
     "CustomerForm",
     "DispositionFilter",
+    "LiveFilter",
     "MemberInline",
     "OwnerFilter",
     "QueueAdmin",

@@ -7,19 +7,28 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import path
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from agents.services.wrap_up import call_wrap_up_save
 from calls.addresses import display_address
 from calls.admin.display import (
+    call_answered_at,
     call_duration_seconds,
     call_state_text,
+    caller_address,
     change_link,
+    live_talk_seconds,
     transfers_text,
 )
 from calls.admin.export import calls_csv_response
-from calls.admin.filters import CustomerFilter, DispositionFilter, OwnerFilter, TransferFilter
+from calls.admin.filters import (
+    CustomerFilter,
+    DispositionFilter,
+    LiveFilter,
+    OwnerFilter,
+    TransferFilter,
+)
 from calls.admin.forms import CallForm
 from calls.admin.members import MemberInline
 from calls.admin.queries import count_of
@@ -43,7 +52,7 @@ SUMMARY_FIELDS = [
     "owner_link",
     "customer_link",
     "created_at",
-    "answered_at",
+    "answered_display",
     "ended_at",
     "duration",
 ]
@@ -74,7 +83,7 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     ]
     list_display_links = ["call_label"]
     list_filter = [
-        "status",
+        LiveFilter,
         "outcome",
         "direction",
         date_range_filter("created_at", "date"),
@@ -119,8 +128,8 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
             super()
             .get_queryset(request)
             .select_related("owner__user", "customer")
-            # Transfers for each row's counts: one query.
-            .prefetch_related("transfers")
+            # Legs for each row's phase and caller, transfers for its counts: one query each.
+            .prefetch_related("members", "transfers")
             .annotate(
                 member_count=count_of(Member.objects.filter(call=OuterRef("pk")), per="call"),
             )
@@ -216,7 +225,9 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
 
     @admin.display(description="Customer", ordering="customer__name")
     def customer_display(self, obj: Call) -> str:
-        return str(obj.customer) if obj.customer else "—"
+        if obj.customer:
+            return str(obj.customer)
+        return caller_address(obj, members=obj.members.all()) or "—"
 
     @admin.display(description="Agent")
     def owner_link(self, obj: Call) -> str:
@@ -233,16 +244,20 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
 
     @admin.display(description="Status", ordering="outcome")
     def state_display(self, obj: Call) -> str:
-        return call_state_text(obj)
+        return call_state_text(obj, members=obj.members.all())
+
+    @admin.display(description="Answered at")
+    def answered_display(self, obj: Call) -> str:
+        answered = call_answered_at(obj)
+        return formats.localize(timezone.template_localtime(answered)) if answered else "—"
 
     @admin.display(description="Duration")
     def duration(self, obj: Call) -> str:
         seconds = call_duration_seconds(obj)
         if seconds is not None:
             return format_duration(seconds)
-        if obj.is_live and obj.answered_at:
-            return f"{format_duration((timezone.now() - obj.answered_at).total_seconds())} (live)"
-        return "—"
+        live = live_talk_seconds(obj, members=obj.members.all(), at=timezone.now())
+        return "—" if live is None else f"{format_duration(live)} (live)"
 
     @admin.display(description="Legs", ordering="member_count")
     def legs(self, obj: Call) -> int:

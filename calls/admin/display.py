@@ -2,14 +2,16 @@
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from calls.addresses import display_address
 from calls.admin.redaction import redact
-from calls.models import Call, CallTransfer
-from calls.outcomes import UNREACHED
+from calls.models import Call, CallTransfer, Member
+from calls.outcomes import UNREACHED, call_phase
 
 
 def link(*, url: str, label) -> str:
@@ -54,16 +56,42 @@ def call_duration_seconds(call: Call) -> int | None:
     return None
 
 
-def call_state_text(call: Call) -> str:
-    """A call as supervisors read it: ringing, waiting (an inbound caller nobody has
-    answered yet) or connected while live, then how it ended."""
+# A live call's phases in which the customer is not talking yet: no talk time to show.
+_NOT_TALKING_YET = ("Ringing", "Waiting for an agent")
+
+
+def call_state_text(call: Call, *, members: Sequence[Member]) -> str:
+    """A call as supervisors read it: its phase while live (ringing until the customer
+    answers, waiting, connected, on hold...), then how it ended."""
     if call.is_live:
-        if call.direction == Call.Direction.INBOUND and call.answered_at is None:
-            return "Waiting for an agent"
-        return "Connected" if call.status == Call.Status.ACTIVE else "Ringing"
+        return call_phase(call=call, members=members)
     if call.outcome:
         return call.get_outcome_display()
     return call.get_status_display()  # ended before outcomes were recorded
+
+
+def live_talk_seconds(call: Call, *, members: Sequence[Member], at: datetime) -> int | None:
+    """How long a live call's customer has been talking; None until they answer (the
+    call's own answered_at is the agent's answer on an outbound call)."""
+    if not call.is_live or call_phase(call=call, members=members) in _NOT_TALKING_YET:
+        return None
+    customers = [m.answered_at for m in members if m.role == Member.Role.CUSTOMER]
+    started = min((a for a in customers if a), default=None) if customers else call.answered_at
+    return int((at - started).total_seconds()) if started else None
+
+
+def call_answered_at(call: Call) -> datetime | None:
+    """When the customer was connected; None for a call that reached nobody, whose
+    answered_at is only an agent (or the no-agent message) picking up."""
+    return None if call.reached_nobody else call.answered_at
+
+
+def caller_address(call: Call, *, members: Sequence[Member]) -> str:
+    """The customer's number: the saved customer's, else their leg's (an unknown caller)."""
+    if call.customer:
+        return display_address(call.customer.phone)
+    leg = next((m for m in members if m.role == Member.Role.CUSTOMER and m.address), None)
+    return display_address(leg.address) if leg else ""
 
 
 def completed_transfers(transfers: Iterable[CallTransfer]) -> Counter[str]:

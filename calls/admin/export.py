@@ -9,8 +9,12 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from calls.addresses import display_address
-from calls.admin.display import call_duration_seconds, completed_transfers
+from calls.admin.display import (
+    call_answered_at,
+    call_duration_seconds,
+    caller_address,
+    completed_transfers,
+)
 from calls.models import Call
 
 CSV_HEADER = [
@@ -24,6 +28,7 @@ CSV_HEADER = [
     "Outcome",
     "Agent",
     "Agent username",
+    "Rang",
     "Customer",
     "Customer phone",
     "Disposition",
@@ -51,25 +56,28 @@ def _csv_time(value: datetime | None) -> str:
 
 
 def call_csv_row(call: Call) -> list[str]:
-    """One export row. Needs the CallAdmin queryset: owner__user and customer joined, and
-    transfers prefetched."""
-    owner = call.owner
-    customer = call.customer
+    """One export row, saying what the call list says. Needs the CallAdmin queryset:
+    owner__user and customer joined, members and transfers prefetched."""
+    # A call no agent took only rang its owner: no agent, as in the list.
+    owner = None if call.taken_by_no_agent else call.owner
+    rang = call.owner if call.taken_by_no_agent else None
     duration = call_duration_seconds(call)
+    phone = caller_address(call, members=call.members.all())
     transfers = completed_transfers(call.transfers.all())
     values = [
         call.pk,
         _csv_time(call.created_at),
-        _csv_time(call.answered_at),
+        _csv_time(call_answered_at(call)),
         _csv_time(call.ended_at),
         "" if duration is None else duration,
         call.get_direction_display(),
-        call.get_status_display(),
+        "Live" if call.is_live else "Ended",  # how it ended is the Outcome column
         call.get_outcome_display() if call.outcome else "",
         owner.display_name if owner else "",
         owner.user.get_username() if owner else "",
-        customer.name if customer else "",
-        display_address(customer.phone) if customer else "",
+        rang.display_name if rang else "",
+        call.customer.name if call.customer else phone,
+        phone,
         call.disposition,
         call.wrap_up_notes,
         transfers[Call.TransferKind.WARM],

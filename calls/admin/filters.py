@@ -1,4 +1,5 @@
-"""The call list's sidebar filters: agent, customer, transfer and disposition."""
+"""The call list's sidebar filters: live or ended, agent, customer, transfer and
+disposition."""
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -8,6 +9,23 @@ from agents.services.wrap_up import dispositions
 from calls.admin.queries import completed_transfers, transfer_attempts
 from calls.models import Call, Customer
 from contactcenter.admin import NONE_VALUE, DistinctValuesFilter
+
+
+class LiveFilter(admin.SimpleListFilter):
+    """Live or ended. Not the stored status: "failed" holds callers who hung up while
+    waiting, "completed" busy and unanswered attempts; the outcome filter says how it ended."""
+
+    title = "live or ended"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("live", "Live"), ("ended", "Ended")]
+
+    def queryset(self, request, queryset):
+        live = Q(status__in=Call.LIVE_STATUSES)
+        conditions = {"live": live, "ended": ~live}
+        condition = conditions.get(self.value() or "")
+        return queryset if condition is None else queryset.filter(condition)
 
 
 class TransferFilter(admin.SimpleListFilter):

@@ -68,10 +68,11 @@ def test_export_link_streams_every_call_the_filters_match(login, superuser, hist
         "Ended": "2030-03-04T09:17:10+00:00",
         "Duration (s)": "125",
         "Direction": "Outbound",
-        "Status": "Completed",
+        "Status": "Ended",
         "Outcome": "",  # built by hand, not ended by the call's rules
         "Agent": "Alice Archer",
         "Agent username": "alice",
+        "Rang": "",
         "Customer": "Dana Diaz",
         "Customer phone": "+14155550101",
         "Disposition": "Resolved",

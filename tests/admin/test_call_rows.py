@@ -1,0 +1,141 @@
+"""What a call's row (list and CSV) and its page say: when the customer was connected, a
+live call's phase and talk time, live or ended, the caller's number, and who took it."""
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from calls.addresses import normalize_address
+from calls.models import Call, Member
+from tests.admin.builders import add_member
+from tests.factories import make_agent, make_call
+
+pytestmark = pytest.mark.django_db
+
+CALLS = reverse("admin:calls_call_changelist")
+EXPORT = reverse("admin:calls_call_export")
+Role, State = Member.Role, Member.State
+
+
+def _csv(client, query: str = "") -> dict[int, dict[str, str]]:
+    response = client.get(EXPORT + query)
+    text = b"".join(response.streaming_content).decode().removeprefix("\ufeff")
+    return {int(r["Call"]): r for r in csv.DictReader(io.StringIO(text))}
+
+
+def _cell(html: str, call: Call, column: str) -> str:
+    start = html.index(f">#{call.pk}</a>")
+    row = html[start : html.index("</tr>", start)]
+    return re.search(rf'class="field-{column}[^"]*">(.*?)</td>', row, re.S).group(1)
+
+
+@pytest.fixture
+def alice():
+    agent = make_agent(username="alice")
+    agent.user.first_name, agent.user.last_name = "Alice", "Archer"
+    agent.user.save()
+    return agent
+
+
+def test_a_call_that_reached_nobody_was_never_answered(login, superuser, alice):
+    """Busy: the agent's leg answered, so answered_at is set, but the customer never was."""
+    busy = make_call(owner=alice, outcome=Call.Outcome.BUSY)
+    talked = make_call(owner=alice, outcome=Call.Outcome.CUSTOMER_HUNG_UP)
+    client = login(superuser)
+    rows = _csv(client)
+    assert rows[busy.pk]["Answered"] == ""
+    assert rows[talked.pk]["Answered"] != ""
+    page = client.get(reverse("admin:calls_call_change", args=[busy.pk])).content.decode()
+    answered = re.search(r'Answered at:</label>\s*<div class="readonly">(.*?)</div>', page, re.S)
+    assert answered.group(1) == "—"
+
+
+def _ringing_outbound(alice) -> tuple[Call, Member]:
+    """Alice answered her phone (so the call is active and answered), the customer rings."""
+    start = timezone.now() - timedelta(minutes=2)
+    call = make_call(owner=alice, status=Call.Status.ACTIVE, created_at=start)
+    add_member(call=call, role=Role.AGENT, address=alice.endpoint, agent=alice, state=State.TALKING)
+    customer = add_member(call=call, role=Role.CUSTOMER, address="14155550188", state="dialling")
+    return call, customer
+
+
+def test_a_live_call_whose_customer_rings_is_ringing_with_no_talk_time(login, superuser, alice):
+    call, _customer = _ringing_outbound(alice)
+    html = login(superuser).get(CALLS).content.decode()
+    assert _cell(html, call, "state_display") == "Ringing"
+    assert _cell(html, call, "duration") == "—"
+
+
+def test_talk_time_runs_from_the_customers_answer(login, superuser, alice):
+    call, customer = _ringing_outbound(alice)
+    customer.state, customer.answered_at = State.TALKING, timezone.now() - timedelta(seconds=30)
+    customer.save()
+    html = login(superuser).get(CALLS).content.decode()
+    assert _cell(html, call, "state_display") == "Connected"
+    assert re.fullmatch(r"3\d s \(live\)", _cell(html, call, "duration"))
+
+
+@pytest.fixture
+def ended_and_live(alice):
+    abandoned = make_call(
+        owner=alice,
+        status=Call.Status.FAILED,
+        direction=Call.Direction.INBOUND,
+        outcome=Call.Outcome.ABANDONED,
+    )
+    busy = make_call(owner=alice, outcome=Call.Outcome.BUSY)
+    live, _ = _ringing_outbound(alice)
+    return {"abandoned": abandoned, "busy": busy, "live": live}
+
+
+def test_live_or_ended_replaces_the_misleading_status_facet(login, superuser, ended_and_live):
+    client = login(superuser)
+    response = client.get(CALLS + "?_facets=1")
+    html = response.content.decode()
+    assert "By live or ended" in html and "By status" not in html
+    ended = client.get(CALLS + "?state=ended").context["cl"].result_list
+    live = client.get(CALLS + "?state=live").context["cl"].result_list
+    calls = ended_and_live
+    assert {c.pk for c in ended} == {calls["abandoned"].pk, calls["busy"].pk}
+    assert {c.pk for c in live} == {calls["live"].pk}
+
+
+def test_csv_status_says_live_or_ended_and_the_outcome_how(login, superuser, ended_and_live):
+    rows = _csv(login(superuser))
+    calls = ended_and_live
+    assert [rows[calls[n].pk]["Status"] for n in ("abandoned", "busy", "live")] == [
+        "Ended",
+        "Ended",
+        "Live",
+    ]
+    assert rows[calls["abandoned"].pk]["Outcome"] == "Abandoned"
+
+
+def test_a_caller_who_is_not_a_saved_customer_is_shown_by_number(login, superuser):
+    call = make_call(direction=Call.Direction.INBOUND, outcome=Call.Outcome.CUSTOMER_HUNG_UP)
+    add_member(call=call, role=Role.CUSTOMER, address=normalize_address("+1 415 555 0199"))
+    client = login(superuser)
+    assert _cell(client.get(CALLS).content.decode(), call, "customer_display") == "+14155550199"
+    row = _csv(client)[call.pk]
+    assert (row["Customer"], row["Customer phone"]) == ("+14155550199", "+14155550199")
+
+
+def test_csv_credits_no_agent_for_a_call_no_agent_took(login, superuser, alice):
+    """As the list ("— (rang Alice Archer)"): Alice did not take it, it only rang her."""
+    abandoned = make_call(
+        owner=alice,
+        status=Call.Status.FAILED,
+        direction=Call.Direction.INBOUND,
+        outcome=Call.Outcome.ABANDONED,
+    )
+    taken = make_call(owner=alice, outcome=Call.Outcome.CUSTOMER_HUNG_UP)
+    rows = _csv(login(superuser))
+    row = rows[abandoned.pk]
+    assert (row["Agent"], row["Agent username"], row["Rang"]) == ("", "", "Alice Archer")
+    row = rows[taken.pk]
+    assert (row["Agent"], row["Agent username"], row["Rang"]) == ("Alice Archer", "alice", "")
