@@ -79,7 +79,7 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         "duration",
         "legs",
         "transfers",
-        "disposition",
+        "own_disposition",
     ]
     list_display_links = ["call_label"]
     list_filter = [
@@ -266,6 +266,11 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     @admin.display(description="Transfers")
     def transfers(self, obj: Call) -> str:
         return transfers_text(obj, transfers=obj.transfers.all())
+
+    # An agent's own disposition for their part is on the call's page and in the filter.
+    @admin.display(description="Call's disposition", ordering="disposition")
+    def own_disposition(self, obj: Call) -> str:
+        return obj.disposition or "—"
 
     @admin.display(description="Transfer to")
     def transfer_to_display(self, obj: Call) -> str:

@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from agents.models import Agent
 from agents.services.wrap_up import dispositions
 from calls.admin.queries import completed_transfers, transfer_attempts
-from calls.models import Call, Customer
+from calls.models import Call, Customer, WrapUp
 from contactcenter.admin import NONE_VALUE, DistinctValuesFilter
 
 
@@ -62,13 +62,26 @@ class TransferFilter(admin.SimpleListFilter):
 
 
 class DispositionFilter(DistinctValuesFilter):
+    """The call's disposition or any agent's own for their part (a WrapUp's): a call handed
+    over is found by the disposition of either agent."""
+
     title = "disposition"
     parameter_name = "disposition"
     field_name = "disposition"
     none_label = "No disposition"
 
     def extra_values(self) -> list[str]:
-        return dispositions()
+        recorded = WrapUp.objects.exclude(disposition="").order_by().values_list("disposition")
+        return [*dispositions(), *(value for (value,) in recorded.distinct())]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        parts = WrapUp.objects.filter(call=OuterRef("pk")).exclude(disposition="")
+        if value == NONE_VALUE:
+            return queryset.filter(Q(disposition="") & ~Exists(parts))
+        return queryset.filter(Q(disposition=value) | Exists(parts.filter(disposition=value)))
 
 
 class _CallPartyFilter(admin.SimpleListFilter):

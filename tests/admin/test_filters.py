@@ -311,3 +311,22 @@ def test_a_call_no_agent_took_is_not_shown_as_the_agents(login, superuser):
     assert "— (rang Alice Archer)" in listing
     page = client.get(reverse("admin:calls_call_change", args=[call.pk])).content.decode()
     assert "— (rang <a href=" in page
+
+
+def test_disposition_filter_finds_an_agents_own_disposition_for_their_part(login, superuser, shown):
+    """Alice handed the call to Bob and wrapped up her part as Escalated; Bob's disposition
+    is the call's. Either finds the call; the list shows the call's own, and says so."""
+    from calls.models import WrapUp
+
+    alice, bob = make_agent(username="alice"), make_agent(username="bob")
+    handed = make_call(owner=bob, disposition="Resolved")
+    WrapUp.objects.create(call=handed, agent=alice, disposition="Escalated", done_at=_at(1))
+    WrapUp.objects.create(call=handed, agent=bob, disposition="Resolved", done_at=_at(1))
+    theirs = make_call(owner=alice)
+    WrapUp.objects.create(call=theirs, agent=alice, disposition="Escalated", done_at=_at(1))
+    plain = make_call(owner=bob)
+    assert shown(CALLS, "?disposition=Escalated") == {handed.pk, theirs.pk}
+    assert shown(CALLS, "?disposition=Resolved") == {handed.pk}
+    assert shown(CALLS, "?disposition=__none__") == {plain.pk}
+    html = login(superuser).get(CALLS).content.decode()
+    assert "Call&#x27;s disposition" in html or "Call's disposition" in html
