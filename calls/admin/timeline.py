@@ -99,7 +99,8 @@ def _action_row(
 def _callback_row(event: CallbackEvent, *, origin: datetime, secrets: list[str]) -> TimelineRow:
     params = redact(event.params or {}, secrets=secrets)
     if event.member_id:
-        who = str(event.member)
+        # Not str(member): its state is the leg's now, not at this event.
+        who = f"{event.member.get_role_display()} {display_address(event.member.address)}"
     else:
         ends = [display_address(str(params[k])) for k in ("from", "to") if params.get(k)]
         who = " → ".join(ends)

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from calls.addresses import display_address
 from calls.models import Action, Call, CallbackEvent, Member, WrapUp
 from tests.admin.builders import add_action, add_callback, add_member
 from tests.factories import make_agent, make_call, make_customer
@@ -293,3 +295,14 @@ def test_members_who_left_have_no_time_in_state(login, superuser, call_with_hist
     cells = re.findall(r'class="field-in_state_for">\s*<p>(.*?)</p>', html, re.S)
     assert cells[-1] == "—"
     assert all(cell != "—" for cell in cells[:-1])
+
+
+def test_a_callback_row_names_the_leg_without_its_state_now(login, superuser, call_with_history):
+    """A row read "ConferenceEnter · Customer +1… (On hold)": the leg's state now, not at
+    that event. It names who the event was about."""
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    rows = _timeline_rows(login(superuser).get(url).content.decode())
+    entered = next(row for row in rows if "ConferenceEnter" in row)
+    leg = call_with_history.members.get(role=Member.Role.CUSTOMER)
+    assert f"Customer {display_address(leg.address)}" in unescape(entered)
+    assert "(On hold)" not in unescape(entered)
