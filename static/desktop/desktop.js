@@ -90,6 +90,19 @@
   }
   document.body.addEventListener("htmx:afterSettle", sweepTransients);
 
+  // Logging out does not end a call: the customer stays on the line (or on hold) with
+  // nobody at the desk. Say so before the agent leaves one.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.matches || !form.matches("form.logout")) return;
+    if (!$("#calls > article.call.call--live")) return;
+    var ok = window.confirm(
+      "You are on a call. Logging out does not end it: the customer stays on the line, " +
+      "and you go Offline when it ends. Log out anyway?"
+    );
+    if (!ok) evt.preventDefault();
+  });
+
   // The agent's live calls first, oldest first, then the calls to wrap up, newest first, as
   // the server lists them (agents.selectors.desktop_calls): a call that arrives or ends by a
   // push takes its place, and the keyboard shortcuts, which act on the first card, act on

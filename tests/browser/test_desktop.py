@@ -453,6 +453,33 @@ def test_logging_out_closes_the_sessions_other_tabs(desktop, sim, stack):
         expect()(button).to_be_disabled()
 
 
+def test_logging_out_during_a_call_asks_first(desktop, sim, stack):
+    """Logging out does not end the call: Dana would stay on the line with nobody there.
+    The page asks; cancelling keeps the agent on the desktop."""
+    alice = desktop("alice")
+    go_available(alice)
+    call_dana(alice)
+    asked: list[str] = []
+
+    def answer(accept: bool):
+        def handle(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return handle
+
+    alice.once("dialog", answer(False))
+    alice.get_by_role("button", name="Log out").click()
+    wait_until(lambda: len(asked) == 1)
+    assert "customer stays on the line" in asked[0]
+    expect()(alice.locator("#connection")).to_have_text("Live")
+    stack.sessions.pop("alice", None)  # this session ends here
+    alice.once("dialog", answer(True))
+    alice.get_by_role("button", name="Log out").click()
+    alice.wait_for_url(f"{stack.ui_url}/login/")
+    assert len(asked) == 2
+
+
 def test_the_page_comes_back_by_itself_after_a_server_restart(desktop, sim, stack):
     alice = desktop("alice")
     go_available(alice)
