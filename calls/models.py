@@ -522,7 +522,9 @@ class CallTransfer(models.Model):
 class WrapUp(models.Model):
     """What an agent owes after their part of a call: a disposition, when they handled the
     customer conversation (`disposition_required`), else only the call's outcome to see and
-    dismiss. Created by the call's rules when the agent's part ends (`calls.state`)."""
+    dismiss. Created by the call's rules when the agent's part ends (`calls.state`): one
+    per part, so a call that came back to an agent keeps the disposition of their earlier
+    part; at most one pending per agent and call."""
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="wrap_ups")
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="wrap_ups")
@@ -534,7 +536,11 @@ class WrapUp(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["call", "agent"], name="wrap_up_one_per_agent_call")
+            models.UniqueConstraint(
+                fields=["call", "agent"],
+                condition=Q(done_at__isnull=True),
+                name="wrap_up_one_pending_per_agent_call",
+            )
         ]
         indexes = [models.Index(fields=["agent", "done_at"], name="wrap_up_agent_pending_idx")]
 

@@ -301,7 +301,7 @@ def _owner_owes_again(*, call: Call, members: Sequence[Member], at: datetime) ->
     """What the owner owes, now that the call's story changed: a wrap-up if none is recorded,
     a disposition if only the outcome was asked for and they turn out to have reached the
     customer. One already done stays done."""
-    owed = WrapUp.objects.filter(call=call, agent_id=call.owner_id).first()
+    owed = WrapUp.objects.filter(call=call, agent_id=call.owner_id).order_by("-created_at").first()
     if owed is None:
         _owner_part_ends(call=call, members=members, at=at)
     elif owed.done_at is None and not owed.disposition_required:
@@ -610,16 +610,12 @@ def _owner_part_ends(*, call: Call, members: Sequence[Member], at: datetime) -> 
 
 
 def _owe(*, call: Call, agent_id: int, at: datetime, required: bool = True) -> None:
-    """Record what an agent owes for their part of the call, once. One row per agent and
-    call: an agent who wrapped up an earlier part (or let its wrap-up time run out without
-    one) and then came back on the call (it was transferred back to them) owes again, for
-    the part that has just ended."""
-    owed, created = WrapUp.objects.get_or_create(
-        call=call, agent_id=agent_id, defaults={"created_at": at, "disposition_required": required}
-    )
-    if created:
-        return
-    if owed.done_at is None:
+    """Record what an agent owes for their part of the call, once per part: an agent who
+    wrapped up an earlier part and then came back on the call (it was transferred back to
+    them) owes again, in a row of its own, so the earlier disposition is kept."""
+    theirs = WrapUp.objects.filter(call=call, agent_id=agent_id)
+    owed = theirs.filter(done_at__isnull=True).first()
+    if owed is not None:
         # Still owed for an earlier part (its wrap-up time ended without a disposition) and
         # the agent has talked on the call again since: this part is owed now, so presence
         # puts them in wrap-up for it as for any other.
@@ -629,9 +625,12 @@ def _owe(*, call: Call, agent_id: int, at: datetime, required: bool = True) -> N
             owed.disposition_required = owed.disposition_required or required
             owed.save(update_fields=["created_at", "disposition_required"])
         return
-    if call.members.filter(agent_id=agent_id, answered_at__gt=owed.done_at).exists():
-        owed.disposition_required = required
-        owed.disposition = ""
-        owed.created_at = at
-        owed.done_at = None
-        owed.save(update_fields=["disposition_required", "disposition", "created_at", "done_at"])
+    done = theirs.order_by("-done_at", "-pk").first()
+    talked_again = (
+        done is not None
+        and call.members.filter(agent_id=agent_id, answered_at__gt=done.done_at).exists()
+    )
+    if done is None or talked_again:
+        WrapUp.objects.create(
+            call=call, agent_id=agent_id, created_at=at, disposition_required=required
+        )

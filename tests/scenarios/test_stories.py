@@ -716,6 +716,17 @@ def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(
     sim.advance(SETTLE)
     assert Card.of(agent=alice, call=call).placement == LIVE
     sim.phones.hangup(DANA)
+    # The first part's disposition is kept beside the one now owed (it was wiped); one left
+    # without a disposition is simply still owed, now for the call's end.
+    parts = call.wrap_ups.filter(agent=alice).order_by("created_at", "pk")
+    if first_part == "saved":
+        until(sim, lambda: parts.count() == 2, what="her second part owed")
+        assert [(w.disposition, w.done_at is None) for w in parts] == [
+            ("Escalated", False),
+            ("", True),
+        ]
+    else:
+        assert [(w.disposition, w.done_at is None) for w in parts] == [("", True)]
     story_end(
         sim=sim,
         call=ended(sim, call),
