@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from calls.events import AgentChanged, CallChanged, CallEndRetold, announce
-from calls.models import Call, Member, WrapUp
+from calls.models import Action, Call, Member, WrapUp
 from calls.phlo_client import PhloError
 from calls.services.errors import ServiceError
 from calls.services.members import member_decline
@@ -310,17 +310,22 @@ def _after_call_status(*, agent: Agent) -> tuple[str, str]:
         return Status.AWAY, MISSED_CALL_REASON
     if last.state == Member.State.BUSY or last.end_cause == Member.EndCause.DECLINED:
         return Status.AWAY, DECLINED_REASON
-    if (
-        last.end_cause == Member.EndCause.HUNG_UP
-        and last.role == Member.Role.AGENT
-        and last.call.direction == Call.Direction.INBOUND
-    ):
-        # A supervisor stopped the caller ringing on their phone (the agent may only
-        # Reject): likely not at the desk, so not offered the caller again at once.
+    if last.end_cause == Member.EndCause.HUNG_UP and _ring_hung_up(last):
+        # Someone else stopped the call ringing on their phone (the agent may only Reject;
+        # an aborted transfer is no press on their ring): likely not at the desk, so not
+        # offered the caller again at once.
         return Status.AWAY, OFFER_WITHDRAWN_REASON
     if last.state == Member.State.FAILED:
         return Status.AWAY, UNREACHABLE_REASON
     return "", ""
+
+
+def _ring_hung_up(leg: Member) -> bool:
+    """A Hang up was pressed on this agent's ringing leg (a queue offer or a transfer's)."""
+    return (
+        leg.role == Member.Role.AGENT
+        and Action.objects.filter(member=leg, kind=Action.Kind.HANGUP).exists()
+    )
 
 
 def agents_follow_calls(*, agent_ids: Iterable[int], at: datetime | None = None) -> None:

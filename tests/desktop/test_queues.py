@@ -649,3 +649,30 @@ def test_a_late_word_on_a_declined_ring_does_not_end_the_next_ring_of_the_same_p
     call.refresh_from_db()
     assert call.answered_at is not None and call.owner == alice
     assert call.members.get(role="customer").state == Member.State.TALKING
+
+
+@pytest.mark.parametrize("stopped_by", ["supervisor", "abort"])
+def test_a_transfer_ring_withdrawn_by_a_supervisor_or_aborted(app_sim, sales, stopped_by):
+    """Alice, talking with Dana, warm-transfers to Bob, whose phone rings. Sam stopping
+    that ring puts Bob Away as for a queue offer (he was left Available); Alice aborting her
+    own transfer is nothing Bob did, and leaves him Available."""
+    from calls.services import buttons
+
+    _, alice, bob, _ = sales
+    app_sim.phones.set_mode(alice.endpoint, "auto")
+    call = buttons.call_start(actor=alice.user, to=DANA)
+    app_sim.advance(3)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    app_sim.advance(0.2)
+    ring = call.members.get(agent=bob)
+    assert ring.state == Member.State.DIALLING
+    if stopped_by == "supervisor":
+        member_hangup(actor=make_supervisor(username="sam"), member_id=ring.pk)
+    else:
+        buttons.transfer_abort(actor=alice.user, call_id=call.pk)
+    app_sim.advance(0.5)
+    bob.refresh_from_db()
+    expected = (
+        (S.AWAY, "Offered call withdrawn") if stopped_by == "supervisor" else (S.AVAILABLE, "")
+    )
+    assert (bob.status, bob.status_reason) == expected
