@@ -127,6 +127,19 @@ def describe_transfer(call: Call, *, viewer_id: int | None = None) -> str:
     return f"{owner} {kind} transfer to {to}"
 
 
+def _customer_not_in_conversation(live: Sequence[Member]) -> str:
+    """Why the call's customers (if it has any) are not in a conversation yet, or "": the
+    agent's phone answered and the customer's has not, or a voicemail machine did."""
+    customers = [m for m in live if m.role == Role.CUSTOMER]
+    if not customers or any(
+        m.state in (State.TALKING, State.ON_HOLD) and not m.is_machine for m in customers
+    ):
+        return ""
+    if any(m.is_machine or m.state == State.VOICEMAIL for m in customers):
+        return "A voicemail machine answered"
+    return "The customer has not answered yet"
+
+
 def call_action_refusal(
     *,
     kind: str,
@@ -149,6 +162,8 @@ def call_action_refusal(
             return "No agent is talking on this call, so there is nobody to transfer from."
         if not any(m.role == Member.Role.CUSTOMER for m in live):
             return "There is no customer on this call to transfer."
+        if waiting := _customer_not_in_conversation(live):
+            return f"{waiting}: there is nobody to transfer yet."
         if len(live) >= MAX_PARTICIPANTS:
             return f"A call can have at most {MAX_PARTICIPANTS} participants."
         return None
@@ -175,12 +190,8 @@ def call_action_refusal(
             return "You need an agent profile with a phone endpoint to join a call."
         if call.status != Call.Status.ACTIVE:
             return "The call has not been answered yet."
-        customers = [m for m in live if m.role == Role.CUSTOMER]
-        if customers and not any(
-            m.state in (State.TALKING, State.ON_HOLD) and not m.is_machine for m in customers
-        ):
-            # The agent's phone answered, the customer's has not (or a machine did).
-            return "The customer has not answered yet."
+        if waiting := _customer_not_in_conversation(live):
+            return f"{waiting}: there is no conversation to join yet."
         if is_on_call(members=members, agent=actor_agent):
             return "You are already on this call."
         if trigger_leg(call=call, members=members, actor_agent=actor_agent) is None:

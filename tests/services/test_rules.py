@@ -229,6 +229,23 @@ def test_join_waits_for_the_customer_to_answer_and_not_a_machine():
     assert rules.JOIN in call_acts(c, held, actor=SAM, supervisor=True)
 
 
+def test_no_transfer_before_the_customer_answers_nor_of_a_voicemail_machine():
+    """The buttons were offered on a call a machine answered, and PHLO refused the press:
+    "There is no connected customer on this call to transfer"."""
+    c = call()
+    machine = leg(2, DANA, S.VOICEMAIL)
+    machine.is_machine = True
+    for members, why in (
+        ([leg(1, ALICE), machine], "A voicemail machine answered"),
+        ([leg(1, ALICE), leg(2, DANA, S.DIALLING)], "The customer has not answered yet"),
+    ):
+        assert call_acts(c, members) & {K.WARM_TRANSFER, K.COLD_TRANSFER} == set()
+        reason = rules.call_action_refusal(
+            kind=K.COLD_TRANSFER, call=c, members=members, actor_agent=ALICE, supervisor=False
+        )
+        assert reason == f"{why}: there is nobody to transfer yet."
+
+
 def test_available_actions_covers_every_member():
     c = call()
     members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD)]
