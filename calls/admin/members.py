@@ -7,6 +7,7 @@ from agents.permissions import is_supervisor
 from calls.addresses import display_address
 from calls.admin.display import change_link
 from calls.models import Member
+from calls.outcomes import member_state_label
 from contactcenter.admin import format_duration
 
 
@@ -20,7 +21,7 @@ class MemberInline(admin.TabularInline):
         "role",
         "address_display",
         "who",
-        "state",
+        "state_display",
         "in_state_for",
         "is_machine",
         "answered_at",
@@ -57,6 +58,11 @@ class MemberInline(admin.TabularInline):
         if obj.customer_id:
             return change_link(view="calls_customer", pk=obj.customer_id, label=obj.customer.name)
         return "—"
+
+    @admin.display(description="State")
+    def state_display(self, obj: Member) -> str:
+        # As the desktop and wallboard say it: Never dialled, Declined, Cancelled, not "Left".
+        return member_state_label(obj)
 
     @admin.display(description="In state for")
     def in_state_for(self, obj: Member) -> str:

@@ -306,3 +306,23 @@ def test_a_callback_row_names_the_leg_without_its_state_now(login, superuser, ca
     leg = call_with_history.members.get(role=Member.Role.CUSTOMER)
     assert f"Customer {display_address(leg.address)}" in unescape(entered)
     assert "(On hold)" not in unescape(entered)
+
+
+def test_members_nobody_answered_say_how_their_ring_ended(login, superuser, call_with_history):
+    """The admin said "Left" where the desktop and the wallboard said Declined or Cancelled."""
+    add_member(
+        call=call_with_history,
+        role=Member.Role.AGENT,
+        address="sip:carol@phones.test",
+        end_cause=Member.EndCause.DECLINED,
+    )
+    add_member(
+        call=call_with_history,
+        role=Member.Role.AGENT,
+        address="sip:dave@phones.test",
+        end_cause=Member.EndCause.TAKEN_OUT,
+    )
+    url = reverse("admin:calls_call_change", args=[call_with_history.pk])
+    html = login(superuser).get(url).content.decode()
+    inline = html.split('id="members-group"', 1)[1].split('id="call-timeline"', 1)[0]
+    assert "Declined" in inline and "Cancelled" in inline
