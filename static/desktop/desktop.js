@@ -90,6 +90,17 @@
   }
   document.body.addEventListener("htmx:afterSettle", sweepTransients);
 
+  // Signed out (here or in another tab): the status shown is no longer the agent's (they
+  // went Offline, or will after the call), and its timer would tick on as if it were.
+  document.body.addEventListener("live:signed-out", function () {
+    var status = $("#agent-status");
+    if (!status) return;
+    var label = status.querySelector(".status-label");
+    if (label) label.textContent = "Signed out";
+    $all("#agent-status .status-reason, #agent-status .status-owed, #agent-status .status-time, #agent-status .status-next")
+      .forEach(function (el) { el.remove(); });
+  });
+
   // Logging out does not end a call: the customer stays on the line (or on hold) with
   // nobody at the desk. Say so before the agent leaves one.
   document.addEventListener("submit", function (evt) {

@@ -181,6 +181,7 @@
         function (el) { if (!el.closest("#toast")) el.disabled = true; }
       );
       toast(escapeHtml(text) + ' <a href="' + body.dataset.loginUrl + '">Log in again</a>.', true);
+      body.dispatchEvent(new CustomEvent("live:signed-out"));
     }
 
     // Heartbeat: a socket whose ping went unanswered (laptop sleep, a dead NAT) is replaced.

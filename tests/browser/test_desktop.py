@@ -451,6 +451,9 @@ def test_logging_out_closes_the_sessions_other_tabs(desktop, sim, stack):
     assert status_buttons.count() > 0
     for button in status_buttons.all():
         expect()(button).to_be_disabled()
+    # Nor does it claim she is still Available, with a timer ticking.
+    expect()(status_of(other_tab)).to_have_text("Signed out")
+    expect()(other_tab.locator("#agent-status .timer")).to_have_count(0)
 
 
 def test_logging_out_during_a_call_asks_first(desktop, sim, stack):
