@@ -13,7 +13,7 @@ agent in wrap-up ends it; an older call whose wrap-up ran out keeps its card, no
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -206,9 +206,19 @@ def _owed(*, agent: Agent, since: datetime | None = None) -> QuerySet[WrapUp]:
     return owed.filter(created_at__gte=since) if since else owed
 
 
+# A part handed over with a cold transfer is owed when the target answers; the agent's own
+# leg ends a moment later, as the provider takes them out, and wrap-up begins then.
+_HANDED_OVER_JUST_BEFORE = timedelta(seconds=2)
+
+
 def dispositions_owed(*, agent: Agent) -> int:
     """How many calls of the agent's current wrap-up still ask for a disposition: what
     keeps them in wrap-up after they saved one."""
     if agent.status != Agent.Status.WRAP_UP:
         return 0
-    return _owed(agent=agent, since=agent.status_changed_at).count()
+    owed = _owed(agent=agent, since=agent.status_changed_at).count()
+    if owed:
+        return owed
+    # Only a part handed over just before wrap-up began put them in it.
+    since = agent.status_changed_at - _HANDED_OVER_JUST_BEFORE
+    return _owed(agent=agent, since=since).count()

@@ -70,6 +70,12 @@ class CallRow:
     agent_ids: tuple[int, ...]
 
     @property
+    def owner_left(self) -> bool:
+        """The call's agent has no leg on it any more (a supervisor and the customer go on,
+        or a cold transfer's target still rings)."""
+        return bool(self.call.owner_id) and self.call.owner_id not in self.agent_ids
+
+    @property
     def agent_ids_text(self) -> str:
         return " ".join(str(pk) for pk in self.agent_ids)
 

@@ -31,13 +31,14 @@ from agents.presence import (
     agent_choose_status,
     agent_end_wrap_up,
 )
-from agents.rendering import render_full_state
+from agents.rendering import render_full_state, render_status
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_wrap_up_save
 from calls.models import Call, Member
 from calls.services import buttons
 from calls.services.errors import NotAllowed
 from calls.wallboard.figures import wallboard_figures
+from calls.wallboard.rendering import render_live_call
 from calls.wallboard.selectors import wallboard_agents
 from tests.scenarios.pages import (
     ENDED,
@@ -613,6 +614,9 @@ def test_cold_transfer_first_agent_sees_her_disposition_card_at_once(sim, alice,
     call = cold_transfer_answered(sim, alice, bob)
     card = Card.of(agent=alice, call=call)
     assert (card.placement, card.asks_disposition) == (WRAP_UP, True)
+    # Her part was owed as Bob answered, a moment before the provider took her out and
+    # her wrap-up began: the bar counts it all the same.
+    assert "1 call to wrap up" in render_status(agent=Agent.objects.get(pk=alice.pk))
 
 
 HANDED_OVER = {
@@ -852,6 +856,8 @@ def test_supervisor_barges_in_then_the_agent_leaves(sim, alice, sam):
     sim.advance(SETTLE)
     assert Call.objects.get(pk=call.pk).is_live
     assert status_of(alice) == (Status.WRAP_UP, "")
+    # The wallboard's card no longer says she is on it.
+    assert "Agent Alice (left the call)" in html.unescape(render_live_call(call_id=call.pk))
     buttons.member_hangup(actor=sam, member_id=leg(call, DANA).pk)
     story_end(
         sim=sim,
