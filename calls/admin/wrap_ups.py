@@ -22,6 +22,8 @@ def agents_wrap_ups_table(*, call: Call) -> SafeString | str:
     wrap_ups = list(WrapUp.objects.filter(call=call).select_related("agent__user"))
     now = timezone.now()
     if not wrap_ups:
+        if not call.is_live:
+            return "Nobody owed a wrap-up for this call."
         return "Nobody owes a wrap-up for this call yet."
     rows = format_html_join(
         "",

@@ -326,3 +326,21 @@ def test_members_nobody_answered_say_how_their_ring_ended(login, superuser, call
     html = login(superuser).get(url).content.decode()
     inline = html.split('id="members-group"', 1)[1].split('id="call-timeline"', 1)[0]
     assert "Declined" in inline and "Cancelled" in inline
+
+
+def test_a_caller_sent_to_voicemail_reads_so_once_ended(login, superuser, settings):
+    """The live row said "Voicemail"; once ended it said only "No agent". It now says where
+    the caller was sent, and an ended call nobody owed a wrap-up for says so in the past."""
+    from tests.scenarios.pages import admin_row
+
+    call = make_call(direction=Call.Direction.INBOUND, outcome=Call.Outcome.NO_AGENT)
+    add_member(call=call, role=Member.Role.CUSTOMER, address="14155550101")
+    add_member(
+        call=call,
+        role=Member.Role.NO_AGENT,
+        address=settings.INBOUND_VOICEMAIL_ENDPOINT,
+        answered_at=timezone.now(),
+    )
+    assert "No agent: voicemail" in unescape(admin_row(call))
+    url = reverse("admin:calls_call_change", args=[call.pk])
+    assert "Nobody owed a wrap-up for this call." in login(superuser).get(url).content.decode()
