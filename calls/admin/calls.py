@@ -46,8 +46,9 @@ from contactcenter.admin import (
 
 # A call's page, section by section; all read-only but the wrap-up.
 SUMMARY_FIELDS = [
-    "status",
-    "outcome",
+    # As the list says it: its phase while live, how it ended after (not the stored status,
+    # which puts an abandoned caller under Failed and a busy number under Completed).
+    "state_display",
     "direction",
     "owner_link",
     "customer_link",

@@ -344,3 +344,14 @@ def test_a_caller_sent_to_voicemail_reads_so_once_ended(login, superuser, settin
     assert "No agent: voicemail" in unescape(admin_row(call))
     url = reverse("admin:calls_call_change", args=[call.pk])
     assert "Nobody owed a wrap-up for this call." in login(superuser).get(url).content.decode()
+
+
+def test_the_call_page_says_how_the_call_stands_as_the_list_does(login, superuser):
+    """It showed the stored status: "Failed" for a caller who hung up while waiting."""
+    call = make_call(
+        direction=Call.Direction.INBOUND, status=Call.Status.FAILED, outcome=Call.Outcome.ABANDONED
+    )
+    url = reverse("admin:calls_call_change", args=[call.pk])
+    html = login(superuser).get(url).content.decode()
+    field = html.split("field-state_display", 1)[1].split("field-direction", 1)[0]
+    assert "Abandoned" in field and "Failed" not in field, field
