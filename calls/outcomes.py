@@ -66,14 +66,23 @@ def transfer_fell_through(
 _FELL_THROUGH = (State.BUSY, State.NO_ANSWER, State.FAILED)
 
 
-def stand_in_label(member: Member) -> str:
-    """What a no-agent leg plays to the caller, by the address it rang: the voicemail box
-    or the no-agent message (both configured in settings; the queue's exit uses them too)."""
+def stand_in_kind(member: Member) -> str:
+    """What a no-agent leg plays to the caller, by the address it rang: "voicemail" (the
+    box) or "message" (the no-agent message), both configured in settings (the queue's exit
+    uses them too); "" for another address."""
     if member.address and member.address == settings.INBOUND_VOICEMAIL_ENDPOINT:
-        return "Voicemail"
+        return "voicemail"
     if member.address and member.address == settings.INBOUND_MESSAGE_ENDPOINT:
-        return "No-agent message"
-    return Role.NO_AGENT.label
+        return "message"
+    return ""
+
+
+_STAND_IN_LABELS = {"voicemail": "Voicemail", "message": "No-agent message"}
+
+
+def stand_in_label(member: Member) -> str:
+    """`stand_in_kind` as the pages name it."""
+    return _STAND_IN_LABELS.get(stand_in_kind(member), Role.NO_AGENT.label)
 
 
 def member_role_label(member: Member) -> str:

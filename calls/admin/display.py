@@ -11,7 +11,7 @@ from django.utils.text import Truncator
 from calls.addresses import display_address
 from calls.admin.redaction import redact
 from calls.models import Call, CallTransfer, Member
-from calls.outcomes import UNREACHED, call_phase, stand_in_label
+from calls.outcomes import UNREACHED, call_phase, stand_in_kind
 
 
 def link(*, url: str, label) -> str:
@@ -60,9 +60,6 @@ def call_duration_seconds(call: Call) -> int | None:
 _NOT_TALKING_YET = ("Ringing", "Waiting for an agent")
 
 
-_SENT_TO = {"Voicemail": "voicemail", "No-agent message": "message"}
-
-
 def call_state_text(call: Call, *, members: Sequence[Member]) -> str:
     """A call as supervisors read it: its phase while live (ringing until the customer
     answers, waiting, connected, on hold...), then how it ended."""
@@ -71,7 +68,7 @@ def call_state_text(call: Call, *, members: Sequence[Member]) -> str:
     if call.outcome == Call.Outcome.NO_AGENT:
         # Where the caller was sent, as the live row said it: voicemail or the message.
         sent = next((m for m in members if m.role == Member.Role.NO_AGENT and m.answered_at), None)
-        where = _SENT_TO.get(stand_in_label(sent)) if sent is not None else None
+        where = stand_in_kind(sent) if sent is not None else ""
         if where:
             return f"{call.get_outcome_display()}: {where}"
     if call.outcome:

@@ -175,7 +175,6 @@
       setConnection("down", "Signed out");
       // What the page shows is no longer kept up to date, and every press would be refused:
       // no control works until the agent logs in again (the toast's link).
-      body.classList.add("is-signed-out");
       Array.prototype.forEach.call(
         body.querySelectorAll("button, input, select, textarea"),
         function (el) { if (!el.closest("#toast")) el.disabled = true; }
