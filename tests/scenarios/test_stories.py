@@ -28,6 +28,7 @@ from agents.models import Agent
 from agents.presence import (
     DECLINED_REASON,
     MISSED_CALL_REASON,
+    OFFER_WITHDRAWN_REASON,
     agent_choose_status,
     agent_end_wrap_up,
 )
@@ -926,6 +927,36 @@ def test_inbound_declined_goes_to_the_next_agent(sim, floor):
         outcome=Outcome.CUSTOMER_HUNG_UP,
         who="Dana Diaz",
         desks={alice: Desk(Status.AWAY, DECLINED_REASON), bob: Desk(Status.WRAP_UP, card=WRAP_UP)},
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1),
+    )
+
+
+def test_inbound_offer_a_supervisor_hangs_up_goes_to_the_next_agent(sim, floor, sam):
+    """Dana's call rings Alice, who is not at her desk; Sam stops it ringing from the
+    wallboard. Alice may only have rejected it herself (no Hang up on her ringing card); she
+    is Away saying why, so Dana goes to Bob, who takes her and wraps up when she hangs up."""
+    alice, bob = floor
+    board = Board()
+    call = incoming(sim)
+    ringing_for(sim, call, alice)
+    with pytest.raises(NotAllowed, match="you can only reject it"):
+        buttons.member_hangup(actor=alice.user, member_id=leg(call, alice.endpoint).pk)
+    buttons.member_hangup(actor=sam, member_id=leg(call, alice.endpoint).pk)
+    answers(sim, call, bob)
+    assert status_of(alice) == (Status.AWAY, OFFER_WITHDRAWN_REASON)
+    assert Card.of(agent=alice, call=call).placement == NONE
+    sim.phones.hangup(DANA)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.CUSTOMER_HUNG_UP,
+        who="Dana Diaz",
+        desks={
+            alice: Desk(Status.AWAY, OFFER_WITHDRAWN_REASON),
+            bob: Desk(Status.WRAP_UP, card=WRAP_UP),
+            sam.agent: Desk(Status.AVAILABLE),
+        },
         board=board,
         figures=Figures(calls_today=1, calls_handled=1),
     )
