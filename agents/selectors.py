@@ -23,6 +23,7 @@ from calls.outcomes import (
     member_state_label,
     outcome_message,
     still_shown,
+    talk_started_at,
     transfer_fell_through,
 )
 from calls.selectors import calls_awaiting_wrap_up, pending_wrap_ups, wrap_up_window
@@ -461,6 +462,13 @@ class CallView:
         if not self.is_live:
             return "Ended"
         return call_phase(call=self.call, members=self.call.members.in_arrival_order())
+
+    @property
+    def talk_since(self) -> datetime | None:
+        """When the customer was connected, for the live call's duration (none before)."""
+        if not self.is_live:
+            return None
+        return talk_started_at(call=self.call, members=self.call.members.in_arrival_order())
 
     @property
     def transfer_failed_text(self) -> str:

@@ -141,6 +141,20 @@ def call_phase(*, call: Call, members: Sequence[Member]) -> str:
     return "Ringing"
 
 
+def talk_started_at(*, call: Call, members: Sequence[Member]) -> datetime | None:
+    """When the call's other party was first on the line with us: the later of the call's
+    answer (our side picking up, or the caller taken from the queue) and the other party's
+    own answer. So neither an outbound customer's ringing nor a caller's wait counts as
+    talk. None until then, and for a call that reached nobody."""
+    if call.answered_at is None or call.reached_nobody:
+        return None
+    far = _far_party(call, members)
+    answers = [m.answered_at for m in far if m.answered_at]
+    if not answers:
+        return None if far else call.answered_at
+    return max(call.answered_at, min(answers))
+
+
 def call_outcome(*, call: Call, members: Sequence[Member]) -> str:
     """The outcome of an ended call (see `Call.Outcome`)."""
     if call.direction == Call.Direction.INBOUND:

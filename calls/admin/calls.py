@@ -249,12 +249,12 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
 
     @admin.display(description="Answered at")
     def answered_display(self, obj: Call) -> str:
-        answered = call_answered_at(obj)
+        answered = call_answered_at(obj, members=obj.members.all())
         return formats.localize(timezone.template_localtime(answered)) if answered else "—"
 
     @admin.display(description="Duration")
     def duration(self, obj: Call) -> str:
-        seconds = call_duration_seconds(obj)
+        seconds = call_duration_seconds(obj, members=obj.members.all())
         if seconds is not None:
             return format_duration(seconds)
         live = live_talk_seconds(obj, members=obj.members.all(), at=timezone.now())

@@ -11,7 +11,7 @@ from django.utils.text import Truncator
 from calls.addresses import display_address
 from calls.admin.redaction import redact
 from calls.models import Call, CallTransfer, Member
-from calls.outcomes import UNREACHED, call_phase, stand_in_kind
+from calls.outcomes import call_phase, stand_in_kind, talk_started_at
 
 
 def link(*, url: str, label) -> str:
@@ -46,18 +46,14 @@ def excerpt(text: str, words: int = 12) -> str:
     return Truncator(text).words(words) if text else ""
 
 
-def call_duration_seconds(call: Call) -> int | None:
-    """Talk time: from answer to end. None while live, and for a call that reached nobody
-    (busy, no answer, abandoned...: an agent alone on the line is not a conversation)."""
-    if call.outcome in UNREACHED:
-        return None
-    if call.answered_at and call.ended_at:
-        return int((call.ended_at - call.answered_at).total_seconds())
+def call_duration_seconds(call: Call, *, members: Sequence[Member]) -> int | None:
+    """Talk time: from the customer's connection to the end (`talk_started_at`). None
+    while live, and for a call that reached nobody (busy, no answer, abandoned...: an
+    agent alone on the line is not a conversation)."""
+    started = talk_started_at(call=call, members=members)
+    if started and call.ended_at:
+        return max(0, int((call.ended_at - started).total_seconds()))
     return None
-
-
-# A live call's phases in which the customer is not talking yet: no talk time to show.
-_NOT_TALKING_YET = ("Ringing", "Waiting for an agent")
 
 
 def call_state_text(call: Call, *, members: Sequence[Member]) -> str:
@@ -77,19 +73,15 @@ def call_state_text(call: Call, *, members: Sequence[Member]) -> str:
 
 
 def live_talk_seconds(call: Call, *, members: Sequence[Member], at: datetime) -> int | None:
-    """How long a live call's customer has been talking; None until they answer (the
-    call's own answered_at is the agent's answer on an outbound call)."""
-    if not call.is_live or call_phase(call=call, members=members) in _NOT_TALKING_YET:
-        return None
-    customers = [m.answered_at for m in members if m.role == Member.Role.CUSTOMER]
-    started = min((a for a in customers if a), default=None) if customers else call.answered_at
-    return int((at - started).total_seconds()) if started else None
+    """How long a live call's customer has been talking; None until they are connected."""
+    started = talk_started_at(call=call, members=members) if call.is_live else None
+    return max(0, int((at - started).total_seconds())) if started else None
 
 
-def call_answered_at(call: Call) -> datetime | None:
-    """When the customer was connected; None for a call that reached nobody, whose
-    answered_at is only an agent (or the no-agent message) picking up."""
-    return None if call.reached_nobody else call.answered_at
+def call_answered_at(call: Call, *, members: Sequence[Member]) -> datetime | None:
+    """When the customer was connected (`talk_started_at`): not an agent picking up their
+    own phone before an outbound customer rang, nor a caller reaching the queue."""
+    return talk_started_at(call=call, members=members)
 
 
 def caller_address(call: Call, *, members: Sequence[Member]) -> str:

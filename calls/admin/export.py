@@ -61,13 +61,14 @@ def call_csv_row(call: Call) -> list[str]:
     # A call no agent took only rang its owner: no agent, as in the list.
     owner = None if call.taken_by_no_agent else call.owner
     rang = call.owner if call.taken_by_no_agent else None
-    duration = call_duration_seconds(call)
-    phone = caller_address(call, members=call.members.all())
+    members = call.members.all()
+    duration = call_duration_seconds(call, members=members)
+    phone = caller_address(call, members=members)
     transfers = completed_transfers(call.transfers.all())
     values = [
         call.pk,
         _csv_time(call.created_at),
-        _csv_time(call_answered_at(call)),
+        _csv_time(call_answered_at(call, members=members)),
         _csv_time(call.ended_at),
         "" if duration is None else duration,
         call.get_direction_display(),

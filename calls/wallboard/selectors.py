@@ -25,7 +25,13 @@ from django.utils import timezone
 from agents.models import Agent
 from calls import selectors as call_selectors
 from calls.models import Action, Call, Member
-from calls.outcomes import call_phase, member_role_label, member_state_label, still_shown
+from calls.outcomes import (
+    call_phase,
+    member_role_label,
+    member_state_label,
+    still_shown,
+    talk_started_at,
+)
 from calls.services import rules
 from calls.wallboard.agent_status import settable_statuses
 from calls.wallboard.figures import Figures, wallboard_figures
@@ -83,6 +89,11 @@ class CallRow:
     def phase(self) -> str:
         """Ringing, Waiting for an agent, Connected, On hold... (`call_phase`)."""
         return call_phase(call=self.call, members=[m.member for m in self.members])
+
+    @property
+    def talk_since(self) -> datetime | None:
+        """When the customer was connected, for the call's duration (none before)."""
+        return talk_started_at(call=self.call, members=[m.member for m in self.members])
 
     @property
     def rows(self) -> tuple[MemberRow, ...]:

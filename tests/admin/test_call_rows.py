@@ -80,6 +80,61 @@ def test_talk_time_runs_from_the_customers_answer(login, superuser, alice):
     assert re.fullmatch(r"3\d s \(live\)", _cell(html, call, "duration"))
 
 
+def test_an_ended_outbound_calls_talk_time_leaves_out_the_customers_ringing(
+    login, superuser, alice
+):
+    """Alice picked up her own phone first; the customer rang 20 s before answering. The
+    call's answered_at is Alice's: the row's "Answered" and duration are the customer's."""
+    start = timezone.now() - timedelta(hours=1)
+    call = make_call(
+        owner=alice,
+        outcome=Call.Outcome.CUSTOMER_HUNG_UP,
+        created_at=start,
+        answered_at=start + timedelta(seconds=5),
+        ended_at=start + timedelta(seconds=85),
+    )
+    add_member(call=call, role=Role.AGENT, address=alice.endpoint, agent=alice)
+    customer = add_member(call=call, role=Role.CUSTOMER, address="14155550188")
+    customer.answered_at = start + timedelta(seconds=25)
+    customer.save()
+    client = login(superuser)
+    row = _csv(client)[call.pk]
+    assert row["Duration (s)"] == "60"
+    assert row["Answered"] == timezone.localtime(customer.answered_at).isoformat("T", "seconds")
+    assert _cell(client.get(CALLS).content.decode(), call, "duration") == "1 min 00 s"
+
+
+def test_a_queued_callers_live_talk_time_leaves_out_the_wait(login, superuser, alice):
+    """The caller reached the queue a minute ago and Alice took them 20 s ago."""
+    now = timezone.now()
+    call = make_call(
+        owner=alice,
+        status=Call.Status.ACTIVE,
+        direction=Call.Direction.INBOUND,
+        created_at=now - timedelta(seconds=60),
+        answered_at=now - timedelta(seconds=20),
+        ended_at=None,
+    )
+    add_member(
+        call=call,
+        role=Role.CUSTOMER,
+        address="14155550188",
+        state=State.TALKING,
+        answered_at=now - timedelta(seconds=60),
+    )
+    add_member(
+        call=call,
+        role=Role.AGENT,
+        address=alice.endpoint,
+        agent=alice,
+        state=State.TALKING,
+        answered_at=now - timedelta(seconds=20),
+    )
+    html = login(superuser).get(CALLS).content.decode()
+    assert _cell(html, call, "state_display") == "Connected"
+    assert re.fullmatch(r"2\d s \(live\)", _cell(html, call, "duration"))
+
+
 @pytest.fixture
 def ended_and_live(alice):
     abandoned = make_call(
