@@ -481,6 +481,9 @@ class CallView:
         if leg is None:
             return ""
         who = next((m.label for m in self.members if m.member.pk == leg.pk), "The number")
+        if leg.end_cause == Member.EndCause.HUNG_UP:
+            # An Abort, or a Hang up on the ringing leg (perhaps a supervisor's).
+            return f"The ring to {who} was stopped: the transfer did not go through."
         how = {
             Member.State.BUSY: "was busy",
             Member.State.NO_ANSWER: "did not answer",

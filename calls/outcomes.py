@@ -49,14 +49,15 @@ def transfer_fell_through(
     *, members: Sequence[Member], since: datetime, at: datetime
 ) -> Member | None:
     """The leg a transfer rang, started after `since` (the viewer's answer), that ended
-    unanswered a moment ago (busy, no answer, unreachable, declined): the customer is back
-    with the viewer, and the page says why for as long as it shows who left."""
+    unanswered a moment ago (busy, no answer, unreachable, declined, or its ring stopped
+    from a desktop or the wallboard): the customer is back with the viewer, and the page
+    says why for as long as it shows who left."""
     for member in reversed(members):
         if (
             member.role == Role.AGENT
             and member.created_at > since
             and member.answered_at is None
-            and (member.state in _FELL_THROUGH or member.end_cause == Cause.DECLINED)
+            and (member.state in _FELL_THROUGH or member.end_cause in _STOPPED)
             and still_shown(member, at=at)
         ):
             return member
@@ -64,6 +65,7 @@ def transfer_fell_through(
 
 
 _FELL_THROUGH = (State.BUSY, State.NO_ANSWER, State.FAILED)
+_STOPPED = (Cause.DECLINED, Cause.HUNG_UP)
 
 
 def stand_in_kind(member: Member) -> str:

@@ -442,6 +442,27 @@ class TestCallButtons:
             call=call_for_desktop(call_id=call.pk), agent=alice, at=later
         ).transfer_failed_text
 
+    def test_a_transfer_ring_a_supervisor_stops_says_so_on_the_agents_card(
+        self, app_sim, alice, bob, dana, sam, htmx
+    ):
+        """Bob's phone rings for Alice's warm transfer; Sam hangs it up from the wallboard.
+        Dana is back with Alice, whose card says why instead of only a "Cancelled" row."""
+        call = answered_call(app_sim, alice, dana)
+        app_sim.phones.set_mode(bob.endpoint, "manual")
+        client = login(alice)
+        response = client.post(
+            f"/desktop/calls/{call.pk}/actions/warm_transfer/", {"to": "bob"}, **htmx
+        )
+        assert response.status_code == 200, response.content
+        app_sim.advance(1.0)
+        ringing = call.members.get(agent=bob, state=S.DIALLING)
+        response = login(sam).post(f"/wallboard/members/{ringing.pk}/actions/hangup/", **htmx)
+        assert response.status_code == 200, response.content
+        app_sim.advance(1.0)
+        page = text(client.get("/"))
+        assert "The ring to bob was stopped: the transfer did not go through." in page
+        assert "transfer in progress" not in page
+
     def test_a_bad_transfer_target_is_a_clear_400(self, app_sim, alice, dana, htmx):
         call = answered_call(app_sim, alice, dana)
         client = login(alice)
