@@ -544,6 +544,36 @@ def test_warm_transfer_target_busy(sim, alice, bob):
     )
 
 
+def test_warm_transfer_ring_a_supervisor_stops(sim, alice, bob, sam):
+    """Bob's phone rings for Alice's consult but Bob is not at his desk; Sam stops it ringing
+    from the wallboard. Dana is back with Alice, whose card says why for a moment; Bob is
+    Away saying why (not offered the next caller), and nothing was transferred."""
+    sim.phones.set_mode(bob.endpoint, "manual")
+    board = Board()
+    call = connected(sim, alice)
+    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    until(sim, in_state(call, bob.endpoint, S.DIALLING), what="Bob ringing")
+    buttons.member_hangup(actor=sam, member_id=leg(call, bob.endpoint).pk)
+    until(sim, in_state(call, DANA, S.TALKING), what="Dana back with Alice")
+    card = render_full_state(agent=Agent.objects.get(pk=alice.pk))
+    assert "The ring to Bob was stopped: the transfer did not go through." in html.unescape(card)
+    assert status_of(bob) == (Status.AWAY, OFFER_WITHDRAWN_REASON)
+    sim.phones.hangup(DANA)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.CUSTOMER_HUNG_UP,
+        who="Dana Diaz",
+        desks={
+            alice: Desk(Status.WRAP_UP, card=WRAP_UP),
+            bob: Desk(Status.AWAY, OFFER_WITHDRAWN_REASON),
+            sam.agent: Desk(Status.AVAILABLE),
+        },
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1),
+    )
+
+
 # --- cold transfers ----------------------------------------------------------------------------
 
 
