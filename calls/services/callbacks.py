@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.models import Call, CallbackEvent, Customer, Member
+from calls.models import Action, Call, CallbackEvent, Customer, Member
 from calls.outcomes import call_outcome
 from calls.selectors import members_in_arrival_order
 from calls.services.errors import (
@@ -494,6 +494,36 @@ def _outcome_changes(call: Call) -> bool:
 _EXIT_CAUSES = {"completed": Member.EndCause.FAR_END}
 
 
+def _cause_we_asked_for(*, call: Call, member: Member) -> str:
+    """Why a leg left when a request of ours to end it is still in flight: the provider may
+    send the exit before it answers the request, and the exit is then applied first. A
+    Reject of one's own ringing call declined it (so the caller is not offered straight
+    back); any other Hang up ended it on our side; a drop left the voicemail. "" when no
+    such request is pending: one query, only for an exit while the call is claimed."""
+    if not call.pending_action_id or not member.is_live:
+        return ""
+    action = (
+        Action.objects.filter(
+            pk=call.pending_action_id, member_id=member.pk, outcome=Action.Outcome.PENDING
+        )
+        .only("kind", "actor_id")
+        .first()
+    )
+    if action is None:
+        return ""
+    if action.kind == Action.Kind.VOICEMAIL_DROP:
+        return Member.EndCause.VOICEMAIL_DROPPED
+    if action.kind != Action.Kind.HANGUP:
+        return ""
+    # Their own ringing leg is one a person may only Reject (`rules.member_permission_refusal`).
+    own_ring = (
+        member.answered_at is None
+        and member.agent_id is not None
+        and Agent.objects.filter(pk=member.agent_id, user_id=action.actor_id).exists()
+    )
+    return Member.EndCause.DECLINED if own_ring else Member.EndCause.HUNG_UP
+
+
 def _requested_state(*, call: Call, member: Member, notice: CallbackNotice) -> str:
     if notice.is_entering and notice.member_state in (State.TALKING, State.VOICEMAIL):
         return entering_state(call=call, member=member, machine=notice.is_machine)
@@ -507,14 +537,20 @@ def _move_member(
     previous = member.state
     unchanged_note = _why_unchanged(member=member, notice=notice)
     answered_before = member.answered_at
-    cause = _EXIT_CAUSES.get(notice.exit_cause, Member.EndCause.TAKEN_OUT)
+    cause = ""
+    if notice.member_state == State.LEFT:
+        cause = (
+            _EXIT_CAUSES.get(notice.exit_cause)
+            or _cause_we_asked_for(call=call, member=member)
+            or Member.EndCause.TAKEN_OUT
+        )
     moved = member_set_state(
         member=member,
         state=_requested_state(call=call, member=member, notice=notice),
         at=at,
         event_at=notice.event_at,
         sequence=notice.sequence,
-        cause=cause if notice.member_state == State.LEFT else "",
+        cause=cause,
     )
     exit_ordered = _record_exit_order(member=member, notice=notice)
     if notice.is_machine and not member.is_machine:

@@ -84,6 +84,34 @@ def test_a_declined_call_goes_to_the_next_agent_and_leaves_nothing_behind(app_si
     assert call.members.get(role="customer").state == Member.State.TALKING
 
 
+def test_a_reject_whose_exit_callback_beats_phlos_answer_is_still_declined(
+    app_sim, floor, monkeypatch
+):
+    """The provider may send the leg's exit before it answers our hang-up request: the
+    callback is applied first, while the Reject is still in flight. It is still a decline:
+    Alice is Away saying why, and the caller is never offered straight back to her."""
+    from calls.services import execution
+
+    alice, bob = floor
+    agent_choose_status(agent=bob, status=S.AWAY, reason="Lunch")
+    call = ring(app_sim)
+    assert call.owner == alice
+    send = execution.send
+
+    def exit_first(**kwargs):
+        result = send(**kwargs)
+        app_sim.advance(0.01)  # the exit callback arrives and is applied before the answer
+        return result
+
+    monkeypatch.setattr(execution, "send", exit_first)
+    ringing_leg_reject(actor=alice.user, member_id=call.members.get(agent=alice).pk)
+    app_sim.advance(0.1)
+    [leg] = call.members.filter(agent=alice)
+    assert (leg.state, leg.end_cause) == (Member.State.LEFT, Member.EndCause.DECLINED)
+    alice, _ = refreshed(alice, bob)
+    assert (alice.status, alice.status_reason) == (S.AWAY, DECLINED_REASON)
+
+
 def test_a_call_that_rings_out_goes_to_the_next_agent(app_sim, floor):
     alice, bob = floor
     call = ring(app_sim)
