@@ -57,8 +57,10 @@ def _pending_wrap_up(*, call: Call, agent: Agent | None) -> WrapUp | None:
 
 
 def _on_it(*, call: Call, agent: Agent) -> bool:
-    live_leg = call.members.filter(agent=agent, state__in=Member.LIVE_STATES).exists()
-    return call.is_live and (call.owner_id == agent.pk or live_leg)
+    """In the live conversation: a live leg of theirs. Owning the call is not enough: one
+    handed to an outside number stays its agent's, whose part is over (and an offer they
+    declined with nobody else free stays theirs as its last offer)."""
+    return call.is_live and call.members.filter(agent=agent, state__in=Member.LIVE_STATES).exists()
 
 
 def may_write_on_call(*, call: Call, agent: Agent | None) -> bool:

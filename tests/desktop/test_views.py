@@ -206,6 +206,9 @@ class TestUnstorableInput:
         )
         address = "sip:" + "c" * 80 + "@phones.test"
         Member.objects.create(call=call, address=address, role=Member.Role.CUSTOMER)
+        Member.objects.create(
+            call=call, address=alice.endpoint, role=Member.Role.AGENT, agent=alice, state=S.TALKING
+        )
         response = alice_client.post(
             f"/desktop/calls/{call.pk}/customer/", {"name": "Ivy Ito"}, **htmx
         )

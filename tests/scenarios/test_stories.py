@@ -849,6 +849,39 @@ def test_cold_transfer_to_an_outside_number_that_hangs_up(sim, alice):
     )
 
 
+def test_cold_transfer_to_an_outside_number_agent_wraps_up_while_it_goes_on(sim, alice):
+    """Alice hands Dana to an outside number. No agent takes the call over, so it stays
+    hers, but her part is over: her card asks for its disposition at once, saving it is
+    accepted while Dana still talks with the outside party, and she is Available. The
+    call's end later asks her for nothing more."""
+    board = Board()
+    call = connected(sim, alice)
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=OUTSIDE)
+    until(sim, in_state(call, OUTSIDE, S.TALKING), what="the outside number answering")
+    until(sim, in_state(call, alice.endpoint, S.LEFT), what="Alice handed over")
+    assert Card.of(agent=alice, call=call).asks_disposition
+    client = Client()
+    client.force_login(alice.user)
+    saved = client.post(
+        f"/desktop/calls/{call.pk}/wrap-up/", {"disposition": "Escalated"}, HTTP_HX_REQUEST="true"
+    )
+    assert saved.status_code == 200, saved.text
+    assert status_of(alice) == (Status.AVAILABLE, "")
+    assert Card.of(agent=alice, call=call).placement == NONE
+    call.refresh_from_db()
+    assert call.is_live and call.disposition == "Escalated"
+    sim.phones.hangup(OUTSIDE)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.OUTSIDE_HUNG_UP,
+        who="Dana Diaz",
+        desks={alice: Desk(Status.AVAILABLE)},
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1, transfers_cold=1),
+    )
+
+
 # --- supervisors -------------------------------------------------------------------------------
 
 
