@@ -539,9 +539,10 @@ def _move_member(
     answered_before = member.answered_at
     cause = ""
     if notice.member_state == State.LEFT:
+        # Our own request first: "completed" is also what a leg we hung up says.
         cause = (
-            _EXIT_CAUSES.get(notice.exit_cause)
-            or _cause_we_asked_for(call=call, member=member)
+            _cause_we_asked_for(call=call, member=member)
+            or _EXIT_CAUSES.get(notice.exit_cause)
             or Member.EndCause.TAKEN_OUT
         )
     moved = member_set_state(

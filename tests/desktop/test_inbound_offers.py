@@ -112,6 +112,35 @@ def test_a_reject_whose_exit_callback_beats_phlos_answer_is_still_declined(
     assert (alice.status, alice.status_reason) == (S.AWAY, DECLINED_REASON)
 
 
+def test_a_hang_up_whose_exit_callback_beats_phlos_answer_is_still_ours(
+    app_sim, floor, monkeypatch
+):
+    """The same race on an answered caller: the exit says "completed", as any answered leg
+    that leaves does. The call still ended on our side, not by the customer hanging up."""
+    from calls.services import buttons, execution
+
+    alice, bob = floor
+    call = ring(app_sim)
+    app_sim.phones.answer(alice.endpoint)
+    app_sim.advance(0.1)
+    caller = call.members.get(role="customer")
+    assert caller.state == Member.State.TALKING
+    send = execution.send
+
+    def exit_first(**kwargs):
+        result = send(**kwargs)
+        app_sim.advance(0.01)
+        return result
+
+    monkeypatch.setattr(execution, "send", exit_first)
+    buttons.member_hangup(actor=alice.user, member_id=caller.pk)
+    app_sim.advance(0.5)
+    caller.refresh_from_db()
+    call.refresh_from_db()
+    assert caller.end_cause == Member.EndCause.HUNG_UP
+    assert (call.is_live, call.outcome) == (False, Call.Outcome.AGENT_HUNG_UP)
+
+
 def test_a_call_that_rings_out_goes_to_the_next_agent(app_sim, floor):
     alice, bob = floor
     call = ring(app_sim)
