@@ -26,7 +26,7 @@ from calls.services.execution import (
     perform,
     refuse_if,
 )
-from calls.state import member_set_state, on_member_gone
+from calls.state import STARTS_CALL, member_set_state, on_member_gone
 
 Kind = Action.Kind
 State = Member.State
@@ -101,11 +101,12 @@ def _member_action(
         if refused:
             raise NotAllowed(refused)
         refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member, members=members))
+        ended = _leg_to_end(member=member, members=members) if kind == Kind.HANGUP else member
         return Plan(
-            request=client.prepare_member_action(member_address=member.address, action=kind),
+            request=client.prepare_member_action(member_address=ended.address, action=kind),
             failed_to=_worded(failed_to, member=member),
-            target=member.address,
-            member=member,
+            target=ended.address,
+            member=ended,
         )
 
     def reload() -> tuple[Call, list[Member]]:
@@ -114,7 +115,7 @@ def _member_action(
 
     def apply(*, call: Call, plan: Plan, action: Action, at: datetime) -> Member:
         # Read again under the lock: a callback may have moved it since it was decided on.
-        fresh = Member.objects.get(pk=member_id)
+        fresh = Member.objects.get(pk=plan.member.pk)
         change(call=call, member=fresh, at=at)
         return fresh
 
@@ -129,6 +130,17 @@ def _member_action(
         client=client,
         trust_version=True,  # the rule reads only the call and the member
     )
+
+
+def _leg_to_end(*, member: Member, members: list[Member]) -> Member:
+    """The leg a Hang up ends. A number not dialled yet waits behind our side's ringing
+    phone, and the provider dials it only once that phone answers: ending the ring cancels
+    the call, and the number is never dialled. Ending only the number would leave that
+    phone ringing for a call that is over, where routing could ring it again."""
+    if member.state != State.PENDING:
+        return member
+    ringing = [m for m in members if m.role in STARTS_CALL and m.state == State.DIALLING]
+    return ringing[0] if len(ringing) == 1 else member
 
 
 def _worded(failed_to: str, *, member: Member) -> str:

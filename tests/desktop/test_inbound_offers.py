@@ -119,7 +119,7 @@ def test_a_hang_up_whose_exit_callback_beats_phlos_answer_is_still_ours(
     that leaves does. The call still ended on our side, not by the customer hanging up."""
     from calls.services import buttons, execution
 
-    alice, bob = floor
+    alice, _ = floor
     call = ring(app_sim)
     app_sim.phones.answer(alice.endpoint)
     app_sim.advance(0.1)

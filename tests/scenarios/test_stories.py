@@ -338,6 +338,22 @@ def test_outbound_cancelled_while_the_agent_phone_rings(sim, alice):
     unreached(sim, alice, call, board=board, outcome=Outcome.CANCELLED, who="Dana Diaz")
 
 
+def test_outbound_cancelled_from_the_customers_row_while_the_agent_phone_rings(sim, alice):
+    """The same, pressed where an agent looks (Hang up on Dana's row, the `x` key): her own
+    phone stops ringing too, so no later call can find it ringing for this one, and Dana
+    is never dialled."""
+    sim.phones.set_mode(alice.endpoint, "manual")
+    board = Board()
+    call = place(alice, DANA)
+    sim.advance(2 * ANSWER_DELAY)
+    assert leg(call, DANA).state == S.PENDING
+    buttons.member_hangup(actor=alice.user, member_id=leg(call, DANA).pk)
+    until(sim, lambda: sim_leg(sim, alice.endpoint)["state"] == "gone", what="her ring ending")
+    assert leg(call, DANA).end_cause == Member.EndCause.NOT_DIALLED
+    assert sim_leg(sim, DANA) is None
+    unreached(sim, alice, call, board=board, outcome=Outcome.CANCELLED, who="Dana Diaz")
+
+
 def test_outbound_agent_phone_never_answers(sim, alice):
     """Alice's phone rings out: the attempt ends without Dana ever being called."""
     sim.phones.set_mode(alice.endpoint, "no_answer")
