@@ -276,7 +276,12 @@ class Call(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Call #{self.pk} ({self.get_status_display()})"
+        # As the admin's list reads it: "live" (its phase needs the members), else how it
+        # ended; the stored status alone contradicts that ("Failed" for an abandoned call).
+        if self.is_live:
+            return f"Call #{self.pk} (live)"
+        how = self.get_outcome_display() if self.outcome else self.get_status_display()
+        return f"Call #{self.pk} ({how})"
 
     @property
     def is_live(self) -> bool:

@@ -52,7 +52,9 @@ def call_duration_seconds(call: Call, *, members: Sequence[Member]) -> int | Non
     agent alone on the line is not a conversation)."""
     started = talk_started_at(call=call, members=members)
     if started and call.ended_at:
-        return max(0, int((call.ended_at - started).total_seconds()))
+        # Whole seconds between the times as written (to the second, as the CSV writes
+        # them), so that Answered + Duration = Ended on every row.
+        return max(0, int(call.ended_at.timestamp()) - int(started.timestamp()))
     return None
 
 

@@ -4,7 +4,7 @@ live call's phase and talk time, live or ended, the caller's number, and who too
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -194,3 +194,45 @@ def test_csv_credits_no_agent_for_a_call_no_agent_took(login, superuser, alice):
     assert (row["Agent"], row["Agent username"], row["Rang"]) == ("", "", "Alice Archer")
     row = rows[taken.pk]
     assert (row["Agent"], row["Agent username"], row["Rang"]) == ("Alice Archer", "alice", "")
+
+
+def test_a_call_pages_heading_says_how_it_ended_as_its_status_does(login, superuser, alice):
+    """The stored status is "failed" for an abandoned call: the heading must not say so."""
+    abandoned = make_call(
+        owner=alice,
+        status=Call.Status.FAILED,
+        direction=Call.Direction.INBOUND,
+        outcome=Call.Outcome.ABANDONED,
+    )
+    live, _customer = _ringing_outbound(alice)
+    client = login(superuser)
+    page = client.get(reverse("admin:calls_call_change", args=[abandoned.pk])).content.decode()
+    assert f"Call #{abandoned.pk} (Abandoned)" in page and "(Failed)" not in page
+    page = client.get(reverse("admin:calls_call_change", args=[live.pk])).content.decode()
+    assert f"Call #{live.pk} (live)" in page and "(Active)" not in page
+
+
+def test_talk_time_adds_up_with_the_times_as_written(login, superuser, alice):
+    """Times are written to the second: Answered + Duration = Ended, row by row, however
+    the fractions fall (10.9 s between x:00.9 and x:11.8 reads 11 s; 10.65 s between x:00.0
+    and x:10.65 reads 10 s)."""
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    calls = {}
+    for begin, talk, shown in ((0.9, 10.9, 11), (0.0, 10.65, 10)):
+        answered = start + timedelta(seconds=begin)
+        call = make_call(
+            owner=alice,
+            outcome=Call.Outcome.CUSTOMER_HUNG_UP,
+            created_at=start,
+            answered_at=answered,
+            ended_at=answered + timedelta(seconds=talk),
+        )
+        add_member(call=call, role=Role.CUSTOMER, address="14155550188", answered_at=answered)
+        calls[call.pk] = shown
+    rows = _csv(login(superuser))
+    for pk, shown in calls.items():
+        row = rows[pk]
+        assert row["Duration (s)"] == str(shown)
+        answered = datetime.fromisoformat(row["Answered"])
+        ended = datetime.fromisoformat(row["Ended"])
+        assert (ended - answered).total_seconds() == shown
