@@ -116,10 +116,12 @@ def transfer_target_leg(*, call: Call, members: Sequence[Member]) -> Member | No
 
 def describe_transfer(call: Call, *, viewer_id: int | None = None) -> str:
     """E.g. "Bob's warm transfer to +14155550100"; "Your ..." for the agent `viewer_id`
-    who started it."""
+    who started it, "... to you" for the one it is for."""
     kind = call.get_transfer_kind_display().lower()
     to = call.transfer_to_agent.display_name if call.transfer_to_agent_id else None
     to = to or display_address(call.transfer_to_address)
+    if viewer_id is not None and call.transfer_to_agent_id == viewer_id:
+        to = "you"
     if call.transfer_from_id and call.transfer_from_id == viewer_id:
         return f"Your {kind} transfer to {to}"
     who = call.transfer_from.display_name if call.transfer_from_id else "A"

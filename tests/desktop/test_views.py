@@ -418,7 +418,7 @@ class TestCallButtons:
         html = text(response)
         assert "Your warm transfer to bob in progress." in html  # on her own desktop
         assert "Abort transfer" in html
-        assert "alice's warm transfer to bob in progress." in text(login(bob).get("/"))
+        assert "alice's warm transfer to you in progress." in text(login(bob).get("/"))
         response = client.post(f"/desktop/calls/{call.pk}/actions/abort_transfer/", **htmx)
         assert response.status_code == 200
         call.refresh_from_db()
