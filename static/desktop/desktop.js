@@ -102,16 +102,20 @@
   });
 
   // Logging out does not end a call: the customer stays on the line (or on hold) with
-  // nobody at the desk. Say so before the agent leaves one.
+  // nobody at the desk. Say so before the agent leaves one. A call only ringing for them is
+  // declined instead (agents.presence), and goes to the next agent: say that.
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
     if (!form.matches || !form.matches("form.logout")) return;
-    if (!$("#calls > article.call.call--live")) return;
-    var ok = window.confirm(
-      "You are on a call. Logging out does not end it: the customer stays on the line, " +
-      "and you go Offline when it ends. Log out anyway?"
-    );
-    if (!ok) evt.preventDefault();
+    var question = null;
+    if ($("#calls > article.call.call--live:not([data-ringing])")) {
+      question = "You are on a call. Logging out does not end it: the customer stays on " +
+        "the line, and you go Offline when it ends. Log out anyway?";
+    } else if ($("#calls > article.call.call--live[data-ringing]")) {
+      question = "A call is ringing for you. Logging out declines it: the caller goes to " +
+        "the next agent. Log out anyway?";
+    }
+    if (question && !window.confirm(question)) evt.preventDefault();
   });
 
   // The agent's live calls first, oldest first, then the calls to wrap up, newest first, as

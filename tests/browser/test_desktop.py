@@ -483,6 +483,28 @@ def test_logging_out_during_a_call_asks_first(desktop, sim, stack):
     assert len(asked) == 2
 
 
+def test_logging_out_while_a_call_rings_says_it_declines_it(desktop, sim, stack):
+    """Only ringing: logging out declines it and the caller goes on; the question says that,
+    not that a customer stays on the line."""
+    alice = desktop("alice")
+    go_available(alice)
+    sim.phones.set_mode(ALICE, "manual")
+    sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
+    expect()(alice.locator("article.call .ringing-banner")).to_be_visible()
+    asked: list[str] = []
+
+    def handle(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    alice.once("dialog", handle)
+    alice.get_by_role("button", name="Log out").click()
+    wait_until(lambda: len(asked) == 1)
+    assert "ringing for you" in asked[0] and "declines it" in asked[0]
+    assert "stays on the line" not in asked[0]
+    expect()(alice.locator("#connection")).to_have_text("Live")
+
+
 def test_the_page_comes_back_by_itself_after_a_server_restart(desktop, sim, stack):
     alice = desktop("alice")
     go_available(alice)
