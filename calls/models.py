@@ -120,7 +120,12 @@ class Queue(models.Model):
         blank=True, help_text="What callers hear while they wait (blank: the flow's own)."
     )
     max_wait_seconds = models.PositiveIntegerField(
-        default=300, help_text="The longest a caller waits before the exit below."
+        default=300,
+        help_text=(
+            "The longest a caller waits before the exit below. A call ringing for an agent"
+            " at that moment rings on; if it is not answered, the caller goes to an agent free"
+            " then, else takes the exit."
+        ),
     )
     at_max_wait = models.CharField(
         max_length=16, choices=AtMaxWait.choices, default=AtMaxWait.VOICEMAIL
