@@ -118,6 +118,21 @@
     if (question && !window.confirm(question)) evt.preventDefault();
   });
 
+  // End wrap-up also saves what the agent picked and did not save yet: a disposition chosen
+  // on a card is what they meant, not something to lose. Each picked card's form is sent as
+  // its own Save wrap-up; in whichever order the server takes them, the agent ends
+  // Available with those calls wrapped up (agents.services.wrap_up).
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (!form.matches || !form.matches("#agent-status form.status-controls")) return;
+    var pressed = evt.submitter;
+    if (!pressed || pressed.value !== "end_wrap_up") return;
+    $all("#calls > article.call form.wrap-up").forEach(function (card) {
+      var picked = card.querySelector("select[name='disposition']");
+      if (picked && picked.value) card.requestSubmit();
+    });
+  }, true);
+
   // The agent's live calls first, oldest first, then the calls to wrap up, newest first, as
   // the server lists them (agents.selectors.desktop_calls): a call that arrives or ends by a
   // push takes its place, and the keyboard shortcuts, which act on the first card, act on

@@ -379,6 +379,24 @@ def test_an_inbound_call_is_routed_to_the_available_agent(desktop, sim):
     expect()(card.locator(".ringing-banner")).to_have_count(0)
 
 
+def test_end_wrap_up_saves_the_disposition_picked_on_the_card(desktop, sim):
+    """Alice picks Resolved on Dana's card, then presses `e` (End wrap-up) instead of Save
+    wrap-up: what she picked is saved, not dropped, and the card leaves as after a save."""
+    alice = desktop("alice")
+    go_available(alice)
+    dana = call_dana(alice)
+    sim.phones.hangup(DANA)
+    dana.get_by_label("Disposition").select_option("Resolved")
+    alice.locator("body").click()  # out of the select, so the key is a shortcut
+    alice.keyboard.press("e")
+    expect()(status_of(alice)).to_have_text("Available")
+    expect()(dana).to_have_count(0)
+    expect()(alice.locator("#toast")).to_contain_text("Wrap-up saved: Dana Diaz (Resolved)")
+    # Her next call with Dana shows it in the customer's last calls.
+    dana = call_dana(alice)
+    expect()(dana.locator(".customer-card .h-disp").first).to_have_text("Resolved")
+
+
 def test_a_call_that_comes_in_goes_above_a_wrap_up_left_open(desktop, sim):
     """The keyboard shortcuts act on the first card: a call pushed in while the last call's
     wrap-up is still open goes above it, where a reload would put it, so `h` holds the
