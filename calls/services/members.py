@@ -101,6 +101,9 @@ def _member_action(
         if refused:
             raise NotAllowed(refused)
         refuse_if(rules.member_action_refusal(kind=kind, call=call, member=member, members=members))
+        refused = rules.own_leg_refusal(kind=kind, member=member, actor_agent=who.agent)
+        if refused:
+            raise NotAllowed(refused)
         ended = _leg_to_end(member=member, members=members) if kind == Kind.HANGUP else member
         return Plan(
             request=client.prepare_member_action(member_address=ended.address, action=kind),

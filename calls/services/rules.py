@@ -340,7 +340,16 @@ def member_actions(
         kind
         for kind in MEMBER_LEVEL
         if member_action_refusal(kind=kind, call=call, member=member, members=members) is None
+        and own_leg_refusal(kind=kind, member=member, actor_agent=actor_agent) is None
     }
+
+
+def own_leg_refusal(*, kind: str, member: Member, actor_agent: Agent | None) -> str | None:
+    """Nobody puts their own leg on hold: they would hear music while nobody hears them. An
+    agent holds the customer (`h`). Taking oneself off hold (a supervisor's hold) stays."""
+    if kind == Kind.HOLD and actor_agent is not None and member.agent_id == actor_agent.pk:
+        return "Put the customer on hold, not yourself."
+    return None
 
 
 def available_actions(

@@ -48,11 +48,19 @@ def test_hold_then_unhold(phlo_sim, talking_call, alice):
     assert sim_states(phlo_sim, talking_call)[DANA] == "talking"
 
 
-def test_agent_can_hold_their_own_sip_leg(phlo_sim, talking_call, alice):
+def test_a_sip_leg_is_held_by_its_encoded_address(phlo_sim, talking_call, alice):
+    """A supervisor holds Alice's SIP leg: the member's address is a path segment. Alice
+    herself may not (on hold she would hear music and nobody would hear her)."""
     mine = leg(talking_call, alice.endpoint)
-    assert buttons.member_hold(actor=alice.user, member_id=mine.pk).state == S.ON_HOLD
+    with pytest.raises(NotAllowed, match="Put the customer on hold, not yourself"):
+        buttons.member_hold(actor=alice.user, member_id=mine.pk)
+    assert not Action.objects.filter(kind="hold").exists()
+    sue = make_supervisor(username="sue")
+    assert buttons.member_hold(actor=sue, member_id=mine.pk).state == S.ON_HOLD
     action = Action.objects.get(kind="hold")
     assert action.request["path"].endswith("/members/sip%3Aalice%40phones.test")
+    # Taking herself off a hold stays hers to do.
+    assert buttons.member_unhold(actor=alice.user, member_id=mine.pk).state == S.TALKING
 
 
 def test_hold_refused_unless_talking(phlo_sim, talking_call, alice):

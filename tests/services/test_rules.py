@@ -54,6 +54,17 @@ def test_talking_call_offers_transfers_and_member_controls():
     assert member_acts(c, members[1], members) == {K.HOLD, K.HANGUP}
 
 
+def test_nobody_is_offered_hold_on_their_own_leg_but_may_come_off_hold():
+    """On hold one hears music and nobody hears you: an agent holds the customer. A hold a
+    supervisor put on her can always be undone, by her too."""
+    c = call()
+    members = [leg(1, ALICE), leg(2, DANA)]
+    assert member_acts(c, members[0], members) == {K.HANGUP}
+    assert member_acts(c, members[0], members, actor=SAM, supervisor=True) == {K.HOLD, K.HANGUP}
+    held = [leg(1, ALICE, S.ON_HOLD), leg(2, DANA)]
+    assert member_acts(c, held[0], held) == {K.UNHOLD, K.HANGUP}
+
+
 def test_held_member_can_be_unheld_even_during_a_transfer():
     c = call(kind="warm", to=BOB)
     members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB, S.DIALLING)]
@@ -252,7 +263,7 @@ def test_available_actions_covers_every_member():
     result = rules.available_actions(call=c, members=members, actor_agent=ALICE, supervisor=False)
     assert result == {
         "call": {K.WARM_TRANSFER, K.COLD_TRANSFER},
-        "members": {1: {K.HOLD, K.HANGUP}, 2: {K.UNHOLD, K.HANGUP}},
+        "members": {1: {K.HANGUP}, 2: {K.UNHOLD, K.HANGUP}},
     }
 
 

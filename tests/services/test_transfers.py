@@ -220,8 +220,10 @@ def test_supervisor_transfers_from_the_owners_leg(phlo_sim, talking_call, alice,
 
 
 def test_transfer_needs_a_talking_agent(phlo_sim, talking_call, alice, bob):
+    # Nobody holds their own leg: a supervisor holds Alice's.
     buttons.member_hold(
-        actor=alice.user, member_id=talking_call.members.get(address=alice.endpoint).pk
+        actor=make_supervisor(username="sue"),
+        member_id=talking_call.members.get(address=alice.endpoint).pk,
     )
     with pytest.raises(InvalidState, match="No agent is talking"):
         buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
@@ -301,8 +303,10 @@ def test_an_agent_may_not_hold_or_hang_up_a_supervisor_who_joined(
             press(actor=alice.user, member_id=boss.pk)
     assert not Action.objects.filter(kind__in=("hold", "hangup")).exists()
     assert states(call)[sam.agent.endpoint] == S.TALKING
-    # A supervisor may; and the supervisor may leave on their own.
-    assert buttons.member_hold(actor=sam, member_id=boss.pk).state == S.ON_HOLD
+    # Another supervisor may (nobody holds their own leg); and the supervisor may come off
+    # hold and leave on their own.
+    sue = make_supervisor(username="sue")
+    assert buttons.member_hold(actor=sue, member_id=boss.pk).state == S.ON_HOLD
     buttons.member_unhold(actor=sam, member_id=boss.pk)
     buttons.member_hangup(actor=sam, member_id=boss.pk)
     assert states(settle(phlo_sim, call))[sam.agent.endpoint] == S.LEFT
