@@ -541,6 +541,15 @@ class CallView:
         return ", ".join(others) if others else "Call"
 
 
+def call_name(*, call: Call) -> str:
+    """Whom a call was with, as its card's title names them for one line of text: the
+    customer, else the number called or calling (one query then), never an internal id."""
+    if call.customer_id and call.customer is not None:
+        return call.customer.name
+    leg = call.members.filter(role=Member.Role.CUSTOMER).order_by("pk").first()
+    return display_address(leg.address) if leg else "the call"
+
+
 def _ordered(kinds: set[str], order: tuple[str, ...]) -> list[str]:
     return [k for k in order if k in kinds]
 

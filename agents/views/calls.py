@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from agents.profiles import acting_profile
 from agents.rendering import render_call
-from agents.selectors import call_for_desktop, call_view
+from agents.selectors import call_for_desktop, call_name, call_view
 from agents.services.customers import customer_create_for_call
 from agents.services.dialing import transfer_target_resolve
 from agents.services.ringing import ringing_leg_reject
@@ -169,7 +169,7 @@ def wrap_up(request: HttpRequest, call_id: int) -> HttpResponse:
         return back_to_page(request, page="desktop")
     toast = format_html(
         '<div id="toast" hx-swap-oob="innerHTML"><p>Wrap-up saved: {} ({}).</p></div>',
-        call.customer.name if call.customer else f"call {call.pk}",
+        call_name(call=call),
         # The agent's own: the call's is its owner's at the end.
         disposition.strip(),
     )

@@ -645,6 +645,16 @@ class TestWrapUp:
         assert f'id="call-{second.pk}"' in html
         assert "Resolved" in html and "Billing fixed" in html
 
+    def test_the_saved_toast_names_an_unknown_number_not_an_internal_id(self, app_sim, alice, htmx):
+        call = buttons.call_start(actor=alice.user, to="+1 650 555 0199")
+        app_sim.advance(ANSWER)
+        self.end(app_sim, call)
+        done = login(alice).post(
+            f"/desktop/calls/{call.pk}/wrap-up/", {"disposition": "Resolved"}, **htmx
+        )
+        assert done.status_code == 200
+        assert "Wrap-up saved: +16505550199 (Resolved)." in text(done)
+
     def test_the_history_says_how_a_call_no_agent_took_ended_and_credits_nobody(
         self, app_sim, alice, dana
     ):
