@@ -17,6 +17,7 @@ from calls.admin.display import (
     call_duration_seconds,
     call_state_text,
     caller_address,
+    caller_wait_seconds,
     change_link,
     live_talk_seconds,
     transfers_text,
@@ -53,6 +54,8 @@ SUMMARY_FIELDS = [
     "owner_link",
     "customer_link",
     "created_at",
+    "queue_display",
+    "waited_display",
     "answered_display",
     "ended_at",
     "duration",
@@ -77,6 +80,8 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         "state_display",
         "owner_display",
         "customer_display",
+        "queue_display",
+        "waited_display",
         "duration",
         "legs",
         "transfers",
@@ -87,13 +92,14 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         LiveFilter,
         "outcome",
         "direction",
+        "queue",
         date_range_filter("created_at", "date"),
         OwnerFilter,
         CustomerFilter,
         TransferFilter,
         DispositionFilter,
     ]
-    list_select_related = ["owner__user", "customer"]
+    list_select_related = ["owner__user", "customer", "queue"]
     date_hierarchy = "created_at"
     search_fields = [
         "customer__name",
@@ -128,7 +134,7 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("owner__user", "customer")
+            .select_related("owner__user", "customer", "queue")
             # Legs for each row's phase and caller, transfers for its counts: one query each.
             .prefetch_related("members", "transfers")
             .annotate(
@@ -259,6 +265,19 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
             return format_duration(seconds)
         live = live_talk_seconds(obj, members=obj.members.all(), at=timezone.now())
         return "—" if live is None else f"{format_duration(live)} (live)"
+
+    @admin.display(description="Queue", ordering="queue__name")
+    def queue_display(self, obj: Call) -> str:
+        return obj.queue.name if obj.queue_id and obj.queue else "—"
+
+    @admin.display(description="Waited", ordering="waited_seconds")
+    def waited_display(self, obj: Call) -> str:
+        """How long the caller waited for an agent (what the queue's figures count)."""
+        seconds = caller_wait_seconds(obj, at=timezone.now())
+        if seconds is None:
+            return "—"
+        waiting = obj.is_live and obj.waited_seconds is None
+        return f"{format_duration(seconds)} (waiting)" if waiting else format_duration(seconds)
 
     @admin.display(description="Legs", ordering="member_count")
     def legs(self, obj: Call) -> int:

@@ -134,3 +134,16 @@ def key_value_table(pairs: Iterable[tuple[str, str]]) -> str:
 def redacted_table(value: Mapping | None) -> str:
     """Stored JSON (a request, callback parameters) as a key/value table, secrets removed."""
     return key_value_table(flat_items(redact(value or {})))
+
+
+def caller_wait_seconds(call: Call, *, at: datetime) -> int | None:
+    """How long an inbound caller waited for an agent (as the queue's figures count it):
+    until an agent answered or the call ended; still counting while they wait. None for an
+    outbound call."""
+    if call.direction != Call.Direction.INBOUND:
+        return None
+    if call.waited_seconds is not None:
+        return call.waited_seconds
+    if call.is_live and call.answered_at is None:
+        return max(0, int((at - call.created_at).total_seconds()))
+    return None

@@ -13,6 +13,7 @@ from calls.admin.display import (
     call_answered_at,
     call_duration_seconds,
     caller_address,
+    caller_wait_seconds,
     completed_transfers,
 )
 from calls.models import Call
@@ -35,6 +36,8 @@ CSV_HEADER = [
     "Notes",
     "Warm transfers",
     "Cold transfers",
+    "Queue",
+    "Waited (s)",
 ]
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK_SIZE = 500
@@ -57,12 +60,13 @@ def _csv_time(value: datetime | None) -> str:
 
 def call_csv_row(call: Call) -> list[str]:
     """One export row, saying what the call list says. Needs the CallAdmin queryset:
-    owner__user and customer joined, members and transfers prefetched."""
+    owner__user, customer and queue joined, members and transfers prefetched."""
     # A call no agent took only rang its owner: no agent, as in the list.
     owner = None if call.taken_by_no_agent else call.owner
     rang = call.owner if call.taken_by_no_agent else None
     members = call.members.all()
     duration = call_duration_seconds(call, members=members)
+    waited = caller_wait_seconds(call, at=timezone.now())
     phone = caller_address(call, members=members)
     transfers = completed_transfers(call.transfers.all())
     values = [
@@ -83,6 +87,8 @@ def call_csv_row(call: Call) -> list[str]:
         call.wrap_up_notes,
         transfers[Call.TransferKind.WARM],
         transfers[Call.TransferKind.COLD],
+        call.queue.name if call.queue_id and call.queue else "",
+        "" if waited is None else waited,
     ]
     return [_csv_cell(v) for v in values]
 

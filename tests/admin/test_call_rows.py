@@ -236,3 +236,43 @@ def test_talk_time_adds_up_with_the_times_as_written(login, superuser, alice):
         answered = datetime.fromisoformat(row["Answered"])
         ended = datetime.fromisoformat(row["Ended"])
         assert (ended - answered).total_seconds() == shown
+
+
+def test_a_queued_calls_row_says_its_queue_and_how_long_the_caller_waited(login, superuser, alice):
+    """What the wallboard's queue figures are summed from, call by call: the queue and the
+    wait, in the list (with a queue filter), on the call's page and in the CSV; a caller
+    still waiting counts on."""
+    from calls.models import Queue
+
+    support = Queue.objects.create(name="Support", number="14155550001")
+    sales = Queue.objects.create(name="Sales", number="14155550002")
+    inbound = {"direction": Call.Direction.INBOUND, "owner": alice}
+    abandoned = make_call(
+        status=Call.Status.FAILED,
+        outcome=Call.Outcome.ABANDONED,
+        queue=support,
+        waited_seconds=48,
+        **inbound,
+    )
+    waiting = make_call(
+        status=Call.Status.ACTIVE,
+        queue=sales,
+        created_at=timezone.now() - timedelta(seconds=30),
+        answered_at=None,
+        ended_at=None,
+        **inbound,
+    )
+    client = login(superuser)
+    html = client.get(CALLS).content.decode()
+    assert (_cell(html, abandoned, "queue_display"), _cell(html, abandoned, "waited_display")) == (
+        "Support",
+        "48 s",
+    )
+    assert _cell(html, waiting, "queue_display") == "Sales"
+    assert re.fullmatch(r"3\d s \(waiting\)", _cell(html, waiting, "waited_display"))
+    listed = client.get(CALLS + f"?queue__id__exact={support.pk}").context["cl"].result_list
+    assert [c.pk for c in listed] == [abandoned.pk]
+    page = client.get(reverse("admin:calls_call_change", args=[abandoned.pk])).content.decode()
+    assert "Waited:" in page and "48 s" in page
+    row = _csv(client)[abandoned.pk]
+    assert (row["Queue"], row["Waited (s)"]) == ("Support", "48")
