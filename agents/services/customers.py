@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 
 from agents.permissions import is_supervisor
 from agents.profiles import agent_for_user
 from agents.services.wrap_up import may_write_on_call
-from calls.models import Call, Customer, Member
+from calls.models import Call, Customer, Member, WrapUp
 from calls.services.errors import InvalidInput, NotAllowed, NotFound
 from calls.state import call_changed, lock_call
 
@@ -61,3 +62,23 @@ def customer_create_for_call(
         )
         call_changed(call=call)
     return customer
+
+
+def customer_changed(*, customer_id: int) -> int:
+    """A customer's card was edited (their name, number or notes): redraw every call card
+    that shows it now, on every desktop and wallboard. The calls on a desktop: live ones,
+    and ended ones still waiting for a wrap-up. Returns how many calls were redrawn."""
+    owed = WrapUp.objects.filter(call=OuterRef("pk"), done_at__isnull=True)
+    shown = Call.objects.filter(customer_id=customer_id).filter(
+        Q(status__in=Call.LIVE_STATUSES) | Exists(owed)
+    )
+    redrawn = 0
+    for call_id in shown.values_list("pk", flat=True):
+        with transaction.atomic():
+            try:
+                call = lock_call(call_id=call_id)
+            except Call.DoesNotExist:
+                continue  # deleted meanwhile: nothing to redraw
+            call_changed(call=call)
+            redrawn += 1
+    return redrawn

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from agents.services.customers import customer_changed
 from calls.addresses import display_address
 from calls.admin.display import calls_list_link, excerpt
 from calls.admin.forms import CustomerForm
@@ -22,6 +23,12 @@ class CustomerAdmin(WidenedSearchMixin, SupervisorModelAdmin):
     list_filter = [date_range_filter("created_at", "date added")]
     fields = ["name", "phone", "notes", "calls_link", "last_call_at", "created_at"]
     readonly_fields = ["calls_link", "last_call_at", "created_at"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            # Open cards of this customer's calls show the new name, number or notes now.
+            customer_changed(customer_id=obj.pk)
 
     def get_queryset(self, request):
         calls = Call.objects.filter(customer=OuterRef("pk")).order_by()

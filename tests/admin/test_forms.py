@@ -67,3 +67,29 @@ def test_agent_bad_or_taken_endpoint_gets_the_reason(login, superuser):
     )
     assert "Agent with this Endpoint already exists." in taken.content.decode()
     assert not Agent.objects.filter(user=user).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the pushes leave after commit
+def test_a_customer_edit_redraws_the_open_cards_of_their_calls(login, superuser, monkeypatch):
+    """A supervisor adds to Dana's notes while Alice talks with her: Alice's card shows the
+    new notes at once (pushed), not at the call's end or her next reload."""
+    from calls.models import Call, Member
+
+    sent = []
+    monkeypatch.setattr("calls.publishing._send", lambda groups, message: sent.append(message))
+    alice = make_agent(username="alice", status="on_call")
+    dana = make_customer(name="Dana Diaz", phone="+1 415 555 0101")
+    call = Call.objects.create(status="active", owner=alice, customer=dana)
+    Member.objects.create(call=call, address=alice.endpoint, role="agent", agent=alice,
+                          state="talking")  # fmt: skip
+    Member.objects.create(call=call, address=dana.phone, role="customer", customer=dana,
+                          state="talking")  # fmt: skip
+    Call.objects.create(status="completed", outcome="busy", customer=dana)  # nothing to redraw
+    response = login(superuser).post(
+        reverse("admin:calls_customer_change", args=[dana.pk]),
+        {"name": "Dana Diaz", "phone": "+1 415 555 0101", "notes": "VIP since Dec 2026."},
+    )
+    assert response.status_code == 302
+    to_alice = [m for m in sent if m.get("call_id") == call.pk and "html" in m]
+    assert any("VIP since Dec 2026." in m["html"] for m in to_alice)
+    assert {m.get("call_id") for m in sent if m.get("type") == "call.changed"} == {call.pk}
