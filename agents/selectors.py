@@ -471,6 +471,15 @@ class CallView:
         return talk_started_at(call=self.call, members=self.call.members.in_arrival_order())
 
     @property
+    def talked_seconds(self) -> int | None:
+        """How long the customer talked with us, once the call has ended (for the agent's
+        wrap-up); None for a call that never connected them."""
+        if self.call.is_live or not self.call.ended_at:
+            return None
+        started = talk_started_at(call=self.call, members=self.call.members.in_arrival_order())
+        return max(0, int((self.call.ended_at - started).total_seconds())) if started else None
+
+    @property
     def transfer_failed_text(self) -> str:
         """Why a transfer this agent's call just made did not go through, for a moment."""
         if not (self.is_live and self.my_leg and self.my_leg.answered_at) or self.transfer_text:

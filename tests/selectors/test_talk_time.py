@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from agents.rendering import render_call_for_agents
 from agents.templatetags.desktop import iso
-from calls.models import Call, Member
+from calls.models import Call, Member, WrapUp
 from calls.wallboard.rendering import render_live_call
 from tests.factories import make_agent
 from tests.wallboard.builders import add_leg, scenario_call
@@ -79,3 +79,27 @@ def test_a_queued_callers_talk_time_runs_from_the_agents_answer():
     for html in (desktop, wallboard):
         [(_, since)] = _durations(html)
         assert since == iso(call.answered_at)
+
+
+def test_an_ended_cards_header_says_how_long_the_customer_talked():
+    """For the agent's wrap-up: the ringing before the customer answered is not talk."""
+    call, alice, customer = _outbound(customer_state=State.LEFT, customer_answered_ago=30)
+    Call.objects.filter(pk=call.pk).update(
+        status=Call.Status.COMPLETED,
+        outcome=Call.Outcome.CUSTOMER_HUNG_UP,
+        ended_at=customer.answered_at + timedelta(seconds=75),
+    )
+    WrapUp.objects.create(call=call, agent=alice, disposition_required=True)
+    desktop = render_call_for_agents(call_id=call.pk, agent_ids=[alice.pk])[alice.pk]
+    ended = re.search(r'<span class="call-ended-at">(.*?)</span>', desktop, re.S).group(1)
+    assert ended.endswith(", talked 1:15")
+
+
+def test_an_attempt_that_reached_nobody_says_no_talk_time():
+    call, alice, _ = _outbound(customer_state=State.BUSY, customer_answered_ago=None)
+    Call.objects.filter(pk=call.pk).update(
+        status=Call.Status.COMPLETED, outcome=Call.Outcome.BUSY, ended_at=timezone.now()
+    )
+    WrapUp.objects.create(call=call, agent=alice, disposition_required=False)
+    desktop = render_call_for_agents(call_id=call.pk, agent_ids=[alice.pk])[alice.pk]
+    assert "call-ended-at" in desktop and "talked" not in desktop
