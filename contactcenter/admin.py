@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from agents.permissions import is_supervisor
-from calls.addresses import InvalidAddress, normalize_address
+from calls.addresses import InvalidAddress, display_address, normalize_address
 
 
 class SupervisorAuthenticationForm(AdminAuthenticationForm):
@@ -163,6 +163,14 @@ def address_form_field_clean(value: str) -> str:
         return normalize_address(value)
     except InvalidAddress as exc:
         raise ValidationError(str(exc), code="invalid_address") from exc
+
+
+def address_shown_as_written(form, field: str) -> None:
+    """An edit form shows a stored address as every page writes it ("+14155550100", not the
+    stored digits); saving it unchanged stores the same canonical value."""
+    value = form.initial.get(field)
+    if value:
+        form.initial[field] = display_address(value)
 
 
 def format_duration(seconds: float | None) -> str:

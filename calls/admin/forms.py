@@ -4,7 +4,7 @@ from django import forms
 
 from agents.services.wrap_up import MAX_NOTES, dispositions
 from calls.models import Call, Customer
-from contactcenter.admin import address_form_field_clean
+from contactcenter.admin import address_form_field_clean, address_shown_as_written
 
 
 class CustomerForm(forms.ModelForm):
@@ -12,6 +12,10 @@ class CustomerForm(forms.ModelForm):
         model = Customer
         fields = ["name", "phone", "notes"]
         help_texts = {"phone": "Any format: +1 415 555 0100, 0044 20 7946 0103, sip:…"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        address_shown_as_written(self, "phone")
 
     def clean_phone(self) -> str:
         return address_form_field_clean(self.cleaned_data["phone"])

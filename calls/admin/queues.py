@@ -12,7 +12,11 @@ from django.urls import reverse
 from agents.models import Agent
 from calls.addresses import display_address
 from calls.models import Call, Queue
-from contactcenter.admin import SupervisorModelAdmin, address_form_field_clean
+from contactcenter.admin import (
+    SupervisorModelAdmin,
+    address_form_field_clean,
+    address_shown_as_written,
+)
 
 
 class QueueForm(forms.ModelForm):
@@ -44,6 +48,7 @@ class QueueForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        address_shown_as_written(self, "number")
         if self.instance.pk:
             self.fields["agents"].initial = self.instance.agents.all()
 

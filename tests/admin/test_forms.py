@@ -93,3 +93,23 @@ def test_a_customer_edit_redraws_the_open_cards_of_their_calls(login, superuser,
     to_alice = [m for m in sent if m.get("call_id") == call.pk and "html" in m]
     assert any("VIP since Dec 2026." in m["html"] for m in to_alice)
     assert {m.get("call_id") for m in sent if m.get("type") == "call.changed"} == {call.pk}
+
+
+def test_edit_forms_show_a_number_as_the_pages_write_it(login, superuser):
+    """Stored as digits, shown as everywhere else (+1…): saved back unchanged, it stays."""
+    from calls.models import Queue
+
+    dana = make_customer(name="Dana Diaz", phone="+1 415 555 0101")
+    support = Queue.objects.create(name="Support", number="14155550001")
+    client = login(superuser)
+    page = client.get(reverse("admin:calls_customer_change", args=[dana.pk])).content.decode()
+    assert 'name="phone" value="+14155550101"' in page
+    page = client.get(reverse("admin:calls_queue_change", args=[support.pk])).content.decode()
+    assert 'name="number" value="+14155550001"' in page
+    response = client.post(
+        reverse("admin:calls_customer_change", args=[dana.pk]),
+        {"name": "Dana Diaz", "phone": "+14155550101", "notes": ""},
+    )
+    assert response.status_code == 302
+    dana.refresh_from_db()
+    assert dana.phone == "14155550101"
