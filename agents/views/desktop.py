@@ -85,7 +85,7 @@ def status_change(request: HttpRequest) -> HttpResponse:
 def dial(request: HttpRequest) -> HttpResponse:
     text = request.POST.get("to", "")
     raw_id = request.POST.get("customer_id", "").strip()
-    error, notice, extra, status = "", "", "", 200
+    error, notice, notice_call, extra, status = "", "", None, "", 200
     try:
         customer_id = int(raw_id) if raw_id else None
     except ValueError:
@@ -105,6 +105,7 @@ def dial(request: HttpRequest) -> HttpResponse:
             view = call_view(call=full, agent=request.agent) if full else None
             who = view.title if view else display_address(text)
             notice = f"Calling {who}. Your phone rings first: answer it to connect."
+            notice_call = call.pk
             if view is not None:
                 extra = render_call(view=view, call=full, oob=True)
             text, customer_id = "", None
@@ -115,6 +116,7 @@ def dial(request: HttpRequest) -> HttpResponse:
         "customer_id": customer_id or "",
         "error": error,
         "notice": notice,
+        "notice_call": notice_call,
         "max_input": MAX_INPUT,
     }
     html = render(request, "desktop/_dial.html", context).content.decode() + extra

@@ -87,6 +87,11 @@
       el.removeAttribute("data-transient");
       setTimeout(function () { el.remove(); }, 8000);
     });
+    // "Calling Gus…" must not outlive the call it announced (busy, failed, cancelled).
+    $all("#dial .form-notice[data-call-id]").forEach(function (el) {
+      var card = document.getElementById("call-" + el.getAttribute("data-call-id"));
+      if (card && !card.classList.contains("call--live")) el.remove();
+    });
   }
   document.body.addEventListener("htmx:afterSettle", sweepTransients);
 

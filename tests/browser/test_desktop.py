@@ -344,6 +344,19 @@ def test_reject_a_transferred_call(desktop, sim):
     expect()(card.get_by_role("button", name="Cold transfer")).to_be_visible()
 
 
+def test_the_calling_notice_goes_when_the_call_it_announced_ends(desktop, sim):
+    """A busy number: "Calling +15005550001…" must not stay under the dial box for seconds
+    after the card says busy."""
+    alice = desktop("alice")
+    go_available(alice)
+    alice.get_by_label("Customer, number or SIP address").fill("+1 500 555 0001")
+    alice.get_by_role("button", name="Call", exact=True).click()
+    card = alice.locator("article.call", has_text="+15005550001")
+    expect()(card.locator(".call-outcome")).to_contain_text("busy")
+    # Well inside the 8 s a notice otherwise stays.
+    expect()(alice.locator("#dial .form-notice")).to_have_count(0, timeout=2_000)
+
+
 def test_voicemail_drop(desktop, sim):
     alice = desktop("alice")
     go_available(alice)
