@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode
 from calls.addresses import display_address
 from calls.simulator.control import Simulator, phone_action
 from calls.simulator.errors import SimulatorError
-from calls.simulator.modes import MODE_HELP, MODES, SPECIAL_NUMBERS
+from calls.simulator.modes import MESSAGE_BOX, MODE_HELP, MODES, SPECIAL_NUMBERS, VOICEMAIL_BOX
 from calls.simulator.responses import Response
 
 _ACTIONS = {"answer", "reject", "hangup", "mode", "inbound"}
@@ -54,10 +54,16 @@ def render(sim: Simulator, *, message: str = "", error: str = "") -> str:
                 buttons = _button("hangup", "Hang up", m)
             state_text = m["state"].replace("_", " ") + (" (machine)" if m["is_machine"] else "")
             if m["wait_music"]:
-                state_text += f", hearing {m['wait_music_url'] or 'the default wait music'}"
+                # On the bridge ("talking" to the provider) with nobody to talk to yet.
+                state_text = f"waiting, hearing {m['wait_music_url'] or 'the default wait music'}"
+            role = m["role"]
+            box = sim.phones.mode_of(m["address"])
+            if box in (MESSAGE_BOX, VOICEMAIL_BOX):
+                # Dialled into the call as an agent would be; the phone is the box.
+                role = f"{role} ({'no-agent message' if box == MESSAGE_BOX else 'voicemail box'})"
             rows.append(
                 f'<tr class="{_e(m["state"])}"><td>{_e(display_address(m["address"]))}</td>'
-                f"<td>{_e(m['role'])}</td><td>{_e(m['direction'])}</td><td>{_e(state_text)}</td>"
+                f"<td>{_e(role)}</td><td>{_e(m['direction'])}</td><td>{_e(state_text)}</td>"
                 f"<td>{_e(conf['name'])}</td><td>{buttons}</td></tr>"
             )
     for call in state["inbound"]:

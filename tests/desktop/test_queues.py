@@ -114,7 +114,7 @@ def test_the_caller_hears_the_queues_own_music(app_sim, sales):
     call_from(app_sim, DANA)
     heard = caller_in_simulator(app_sim, DANA)
     assert (heard["wait_music"], heard["wait_music_url"]) == (True, queue.wait_music_url)
-    assert "hearing https://music.example/calm.mp3" in phones_page(app_sim)
+    assert "waiting, hearing https://music.example/calm.mp3" in phones_page(app_sim)
 
 
 def test_callers_are_offered_in_arrival_order(app_sim, sales):

@@ -217,3 +217,13 @@ def test_a_burst_of_callers_from_the_control_api_and_the_phones_page(phlo_sim):
     assert callers == [
         "14155553000", "14155553001", "14155553002", "14155553100", "14155553101"
     ]  # fmt: skip
+
+
+def test_phones_page_names_a_voicemail_box_and_a_caller_waiting(phlo, phlo_sim):
+    """Dialled into a call as an agent would be, the voicemail box says what it is; a phone
+    that is only waiting on the bridge with music reads "waiting", not "talking"."""
+    phlo.call(to="+1 500 555 0007", role="agent")  # the special voicemail-box number
+    phlo_sim.advance(4)
+    html = requests.get(phlo_sim.base_url + "/phones/", timeout=5).text
+    assert "agent (voicemail box)" in html
+    assert "talking, hearing" not in html
