@@ -172,7 +172,9 @@ class Call(models.Model):
         # A cold transfer handed the customer to a number outside the contact center, and
         # that party ended the call.
         OUTSIDE_HUNG_UP = "outside_hung_up", "Outside number hung up"
-        VOICEMAIL = "voicemail", "Voicemail"
+        # A voicemail machine answered: a message was dropped on it, or it was hung up on.
+        VOICEMAIL_LEFT = "voicemail_left", "Voicemail, message left"
+        VOICEMAIL = "voicemail", "Voicemail, no message"
         BUSY = "busy", "Busy"
         NO_ANSWER = "no_answer", "No answer"
         FAILED = "failed", "Failed"

@@ -208,8 +208,10 @@ def _our_side_ended_by(far: Sequence[Member], near: Sequence[Member]) -> str:
 
 
 def _connected(far: Sequence[Member], near: Sequence[Member]) -> str:
-    if any(m.is_machine for m in far):
-        return Outcome.VOICEMAIL
+    machines = [m for m in far if m.is_machine]
+    if machines:
+        dropped = any(m.end_cause == Cause.VOICEMAIL_DROPPED for m in machines)
+        return Outcome.VOICEMAIL_LEFT if dropped else Outcome.VOICEMAIL
     answered = [m for m in far if m.answered_at]
     by_order = far_left_first(far=answered, near=near)
     if by_order:
@@ -265,7 +267,8 @@ def outcome_message(*, call: Call, title: str) -> str:
         Outcome.CUSTOMER_HUNG_UP: f"{title} hung up.",
         Outcome.AGENT_HUNG_UP: f"The call with {title} was ended on our side.",
         Outcome.OUTSIDE_HUNG_UP: f"{title} was handed to an outside number, which hung up.",
-        Outcome.VOICEMAIL: f"{title}'s voicemail answered.",
+        Outcome.VOICEMAIL_LEFT: f"{title}'s voicemail answered; your message was left.",
+        Outcome.VOICEMAIL: f"{title}'s voicemail answered; no message was left.",
         Outcome.BUSY: f"{title} was busy.",
         Outcome.NO_ANSWER: f"{title} did not answer.",
         Outcome.FAILED: f"The call to {title} failed: the number could not be reached.",

@@ -385,6 +385,24 @@ def test_outbound_voicemail_drop(sim, alice):
     story_end(
         sim=sim,
         call=ended(sim, call),
+        outcome=Outcome.VOICEMAIL_LEFT,
+        who=VOICEMAIL,
+        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP)},
+        board=board,
+        figures=Figures(calls_today=1),
+    )
+
+
+def test_outbound_voicemail_hung_up_without_a_message(sim, alice):
+    """The same machine, but Alice hangs up on it instead of dropping her message: the call
+    says no message was left, in the card, the admin and the CSV alike."""
+    board = Board()
+    call = place(alice, "+1 500 555 0003")
+    until(sim, in_state(call, VOICEMAIL, S.VOICEMAIL), what="the machine answering")
+    buttons.member_hangup(actor=alice.user, member_id=leg(call, VOICEMAIL).pk)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
         outcome=Outcome.VOICEMAIL,
         who=VOICEMAIL,
         desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP)},
