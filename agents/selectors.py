@@ -433,6 +433,8 @@ class CallView:
     # they transferred it to then ("" when they did not).
     part_ended: bool = False
     transferred_to: str = ""
+    # Who ended the call from our side, when it was not this agent (a supervisor's Hang up).
+    ended_by: str = ""
 
     @property
     def is_live(self) -> bool:
@@ -505,6 +507,8 @@ class CallView:
         """How the call ended, once it has."""
         if self.is_live or self.call.is_live:
             return ""
+        if self.ended_by:
+            return f"{self.ended_by} ended the call with {self.title}."
         return outcome_message(call=self.call, title=self.title)
 
     @property
@@ -628,7 +632,34 @@ def call_view(
         at=at,
         part_ended=part_ended,
         transferred_to=_transferred_to(call=call, agent=agent) if part_ended else "",
+        ended_by=_ended_by_another(call=call, agent=agent) if not live else "",
     )
+
+
+def _ended_by_another(*, call: Call, agent: Agent) -> str:
+    """Who pressed the Hang up that ended the call on our side, when not this agent: the
+    outcome alone ("ended on our side") reads to the agent as if they had. The leg that
+    ended it is the last one on the call to be hung up from a desktop or the wallboard; a
+    declined or withdrawn ring never is. One query, only for a call that ended so."""
+    if call.is_live or call.outcome != Call.Outcome.AGENT_HUNG_UP:
+        return ""
+    hung_up = [
+        m
+        for m in call.members.in_arrival_order()
+        if m.end_cause == Member.EndCause.HUNG_UP and m.answered_at and m.left_at
+    ]
+    if not hung_up:
+        return ""  # from a handset: nobody pressed anything
+    leg = max(hung_up, key=lambda m: m.left_at)
+    pressed = (
+        Action.objects.filter(member=leg, kind=Kind.HANGUP, outcome=Action.Outcome.SUCCEEDED)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if pressed is None or pressed.actor is None or pressed.actor_id == agent.user_id:
+        return ""
+    return pressed.actor.get_full_name() or pressed.actor.get_username()
 
 
 def _part_ended_first(*, call: Call, agent: Agent, at: datetime) -> bool:

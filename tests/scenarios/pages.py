@@ -98,6 +98,7 @@ class Desk:
     status: str
     reason: str = ""
     card: str = NONE
+    message: str = ""  # the card's outcome message, when not the outcome's usual one
 
 
 # What a card says of each outcome, about `who` the call was with.
@@ -120,7 +121,7 @@ def expected_card(desk: Desk, *, outcome: str, who: str) -> Card:
         return Card(placement=NONE)
     return Card(
         placement=desk.card,
-        message=MESSAGES[outcome].format(who=who),
+        message=desk.message or MESSAGES[outcome].format(who=who),
         asks_disposition=desk.card == WRAP_UP,
         dismissable=desk.card == ENDED,
     )

@@ -957,12 +957,14 @@ def test_supervisor_barges_in_then_the_agent_leaves(sim, alice, sam):
     # The wallboard's card no longer says she is on it.
     assert "Agent Alice (left the call)" in html.unescape(render_live_call(call_id=call.pk))
     buttons.member_hangup(actor=sam, member_id=leg(call, DANA).pk)
+    # Alice's card says who ended it: "on our side" would read as if she had.
+    by_sam = Desk(Status.WRAP_UP, card=WRAP_UP, message="Sam ended the call with Dana Diaz.")
     story_end(
         sim=sim,
         call=ended(sim, call),
         outcome=Outcome.AGENT_HUNG_UP,
         who="Dana Diaz",
-        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), sam.agent: Desk(Status.AVAILABLE)},
+        desks={alice: by_sam, sam.agent: Desk(Status.AVAILABLE)},
         board=board,
         figures=Figures(calls_today=1, calls_handled=1),
     )
@@ -974,12 +976,14 @@ def test_supervisor_hangs_up_the_customer(sim, alice, sam):
     board = Board()
     call = connected(sim, alice)
     buttons.member_hangup(actor=sam, member_id=leg(call, DANA).pk)
+    # Alice's card says who ended it: "on our side" would read as if she had.
+    by_sam = Desk(Status.WRAP_UP, card=WRAP_UP, message="Sam ended the call with Dana Diaz.")
     story_end(
         sim=sim,
         call=ended(sim, call),
         outcome=Outcome.AGENT_HUNG_UP,
         who="Dana Diaz",
-        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), sam.agent: Desk(Status.AVAILABLE)},
+        desks={alice: by_sam, sam.agent: Desk(Status.AVAILABLE)},
         board=board,
         figures=Figures(calls_today=1, calls_handled=1),
     )
