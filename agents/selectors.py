@@ -509,6 +509,11 @@ class CallView:
             return ""
         if self.ended_by:
             return f"{self.ended_by} ended the call with {self.title}."
+        if self.call.outcome == Call.Outcome.AGENT_UNREACHABLE and any(
+            m.is_me and m.member.state == Member.State.BUSY for m in self.members
+        ):
+            # A phone's reject reaches us as busy: it did not ring unanswered.
+            return f"Your phone declined the call (or was busy), so {self.title} was not called."
         return outcome_message(call=self.call, title=self.title)
 
     @property

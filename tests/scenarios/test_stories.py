@@ -269,7 +269,15 @@ def test_outbound_answered_agent_hangs_up_their_phone(sim, alice):
 
 
 def unreached(
-    sim, alice, call: Call, *, board: Board, outcome: str, who: str, within: float = 10.0
+    sim,
+    alice,
+    call: Call,
+    *,
+    board: Board,
+    outcome: str,
+    who: str,
+    within: float = 10.0,
+    message: str = "",
 ) -> None:
     """An attempt that reached nobody ends by itself: Alice's card says why (until she
     dismisses it), she owes no disposition and is free for the next call at once."""
@@ -278,7 +286,7 @@ def unreached(
         call=ended(sim, call, within=within),
         outcome=outcome,
         who=who,
-        desks={alice: Desk(Status.AVAILABLE, card=ENDED)},
+        desks={alice: Desk(Status.AVAILABLE, card=ENDED, message=message)},
         board=board,
         figures=Figures(calls_today=1),
     )
@@ -370,6 +378,25 @@ def test_outbound_agent_phone_never_answers(sim, alice):
     )
     assert leg(call, DANA).end_cause == Member.EndCause.NOT_DIALLED
     assert sim_leg(sim, DANA) is None
+
+
+def test_outbound_agent_declines_on_her_own_phone(sim, alice):
+    """Alice's phone rings for the call she placed and she presses reject on it: her card
+    says so, not that her phone did not answer."""
+    sim.phones.set_mode(alice.endpoint, "manual")
+    board = Board()
+    call = place(alice, DANA)
+    until(sim, in_state(call, alice.endpoint, S.DIALLING), what="her phone ringing")
+    sim.phones.reject(alice.endpoint)
+    unreached(
+        sim,
+        alice,
+        call,
+        board=board,
+        outcome=Outcome.AGENT_UNREACHABLE,
+        who="Dana Diaz",
+        message="Your phone declined the call (or was busy), so Dana Diaz was not called.",
+    )
 
 
 # --- outbound: along the way -------------------------------------------------------------------
