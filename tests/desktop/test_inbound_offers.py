@@ -37,6 +37,22 @@ def floor(app_sim):
     return alice, bob
 
 
+@pytest.fixture
+def exit_before_the_answer(app_sim, monkeypatch):
+    """Call it to have the next button's callbacks delivered (and applied) after PHLO took
+    its request and before the button hears PHLO's answer, as the provider may."""
+    from calls.services import execution
+
+    send = execution.send
+
+    def exit_first(**kwargs):
+        result = send(**kwargs)
+        app_sim.advance(0.01)
+        return result
+
+    return lambda: monkeypatch.setattr(execution, "send", exit_first)
+
+
 def ring(sim) -> Call:
     sim.inbound_call(from_=CALLER, to=NUMBER)
     sim.advance(0.1)
@@ -85,25 +101,16 @@ def test_a_declined_call_goes_to_the_next_agent_and_leaves_nothing_behind(app_si
 
 
 def test_a_reject_whose_exit_callback_beats_phlos_answer_is_still_declined(
-    app_sim, floor, monkeypatch
+    app_sim, floor, exit_before_the_answer
 ):
     """The provider may send the leg's exit before it answers our hang-up request: the
     callback is applied first, while the Reject is still in flight. It is still a decline:
     Alice is Away saying why, and the caller is never offered straight back to her."""
-    from calls.services import execution
-
     alice, bob = floor
     agent_choose_status(agent=bob, status=S.AWAY, reason="Lunch")
     call = ring(app_sim)
     assert call.owner == alice
-    send = execution.send
-
-    def exit_first(**kwargs):
-        result = send(**kwargs)
-        app_sim.advance(0.01)  # the exit callback arrives and is applied before the answer
-        return result
-
-    monkeypatch.setattr(execution, "send", exit_first)
+    exit_before_the_answer()
     ringing_leg_reject(actor=alice.user, member_id=call.members.get(agent=alice).pk)
     app_sim.advance(0.1)
     [leg] = call.members.filter(agent=alice)
@@ -113,11 +120,11 @@ def test_a_reject_whose_exit_callback_beats_phlos_answer_is_still_declined(
 
 
 def test_a_hang_up_whose_exit_callback_beats_phlos_answer_is_still_ours(
-    app_sim, floor, monkeypatch
+    app_sim, floor, exit_before_the_answer
 ):
     """The same race on an answered caller: the exit says "completed", as any answered leg
     that leaves does. The call still ended on our side, not by the customer hanging up."""
-    from calls.services import buttons, execution
+    from calls.services import buttons
 
     alice, _ = floor
     call = ring(app_sim)
@@ -125,14 +132,7 @@ def test_a_hang_up_whose_exit_callback_beats_phlos_answer_is_still_ours(
     app_sim.advance(0.1)
     caller = call.members.get(role="customer")
     assert caller.state == Member.State.TALKING
-    send = execution.send
-
-    def exit_first(**kwargs):
-        result = send(**kwargs)
-        app_sim.advance(0.01)
-        return result
-
-    monkeypatch.setattr(execution, "send", exit_first)
+    exit_before_the_answer()
     buttons.member_hangup(actor=alice.user, member_id=caller.pk)
     app_sim.advance(0.5)
     caller.refresh_from_db()

@@ -402,40 +402,33 @@ def test_outbound_agent_declines_on_her_own_phone(sim, alice):
 # --- outbound: along the way -------------------------------------------------------------------
 
 
-def test_outbound_voicemail_drop(sim, alice):
-    """A voicemail machine answers; Alice drops her recorded message, which ends the call,
-    and she wraps it up. A machine is no customer: nothing handled, nothing abandoned."""
+def voicemail_story(sim, alice, *, press, outcome: str) -> None:
+    """A voicemail machine answers and Alice presses `press` on it: the outcome says how it
+    went, on the card, in the admin and the CSV alike. She wraps it up. A machine is no
+    customer: nothing handled, nothing abandoned."""
     board = Board()
     call = place(alice, "+1 500 555 0003")
     until(sim, in_state(call, VOICEMAIL, S.VOICEMAIL), what="the machine answering")
-    buttons.member_voicemail_drop(actor=alice.user, member_id=leg(call, VOICEMAIL).pk)
+    press(actor=alice.user, member_id=leg(call, VOICEMAIL).pk)
     story_end(
         sim=sim,
         call=ended(sim, call),
-        outcome=Outcome.VOICEMAIL_LEFT,
+        outcome=outcome,
         who=VOICEMAIL,
         desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP)},
         board=board,
         figures=Figures(calls_today=1),
     )
+
+
+def test_outbound_voicemail_drop(sim, alice):
+    """Alice drops her recorded message, which ends the call."""
+    voicemail_story(sim, alice, press=buttons.member_voicemail_drop, outcome=Outcome.VOICEMAIL_LEFT)
 
 
 def test_outbound_voicemail_hung_up_without_a_message(sim, alice):
-    """The same machine, but Alice hangs up on it instead of dropping her message: the call
-    says no message was left, in the card, the admin and the CSV alike."""
-    board = Board()
-    call = place(alice, "+1 500 555 0003")
-    until(sim, in_state(call, VOICEMAIL, S.VOICEMAIL), what="the machine answering")
-    buttons.member_hangup(actor=alice.user, member_id=leg(call, VOICEMAIL).pk)
-    story_end(
-        sim=sim,
-        call=ended(sim, call),
-        outcome=Outcome.VOICEMAIL,
-        who=VOICEMAIL,
-        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP)},
-        board=board,
-        figures=Figures(calls_today=1),
-    )
+    """Alice hangs up on the machine instead: no message was left."""
+    voicemail_story(sim, alice, press=buttons.member_hangup, outcome=Outcome.VOICEMAIL)
 
 
 def test_outbound_slow_agent_phone_rings_the_customer_only_once_answered(sim, alice):
