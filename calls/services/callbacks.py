@@ -34,6 +34,7 @@ from calls.services.errors import (
     NotFound,
     is_database_unavailable,
 )
+from calls.services.rules import is_offered_to
 from calls.state import (
     call_changed,
     entering_state,
@@ -515,13 +516,15 @@ def _cause_we_asked_for(*, call: Call, member: Member) -> str:
         return Member.EndCause.VOICEMAIL_DROPPED
     if action.kind != Action.Kind.HANGUP:
         return ""
-    # Their own ringing leg is one a person may only Reject (`rules.member_permission_refusal`).
-    own_ring = (
+    # An offer ringing for them is one a person may only Reject
+    # (`rules.member_permission_refusal`); their own outbound ring they may cancel.
+    own_offer = (
         member.answered_at is None
         and member.agent_id is not None
+        and is_offered_to(call=call, agent_id=member.agent_id)
         and Agent.objects.filter(pk=member.agent_id, user_id=action.actor_id).exists()
     )
-    return Member.EndCause.DECLINED if own_ring else Member.EndCause.HUNG_UP
+    return Member.EndCause.DECLINED if own_offer else Member.EndCause.HUNG_UP
 
 
 def _requested_state(*, call: Call, member: Member, notice: CallbackNotice) -> str:

@@ -141,6 +141,26 @@ def test_a_hang_up_whose_exit_callback_beats_phlos_answer_is_still_ours(
     assert (call.is_live, call.outcome) == (False, Call.Outcome.AGENT_HUNG_UP)
 
 
+def test_cancelling_ones_own_ring_when_its_exit_comes_first_is_no_decline(
+    app_sim, floor, exit_before_the_answer
+):
+    """Alice cancels the call she placed while her own phone rings (Hang up on the
+    customer's row), and the exit arrives first: a cancelled call, not a declined offer."""
+    from calls.services import buttons
+
+    alice, _ = floor
+    call = buttons.call_start(actor=alice.user, to=CALLER)
+    app_sim.advance(0.1)
+    dana = call.members.get(role="customer")
+    assert dana.state == Member.State.PENDING
+    exit_before_the_answer()
+    buttons.member_hangup(actor=alice.user, member_id=dana.pk)
+    app_sim.advance(0.5)
+    call.refresh_from_db()
+    assert call.members.get(agent=alice).end_cause == Member.EndCause.HUNG_UP
+    assert (call.is_live, call.outcome) == (False, Call.Outcome.CANCELLED)
+
+
 def test_a_call_that_rings_out_goes_to_the_next_agent(app_sim, floor):
     alice, bob = floor
     call = ring(app_sim)
