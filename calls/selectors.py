@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from agents.models import Agent
 from calls.models import Action, Call, CallbackEvent, Member, WrapUp, arrival_order
@@ -100,11 +101,20 @@ def live_calls(*, limit: int | None = None) -> list[Call]:
     return list(calls if limit is None else calls[:limit])
 
 
-def agents_by_status() -> dict[str, list[Agent]]:
-    """Every agent grouped by status (every status present, possibly empty), each group
-    longest-in-state first. 1 query."""
+def agents_by_status(*, limit: int | None = None) -> dict[str, list[Agent]]:
+    """Agents grouped by status (every status present, possibly empty), each group
+    longest-in-state first; only the first `limit` of each group when given, picked by the
+    database (a board of 60 a group reads 60 a group, not every agent). 1 query."""
     groups: dict[str, list[Agent]] = {status: [] for status in Agent.Status.values}
-    for agent in Agent.objects.select_related("user").order_by("status_changed_at", "pk"):
+    agents = Agent.objects.select_related("user")
+    if limit is not None:
+        place = Window(
+            RowNumber(),
+            partition_by=F("status"),
+            order_by=(F("status_changed_at").asc(), F("pk").asc()),
+        )
+        agents = agents.annotate(place=place).filter(place__lte=limit)
+    for agent in agents.order_by("status_changed_at", "pk"):
         groups.setdefault(agent.status, []).append(agent)
     return groups
 

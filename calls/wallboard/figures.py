@@ -46,7 +46,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from agents.models import Agent
@@ -223,24 +223,34 @@ def _transfer_figures(*, start: datetime, end: datetime) -> dict:
 def calls_per_hour(
     *, start: datetime, end: datetime, at: datetime | None = None
 ) -> tuple[HourBucket, ...]:
-    """Calls started in each hour between `start` and `end`: one query, one pair of
-    conditional counts per hour."""
+    """Calls started in each hour between `start` and `end`: one query, grouped by the UTC
+    minute they started in (at most 1,440 rows, whatever the calls), which this adds up
+    into the day's hours. Every time zone's offset is whole minutes, so no minute straddles
+    two hours. (The query used to count each hour in SQL: 48 conditional counts that took
+    Django ten times longer to compile than PostgreSQL to run.)"""
     at = at or timezone.now()
     hours = day_hours(start=start, end=end)
-    counts = {}
-    for index, (hour_start, hour_end) in enumerate(hours):
-        in_hour = Q(created_at__gte=hour_start, created_at__lt=hour_end)
-        counts[f"calls_{index}"] = Count("pk", filter=in_hour)
-        counts[f"reached_{index}"] = Count("pk", filter=in_hour & Q(reached=True))
-    row = (
+    rows = (
         Call.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(reached=Exists(_customer_reached_agent(at=at)))
-        .aggregate(**counts)
-    )
-    return tuple(
-        HourBucket(
-            start=hour_start, calls=row[f"calls_{i}"] or 0, reached_agent=row[f"reached_{i}"] or 0
+        .annotate(
+            minute=Trunc("created_at", "minute", tzinfo=UTC),
+            reached=Exists(_customer_reached_agent(at=at)),
         )
+        .values("minute")
+        .annotate(calls=Count("pk"), reached_agent=Count("pk", filter=Q(reached=True)))
+        .values_list("minute", "calls", "reached_agent")
+        .order_by()
+    )
+    calls = [0] * len(hours)
+    reached = [0] * len(hours)
+    first = start.astimezone(UTC)
+    for minute, n, n_reached in rows:
+        index = int((minute - first) // HOUR)
+        if 0 <= index < len(hours):
+            calls[index] += n
+            reached[index] += n_reached
+    return tuple(
+        HourBucket(start=hour_start, calls=calls[i], reached_agent=reached[i])
         for i, (hour_start, _) in enumerate(hours)
     )
 
@@ -271,12 +281,13 @@ def wallboard_figures(*, at: datetime | None = None) -> Figures:
         consults_aborted=transfers["aborted"] or 0,
         abandoned=legs["abandoned"] or 0,
         hours=calls_per_hour(start=start, end=end, at=at),
-        agents_by_status=_agents_by_status(),
+        agents_by_status=agent_counts(),
         queues=queue_figures(at=at, start=start, end=end),
     )
 
 
-def _agents_by_status() -> dict[str, int]:
+def agent_counts() -> dict[str, int]:
+    """How many agents are in each status (statuses nobody is in are left out). 1 query."""
     counts = Agent.objects.values("status").annotate(n=Count("pk")).order_by()
     return {row["status"]: row["n"] for row in counts}
 

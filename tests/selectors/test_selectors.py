@@ -110,6 +110,23 @@ def test_agents_by_status_longest_in_state_first():
     assert [a.pk for a in selectors.agents_by_status()["available"]] == [longest.pk, recent.pk]
 
 
+def test_agents_by_status_reads_only_the_first_of_each_group(django_assert_num_queries):
+    """A board shows the first few of each status: the database picks them, longest in
+    their status first, rather than every agent being read to keep a few."""
+    now = timezone.now()
+    for i in range(5):
+        for status in ("available", "away"):
+            agent = make_agent(username=f"{status}-{i}", status=status)
+            Agent.objects.filter(pk=agent.pk).update(status_changed_at=now - timedelta(minutes=i))
+    with django_assert_num_queries(1):
+        groups = selectors.agents_by_status(limit=2)
+    for status in ("available", "away"):
+        assert [a.user.username for a in groups[status]] == [f"{status}-4", f"{status}-3"]
+    assert groups["on_call"] == []
+    everyone = selectors.agents_by_status()
+    assert [len(everyone[s]) for s in ("available", "away")] == [5, 5]
+
+
 @pytest.mark.parametrize("count", [1, 30])
 def test_call_timeline_merges_by_time(count, alice, django_assert_num_queries):
     call = call_of(agent=alice)
