@@ -188,6 +188,7 @@ def load(spec: dict) -> dict:
                 session_key=key, session_data=_session_data(boss), expire_date=expire
             )
             supervisor = {"user_id": boss.pk, "session_key": key}
+    _analyze("agents_agent", "calls_customer", "calls_call", "calls_member", "django_session")
     by_call = {m.call_id: m for m in members if m.role == Member.Role.CUSTOMER}
     rows = []
     for i, agent in enumerate(agents):
@@ -205,6 +206,17 @@ def load(spec: dict) -> dict:
             }
         rows.append(row)
     return {"agents": rows, "supervisor": supervisor}
+
+
+def _analyze(*tables: str) -> None:
+    """Give PostgreSQL's planner the loaded rows' statistics, as autovacuum would within a
+    minute of a bulk load: planned on an empty table's, a wallboard joined every live call
+    before keeping the 50 it shows."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(tables)}")
 
 
 def wipe_calls(spec: dict) -> dict:
