@@ -264,8 +264,12 @@ class Bench:
         self.cluster.create()
         say(f"database {self.cluster.database} ready; simulator at {self.sim.api_url}")
         load = self.results.setdefault("load", {})
+        speed = self.results.setdefault("python_speed", {})
+        from bench.speed import python_speed
+
         for phase in phases:
             say(f"\n== {phase}")
+            speed[phase] = python_speed()
             before = os.getloadavg()[0]
             getattr(self, f"phase_{phase}")()
             # Others share this machine: the 1-minute load average says how much.
@@ -483,19 +487,21 @@ class Bench:
                 f" {found['offer_to_phlo_ms']['p50']:.1f}/{found['offer_to_phlo_ms']['p99']:.1f};"
                 f" baseline {found['bare_request_ms']['p50']:.1f}/"
                 f"{found['bare_request_ms']['p99']:.1f})"
-                f" ({found['error_count']} errors)"
+                f" ({found['error_count']} errors)" + _cores(found.get("cpu"))
             )
 
     def _queue_run(self, *, processes: int, run: int) -> dict:
+        from bench.cpu import CpuMeter
         from bench.queue import ROUTING_TOKEN, queue_drain, queue_floor
 
         p = self.plan
         env = {"ROUTING_API_TOKEN": ROUTING_TOKEN, **self.production_env()}
         servers = self.cluster.start_servers(processes, **env)
         sampled: dict = {}
+        meter = CpuMeter(app_pids=[server.pid for server in servers])
         try:
             floor = queue_floor(self.cluster, agents=p.queue_agents, run=run)
-            with self.profiled(servers[0], f"queue-{processes}", sampled):
+            with self.profiled(servers[0], f"queue-{processes}", sampled), meter:
                 found = queue_drain(
                     self.cluster,
                     self.sim,
@@ -509,7 +515,8 @@ class Bench:
                 http.close()
         finally:
             self.cluster.stop_servers()
-        return found | {"processes": processes} | sampled
+        cpu = meter.figures()
+        return found | {"processes": processes} | sampled | ({"cpu": cpu} if cpu else {})
 
 
 def _figures(found: dict) -> str:
@@ -543,7 +550,7 @@ def current_phases(results: dict) -> dict:
     ran = set(results.get("load", {})) | set(results.get("phase_started", {}))
     retired = (ran | {"whatif", "sustained"}) - set(PHASES)
     kept = {k: v for k, v in results.items() if k not in retired}
-    for key in ("load", "phase_started"):
+    for key in ("load", "python_speed", "phase_started"):
         if key in kept:
             kept[key] = {p: v for p, v in kept[key].items() if p in PHASES}
     return kept
@@ -617,12 +624,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge and (out / "results.json").exists():
         earlier = current_phases(json.loads((out / "results.json").read_text()))
         load = earlier.get("load", {}) | results.get("load", {})
+        speed = earlier.get("python_speed", {}) | results.get("python_speed", {})
         seconds = earlier.get("seconds", 0) + results["seconds"]
         # Each phase keeps the date of the run that measured it; the header names both.
         dates = {p: earlier.get("started", "") for p in PHASES if p in earlier}
         dates |= earlier.get("phase_started", {}) | results["phase_started"]
         results = earlier | {k: v for k, v in results.items() if k in phases}
-        results |= {"load": load, "seconds": seconds, "phase_started": dates}
+        results |= {
+            "load": load,
+            "python_speed": speed,
+            "seconds": seconds,
+            "phase_started": dates,
+        }
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     written = write_report(results, out)
     say(f"\nwrote {', '.join(str(p) for p in written)} in {results['seconds']:.0f} s")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from bench.cpu import APP_KERNEL
 from bench.report_profiles import profiles_section
+from bench.report_reasons import reasons_section
+from bench.speed import effective_cores
 
 TARGETS = {
     "push_p99_ms": 50.0,
@@ -268,14 +270,14 @@ def _rates_section(rates: list[dict]) -> list[str]:
     ]
 
 
-def _push_cpu_table(runs: list[dict], *, label) -> list[str]:
-    """The cores each part kept busy during each push run (bench/cpu.py), when measured."""
+def _push_cpu_table(runs: list[dict], *, label, what: str = "push run") -> list[str]:
+    """The cores each part kept busy during each `what` (bench/cpu.py), when measured."""
     measured = [r for r in runs if r.get("cpu")]
     if not measured:
         return []
     cores = measured[0]["cpu"]["cores"]
     out = [
-        f"CPU during each push run, in cores busy on average (from /proc; the machine has"
+        f"CPU during each {what}, in cores busy on average (from /proc; the machine has"
         f" {cores}): one app process can use at most about one core, its GIL's; the bench"
         " process drives every desktop and callback and runs the simulator.",
         "",
@@ -326,6 +328,22 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
             + ".",
             "",
         ]
+    speed = results.get("python_speed")
+    if speed:
+        out += [
+            "How fast the machine ran Python as each phase began: milliseconds for a million"
+            " additions in a loop on one core while the others idle, then on every core at"
+            " once, and so how many cores' worth it had (lower milliseconds are faster;"
+            " machines of one kind differ and one machine drifts with its neighbours' load,"
+            " so compare runs through these and the baselines): "
+            + "; ".join(
+                f"{phase} {s['alone']:.0f} / {s['together']:.0f} ms"
+                f" ({effective_cores(s):.1f} of {s['cores']})"
+                for phase, s in speed.items()
+            )
+            + ".",
+            "",
+        ]
     if chart:
         out += [f"![Benchmark chart]({chart})", ""]
     out += [
@@ -336,6 +354,12 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
     ]
     out += [f"| {t} | {m_} | {b} | {_verdict(ok)} |" for t, m_, b, ok in verdicts(results)]
     out.append("")
+    capacity = results.get("capacity")
+    out += reasons_section(
+        results,
+        targets=TARGETS,
+        reconnect_rate=reconnect_rate(capacity) if capacity else None,
+    )
 
     latency = results.get("latency")
     if latency:
@@ -528,6 +552,11 @@ def markdown(results: dict, *, chart: str | None, notes: str = "") -> str:
                 + ".",
                 "",
             ]
+        out += _push_cpu_table(
+            runs,
+            label=lambda r: f"{r.get('processes', 1)} proc",
+            what="queue run (the whole drain)",
+        )
     out += profiles_section(results)
     if notes:
         out += [notes.strip(), ""]
