@@ -154,6 +154,30 @@ def _action(results: dict, *, target: float) -> str | None:
     )
 
 
+def _wallboard(results: dict, *, ms_target: float, kb_target: float) -> str | None:
+    render = [r for r in results.get("render") or [] if r["wallboard"]["status"] == 200]
+    if not render:
+        return None
+    largest, smallest = render[-1], render[0]
+    board = largest["wallboard"]
+    if board["server_ms_p50"] <= ms_target and board["bytes"] / 1024 <= kb_target:
+        return None
+    steps = ", ".join(
+        f"{r['live_calls']:,} calls {r['wallboard']['server_ms_p50']:,.0f} ms"
+        f" ({r['wallboard']['bytes'] / 1024:,.0f} KB)"
+        for r in render
+    )
+    return (
+        f"**Wallboard render** ({_ms(board['server_ms_p50'])} at {largest['live_calls']:,}"
+        f" live calls; target {_ms(ms_target)}). By live calls: {steps}, the same queries at"
+        " each. The board lists a capped number of calls, so what grows from the smallest"
+        " to the largest is the cards it draws (their size says how many) and the day's"
+        " figures; the desktop page beside it took"
+        f" {_ms(largest['desktop']['server_ms_p50'])} ({_ms(smallest['desktop']['server_ms_p50'])}"
+        f" at {smallest['live_calls']:,}), on the same machine at the same moments."
+    )
+
+
 def _queue(results: dict, *, target: float) -> list[str]:
     queue = results.get("queue") or {}
     lines = []
@@ -189,6 +213,7 @@ def reasons_section(results: dict, *, targets: dict, reconnect_rate: float | Non
         *_push(results, p99_target=targets["push_p99_ms"]),
         _ingestion(results, target=targets["ingestion_vs_bare"]),
         _reconnects(results, target=targets["reconnects_per_second"], rate=reconnect_rate),
+        _wallboard(results, ms_target=targets["wallboard_ms"], kb_target=targets["wallboard_kb"]),
         _action(results, target=targets["action_overhead_ms"]),
         *_queue(results, target=targets["queue_offer_p99_ms"]),
     ]

@@ -41,5 +41,8 @@ def python_speed() -> dict:
 
 
 def effective_cores(speed: dict) -> float:
-    """How many of the machine's cores' worth of Python it ran with all of them busy."""
-    return speed["cores"] * speed["alone"] / speed["together"] if speed["together"] else 0.0
+    """How many of the machine's cores' worth of Python it ran with all of them busy; never
+    more than it has (a neighbour's load between the two readings can make it look so)."""
+    if not speed["together"]:
+        return 0.0
+    return min(float(speed["cores"]), speed["cores"] * speed["alone"] / speed["together"])

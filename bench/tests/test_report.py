@@ -311,3 +311,21 @@ def test_the_report_says_how_fast_the_machine_ran_python_in_each_phase():
     text = markdown(results, chart=None)
     assert "milliseconds for a million additions" in text
     assert ": latency 64 / 66 ms (1.9 of 2); ingestion 60 / 120 ms (1.0 of 2)." in text
+
+
+def test_a_slow_wallboard_is_explained_by_its_growth_with_live_calls():
+    results = _results(push_p99=30, echo_p99=25, webhook=300, held=2500)
+
+    def page(ms: float, kb: float) -> dict:
+        return {"status": 200, "server_ms_p50": ms, "queries": [17], "bytes": kb * 1024}
+
+    results["render"] = [
+        {"live_calls": n, "desktop": page(7.0, 20), "wallboard": page(ms, kb)}
+        | {"desktop_full_state_ms_p50": 10.0}
+        for n, ms, kb in ((10, 60.0, 66), (1000, 320.0, 280))
+    ]
+    text = markdown(results, chart=None)
+    assert "**Wallboard render** (320.0 ms at 1,000 live calls; target 300.0 ms)" in text
+    assert "By live calls: 10 calls 60 ms (66 KB), 1,000 calls 320 ms (280 KB)" in text
+    results["render"][-1]["wallboard"]["server_ms_p50"] = 250.0
+    assert "**Wallboard render**" not in markdown(results, chart=None)
