@@ -12,6 +12,7 @@ from django.utils import timezone
 from calls.admin.display import (
     call_answered_at,
     call_duration_seconds,
+    call_state_text,
     caller_address,
     caller_wait_seconds,
     completed_transfers,
@@ -77,7 +78,8 @@ def call_csv_row(call: Call) -> list[str]:
         "" if duration is None else duration,
         call.get_direction_display(),
         "Live" if call.is_live else "Ended",  # how it ended is the Outcome column
-        call.get_outcome_display() if call.outcome else "",
+        # As the list says it: a caller nobody took reads where they were sent.
+        call_state_text(call, members=members) if call.outcome and not call.is_live else "",
         owner.display_name if owner else "",
         owner.user.get_username() if owner else "",
         rang.display_name if rang else "",
