@@ -19,6 +19,14 @@ def add_member(
     return Member.objects.create(call=call, role=role, address=address, state=state, **extra)
 
 
+def caller_sent_to_voicemail(*, voicemail: str) -> Call:
+    """An ended inbound call nobody took: the caller was put through to `voicemail`."""
+    call = make_call(direction=Call.Direction.INBOUND, outcome=Call.Outcome.NO_AGENT)
+    add_member(call=call, role=Member.Role.CUSTOMER, address="14155550101")
+    add_member(call=call, role=Member.Role.NO_AGENT, address=voicemail, answered_at=timezone.now())
+    return call
+
+
 def add_action(
     *,
     call: Call,

@@ -11,8 +11,8 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from calls.models import Action, Call, Member
-from tests.admin.builders import add_action, add_member, add_transfer
+from calls.models import Action, Call
+from tests.admin.builders import add_action, add_transfer, caller_sent_to_voicemail
 from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = pytest.mark.django_db
@@ -163,13 +163,6 @@ async def test_export_streams_asynchronously_under_asgi(async_client, superuser,
 
 def test_a_caller_nobody_took_reads_where_they_were_sent_as_in_the_list(login, superuser, settings):
     """The list said "No agent: voicemail"; the export said only "No agent"."""
-    call = make_call(direction=Call.Direction.INBOUND, outcome=Call.Outcome.NO_AGENT)
-    add_member(call=call, role=Member.Role.CUSTOMER, address="14155550101")
-    add_member(
-        call=call,
-        role=Member.Role.NO_AGENT,
-        address=settings.INBOUND_VOICEMAIL_ENDPOINT,
-        answered_at=timezone.now(),
-    )
+    caller_sent_to_voicemail(voicemail=settings.INBOUND_VOICEMAIL_ENDPOINT)
     (row,) = _rows(login(superuser).get(EXPORT))
     assert row["Outcome"] == "No agent: voicemail"

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from calls.addresses import display_address
 from calls.models import Action, Call, CallbackEvent, Member, WrapUp
-from tests.admin.builders import add_action, add_callback, add_member
+from tests.admin.builders import add_action, add_callback, add_member, caller_sent_to_voicemail
 from tests.factories import make_agent, make_call, make_customer
 
 pytestmark = pytest.mark.django_db
@@ -333,14 +333,7 @@ def test_a_caller_sent_to_voicemail_reads_so_once_ended(login, superuser, settin
     the caller was sent, and an ended call nobody owed a wrap-up for says so in the past."""
     from tests.scenarios.pages import admin_row
 
-    call = make_call(direction=Call.Direction.INBOUND, outcome=Call.Outcome.NO_AGENT)
-    add_member(call=call, role=Member.Role.CUSTOMER, address="14155550101")
-    add_member(
-        call=call,
-        role=Member.Role.NO_AGENT,
-        address=settings.INBOUND_VOICEMAIL_ENDPOINT,
-        answered_at=timezone.now(),
-    )
+    call = caller_sent_to_voicemail(voicemail=settings.INBOUND_VOICEMAIL_ENDPOINT)
     assert "No agent: voicemail" in unescape(admin_row(call))
     url = reverse("admin:calls_call_change", args=[call.pk])
     assert "Nobody owed a wrap-up for this call." in login(superuser).get(url).content.decode()
