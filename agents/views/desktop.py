@@ -19,7 +19,7 @@ from agents.presence import (
 )
 from agents.profiles import agent_for_user
 from agents.rendering import desktop_context, render_call, render_status
-from agents.selectors import call_for_desktop, call_view, customer_search
+from agents.selectors import agent_with_user, call_for_desktop, call_view, customer_search
 from agents.services.dialing import MAX_INPUT, desktop_call_place
 from agents.views.common import (
     acting_agent_required,
@@ -40,10 +40,10 @@ def desktop(request: HttpRequest) -> HttpResponse:
     if agent is None:
         context = {"is_supervisor": is_supervisor(request.user)}
         return render(request, "desktop/no_agent.html", context, status=403)
-    agent.refresh_from_db()
+    agent = agent_with_user(agent_id=agent.pk)  # the profile carries only who they are
     if agent_wrap_up_due(agent=agent):  # flip it before the page shows it
         agent_wrap_up_expire(agent_id=agent.pk)
-        agent.refresh_from_db()
+        agent = agent_with_user(agent_id=agent.pk)
     context = desktop_context(agent=agent) | {"oob": False, "live_script": "desktop/desktop.js"}
     return render(request, "desktop/desktop.html", context)
 
@@ -73,7 +73,9 @@ def status_change(request: HttpRequest) -> HttpResponse:
             )
     except StatusChangeRefused as exc:
         error = exc.message
-    agent.refresh_from_db()
+    # The whole row in one read: the cached profile carries only who they are, and a
+    # refresh would read each status field on its own.
+    agent = agent_with_user(agent_id=agent.pk)
     if not request.htmx:
         return back_to_page(request, page="desktop", error=error)
     html = render_status(agent=agent, oob=False, error=error)

@@ -263,6 +263,21 @@ class TestStatus:
         response = alice_client.post("/desktop/status/", {"status": "offline"})
         assert response.status_code == 302 and response["Location"] == "/"
 
+    def test_the_answer_reads_the_agent_once_after_the_change(self, alice_client, htmx):
+        """The cached profile carries only who the agent is (agents.profiles): the status
+        the answer shows is read in one query, not one per field."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        alice_client.post("/desktop/status/", {"status": "away", "reason": "Lunch"}, **htmx)
+        with CaptureQueriesContext(connection) as queries:
+            response = alice_client.post("/desktop/status/", {"status": "offline"}, **htmx)
+        assert b"Offline" in response.content
+        sql = [q["sql"] for q in queries.captured_queries]
+        changed = max(i for i, q in enumerate(sql) if q.startswith('UPDATE "agents_agent"'))
+        reads = [q for q in sql[changed + 1 :] if 'FROM "agents_agent"' in q]
+        assert len(reads) == 1, "\n".join(reads)
+
 
 # --- dial box -----------------------------------------------------------------------------------
 
