@@ -92,6 +92,16 @@ def _redis_cache_keys_per_test():
 
 
 @pytest.fixture(autouse=True)
+def _no_queue_exit_timer():
+    """The process's queue exit timer (agents.heartbeats) is set by a test's sockets on that
+    test's event loop: it must not fire into the next test's database."""
+    from agents.heartbeats import exit_timer
+
+    yield
+    exit_timer.cancel()
+
+
+@pytest.fixture(autouse=True)
 def _private_cache(settings):
     """Each test sees a cache of its own, as it gets a channel layer of its own, so that what
     one test left counted (the open wallboards, agents.profiles) never reaches the next, and

@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from agents.availability import agents_by_longest_wait, routable_now
@@ -555,3 +555,18 @@ def queue_exits_due(*, at: datetime | None = None) -> int:
         except (ServiceError, PhloError):
             logger.warning("could not give queued call %s its exit; the next run retries", call_id)
     return given
+
+
+def queue_exit_next_due() -> datetime | None:
+    """When the next queued caller reaches their queue's longest wait (None: nobody waits).
+    A queue's callers wait in arrival order, so its first caller is its next due: 1 query."""
+    firsts = (
+        queued_callers()
+        .order_by()
+        .values("queue_id", "queue__max_wait_seconds")
+        .annotate(first=Min("created_at"))
+    )
+    return min(
+        (row["first"] + timedelta(seconds=row["queue__max_wait_seconds"]) for row in firsts),
+        default=None,
+    )

@@ -3,6 +3,7 @@ the first of the queue's agents to become free. End to end: the simulator's inbo
 asks our routing endpoint over HTTP, rings phones, and its signed callbacks reach the real
 webhook; nothing of ours is mocked."""
 
+import asyncio
 import json
 import threading
 from datetime import timedelta
@@ -17,7 +18,11 @@ from django.utils import timezone
 from agents.models import Agent
 from agents.presence import agent_choose_status
 from agents.services.ringing import ringing_leg_reject
-from agents.services.routing import inbound_offers_stranded, queue_exits_due
+from agents.services.routing import (
+    inbound_offers_stranded,
+    queue_exit_next_due,
+    queue_exits_due,
+)
 from calls.models import Call, Member, Queue
 from calls.services import rules
 from calls.services.errors import NotAllowed
@@ -555,6 +560,54 @@ async def test_a_wallboards_heartbeat_gives_a_caller_who_waited_the_longest_thei
     call = await Call.objects.aget(queue=queue)
     exit_leg = await call.members.filter(role=Member.Role.NO_AGENT).afirst()
     assert exit_leg is not None and exit_leg.address == "15005550007"
+
+
+def test_the_next_exit_is_due_when_a_queues_first_caller_reaches_its_longest_wait(sales):
+    queue, alice, bob, _ = sales
+    away(alice, bob)
+    assert queue_exit_next_due() is None
+    support = Queue.objects.get(name="Support")
+    Queue.objects.filter(pk=support.pk).update(max_wait_seconds=30)
+    queued_rows(queue, 2, waited=100)
+    queued_rows(support, 1, waited=20, first=2)
+    first = Call.objects.filter(queue=support).get().created_at
+    assert queue_exit_next_due() == first + timedelta(seconds=30)
+    queued_rows(queue, 1, waited=119, first=3)
+    arrived = Call.objects.filter(queue=queue).order_by("created_at").first().created_at
+    assert queue_exit_next_due() == arrived + timedelta(seconds=120)
+
+
+@pytest.mark.usefixtures("close_db_connections")
+async def test_a_caller_takes_the_exit_at_their_second_not_at_the_next_heartbeat(
+    app_sim, sales, monkeypatch
+):
+    """A caller is due their queue's exit in a second. The desktops' check, one ping, sets
+    the process's timer for that second (agents.heartbeats.exit_timer): the exit comes
+    then, with no other ping, where it used to wait for the check after it (2-6 s late)."""
+    from agents import heartbeats
+    from agents.live import Throttle
+    from calls.services import housekeeping
+    from tests.desktop.test_consumer import close, connect, receive
+
+    queue, alice, bob, carol = sales
+    await sync_to_async(away)(alice, bob)
+    await sync_to_async(queued_rows)(queue, 1, waited=queue.max_wait_seconds - 1)
+    monkeypatch.setattr(heartbeats, "due_soon", Throttle(0))
+    monkeypatch.setattr(housekeeping, "_next_run", float("inf"))
+    call = await Call.objects.aget(queue=queue)
+    due = call.created_at + timedelta(seconds=queue.max_wait_seconds)
+    socket, _, _ = await connect(carol.user)
+    await receive(socket)
+    await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="heartbeat"' in await receive(socket)
+    exits = Member.objects.filter(call=call, role=Member.Role.NO_AGENT)
+    assert not await exits.aexists()  # not due yet: kept their place
+    while timezone.now() < due + timedelta(seconds=2) and not await exits.aexists():
+        await asyncio.sleep(0.05)
+    exit_leg = await exits.afirst()
+    await close(socket)
+    assert exit_leg is not None and exit_leg.address == "15005550007"
+    assert due <= exit_leg.created_at < due + timedelta(seconds=0.5)
 
 
 def test_a_free_agent_put_on_a_queue_is_offered_its_waiting_caller_at_once(app_sim, sales):
