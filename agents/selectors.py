@@ -451,7 +451,17 @@ class CallView:
 
     @property
     def left_earlier(self) -> list[MemberView]:
-        """People who left the call before the moment `rows` still shows."""
+        """People who were on the call and left it before the moment `rows` still shows."""
+        return [m for m in self._folded if m.member.answered_at is not None]
+
+    @property
+    def not_answered(self) -> list[MemberView]:
+        """Legs folded away that never answered: offers declined or rung out, a number that
+        was busy. Nobody who was on the call: listed apart from those who left it."""
+        return [m for m in self._folded if m.member.answered_at is None]
+
+    @property
+    def _folded(self) -> list[MemberView]:
         shown = {id(m) for m in self.rows}
         return [m for m in self.members if id(m) not in shown]
 

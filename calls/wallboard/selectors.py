@@ -105,6 +105,16 @@ class CallRow:
 
     @property
     def left_earlier(self) -> tuple[MemberRow, ...]:
+        """Who was on the call and left it, folded away (as on the desktop)."""
+        return tuple(m for m in self._folded if m.member.answered_at is not None)
+
+    @property
+    def not_answered(self) -> tuple[MemberRow, ...]:
+        """Folded legs that never answered (offers not taken, a busy number)."""
+        return tuple(m for m in self._folded if m.member.answered_at is None)
+
+    @property
+    def _folded(self) -> tuple[MemberRow, ...]:
         shown = {id(m) for m in self.rows}
         return tuple(m for m in self.members if id(m) not in shown)
 

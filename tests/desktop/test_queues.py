@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.presence import agent_choose_status
+from agents.rendering import render_call
+from agents.selectors import call_for_desktop, call_view
 from agents.services.ringing import ringing_leg_reject
 from agents.services.routing import (
     inbound_offers_stranded,
@@ -211,7 +213,28 @@ def test_the_wallboard_card_of_a_caller_passed_over_shows_who_is_on_it_now(app_s
     call.members.filter(agent__isnull=False).update(left_at=a_moment_later)
     page = render_live_call(call_id=call.pk)
     assert "member--leaving" not in page and page.count('class="member member--') == 1
-    assert "Left the call: 2" in page and "alice: Left (declined)" in page
+    # Offers not taken are told apart from people who were on the call and left it.
+    assert "Not answered: 2" in page and "alice: declined" in page
+    assert "Left the call" not in page
+
+
+def test_the_agent_who_takes_a_caller_sees_the_offers_before_as_not_answered(app_sim, sales):
+    """Bob declined Dana, then Alice took her: Alice's card folds Bob's offer away as not
+    answered, not as someone who left the call."""
+    _, alice, bob, _ = sales
+    away(alice)
+    call = call_from(app_sim, DANA)
+    ringing_leg_reject(actor=bob.user, member_id=call.members.get(agent=bob).pk)
+    app_sim.advance(0.1)
+    agent_choose_status(agent=alice, status=S.AVAILABLE)
+    app_sim.advance(0.1)
+    app_sim.phones.answer(alice.endpoint)
+    app_sim.advance(3)
+    call.members.filter(agent=bob).update(left_at=timezone.now() - timedelta(seconds=6))
+    full = call_for_desktop(call_id=call.pk)
+    card = render_call(view=call_view(call=full, agent=alice), call=full)
+    assert "Not answered: 1" in card and "bob: declined" in card
+    assert "Left the call" not in card
 
 
 def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(app_sim, sales):
