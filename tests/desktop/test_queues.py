@@ -25,6 +25,7 @@ from agents.services.routing import (
     queue_exit_next_due,
     queue_exits_due,
 )
+from agents.templatetags.desktop import format_seconds
 from calls.models import Call, Member, Queue
 from calls.services import rules
 from calls.services.errors import NotAllowed
@@ -235,6 +236,15 @@ def test_the_agent_who_takes_a_caller_sees_the_offers_before_as_not_answered(app
     card = render_call(view=call_view(call=full, agent=alice), call=full)
     assert "Not answered: 1" in card and "bob: declined" in card
     assert "Left the call" not in card
+    # The card keeps which queue the caller came from and how long they waited.
+    call.refresh_from_db()
+    waited = f"Sales queue, waited {format_seconds(call.waited_seconds)}"
+    assert waited in card
+    app_sim.phones.hangup(DANA.lstrip("+"))
+    app_sim.advance(0.1)
+    full = call_for_desktop(call_id=call.pk)
+    ended = render_call(view=call_view(call=full, agent=alice), call=full)
+    assert "Ended" in ended and waited in ended
 
 
 def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(app_sim, sales):
