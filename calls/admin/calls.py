@@ -4,7 +4,7 @@ their own part)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import path
 from django.utils import formats, timezone
@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from agents.services.wrap_up import call_wrap_up_save
 from calls.addresses import display_address
 from calls.admin.display import (
+    agents_rung_unanswered,
     call_answered_at,
     call_duration_seconds,
     call_state_text,
@@ -135,8 +136,12 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
             super()
             .get_queryset(request)
             .select_related("owner__user", "customer", "queue")
-            # Legs for each row's phase and caller, transfers for its counts: one query each.
-            .prefetch_related("members", "transfers")
+            # Legs for each row's phase, caller and who it rang (with their agents' names),
+            # transfers for its counts: one query each.
+            .prefetch_related(
+                Prefetch("members", queryset=Member.objects.select_related("agent__user")),
+                "transfers",
+            )
             .annotate(
                 member_count=count_of(Member.objects.filter(call=OuterRef("pk")), per="call"),
             )
@@ -226,8 +231,9 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         if not obj.owner:
             return "—"
         if obj.taken_by_no_agent:
-            # Its owner is only who it rang last: nobody took it.
-            return f"— (rang {obj.owner.display_name})"
+            # Its owner is only who it rang last: nobody took it. Say whom it rang.
+            rang = agents_rung_unanswered(obj.members.all()) or [obj.owner.display_name]
+            return f"— (rang {', '.join(rang)})"
         return obj.owner.display_name
 
     @admin.display(description="Customer", ordering="customer__name")

@@ -147,3 +147,19 @@ def caller_wait_seconds(call: Call, *, at: datetime) -> int | None:
     if call.is_live and call.answered_at is None:
         return max(0, int((at - call.created_at).total_seconds()))
     return None
+
+
+def agents_rung_unanswered(members: Iterable[Member]) -> list[str]:
+    """The agents an inbound call rang who did not take it (declined, rang out, busy), in the
+    order it rang them, each once: who a queued caller was offered to. Needs the members
+    with `agent__user`."""
+    names: list[str] = []
+    for member in members:
+        unanswered = member.answered_at is None and not member.is_live
+        if member.role != Member.Role.AGENT or member.agent is None or not unanswered:
+            continue
+        if member.end_cause == Member.EndCause.NOT_DIALLED:
+            continue  # the provider never rang it
+        if (name := member.agent.display_name) not in names:
+            names.append(name)
+    return names

@@ -10,6 +10,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from calls.admin.display import (
+    agents_rung_unanswered,
     call_answered_at,
     call_duration_seconds,
     call_state_text,
@@ -64,8 +65,11 @@ def call_csv_row(call: Call) -> list[str]:
     owner__user, customer and queue joined, members and transfers prefetched."""
     # A call no agent took only rang its owner: no agent, as in the list.
     owner = None if call.taken_by_no_agent else call.owner
-    rang = call.owner if call.taken_by_no_agent else None
     members = call.members.all()
+    # Whom it rang without being taken (a queued caller's offers), taken or not in the end.
+    rang = agents_rung_unanswered(members)
+    if not rang and call.taken_by_no_agent and call.owner:
+        rang = [call.owner.display_name]
     duration = call_duration_seconds(call, members=members)
     waited = caller_wait_seconds(call, at=timezone.now())
     phone = caller_address(call, members=members)
@@ -82,7 +86,7 @@ def call_csv_row(call: Call) -> list[str]:
         call_state_text(call, members=members) if call.outcome and not call.is_live else "",
         owner.display_name if owner else "",
         owner.user.get_username() if owner else "",
-        rang.display_name if rang else "",
+        ", ".join(rang),
         call.customer.name if call.customer else phone,
         phone,
         call.disposition,

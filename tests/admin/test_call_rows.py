@@ -196,6 +196,49 @@ def test_csv_credits_no_agent_for_a_call_no_agent_took(login, superuser, alice):
     assert (row["Agent"], row["Agent username"], row["Rang"]) == ("Alice Archer", "alice", "")
 
 
+def test_csv_and_list_name_every_agent_a_queued_caller_rang(login, superuser, alice):
+    """Dana waited in a queue: Alice declined, Bob let it ring out, a ring PHLO refused never
+    reached Carol, then Erin took her. Eve's caller was offered to Alice and Bob and hung up.
+    Rang lists whom each call rang without being taken, in order; the list says the same
+    for the call nobody took."""
+    bob, carol, erin = (make_agent(username=name) for name in ("bob", "carol", "erin"))
+    start = timezone.now() - timedelta(minutes=5)
+
+    def offered(call, agent, seconds, **leg):
+        at = start + timedelta(seconds=seconds)
+        add_member(
+            call=call, role=Role.AGENT, address=agent.endpoint, agent=agent, created_at=at, **leg
+        )
+
+    taken = make_call(
+        owner=erin, direction=Call.Direction.INBOUND, outcome=Call.Outcome.CUSTOMER_HUNG_UP
+    )
+    add_member(
+        call=taken, role=Role.CUSTOMER, address="14155550101", answered_at=start, created_at=start
+    )
+    offered(taken, alice, 1, end_cause=Member.EndCause.DECLINED)
+    offered(taken, bob, 2, state=State.NO_ANSWER)
+    offered(taken, carol, 3, end_cause=Member.EndCause.NOT_DIALLED)
+    offered(taken, erin, 4, answered_at=start + timedelta(seconds=5))
+    abandoned = make_call(
+        owner=bob, status=Call.Status.FAILED, direction=Call.Direction.INBOUND,
+        outcome=Call.Outcome.ABANDONED,
+    )  # fmt: skip
+    add_member(call=abandoned, role=Role.CUSTOMER, address="14155550102", created_at=start)
+    offered(abandoned, alice, 1, end_cause=Member.EndCause.DECLINED)
+    offered(abandoned, bob, 2, state=State.NO_ANSWER)
+    client = login(superuser)
+    rows = _csv(client)
+    assert (rows[taken.pk]["Agent username"], rows[taken.pk]["Rang"]) == (
+        "erin",
+        "Alice Archer, bob",
+    )
+    assert (rows[abandoned.pk]["Agent"], rows[abandoned.pk]["Rang"]) == ("", "Alice Archer, bob")
+    listing = client.get(CALLS).content.decode()
+    assert _cell(listing, abandoned, "owner_display") == "— (rang Alice Archer, bob)"
+    assert _cell(listing, taken, "owner_display") == "erin"
+
+
 def test_a_call_pages_heading_says_how_it_ended_as_its_status_does(login, superuser, alice):
     """The stored status is "failed" for an abandoned call: the heading must not say so."""
     abandoned = make_call(
