@@ -4,7 +4,10 @@
  * count down to then. Both are corrected for the server's clock, which arrives in
  * `#heartbeat[data-server-now]` with the page, every full state and every pong.
  *
- * Usage: call `LiveTimers.refresh()` after every swap; the timers tick once a second.
+ * Usage: call `LiveTimers.refresh()` after every swap. The timers are read five times a
+ * second and redrawn only when their text changes: ticking once a second, two pages (the
+ * desktop and the wallboard side by side) each showed the second of their own last tick,
+ * so the same caller's wait could read a second apart.
  */
 (function () {
   "use strict";
@@ -33,16 +36,20 @@
     var now = Date.now() + clockOffset;
     document.querySelectorAll("[data-since]").forEach(function (el) {
       var since = Date.parse(el.getAttribute("data-since"));
-      if (since) el.textContent = fmt((now - since) / 1000);
+      if (since) show(el, fmt((now - since) / 1000));
     });
     document.querySelectorAll("[data-until]").forEach(function (el) {
       var until = Date.parse(el.getAttribute("data-until"));
-      if (until) el.textContent = fmt(Math.ceil((until - now) / 1000));
+      if (until) show(el, fmt(Math.ceil((until - now) / 1000)));
     });
+  }
+
+  function show(el, text) {
+    if (el.textContent !== text) el.textContent = text;
   }
 
   window.LiveTimers = {
     refresh: function () { readClock(); tick(); },
   };
-  setInterval(tick, 1000);
+  setInterval(tick, 200);
 })();
