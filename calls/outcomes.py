@@ -103,10 +103,14 @@ _LEFT_AS = {Cause.NOT_DIALLED: "Never dialled", Cause.DECLINED: "Declined"}
 
 def member_state_label(member: Member) -> str:
     """A leg's state as the pages name it: "Never dialled" or "Declined" for a leg that
-    left that way, "Cancelled" for a ring stopped before anyone answered (the call ended,
-    or it was hung up), else its state."""
+    left that way (an agent's busy phone is one that declined), "Cancelled" for a ring
+    stopped before anyone answered (the call ended, or it was hung up), else its state."""
     if member.state == State.LEFT and member.end_cause in _LEFT_AS:
         return _LEFT_AS[member.end_cause]
+    if member.state == State.BUSY and member.role == Role.AGENT:
+        # A reject on the agent's handset reaches us as busy: the same as one from the
+        # desktop, and what their status then says ("Declined a call").
+        return "Declined"
     if member.state == State.LEFT and member.answered_at is None and member.end_cause:
         return "Cancelled"
     return member.get_state_display()

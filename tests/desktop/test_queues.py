@@ -219,6 +219,22 @@ def test_the_wallboard_card_of_a_caller_passed_over_shows_who_is_on_it_now(app_s
     assert "Left the call" not in page
 
 
+def test_a_reject_on_the_agents_handset_reads_declined_as_one_from_the_desktop(app_sim, sales):
+    """The provider reports a reject on the handset as busy: the wallboard's card and Bob's
+    offer say Declined, as for a reject from the desktop and as Alice's status says."""
+    _, alice, bob, _ = sales
+    call = call_from(app_sim, DANA)
+    app_sim.phones.reject(alice.endpoint)
+    app_sim.advance(0.1)
+    leg = call.members.get(agent=alice)
+    alice.refresh_from_db()
+    assert (leg.state, alice.status_reason) == (Member.State.BUSY, "Declined a call")
+    page = render_live_call(call_id=call.pk)
+    assert "Declined" in page and "Busy" not in page
+    full = call_for_desktop(call_id=call.pk)
+    assert "Declined" in render_call(view=call_view(call=full, agent=bob), call=full)
+
+
 def test_the_agent_who_takes_a_caller_sees_the_offers_before_as_not_answered(app_sim, sales):
     """Bob declined Dana, then Alice took her: Alice's card folds Bob's offer away as not
     answered, not as someone who left the call."""
