@@ -5,7 +5,8 @@
  *   (static/live/page.js, shared with the agent desktop, as are the toast and placeholders);
  * - a pushed call that is not on the page yet is added; an ended one is removed;
  * - a pushed agent's row is swapped by id, then moved to its status group (longest in the
- *   status first), and the groups' counts follow;
+ *   status first), and the groups' counts follow: a group that lists all its agents counts
+ *   its rows, at once; only one that could not list them all counts from the figures;
  * - ticking timers (static/live/timers.js);
  * - "Join" is hidden on calls the viewer is already on (pushes are the same for everyone);
  * - a big floor: the board lists the oldest calls and the first agents of each status only
@@ -64,6 +65,7 @@
     if (el.tagName === "LI" && el.classList.contains("wb-agent")) {
       var group = $("#wb-group-" + el.getAttribute("data-status") + " .wb-agent-list");
       var full = group && $all(":scope > li.wb-agent", group).length >= limitOf($("#wb-agents"));
+      if (full) notAllListed(group);
       return group && !full ? group : null;
     }
     if (el.tagName !== "ARTICLE" || !el.classList.contains("wb-call")) return null;
@@ -99,7 +101,10 @@
     if (el.hasAttribute("data-deleted")) return;
     var list = $("#wb-group-" + el.getAttribute("data-status") + " .wb-agent-list");
     if (!list) return;
-    if ($all(":scope > li.wb-agent", list).length >= limitOf($("#wb-agents"))) return afterChange();
+    if ($all(":scope > li.wb-agent", list).length >= limitOf($("#wb-agents"))) {
+      notAllListed(list);
+      return afterChange();
+    }
     LivePage.append(list, el);
     afterChange();
   }
@@ -118,8 +123,10 @@
     $all("li.wb-agent", panel).forEach(function (row) {
       var list = $("#wb-group-" + row.getAttribute("data-status") + " .wb-agent-list", panel);
       if (!list || row.parentNode === list) return;
-      if ($all(":scope > li.wb-agent", list).length >= limit) row.remove();  // counted only
-      else list.appendChild(row);
+      if ($all(":scope > li.wb-agent", list).length >= limit) {
+        row.remove();  // counted only
+        notAllListed(list);
+      } else list.appendChild(row);
     });
     var totals = agentTotals();
     $all(".wb-group", panel).forEach(function (group) {
@@ -130,9 +137,14 @@
       if (sorted.some(function (row, i) { return row !== rows[i]; })) {
         sorted.forEach(function (row) { list.appendChild(row); });
       }
-      // The figures know every agent's status; the list holds at most `limit` of them.
-      var total = Math.max(rows.length, totals[group.getAttribute("data-status")] || 0);
-      if (!(group.getAttribute("data-status") in totals)) total = rows.length;
+      // A group that lists all its agents counts its rows: they move at once, while the
+      // figures (rendered at most once a second) would lag them. One that could not list
+      // them all (at most `limit`) counts from the figures, which know every agent.
+      var total = rows.length;
+      var status = group.getAttribute("data-status");
+      if (group.hasAttribute("data-not-all-listed") && status in totals) {
+        total = Math.max(rows.length, totals[status]);
+      }
       var count = $(".wb-count", group);
       if (count && count.textContent !== String(total)) {
         count.textContent = String(total);
@@ -143,6 +155,13 @@
       if (nobody) nobody.hidden = rows.length > 0;
       showMore($(".wb-more", group), total - rows.length);
     });
+  }
+
+  // A group's list was full when an agent came into it: from now on (until the next full
+  // state) its rows are not all its agents.
+  function notAllListed(list) {
+    var group = list.closest(".wb-group");
+    if (group) group.setAttribute("data-not-all-listed", "");
   }
 
   // "status=n status=n" from the figures (rendered at most once a second).
