@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
 from agents.models import Agent
@@ -21,10 +21,13 @@ Status = Agent.Status
 def routable_now(at: datetime) -> Q:
     """Free to take a call now: Available, or a wrap-up that has run out with nothing pending,
     and on no live call (whatever the status says)."""
-    live_leg = Member.objects.live_legs().filter(agent=OuterRef("pk"))
+    # NOT IN, read once and hashed, rather than a correlated NOT EXISTS: a burst's live legs
+    # are newer than the statistics, and PostgreSQL, taking them for one row, planned that as
+    # a scan of every live leg against every live call (60-100 ms a read in the queue bench).
+    on_a_live_leg = Member.objects.live_legs().exclude(agent=None).values("agent_id")
     return (
         Q(status=Status.AVAILABLE) | Q(status=Status.WRAP_UP, wrap_up_until__lte=at, next_status="")
-    ) & ~Exists(live_leg)
+    ) & ~Q(pk__in=on_a_live_leg)
 
 
 def agents_by_longest_wait(*, at: datetime | None = None) -> QuerySet[Agent]:
