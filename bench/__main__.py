@@ -59,6 +59,8 @@ class Plan:
     queue_callers: int = 200
     queue_seconds: float = 10.0
     queue_agents: int = 20
+    # Ended calls already in the database when the queue phase begins (a day's history).
+    queue_history: int = 5000
 
 
 # The in-memory layer serves one process only; production settings need this to allow it.
@@ -92,6 +94,7 @@ QUICK = Plan(
     queue_callers=12,
     queue_seconds=2.0,
     queue_agents=3,
+    queue_history=200,
 )
 
 
@@ -470,6 +473,9 @@ class Bench:
         run with its own queue, agents and callers."""
         # The two-process run is kept inside the phase's results, as "two_processes".
         runs = [1, 2] if self.redis_url else [1]
+        if self.plan.queue_history:
+            # A working day behind the database, analyzed, as in production (harness.seed).
+            self.cluster.seed("history", {"calls": self.plan.queue_history})
         for run, processes in enumerate(runs):
             found = self._queue_run(processes=processes, run=run)
             if processes == 1:

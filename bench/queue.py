@@ -1,6 +1,10 @@
 """Queue: callers arrive faster than agents take them (200 in 10 s on 20 agents), wait in an
 inbound queue, and drain as agents come free.
 
+The database has a day behind it (`Plan.queue_history` ended calls, analyzed, as autovacuum
+keeps production's statistics), so the burst's live rows are newer than the statistics the
+planner works from, as in a contact center's morning.
+
 Every agent starts Away. The simulator's callers call the queue's number at an even rate
 while each agent, from their own logged-in session, presses Available (the first time) or
 End wrap-up (after each call): the app offers them the caller who has waited longest. The

@@ -5,6 +5,7 @@
                                    "customers": [{"name", "phone"}],
                                    "queues": [{"name", "number", "agents": [username]}]}
     python -m harness.seed load   < {"agents": 1000, "idle_agents": 0, "supervisor": true}
+    python -m harness.seed history < {"calls": 5000, "hours": 8}
     python -m harness.seed wipe-calls < {}
 
 `people` makes real accounts that log in through the login form (the tests). `load` makes
@@ -208,6 +209,79 @@ def load(spec: dict) -> dict:
     return {"agents": rows, "supervisor": supervisor}
 
 
+def history(spec: dict) -> dict:
+    """`calls` ended inbound calls spread over the last `hours` hours, each a caller and an
+    agent who talked, with the callers as customers: the day behind a contact center's
+    database, whose statistics PostgreSQL's planner works from (analyzed, as autovacuum
+    keeps them). On an empty, unanalyzed database the planner takes a few rows for the whole
+    table, and a burst of callers is planned as scans of every leg."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.utils import timezone
+
+    from agents.models import Agent
+    from calls.models import Call, Customer, Member
+
+    count = int(spec.get("calls", 0))
+    hours = float(spec.get("hours", 8))
+    tag = spec.get("tag") or uuid.uuid4().hex[:6]
+    now = timezone.now()
+    with transaction.atomic():
+        user = get_user_model().objects.create(
+            username=f"h{tag}-agent", password=make_password(None), first_name="Earlier"
+        )
+        agent = Agent.objects.create(
+            user=user, endpoint=f"sip:h{tag}@bench.test", status=Agent.Status.OFFLINE
+        )
+        customers = Customer.objects.bulk_create(
+            [
+                Customer(name=f"Caller {tag} {i}", phone=f"1998{int(tag, 16) % 10**4:04d}{i:06d}")
+                for i in range(count)
+            ]
+        )
+        starts = [now - timedelta(hours=hours) * (1 - i / max(count, 1)) for i in range(count)]
+        calls = Call.objects.bulk_create(
+            [
+                Call(
+                    direction=Call.Direction.INBOUND,
+                    status=Call.Status.COMPLETED,
+                    outcome=Call.Outcome.CUSTOMER_HUNG_UP,
+                    owner=agent,
+                    customer=customers[i],
+                    created_at=start,
+                    answered_at=start + timedelta(seconds=20),
+                    ended_at=start + timedelta(seconds=200),
+                    waited_seconds=20,
+                )
+                for i, start in enumerate(starts)
+            ]
+        )
+        members = []
+        for call in calls:
+            for role, address, leg_agent, customer in (
+                (Member.Role.CUSTOMER, call.customer.phone, None, call.customer),
+                (Member.Role.AGENT, agent.endpoint, agent, None),
+            ):
+                members.append(
+                    Member(
+                        call=call,
+                        address=address,
+                        role=role,
+                        agent=leg_agent,
+                        customer=customer,
+                        state=Member.State.LEFT,
+                        created_at=call.created_at,
+                        answered_at=call.answered_at,
+                        left_at=call.ended_at,
+                        state_changed_at=call.ended_at,
+                    )
+                )
+        Member.objects.bulk_create(members)
+    _analyze("agents_agent", "calls_customer", "calls_call", "calls_member")
+    return {"calls": len(calls)}
+
+
 def _analyze(*tables: str) -> None:
     """Give PostgreSQL's planner the loaded rows' statistics, as autovacuum would within a
     minute of a bulk load: planned on an empty table's, a wallboard joined every live call
@@ -246,9 +320,10 @@ def main(argv: list[str]) -> int:
     command, *rest = argv or ["help"]
     if command == "prepare":
         result = prepare(rest)
-    elif command in ("people", "load", "wipe-calls"):
+    elif command in ("people", "load", "history", "wipe-calls"):
         spec = json.loads(sys.stdin.read() or "{}")
-        result = {"people": people, "load": load, "wipe-calls": wipe_calls}[command](spec)
+        commands = {"people": people, "load": load, "history": history, "wipe-calls": wipe_calls}
+        result = commands[command](spec)
     else:
         print(__doc__, file=sys.stderr)
         return 2
