@@ -396,8 +396,8 @@ def queued_callers() -> QuerySet[Call]:
     Written so that its cost grows with the live legs, whatever PostgreSQL's statistics say.
     They are read before a burst (autovacuum runs a minute apart) and see almost no live leg,
     so joins and a correlated NOT EXISTS were planned as a scan of every live leg for each
-    waiting caller: 17-27 ms a read with a hundred waiting, at every press. As IN and NOT IN
-    lists of calls, the live legs are read once each, and hashed."""
+    waiting caller: 17-27 ms a read with a hundred waiting, at every press. As a NOT IN list
+    of calls, the live legs are read once, and hashed (tests/test_burst_plans.py)."""
     # A live call always has its caller (it ends with them): it waits when every live leg
     # on it is a caller who waits.
     other_than_waiting = Member.objects.filter(state__in=Member.LIVE_STATES).exclude(
