@@ -18,7 +18,9 @@ from agents.permissions import is_supervisor
 from calls.addresses import display_address
 from calls.models import Action, Call, CallTransfer, Customer, Member, Queue, WrapUp
 from calls.outcomes import (
+    FoldedLegs,
     call_phase,
+    folded_legs,
     member_role_label,
     member_state_label,
     outcome_message,
@@ -450,20 +452,9 @@ class CallView:
         return [m for m in self.members if still_shown(m.member, at=at)]
 
     @property
-    def left_earlier(self) -> list[MemberView]:
-        """People who were on the call and left it before the moment `rows` still shows."""
-        return [m for m in self._folded if m.member.answered_at is not None]
-
-    @property
-    def not_answered(self) -> list[MemberView]:
-        """Legs folded away that never answered: offers declined or rung out, a number that
-        was busy. Nobody who was on the call: listed apart from those who left it."""
-        return [m for m in self._folded if m.member.answered_at is None]
-
-    @property
-    def _folded(self) -> list[MemberView]:
-        shown = {id(m) for m in self.rows}
-        return [m for m in self.members if id(m) not in shown]
+    def folded(self) -> FoldedLegs:
+        """Who left the call, and the offers not taken, out of the rows or about to be."""
+        return folded_legs(self.members, at=self.at or timezone.now())
 
     @property
     def phase(self) -> str:

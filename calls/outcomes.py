@@ -9,7 +9,9 @@ tells more refines it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 
@@ -43,6 +45,60 @@ def still_shown(member: Member, *, at: datetime) -> bool:
     if member.is_live:
         return True
     return bool(member.left_at and member.left_at > at - timedelta(seconds=LEFT_ROW_SECONDS))
+
+
+def fold_delay(member: Member, *, at: datetime) -> float:
+    """Seconds until a leg that left folds away from a live call's rows (0 for one on the
+    call, or folded already). The pages' fade waits as long, so every page, whenever it
+    drew the card, folds the leg at the same moment."""
+    if member.is_live or not member.left_at:
+        return 0.0
+    return max(0.0, (member.left_at + timedelta(seconds=LEFT_ROW_SECONDS) - at).total_seconds())
+
+
+class HasLeg(Protocol):
+    """A page's row for one leg (the desktop's and the wallboard's differ)."""
+
+    member: Member
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A leg in a live call's folded lists; `soon`: still a row, which folds in a moment (the
+    page moves it into the list when the row's fade ends: static/live/page.js)."""
+
+    row: HasLeg
+    soon: bool
+
+    @property
+    def pk(self) -> int:
+        return self.row.member.pk
+
+
+@dataclass(frozen=True)
+class FoldedLegs:
+    """A live call's legs out of its rows, or about to be: who was on the call and left it,
+    and who never answered (offers declined or rung out, a busy number), listed apart."""
+
+    left: tuple[Fold, ...]
+    not_answered: tuple[Fold, ...]
+
+    @property
+    def left_now(self) -> int:
+        return sum(not f.soon for f in self.left)
+
+    @property
+    def not_answered_now(self) -> int:
+        return sum(not f.soon for f in self.not_answered)
+
+
+def folded_legs(rows: Sequence[HasLeg], *, at: datetime) -> FoldedLegs:
+    """Split a live call's gone legs (each page's row for it) into its folded lists."""
+    gone = [Fold(row=r, soon=still_shown(r.member, at=at)) for r in rows if not r.member.is_live]
+    return FoldedLegs(
+        left=tuple(f for f in gone if f.row.member.answered_at is not None),
+        not_answered=tuple(f for f in gone if f.row.member.answered_at is None),
+    )
 
 
 def transfer_fell_through(

@@ -9,8 +9,9 @@ from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
+from calls import outcomes
 from calls.addresses import display_address
-from calls.models import Action
+from calls.models import Action, Member
 
 register = template.Library()
 
@@ -38,6 +39,13 @@ def remaining(until: datetime | None, now: datetime | None = None) -> str:
         return ""
     seconds = max(0, int((until - (now or timezone.now())).total_seconds() + 0.999))
     return format_seconds(seconds)
+
+
+@register.simple_tag
+def fold_delay(member: Member, now: datetime | None = None) -> str:
+    """Seconds until the row of a leg that left folds away (`calls.outcomes.fold_delay`):
+    its fade's delay, so a card drawn later still folds it on time."""
+    return f"{outcomes.fold_delay(member, at=now or timezone.now()):.2f}"
 
 
 def format_seconds(seconds: float) -> str:

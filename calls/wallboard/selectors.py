@@ -26,7 +26,9 @@ from agents.models import Agent
 from calls import selectors as call_selectors
 from calls.models import Action, Call, Member
 from calls.outcomes import (
+    FoldedLegs,
     call_phase,
+    folded_legs,
     member_role_label,
     member_state_label,
     still_shown,
@@ -104,19 +106,9 @@ class CallRow:
         return tuple(m for m in self.members if still_shown(m.member, at=at))
 
     @property
-    def left_earlier(self) -> tuple[MemberRow, ...]:
-        """Who was on the call and left it, folded away (as on the desktop)."""
-        return tuple(m for m in self._folded if m.member.answered_at is not None)
-
-    @property
-    def not_answered(self) -> tuple[MemberRow, ...]:
-        """Folded legs that never answered (offers not taken, a busy number)."""
-        return tuple(m for m in self._folded if m.member.answered_at is None)
-
-    @property
-    def _folded(self) -> tuple[MemberRow, ...]:
-        shown = {id(m) for m in self.rows}
-        return tuple(m for m in self.members if id(m) not in shown)
+    def folded(self) -> FoldedLegs:
+        """Who left the call, and the offers not taken, out of the rows or about to be."""
+        return folded_legs(self.members, at=timezone.now())
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@
  *
  * Usage: `LivePage.toaster({ ms: 6000 })`, `LivePage.skipStale({ ... })`,
  * `LivePage.afterEveryChange(fn)`, `LivePage.placeholder(list, item, id, text)`,
- * `LivePage.placeNewcomers(placeFor)`.
+ * `LivePage.placeNewcomers(placeFor)`. Rows of people who left fold into their card's
+ * lists on their own.
  */
 (function () {
   "use strict";
@@ -146,6 +147,25 @@
     list.appendChild(el);
     htmx.process(el);
   }
+
+  // A call's row for someone who left fades away after a moment (fold-away in
+  // desktop.css); as it ends, the card's "Left the call" or "Not answered" list takes them
+  // (the card lists them hidden until then: templates/live/_folded_legs.html), so the
+  // card never shows neither while it waits for its next push.
+  body.addEventListener("animationend", function (evt) {
+    var row = evt.target;
+    if (evt.animationName !== "fold-away" || !row.getAttribute) return;
+    var pk = row.getAttribute("data-member");
+    if (!pk) return;
+    $all('[data-unfold="' + pk + '"]', row.closest(".call") || document).forEach(function (item) {
+      item.hidden = false;
+      var list = item.closest("details");
+      if (!list) return;
+      list.hidden = false;
+      var count = $(".fold-count", list);
+      if (count) count.textContent = String($all("li:not([hidden])", list).length);
+    });
+  });
 
   window.LivePage = {
     $: $, $all: $all, num: num, olderThanShown: olderThanShown,

@@ -331,6 +331,9 @@ def test_cold_transfer_rings_the_other_agent_who_then_has_the_call(desktop, sim)
 
 
 def test_reject_a_transferred_call(desktop, sim):
+    """Bob declines a cold transfer: Alice has Dana back, and Bob's row on her card fades
+    after a moment; in that same frame the card lists him under "Not answered", with no
+    push in between (it used to show neither until the card's next redraw)."""
     alice, bob = desktop("alice"), desktop("bob")
     go_available(alice)
     go_available(bob)
@@ -342,6 +345,29 @@ def test_reject_a_transferred_call(desktop, sim):
     expect()(bobs_card).to_have_count(0)
     expect()(customer_state(card)).to_have_text("Talking")  # back with Alice
     expect()(card.get_by_role("button", name="Cold transfer")).to_be_visible()
+
+    row = card.locator("tr.member[data-role=agent].member--leaving")
+    expect()(row).to_have_count(1)
+    folded = card.locator("details.not-answered")
+    expect()(folded).to_be_hidden()
+    version = card.get_attribute("data-version")
+    # Checked at every frame: the first in which the row is gone shows the list.
+    seen = alice.wait_for_function(
+        """(id) => {
+          const card = document.getElementById(id);
+          const row = card.querySelector("tr.member--leaving");
+          if (row && getComputedStyle(row).display !== "none") return false;
+          const list = card.querySelector("details.not-answered");
+          const summary = list && list.querySelector("summary");
+          return {shown: !!list && !list.hidden, text: summary && summary.textContent};
+        }""",
+        arg=card.get_attribute("id"),
+        polling="raf",
+        timeout=8_000,
+    ).json_value()
+    assert seen == {"shown": True, "text": "Not answered: 1"}
+    assert card.get_attribute("data-version") == version  # no redraw brought it
+    expect()(folded.locator("li")).to_have_text("Bob Baker: declined")
 
 
 def test_the_calling_notice_goes_when_the_call_it_announced_ends(desktop, sim):

@@ -5,6 +5,7 @@ webhook; nothing of ours is mocked."""
 
 import asyncio
 import json
+import re
 import threading
 from datetime import timedelta
 
@@ -209,14 +210,34 @@ def test_the_wallboard_card_of_a_caller_passed_over_shows_who_is_on_it_now(app_s
     page = render_live_call(call_id=call.pk)
     assert page.count("member--leaving") == 2 and "Left the call" not in page
     assert ">Waiting for an agent<" in page
+    # Each row fades when its leg has been gone LEFT_ROW_SECONDS, however late the card was
+    # drawn; it is listed already, hidden, for the page to show as the row folds
+    # (static/live/page.js).
+    delays = [float(d) for d in re.findall(r'style="animation-delay: ([\d.]+)s"', page)]
+    assert len(delays) == 2 and all(4 < d <= 5 for d in delays), delays
+    assert folded_list(page, "Not answered") == (True, 0, ["alice: declined", "bob: declined"])
 
     a_moment_later = timezone.now() - timedelta(seconds=6)
     call.members.filter(agent__isnull=False).update(left_at=a_moment_later)
     page = render_live_call(call_id=call.pk)
     assert "member--leaving" not in page and page.count('class="member member--') == 1
     # Offers not taken are told apart from people who were on the call and left it.
-    assert "Not answered: 2" in page and "alice: declined" in page
+    assert folded_list(page, "Not answered") == (False, 2, [])
     assert "Left the call" not in page
+
+
+def folded_list(page: str, title: str) -> tuple[bool, int, list[str]]:
+    """A card's folded list called `title`: whether it is hidden, the count it shows, and
+    the items listed hidden (rows still fading, shown by the page as each folds)."""
+    found = re.search(
+        rf'<details class="left-earlier[^"]*"( hidden)?><summary>{title}: '
+        rf'<span class="fold-count">(\d+)</span></summary>(.*?)</details>',
+        page,
+        re.S,
+    )
+    assert found, f"no {title!r} list in {page}"
+    soon = re.findall(r"<li hidden data-unfold=\"\d+\">([^<]*)</li>", found.group(3))
+    return bool(found.group(1)), int(found.group(2)), soon
 
 
 def test_a_reject_on_the_agents_handset_reads_declined_as_one_from_the_desktop(app_sim, sales):
@@ -250,7 +271,8 @@ def test_the_agent_who_takes_a_caller_sees_the_offers_before_as_not_answered(app
     call.members.filter(agent=bob).update(left_at=timezone.now() - timedelta(seconds=6))
     full = call_for_desktop(call_id=call.pk)
     card = render_call(view=call_view(call=full, agent=alice), call=full)
-    assert "Not answered: 1" in card and "bob: declined" in card
+    assert folded_list(card, "Not answered") == (False, 1, [])
+    assert ">bob: declined</li>" in card
     assert "Left the call" not in card
     # The card keeps which queue the caller came from and how long they waited.
     call.refresh_from_db()
