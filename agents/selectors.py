@@ -20,6 +20,7 @@ from calls.models import Action, Call, CallTransfer, Customer, Member, Queue, Wr
 from calls.outcomes import (
     FoldedLegs,
     call_phase,
+    declined_on_the_handset,
     folded_legs,
     member_role_label,
     member_state_label,
@@ -501,6 +502,8 @@ class CallView:
             Member.State.NO_ANSWER: "did not answer",
             Member.State.FAILED: "could not be reached",
         }.get(leg.state, "declined")
+        if declined_on_the_handset(leg):
+            how = "declined"  # as their row says
         return f"{who} {how}: the transfer did not go through."
 
     @property

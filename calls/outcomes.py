@@ -157,15 +157,21 @@ def member_role_label(member: Member) -> str:
 _LEFT_AS = {Cause.NOT_DIALLED: "Never dialled", Cause.DECLINED: "Declined"}
 
 
+def declined_on_the_handset(member: Member) -> bool:
+    """An agent's leg that was busy: a reject on their handset reaches us as busy, so the
+    pages say declined, as for one from the desktop and as their status then says
+    ("Declined a call"). A number rung as a transfer's target (role agent, no agent) that
+    was busy was busy."""
+    return member.state == State.BUSY and _is_agent_leg(member)
+
+
 def member_state_label(member: Member) -> str:
     """A leg's state as the pages name it: "Never dialled" or "Declined" for a leg that
     left that way (an agent's busy phone is one that declined), "Cancelled" for a ring
     stopped before anyone answered (the call ended, or it was hung up), else its state."""
     if member.state == State.LEFT and member.end_cause in _LEFT_AS:
         return _LEFT_AS[member.end_cause]
-    if member.state == State.BUSY and member.role == Role.AGENT:
-        # A reject on the agent's handset reaches us as busy: the same as one from the
-        # desktop, and what their status then says ("Declined a call").
+    if declined_on_the_handset(member):
         return "Declined"
     if member.state == State.LEFT and member.answered_at is None and member.end_cause:
         return "Cancelled"

@@ -364,6 +364,20 @@ class TestDialCalls:
 
 
 @pytest.mark.django_db(transaction=True)
+def bob_rings_for_a_warm_transfer(app_sim, alice, bob, dana, htmx):
+    """Alice, talking with Dana, warm-transfers her to Bob, whose phone rings (answered by
+    hand). Returns the call and Alice's client."""
+    call = answered_call(app_sim, alice, dana)
+    app_sim.phones.set_mode(bob.endpoint, "manual")
+    client = login(alice)
+    response = client.post(
+        f"/desktop/calls/{call.pk}/actions/warm_transfer/", {"to": "bob"}, **htmx
+    )
+    assert response.status_code == 200, response.content
+    app_sim.advance(1.0)
+    return call, client
+
+
 class TestCallButtons:
     def test_hold_then_unhold_answers_with_the_call_partial(self, app_sim, alice, dana, htmx):
         call = answered_call(app_sim, alice, dana)
@@ -453,6 +467,7 @@ class TestCallButtons:
         app_sim.advance(ANSWER)
         page = text(client.get("/"))
         assert "+15005550001 was busy: the transfer did not go through." in page
+        assert "Busy</span>" in page and "Declined</span>" not in page  # a number, not an agent
         assert "transfer in progress" not in page
         call.refresh_from_db()
         later = timezone.now() + timedelta(seconds=10)
@@ -460,19 +475,25 @@ class TestCallButtons:
             call=call_for_desktop(call_id=call.pk), agent=alice, at=later
         ).transfer_failed_text
 
+    def test_a_transfer_declined_on_the_targets_handset_says_declined_as_the_row_does(
+        self, app_sim, alice, bob, dana, htmx
+    ):
+        """The provider reports Bob's reject on his handset as busy: Alice's banner says he
+        declined, as his row ("Declined") and a reject from his desktop say, not "was busy"."""
+        call, client = bob_rings_for_a_warm_transfer(app_sim, alice, bob, dana, htmx)
+        app_sim.phones.reject(bob.endpoint)
+        app_sim.advance(1.0)
+        assert call.members.get(agent=bob).state == S.BUSY
+        page = text(client.get("/"))
+        assert "bob declined: the transfer did not go through." in page
+        assert "Declined</span>" in page and "was busy" not in page
+
     def test_a_transfer_ring_a_supervisor_stops_says_so_on_the_agents_card(
         self, app_sim, alice, bob, dana, sam, htmx
     ):
         """Bob's phone rings for Alice's warm transfer; Sam hangs it up from the wallboard.
         Dana is back with Alice, whose card says why instead of only a "Cancelled" row."""
-        call = answered_call(app_sim, alice, dana)
-        app_sim.phones.set_mode(bob.endpoint, "manual")
-        client = login(alice)
-        response = client.post(
-            f"/desktop/calls/{call.pk}/actions/warm_transfer/", {"to": "bob"}, **htmx
-        )
-        assert response.status_code == 200, response.content
-        app_sim.advance(1.0)
+        call, client = bob_rings_for_a_warm_transfer(app_sim, alice, bob, dana, htmx)
         ringing = call.members.get(agent=bob, state=S.DIALLING)
         response = login(sam).post(f"/wallboard/members/{ringing.pk}/actions/hangup/", **htmx)
         assert response.status_code == 200, response.content
