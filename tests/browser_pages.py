@@ -66,3 +66,22 @@ def mark_document(page) -> None:
 
 def was_reloaded(page) -> bool:
     return not page.evaluate("window.__noReload === true")
+
+
+def list_when_the_row_folds(card, *, list_selector: str) -> dict:
+    """Watches `card` at every frame until its fading row (a leg that left) has gone, and
+    says what its folded list (`list_selector`) showed in that first frame without the row:
+    {"shown": bool, "text": the list's summary}."""
+    return card.page.wait_for_function(
+        """([id, selector]) => {
+          const card = document.getElementById(id);
+          const row = card.querySelector("tr.member--leaving");
+          if (row && getComputedStyle(row).display !== "none") return false;
+          const list = card.querySelector(selector);
+          const summary = list && list.querySelector("summary");
+          return {shown: !!list && !list.hidden, text: summary && summary.textContent};
+        }""",
+        arg=[card.get_attribute("id"), list_selector],
+        polling="raf",
+        timeout=8_000,
+    ).json_value()

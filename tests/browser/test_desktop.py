@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_pages import expect, mark_document, screenshot_path, wait_until
+from tests.browser_pages import (
+    expect,
+    list_when_the_row_folds,
+    mark_document,
+    screenshot_path,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -352,19 +358,7 @@ def test_reject_a_transferred_call(desktop, sim):
     expect()(folded).to_be_hidden()
     version = card.get_attribute("data-version")
     # Checked at every frame: the first in which the row is gone shows the list.
-    seen = alice.wait_for_function(
-        """(id) => {
-          const card = document.getElementById(id);
-          const row = card.querySelector("tr.member--leaving");
-          if (row && getComputedStyle(row).display !== "none") return false;
-          const list = card.querySelector("details.not-answered");
-          const summary = list && list.querySelector("summary");
-          return {shown: !!list && !list.hidden, text: summary && summary.textContent};
-        }""",
-        arg=card.get_attribute("id"),
-        polling="raf",
-        timeout=8_000,
-    ).json_value()
+    seen = list_when_the_row_folds(card, list_selector="details.not-answered")
     assert seen == {"shown": True, "text": "Not answered: 1"}
     assert card.get_attribute("data-version") == version  # no redraw brought it
     expect()(folded.locator("li")).to_have_text("Bob Baker: declined")

@@ -18,6 +18,7 @@ import pytest
 
 from tests.browser_pages import (
     expect,
+    list_when_the_row_folds,
     log_in,
     mark_document,
     screenshot_path,
@@ -532,6 +533,31 @@ def test_a_caller_queues_while_every_agent_is_on_a_call_and_reaches_the_first_fr
     expect()(row).to_have_attribute("data-waiting", "0")
     expect()(row.locator("td").nth(4)).to_have_text("3")  # answered
     expect()(row.locator("td").nth(5)).to_have_text("0")  # abandoned
+
+
+def test_an_offer_declined_folds_into_not_answered_on_the_board_as_its_row_fades(
+    wallboard, desktop, sim, support_queue
+):
+    """Dana queues and rings Alice, who declines from her desktop: on the board, Alice's row
+    on Dana's card fades after a moment, and in that same frame the card lists her under
+    "Not answered" (it used to wait for the card's next redraw)."""
+    board = wallboard()
+    alice = desktop("alice")
+    sim.phones.set_mode(ALICE, "manual")
+    go_available(alice)
+    sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
+    offer = alice.locator("article.call", has_text="Dana Diaz")
+    expect()(offer.locator(".ringing-banner")).to_contain_text("From the Support queue")
+    dana = board.locator("article.wb-call", has_text="Dana Diaz")
+    offer.get_by_role("button", name="Reject").click()
+    expect()(dana).to_contain_text("Waiting in Support for")
+    expect()(dana.locator("tr.member--leaving")).to_have_count(1)
+    expect()(dana.locator("details.not-answered")).to_be_hidden()
+    seen = list_when_the_row_folds(dana, list_selector="details.not-answered")
+    assert seen == {"shown": True, "text": "Not answered: 1"}
+    expect()(dana.locator("details.not-answered li")).to_have_text("Alice Archer: declined")
+    sim.phones.hangup(DANA)
+    expect()(dana).to_have_count(0)
 
 
 # Notes, frame by frame, a group whose count disagrees with its rows for longer than a
