@@ -53,6 +53,19 @@ def is_offered_to(*, call: Call, agent_id: int) -> bool:
     return call.direction == Call.Direction.INBOUND or call.owner_id != agent_id
 
 
+def rings_an_offer(*, call: Call, member: Member) -> bool:
+    """An agent's phone ringing with a call offered to them. Stopped from elsewhere (a
+    supervisor's Hang up), the offer is withdrawn and presence puts them Away ("Offered call
+    withdrawn", `agents.presence`): likely not at their desk, and not offered it again."""
+    return (
+        member.role == Role.AGENT
+        and member.agent_id is not None
+        and member.state == State.DIALLING
+        and member.answered_at is None
+        and is_offered_to(call=call, agent_id=member.agent_id)
+    )
+
+
 def left_the_call(*, members: Iterable[Member], agent_id: int) -> bool:
     """The agent talked on this call and has no live leg on it now: their part is over,
     even while they still own it (a cold transfer's target still ringing)."""

@@ -57,6 +57,19 @@ class MemberRow:
     since: datetime
     actions: tuple[str, ...]
     is_transfer_target: bool
+    # Hanging it up withdraws an offer, which puts its agent Away (`rules.rings_an_offer`).
+    rings_an_offer: bool = False
+
+    @property
+    def hangup_question(self) -> str:
+        """What Hang up asks first: a supervisor stopping an agent's ring is told it takes
+        the agent out of routing, so that it never comes as a surprise."""
+        if self.rings_an_offer:
+            return (
+                f"Stop the ring to {self.label}? They will be set Away (Offered call withdrawn)"
+                " and not offered this call again."
+            )
+        return f"Hang up {self.label}?"
 
     @property
     def role_label(self) -> str:
@@ -197,6 +210,7 @@ def call_row(*, call: Call) -> CallRow:
                 since=_member_since(member),
                 actions=tuple(k for k in MEMBER_ACTION_ORDER if k in allowed),
                 is_transfer_target=target is not None and member.pk == target.pk,
+                rings_an_offer=rules.rings_an_offer(call=call, member=member),
             )
         )
     join_refusal = rules.call_action_refusal(

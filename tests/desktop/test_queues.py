@@ -4,6 +4,7 @@ asks our routing endpoint over HTTP, rings phones, and its signed callbacks reac
 webhook; nothing of ours is mocked."""
 
 import asyncio
+import html
 import json
 import re
 import threading
@@ -723,6 +724,13 @@ def test_a_supervisor_who_hangs_up_an_agents_ringing_offer_sends_the_caller_on(a
     away(bob)
     sam = make_supervisor(username="sam")
     call = call_from(app_sim, DANA)
+    # The wallboard's Hang up on her ring says what it does to her before it does it.
+    page = html.unescape(render_live_call(call_id=call.pk))
+    assert (
+        'hx-confirm="Stop the ring to alice? They will be set Away (Offered call withdrawn)'
+        ' and not offered this call again."'
+    ) in page
+    assert 'hx-confirm="Hang up Dana Diaz?"' in page
     member_hangup(actor=sam, member_id=call.members.get(agent=alice).pk)
     app_sim.advance(1)
     alice.refresh_from_db()
