@@ -149,6 +149,7 @@ def render_full_state(*, board: Board | None = None) -> str:
                 render_call(row=row, call=row.call, at=board.at, oob=False) for row in board.calls
             ),
             "calls_limit": calls_shown(),
+            "calls_hidden": board.calls_hidden,
             "now": board.at,
         },
     )

@@ -11,7 +11,8 @@
  * - "Join" is hidden on calls the viewer is already on (pushes are the same for everyone);
  * - a big floor: the board lists the oldest calls and the first agents of each status only
  *   (data-limit); pushed calls and rows beyond those are not added, the "and N more" lines
- *   follow the figures' true counts, and a slot freed by an ended call is refilled by a resync.
+ *   follow the figures' true counts (only once a list could not list them all), and a slot
+ *   freed by an ended call is refilled by a resync.
  */
 (function () {
   "use strict";
@@ -72,7 +73,10 @@
     var ended = state.gone[el.id];
     if (ended !== undefined && (num(el, "data-version") || 0) <= ended) return null;
     var list = $("#wb-calls");
-    return list && calls().length < limitOf(list) ? list : null;
+    if (!list) return null;
+    if (calls().length < limitOf(list)) return list;
+    notAllCallsListed(list);
+    return null;
   });
 
   // Should one still find no place (a swap the stand-ins did not see), add it here.
@@ -85,12 +89,18 @@
     if (ended !== undefined && (num(el, "data-version") || 0) <= ended) return;
     var list = $("#wb-calls");
     if (!list) return;
-    if (calls().length >= limitOf(list)) return afterChange();  // counted, not listed
+    if (calls().length >= limitOf(list)) {  // counted, not listed
+      notAllCallsListed(list);
+      return afterChange();
+    }
     LivePage.append(list, el);
     afterChange();
   });
 
   function limitOf(el) { return num(el, "data-limit") || Infinity; }
+  // The list was full when a call came: from now on (until it is known to list them all
+  // again) some live calls are counted, not listed.
+  function notAllCallsListed(list) { list.setAttribute("data-not-all-listed", ""); }
   function calls() { return $all("#wb-calls > article.wb-call"); }
 
   LivePage.afterEveryChange(afterChange);
@@ -183,6 +193,8 @@
     line.hidden = hidden <= 0;
     var n = $(".wb-more-n", line);
     if (n) n.textContent = String(Math.max(0, hidden));
+    var noun = $(".wb-more-noun", line);
+    if (noun) noun.textContent = noun.getAttribute(hidden === 1 ? "data-one" : "data-many");
   }
 
   // Calls beyond the list: counted from the figures; a freed slot is refilled by a resync.
@@ -203,10 +215,17 @@
     }
   }
 
+  // A list that has never been full lists every live call: its cards come and go at once,
+  // while the figures (rendered at most once a second) would lag them, and a call just
+  // ended would read "No calls in progress" beside "and 1 more". Only a list that could not
+  // list them all counts from the figures, which know every call.
   function hiddenCalls() {
     var figures = $("#wb-figures");
-    if (!figures) return 0;
-    return (num(figures, "data-calls-in-progress") || 0) - calls().length;
+    var list = $("#wb-calls");
+    if (!figures || !list || !list.hasAttribute("data-not-all-listed")) return 0;
+    var hidden = (num(figures, "data-calls-in-progress") || 0) - calls().length;
+    if (hidden <= 0 && calls().length < limitOf(list)) list.removeAttribute("data-not-all-listed");
+    return hidden;
   }
 
   function slotFree() {

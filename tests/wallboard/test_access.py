@@ -156,7 +156,7 @@ class TestWebsocket:
         assert connected
         state = await communicator.receive_from(timeout=TIMEOUT)
         assert 'id="wb-figures"' in state and 'id="wb-agents"' in state
-        assert '<div id="wb-calls" hx-swap-oob="innerHTML">' in state
+        assert '<div id="wb-calls" class="wb-calls" data-limit="50" hx-swap-oob="true">' in state
         assert 'data-full-state="true"' in state
         await communicator.disconnect()
 

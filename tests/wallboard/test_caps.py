@@ -74,7 +74,16 @@ def test_a_reconnecting_board_gets_the_same_caps(floor):
     html = render_full_state()
     assert html.count('<article id="wb-call-') == 2
     assert 'data-limit="2"' in html
+    # The page counts calls from the figures only for a list that cannot hold them all.
+    assert '<div id="wb-calls" class="wb-calls" data-limit="2" data-not-all-listed' in html
     assert 'data-agents-by-status="' in html
     by_status = re.search(r'data-agents-by-status="([^"]*)"', html).group(1)
     assert "on_call=3" in by_status.split()
     assert "available=1" in by_status.split()
+
+
+def test_a_board_that_lists_every_call_says_so(floor, settings):
+    settings.WALLBOARD_CALLS_SHOWN = 3
+    html = render_full_state()
+    assert html.count('<article id="wb-call-') == 3
+    assert '<div id="wb-calls" class="wb-calls" data-limit="3" hx-swap-oob="true">' in html
