@@ -73,6 +73,21 @@ def action_label(kind: str) -> str:
     return Action.Kind(kind).label
 
 
+# The call buttons' keyboard shortcuts (the desktop's key list says the same).
+_ACTION_KEYS = {
+    Action.Kind.WARM_TRANSFER: "w",
+    Action.Kind.COLD_TRANSFER: "c",
+    Action.Kind.RESUME_CALL: "r",
+    Action.Kind.ABORT_TRANSFER: "a",
+}
+
+
+@register.filter
+def action_key(kind: str) -> str:
+    """A call button's shortcut key ("" for none), for `data-key` and `aria-keyshortcuts`."""
+    return _ACTION_KEYS.get(kind, "")
+
+
 @register.filter
 def minutes(value: timedelta | None) -> str:
     """A wait for people: "10 minutes", "1 minute", "30 seconds"."""

@@ -4,6 +4,7 @@ Buttons go through the real services to a simulator on a manual clock, whose cal
 reach the real webhook over HTTP; nothing of ours is mocked.
 """
 
+import re
 from datetime import timedelta
 from html import unescape
 
@@ -487,6 +488,24 @@ class TestCallButtons:
         page = text(client.get("/"))
         assert "bob declined: the transfer did not go through." in page
         assert "Declined</span>" in page and "was busy" not in page
+
+    def test_every_shortcut_key_is_declared_on_its_control(self, app_sim, alice, bob, dana, htmx):
+        """Screen readers learn a control's key from `aria-keyshortcuts`: every element the
+        page's keys act on (`data-key`) declares the same key, the transfer buttons too."""
+        page = text(login(alice).get("/"))
+        _, client = bob_rings_for_a_warm_transfer(app_sim, alice, bob, dana, htmx)
+        app_sim.phones.answer(bob.endpoint)
+        app_sim.advance(1.0)
+        page += text(client.get("/"))
+        tags = re.findall(r"<[a-z]+\b[^>]*\bdata-key=[^>]*>", page)
+        keys = {}
+        for tag in tags:
+            key = re.search(r'data-key="([^"]*)"', tag).group(1)
+            declared = re.search(r'aria-keyshortcuts="([^"]*)"', tag)
+            assert declared and declared.group(1) == key, tag
+            keys[key] = tag
+        # The call's own buttons, offered now: Resume call and Abort transfer.
+        assert {"r", "a", "h", "n"} <= set(keys), sorted(keys)
 
     def test_a_transfer_ring_a_supervisor_stops_says_so_on_the_agents_card(
         self, app_sim, alice, bob, dana, sam, htmx
