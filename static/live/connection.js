@@ -82,9 +82,22 @@
       // After a sign-out a retry the extension had already scheduled must not connect:
       // hand it a socket that is closed and never fires.
       if (state.signedOut) return deadSocket();
-      state.current = createSocket(url);
+      state.current = quietErrors(createSocket(url));
       return state.current;
     };
+    // A socket that fails is reported by the browser itself, with its reason; the extension
+    // would log the error event again, as "[object Event]", at every retry. It still hears
+    // of the error (its handler runs, htmx:wsError is sent), only without one to log.
+    function quietErrors(socket) {
+      var handler = null;
+      Object.defineProperty(socket, "onerror", {
+        configurable: true,
+        get: function () { return handler; },
+        set: function (fn) { handler = fn; },
+      });
+      socket.addEventListener("error", function () { if (handler) handler.call(socket); });
+      return socket;
+    }
     function deadSocket() {
       return { readyState: 3, OPEN: 1, send: function () {}, close: function () {},
         addEventListener: function () {}, removeEventListener: function () {} };

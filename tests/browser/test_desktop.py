@@ -488,6 +488,27 @@ def test_after_a_dropped_connection_the_page_recovers_the_true_state(desktop, si
     expect()(status_of(alice)).to_have_text("Wrap-up")
 
 
+def test_the_browser_offline_for_a_while_comes_back_live_and_logs_only_its_own_errors(desktop, sim):
+    """Wi-Fi gone for a few seconds mid-call: the page says it is reconnecting, the call
+    changes meanwhile, and back online it shows the true state. The browser logs each failed
+    retry with its reason; the page adds nothing (the ws extension logged "[object Event]"
+    after each)."""
+    alice = desktop("alice")
+    errors = errors_logged(alice)
+    go_available(alice)
+    card = call_dana(alice)
+    alice.context.set_offline(True)
+    expect()(alice.locator("#connection")).to_have_text("Reconnecting…")
+    wait_until(lambda: any(e.startswith("WebSocket connection to") for e in errors))
+    sim.phones.hangup(DANA)
+    alice.context.set_offline(False)
+    expect()(alice.locator("#connection")).to_have_text("Live", timeout=20_000)
+    expect()(customer_state(card)).to_have_text("Left")
+    expect()(status_of(alice)).to_have_text("Wrap-up")
+    failed = [e for e in errors if e.startswith("WebSocket connection to")]
+    assert [e for e in script_errors(errors) if e not in failed] == []
+
+
 def test_logging_out_closes_the_sessions_other_tabs(desktop, sim, stack):
     alice = desktop("alice")
     other_tab = desktop("alice", context=alice.context)
