@@ -49,11 +49,13 @@ def agents_wrap_ups_table(*, call: Call) -> SafeString | str:
 
 
 def _wrapped_up(wrap_up: WrapUp, *, call: Call, at: datetime) -> str:
-    """When it was done; else whether it still may be (the agent is in its wrap-up time)."""
+    """When it was done; else whether the agent is still in its wrap-up time. Out of it (the
+    time ran out, or they ended it early: neither is recorded apart), the call's card stays
+    on their desktop and the disposition may still come."""
     if wrap_up.done_at:
         return _when(wrap_up.done_at)
     if wrap_up.disposition_required and not call.is_live and not _in_its_time(wrap_up, at=at):
-        return "Ran out, no disposition"
+        return "No disposition yet; wrap-up time over"
     return "Not yet"
 
 

@@ -153,9 +153,14 @@ def test_timeline_details_show_request_and_params(login, superuser, call_with_hi
 
 
 def test_call_without_history_says_so(login, superuser):
+    # Ended (as a caller the PHLO flow's no-agent branch answered): nothing more will come.
     call = make_call()
     html = login(superuser).get(reverse("admin:calls_call_change", args=[call.pk])).content
-    assert b"No action was sent and no callback received for this call yet." in html
+    assert b"No action was sent and no callback received for this call.</p>" in html
+    # A live one may still have some.
+    Call.objects.filter(pk=call.pk).update(status=Call.Status.DIALLING, ended_at=None)
+    html = login(superuser).get(reverse("admin:calls_call_change", args=[call.pk])).content
+    assert b"No action was sent and no callback received for this call yet.</p>" in html
 
 
 def test_members_inline_shows_live_state_read_only(login, superuser, call_with_history):
@@ -218,8 +223,9 @@ def _wrap_up_texts(html: str) -> list[str]:
 
 
 def test_a_wrap_up_whose_time_ran_out_says_so(login, superuser):
-    """The call has ended. Bob's wrap-up time ran out without a disposition (he is Available
-    again); Carol is still in hers: only hers is still to come."""
+    """The call has ended. Bob's wrap-up time is over without a disposition (it ran out, or he
+    ended it: he is Available again, and may still give it from the card); Carol is still in
+    hers."""
     bob, carol = make_agent(username="bob"), make_agent(username="carol", status="wrap_up")
     carol.wrap_up_until = timezone.now() + timedelta(seconds=20)
     carol.save()
@@ -228,7 +234,7 @@ def test_a_wrap_up_whose_time_ran_out_says_so(login, superuser):
     WrapUp.objects.create(call=call, agent=carol)
     url = reverse("admin:calls_call_change", args=[call.pk])
     bob_row, carol_row = _wrap_up_texts(login(superuser).get(url).content.decode())
-    assert bob_row.endswith("Ran out, no disposition")
+    assert bob_row.endswith("No disposition yet; wrap-up time over")
     assert carol_row.endswith("Not yet")
 
 
@@ -241,7 +247,7 @@ def test_a_wrap_up_expired_but_not_yet_flipped_has_run_out(login, superuser):
     WrapUp.objects.create(call=call, agent=bob)
     url = reverse("admin:calls_call_change", args=[call.pk])
     [row] = _wrap_up_texts(login(superuser).get(url).content.decode())
-    assert row.endswith("Ran out, no disposition")
+    assert row.endswith("No disposition yet; wrap-up time over")
 
 
 def test_abort_and_resume_name_the_transfers_target_not_its_starter(login, superuser):
