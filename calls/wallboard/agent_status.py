@@ -81,9 +81,10 @@ def agent_status_set(
         if refusal:
             raise InvalidState(refusal)
         previous = agent.get_status_display()
-        # The agent sees who sent them away on their own desktop.
-        reason = f"Set by {_actor_name(actor)}" if status == Status.AWAY else ""
-        agent_set_status(agent=agent, status=status, reason=reason, at=at)
+        # The agent sees on their own desktop who set it, whichever status: Available
+        # without a click of theirs is as much a surprise as Away (their next change of
+        # status, or a call, clears it).
+        agent_set_status(agent=agent, status=status, reason=f"Set by {_actor_name(actor)}", at=at)
         LogEntry.objects.log_actions(
             user_id=actor.pk,
             queryset=[agent],

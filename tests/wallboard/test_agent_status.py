@@ -9,6 +9,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.urls import reverse
 
 from agents.models import Agent
+from agents.presence import agent_choose_status
 from calls.models import Action, Call, Member
 from calls.services import buttons as services
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
@@ -210,9 +211,14 @@ class TestAgentStatus:
             "Status changed from On a call to Available on the wallboard."
         )
 
-    def test_away_says_who_sent_them(self, sam, alice):
-        agent = agent_status_set(actor=sam, agent_id=alice.pk, status="away")
-        assert (agent.status, agent.status_reason) == ("away", "Set by Sam Supervisor")
+    def test_every_status_says_who_set_it(self, sam, alice):
+        for status in ("away", "available", "offline"):
+            agent = agent_status_set(actor=sam, agent_id=alice.pk, status=status)
+            assert (agent.status, agent.status_reason) == (status, "Set by Sam Supervisor")
+        # Her own choice next says nothing of Sam.
+        agent_choose_status(agent=alice, status="available")
+        alice.refresh_from_db()
+        assert (alice.status, alice.status_reason) == ("available", "")
 
     def test_an_agent_on_a_live_call_follows_the_call(self, sam, alice, dana, htmx):
         call = scenario_call(created_at=alice.status_changed_at, status="active", owner=alice)
