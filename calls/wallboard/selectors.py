@@ -132,6 +132,18 @@ class AgentRow:
     statuses: tuple[str, ...]
 
     @property
+    def call_text(self) -> str:
+        """What the row says of their call: ringing while their phone only rings (an offer,
+        a transfer to them, or their own phone first on a call they place), on it after.
+        From the call's members, read with it."""
+        if self.call is None:
+            return ""
+        legs = [m for m in self.call.members.all() if m.agent_id == self.agent.pk and m.is_live]
+        if legs and all(m.state == Member.State.DIALLING for m in legs):
+            return f"Ringing: {self.call_title}"
+        return f"On a call with {self.call_title}"
+
+    @property
     def is_stuck(self) -> bool:
         """ "On a call" by status, on no live call by their legs (a callback lost, say)."""
         return self.agent.status == Status.ON_CALL and self.call is None

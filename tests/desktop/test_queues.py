@@ -35,7 +35,7 @@ from calls.services.members import member_hangup
 from calls.simulator.pages import render as phones_page
 from calls.wallboard.figures import today_bounds
 from calls.wallboard.queues import queue_figures
-from calls.wallboard.rendering import render_live_call
+from calls.wallboard.rendering import HTML_KEY, render_live_call, render_wallboard_update
 from tests.factories import login, make_agent, make_call, make_customer, make_supervisor
 from tests.scenarios.pages import admin_row
 from tests.services.helpers import queries_until_phlo
@@ -239,6 +239,23 @@ def folded_list(page: str, title: str) -> tuple[bool, int, list[str]]:
     assert found, f"no {title!r} list in {page}"
     soon = re.findall(r"<li hidden data-unfold=\"\d+\">([^<]*)</li>", found.group(3))
     return bool(found.group(1)), int(found.group(2)), soon
+
+
+def test_the_boards_row_of_an_agent_offered_a_caller_says_ringing_until_she_answers(app_sim, sales):
+    """Alice is "On a call" from the moment Dana is offered to her (routing reserves her),
+    but the wallboard's row says her phone only rings until she answers it."""
+    _, alice, bob, _ = sales
+    away(bob)
+    call = call_from(app_sim, DANA)
+
+    def alices_row() -> str:
+        update = render_wallboard_update(call_id=call.pk)[HTML_KEY]
+        return update.split(f'<li id="wb-agent-{alice.pk}"')[1].split("</li>")[0]
+
+    assert ">Ringing: Dana Diaz</a>" in alices_row()
+    app_sim.phones.answer(alice.endpoint)
+    app_sim.advance(1)
+    assert ">On a call with Dana Diaz</a>" in alices_row()
 
 
 def test_a_reject_on_the_agents_handset_reads_declined_as_one_from_the_desktop(app_sim, sales):
