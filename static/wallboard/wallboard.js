@@ -203,7 +203,13 @@
   var REFILL_AFTER = 1500, REFILL_GAP = 5000;
   var lastRefill = 0, refillTimer = null;
   function arrangeCalls() {
-    showMore($("#wb-more-calls"), hiddenCalls());
+    var hidden = hiddenCalls();
+    var list = $("#wb-calls");
+    // Every call counted is listed again, with room to spare: the list lists them all.
+    if (list && hidden <= 0 && calls().length < limitOf(list)) {
+      list.removeAttribute("data-not-all-listed");
+    }
+    showMore($("#wb-more-calls"), hidden);
     if (slotFree() && !refillTimer) {
       var wait = Math.max(REFILL_AFTER, lastRefill + REFILL_GAP - Date.now());
       refillTimer = setTimeout(function () {
@@ -223,9 +229,7 @@
     var figures = $("#wb-figures");
     var list = $("#wb-calls");
     if (!figures || !list || !list.hasAttribute("data-not-all-listed")) return 0;
-    var hidden = (num(figures, "data-calls-in-progress") || 0) - calls().length;
-    if (hidden <= 0 && calls().length < limitOf(list)) list.removeAttribute("data-not-all-listed");
-    return hidden;
+    return (num(figures, "data-calls-in-progress") || 0) - calls().length;
   }
 
   function slotFree() {
