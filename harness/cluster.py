@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +210,10 @@ class Cluster:
         self._secret_key = secrets.token_urlsafe(64)
         self.servers: list[Server] = []
         self._created = False
+        # sql()'s connections, one per thread, all listed to be closed by destroy().
+        self._readers = threading.local()
+        self._readers_lock = threading.Lock()
+        self._reader_conns: list = []
 
     @property
     def database_url(self) -> str:
@@ -285,11 +290,45 @@ class Cluster:
         return json.loads(out.strip().splitlines()[-1])
 
     def sql(self, query: str, *params) -> list[tuple]:
-        """Read the cluster's database directly (what the tests check against)."""
+        """Read the cluster's database directly (what the tests check against).
+
+        Each thread keeps its connection: a new one forks a PostgreSQL backend, and the
+        queue bench's twenty polling agents forked dozens a second, a third of a core taken
+        from the app they measure. A connection the server dropped (a restart) is opened
+        again once; the query is a read, so running it again is safe."""
         import psycopg
 
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
-            return list(conn.execute(query, params).fetchall())
+        try:
+            return list(self._reader().execute(query, params).fetchall())
+        except psycopg.OperationalError:
+            self._forget_reader()
+            return list(self._reader().execute(query, params).fetchall())
+
+    def _reader(self):
+        import psycopg
+
+        conn = getattr(self._readers, "conn", None)
+        if conn is None or conn.closed:
+            conn = psycopg.connect(self.database_url, autocommit=True)
+            self._readers.conn = conn
+            with self._readers_lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    def _forget_reader(self) -> None:
+        conn = getattr(self._readers, "conn", None)
+        self._readers.conn = None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def close_readers(self) -> None:
+        """Close every thread's reading connection (before the database is dropped)."""
+        with self._readers_lock:
+            conns, self._reader_conns = self._reader_conns, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     # --- processes ------------------------------------------------------------------------
 
@@ -332,6 +371,7 @@ class Cluster:
         """Stop every process, drop the database, delete this run's Redis keys and its
         working directory (logs and static files; CLUSTER_KEEP_LOGS=1 keeps them)."""
         self.stop_servers()
+        self.close_readers()
         if self._created:
             from psycopg import sql
 
