@@ -20,7 +20,7 @@ from calls.admin.search import WidenedSearchMixin
 from calls.models import Call, Member
 from contactcenter.admin import (
     SupervisorModelAdmin,
-    address_form_field_clean,
+    dialable_form_field_clean,
     format_duration,
     site,
 )
@@ -81,7 +81,7 @@ class AgentForm(forms.ModelForm):
             self.fields["user"].queryset = users.order_by("username")
 
     def clean_endpoint(self) -> str:
-        return address_form_field_clean(self.cleaned_data["endpoint"])
+        return dialable_form_field_clean(self.cleaned_data["endpoint"])
 
 
 @admin.register(Agent, site=site)

@@ -7,6 +7,7 @@ action we sent to PHLO (`Action`). Together, ordered by time, they are a call's 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -103,6 +104,12 @@ class MemberQuerySet(models.QuerySet):
         )
 
 
+# A queue's waits are bounded so that the routing's time arithmetic always holds; a day is
+# longer than any caller waits.
+LONGEST_WAIT = 86_400
+_LONGEST_WAIT_MESSAGE = "At most 86,400 seconds (24 hours)."
+
+
 class Queue(models.Model):
     """Where inbound callers wait, with music, for the next free agent of the queue. Callers
     reach the queue that serves the number they dialled, else the default queue; with no
@@ -126,8 +133,10 @@ class Queue(models.Model):
     )
     max_wait_seconds = models.PositiveIntegerField(
         default=300,
+        validators=[MaxValueValidator(LONGEST_WAIT, message=_LONGEST_WAIT_MESSAGE)],
         help_text=(
-            "The longest a caller waits before the exit below. A call ringing for an agent"
+            "The longest a caller waits before the exit below (at most 86,400: 24 hours; 0:"
+            " callers nobody is free for take the exit at once). A call ringing for an agent"
             " at that moment rings on; if it is not answered, the caller goes to an agent free"
             " then, else takes the exit."
         ),
@@ -136,7 +145,9 @@ class Queue(models.Model):
         max_length=16, choices=AtMaxWait.choices, default=AtMaxWait.VOICEMAIL
     )
     service_level_seconds = models.PositiveIntegerField(
-        default=20, help_text="A caller answered within this many seconds counts as served."
+        default=20,
+        validators=[MaxValueValidator(LONGEST_WAIT, message=_LONGEST_WAIT_MESSAGE)],
+        help_text="A caller answered within this many seconds counts as served.",
     )
 
     class Meta:

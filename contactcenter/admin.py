@@ -11,6 +11,7 @@ adding, changing and deleting still follow Django's model permissions, and the a
 import datetime
 from functools import update_wrapper
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
@@ -25,7 +26,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from agents.permissions import is_supervisor
-from calls.addresses import InvalidAddress, display_address, normalize_address
+from calls.addresses import InvalidAddress, dialable_address, display_address, normalize_address
 
 
 class SupervisorAuthenticationForm(AdminAuthenticationForm):
@@ -161,6 +162,17 @@ def address_form_field_clean(value: str) -> str:
     """Clean a form's address field to canonical form, with the reason when it is not one."""
     try:
         return normalize_address(value)
+    except InvalidAddress as exc:
+        raise ValidationError(str(exc), code="invalid_address") from exc
+
+
+def dialable_form_field_clean(value: str) -> str:
+    """Clean a form's address that is dialled (an agent's phone, a queue's number) as the
+    dial box reads it: without "+", a number is local to PHONE_DEFAULT_REGION, so
+    "(415) 555-0500" is +1 415 555 0500 in the US, not +4 155 550 500; a number that cannot
+    exist is refused with the reason."""
+    try:
+        return dialable_address(value, default_region=settings.PHONE_DEFAULT_REGION)
     except InvalidAddress as exc:
         raise ValidationError(str(exc), code="invalid_address") from exc
 

@@ -49,7 +49,7 @@ from agents.availability import agents_by_longest_wait, routable_now
 from agents.models import Agent
 from calls.addresses import InvalidAddress, normalize_address
 from calls.events import AgentChanged, AgentQueuesChanged, MemberChanged, announce
-from calls.models import Call, Customer, Member, Queue
+from calls.models import LONGEST_WAIT, Call, Customer, Member, Queue
 from calls.phlo_client import PhloError
 from calls.services.errors import InvalidInput, ServiceError
 from calls.services.offers import CallBusy, Offer, call_offer
@@ -335,7 +335,7 @@ def inbound_offer_next(
             return None  # the no-agent outcome was given; the caller is on their own way
         if queue is None:
             return _no_agent_offer()
-        if when < call.created_at + timedelta(seconds=queue.max_wait_seconds):
+        if when < call.created_at + longest_wait(queue.max_wait_seconds):
             return None  # keeps their place: the next agent free is offered them
         return _no_agent_offer(queue.at_max_wait)
 
@@ -529,12 +529,18 @@ def inbound_offers_stranded(*, at: datetime | None = None) -> int:
 STRANDED_BATCH = 200
 
 
+def longest_wait(seconds: int) -> timedelta:
+    """A queue's longest wait. The form caps it at a day; a larger value stored another
+    way is read as a day, so that one queue's setting cannot break every queue's exits."""
+    return timedelta(seconds=min(seconds, LONGEST_WAIT))
+
+
 def _waited_longest(*, at: datetime) -> Q:
     """Calls whose caller has waited their queue's longest wait by `at` (1 query, for the
     queues' limits; matches nothing when there is no queue)."""
     reached = Q(pk__in=[])
     for queue_id, seconds in Queue.objects.values_list("pk", "max_wait_seconds"):
-        reached |= Q(queue_id=queue_id, created_at__lte=at - timedelta(seconds=seconds))
+        reached |= Q(queue_id=queue_id, created_at__lte=at - longest_wait(seconds))
     return reached
 
 
@@ -569,6 +575,6 @@ def queue_exit_next_due() -> datetime | None:
         .annotate(first=Min("created_at"))
     )
     return min(
-        (row["first"] + timedelta(seconds=row["queue__max_wait_seconds"]) for row in firsts),
+        (row["first"] + longest_wait(row["queue__max_wait_seconds"]) for row in firsts),
         default=None,
     )

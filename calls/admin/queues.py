@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.core.validators import URLValidator
 from django.db.models import Count, Q
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -14,8 +15,8 @@ from calls.addresses import display_address
 from calls.models import Call, Queue
 from contactcenter.admin import (
     SupervisorModelAdmin,
-    address_form_field_clean,
     address_shown_as_written,
+    dialable_form_field_clean,
 )
 
 
@@ -24,6 +25,14 @@ class QueueForm(forms.ModelForm):
         label="Wait music URL",
         required=False,
         assume_scheme="https",
+        # An ftp:// or file:// address passes Django's URL check, but is not played.
+        validators=[
+            URLValidator(
+                schemes=["http", "https"],
+                message="Give a web address (https://…): only one of those can be played.",
+                code="not_a_web_address",  # "invalid" would take the field's own message
+            )
+        ],
         help_text="What callers hear while they wait (blank: the flow's own).",
     )
     agents = forms.ModelMultipleChoiceField(
@@ -52,9 +61,45 @@ class QueueForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["agents"].initial = self.instance.agents.all()
 
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        # Case apart, two names read the same on the wallboard and in the offer banner.
+        same = self._others().filter(name__iexact=name).first()
+        if same is not None:
+            raise forms.ValidationError(
+                f"A queue named “{same.name}” already exists.", code="duplicate_name"
+            )
+        return name
+
     def clean_number(self) -> str:
         number = self.cleaned_data["number"]
-        return address_form_field_clean(number) if number.strip() else ""
+        if not number.strip():
+            return ""
+        # Callers dial it: read as the dial box reads a number, or callers who dial the
+        # number meant would reach the default queue instead.
+        number = dialable_form_field_clean(number)
+        serves = self._others().filter(number=number).first()
+        if serves is not None:
+            raise forms.ValidationError(
+                f"“{serves.name}” already serves {display_address(number)}: a number reaches"
+                " one queue.",
+                code="duplicate_number",
+            )
+        return number
+
+    def clean_is_default(self) -> bool:
+        is_default = self.cleaned_data["is_default"]
+        default = self._others().filter(is_default=True).first() if is_default else None
+        if default is not None:
+            raise forms.ValidationError(
+                f"“{default.name}” is the default queue: untick it there first (one queue"
+                " takes the callers of numbers no queue serves).",
+                code="second_default",
+            )
+        return is_default
+
+    def _others(self):
+        return Queue.objects.exclude(pk=self.instance.pk) if self.instance.pk else Queue.objects
 
     def _save_m2m(self) -> None:
         super()._save_m2m()

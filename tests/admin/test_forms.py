@@ -48,6 +48,21 @@ def test_new_agent_gets_a_canonical_endpoint_and_starts_offline(login, superuser
     assert (agent.endpoint, agent.status) == ("sip:dave@phones.test", Agent.Status.OFFLINE)
 
 
+def test_an_agents_phone_number_is_read_as_the_dial_box_reads_it(login, superuser):
+    """The app dials it: "(415) 555-0123" is +1 415 555 0123 in the US, and a number that
+    cannot exist is refused with the reason."""
+    client = login(superuser)
+    dave, erin = make_user(username="dave"), make_user(username="erin")
+    add = reverse("admin:agents_agent_add")
+    bad = client.post(add, {"user": dave.pk, "endpoint": "+1 123 456 7890"})
+    [error] = bad.context["adminform"].form.errors["endpoint"]
+    assert error.startswith("'+1 123 456 7890' is not a valid phone number"), error
+    assert client.post(add, {"user": dave.pk, "endpoint": "(415) 555-0123"}).status_code == 302
+    assert Agent.objects.get(user=dave).endpoint == "14155550123"
+    assert client.post(add, {"user": erin.pk, "endpoint": "+44 20 7946 0999"}).status_code == 302
+    assert Agent.objects.get(user=erin).endpoint == "442079460999"
+
+
 def test_agent_form_offers_only_users_who_are_not_agents_yet(login, superuser):
     make_agent(username="alice")
     make_user(username="dave")

@@ -37,16 +37,85 @@ def test_a_supervisor_makes_a_queue_and_picks_its_agents(login, superuser):
     assert set(page.context["adminform"].form.fields["agents"].initial) == {alice, bob}
 
 
-def test_a_bad_number_or_a_second_default_gets_the_reason(login, superuser):
-    Queue.objects.create(name="Support", is_default=True)
+def _errors(response, field: str) -> list[str]:
+    assert response.status_code == 200, response.status_code
+    return list(response.context["adminform"].form.errors.get(field, []))
+
+
+def test_a_bad_number_or_a_second_default_gets_the_reason_on_its_field(login, superuser):
+    Queue.objects.create(name="Support", number="14155550000", is_default=True)
     client = login(superuser)
-    bad = client.post(reverse("admin:calls_queue_add"), _form(number="call me"))
-    assert bad.status_code == 200
-    assert "is not a valid phone number" in bad.content.decode()
-    second = client.post(reverse("admin:calls_queue_add"), _form(is_default="on"))
-    assert second.status_code == 200
-    assert "Constraint “queue_one_default” is violated." in second.content.decode()
+    add = reverse("admin:calls_queue_add")
+    assert (
+        "is not a valid phone number"
+        in _errors(client.post(add, _form(number="call me")), "number")[0]
+    )
+    assert _errors(client.post(add, _form(is_default="on")), "is_default") == [
+        "“Support” is the default queue: untick it there first (one queue takes the callers"
+        " of numbers no queue serves)."
+    ]
+    for taken in ("+1 415 555 0000", "(415) 555-0000", "14155550000"):
+        assert _errors(client.post(add, _form(number=taken)), "number") == [
+            "“Support” already serves +14155550000: a number reaches one queue."
+        ], taken
     assert not Queue.objects.filter(name="Sales").exists()
+
+
+def test_a_queues_number_is_read_as_the_dial_box_reads_it(login, superuser):
+    """Callers dial it: without "+" a number is local to PHONE_DEFAULT_REGION, and one that
+    cannot exist is refused, or callers of the number meant reach the default queue."""
+    client = login(superuser)
+    add = reverse("admin:calls_queue_add")
+    for typed in ("+1 123 456 7890", "123", "+999 1234", "+1 415 55"):
+        [error] = _errors(client.post(add, _form(number=typed)), "number")
+        assert error.startswith(f"'{typed}' is not a valid phone number"), error
+    assert not Queue.objects.exists()
+    response = client.post(add, _form(number="(415) 555-0500"))
+    assert response.status_code == 302
+    assert Queue.objects.get(name="Sales").number == "14155550500"
+    sip = client.post(add, _form(name="Desk", number="sip:Desk@PBX.example.com"))
+    assert sip.status_code == 302
+    assert Queue.objects.get(name="Desk").number == "sip:Desk@pbx.example.com"
+
+
+def test_a_queue_name_taken_in_another_case_is_refused(login, superuser):
+    Queue.objects.create(name="Support")
+    response = login(superuser).post(reverse("admin:calls_queue_add"), _form(name=" support "))
+    assert _errors(response, "name") == ["A queue named “Support” already exists."]
+    assert Queue.objects.count() == 1
+
+
+def test_a_queues_music_is_a_web_address(login, superuser):
+    client = login(superuser)
+    add = reverse("admin:calls_queue_add")
+    for url in ("ftp://music.example.com/calm.mp3", "file:///tmp/calm.mp3"):
+        errors = _errors(client.post(add, _form(wait_music_url=url)), "wait_music_url")
+        assert "Give a web address (https://…): only one of those can be played." in errors, url
+    assert client.post(add, _form(wait_music_url="music.example.com/calm.mp3")).status_code == 302
+    assert Queue.objects.get().wait_music_url == "https://music.example.com/calm.mp3"
+
+
+def test_a_queues_waits_are_bounded_at_a_day(login, superuser):
+    client = login(superuser)
+    add = reverse("admin:calls_queue_add")
+    for field in ("max_wait_seconds", "service_level_seconds"):
+        huge = client.post(add, _form(**{field: "99999999999999"}))
+        assert _errors(huge, field) == ["At most 86,400 seconds (24 hours)."], field
+    assert not Queue.objects.exists()
+    day = client.post(add, _form(max_wait_seconds="86400", service_level_seconds="0"))
+    assert day.status_code == 302
+    assert Queue.objects.get().max_wait_seconds == 86_400
+
+
+def test_saving_a_queue_unchanged_keeps_its_own_number_name_and_default(login, superuser):
+    support = Queue.objects.create(name="Support", number="14155550000", is_default=True)
+    response = login(superuser).post(
+        reverse("admin:calls_queue_change", args=[support.pk]),
+        _form(name="Support", number="+14155550000", is_default="on"),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    support.refresh_from_db()
+    assert (support.number, support.is_default) == ("14155550000", True)
 
 
 def test_the_list_says_how_many_wait_in_each_queue(login, superuser):

@@ -127,6 +127,24 @@ def test_the_caller_hears_the_queues_own_music(app_sim, sales):
     assert "waiting, hearing https://music.example/calm.mp3" in phones_page(app_sim)
 
 
+def test_one_queues_absurd_longest_wait_does_not_stop_the_other_queues_exits(app_sim, sales):
+    """A value no form accepts (stored another way) is read as a day, not an overflow that
+    failed every queue's exits."""
+    queue, alice, bob, _ = sales
+    # Past a timedelta's range on SQLite; PostgreSQL's integer column holds less, and its
+    # largest must not break anything either.
+    huge = 99_999_999_999 if connection.vendor == "sqlite" else 2**31 - 1
+    Queue.objects.create(name="Huge", number="14155550900", max_wait_seconds=huge)
+    away(alice, bob)
+    call = call_from(app_sim, DANA)
+    reached = call.created_at + timedelta(seconds=queue.max_wait_seconds)
+    assert queue_exits_due(at=reached) == 1
+    assert inbound_offers_stranded(at=reached) == 0
+    app_sim.advance(0.1)
+    assert call.members.get(role=Member.Role.NO_AGENT).address == "15005550007"
+    assert queue_exit_next_due() is None
+
+
 def test_callers_are_offered_in_arrival_order(app_sim, sales):
     _, alice, bob, _ = sales
     away(alice, bob)
