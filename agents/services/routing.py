@@ -92,6 +92,10 @@ class RoutingDecision:
             "agent_endpoint": self.agent.endpoint,
             "agent": self.agent.user.get_username(),
             "call_id": self.call.pk,
+            # A queue's caller hears its music while the agent rings, and waits on with it if
+            # that agent does not take them ("": the flow's own music; no queue).
+            "queue": self.queue.name if self.queue else "",
+            "wait_music_url": self.queue.wait_music_url if self.queue else "",
         }
 
 
@@ -160,7 +164,7 @@ def _earlier_decision(*, call_uuid: str) -> RoutingDecision | None:
             return RoutingDecision(result=QUEUE, call=call, queue=call.queue)
     if call.owner is None:
         return RoutingDecision(result=NO_AGENT)
-    return RoutingDecision(result=AGENT, agent=call.owner, call=call)
+    return RoutingDecision(result=AGENT, agent=call.owner, call=call, queue=call.queue)
 
 
 def queue_for(*, dialled: str) -> Queue | None:
@@ -230,7 +234,7 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
         if earlier is None:
             raise
         return earlier
-    return RoutingDecision(result=AGENT, agent=agent, call=call)
+    return RoutingDecision(result=AGENT, agent=agent, call=call, queue=queue)
 
 
 def _queued(*, request: InboundRequest, queue: Queue, at: datetime) -> Call:

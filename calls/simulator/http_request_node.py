@@ -1,7 +1,8 @@
 """The PHLO "HTTP Request" node for inbound calls: ask the app which agent takes the call.
 
 POST JSON {"call_uuid","from","to","direction":"inbound"} with `Authorization: Bearer`;
-a 2xx JSON answer {"result":"agent","agent_endpoint":...} connects the caller,
+a 2xx JSON answer {"result":"agent","agent_endpoint":...} connects the caller (hearing the
+answer's `wait_music_url`, if any, while the agent rings),
 {"result":"queue","wait_music_url":...} puts them on a multiparty call of their own to wait
 with music for the app to offer them to an agent, anything else (no_agent, non-2xx, bad
 JSON, a network error) plays the no-agent message and hangs up.
@@ -99,7 +100,8 @@ class InboundRouter:
     @staticmethod
     def _read(response: requests.Response) -> tuple[str, str, str, str]:
         """(agent endpoint, why none, what else: "message" or "voicemail" (the no-agent
-        outcome), or "queue"; and for "queue", the wait music's URL, "" for the default)."""
+        outcome), or "queue"; and for "agent" and "queue", the wait music's URL, "" for the
+        default)."""
         if not 200 <= response.status_code < 300:
             return "", f"routing answered HTTP {response.status_code}", "", ""
         try:
@@ -110,18 +112,20 @@ class InboundRouter:
         if not isinstance(data, dict):
             return "", "routing answer is not a JSON object", "", ""
         result = data.get("result")
+        music = data.get("wait_music_url")
+        # Only a web address can be played; anything else gets the default music.
+        if not (isinstance(music, str) and music.startswith(("https://", "http://"))):
+            music = ""
         if result == "queue":
-            music = data.get("wait_music_url")
-            # Only a web address can be played; anything else gets the default music.
-            playable = isinstance(music, str) and music.startswith(("https://", "http://"))
-            return "", "", "queue", music if playable else ""
+            return "", "", "queue", music
         if result == "no_agent":
             outcome = data.get("outcome") if data.get("outcome") in ("message", "voicemail") else ""
             return "", "no agent available", outcome, ""
         if result != "agent":
             return "", f"routing answer has an unknown result {result!r}", "", ""
         try:
-            return normalize_address(str(data.get("agent_endpoint") or "")), "", "", ""
+            # The music plays while the agent rings, and on if the caller waits for another.
+            return normalize_address(str(data.get("agent_endpoint") or "")), "", "", music
         except InvalidAddress as exc:
             return "", f"routing answer has an invalid agent_endpoint: {exc}", "", ""
 

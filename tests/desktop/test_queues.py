@@ -127,6 +127,28 @@ def test_the_caller_hears_the_queues_own_music(app_sim, sales):
     assert "waiting, hearing https://music.example/calm.mp3" in phones_page(app_sim)
 
 
+def test_a_caller_put_through_at_once_hears_the_queues_music_if_the_agent_rejects(app_sim, sales):
+    """Routed straight to a free agent, the caller still hears their queue's music while
+    that agent rings, and while they wait on after a reject: not the flow's default."""
+    queue, alice, bob, _ = sales
+    queue.wait_music_url = "https://music.example/calm.mp3"
+    queue.save()
+    away(bob)
+    call = call_from(app_sim, DANA)
+    routed = json.loads(app_sim.routing_requests[-1].response)
+    assert (routed["result"], routed["agent"]) == ("agent", "alice")
+    assert (routed["queue"], routed["wait_music_url"]) == ("Sales", queue.wait_music_url)
+    heard = caller_in_simulator(app_sim, DANA)
+    assert (heard["wait_music"], heard["wait_music_url"]) == (True, queue.wait_music_url)
+
+    ringing_leg_reject(actor=alice.user, member_id=call.members.get(role="agent").pk)
+    app_sim.advance(0.1)
+    assert call.members.get(role="customer").state == Member.State.WAITING
+    heard = caller_in_simulator(app_sim, DANA)
+    assert (heard["wait_music"], heard["wait_music_url"]) == (True, queue.wait_music_url)
+    assert "waiting, hearing https://music.example/calm.mp3" in phones_page(app_sim)
+
+
 def test_one_queues_absurd_longest_wait_does_not_stop_the_other_queues_exits(app_sim, sales):
     """A value no form accepts (stored another way) is read as a day, not an overflow that
     failed every queue's exits."""

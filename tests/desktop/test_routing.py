@@ -215,6 +215,8 @@ class TestChoice:
             "agent_endpoint": bob.endpoint,
             "agent": "bob",
             "call_id": call.pk,
+            "queue": "",
+            "wait_music_url": "",
         }
         bob.refresh_from_db()
         assert bob.status == S.ON_CALL
