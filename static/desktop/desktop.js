@@ -286,9 +286,22 @@
   function ensureAudio() {
     var Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx) return null;
-    if (!audio.ctx) audio.ctx = new Ctx();
+    if (!audio.ctx) {
+      audio.ctx = new Ctx();
+      audio.ctx.onstatechange = audioStateChanged;
+    }
     if (audio.ctx.state === "suspended") audio.ctx.resume();
     return audio.ctx;
+  }
+
+  function audioRunning() {
+    return !!(audio.ctx && audio.ctx.state === "running");
+  }
+
+  // Sound allowed at last (a click or a key after a reload): a call ringing now rings at once.
+  function audioStateChanged() {
+    if (audio.timer && audioRunning()) ringOnce();
+    showAlertsState();
   }
 
   // A classic double ring: two short bursts of 440 + 480 Hz every three seconds.
@@ -335,17 +348,19 @@
       document.title = document.title.replace(/^☎ Incoming call · /, "");
       if (audio.notification) { audio.notification.close(); audio.notification = null; }
     }
+    showAlertsState();
   }
 
   var alertsButton = $("#enable-alerts");
+  // A page opened or reloaded while a call rings may not sound until the agent clicks or
+  // presses a key (the browser's rule): the button says so while the ring is silent.
   function showAlertsState() {
     if (!alertsButton) return;
-    var granted = window.Notification && Notification.permission === "granted";
-    var audioOn = audio.ctx && audio.ctx.state === "running";
-    if (granted && audioOn) {
-      alertsButton.textContent = "Call alerts on";
-      alertsButton.setAttribute("aria-pressed", "true");
-    }
+    var silent = document.body.dataset.ringing === "true" && !audioRunning();
+    var on = !!(window.Notification && Notification.permission === "granted") && audioRunning();
+    alertsButton.classList.toggle("btn--attention", silent);
+    alertsButton.textContent = silent ? "Click to hear the ring" : on ? "Call alerts on" : "Call alerts";
+    alertsButton.setAttribute("aria-pressed", on && !silent ? "true" : "false");
   }
   if (alertsButton) {
     alertsButton.addEventListener("click", function () {
@@ -356,8 +371,10 @@
       setTimeout(showAlertsState, 100);
     });
   }
-  // Browsers only start audio after a user gesture: any click on the page will do.
-  document.addEventListener("pointerdown", function () { ensureAudio(); }, { once: true });
+  // Browsers only start audio after a user gesture: any click or key on the page will do.
+  ["pointerdown", "keydown"].forEach(function (type) {
+    document.addEventListener(type, function () { if (!audioRunning()) ensureAudio(); }, true);
+  });
 
   // --- dial box: picking a customer ----------------------------------------------------------
 

@@ -7,6 +7,8 @@ harness (app stack, simulator, browser, `desktop`) is tests/fixtures_browser.py.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser_pages import (
@@ -410,6 +412,49 @@ def test_an_inbound_call_is_routed_to_the_available_agent(desktop, sim):
     expect()(member_state(card, "You")).to_have_text("Talking")
     expect()(customer_state(card)).to_have_text("Talking")
     expect()(card.locator(".ringing-banner")).to_have_count(0)
+
+
+# A desktop browser's rule (Chrome's autoplay policy): Web Audio stays suspended until the
+# person clicks on the page. Playwright runs its own scripts as user gestures, which lets any
+# page play sound, so the rule is put back for the test's new tab, for real clicks only.
+SOUND_AFTER_A_CLICK = """
+(() => {
+  const Real = window.AudioContext;
+  let clicked = false;
+  window.addEventListener("pointerdown", (e) => { if (e.isTrusted) clicked = true; }, true);
+  window.AudioContext = function (...args) {
+    const ctx = new Real(...args);
+    if (!clicked) ctx.suspend();
+    const resume = ctx.resume.bind(ctx);
+    ctx.resume = () => (clicked ? resume() : Promise.resolve());
+    return ctx;
+  };
+})();
+"""
+
+
+def test_a_ring_the_browser_keeps_silent_asks_for_a_click_and_rings_after_it(desktop, sim):
+    """A desktop opened (or reloaded) while nobody has clicked on it yet may not sound a
+    ring: its alerts button says so while the call rings, and the first click rings it."""
+    alice = desktop("alice")
+    go_available(alice)
+    sim.phones.set_mode(ALICE, "manual")
+    alice.context.add_init_script(SOUND_AFTER_A_CLICK)
+    fresh = desktop("alice", context=alice.context)  # a new tab: nothing clicked on it yet
+    button = fresh.locator("#enable-alerts")
+    expect()(button).to_have_text("Call alerts")
+
+    sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
+    expect()(fresh.locator("body")).to_have_attribute("data-ringing", "true")
+    expect()(button).to_have_text("Click to hear the ring")
+    expect()(button).to_have_class(re.compile(r"\bbtn--attention\b"))
+    fresh.locator("h1.who-name").click()
+    expect()(button).to_have_text("Call alerts")
+    expect()(button).not_to_have_class(re.compile(r"\bbtn--attention\b"))
+
+    sim.phones.answer(ALICE)
+    expect()(fresh.locator("body")).to_have_attribute("data-ringing", "false")
+    expect()(button).to_have_text("Call alerts")
 
 
 def test_end_wrap_up_saves_the_disposition_picked_on_the_card(desktop, sim):
