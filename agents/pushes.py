@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from agents import rendering
+from agents import rendering, selectors
 from calls.events import (
     AccessRevoked,
     AgentChanged,
@@ -33,9 +33,31 @@ def agent_group(agent_id: int) -> str:
 def _call_changed(event: CallChanged, bare: dict) -> list[Message]:
     agents = sorted(event.agent_ids)
     rendered = _render_calls(event.call_id, agents)
-    return [
+    messages = [
         (agent_group(a), bare | ({"html": rendered[a]} if rendered.get(a) else {})) for a in agents
     ]
+    # A hold changes nothing another card's "Last calls" shows; a start, an end, a hand-over
+    # or a wrap-up does.
+    if event.legs_came_or_went:
+        messages += _calls_beside(event.call_id)
+    return messages
+
+
+def _calls_beside(call_id: int) -> list[Message]:
+    """The same customer's other cards on the desktops, redrawn with this call in their
+    history. Only what rendered goes: a card left as it was is not worth a full resync."""
+    try:
+        beside = selectors.calls_beside(call_id=call_id)
+    except Exception:
+        logger.exception("could not find the calls beside call %s", call_id)
+        return []
+    messages = []
+    for other, agents in beside.items():
+        for agent_id, html in _render_calls(other, agents).items():
+            if html:
+                message = {"type": CallChanged.type, "call_id": other, "html": html}
+                messages.append((agent_group(agent_id), message))
+    return messages
 
 
 def _render_calls(call_id: int, agent_ids: list[int]) -> dict[int, str]:

@@ -94,6 +94,38 @@ def customer_history(
     )
 
 
+# Other calls of one customer a push redraws at most: a customer is rarely on more than two.
+BESIDE_AT_MOST = 10
+
+
+def calls_beside(*, call_id: int) -> dict[int, list[int]]:
+    """The other calls of this call's customer that desktops may show (in progress, or with a
+    wrap-up still owed), each with every agent whose desktop may show it: their customer
+    card's "Last calls" lists this call, so they are redrawn when it starts, ends or is
+    wrapped up. 1 query when there are none, 2 otherwise."""
+    on_desktops = Q(status__in=Call.LIVE_STATUSES) | Q(wrap_ups__done_at__isnull=True)
+    beside = list(
+        Call.objects.filter(on_desktops, customer__calls__pk=call_id)
+        .exclude(pk=call_id)
+        .values_list("pk", "owner_id")
+        .distinct()
+        .order_by("-pk")[:BESIDE_AT_MOST]
+    )
+    if not beside:
+        return {}
+    agents: dict[int, set[int]] = {pk: {owner} if owner else set() for pk, owner in beside}
+    ids = list(agents)
+    legs = Member.objects.filter(call_id__in=ids, agent__isnull=False).values_list(
+        "call_id", "agent_id"
+    )
+    owed = WrapUp.objects.filter(call_id__in=ids, done_at__isnull=True).values_list(
+        "call_id", "agent_id"
+    )
+    for pk, agent_id in legs.order_by().union(owed.order_by()):
+        agents[pk].add(agent_id)
+    return {pk: sorted(ids) for pk, ids in agents.items() if ids}
+
+
 # --- Queues ----------------------------------------------------------------------------------
 
 

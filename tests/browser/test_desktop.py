@@ -457,6 +457,33 @@ def test_a_ring_the_browser_keeps_silent_asks_for_a_click_and_rings_after_it(des
     expect()(button).to_have_text("Call alerts")
 
 
+def test_a_cards_last_calls_follow_the_customers_next_call_on_another_desktop(desktop, sim):
+    """Alice's ended call with Dana waits for its disposition while Dana calls again and Bob
+    takes it: Alice's card lists that call under Last calls as it starts, ends and is wrapped
+    up, without a reload."""
+    alice, bob = desktop("alice"), desktop("bob")
+    go_available(alice)
+    first = call_dana(alice)
+    sim.phones.hangup(DANA)
+    expect()(status_of(alice)).to_have_text("Wrap-up")
+    latest = first.locator(".customer-card .history li").first
+
+    go_available(bob)
+    sim.phones.set_mode(BOB, "manual")
+    sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
+    expect()(latest.locator(".h-what")).to_have_text("Inbound · Bob Baker")
+    expect()(latest.locator(".h-disp")).to_have_text("In progress")
+    sim.phones.answer(BOB)
+    second = bob.locator("article.call", has_text="Dana Diaz")
+    expect()(customer_state(second)).to_have_text("Talking")
+    sim.phones.hangup(DANA)
+    expect()(latest.locator(".h-disp")).to_have_text("No disposition")
+    second.get_by_label("Disposition").select_option("Resolved")
+    second.get_by_role("button", name="Save wrap-up").click()
+    expect()(latest.locator(".h-disp")).to_have_text("Resolved")
+    expect()(first.get_by_label("Disposition")).to_be_visible()  # hers still waits
+
+
 def test_end_wrap_up_saves_the_disposition_picked_on_the_card(desktop, sim):
     """Alice picks Resolved on Dana's card, then presses `e` (End wrap-up) instead of Save
     wrap-up: what she picked is saved, not dropped, and the card leaves as after a save."""

@@ -13,9 +13,9 @@ from django.utils import timezone
 from agents.availability import agents_by_longest_wait, transfer_targets
 from agents.permissions import is_supervisor, supervisor_ids
 from agents.rendering import render_call, render_call_for_agents
-from agents.selectors import call_for_desktop, call_view, desktop_calls
+from agents.selectors import call_for_desktop, call_view, calls_beside, desktop_calls
 from calls.models import Call, CallTransfer, Member, WrapUp
-from tests.factories import make_agent, make_customer, make_supervisor, make_user
+from tests.factories import make_agent, make_call, make_customer, make_supervisor, make_user
 from tests.fixtures_people import agent_fixture
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +262,32 @@ def test_transfer_targets_are_ordered_by_the_name_people_see(alice):
         type(agent.user).objects.filter(pk=agent.user_id).update(first_name=first, last_name=last)
     everyone = [a.user.username for a in transfer_targets(exclude_agent_id=alice.pk)]
     assert everyone == ["zed", "amy", "cal", "bea"]  # Aaron Abbot, amy, Moss, Zoe
+
+
+# --- The same customer's other cards, redrawn with a call in their "Last calls" ---------------
+
+
+def test_the_calls_beside_are_the_customers_other_calls_on_desktops_with_their_agents(alice, bob):
+    dana, erin = (
+        make_customer(name="Dana Diaz"),
+        make_customer(name="Erin Eve", phone="+14155550102"),
+    )
+    carol = make_agent(username="carol")
+    ended = make_call(owner=alice, customer=dana)
+    WrapUp.objects.create(call=ended, agent=alice)
+    wrapped = make_call(owner=alice, customer=dana, disposition="Resolved")
+    WrapUp.objects.create(call=wrapped, agent=alice, done_at=timezone.now())
+    live = make_call(owner=bob, customer=dana, status="active", ended_at=None)
+    Member.objects.create(call=live, address=carol.endpoint, role="agent", agent=carol)
+    make_call(owner=carol, customer=erin, status="active", ended_at=None)  # someone else's
+    new = make_call(owner=carol, customer=dana, status="dialling")
+
+    with CaptureQueriesContext(connection) as queries:
+        beside = calls_beside(call_id=new.pk)
+    assert beside == {live.pk: sorted([bob.pk, carol.pk]), ended.pk: [alice.pk]}
+    assert len(queries) == 2
+
+    unknown = make_call(owner=carol, status="dialling")
+    with CaptureQueriesContext(connection) as queries:
+        assert calls_beside(call_id=unknown.pk) == {}
+    assert len(queries) == 1  # no customer: nothing beside it
