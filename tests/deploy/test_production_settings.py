@@ -159,6 +159,21 @@ def test_the_deploy_check_passes_with_no_warnings():
     assert "WARNING" not in done.stderr
 
 
+def test_hsts_preload_or_subdomains_turned_off_on_purpose_is_silenced_not_refused():
+    """The guide says to turn them off while other subdomains are not on HTTPS yet; the
+    launcher runs this check and stops on any warning."""
+    done = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_HSTS_PRELOAD="0",
+        DJANGO_HSTS_INCLUDE_SUBDOMAINS="0",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "System check identified no issues (2 silenced)." in done.stdout
+
+
 def test_manage_py_stops_with_the_reason_when_the_key_is_missing():
     done = _manage("check", DJANGO_SECRET_KEY=None)
     assert done.returncode != 0
