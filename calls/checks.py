@@ -45,3 +45,35 @@ def phone_default_region(app_configs, **kwargs) -> list[checks.CheckMessage]:
             id="calls.E002",
         )
     ]
+
+
+# Where a caller nobody can take is put through, by outcome (`INBOUND_NO_AGENT_OUTCOME`).
+EXIT_ENDPOINTS = {"message": "INBOUND_MESSAGE_ENDPOINT", "voicemail": "INBOUND_VOICEMAIL_ENDPOINT"}
+
+
+@checks.register()
+def inbound_exit(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """With inbound routing on, a caller nobody takes must have somewhere to go: without
+    the endpoint they would wait with music until someone frees up, however long."""
+    if not settings.ROUTING_API_TOKEN:
+        return []
+    outcome = settings.INBOUND_NO_AGENT_OUTCOME
+    setting = EXIT_ENDPOINTS.get(outcome)
+    if setting is None:
+        return [
+            checks.Error(
+                f"INBOUND_NO_AGENT_OUTCOME is {outcome!r}; it must be 'message' or 'voicemail'.",
+                id="calls.E003",
+            )
+        ]
+    if getattr(settings, setting):
+        return []
+    return [
+        checks.Warning(
+            f"Inbound routing is on (ROUTING_API_TOKEN) and a caller nobody can take gets the"
+            f" {outcome} (INBOUND_NO_AGENT_OUTCOME), but {setting} is empty: such a caller would"
+            " wait with music, however long, until an agent frees up.",
+            hint=f"Set {setting} to the number or SIP address that plays it (docs/desktop.md).",
+            id="calls.W001",
+        )
+    ]

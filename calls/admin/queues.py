@@ -2,6 +2,7 @@
 what then, and which agents take its callers (also set on each agent's page)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import FilteredSelectMultiple
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from agents.models import Agent
 from calls.addresses import display_address
+from calls.checks import EXIT_ENDPOINTS
 from calls.models import Call, Queue
 from contactcenter.admin import (
     SupervisorModelAdmin,
@@ -97,6 +99,19 @@ class QueueForm(forms.ModelForm):
                 code="second_default",
             )
         return is_default
+
+    def clean_at_max_wait(self) -> str:
+        exit_ = self.cleaned_data["at_max_wait"]
+        setting = EXIT_ENDPOINTS[exit_]
+        if not getattr(settings, setting):
+            # Else callers at the longest wait would wait on, with no exit, however long.
+            raise forms.ValidationError(
+                f"No {Queue.AtMaxWait(exit_).label.lower()} is set up for callers to be sent to"
+                f" ({setting} is empty): pick the other exit, or ask whoever runs the app to"
+                " set it.",
+                code="no_exit",
+            )
+        return exit_
 
     def _others(self):
         return Queue.objects.exclude(pk=self.instance.pk) if self.instance.pk else Queue.objects

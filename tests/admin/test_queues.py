@@ -187,3 +187,17 @@ def test_a_queue_with_callers_waiting_is_not_deleted_and_the_page_says_why(login
     assert "no longer count in any queue&#x27;s figures" in confirm
     assert client.post(url, {"post": "yes"}).status_code == 302
     assert not Queue.objects.filter(pk=sales.pk).exists()
+
+
+def test_a_queue_exit_that_is_not_set_up_is_refused(login, superuser, settings):
+    settings.INBOUND_VOICEMAIL_ENDPOINT = ""
+    client = login(superuser)
+    refused = client.post(reverse("admin:calls_queue_add"), _form(at_max_wait="voicemail"))
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["at_max_wait"] == [
+        "No voicemail is set up for callers to be sent to (INBOUND_VOICEMAIL_ENDPOINT is empty):"
+        " pick the other exit, or ask whoever runs the app to set it."
+    ]
+    taken = client.post(reverse("admin:calls_queue_add"), _form(at_max_wait="message"))
+    assert taken.status_code == 302
+    assert Queue.objects.get().at_max_wait == "message"
