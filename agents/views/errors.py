@@ -3,6 +3,7 @@
 import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.defaults import server_error as django_server_error
 from django_htmx.middleware import HtmxDetails
 
@@ -31,7 +32,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     message = "This page is out of date (your session changed). Reload the page and try again."
     if _from_htmx(request):
         return plain_error(message, status=403)
-    return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    return render(request, "403_csrf.html", {"message": message}, status=403)
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
