@@ -20,6 +20,7 @@ from calls.admin.search import WidenedSearchMixin
 from calls.models import Call, Member
 from contactcenter.admin import (
     SupervisorModelAdmin,
+    address_shown_as_written,
     dialable_form_field_clean,
     format_duration,
     site,
@@ -73,6 +74,9 @@ class AgentForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # Shown with its "+", so that saved back unchanged it reads as itself, not as a
+        # number local to PHONE_DEFAULT_REGION.
+        address_shown_as_written(self, "endpoint")
         if "user" in self.fields:
             # Only users who are not an agent yet (and this agent's own user).
             users = get_user_model().objects.filter(agent__isnull=True)

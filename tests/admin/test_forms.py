@@ -63,6 +63,18 @@ def test_an_agents_phone_number_is_read_as_the_dial_box_reads_it(login, superuse
     assert Agent.objects.get(user=erin).endpoint == "442079460999"
 
 
+def test_an_agent_saved_unchanged_keeps_a_number_of_another_country(login, superuser):
+    agent = make_agent(username="erin", endpoint="+44 20 7946 0999")
+    client = login(superuser)
+    url = reverse("admin:agents_agent_change", args=[agent.pk])
+    form = client.get(url).context["adminform"].form
+    assert form.initial["endpoint"] == "+442079460999"
+    response = client.post(url, {"user": agent.user_id, "endpoint": form.initial["endpoint"]})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    agent.refresh_from_db()
+    assert agent.endpoint == "442079460999"
+
+
 def test_agent_form_offers_only_users_who_are_not_agents_yet(login, superuser):
     make_agent(username="alice")
     make_user(username="dave")
