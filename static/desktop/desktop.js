@@ -246,6 +246,13 @@
     delete active.dataset.saved;
     if (!unsaved) active.value = fresh.value;
     fresh.replaceWith(active);
+    // Its save's answer ("Notes saved") goes to the status line htmx found when the save was
+    // sent; the save's own push may redraw the card first, so that line stays too.
+    var status = active.getAttribute("hx-target");
+    if (!status || status.charAt(0) !== "#") return;
+    var shown = document.querySelector(status);
+    var next = incoming.querySelector(status);
+    if (shown && next && current.contains(shown)) next.replaceWith(shown);
   }
 
   function restoreWork() {

@@ -8,6 +8,7 @@ harness (app stack, simulator, browser, `desktop`) is tests/fixtures_browser.py.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -190,6 +191,27 @@ def test_warm_transfer_then_resume(desktop, sim):
     expect()(card.locator(".transfer-banner")).to_have_count(0)
     expect()(customer_state(bobs_card)).to_have_text("Talking")
     expect()(card.get_by_role("button", name="Resume call")).to_have_count(0)
+
+
+def test_notes_saved_shows_when_the_saves_own_push_redraws_the_card_before_its_answer(desktop, sim):
+    """The save's push and its answer race: the push redraws the card (a new status line)
+    and the answer, a moment later, must still say "Notes saved" on the page, not on the
+    line the redraw took away (seen once in CI)."""
+    alice = desktop("alice")
+    go_available(alice)
+    card = call_dana(alice)
+    before = card.get_attribute("data-version")
+
+    def answer_late(route):
+        answer = route.fetch()  # saved, and its push on its way to the page
+        time.sleep(1.0)  # the browser runs on: the push redraws the card meanwhile
+        route.fulfill(response=answer)
+
+    alice.route("**/notes/", answer_late)
+    card.get_by_label("Notes").fill("Call back on Monday.")
+    expect()(card.locator(".call-notes [role=status]")).to_have_text("Notes saved")
+    assert card.get_attribute("data-version") != before  # the push did redraw it
+    expect()(card.get_by_label("Notes")).to_have_value("Call back on Monday.")
 
 
 def test_notes_reach_every_tab_and_a_redraw_never_writes_an_older_copy_back(desktop, sim):
