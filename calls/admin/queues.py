@@ -1,6 +1,8 @@
 """Inbound queues in the supervisors' admin: what each serves, how long callers may wait and
 what then, and which agents take its callers (also set on each agent's page)."""
 
+from collections.abc import Callable
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -66,11 +68,11 @@ class QueueForm(forms.ModelForm):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         # Case apart, two names read the same on the wallboard and in the offer banner.
-        same = self._others().filter(name__iexact=name).first()
-        if same is not None:
-            raise forms.ValidationError(
-                f"A queue named “{same.name}” already exists.", code="duplicate_name"
-            )
+        self._not_taken(
+            code="duplicate_name",
+            says=lambda other: f"A queue named “{other.name}” already exists.",
+            name__iexact=name,
+        )
         return name
 
     def clean_number(self) -> str:
@@ -80,23 +82,26 @@ class QueueForm(forms.ModelForm):
         # Callers dial it: read as the dial box reads a number, or callers who dial the
         # number meant would reach the default queue instead.
         number = dialable_form_field_clean(number)
-        serves = self._others().filter(number=number).first()
-        if serves is not None:
-            raise forms.ValidationError(
-                f"“{serves.name}” already serves {display_address(number)}: a number reaches"
-                " one queue.",
-                code="duplicate_number",
-            )
+        self._not_taken(
+            code="duplicate_number",
+            says=lambda other: (
+                f"“{other.name}” already serves {display_address(number)}: a"
+                " number reaches one queue."
+            ),
+            number=number,
+        )
         return number
 
     def clean_is_default(self) -> bool:
         is_default = self.cleaned_data["is_default"]
-        default = self._others().filter(is_default=True).first() if is_default else None
-        if default is not None:
-            raise forms.ValidationError(
-                f"“{default.name}” is the default queue: untick it there first (one queue"
-                " takes the callers of numbers no queue serves).",
+        if is_default:
+            self._not_taken(
                 code="second_default",
+                says=lambda other: (
+                    f"“{other.name}” is the default queue: untick it there first"
+                    " (one queue takes the callers of numbers no queue serves)."
+                ),
+                is_default=True,
             )
         return is_default
 
@@ -113,8 +118,12 @@ class QueueForm(forms.ModelForm):
             )
         return exit_
 
-    def _others(self):
-        return Queue.objects.exclude(pk=self.instance.pk) if self.instance.pk else Queue.objects
+    def _not_taken(self, *, code: str, says: Callable[[Queue], str], **lookup) -> None:
+        """Refuse a value another queue holds (`lookup`); `says(other)` is the reason."""
+        others = Queue.objects.exclude(pk=self.instance.pk) if self.instance.pk else Queue.objects
+        other = others.filter(**lookup).first()
+        if other is not None:
+            raise forms.ValidationError(says(other), code=code)
 
     def _save_m2m(self) -> None:
         super()._save_m2m()
