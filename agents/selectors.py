@@ -123,7 +123,7 @@ def calls_beside(*, call_id: int) -> dict[int, list[int]]:
     )
     for pk, agent_id in legs.order_by().union(owed.order_by()):
         agents[pk].add(agent_id)
-    return {pk: sorted(ids) for pk, ids in agents.items() if ids}
+    return {pk: sorted(who) for pk, who in agents.items() if who}
 
 
 # --- Queues ----------------------------------------------------------------------------------
