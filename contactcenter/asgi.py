@@ -11,6 +11,7 @@ from django.conf import settings  # noqa: E402
 
 from calls.publisher import bind_to_server  # noqa: E402
 from contactcenter.gc_tuning import tune_for_serving  # noqa: E402
+from contactcenter.health import HealthChecks  # noqa: E402
 from contactcenter.origins import ExactOriginValidator  # noqa: E402
 from contactcenter.request_threads import RequestThreads  # noqa: E402
 from contactcenter.server_limits import answer_overlong_lines  # noqa: E402
@@ -20,8 +21,9 @@ from contactcenter.websockets import websocket_urlpatterns  # noqa: E402
 # Under daphne, a request line or header too long to read gets a 4xx instead of a hang-up.
 answer_overlong_lines()
 
-# Each request's sync code in a thread of its own, reused by later requests.
-http_application = RequestThreads(django_asgi_app)
+# Each request's sync code in a thread of its own, reused by later requests; the health
+# checks answered before Django (contactcenter/health.py).
+http_application = HealthChecks(RequestThreads(django_asgi_app))
 
 application = bind_to_server(
     ProtocolTypeRouter(

@@ -64,6 +64,21 @@ def test_plain_http_is_redirected_to_https(deployment):
     assert answer.headers["Location"] == "https://cc.example.test/login/"
 
 
+def test_each_process_answers_its_health_checks_on_its_own_port(deployment):
+    import requests
+
+    # As systemd or a load balancer probes: the process's own address as Host, plain HTTP,
+    # no session (no allowed host, no HTTPS redirect, no cookie).
+    for server in (deployment.a, deployment.b):
+        for path, status in (("/health/live/", "live"), ("/health/ready/", "ready")):
+            answer = requests.get(f"http://{server.address}{path}", timeout=TIMEOUT)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == status
+            assert "Set-Cookie" not in answer.headers
+        checks = answer.json()["checks"]
+        assert checks["database"]["ok"] and checks["channel_layer"]["ok"]
+
+
 async def test_a_session_from_one_process_is_valid_on_the_other(deployment):
     browser = await asyncio.to_thread(_login, deployment, "dave", via=deployment.a)
     browser.route_to([deployment.b.address])

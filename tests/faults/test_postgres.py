@@ -251,3 +251,24 @@ def test_when_the_provider_never_retries_housekeeping_applies_the_kept_callback(
     late = post(cluster, server, story["agent_enters"])
     assert (late.status_code, late.json()["duplicate"]) == (200, True)
     assert cluster.sql("SELECT version FROM calls_call WHERE id = %s", ids["call"]) == [(1,)]
+
+
+def test_the_readiness_check_names_the_database_while_it_is_down(deployment, own_postgres):
+    _, server = deployment
+    # Probed as a proxy or systemd would: straight to the process, its own Host, plain HTTP.
+    base = f"http://{server.address}/health"
+    assert requests.get(f"{base}/ready/", timeout=TIMEOUT).status_code == 200
+    own_postgres.stop()
+    try:
+        down = requests.get(f"{base}/ready/", timeout=TIMEOUT)
+        live = requests.get(f"{base}/live/", timeout=TIMEOUT)
+    finally:
+        own_postgres.start()
+    assert (down.status_code, live.status_code) == (503, 200)
+    checks = down.json()["checks"]
+    assert checks["database"]["ok"] is False
+    assert checks["channel_layer"]["ok"] is True
+    deadline = time.monotonic() + RETRY_FOR
+    while requests.get(f"{base}/ready/", timeout=TIMEOUT).status_code != 200:
+        assert time.monotonic() < deadline, "not ready again after the database came back"
+        time.sleep(0.2)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import time
 from asyncio import FIRST_COMPLETED
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
+from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
 
@@ -185,3 +186,26 @@ async def test_pages_reconnect_resync_and_get_pushes_after_redis_restarts(own_re
             break
     await discard(desktop)
     await discard(board)
+
+
+async def health(path: str) -> tuple[int, dict]:
+    answer = await HttpCommunicator(application, "GET", path).get_response(timeout=TIMEOUT)
+    return answer["status"], json.loads(answer["body"])
+
+
+async def test_the_readiness_check_names_the_channel_layer_while_redis_is_down(own_redis):
+    assert (await health("/health/ready/"))[0] == 200
+    own_redis.stop()
+    try:
+        status, body = await health("/health/ready/")
+        live, _ = await health("/health/live/")
+    finally:
+        own_redis.start()
+    assert (status, live) == (503, 200)
+    assert body["checks"]["channel_layer"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
+    # Ready again once Redis is back (an empty Redis: nothing to restore).
+    deadline = time.monotonic() + RECONNECT_FOR
+    while (await health("/health/ready/"))[0] != 200:
+        assert time.monotonic() < deadline, "not ready again after Redis came back"
+        await asyncio.sleep(0.2)
