@@ -7,6 +7,9 @@ agent that is still waiting when another one for the same call or agent arrives 
 it: the render reads the state as it is then, so the pages get the latest truth once rather
 than every step of a burst, and a busy process renders less instead of falling behind.
 Pushes with the same key never run at the same time, and leave in the order they were made.
+While the process answers a request someone waits on (a button, a page; not a callback), a
+push waits for it to end, up to YIELD_TO_REQUESTS: with one GIL, a render beside the request
+would slow it.
 
 Without a server loop (management commands, cron, tests that call services directly) a
 push is rendered and sent in place, as before. A push still waiting when its process stops
@@ -28,6 +31,11 @@ logger = logging.getLogger(__name__)
 # Renders at once per process. Each holds a database connection while it renders; more than
 # the cores buys little, since rendering is CPU work under one GIL.
 WORKERS = 4
+# While this process answers a request someone is waiting on (an agent's button, a page), a
+# push waits, at most this long (seconds): the person waits on the answer, the pages only
+# follow, and pushes merge while they wait. In the queue bench (200 callers, 20 agents) the
+# offers' median fell by a sixth and the queue drained faster (bench/NOTES.md, 2026-12-07).
+YIELD_TO_REQUESTS = 0.05
 
 Message = tuple[str, dict]
 
@@ -53,6 +61,9 @@ class Publisher:
         self._waiting: dict[Hashable, Push] = {}  # in arrival order
         self._running: set[Hashable] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._since: dict[Hashable, float] = {}  # when each waiting key first waited
+        self._answering = 0  # requests the pushes yield to, in progress
+        self._wake: asyncio.TimerHandle | None = None
         self.merges = 0  # pushes folded into one that was waiting (tests, debugging)
 
     def submit(self, push: Push) -> None:
@@ -60,11 +71,20 @@ class Publisher:
         waiting = self._waiting.get(key)
         if waiting is None:
             self._waiting[key] = push
+            self._since[key] = self.loop.time()
         else:
             # Keeps its place in the queue: merging must not starve a busy call.
             self._waiting[key] = waiting.merged(push)
             self.merges += 1
         self._start_ready()
+
+    def request_started(self) -> None:
+        self._answering += 1
+
+    def request_ended(self) -> None:
+        self._answering -= 1
+        if not self._answering:
+            self._start_ready()
 
     @property
     def pending(self) -> int:
@@ -81,11 +101,30 @@ class Publisher:
                 return
             if key in self._running:
                 continue
+            if self._answering and self._yields(key):
+                return
             push = self._waiting.pop(key)
+            del self._since[key]
             self._running.add(key)
             task = self.loop.create_task(self._run(key, push))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _yields(self, key: Hashable) -> bool:
+        """Whether the oldest startable push still waits for the requests in progress; if so,
+        wake up when it has waited long enough."""
+        due = self._since[key] + YIELD_TO_REQUESTS
+        if self.loop.time() >= due:
+            return False
+        if self._wake is None or self._wake.when() > due:
+            if self._wake is not None:
+                self._wake.cancel()
+            self._wake = self.loop.call_at(due, self._woken)
+        return True
+
+    def _woken(self) -> None:
+        self._wake = None
+        self._start_ready()
 
     async def _run(self, key: Hashable, push: Push) -> None:
         try:
@@ -153,6 +192,20 @@ def bind_to_server(app: Callable[..., Awaitable[None]]) -> Callable[..., Awaitab
 
     async def application(scope: dict, receive: Callable, send: Callable) -> None:
         bind(asyncio.get_running_loop())
-        await app(scope, receive, send)
+        publisher = _current
+        if not a_person_waits(scope):
+            await app(scope, receive, send)
+            return
+        publisher.request_started()
+        try:
+            await app(scope, receive, send)
+        finally:
+            publisher.request_ended()
 
     return application
+
+
+def a_person_waits(scope: dict) -> bool:
+    """An HTTP request the pushes yield to: not the provider's callbacks, whose pushes are
+    what the pages are waiting for."""
+    return scope["type"] == "http" and not scope["path"].startswith("/webhooks/")

@@ -205,3 +205,61 @@ async def test_the_webhook_answers_before_the_push_is_rendered_then_the_push_goe
     running = publisher.current()
     assert running is not None and running.loop is asyncio.get_running_loop()
     await running.drain()
+
+
+def _person_app(gate: asyncio.Event):
+    """An ASGI app, wrapped as the server's is, that holds each request until `gate` opens."""
+
+    async def app(scope, receive, send):
+        await gate.wait()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return publisher.bind_to_server(app)
+
+
+async def test_a_push_waits_while_a_person_waits_on_a_request_and_goes_when_it_ends(
+    monkeypatch,
+):
+    monkeypatch.setattr(publisher, "YIELD_TO_REQUESTS", TIMEOUT)
+    gate, log = asyncio.Event(), []
+    press = asyncio.ensure_future(
+        HttpCommunicator(_person_app(gate), "POST", "/desktop/status/").get_response(TIMEOUT)
+    )
+    await _until(lambda: publisher.current() is not None and publisher.current()._answering)
+    publisher.current().submit(_push("agent-1", "a", log))
+    await asyncio.sleep(0.1)
+    assert log == []  # held while the press is answered
+    gate.set()
+    assert (await press)["status"] == 204
+    await _until(lambda: len(log) == 2)  # and rendered as soon as it was
+
+
+async def test_a_push_waits_no_longer_than_the_limit_however_busy_the_process(monkeypatch):
+    monkeypatch.setattr(publisher, "YIELD_TO_REQUESTS", 0.2)
+    gate, log = asyncio.Event(), []
+    press = asyncio.ensure_future(
+        HttpCommunicator(_person_app(gate), "GET", "/").get_response(TIMEOUT)
+    )
+    await _until(lambda: publisher.current() is not None and publisher.current()._answering)
+    submitted = time.monotonic()
+    publisher.current().submit(_push("agent-1", "a", log))
+    await _until(lambda: len(log) == 2)
+    assert 0.15 <= time.monotonic() - submitted < 2  # the request is still in progress
+    assert not press.done()
+    gate.set()
+    await press
+
+
+async def test_a_callback_in_progress_holds_no_push(monkeypatch):
+    monkeypatch.setattr(publisher, "YIELD_TO_REQUESTS", TIMEOUT)
+    gate, log = asyncio.Event(), []
+    callback = asyncio.ensure_future(
+        HttpCommunicator(_person_app(gate), "POST", WEBHOOK_PATH).get_response(TIMEOUT)
+    )
+    await _until(lambda: publisher.current() is not None)
+    publisher.current().submit(_push("call-1", "a", log))
+    await _until(lambda: len(log) == 2)  # its push is what the pages wait for
+    assert not callback.done()
+    gate.set()
+    await callback
