@@ -23,7 +23,8 @@ answer_overlong_lines()
 
 # Each request's sync code in a thread of its own, reused by later requests; the health
 # checks answered before Django (contactcenter/health.py).
-http_application = HealthChecks(RequestThreads(django_asgi_app))
+request_threads = RequestThreads(django_asgi_app)
+http_application = HealthChecks(request_threads)
 
 application = bind_to_server(
     ProtocolTypeRouter(

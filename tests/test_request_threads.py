@@ -120,11 +120,11 @@ async def test_the_products_http_requests_go_through_it_and_share_a_thread():
         await page.wait(10)  # the application has returned, not just answered
 
     await login_page()
-    (executor,) = asgi.http_application._idle[-1:]
+    (executor,) = asgi.request_threads._idle[-1:]
     await login_page()
     # The second request ran on the first one's thread (where, say, the PHLO client keeps
     # its connection between requests), and gave it back.
-    assert asgi.http_application._idle[-1] is executor
+    assert asgi.request_threads._idle[-1] is executor
 
 
 @pytest.mark.django_db(transaction=True)
