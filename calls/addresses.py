@@ -93,7 +93,7 @@ def dialable_address(text: str, *, default_region: str) -> str:
         return normalize_address(text)
     region = None if text.startswith("+") else default_region.upper()
     if not _TYPED_PHONE.match(_PHONE_PUNCTUATION.sub("", text)):
-        why = "it may hold only digits, spaces and + - ( ) ."
+        why = "it may hold only digits, spaces, dots and + - ( )"
         raise InvalidAddress(_not_a_number(text, why=why, region=region))
     try:
         number = phonenumbers.parse(text, region)

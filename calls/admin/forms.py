@@ -4,7 +4,7 @@ from django import forms
 
 from agents.services.wrap_up import MAX_NOTES, dispositions
 from calls.models import Call, Customer
-from contactcenter.admin import address_form_field_clean, address_shown_as_written
+from contactcenter.admin import address_shown_as_written, dialable_form_field_clean
 
 
 class CustomerForm(forms.ModelForm):
@@ -18,7 +18,8 @@ class CustomerForm(forms.ModelForm):
         address_shown_as_written(self, "phone")
 
     def clean_phone(self) -> str:
-        return address_form_field_clean(self.cleaned_data["phone"])
+        # Dialled by agents and matched to inbound callers: read as the dial box reads it.
+        return dialable_form_field_clean(self.cleaned_data["phone"])
 
 
 class CallForm(forms.ModelForm):

@@ -24,7 +24,10 @@ def test_customer_bad_phone_gets_the_reason(login, superuser):
         reverse("admin:calls_customer_add"), {"name": "X", "phone": "call me", "notes": ""}
     )
     assert response.status_code == 200
-    assert "is not a valid phone number; use 3 to 15 digits" in response.content.decode()
+    assert (
+        "is not a valid phone number in US: it may hold only digits, spaces, dots and + - ( )."
+        in (response.content.decode())
+    )
     assert not Customer.objects.filter(name="X").exists()
 
 
@@ -32,7 +35,41 @@ def test_customer_duplicate_phone_in_another_format_is_refused(login, superuser)
     make_customer(name="Dana Diaz", phone="+1 415 555 0101")
     response = login(superuser).post(
         reverse("admin:calls_customer_add"),
-        {"name": "Dana Again", "phone": "001-415-555-0101", "notes": ""},
+        {"name": "Dana Again", "phone": "+1-415-555-0101", "notes": ""},
+    )
+    assert response.status_code == 200
+    assert "Customer with this Phone already exists." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("(415) 555-0101", "14155550101"), ("011 44 20 7946 0105", "442079460105")],
+)
+def test_a_customer_number_is_read_as_the_dial_box_reads_it(login, superuser, typed, stored):
+    """Without "+", local to PHONE_DEFAULT_REGION (US here), with its international prefix;
+    it was stored as +4155550101, a number nobody could dial or be matched to."""
+    response = login(superuser).post(
+        reverse("admin:calls_customer_add"), {"name": "Gus", "phone": typed, "notes": ""}
+    )
+    assert response.status_code == 302
+    assert Customer.objects.get(name="Gus").phone == stored
+
+
+@pytest.mark.parametrize("typed", ["+1 123 456 7890", "+1 415 55"])
+def test_a_customer_number_that_cannot_exist_is_refused(login, superuser, typed):
+    response = login(superuser).post(
+        reverse("admin:calls_customer_add"), {"name": "Gus", "phone": typed, "notes": ""}
+    )
+    assert response.status_code == 200
+    assert f"&#x27;{typed}&#x27; is not a valid phone number" in response.content.decode()
+    assert not Customer.objects.filter(name="Gus").exists()
+
+
+def test_a_customer_number_in_local_format_is_a_duplicate_too(login, superuser):
+    make_customer(name="Dana Diaz", phone="+1 415 555 0101")
+    response = login(superuser).post(
+        reverse("admin:calls_customer_add"),
+        {"name": "Dana Again", "phone": "(415) 555-0101", "notes": ""},
     )
     assert response.status_code == 200
     assert "Customer with this Phone already exists." in response.content.decode()
