@@ -118,7 +118,13 @@ def _agent_at(*, address: str, known: Agent | None) -> Agent | None:
 
 
 def _check_target_agent(*, target_agent: Agent | None, call_id: int) -> None:
-    if target_agent is not None and agent_busy_elsewhere(agent=target_agent, call_id=call_id):
+    if target_agent is None:
+        return
+    if target_agent.status in (Agent.Status.AWAY, Agent.Status.OFFLINE):
+        # Typed by name or number, not picked (the picker lists only who is free).
+        status = target_agent.get_status_display().lower()
+        raise InvalidState(f"{target_agent.display_name} is {status} and cannot take a transfer.")
+    if agent_busy_elsewhere(agent=target_agent, call_id=call_id):
         raise InvalidState(f"{target_agent.display_name} is on another call.")
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 
-from agents.presence import agent_end_wrap_up
+from agents.models import Agent
+from agents.presence import agent_choose_status, agent_end_wrap_up
 from calls.models import Action, Call, Member, Queue
 from calls.services import buttons
 from tests.admin.builders import add_callback
@@ -38,7 +39,9 @@ def build_world(sim, *, alice, bob, carol, dana, ended: bool = False) -> World:
     settle(sim, call)
     sim.phones.hangup(bob.endpoint)
     settle(sim, call, 0.1)
-    # Carol: offered a warm transfer, rejected it on her phone.
+    # Carol: offered a warm transfer, rejected it on her phone. (Back from the Away a
+    # rejection leaves her in, when this is the second world: the Away are not offered.)
+    agent_choose_status(agent=carol, status=Agent.Status.AVAILABLE)
     sim.phones.set_mode(carol.endpoint, "manual")
     buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=carol.endpoint)
     settle(sim, call, 0.5)

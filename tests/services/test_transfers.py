@@ -3,6 +3,7 @@
 import pytest
 
 from agents.models import Agent
+from agents.presence import agent_choose_status
 from calls.models import Action, Call, Member
 from calls.services import (
     InvalidInput,
@@ -179,6 +180,20 @@ def test_transfer_target_checks(phlo_sim, talking_call, alice, bob, carol):
     with pytest.raises(InvalidState, match="Carol is on another call"):
         buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
     assert not Action.objects.filter(kind="warm_transfer").exists()
+
+
+@pytest.mark.parametrize("status", [Agent.Status.AWAY, Agent.Status.OFFLINE])
+@pytest.mark.parametrize("service", [buttons.transfer_warm_start, buttons.transfer_cold])
+def test_an_agent_away_or_offline_is_not_transferred_to(
+    phlo_sim, talking_call, alice, carol, service, status
+):
+    """Typed by name or number: the picker lists only who is free, typing skipped that."""
+    agent_choose_status(agent=carol, status=status, reason="Meeting")
+    with phlo_requests(phlo_sim) as sent, pytest.raises(InvalidState) as info:
+        service(actor=alice.user, call_id=talking_call.pk, to=carol.endpoint)
+    label = Agent.Status(status).label.lower()
+    assert info.value.message == f"Carol is {label} and cannot take a transfer."
+    assert sent == [] and transfer_fields(talking_call) == NO_TRANSFER
 
 
 @pytest.mark.parametrize("service", [buttons.transfer_warm_start, buttons.transfer_cold])
