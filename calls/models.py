@@ -385,7 +385,15 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["call", "state"], name="member_call_state_idx")]
+        indexes = [
+            models.Index(fields=["call", "state"], name="member_call_state_idx"),
+            # Is this address live in another call? (calls.services.addressing)
+            models.Index(
+                fields=["address"],
+                condition=Q(state__in=list(LIVE_MEMBER_STATES)),
+                name="member_live_address_idx",
+            ),
+        ]
         constraints = [
             # One live leg per address in a call: a second dial of the same address waits
             # until the first has gone.

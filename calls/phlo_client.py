@@ -58,6 +58,8 @@ class PhloRequest:
     method: str
     path: str
     body: dict[str, Any] | None = None
+    # A member action's participant, as named in the path (calls.services.addressing).
+    member_address: str = ""
 
     def as_record(self) -> dict[str, Any]:
         return {"method": self.method, "path": self.path, "body": self.body}
@@ -170,7 +172,7 @@ class PhloClient:
         # One path segment: a SIP address's ":" and "@" (and any "/") must be encoded.
         segment = quote(member_address, safe="")
         path = self._full_path(f"{self._node_path()}/members/{segment}")
-        return PhloRequest("POST", path, {"action": action})
+        return PhloRequest("POST", path, {"action": action}, member_address=member_address)
 
     def node_action(self, *, action: str, trigger_source: str, to: str, role: str) -> PhloResult:
         return self.send(

@@ -51,6 +51,7 @@ from calls.addresses import InvalidAddress, normalize_address
 from calls.events import AgentChanged, AgentQueuesChanged, MemberChanged, announce
 from calls.models import LONGEST_WAIT, Call, Customer, Member, Queue
 from calls.phlo_client import PhloError
+from calls.services.addressing import AddressShared, shared_leg
 from calls.services.errors import InvalidInput, ServiceError
 from calls.services.offers import CallBusy, Offer, call_offer
 from calls.state import call_changed
@@ -210,7 +211,7 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
     try:
         with transaction.atomic():
             agent = _reserve(at=at, queue=queue)
-            if agent is None and queue is not None:
+            if agent is None and queue is not None and not _number_in_use(request.from_):
                 call = _queued(request=request, queue=queue, at=at)
                 return RoutingDecision(result=QUEUE, call=call, queue=queue)
             if agent is None:
@@ -235,6 +236,14 @@ def inbound_route(*, request: InboundRequest, at: datetime | None = None) -> Rou
             raise
         return earlier
     return RoutingDecision(result=AGENT, agent=agent, call=call, queue=queue)
+
+
+def _number_in_use(number: str) -> bool:
+    """Whether the caller's number is live in another call: a queued caller is later rung
+    through to an agent by PHLO's API, which finds the call by that number and could pick
+    the other call (calls.services.addressing). Such a caller is put straight through to a
+    free agent by the flow, or, with none, given the no-agent branch rather than queued."""
+    return shared_leg(addresses=[number], call_id=None) is not None
 
 
 def _queued(*, request: InboundRequest, queue: Queue, at: datetime) -> Call:
@@ -460,7 +469,9 @@ def _offer_queued_quietly(*, agent_id: int) -> None:
             return
         try:
             offered = inbound_offer_next(call_id=call_id, skip_if_busy=True) is not None
-        except CallBusy:
+        except (CallBusy, AddressShared):
+            # Held by another transaction, or the caller's number is live in another call
+            # (calls.services.addressing): the next caller, and this one again later.
             busy.append(call_id)
             continue
         except (ServiceError, PhloError):

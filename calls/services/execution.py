@@ -31,6 +31,7 @@ from calls.addresses import InvalidAddress, dialable_address
 from calls.models import Action, Call, Member
 from calls.phlo_client import ErrorKind, PhloClient, PhloError, PhloRequest, PhloResult
 from calls.services import claims
+from calls.services.addressing import refuse_if_shared
 from calls.services.errors import (
     InvalidInput,
     InvalidState,
@@ -409,6 +410,9 @@ def perform(
             # The call changed before it was ours: decide on fresh state.
             call, members = reload()
             plan = _replan(action=action, plan=decide(call, members))
+        # Last, as what is about to be sent: an address live in another call (rare) leaves
+        # the action recorded as refused, with the reason.
+        refuse_if_shared(request=plan.request, call_id=call.pk)
         result = send(action=action, client=client, request=plan.request, failed_to=plan.failed_to)
         return finish(action=action, result=result, call_id=call.pk, apply=apply, plan=plan)
 

@@ -24,6 +24,7 @@ from agents.models import Agent
 from calls.models import Action, Call, Member
 from calls.phlo_client import get_phlo_client
 from calls.services import claims
+from calls.services.addressing import AddressShared, shared_leg
 from calls.services.errors import PhloOutcomeUnknown
 from calls.services.execution import guarded, new_action, send, succeed
 from calls.state import call_changed, lock_call, member_set_state
@@ -78,6 +79,10 @@ def call_offer(
         caller = waiting_customer(call=call, members=members)
         if caller is None:
             return None
+        if shared_leg(addresses=[caller.address], call_id=call.pk) is not None:
+            # PHLO would ring the agent into that other call: the caller waits their turn
+            # (`choose` has reserved nobody yet) until it has ended.
+            raise AddressShared(f"caller {call.pk}'s number is live in another call")
         offer = choose(call)
         if offer is None:
             return None

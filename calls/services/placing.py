@@ -17,6 +17,7 @@ from calls import selectors
 from calls.addresses import display_address
 from calls.models import Action, Call, Customer, Member
 from calls.phlo_client import ErrorKind, PhloError, PhloRequest, get_phlo_client
+from calls.services.addressing import refuse_if_shared
 from calls.services.errors import InvalidInput, InvalidState, NotAllowed, PhloOutcomeUnknown
 from calls.services.execution import (
     Actor,
@@ -139,6 +140,7 @@ def _create_outbound_call(
             raise InvalidState("You are already on a call; finish it before placing another.")
         if callee_agent is not None and agent_busy_elsewhere(agent=callee_agent):
             raise InvalidState(f"{callee_agent.display_name} is on another call.")
+        refuse_if_shared(request=request, call_id=None)
         call = Call.objects.create(
             status=Call.Status.DIALLING,
             direction=Call.Direction.OUTBOUND,

@@ -589,7 +589,8 @@ def test_an_offer_goes_on_to_the_next_caller_rather_than_wait_for_one_held_elsew
 # `calls.publisher`). Was 23 + 6: the agent read twice, the queue read on its own, the agent
 # read again after reserving, a separate claim, the members read again, and presence asked
 # about an agent routing had just put on the call.
-PRESS_TO_OFFER = 14 + 4
+# Then 15: is the caller's number live in another call (calls.services.addressing).
+PRESS_TO_OFFER = 15 + 4
 
 
 def test_queries_from_an_available_press_to_the_offer(app_sim, sales, htmx):

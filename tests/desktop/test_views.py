@@ -565,16 +565,16 @@ class TestQueriesBeforePhlo:
     # Was 11, then 7 (the member's call, and the call and its members after the claim, cut),
     # then 5: the agent and the supervisor check cached; then 3: the session and the user
     # cached too (agents.signed_in), for an agent whose page has loaded (`at_work`).
-    HOLD = 3
+    HOLD = 4  # +1: is an address live in another call (calls.services.addressing)
     # The first button of a user whose profile is not cached yet: the agent and the check.
-    HOLD_FIRST = 5
-    WARM_TRANSFER = 9
-    ABORT = 6
+    HOLD_FIRST = 6
+    WARM_TRANSFER = 10
+    ABORT = 7
     # Were 17 for a number, 18 for a name or a pick (the agent fetched again, the customer
     # fetched again by id, the new legs read back), and 15 (the agent fetched twice more,
     # the leg's call looked up again).
-    DIAL = 13
-    REJECT = 4  # was 12: the leg's call in the view, the call read twice, the cached two
+    DIAL = 14
+    REJECT = 5  # was 12: the leg's call in the view, the call read twice, the cached two
 
     def test_hold(self, app_sim, alice, dana, htmx):
         call = answered_call(app_sim, alice, dana)

@@ -162,7 +162,7 @@ def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
     assert held.state == S.ON_HOLD
     # was 11, then 9; then 5 before the profile was cached: the member's call, and the call
     # and its members again after the claim, the agent and the supervisor check
-    assert len(sql) == 3, "\n".join(sql)
+    assert len(sql) == 4, "\n".join(sql)  # +1: the address check (calls.services.addressing)
 
     # What the desktop's view already knows saves the agent.
     user = fresh(alice.user)
@@ -173,7 +173,7 @@ def test_hold_queries_before_phlo(phlo_sim, talking_call, alice):
         ),
     )
     assert unheld.state == S.TALKING
-    assert len(sql) == 3, "\n".join(sql)  # was 7
+    assert len(sql) == 4, "\n".join(sql)  # was 7
     assert Action.objects.filter(actor=alice.user, outcome="succeeded").count() == 3
 
 
@@ -185,7 +185,7 @@ def test_a_supervisor_acting_from_the_wallboard_is_checked_in_one_query(phlo_sim
     )
     assert held.state == S.ON_HOLD
     # was 10: two permission queries, and the member's call looked up twice; then 9
-    assert len(sql) == 5, "\n".join(sql)
+    assert len(sql) == 6, "\n".join(sql)  # +1: the address check (calls.services.addressing)
     assert sum("auth_user_user_permissions" in q for q in sql) == 1
 
 
@@ -200,12 +200,12 @@ def test_call_buttons_queries_before_phlo(phlo_sim, talking_call, alice, bob):
     # The supervisor check, the call and its members, the target agent and whether they are
     # on another call, the INSERT and the claim, then the call, its members and whether the
     # target is on another call, as the claim left them.
-    assert len(sql) == 9, "\n".join(sql)  # was 12, then 10 (the supervisor check, now cached)
+    assert len(sql) == 10, "\n".join(sql)  # was 12, then 10 (the supervisor check, now cached)
     _, sql = queries_until_phlo(
         phlo_sim,
         lambda: buttons.transfer_abort(actor=user, actor_agent=alice, call_id=talking_call.pk),
     )
-    assert len(sql) == 6, "\n".join(sql)  # was 9, then 7 (the supervisor check, now cached)
+    assert len(sql) == 7, "\n".join(sql)  # was 9, then 7 (the supervisor check, now cached)
     talking_call.refresh_from_db()
     assert talking_call.transfer_kind == ""
 
@@ -224,7 +224,7 @@ def test_a_transfer_to_an_agent_already_found(phlo_sim, talking_call, alice, bob
             to_agent=bob,
         ),
     )
-    assert len(sql) == 8, "\n".join(sql)  # 9 without `to_agent`
+    assert len(sql) == 9, "\n".join(sql)  # 9 without `to_agent`
     talking_call.refresh_from_db()
     assert (talking_call.transfer_kind, talking_call.transfer_to_agent) == ("cold", bob)
     assert Action.objects.get(kind="cold_transfer").member.agent == bob
@@ -252,7 +252,7 @@ def test_call_start_queries_before_phlo(phlo_sim, alice, bob, dana):
         phlo_sim, lambda: buttons.call_start(actor=user, to="+1 415 555 0101")
     )
     assert call.customer == dana
-    assert len(sql) == 13, "\n".join(sql)  # was 14: the new legs were read back
+    assert len(sql) == 14, "\n".join(sql)  # was 14: the new legs were read back
 
     # Handed the agent and the customer, as the dial box does: neither is fetched again.
     eli = make_customer(name="Eli Evans", phone="+14155550102")
@@ -264,7 +264,7 @@ def test_call_start_queries_before_phlo(phlo_sim, alice, bob, dana):
     assert (call.owner, call.customer) == (bob, eli)
     assert call.members.get(role="customer").address == eli.phone
     # was 14 with customer_id: the agent and the customer fetched again, the legs read back
-    assert len(sql) == 11, "\n".join(sql)
+    assert len(sql) == 12, "\n".join(sql)
 
 
 def test_call_start_checks_what_it_is_handed(phlo_sim, alice, bob, dana):
@@ -292,7 +292,7 @@ def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
     assert gone.state == S.LEFT
     # was 11: the agent fetched again, and the leg's call looked up again; then 9, as the
     # call and its members were read again after the claim; the supervisor check is cached
-    assert len(sql) == 5, "\n".join(sql)
+    assert len(sql) == 6, "\n".join(sql)  # +1: the address check (calls.services.addressing)
 
     # Handed the agent, as the desktop's view does: one query fewer.
     second = buttons.call_start(actor=bob.user, to="+14155550102")
@@ -302,7 +302,7 @@ def test_reject_queries_before_phlo(phlo_sim, alice, bob, dana):
         phlo_sim, lambda: ringing_leg_reject(actor=user, actor_agent=bob, member_id=mine.pk)
     )
     assert gone.state == S.LEFT
-    assert len(sql) == 4, "\n".join(sql)  # was 8, then 5 (the supervisor check, now cached)
+    assert len(sql) == 5, "\n".join(sql)  # was 8, then 5 (the supervisor check, now cached)
     assert Action.objects.get(kind="hangup", member=mine).actor == bob.user
 
 
@@ -329,7 +329,7 @@ def test_join_queries_before_phlo(phlo_sim, talking_call, sam):
         lambda: buttons.call_join(actor=user, actor_agent=agent, call_id=talking_call.pk),
     )
     assert call.members.get(role="supervisor").agent == agent
-    assert len(sql) == 8, "\n".join(sql)  # 9 without the agent; the supervisor check cached
+    assert len(sql) == 9, "\n".join(sql)  # 9 without the agent; the supervisor check cached
 
 
 def test_a_call_changed_between_the_read_and_the_claim_is_read_again(

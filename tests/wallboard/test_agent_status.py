@@ -155,10 +155,10 @@ class TestQueriesBeforePhlo:
     # Was 14: the service looked the member's call up again; then 13, as it read the call
     # and its members in two queries, and again after the claim.
     # Then 8: the session and the user from the cache (agents.signed_in).
-    HOLD = 8
+    HOLD = 9  # +1: is an address live in another call (calls.services.addressing)
     # Unchanged, pinned so that it cannot grow unseen. Its one repeat is the supervisor
     # check: the page's (ModelBackend's two queries) then the service's own.
-    JOIN = 12
+    JOIN = 13
 
     def test_hold(self, call, sam, htmx, app_sim):
         """The page's supervisor check (ModelBackend's two), the service's agent and
