@@ -244,8 +244,17 @@ def member_action_refusal(
             )
         return None
     if kind == Kind.UNHOLD:
-        # Always allowed on a held member: a hold must never be impossible to undo.
-        return None if member.state == State.ON_HOLD else f"{who} is not on hold."
+        if member.state != State.ON_HOLD:
+            return f"{who} is not on hold."
+        if call.transfer_kind == Call.TransferKind.WARM and member.role == Role.CUSTOMER:
+            # The consultation is private: taking the customer off hold would let them into
+            # it. Its own buttons undo the hold (abort) or bring everyone together (resume).
+            return (
+                f"{describe_transfer(call)} is in progress: resume it to bring everyone "
+                f"together, or abort it to take {who} off hold."
+            )
+        # Otherwise always allowed on a held member: a hold must never be impossible to undo.
+        return None
     if kind == Kind.HANGUP:
         return None
     if kind == Kind.VOICEMAIL_DROP:

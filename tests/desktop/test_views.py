@@ -504,8 +504,9 @@ class TestCallButtons:
             declared = re.search(r'aria-keyshortcuts="([^"]*)"', tag)
             assert declared and declared.group(1) == key, tag
             keys[key] = tag
-        # The call's own buttons, offered now: Resume call and Abort transfer.
-        assert {"r", "a", "h", "n"} <= set(keys), sorted(keys)
+        # The call's own buttons, offered now: Resume call and Abort transfer (no Unhold on
+        # the customer, held by the warm transfer).
+        assert {"r", "a", "n"} <= set(keys), sorted(keys)
 
     def test_a_transfer_ring_a_supervisor_stops_says_so_on_the_agents_card(
         self, app_sim, alice, bob, dana, sam, htmx

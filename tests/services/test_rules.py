@@ -65,10 +65,17 @@ def test_nobody_is_offered_hold_on_their_own_leg_but_may_come_off_hold():
     assert member_acts(c, held[0], held) == {K.UNHOLD, K.HANGUP}
 
 
-def test_held_member_can_be_unheld_even_during_a_transfer():
+def test_a_held_customer_is_unheld_by_the_warm_transfers_own_buttons_not_unhold():
     c = call(kind="warm", to=BOB)
     members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB, S.DIALLING)]
-    assert member_acts(c, members[1], members) == {K.UNHOLD, K.HANGUP}
+    # Unhold would let the customer into the colleagues' private talk: abort or resume.
+    assert member_acts(c, members[1], members) == {K.HANGUP}
+    assert "or abort it to take" in rules.member_action_refusal(
+        kind=K.UNHOLD, call=c, member=members[1], members=members
+    )
+    # During a cold transfer there is nothing private to walk into: a hold stays undoable.
+    cold = call(kind="cold", to=BOB)
+    assert member_acts(cold, members[1], members) == {K.UNHOLD, K.HANGUP}
     # No holds during a transfer: resume or abort it first.
     assert K.HOLD not in member_acts(c, members[0], members)
     assert "resume or abort" in rules.member_action_refusal(

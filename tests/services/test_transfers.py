@@ -81,6 +81,32 @@ def test_warm_transfer_resume(phlo_sim, talking_call, alice, bob):
     assert sim_states(phlo_sim, call)[DANA] == "talking"
 
 
+def test_the_held_customer_cannot_be_let_into_the_private_consultation(
+    phlo_sim, talking_call, alice, bob
+):
+    """Unhold on the customer during a warm transfer put them in the colleagues' private
+    talk while the card still said Transferring. The transfer's own buttons undo the hold."""
+    buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
+    settle(phlo_sim, talking_call)
+    dana = talking_call.members.get(address=DANA)
+    assert dana.state == S.ON_HOLD
+    with phlo_requests(phlo_sim) as sent, pytest.raises(InvalidState) as info:
+        buttons.member_unhold(actor=alice.user, member_id=dana.pk)
+    assert info.value.message == (
+        "Alice's warm transfer to Bob is in progress: resume it to bring everyone together, "
+        "or abort it to take Dana Diaz off hold."
+    )
+    assert sent == [] and sim_states(phlo_sim, talking_call)[DANA] == "on_hold"
+    talking_call.refresh_from_db()
+    shown = rules.member_actions(
+        call=talking_call, member=dana, actor_agent=alice, supervisor=False
+    )
+    assert "unhold" not in shown and "hangup" in shown
+    # Abort takes her off hold, as it always did.
+    call = buttons.transfer_abort(actor=alice.user, call_id=talking_call.pk)
+    assert states(call)[DANA] == S.TALKING
+
+
 def test_resume_refused_before_the_target_answers(phlo_sim, talking_call, alice, bob):
     buttons.transfer_warm_start(actor=alice.user, call_id=talking_call.pk, to=bob.endpoint)
     with pytest.raises(InvalidState, match="has not answered yet"):
