@@ -21,8 +21,8 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 
@@ -48,8 +48,22 @@ def _query_database() -> None:
         connection.close()
 
 
+class StillWaiting(Exception):
+    """The previous probe's check has not answered yet: none is stacked behind it."""
+
+
+# The database check's own thread: a hung database holds this one thread, not one of the
+# pool that renders the live pages' pushes, and probes do not pile up threads behind it.
+_database_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-database")
+_database_check: Future | None = None
+
+
 async def database() -> None:
-    await database_sync_to_async(_query_database, thread_sensitive=False)()
+    global _database_check
+    if _database_check is not None and not _database_check.done():
+        raise StillWaiting("the previous check has not answered yet")
+    _database_check = _database_thread.submit(_query_database)
+    await asyncio.wrap_future(_database_check)
 
 
 async def channel_layer() -> None:
@@ -70,6 +84,8 @@ async def _run(name: str, check: Check) -> dict:
     except TimeoutError:
         logger.warning("health check %s did not answer within %s s", name, READY_WITHIN)
         return {"ok": False, "reason": f"did not answer within {READY_WITHIN:g} s"}
+    except StillWaiting as exc:
+        return {"ok": False, "reason": str(exc)}
     except Exception as exc:
         logger.warning("health check %s failed", name, exc_info=True)
         return {"ok": False, "reason": f"failed ({type(exc).__name__})"}

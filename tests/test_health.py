@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 from channels.testing import HttpCommunicator
@@ -98,3 +99,20 @@ async def test_a_failed_check_names_the_error_kind_not_its_message(monkeypatch):
 async def test_other_paths_still_reach_django():
     answer = await probe("/health/other/", headers=[HOST])
     assert answer["status"] == 404
+
+
+async def test_a_hung_database_holds_one_thread_and_later_probes_say_so(monkeypatch):
+    release = threading.Event()
+    monkeypatch.setattr(health, "READY_WITHIN", 0.2)
+    monkeypatch.setattr(health, "_query_database", lambda: release.wait(10))
+    try:
+        first = json.loads((await probe("/health/ready/"))["body"])["checks"]["database"]
+        second = json.loads((await probe("/health/ready/"))["body"])["checks"]["database"]
+    finally:
+        release.set()
+    assert first == {"ok": False, "reason": "did not answer within 0.2 s"}
+    # Not a second thread stuck behind the first: this probe answers at once.
+    assert second == {"ok": False, "reason": "the previous check has not answered yet"}
+    await asyncio.wrap_future(health._database_check)
+    monkeypatch.undo()
+    assert (await probe("/health/ready/"))["status"] == 200
