@@ -278,3 +278,19 @@ def pages_follow_queue_edits(sender, *, instance: Queue, **kwargs) -> None:
     """A queue created or edited (its name, its service-level target): the desktops of its
     agents and the wallboards show it anew."""
     announce(QueueChanged(queue_id=instance.pk))
+
+
+@receiver(pre_delete, sender=Queue, dispatch_uid="agents.queue_deleting")
+def remember_queue_agents(sender, *, instance: Queue, **kwargs) -> None:
+    # Deleting a queue removes its agents' links without m2m signals: who they were is only
+    # known now.
+    setattr(instance, _BEFORE, list(instance.agents.values_list("pk", flat=True)))
+
+
+@receiver(post_delete, sender=Queue, dispatch_uid="agents.queue_deleted")
+def pages_follow_queue_deletion(sender, *, instance: Queue, **kwargs) -> None:
+    """A queue deleted: its agents' desktops show their queues without it, and the
+    wallboards' figures drop its row (they follow any agent's queues changing)."""
+    for agent_id in getattr(instance, _BEFORE, []):
+        announce(AgentQueuesChanged(agent_id=agent_id))
+    announce(QueueChanged(queue_id=instance.pk))

@@ -147,3 +147,16 @@ async def test_an_agent_put_in_a_queue_sees_it_at_once_and_hears_its_callers(db)
     await sync_to_async(arrive)("14155550102")
     assert await socket.receive_nothing(timeout=0.3)
     await socket.disconnect(timeout=0.2)
+
+
+async def test_a_deleted_queue_leaves_its_agents_desktops_at_once(db):
+    """Deleting a queue removes its agents' links without m2m signals; the desktops kept
+    the queue until the next queue was saved or they were reloaded."""
+    alice = await sync_to_async(make_agent)(username="alice")
+    sales = await sync_to_async(_sales_with)(alice)
+    desktop = await open_live(DESKTOP, await sync_to_async(session_of)(alice.user))
+
+    await sync_to_async(sales.delete)()
+    shown = await desktop.receive_from(timeout=TIMEOUT)
+    assert 'data-full-state="true"' in shown and f'id="my-queue-{sales.pk}"' not in shown
+    await desktop.disconnect(timeout=0.2)

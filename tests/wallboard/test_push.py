@@ -113,6 +113,18 @@ async def test_queue_changes_made_in_the_admin_reach_the_queue_figures(sam, alic
     await board.disconnect()
 
 
+async def test_a_queue_deleted_in_the_admin_leaves_the_queue_figures(sam, alice):
+    queue = await Queue.objects.acreate(name="Sales", number="14155550000")
+    await sync_to_async(alice.queues.add)(queue)
+    board, _, _ = await connect(sam)
+    assert f'id="queue-{queue.pk}"' in await board.receive_from(timeout=TIMEOUT)
+
+    await sync_to_async(queue.delete)()
+    figures = await receive_with(board, 'id="wb-figures"')
+    assert f'id="queue-{queue.pk}"' not in figures
+    await board.disconnect()
+
+
 def _queue_row(html: str, queue: Queue) -> list[str]:
     """The cells of the queue's row in the figures."""
     row = html.split(f'id="queue-{queue.pk}"')[1].split("</tr>")[0]
