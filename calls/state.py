@@ -259,7 +259,9 @@ def _caller_waited(call: Call, *, until: datetime) -> None:
     """An inbound caller's wait ends when an agent answers, or with the call: the queue's
     service level, speed of answer and abandoned figures are summed from it."""
     if call.direction == Call.Direction.INBOUND and call.waited_seconds is None:
-        call.waited_seconds = max(0, int((until - call.created_at).total_seconds()))
+        waited = max(0.0, (until - call.created_at).total_seconds())
+        call.waited_seconds = int(waited)
+        call.waited_ms = round(waited * 1000)
 
 
 def _retell_the_end(*, call: Call, members: Sequence[Member], at: datetime) -> bool:

@@ -7,7 +7,8 @@ Per queue (docs/wallboard.md explains them to supervisors), "today" as in
 - *Waiting*: its callers no agent has answered yet, on calls still in progress (waiting
   with music, or being offered to an agent); the *longest wait* started with the oldest.
 - *Answered today*: its calls an agent answered today; *within target*: those whose caller
-  waited at most the queue's service-level seconds. The exit's voicemail or message answers
+  waited at most the queue's service-level seconds (to the millisecond: 20.4 s is not
+  within 20). The exit's voicemail or message answers
   the call too (the call's `answered_at`), but no agent did: those are sent on, not answered.
 - *Abandoned today*: its callers who hung up today before any agent answered.
 - *Sent on*: callers given the queue's exit today (its longest wait passed), or the
@@ -93,11 +94,11 @@ def queue_figures(
             longest_wait_since=Min("created_at", filter=waiting),
             answered=Count("pk", filter=answered),
             within=Count(
-                "pk", filter=answered & Q(waited_seconds__lte=F("queue__service_level_seconds"))
+                "pk", filter=answered & Q(waited_ms__lte=F("queue__service_level_seconds") * 1000)
             ),
             abandoned=Count("pk", filter=ended_unanswered & Q(outcome=Call.Outcome.ABANDONED)),
             sent_on=Count("pk", filter=(answered_today | ended_unanswered) & let_go),
-            asa=Avg("waited_seconds", filter=answered),
+            asa_ms=Avg("waited_ms", filter=answered),
         )
         .order_by()
     }
@@ -114,7 +115,9 @@ def queue_figures(
             answered_within_target=row.get("within", 0),
             abandoned=row.get("abandoned", 0),
             sent_on=row.get("sent_on", 0),
-            average_speed_of_answer=None if row.get("asa") is None else round(row["asa"]),
+            average_speed_of_answer=(
+                None if row.get("asa_ms") is None else round(row["asa_ms"] / 1000)
+            ),
             available_agents=queue.available,
             service_level_seconds=queue.service_level_seconds,
             at=at,

@@ -33,7 +33,8 @@ def _call(queue: Queue, *, created: timedelta, at, waited=None, answered=None, *
         direction=INBOUND,
         created_at=created_at,
         answered_at=None if answered is None else created_at + answered,
-        waited_seconds=waited,
+        waited_seconds=None if waited is None else int(waited),
+        waited_ms=None if waited is None else round(waited * 1000),
         **fields,
     )
 
@@ -109,6 +110,34 @@ def test_each_queues_figures_are_the_hand_computed_ones(noon):
 
     empty = figures["Empty"]
     assert (empty.answered, empty.service_level, empty.average_speed_of_answer) == (0, None, None)
+
+
+def test_the_service_level_and_speed_of_answer_count_the_wait_to_the_millisecond(noon):
+    """Waits cut to whole seconds counted 20.10 s and 20.15 s as within a 20 s target (58%
+    shown where 50% was true) and made the speed of answer about half a second short."""
+    at, start, end = noon
+    sales = Queue.objects.create(name="Sales", service_level_seconds=20)
+    s = timedelta(seconds=1)
+    for waited in (20.0, 19.5, 20.1, 20.15):
+        _call(sales, created=600 * s, at=at, waited=waited, answered=waited * s, status=S.ACTIVE)
+    support = Queue.objects.create(name="Support", number="14155550001")
+    for waited in (10.6, 10.7):
+        _call(support, created=600 * s, at=at, waited=waited, answered=waited * s, status=S.ACTIVE)
+    sales, support = queue_figures(at=at, start=start, end=end)
+    assert (sales.answered, sales.answered_within_target, sales.service_level) == (4, 2, 50)
+    assert support.average_speed_of_answer == 11  # 10.65 s; in whole seconds it read 10
+
+
+def test_a_callers_wait_is_kept_to_the_millisecond_as_their_call_is_answered(noon):
+    from calls.state import call_changed
+
+    at, _, _ = noon
+    sales = Queue.objects.create(name="Sales")
+    call = _call(sales, created=timedelta(seconds=20, milliseconds=400), at=at, status=S.DIALLING)
+    Member.objects.create(call=call, address="14155550101", role="customer", state="talking")
+    call_changed(call=call, at=at)
+    call.refresh_from_db()
+    assert (call.waited_seconds, call.waited_ms) == (20, 20400)
 
 
 @pytest.mark.parametrize("more_waiting", [0, 200])
