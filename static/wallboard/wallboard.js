@@ -202,9 +202,18 @@
   // again before asking; refills are at least REFILL_GAP apart (a full state is not small).
   var REFILL_AFTER = 1500, REFILL_GAP = 5000;
   var lastRefill = 0, refillTimer = null;
+  function callId(el) { return num(el, "data-call-id") || 0; }
+
   function arrangeCalls() {
     var hidden = hiddenCalls();
     var list = $("#wb-calls");
+    // Oldest first, as the server lists them: a burst's new cards arrive in the order their
+    // pushes were rendered, not the order the calls came in. Moved only when out of order.
+    var cards = calls();
+    var sorted = cards.slice().sort(function (a, b) { return callId(a) - callId(b); });
+    if (list && sorted.some(function (el, i) { return el !== cards[i]; })) {
+      sorted.forEach(function (el) { list.appendChild(el); });
+    }
     // Every call counted is listed again, with room to spare: the list lists them all.
     if (list && hidden <= 0 && calls().length < limitOf(list)) {
       list.removeAttribute("data-not-all-listed");

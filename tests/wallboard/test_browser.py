@@ -638,3 +638,33 @@ def test_group_counts_follow_the_rows_when_several_agents_change_at_once(wallboa
         expect()(rows).to_have_count(already + pressed)
         board.wait_for_timeout(1500)  # the figures' next render, a second at most
     assert board.evaluate("window.groupGlitches") == []
+
+
+def test_the_calls_stay_oldest_first_whatever_order_their_pushes_came_in(wallboard, desktop, sim):
+    """In a burst, new cards were appended in the order their pushes were rendered, so the
+    board showed #25, #24, #26 until a reload. Any change puts them back oldest first."""
+    alice, bob = desktop("alice"), desktop("bob")
+    board = wallboard()
+    expect()(board.locator("#heartbeat")).to_have_attribute("data-full-state", "true")
+    call_dana(alice)
+    expect()(board.locator("article.wb-call")).to_have_count(1)
+    bob.get_by_label("Customer, number or SIP address").fill("+1 415 555 0142")
+    bob.get_by_role("button", name="Call", exact=True).click()
+    cards = board.locator("#wb-calls > article.wb-call")
+    expect()(cards).to_have_count(2)
+    ids = [int(i) for i in cards.evaluate_all("els => els.map(e => e.dataset.callId)")]
+    assert ids == sorted(ids)
+    # As a late push leaves it: the older card after the newer.
+    board.evaluate(
+        "() => { const l = document.getElementById('wb-calls');"
+        " l.appendChild(l.querySelector('article.wb-call')); }"
+    )
+    assert cards.evaluate_all("els => els.map(e => +e.dataset.callId)") == ids[::-1]
+    # The next push (Alice holds Dana) arranges the board again.
+    alice.locator("article.call", has_text="Dana Diaz").locator(
+        "tr.member[data-role=customer]"
+    ).get_by_role("button", name="Hold").click()
+    expect()(
+        state_of(board.locator("article.wb-call", has_text="Dana Diaz"), "Dana Diaz")
+    ).to_have_text("On hold")
+    assert cards.evaluate_all("els => els.map(e => +e.dataset.callId)") == ids
