@@ -9,11 +9,19 @@ from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 
+from agents.services.wrap_up import MAX_NOTES
 from calls import outcomes
 from calls.addresses import display_address
 from calls.models import Action, Member
 
 register = template.Library()
+
+
+@register.simple_tag
+def max_notes() -> int:
+    """The longest wrap-up notes the service takes: the field stops typing and pasting
+    there, rather than the save failing later."""
+    return MAX_NOTES
 
 
 @register.filter

@@ -668,6 +668,16 @@ class TestWrapUp:
             call.refresh_from_db()
         assert not call.is_live
 
+    def test_the_notes_field_stops_at_the_length_the_save_takes(self, app_sim, alice, dana):
+        """21,000 pasted characters were taken by the field, then every autosave failed and
+        Save wrap-up said 'at most 5000 characters'. The field now stops there."""
+        from agents.services.wrap_up import MAX_NOTES
+
+        call = answered_call(app_sim, alice, dana)
+        page = text(login(alice).get("/"))
+        field = re.search(rf'<textarea id="call-{call.pk}-notes"[^>]*>', page).group(0)
+        assert f'maxlength="{MAX_NOTES}"' in field
+
     def test_wrap_up_saves_disposition_and_notes_into_the_history(self, app_sim, alice, dana, htmx):
         call = answered_call(app_sim, alice, dana)
         client = login(alice)
