@@ -102,6 +102,15 @@
     if (!status) return;
     var label = status.querySelector(".status-label");
     if (label) label.textContent = "Signed out";
+    // Nor in the status's colour and icon, or with its button shown pressed.
+    status.className = status.className.replace(/\bstatus--[a-z_]+/, "status--offline");
+    var pill = status.querySelector(".pill");
+    if (pill) {
+      pill.className = "pill pill--offline";
+      $all("svg", pill).forEach(function (icon) { icon.remove(); });
+    }
+    $all("#agent-status .is-current").forEach(function (el) { el.classList.remove("is-current"); });
+    $all("#agent-status [aria-pressed]").forEach(function (el) { el.removeAttribute("aria-pressed"); });
     $all("#agent-status .status-reason, #agent-status .status-owed, #agent-status .status-time, #agent-status .status-next")
       .forEach(function (el) { el.remove(); });
   });

@@ -605,7 +605,9 @@ def test_the_browser_offline_for_a_while_comes_back_live_and_logs_only_its_own_e
 
 def test_logging_out_closes_the_sessions_other_tabs(desktop, sim, stack):
     alice = desktop("alice")
+    go_available(alice)
     other_tab = desktop("alice", context=alice.context)
+    expect()(other_tab.locator("#agent-status .pill")).to_have_class("pill pill--available")
     alice.bring_to_front()
     stack.sessions.pop("alice", None)  # this session ends here
     alice.get_by_role("button", name="Log out").click()
@@ -620,6 +622,11 @@ def test_logging_out_closes_the_sessions_other_tabs(desktop, sim, stack):
     # Nor does it claim she is still Available, with a timer ticking.
     expect()(status_of(other_tab)).to_have_text("Signed out")
     expect()(other_tab.locator("#agent-status .timer")).to_have_count(0)
+    # Not in Available's green either, with its button pressed (the review saw both).
+    expect()(other_tab.locator("#agent-status .pill")).to_have_class("pill pill--offline")
+    expect()(
+        other_tab.locator("#agent-status [aria-pressed], #agent-status .is-current")
+    ).to_have_count(0)
 
 
 def test_logging_out_during_a_call_asks_first(desktop, sim, stack):
