@@ -59,6 +59,8 @@ class MemberRow:
     is_transfer_target: bool
     # Hanging it up withdraws an offer, which puts its agent Away (`rules.rings_an_offer`).
     rings_an_offer: bool = False
+    # A queued caller no agent has answered: hanging up ends their call (sent on).
+    waits_in_queue: bool = False
 
     @property
     def hangup_question(self) -> str:
@@ -69,6 +71,13 @@ class MemberRow:
                 f"Stop the ring to {self.label}? They will be set Away (Offered call withdrawn)"
                 " and not offered this call again."
             )
+        if self.waits_in_queue:
+            return (
+                f"Hang up {self.label}, who is waiting for an agent? Their call ends, and the"
+                " queue counts them as sent on."
+            )
+        if self.member.role == Member.Role.SUPERVISOR:
+            return f"Take {self.label} (supervisor) off the call? The call goes on without them."
         return f"Hang up {self.label}?"
 
     @property
@@ -223,6 +232,12 @@ def call_row(*, call: Call) -> CallRow:
                 actions=tuple(k for k in MEMBER_ACTION_ORDER if k in allowed),
                 is_transfer_target=target is not None and member.pk == target.pk,
                 rings_an_offer=rules.rings_an_offer(call=call, member=member),
+                waits_in_queue=(
+                    call.queue_id is not None
+                    and call.answered_at is None
+                    and member.role == Member.Role.CUSTOMER
+                    and member.state == Member.State.WAITING
+                ),
             )
         )
     join_refusal = rules.call_action_refusal(

@@ -367,6 +367,9 @@ def test_a_caller_a_supervisor_takes_out_of_the_queue_is_counted_sent_on(app_sim
     call = call_from(app_sim, DANA)
     app_sim.advance(3)
     assert "Waiting for an agent" in admin_row(call)
+    # The wallboard's Hang up says what it does: the call ends, and counts as sent on.
+    question = "who is waiting for an agent? Their call ends, and the queue counts them as sent on."
+    assert question in html.unescape(render_live_call(call_id=call.pk))
     boss = make_supervisor(username="sam")
     member_hangup(actor=boss, member_id=call.members.get(role="customer").pk)
     app_sim.advance(0.1)
@@ -788,7 +791,10 @@ def test_a_supervisor_who_hangs_up_an_agents_ringing_offer_sends_the_caller_on(a
         'hx-confirm="Stop the ring to alice? They will be set Away (Offered call withdrawn)'
         ' and not offered this call again."'
     ) in page
-    assert 'hx-confirm="Hang up Dana Diaz?"' in page
+    assert (
+        'hx-confirm="Hang up Dana Diaz, who is waiting for an agent? Their call ends, and the'
+        ' queue counts them as sent on."'
+    ) in page
     member_hangup(actor=sam, member_id=call.members.get(agent=alice).pk)
     app_sim.advance(1)
     alice.refresh_from_db()
