@@ -87,10 +87,13 @@
       el.removeAttribute("data-transient");
       setTimeout(function () { el.remove(); }, 8000);
     });
-    // "Calling Gus…" must not outlive the call it announced (busy, failed, cancelled).
+    // "Calling Gus… answer it to connect" must not outlive the call it announced (busy,
+    // failed, cancelled), nor the agent answering their phone: it is done then.
     $all("#dial .form-notice[data-call-id]").forEach(function (el) {
       var card = document.getElementById("call-" + el.getAttribute("data-call-id"));
-      if (card && !card.classList.contains("call--live")) el.remove();
+      if (!card) return;
+      var answered = card.querySelector("tr.member--me:not(.member--dialling):not(.member--pending)");
+      if (!card.classList.contains("call--live") || answered) el.remove();
     });
   }
   document.body.addEventListener("htmx:afterSettle", sweepTransients);

@@ -401,6 +401,15 @@ def test_the_calling_notice_goes_when_the_call_it_announced_ends(desktop, sim):
     expect()(alice.locator("#dial .form-notice")).to_have_count(0, timeout=2_000)
 
 
+def test_the_calling_notice_goes_once_the_agent_has_answered_their_phone(desktop, sim):
+    """ "Calling Dana Diaz. Your phone rings first: answer it to connect." stayed about 10 s,
+    long after the call had connected."""
+    alice = desktop("alice")
+    go_available(alice)
+    call_dana(alice)  # her phone answered, then Dana's
+    expect()(alice.locator("#dial .form-notice")).to_have_count(0, timeout=2_000)
+
+
 def test_voicemail_drop(desktop, sim):
     alice = desktop("alice")
     go_available(alice)
