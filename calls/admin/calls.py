@@ -108,6 +108,10 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
         "owner__user__username",
         "owner__user__first_name",
         "owner__user__last_name",
+        # An agent who handed the call on is found too, by their part's wrap-up.
+        "wrap_ups__agent__user__username",
+        "wrap_ups__agent__user__first_name",
+        "wrap_ups__agent__user__last_name",
         "disposition",
         "wrap_up_notes",
         "conference_name",

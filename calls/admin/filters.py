@@ -106,18 +106,28 @@ class _CallPartyFilter(admin.SimpleListFilter):
 
 
 class OwnerFilter(_CallPartyFilter):
-    """The agents who own calls (labels need the user, joined here)."""
+    """Calls an agent owns or had a part in (a call handed on is also the first agent's:
+    their part's wrap-up says so); labels need the user, joined here."""
 
     title = "agent"
     parameter_name = "owner"
     none_label = "No agent"
 
     def parties(self) -> QuerySet:
+        owned = Call.objects.filter(owner=OuterRef("pk"))
+        parts = WrapUp.objects.filter(agent=OuterRef("pk"))
         return (
-            Agent.objects.filter(Exists(Call.objects.filter(owner=OuterRef("pk"))))
+            Agent.objects.filter(Exists(owned) | Exists(parts))
             .select_related("user")
             .order_by("user__username")
         )
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            part = WrapUp.objects.filter(call=OuterRef("pk"), agent_id=int(value))
+            return queryset.filter(Q(owner_id=int(value)) | Exists(part))
+        return super().queryset(request, queryset)
 
 
 class CustomerFilter(_CallPartyFilter):

@@ -330,3 +330,21 @@ def test_disposition_filter_finds_an_agents_own_disposition_for_their_part(login
     assert shown(CALLS, "?disposition=__none__") == {plain.pk}
     html = login(superuser).get(CALLS).content.decode()
     assert "Call&#x27;s disposition" in html or "Call's disposition" in html
+
+
+def test_an_agent_who_handed_a_call_on_finds_it_by_filter_and_by_search(login, superuser, shown):
+    """Bob answered, talked, and cold-transferred to Carol, who owns the call now. Searching
+    "bob" found nothing and the agent filter did not offer him: his part only showed on the
+    call's own page."""
+    from calls.models import WrapUp
+
+    bob, carol = make_agent(username="bob"), make_agent(username="carol")
+    handed = make_call(owner=carol)
+    WrapUp.objects.create(call=handed, agent=bob, disposition="Escalated", done_at=_at(1))
+    WrapUp.objects.create(call=handed, agent=carol)
+    carols = make_call(owner=carol)
+    assert shown(CALLS, f"?owner={bob.pk}") == {handed.pk}
+    assert shown(CALLS, f"?owner={carol.pk}") == {handed.pk, carols.pk}
+    assert shown(CALLS, "?q=bob") == {handed.pk}
+    html = login(superuser).get(CALLS).content.decode()
+    assert f'?owner={bob.pk}"' in html  # offered in the agent filter
