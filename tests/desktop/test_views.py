@@ -710,6 +710,9 @@ class TestWrapUp:
         html = client.get("/").content.decode()
         assert f'id="call-{second.pk}"' in html
         assert "Resolved" in html and "Billing fixed" in html
+        # Today's earlier call says so, as the card's own "at 12:22" does (not "7 Dec").
+        when = re.search(r'<span class="h-when">([^<]*)</span>', html).group(1)
+        assert re.fullmatch(r"Today, \d\d:\d\d", when), when
 
     def test_the_saved_toast_names_an_unknown_number_not_an_internal_id(self, app_sim, alice, htmx):
         call = buttons.call_start(actor=alice.user, to="+1 650 555 0199")
