@@ -11,6 +11,7 @@ from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.validators import URLValidator
 from django.db.models import Count, Q
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 
 from agents.models import Agent
@@ -196,7 +197,8 @@ class QueueAdmin(SupervisorModelAdmin):
         if queue is not None and queue.waiting:
             self.message_user(
                 request,
-                f"{queue.name} has {queue.waiting} caller(s) waiting: deleting it now would"
+                f"{queue.name} has {queue.waiting} caller{pluralize(queue.waiting)} waiting:"
+                " deleting it now would"
                 " strand them. Take its number off (or give it to another queue) and delete"
                 " it once nobody waits.",
                 messages.ERROR,

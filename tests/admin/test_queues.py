@@ -177,7 +177,7 @@ def test_a_queue_with_callers_waiting_is_not_deleted_and_the_page_says_why(login
         response = send(url)
         assert response.status_code == 302
         page = client.get(response["Location"]).content.decode()
-        assert "Sales has 1 caller(s) waiting: deleting it now would strand them." in page
+        assert "Sales has 1 caller waiting: deleting it now would strand them." in page
     assert Queue.objects.filter(pk=sales.pk).exists()
     changelist = client.get(reverse("admin:calls_queue_changelist")).content.decode()
     assert "delete_selected" not in changelist  # no bulk delete around the check

@@ -4,6 +4,7 @@ callers left waiting with nobody ringing, giving those who waited their queue's 
 its exit (agents.services.routing); for cron, every minute."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from agents.presence import agents_expire_wrap_ups
@@ -50,7 +51,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Ended {ended} wrap-up(s) whose countdown had run out.")
         exits = queue_exits_due(at=at)
         if exits or options["verbosity"] > 1:
-            self.stdout.write(f"Gave {exits} queued caller(s) their queue's exit or an agent.")
+            self.stdout.write(
+                f"Gave {exits} queued caller{pluralize(exits)} their queue's exit or an agent."
+            )
         offered = inbound_offers_stranded(at=at)
         if offered or options["verbosity"] > 1:
             self.stdout.write(f"Offered {offered} waiting inbound call(s) again.")
