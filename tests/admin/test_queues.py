@@ -88,9 +88,13 @@ def test_a_queue_name_taken_in_another_case_is_refused(login, superuser):
 def test_a_queues_music_is_a_web_address(login, superuser):
     client = login(superuser)
     add = reverse("admin:calls_queue_add")
-    for url in ("ftp://music.example.com/calm.mp3", "file:///tmp/calm.mp3"):
+    for url in (
+        "ftp://music.example.com/calm.mp3",
+        "file:///tmp/calm.mp3",
+        "javascript:alert(1)",  # once with Django's "Enter a valid URL." beside ours
+    ):
         errors = _errors(client.post(add, _form(wait_music_url=url)), "wait_music_url")
-        assert "Give a web address (https://…): only one of those can be played." in errors, url
+        assert errors == ["Give a web address (https://…): only one of those can be played."], url
     assert client.post(add, _form(wait_music_url="music.example.com/calm.mp3")).status_code == 302
     assert Queue.objects.get().wait_music_url == "https://music.example.com/calm.mp3"
 
