@@ -102,6 +102,9 @@ class _CallPartyFilter(admin.SimpleListFilter):
             return queryset.filter(**{f"{self.parameter_name}__isnull": True})
         if value and value.isdigit():
             return queryset.filter(**{f"{self.parameter_name}_id": int(value)})
+        if value:
+            # A hand-edited or stale link: say so, rather than quietly show every call.
+            self.errors = [f"{value!r} is not a {self.title} to filter by; showing all calls."]
         return queryset
 
 

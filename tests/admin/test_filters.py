@@ -348,3 +348,12 @@ def test_an_agent_who_handed_a_call_on_finds_it_by_filter_and_by_search(login, s
     assert shown(CALLS, "?q=bob") == {handed.pk}
     html = login(superuser).get(CALLS).content.decode()
     assert f'?owner={bob.pk}"' in html  # offered in the agent filter
+
+
+@pytest.mark.parametrize("param", ["owner", "customer"])
+def test_an_unknown_agent_or_customer_in_the_link_says_so(login, superuser, shown, param):
+    """?owner=abc quietly showed every call, as if the filter had been applied."""
+    make_call(owner=make_agent(username="alice"))
+    page = login(superuser).get(f"{CALLS}?{param}=abc", follow=True).content.decode()
+    title = "agent" if param == "owner" else "customer"
+    assert f"&#x27;abc&#x27; is not a {title} to filter by; showing all calls." in page
