@@ -15,7 +15,8 @@ Definitions (docs/wallboard.md explains them to supervisors):
   hold* started at the oldest of their hold start times.
 - *Calls handled today*: calls that ended today in which a customer reached an agent.
 - *Average handle time today*: over those calls, from the first agent leg answered to the
-  end of the call (talk and hold time; after-call work is not recorded per call).
+  last agent leaving it, or the end of the call (talk and hold time; an outside number the
+  call was handed to is not an agent; after-call work is not recorded per call).
 - *Transfers today*: warm and cold transfers completed today (a warm one is completed when
   the call resumes with everyone, or the first agent leaves the customer with the target;
   a cold one when its target answers). Consults that were aborted are counted apart, and
@@ -152,14 +153,18 @@ def _customer_reached_agent(*, at: datetime) -> QuerySet[Member]:
 
 
 def _call_figures(*, at: datetime, start: datetime, end: datetime) -> dict:
-    first_agent_answer = (
-        Member.objects.filter(call=OuterRef("pk"), role__in=AGENT_ROLES, answered_at__isnull=False)
-        .order_by("answered_at")
-        .values("answered_at")[:1]
+    # Our people's answered legs (an outside number a call was transferred to is not one).
+    ours = Member.objects.filter(
+        call=OuterRef("pk"), role__in=AGENT_ROLES, agent__isnull=False, answered_at__isnull=False
     )
+    first_agent_answer = ours.order_by("answered_at").values("answered_at")[:1]
+    # Until the last of them left: a customer handed on to an outside number goes on
+    # talking, but no agent is handling the call any more.
+    last_agent_left = ours.order_by(F("left_at").desc(nulls_first=True)).values("left_at")[:1]
     handled = Q(ended_at__gte=start, ended_at__lt=end, reached=True)
     handle_time = ExpressionWrapper(
-        F("ended_at") - F("first_agent_answer"), output_field=DurationField()
+        Coalesce(F("last_agent_left"), F("ended_at")) - F("first_agent_answer"),
+        output_field=DurationField(),
     )
     return (
         Call.objects.filter(
@@ -168,6 +173,7 @@ def _call_figures(*, at: datetime, start: datetime, end: datetime) -> dict:
         .annotate(
             reached=Exists(_customer_reached_agent(at=at)),
             first_agent_answer=Subquery(first_agent_answer),
+            last_agent_left=Subquery(last_agent_left),
         )
         .aggregate(
             in_progress=Count("pk", filter=Q(status__in=Call.LIVE_STATUSES)),

@@ -296,6 +296,41 @@ def test_a_customer_who_reached_an_agent_and_then_hung_up_is_not_abandoned(peopl
     assert (f.abandoned, f.calls_handled, f.average_handle_seconds) == (0, 1, 178)
 
 
+def test_handle_time_ends_when_the_last_agent_leaves_not_with_an_outside_number(people):
+    """Alice talked 2 minutes, then cold-transferred Dana to an outside number, who talked
+    3 more: the handle time counted all 5 (to the end of the call)."""
+    call = scenario_call(created_at=local(9), owner=people["alice"], customer=people["dana"])
+    add_leg(
+        call,
+        role="customer",
+        customer=people["dana"],
+        state="left",
+        answered_at=local(9, 0, 1),
+        left_at=local(9, 5),
+    )
+    add_leg(
+        call,
+        role="agent",
+        agent=people["alice"],
+        state="left",
+        answered_at=local(9, 0, 2),
+        left_at=local(9, 2, 2),
+    )
+    outside = "14155550190"
+    add_leg(
+        call,
+        role="agent",
+        address=outside,
+        state="left",
+        answered_at=local(9, 2),
+        left_at=local(9, 5),
+    )
+    call.ended_at = local(9, 5)
+    call.save()
+    f = wallboard_figures(at=NOW)
+    assert (f.calls_handled, f.average_handle_seconds) == (1, 120)
+
+
 def test_an_agent_who_answers_after_the_customer_left_does_not_make_it_handled(people):
     call = scenario_call(
         created_at=local(9), owner=people["alice"], customer=people["dana"], ended_at=local(9, 2)
