@@ -9,7 +9,8 @@ than every step of a burst, and a busy process renders less instead of falling b
 Pushes with the same key never run at the same time, and leave in the order they were made.
 While the process answers a request someone waits on (a button, a page; not a callback), a
 push waits for it to end, up to YIELD_TO_REQUESTS: with one GIL, a render beside the request
-would slow it.
+would slow it. PHLO's callbacks wait the same way before they are stored and applied
+(`yield_to_people`, called by the webhook).
 
 Without a server loop (management commands, cron, tests that call services directly) a
 push is rendered and sent in place, as before. A push still waiting when its process stops
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol, Self
 
@@ -32,9 +34,10 @@ logger = logging.getLogger(__name__)
 # the cores buys little, since rendering is CPU work under one GIL.
 WORKERS = 4
 # While this process answers a request someone is waiting on (an agent's button, a page), a
-# push waits, at most this long (seconds): the person waits on the answer, the pages only
-# follow, and pushes merge while they wait. In the queue bench (200 callers, 20 agents) the
-# offers' median fell by a sixth and the queue drained faster (bench/NOTES.md, 2026-12-07).
+# push, or a callback from PHLO, waits at most this long (seconds): the person waits on the
+# answer, the pages only follow (pushes merge while they wait), and PHLO waits seconds for a
+# callback's answer. In the queue bench (200 callers, 20 agents) each step cut the offers'
+# median by a sixth to a quarter (bench/NOTES.md, 2026-12-07).
 YIELD_TO_REQUESTS = 0.05
 
 Message = tuple[str, dict]
@@ -63,6 +66,9 @@ class Publisher:
         self._tasks: set[asyncio.Task] = set()
         self._since: dict[Hashable, float] = {}  # when each waiting key first waited
         self._answering = 0  # requests the pushes yield to, in progress
+        # Set while there are none: other threads wait on it (`yield_to_people`).
+        self.people_idle = threading.Event()
+        self.people_idle.set()
         self._wake: asyncio.TimerHandle | None = None
         self.merges = 0  # pushes folded into one that was waiting (tests, debugging)
 
@@ -80,10 +86,12 @@ class Publisher:
 
     def request_started(self) -> None:
         self._answering += 1
+        self.people_idle.clear()
 
     def request_ended(self) -> None:
         self._answering -= 1
         if not self._answering:
+            self.people_idle.set()
             self._start_ready()
 
     @property
@@ -203,6 +211,16 @@ def bind_to_server(app: Callable[..., Awaitable[None]]) -> Callable[..., Awaitab
             publisher.request_ended()
 
     return application
+
+
+def yield_to_people(*, at_most: float | None = None) -> None:
+    """From a request's thread (PHLO's callback): wait while this process answers a request
+    someone waits on, at most `at_most` seconds (YIELD_TO_REQUESTS). With one GIL, applying
+    a callback beside an agent's press slows the press, and the provider waits seconds for
+    its answer. Returns at once without a server loop (tests, commands)."""
+    publisher = current()
+    if publisher is not None:
+        publisher.people_idle.wait(YIELD_TO_REQUESTS if at_most is None else at_most)
 
 
 def a_person_waits(scope: dict) -> bool:

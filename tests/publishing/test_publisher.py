@@ -19,7 +19,7 @@ from django.conf import settings
 from agents.pushes import agent_group
 from calls import publisher
 from calls.events import CallChanged
-from calls.models import Call
+from calls.models import Call, Member
 from calls.signature import NONCE_HEADER, SIGNATURE_HEADER
 from contactcenter.asgi import application
 from tests.webhooks.helpers import WEBHOOK_PATH, build_call, callbacks, sign
@@ -263,3 +263,37 @@ async def test_a_callback_in_progress_holds_no_push(monkeypatch):
     assert not callback.done()
     gate.set()
     await callback
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_callback_waits_while_a_person_is_answered_then_is_applied(monkeypatch):
+    """Through the product's ASGI application: a person's request is in progress (a
+    readiness probe held in its database check stands for an agent's press), and PHLO's
+    callback is stored and applied only once it has been answered."""
+    from contactcenter import health
+
+    legs = await sync_to_async(build_call)("phlo_outbound_call")
+    monkeypatch.setattr(publisher, "YIELD_TO_REQUESTS", TIMEOUT)
+    gate = threading.Event()
+    monkeypatch.setattr(health, "_query_database", lambda: gate.wait(TIMEOUT))
+    person = asyncio.ensure_future(
+        HttpCommunicator(application, "GET", "/health/ready/").get_response(TIMEOUT + 1)
+    )
+    await _until(lambda: publisher.current() is not None and publisher.current()._answering)
+
+    body, headers = _signed_post(callbacks("phlo_outbound_call")["agent_enters"])
+    callback = asyncio.ensure_future(
+        HttpCommunicator(
+            application, "POST", WEBHOOK_PATH, body=body, headers=headers
+        ).get_response(TIMEOUT + 1)
+    )
+    await asyncio.sleep(0.3)
+    assert not callback.done()
+    leg = await Member.objects.aget(pk=legs.agent_leg.pk)
+    assert leg.state == Member.State.DIALLING  # not applied yet
+    gate.set()
+    assert (await person)["status"] == 200
+    answer = await callback
+    assert answer["status"] == 200, answer["body"]
+    leg = await Member.objects.aget(pk=legs.agent_leg.pk)
+    assert leg.state != Member.State.DIALLING
