@@ -602,7 +602,9 @@ def test_the_browser_offline_for_a_while_comes_back_live_and_logs_only_its_own_e
     card = call_dana(alice)
     alice.context.set_offline(True)
     expect()(alice.locator("#connection")).to_have_text("Reconnecting…")
-    wait_until(lambda: any(e.startswith("WebSocket connection to") for e in errors))
+    # Usually logged within a second or two; once, in CI's PostgreSQL run on a loaded
+    # machine, not within 10 s (the cause was not found).
+    wait_until(lambda: any(e.startswith("WebSocket connection to") for e in errors), timeout=25)
     sim.phones.hangup(DANA)
     alice.context.set_offline(False)
     expect()(alice.locator("#connection")).to_have_text("Live", timeout=20_000)
