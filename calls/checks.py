@@ -4,6 +4,8 @@ import phonenumbers
 from django.conf import settings
 from django.core import checks
 
+from calls import exits
+
 REQUIRED_FOR_PLIVO = (
     "PLIVO_AUTH_ID",
     "PLIVO_AUTH_TOKEN",
@@ -47,10 +49,6 @@ def phone_default_region(app_configs, **kwargs) -> list[checks.CheckMessage]:
     ]
 
 
-# Where a caller nobody can take is put through, by outcome (`INBOUND_NO_AGENT_OUTCOME`).
-EXIT_ENDPOINTS = {"message": "INBOUND_MESSAGE_ENDPOINT", "voicemail": "INBOUND_VOICEMAIL_ENDPOINT"}
-
-
 @checks.register()
 def inbound_exit(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """With inbound routing on, a caller nobody takes must have somewhere to go: without
@@ -58,7 +56,7 @@ def inbound_exit(app_configs, **kwargs) -> list[checks.CheckMessage]:
     if not settings.ROUTING_API_TOKEN:
         return []
     outcome = settings.INBOUND_NO_AGENT_OUTCOME
-    setting = EXIT_ENDPOINTS.get(outcome)
+    setting = exits.SETTINGS.get(outcome)
     if setting is None:
         return [
             checks.Error(

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from django.conf import settings
-
+from calls.exits import exit_kind
 from calls.models import Call, Member
 
 Outcome = Call.Outcome
@@ -128,11 +127,7 @@ def stand_in_kind(member: Member) -> str:
     """What a no-agent leg plays to the caller, by the address it rang: "voicemail" (the
     box) or "message" (the no-agent message), both configured in settings (the queue's exit
     uses them too); "" for another address."""
-    if member.address and member.address == settings.INBOUND_VOICEMAIL_ENDPOINT:
-        return "voicemail"
-    if member.address and member.address == settings.INBOUND_MESSAGE_ENDPOINT:
-        return "message"
-    return ""
+    return exit_kind(member.address)
 
 
 _STAND_IN_LABELS = {"voicemail": "Voicemail", "message": "No-agent message"}

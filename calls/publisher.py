@@ -20,6 +20,7 @@ is dropped; the pages resync when they reconnect, as they do after any restart.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Hashable
@@ -27,6 +28,7 @@ from typing import Protocol, Self
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.urls import reverse
 
 logger = logging.getLogger(__name__)
 
@@ -226,4 +228,10 @@ def yield_to_people(*, at_most: float | None = None) -> None:
 def a_person_waits(scope: dict) -> bool:
     """An HTTP request the pushes yield to: not the provider's callbacks, whose pushes are
     what the pages are waiting for."""
-    return scope["type"] == "http" and not scope["path"].startswith("/webhooks/")
+    return scope["type"] == "http" and scope["path"].rstrip("/") != _callback_path()
+
+
+@functools.cache
+def _callback_path() -> str:
+    """The webhook's path, from the URL conf (with or without its trailing slash)."""
+    return reverse("plivo-webhook").rstrip("/")

@@ -49,6 +49,7 @@ from agents.availability import agents_by_longest_wait, routable_now
 from agents.models import Agent
 from calls.addresses import InvalidAddress, normalize_address
 from calls.events import AgentChanged, AgentQueuesChanged, MemberChanged, announce
+from calls.exits import MESSAGE, VOICEMAIL, exit_address
 from calls.models import LONGEST_WAIT, Call, Customer, Member, Queue
 from calls.phlo_client import PhloError
 from calls.services.addressing import AddressShared, shared_leg
@@ -61,8 +62,6 @@ logger = logging.getLogger(__name__)
 AGENT = "agent"
 NO_AGENT = "no_agent"
 QUEUE = "queue"
-MESSAGE = "message"
-VOICEMAIL = "voicemail"
 # A caller waiting this long with nobody ringing is offered again by housekeeping.
 STRANDED_AFTER = timedelta(seconds=15)
 # A PHLO call uuid is a UUID; leave room for other providers' ids, within the column.
@@ -309,12 +308,7 @@ def no_agent_outcome() -> str:
 
 
 def _no_agent_offer(outcome: str | None = None) -> Offer | None:
-    setting = (
-        "INBOUND_VOICEMAIL_ENDPOINT"
-        if (outcome or no_agent_outcome()) == VOICEMAIL
-        else ("INBOUND_MESSAGE_ENDPOINT")
-    )
-    address = getattr(settings, setting)
+    address = exit_address(outcome or no_agent_outcome())
     return Offer(address=address) if address else None
 
 

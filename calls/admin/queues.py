@@ -15,8 +15,8 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 
 from agents.models import Agent
+from calls import exits
 from calls.addresses import display_address
-from calls.checks import EXIT_ENDPOINTS
 from calls.models import Call, Queue
 from contactcenter.admin import (
     SupervisorModelAdmin,
@@ -113,7 +113,7 @@ class QueueForm(forms.ModelForm):
 
     def clean_at_max_wait(self) -> str:
         exit_ = self.cleaned_data["at_max_wait"]
-        setting = EXIT_ENDPOINTS[exit_]
+        setting = exits.SETTINGS[exit_]
         if not getattr(settings, setting):
             # Else callers at the longest wait would wait on, with no exit, however long.
             raise forms.ValidationError(

@@ -12,9 +12,8 @@ dialled into many calls at once; nobody needs to act on them by address while th
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from calls.addresses import display_address
+from calls.exits import exit_kind
 from calls.models import Member
 from calls.phlo_client import PhloRequest
 from calls.services.errors import InvalidState
@@ -72,10 +71,6 @@ def _addresses(request: PhloRequest) -> tuple[str, str]:
         return request.member_address, ""
     body = request.body or {}
     dials = body.get("to", "")
-    if dials in _exits():
+    if exit_kind(dials):
         dials = ""
     return body.get("trigger_source", ""), dials
-
-
-def _exits() -> set[str]:
-    return {settings.INBOUND_VOICEMAIL_ENDPOINT, settings.INBOUND_MESSAGE_ENDPOINT} - {""}

@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 from django.conf import settings
+from django.test import override_settings
 
 from agents.pushes import agent_group
 from calls import publisher
@@ -297,3 +298,19 @@ async def test_a_callback_waits_while_a_person_is_answered_then_is_applied(monke
     assert answer["status"] == 200, answer["body"]
     leg = await Member.objects.aget(pk=legs.agent_leg.pk)
     assert leg.state != Member.State.DIALLING
+
+
+def test_a_callback_is_told_from_a_persons_request_by_the_webhooks_route():
+    """Where the webhook is mounted comes from the URL conf: moved, its callbacks still do
+    not count as a person's requests (each would otherwise hold pushes up to the limit)."""
+    person = lambda path: publisher.a_person_waits({"type": "http", "path": path})  # noqa: E731
+    assert not person(WEBHOOK_PATH) and person("/desktop/status/")
+    assert not publisher.a_person_waits({"type": "websocket", "path": "/ws/desktop/"})
+    publisher._callback_path.cache_clear()
+    try:
+        with override_settings(ROOT_URLCONF="tests.publishing.moved_webhook_urls"):
+            assert not person("/provider/plivo/") and not person("/provider/plivo")
+            assert person(WEBHOOK_PATH)
+    finally:
+        publisher._callback_path.cache_clear()
+    assert not person(WEBHOOK_PATH)
