@@ -7,6 +7,7 @@ one fetch (`call_for_desktop`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from calls.models import Action, Call, CallTransfer, Customer, Member, Queue, Wr
 from calls.outcomes import (
     FoldedLegs,
     call_phase,
+    consultation_left,
     declined_on_the_handset,
     folded_legs,
     member_role_label,
@@ -296,10 +298,13 @@ def _wrap_ups() -> Prefetch:
     return Prefetch("wrap_ups", queryset=pending_wrap_ups())
 
 
-def _handed_over() -> Prefetch:
-    """Completed transfers, for the card of an agent who handed the call over."""
-    completed = CallTransfer.objects.filter(outcome=CallTransfer.Outcome.COMPLETED)
-    return Prefetch("transfers", queryset=completed.select_related("to_agent__user"))
+def _transfers_ended() -> Prefetch:
+    """Completed and aborted transfers: whom an agent handed the call over to, and a
+    consultation the colleague left (`CallView.transfer_failed_text`)."""
+    ended = CallTransfer.objects.filter(
+        outcome__in=(CallTransfer.Outcome.COMPLETED, CallTransfer.Outcome.ABORTED)
+    )
+    return Prefetch("transfers", queryset=ended.select_related("to_agent__user"))
 
 
 def _some_part_ended(call: Call) -> bool:
@@ -316,7 +321,7 @@ def call_for_desktop(*, call_id: int) -> Call | None:
     if call is None:
         call = next(iter(_call_queryset().filter(pk=call_id).order_by()), None)
     if call is not None and _some_part_ended(call):
-        prefetch_related_objects([call], _wrap_ups(), _handed_over())
+        prefetch_related_objects([call], _wrap_ups(), _transfers_ended())
     return call
 
 
@@ -341,7 +346,7 @@ def desktop_calls(*, agent: Agent, at: datetime | None = None) -> list[Call]:
         calls = [call] if call is not None else []
     else:
         calls = list(
-            _call_queryset().prefetch_related(_wrap_ups(), _handed_over()).filter(pk__in=ids)
+            _call_queryset().prefetch_related(_wrap_ups(), _transfers_ended()).filter(pk__in=ids)
         )
 
     # The agent's live calls first, oldest first; then the ones to wrap up, newest first:
@@ -524,7 +529,7 @@ class CallView:
         members = self.call.members.in_arrival_order()
         leg = transfer_fell_through(members=members, since=self.my_leg.answered_at, at=at)
         if leg is None:
-            return ""
+            return self._consultation_left_text(members=members, at=at)
         who = next((m.label for m in self.members if m.member.pk == leg.pk), "The number")
         if leg.end_cause == Member.EndCause.HUNG_UP:
             # An Abort, or a Hang up on the ringing leg (perhaps a supervisor's).
@@ -537,6 +542,25 @@ class CallView:
         if declined_on_the_handset(leg):
             how = "declined"  # as their row says
         return f"{who} {how}: the transfer did not go through."
+
+    def _consultation_left_text(self, *, members: Sequence[Member], at: datetime) -> str:
+        """The colleague consulted in this agent's warm transfer left during it: without a
+        word the card would just be Connected again, as after the agent's own Abort."""
+        if not any(m.role == Member.Role.AGENT and not m.is_live for m in members):
+            return ""  # nobody left: the transfers were not read (nor need to be)
+        leg = consultation_left(
+            members=members,
+            transfers=list(self.call.transfers.all()),
+            agent_id=self.my_leg.agent_id,
+            at=at,
+        )
+        if leg is None or _aborted_by_the_agent(call=self.call, leg=leg):
+            return ""
+        who = next((m.label for m in self.members if m.member.pk == leg.pk), "The number")
+        return (
+            f"{who} left the consultation: the transfer did not go through, and"
+            f" {self.title} is back with you."
+        )
 
     @property
     def outcome_text(self) -> str:
@@ -675,6 +699,20 @@ def call_view(
         transferred_to=_transferred_to(call=call, agent=agent) if part_ended else "",
         ended_by=_ended_by_another(call=call, agent=agent) if not live else "",
     )
+
+
+def _aborted_by_the_agent(*, call: Call, leg: Member) -> bool:
+    """Whether the consulted colleague's leg ended by the transferring agent's Abort (one
+    query, only for a leg hung up from a desktop as a consultation ended)."""
+    if leg.end_cause != Member.EndCause.HUNG_UP:
+        return False  # from the colleague's handset
+    return Action.objects.filter(
+        call=call,
+        kind=Kind.ABORT_TRANSFER,
+        outcome=Action.Outcome.SUCCEEDED,
+        created_at__lte=leg.left_at,
+        created_at__gte=leg.answered_at,
+    ).exists()
 
 
 def _ended_by_another(*, call: Call, agent: Agent) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from calls.exits import exit_kind
-from calls.models import Call, Member
+from calls.models import Call, CallTransfer, Member
 
 Outcome = Call.Outcome
 State = Member.State
@@ -120,6 +120,37 @@ def transfer_fell_through(
 
 
 _FELL_THROUGH = (State.BUSY, State.NO_ANSWER, State.FAILED)
+
+
+def consultation_left(
+    *, members: Sequence[Member], transfers: Sequence[CallTransfer], agent_id: int, at: datetime
+) -> Member | None:
+    """The colleague `agent_id` was consulting in a warm transfer, who left during the
+    consultation a moment ago (hung up on their phone or their desktop, or was hung up from
+    the wallboard): the transfer ended aborted as their leg left. The customer is back with
+    the agent, and the page says why for as long as it shows who left. Also the agent's own
+    Abort; `agents.selectors` tells the two apart by the actions (a query, only then)."""
+    last = transfers[-1] if transfers else None
+    if (
+        last is None
+        or last.kind != Call.TransferKind.WARM
+        or last.from_agent_id != agent_id
+        or last.outcome != CallTransfer.Outcome.ABORTED
+    ):
+        return None
+    for member in reversed(members):
+        if (
+            member.role == Role.AGENT
+            and member.address == last.to_address
+            and member.answered_at is not None
+            and member.left_at == last.ended_at
+            and member.end_cause in (Cause.FAR_END, Cause.HUNG_UP)
+            and still_shown(member, at=at)
+        ):
+            return member
+    return None
+
+
 _STOPPED = (Cause.DECLINED, Cause.HUNG_UP)
 
 

@@ -527,18 +527,37 @@ def test_warm_transfer_first_agent_sees_her_disposition_card_at_once(sim, alice,
     assert (card.placement, card.asks_disposition) == (WRAP_UP, True)
 
 
-def test_warm_transfer_aborted(sim, alice, bob):
-    """Alice consults Bob, then takes Dana back herself: Bob is straight back to Available
-    with nothing to wrap up, the wallboard counts an aborted consult and no transfer."""
+CONSULTATION_LEFT = (
+    "Bob left the consultation: the transfer did not go through, and Dana Diaz is back with you."
+)
+
+
+@pytest.mark.parametrize("ended_by", ["her Abort", "his phone", "his desktop"])
+def test_warm_transfer_aborted(sim, alice, bob, ended_by):
+    """Alice consults Bob, then takes Dana back herself (Abort), or Bob hangs up first (on his
+    phone, or with his desktop's Hang up): Dana is back with Alice, Bob is straight back to
+    Available with nothing to wrap up, the wallboard counts an aborted consult and no
+    transfer. When Bob left, Alice's card says so for a moment (else it would be Connected
+    again without a word, as after her own Abort)."""
     board = Board()
     call = connected(sim, alice)
     consulting(sim, call, alice, bob)
-    buttons.transfer_abort(actor=alice.user, call_id=call.pk)
-    until(sim, in_state(call, bob.endpoint, S.LEFT), what="Bob dropped")
+    if ended_by == "her Abort":
+        buttons.transfer_abort(actor=alice.user, call_id=call.pk)
+    elif ended_by == "his phone":
+        sim.phones.hangup(bob.endpoint)
+    else:
+        buttons.member_hangup(actor=bob.user, member_id=leg(call, bob.endpoint).pk)
+    until(sim, in_state(call, bob.endpoint, S.LEFT), what="Bob gone")
+    until(sim, in_state(call, DANA, S.TALKING), what="Dana back with Alice")
     sim.advance(SETTLE)
-    assert leg(call, DANA).state == S.TALKING
     assert status_of(bob) == (Status.AVAILABLE, "")
     assert Card.of(agent=bob, call=call).placement == NONE
+    card = html.unescape(render_full_state(agent=Agent.objects.get(pk=alice.pk)))
+    if ended_by == "her Abort":
+        assert "left the consultation" not in card and "did not go through" not in card
+    else:
+        assert CONSULTATION_LEFT in card
     buttons.member_hangup(actor=alice.user, member_id=leg(call, DANA).pk)
     story_end(
         sim=sim,
