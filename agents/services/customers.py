@@ -10,7 +10,7 @@ from agents.permissions import is_supervisor
 from agents.profiles import agent_for_user
 from agents.services.wrap_up import may_write_on_call
 from calls.models import Call, Customer, Member, WrapUp
-from calls.services.errors import InvalidInput, NotAllowed, NotFound
+from calls.services.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from calls.state import call_changed, lock_call
 
 MAX_NAME = 200
@@ -21,8 +21,10 @@ MAX_PHONE = Customer._meta.get_field("phone").max_length
 def customer_create_for_call(
     *, actor: AbstractBaseUser, call_id: int, name: str, notes: str = ""
 ) -> Customer:
-    """Create the customer behind a call's unknown number and attach them to the call. If
-    someone created a customer with that number meanwhile, that one is attached instead."""
+    """Create the customer behind a call's unknown number and attach them to the call. A
+    call that has its customer already is refused. If someone created a customer with that
+    number meanwhile, that one is attached instead, and the agent is told (InvalidState,
+    raised once the attachment has committed): nobody new was created."""
     name = (name or "").strip()
     notes = (notes or "").strip()
     if not name:
@@ -40,10 +42,16 @@ def customer_create_for_call(
         # The same right as the call's notes: an agent whose part has ended may not.
         if not is_supervisor(actor) and not may_write_on_call(call=call, agent=agent):
             raise NotAllowed("This call is not yours to name the customer of.")
+        if call.customer_id is not None:
+            raise InvalidState(
+                f"This call's customer is {call.customer.name} already: nobody new was"
+                " created. Their details can be changed in the admin."
+            )
         leg = call.members.filter(role=Member.Role.CUSTOMER).order_by("created_at", "pk").first()
         if leg is None:
             raise InvalidInput("This call has no customer leg to name.")
         customer = Customer.objects.filter(phone=leg.address).first()
+        existed = customer is not None
         if customer is None and len(leg.address) > MAX_PHONE:
             # A SIP caller's address can be wider than a customer's number column.
             raise InvalidInput(
@@ -55,12 +63,17 @@ def customer_create_for_call(
                 with transaction.atomic():
                     customer = Customer.objects.create(phone=leg.address, name=name, notes=notes)
             except IntegrityError:
-                customer = Customer.objects.get(phone=leg.address)
+                customer, existed = Customer.objects.get(phone=leg.address), True
         call.customer = customer
         call.members.filter(role=Member.Role.CUSTOMER, address=leg.address).update(
             customer=customer
         )
         call_changed(call=call)
+    if existed:
+        raise InvalidState(
+            f"This number is {customer.name}'s already: they are on the call now, and nobody"
+            " new was created."
+        )
     return customer
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -91,11 +91,8 @@ def _run(request: HttpRequest, *, call_id: int, work: Callable[[], object]) -> H
     return run_then_answer(work, answer=partial(_answer, request, call_id=call_id))
 
 
-def _member_call_id(member_id: int) -> int:
-    call_id = Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
-    if call_id is None:
-        raise Http404("No such participant.")
-    return call_id
+def _member_call_id(member_id: int) -> int | None:
+    return Member.objects.filter(pk=member_id).values_list("call_id", flat=True).first()
 
 
 @require_POST
@@ -132,8 +129,10 @@ def _run_on_member(
     try:
         member = work()
     except ServiceError as exc:
-        # Looked up only now, for the answer: an unknown member is a 404 as before.
+        # Looked up only now, for the answer; an unknown member has no call to redraw.
         call_id = _member_call_id(member_id)
+        if call_id is None:
+            return plain_error(exc.message, status=exc.http_status)
         return _answer(request, call_id=call_id, error=exc.message, status=exc.http_status)
     return _answer(request, call_id=member.call_id)
 

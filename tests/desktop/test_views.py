@@ -431,8 +431,14 @@ class TestCallButtons:
 
     def test_unknown_actions_and_participants_are_404(self, alice_client, htmx):
         assert alice_client.post("/desktop/members/1/actions/explode/", **htmx).status_code == 404
-        assert alice_client.post("/desktop/members/999/actions/hold/", **htmx).status_code == 404
         assert alice_client.post("/desktop/calls/1/actions/explode/", **htmx).status_code == 404
+        # An unknown participant is said in a line, as an unknown call is, not a 404 page.
+        for path, says in (
+            ("/desktop/members/999/actions/hold/", "That participant is no longer on record."),
+            ("/desktop/members/999/reject/", "That call is no longer ringing."),
+        ):
+            response = alice_client.post(path, **htmx)
+            assert (response.status_code, response.content.decode()) == (404, says)
 
     def test_warm_transfer_to_an_agent_picked_by_name_then_abort(
         self, app_sim, alice, bob, dana, htmx
@@ -813,3 +819,32 @@ class TestWrapUp:
         ivy = Customer.objects.get(phone="14155550177")
         call.refresh_from_db()
         assert call.customer == ivy and leg(call).customer == ivy
+
+
+@pytest.mark.django_db
+class TestCustomerCreatedTwice:
+    def test_a_call_with_its_customer_refuses_another_and_creates_nobody(
+        self, app_sim, alice, htmx
+    ):
+        call = buttons.call_start(actor=alice.user, to="+1 415 555 0177")
+        url = f"/desktop/calls/{call.pk}/customer/"
+        client = login(alice)
+        assert client.post(url, {"name": "Ivy Ito"}, **htmx).status_code == 200
+        again = client.post(url, {"name": "Second Person"}, **htmx)
+        assert again.status_code == 409
+        assert "This call's customer is Ivy Ito already: nobody new was created." in text(again)
+        assert list(Customer.objects.values_list("name", flat=True)) == ["Ivy Ito"]
+
+    def test_a_number_someone_saved_meanwhile_is_attached_and_the_agent_told(
+        self, app_sim, alice, htmx
+    ):
+        call = buttons.call_start(actor=alice.user, to="+1 415 555 0177")
+        # A colleague adds the number in the admin while Alice's card still offers Create.
+        Customer.objects.create(name="Ivy Ito", phone="14155550177")
+        response = login(alice).post(
+            f"/desktop/calls/{call.pk}/customer/", {"name": "Ivy Eto"}, **htmx
+        )
+        assert response.status_code == 409
+        assert "This number is Ivy Ito's already: they are on the call now" in text(response)
+        call.refresh_from_db()
+        assert call.customer.name == "Ivy Ito" and Customer.objects.count() == 1
