@@ -21,3 +21,16 @@ class DatabaseUnavailableAnswer(MiddlewareMixin):
             return None
         logger.warning("%s %s: database unavailable: %s", request.method, request.path, exception)
         return database_unavailable(request)
+
+
+class MethodNotAllowedReason(MiddlewareMixin):
+    """A 405 from `require_POST` and its kind says why in words, as every other refusal
+    does, not with an empty body: "Use POST." (the methods from its Allow header)."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.status_code != 405 or response.content or not response.has_header("Allow"):
+            return response
+        allowed = " or ".join(m.strip() for m in response["Allow"].split(",") if m.strip())
+        response.content = f"Use {allowed}.".encode()
+        response["Content-Type"] = "text/plain; charset=utf-8"
+        return response

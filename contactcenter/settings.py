@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # A database down or restarting: 503 with a reason, not a 500 page.
     "contactcenter.middleware.DatabaseUnavailableAnswer",
+    # A wrong method's 405 says which to use.
+    "contactcenter.middleware.MethodNotAllowedReason",
 ]
 # Under ASGI the chain and the view run in one thread hop (contactcenter.asgi_handler).
 

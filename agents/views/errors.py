@@ -2,12 +2,15 @@
 
 import sys
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.defaults import server_error as django_server_error
 from django_htmx.middleware import HtmxDetails
 
-from agents.views.common import plain_error
+from agents.views.common import SIGNED_OUT_MESSAGE, plain_error
 from calls.services.errors import DatabaseUnavailable, is_database_unavailable
 
 DATABASE_UNAVAILABLE_MESSAGE = (
@@ -28,11 +31,24 @@ def _from_htmx(request: HttpRequest) -> bool:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """A stale page (logged in again elsewhere, or a long sleep) gets a plain way out."""
+    """A stale page (logged in again elsewhere, or a long sleep) gets a plain way out. A
+    button pressed by nobody signed in is told so (as the views would answer it), not that
+    the page is out of date: only the login forms are for people not signed in."""
+    if _signed_out(request):
+        if _from_htmx(request):
+            return plain_error(SIGNED_OUT_MESSAGE, status=401)
+        return redirect_to_login(request.get_full_path())
     message = "This page is out of date (your session changed). Reload the page and try again."
     if _from_htmx(request):
         return plain_error(message, status=403)
     return render(request, "403_csrf.html", {"message": message}, status=403)
+
+
+def _signed_out(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    if user is None or user.is_authenticated:
+        return False
+    return request.path not in (reverse(settings.LOGIN_URL), reverse("admin:login"))
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
