@@ -51,6 +51,12 @@ AFTER_CALL_REASONS = (
 )
 
 
+# Extend pressed after the wrap-up ended (it ran out, or another tab ended it). End wrap-up
+# then is no error: the agent is where they asked to be (and the desktop sends it beside the
+# cards' Save wrap-up, whose last one may end the wrap-up first).
+NOT_IN_WRAP_UP = "Your wrap-up had already ended, so there was nothing to extend."
+
+
 class StatusChangeRefused(ValueError):
     """The requested status change is not possible; `message` says why, for people."""
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from agents.availability import transfer_targets
 from agents.permissions import is_supervisor
 from agents.presence import (
+    NOT_IN_WRAP_UP,
     StatusChangeRefused,
     agent_choose_status,
     agent_end_wrap_up,
@@ -64,7 +65,8 @@ def status_change(request: HttpRequest) -> HttpResponse:
         if op == "end_wrap_up":
             agent_end_wrap_up(agent=agent)
         elif op == "extend":
-            agent_extend_wrap_up(agent=agent, seconds=EXTEND_SECONDS)
+            if not agent_extend_wrap_up(agent=agent, seconds=EXTEND_SECONDS):
+                error = NOT_IN_WRAP_UP
         else:
             agent_choose_status(
                 agent=agent,
