@@ -337,5 +337,11 @@ def search_call_id(term: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
+def unknown_filter_value(*, value: str, title: str) -> str:
+    """What a change list says of a filter value from a hand-edited or stale link, rather
+    than quietly showing every row as if it had been applied."""
+    return f"{value!r} is not one of the {title} filter's choices; showing all calls."
+
+
 def changelist_filter_errors(changelist) -> list[str]:
     return [error for spec in changelist.filter_specs for error in getattr(spec, "errors", ())]

@@ -8,7 +8,19 @@ from agents.models import Agent
 from agents.services.wrap_up import dispositions
 from calls.admin.queries import completed_transfers, transfer_attempts
 from calls.models import Call, Customer, WrapUp
-from contactcenter.admin import NONE_VALUE, DistinctValuesFilter
+from contactcenter.admin import NONE_VALUE, DistinctValuesFilter, unknown_filter_value
+
+
+def _filtered(spec: admin.SimpleListFilter, queryset: QuerySet, conditions: dict) -> QuerySet:
+    """`queryset` under the condition the filter's value names; an unknown value is said
+    (`changelist_filter_errors`) and filters nothing."""
+    value = spec.value()
+    if not value:
+        return queryset
+    if value not in conditions:
+        spec.errors = [unknown_filter_value(value=value, title=spec.title)]
+        return queryset
+    return queryset.filter(conditions[value])
 
 
 class LiveFilter(admin.SimpleListFilter):
@@ -24,8 +36,7 @@ class LiveFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         live = Q(status__in=Call.LIVE_STATUSES)
         conditions = {"live": live, "ended": ~live}
-        condition = conditions.get(self.value() or "")
-        return queryset if condition is None else queryset.filter(condition)
+        return _filtered(self, queryset, conditions)
 
 
 class TransferFilter(admin.SimpleListFilter):
@@ -57,8 +68,7 @@ class TransferFilter(admin.SimpleListFilter):
             "in_progress": ~Q(transfer_kind=""),
             "not_completed": Exists(transfer_attempts()),
         }
-        condition = conditions.get(self.value() or "")
-        return queryset if condition is None else queryset.filter(condition)
+        return _filtered(self, queryset, conditions)
 
 
 class DispositionFilter(DistinctValuesFilter):
@@ -103,8 +113,7 @@ class _CallPartyFilter(admin.SimpleListFilter):
         if value and value.isdigit():
             return queryset.filter(**{f"{self.parameter_name}_id": int(value)})
         if value:
-            # A hand-edited or stale link: say so, rather than quietly show every call.
-            self.errors = [f"{value!r} is not a {self.title} to filter by; showing all calls."]
+            self.errors = [unknown_filter_value(value=value, title=self.title)]
         return queryset
 
 
