@@ -7,7 +7,7 @@ action we sent to PHLO (`Action`). Together, ordered by time, they are a call's 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -146,7 +146,13 @@ class Queue(models.Model):
     )
     service_level_seconds = models.PositiveIntegerField(
         default=20,
-        validators=[MaxValueValidator(LONGEST_WAIT, message=_LONGEST_WAIT_MESSAGE)],
+        validators=[
+            MinValueValidator(
+                1,
+                message="At 0 seconds every caller would count as missed: use 1 or more.",
+            ),
+            MaxValueValidator(LONGEST_WAIT, message=_LONGEST_WAIT_MESSAGE),
+        ],
         help_text="A caller answered within this many seconds counts as served.",
     )
 

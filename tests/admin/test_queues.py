@@ -105,10 +105,18 @@ def test_a_queues_waits_are_bounded_at_a_day(login, superuser):
     for field in ("max_wait_seconds", "service_level_seconds"):
         huge = client.post(add, _form(**{field: "99999999999999"}))
         assert _errors(huge, field) == ["At most 86,400 seconds (24 hours)."], field
+    # A 0 s service level would count every caller missed; a 0 s wait is an exit at once.
+    none = client.post(add, _form(service_level_seconds="0"))
+    assert _errors(none, "service_level_seconds") == [
+        "At 0 seconds every caller would count as missed: use 1 or more."
+    ]
     assert not Queue.objects.exists()
-    day = client.post(add, _form(max_wait_seconds="86400", service_level_seconds="0"))
+    day = client.post(add, _form(max_wait_seconds="86400", service_level_seconds="1"))
     assert day.status_code == 302
     assert Queue.objects.get().max_wait_seconds == 86_400
+    at_once = client.post(add, _form(name="Now", number="+14155550999", max_wait_seconds="0"))
+    assert at_once.status_code == 302
+    assert Queue.objects.get(name="Now").max_wait_seconds == 0
 
 
 def test_saving_a_queue_unchanged_keeps_its_own_number_name_and_default(login, superuser):
