@@ -68,11 +68,14 @@ def _field(data: dict[str, Any], key: str, *, required: bool = True) -> str:
 def _count(data: dict[str, Any]) -> int:
     """How many callers: a whole number (JSON) or its digits (a form); 1 when not given."""
     value = data.get("count", 1)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            value = None
     if isinstance(value, bool) or not isinstance(value, int):
         raise SimulatorError("count must be a whole number.")
-    return value
+    return value  # its range is the burst's to say (Simulator.inbound_burst)
 
 
 def phone_action(sim: Simulator, action: str, data: dict[str, Any]) -> str:

@@ -84,6 +84,9 @@ def test_phone_buttons_refuse_what_makes_no_sense(phlo, phlo_sim):
         ("/_sim/inbound", {"from": CUSTOMER, "to": "14155550000", "count": 0}, "from 1 to 500"),
         ("/_sim/inbound", {"from": CUSTOMER, "to": "14155550000", "count": 501}, "from 1 to 500"),
         ("/_sim/inbound", {"from": CUSTOMER, "to": "14155550000", "count": 2.5}, "whole number"),
+        # As the phones page's form sends it: a whole number, out of range.
+        ("/_sim/inbound", {"from": CUSTOMER, "to": "14155550000", "count": "-1"}, "from 1 to 500"),
+        ("/_sim/inbound", {"from": CUSTOMER, "to": "14155550000", "count": "two"}, "whole number"),
         ("/_sim/inbound", {"from": "sip:a@x.test", "to": "1415", "count": 2}, "phone number"),
         ("/_sim/inbound", {"from": "+99999999999", "to": "1415", "count": 2}, "room for"),
         ("/_sim/faults", {"status": 99}, "status must be an HTTP status code"),
