@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from agents.selectors import call_for_desktop, call_view
+from agents.views.common import SIGNED_OUT_MESSAGE
 from calls.models import Action, Call, Customer, Member
 from calls.services import buttons
 from tests.factories import at_work, login, make_agent, make_customer, make_supervisor, make_user
@@ -128,7 +129,9 @@ class TestPage:
         assert alice_client.get("/desktop/transfer-targets/").status_code == 400
 
     def test_post_endpoints_refuse_get_and_anonymous_users(self):
-        assert Client().get("/desktop/dial/").status_code == 405
+        wrong = Client().get("/desktop/dial/")
+        assert (wrong.status_code, wrong.content, wrong["Allow"]) == (405, b"Use POST.", "POST")
+        assert Client().post("/desktop/customers/search/").content == b"Use GET."
         response = Client().post("/desktop/dial/", {"to": "123"})
         assert response.status_code == 401
         assert b"signed out" in response.content
@@ -139,6 +142,17 @@ class TestPage:
         response = client.post("/desktop/status/", {"status": "available"}, **htmx)
         assert response.status_code == 403
         assert b"Reload the page" in response.content
+
+    def test_a_button_pressed_by_nobody_signed_in_says_so_whatever_the_token(self, htmx):
+        """No session and no CSRF cookie (signed out, cookies cleared): the CSRF check comes
+        first, and says signed out, not "out of date"; the login form's own refusal stays."""
+        client = Client(enforce_csrf_checks=True)
+        button = client.post("/desktop/status/", {"status": "available"}, **htmx)
+        assert (button.status_code, button.content) == (401, SIGNED_OUT_MESSAGE.encode())
+        page = client.post("/desktop/status/", {"status": "available"})
+        assert page.status_code == 302 and page["Location"].startswith("/login/")
+        login_form = client.post("/login/", {"username": "alice", "password": "x"})
+        assert login_form.status_code == 403 and b"Reload the page" in login_form.content
 
 
 # --- input no database can store ----------------------------------------------------------------
@@ -259,6 +273,14 @@ class TestStatus:
         alice_client.post("/desktop/status/", {"op": "end_wrap_up"}, **htmx)
         alice.refresh_from_db()
         assert alice.status == "available"
+        # Pressed after it ended (another tab, or it ran out): End wrap-up is where she is
+        # already; Extend is said to have nothing to extend. Nothing changes.
+        again = alice_client.post("/desktop/status/", {"op": "end_wrap_up"}, **htmx)
+        assert again.status_code == 200
+        late = alice_client.post("/desktop/status/", {"op": "extend"}, **htmx)
+        assert late.status_code == 400 and b"nothing to extend" in late.content
+        alice.refresh_from_db()
+        assert (alice.status, alice.wrap_up_until) == ("available", None)
 
     def test_without_javascript_it_redirects_back(self, alice_client):
         response = alice_client.post("/desktop/status/", {"status": "offline"})
