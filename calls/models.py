@@ -194,6 +194,10 @@ class Call(models.Model):
         # A cold transfer handed the customer to a number outside the contact center, and
         # that party ended the call.
         OUTSIDE_HUNG_UP = "outside_hung_up", "Outside number hung up"
+        # Our side had handed the customer on and left (a cold transfer, or a warm one left
+        # while it rang); the ring was not taken, and the provider ended the call with the
+        # customer alone on it.
+        TRANSFER_NOT_TAKEN = "transfer_not_taken", "Cut off, transfer not taken"
         # A voicemail machine answered: a message was dropped on it, or it was hung up on.
         VOICEMAIL_LEFT = "voicemail_left", "Voicemail, message left"
         VOICEMAIL = "voicemail", "Voicemail, no message"

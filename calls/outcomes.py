@@ -299,7 +299,45 @@ def _our_side_ended_by(far: Sequence[Member], near: Sequence[Member]) -> str:
     return Outcome.AGENT_HUNG_UP
 
 
-def _connected(far: Sequence[Member], near: Sequence[Member]) -> str:
+# How a ring ends when it is not taken (a ring stopped from a desktop or the wallboard is
+# someone's decision, which "ended on our side" says).
+_NOT_TAKEN = (State.BUSY, State.NO_ANSWER, State.FAILED)
+
+
+def _cut_off_by_a_ring(
+    far: Sequence[Member], near: Sequence[Member], members: Sequence[Member]
+) -> bool:
+    """Whether the customer was cut off by a ring not taken: the agent handed them on (a
+    cold transfer, or left while a warm one rang) and left, and the colleague or number then
+    did not answer, leaving the customer alone for the provider to end the call."""
+    rings = [m for m in members if m.role == Role.AGENT and m.answered_at is None and m.left_at]
+    rings = [m for m in rings if m.end_cause != Cause.HUNG_UP]  # stopped: someone's decision
+    if not far or not rings:
+        return False
+    ordered = [*far, *near, *rings]
+    if all(m.exit_sequence is not None for m in ordered):
+        # The provider's order: the ring ended after our side left, before the customer.
+        ours_left = max((m.exit_sequence for m in near), default=0)
+        customer_left = min(m.exit_sequence for m in far)
+        return any(ours_left < m.exit_sequence < customer_left for m in rings)
+    # As we heard it: the customer taken out, with a ring that outlived our side.
+    if any(m.end_cause != Cause.TAKEN_OUT for m in far):
+        return False
+    return any(_outlived(ring, near) for ring in rings)
+
+
+def _outlived(ring: Member, near: Sequence[Member]) -> bool:
+    """Whether an unanswered ring was still on its way when the last of `near` (our side on
+    the bridge) left: it ended unanswered after them, or was still ringing when the call
+    ended (taken out with it)."""
+    if ring.end_cause == Cause.TAKEN_OUT:
+        return True
+    if ring.state not in _NOT_TAKEN and ring.end_cause != Cause.DECLINED:
+        return False
+    return all(m.left_at is not None and m.left_at <= ring.left_at for m in near)
+
+
+def _connected(far: Sequence[Member], near: Sequence[Member], members: Sequence[Member]) -> str:
     machines = [m for m in far if m.is_machine]
     if machines:
         dropped = any(m.end_cause == Cause.VOICEMAIL_DROPPED for m in machines)
@@ -310,6 +348,8 @@ def _connected(far: Sequence[Member], near: Sequence[Member]) -> str:
         return Outcome.CUSTOMER_HUNG_UP
     if by_order is None and any(m.end_cause == Cause.FAR_END for m in answered):
         return Outcome.CUSTOMER_HUNG_UP
+    if _cut_off_by_a_ring(answered, near, members):
+        return Outcome.TRANSFER_NOT_TAKEN
     return _our_side_ended_by(answered, near)
 
 
@@ -320,7 +360,7 @@ def _answered_near(members: Sequence[Member], far: Sequence[Member]) -> list[Mem
 def _inbound(members: Sequence[Member]) -> str:
     customers = [m for m in members if m.role == Role.CUSTOMER]
     if any(_is_agent_leg(m) and m.answered_at for m in members):
-        return _connected(customers, _answered_near(members, customers))
+        return _connected(customers, _answered_near(members, customers), members)
     stand_in = [m for m in members if m.role == Role.NO_AGENT]
     if any(m.answered_at for m in stand_in) or not customers:
         return Outcome.NO_AGENT
@@ -341,7 +381,7 @@ def _outbound(call: Call, members: Sequence[Member]) -> str:
         declined = any(m.end_cause in (Cause.HUNG_UP, Cause.DECLINED) for m in own)
         return Outcome.CANCELLED if declined else Outcome.AGENT_UNREACHABLE
     if any(m.answered_at for m in far):
-        return _connected(far, _answered_near(members, far))
+        return _connected(far, _answered_near(members, far), members)
     states = {m.state for m in far}
     for state, outcome in (
         (State.BUSY, Outcome.BUSY),
@@ -359,6 +399,9 @@ def outcome_message(*, call: Call, title: str) -> str:
         Outcome.CUSTOMER_HUNG_UP: f"{title} hung up.",
         Outcome.AGENT_HUNG_UP: f"The call with {title} was ended on our side.",
         Outcome.OUTSIDE_HUNG_UP: f"{title} was handed to an outside number, which hung up.",
+        Outcome.TRANSFER_NOT_TAKEN: (
+            f"{title} was cut off: the transfer was not taken after you left. Call them back."
+        ),
         Outcome.VOICEMAIL_LEFT: f"{title}'s voicemail answered; your message was left.",
         Outcome.VOICEMAIL: f"{title}'s voicemail answered; no message was left.",
         Outcome.BUSY: f"{title} was busy.",

@@ -54,6 +54,8 @@ State = Member.State
 
 # A stored callback in one of these states has had no effect yet: a redelivery applies it.
 RETRYABLE = (Outcome.RECEIVED, Outcome.FAILED)
+# How a ring ends unanswered, as a notice says it (busy covers a decline on the handset).
+RING_ENDS = (Member.State.BUSY, Member.State.NO_ANSWER, Member.State.FAILED)
 # An operator may also replay one that matched no call (it had no effect either).
 REPLAYABLE = (*RETRYABLE, Outcome.UNMATCHED)
 _ERROR_LIMIT = 8000
@@ -470,10 +472,14 @@ def _why_unchanged(*, member: Member, notice: CallbackNotice) -> str:
 
 
 def _record_exit_order(*, member: Member, notice: CallbackNotice) -> bool:
-    """Keep where, in the provider's order, this leg left the bridge, also when we had taken it
-    out before its own exit arrived: who left first tells how the call ended
-    (`calls.outcomes`). True when newly known."""
-    if notice.sequence is None or not notice.leaves_the_bridge:
+    """Keep where, in the provider's order, this leg left the bridge, or (a colleague's or
+    number's ring) ended unanswered, also when we had taken it out before its own exit
+    arrived: who left first tells how the call ended (`calls.outcomes`). True when newly
+    known."""
+    if notice.sequence is None:
+        return False
+    ring_ended = member.role == Member.Role.AGENT and member.answered_at is None
+    if not (notice.leaves_the_bridge or (ring_ended and notice.member_state in RING_ENDS)):
         return False
     if member.exit_sequence is not None:  # a leg leaves the bridge once
         return False

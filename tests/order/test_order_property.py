@@ -50,7 +50,11 @@ KNOWN = {
     "phlo-test_cold_transfer_answered": HAND_OVER,
     "phlo-test_cold_transfer_first_agent_hangs_up_before_the_target_answers": HAND_OVER,
     "phlo-test_warm_transfer_resumed_then_the_first_agent_leaves": HAND_OVER,
-    "mpc-test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part": HAND_OVER,
+    "mpc-test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part-saved": HAND_OVER,
+    (
+        "mpc-test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part"
+        "-left_without_a_disposition"
+    ): HAND_OVER,
     "mpc-test_inbound_rung_out_goes_to_the_next_agent": REOFFERED,
     "phlo-test_inbound_rung_out_goes_to_the_next_agent": REOFFERED,
 }

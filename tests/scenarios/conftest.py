@@ -20,7 +20,11 @@ def _live_server_answers_at_once(monkeypatch):
 def _record_for_the_order_property(request, monkeypatch):
     """With ORDER_RECORD_DIR set, record each story run without chaos (tests/order/)."""
     directory = os.environ.get("ORDER_RECORD_DIR")
-    vocabulary = getattr(getattr(request.node, "callspec", None), "params", {}).get("sim", "")
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    vocabulary = params.get("sim", "")
+    # A story told several ways (parametrized) is recorded once for each.
+    variant = [str(v).replace(" ", "_") for k, v in sorted(params.items()) if k != "sim"]
+    story = "-".join([request.node.originalname, *variant])
     if not directory or vocabulary not in ("phlo", "mpc"):
         yield
         return
@@ -29,6 +33,4 @@ def _record_for_the_order_property(request, monkeypatch):
     recorder = Recorder()
     recorder.install(monkeypatch)
     yield
-    recorder.write(
-        directory=Path(directory), story=request.node.originalname, vocabulary=vocabulary
-    )
+    recorder.write(directory=Path(directory), story=story, vocabulary=vocabulary)

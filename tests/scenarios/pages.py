@@ -34,6 +34,7 @@ ADMIN_LABELS = {
     Outcome.CUSTOMER_HUNG_UP: "Customer hung up",
     Outcome.AGENT_HUNG_UP: "Ended on our side",
     Outcome.OUTSIDE_HUNG_UP: "Outside number hung up",
+    Outcome.TRANSFER_NOT_TAKEN: "Cut off, transfer not taken",
     Outcome.VOICEMAIL_LEFT: "Voicemail, message left",
     Outcome.VOICEMAIL: "Voicemail, no message",
     Outcome.BUSY: "Busy",
@@ -106,6 +107,9 @@ MESSAGES = {
     Outcome.CUSTOMER_HUNG_UP: "{who} hung up.",
     Outcome.AGENT_HUNG_UP: "The call with {who} was ended on our side.",
     Outcome.OUTSIDE_HUNG_UP: "{who} was handed to an outside number, which hung up.",
+    Outcome.TRANSFER_NOT_TAKEN: (
+        "{who} was cut off: the transfer was not taken after you left. Call them back."
+    ),
     Outcome.VOICEMAIL_LEFT: "{who}'s voicemail answered; your message was left.",
     Outcome.VOICEMAIL: "{who}'s voicemail answered; no message was left.",
     Outcome.BUSY: "{who} was busy.",
@@ -226,12 +230,14 @@ class ReorderedOutcome(UserWarning):
 # ReorderedOutcome warning). The Multiparty Call callbacks number their events
 # (SequenceNumber) and the app follows that order: there the outcome must be exact.
 UNKNOWABLE_WHEN_REORDERED = {
-    Outcome.CUSTOMER_HUNG_UP: (Outcome.AGENT_HUNG_UP,),
+    Outcome.CUSTOMER_HUNG_UP: (Outcome.AGENT_HUNG_UP, Outcome.TRANSFER_NOT_TAKEN),
     Outcome.AGENT_HUNG_UP: (Outcome.CUSTOMER_HUNG_UP,),
     Outcome.ABANDONED: (Outcome.NO_AGENT,),
     # The outside number's exit, the customer's, and the first agent's (handed over earlier)
     # may arrive in any order: whoever's reads as last of our side, or the customer's first.
     Outcome.OUTSIDE_HUNG_UP: (Outcome.CUSTOMER_HUNG_UP, Outcome.AGENT_HUNG_UP),
+    # The ring's end and the customer's exit likewise.
+    Outcome.TRANSFER_NOT_TAKEN: (Outcome.CUSTOMER_HUNG_UP, Outcome.AGENT_HUNG_UP),
 }
 
 

@@ -573,7 +573,8 @@ def test_warm_transfer_aborted(sim, alice, bob, ended_by):
 def test_warm_transfer_first_agent_leaves_while_the_target_rings_and_he_declines(sim, alice, bob):
     """Alice starts consulting Bob and puts her phone down while his still rings: Bob takes
     the call over, but declines it. He never had it: it is Alice's again, she wraps it up,
-    Bob is not ready (saying why), and nothing was transferred."""
+    her card saying Dana was cut off (not "ended on our side": nobody ended it), Bob is not
+    ready (saying why), and nothing was transferred."""
     sim.phones.set_mode(bob.endpoint, "manual")
     board = Board()
     call = connected(sim, alice)
@@ -586,7 +587,7 @@ def test_warm_transfer_first_agent_leaves_while_the_target_rings_and_he_declines
     story_end(
         sim=sim,
         call=ended(sim, call),
-        outcome=Outcome.AGENT_HUNG_UP,
+        outcome=Outcome.TRANSFER_NOT_TAKEN,
         who="Dana Diaz",
         desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), bob: Desk(Status.AWAY, DECLINED_REASON)},
         board=board,
@@ -846,16 +847,22 @@ def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(
     )
 
 
-def test_cold_transfer_first_agent_hangs_up_before_the_target_answers(sim, alice, bob):
-    """Alice hands Dana to Bob and puts her phone down while Bob's still rings: her part is
-    over, so she wraps it up at once; the transfer goes on and Bob takes Dana."""
+def cold_transfer_left_ringing(sim, alice: Agent, bob: Agent) -> Call:
+    """Alice hands Dana to Bob and puts her phone down while Bob's still rings."""
     sim.phones.set_mode(bob.endpoint, "manual")
-    board = Board()
     call = connected(sim, alice)
     buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     until(sim, in_state(call, bob.endpoint, S.DIALLING), what="Bob ringing")
     sim.phones.hangup(alice.endpoint)
     until(sim, in_state(call, alice.endpoint, S.LEFT), what="Alice gone")
+    return call
+
+
+def test_cold_transfer_first_agent_hangs_up_before_the_target_answers(sim, alice, bob):
+    """Alice hands Dana to Bob and puts her phone down while Bob's still rings: her part is
+    over, so she wraps it up at once; the transfer goes on and Bob takes Dana."""
+    board = Board()
+    call = cold_transfer_left_ringing(sim, alice, bob)
     sim.advance(SETTLE)
     assert status_of(alice) == (Status.WRAP_UP, "")
     # Her desktop asks for her part's disposition at once; Dana, held for Bob, is no longer
@@ -876,6 +883,31 @@ def test_cold_transfer_first_agent_hangs_up_before_the_target_answers(sim, alice
         desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), bob: Desk(Status.WRAP_UP, card=WRAP_UP)},
         board=board,
         figures=Figures(calls_today=1, calls_handled=1, transfers_cold=1),
+    )
+
+
+@pytest.mark.parametrize("bob_does", ["declines", "lets it ring out"])
+def test_cold_transfer_not_taken_after_the_first_agent_left(sim, alice, bob, bob_does):
+    """Alice hands Dana to Bob and puts her phone down while Bob's rings, as the desktop
+    allows; Bob declines (or lets it ring out). Dana, alone on the call, is cut off by the
+    provider. Nobody ended the call on purpose: Alice's card says Dana was cut off and asks
+    her to call back, the admin says so, and Bob is not ready (saying why)."""
+    board = Board()
+    call = cold_transfer_left_ringing(sim, alice, bob)
+    declined = bob_does == "declines"
+    if declined:
+        sim.phones.reject(bob.endpoint)
+    story_end(
+        sim=sim,
+        call=ended(sim, call, within=RING_TIMEOUT + 10),
+        outcome=Outcome.TRANSFER_NOT_TAKEN,
+        who="Dana Diaz",
+        desks={
+            alice: Desk(Status.WRAP_UP, card=WRAP_UP),
+            bob: Desk(Status.AWAY, DECLINED_REASON if declined else MISSED_CALL_REASON),
+        },
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1),
     )
 
 
