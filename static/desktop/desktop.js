@@ -135,15 +135,16 @@
     if (question && !window.confirm(question)) evt.preventDefault();
   });
 
-  // End wrap-up also saves what the agent picked and did not save yet: a disposition chosen
-  // on a card is what they meant, not something to lose. Each picked card's form is sent as
-  // its own Save wrap-up; in whichever order the server takes them, the agent ends
-  // Available with those calls wrapped up (agents.services.wrap_up).
+  // End wrap-up, or a status picked (Away during wrap-up ends it too), also saves what the
+  // agent picked and did not save yet: a disposition chosen on a card is what they meant,
+  // not something to lose. Each picked card's form is sent as its own Save wrap-up; in
+  // whichever order the server takes them, the agent ends where they asked with those
+  // calls wrapped up (agents.services.wrap_up). +30 s saves nothing: the wrap-up goes on.
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
     if (!form.matches || !form.matches("#agent-status form.status-controls")) return;
     var pressed = evt.submitter;
-    if (!pressed || pressed.value !== "end_wrap_up") return;
+    if (!pressed || !(pressed.value === "end_wrap_up" || pressed.name === "status")) return;
     $all("#calls > article.call form.wrap-up").forEach(function (card) {
       var picked = card.querySelector("select[name='disposition']");
       if (picked && picked.value) card.requestSubmit();

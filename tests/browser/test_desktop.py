@@ -515,19 +515,26 @@ def test_a_cards_last_calls_follow_the_customers_next_call_on_another_desktop(de
     expect()(first.get_by_label("Disposition")).to_be_visible()  # hers still waits
 
 
-def test_end_wrap_up_saves_the_disposition_picked_on_the_card(desktop, sim):
-    """Alice picks Resolved on Dana's card, then presses `e` (End wrap-up) instead of Save
-    wrap-up: what she picked is saved, not dropped, and the card leaves as after a save."""
+@pytest.mark.parametrize("ends_it_with", ["End wrap-up", "Away"])
+def test_end_wrap_up_saves_the_disposition_picked_on_the_card(desktop, sim, ends_it_with):
+    """Alice picks Resolved on Dana's card, then presses `e` (End wrap-up), or Away (which
+    ends the wrap-up too), instead of Save wrap-up: what she picked is saved, not dropped,
+    and the card leaves as after a save."""
     alice = desktop("alice")
     go_available(alice)
     dana = call_dana(alice)
     sim.phones.hangup(DANA)
     dana.get_by_label("Disposition").select_option("Resolved")
-    alice.locator("body").click()  # out of the select, so the key is a shortcut
-    alice.keyboard.press("e")
-    expect()(status_of(alice)).to_have_text("Available")
+    if ends_it_with == "Away":
+        alice.locator("#agent-status").get_by_role("button", name="Away").click()
+    else:
+        alice.locator("body").click()  # out of the select, so the key is a shortcut
+        alice.keyboard.press("e")
+    expect()(status_of(alice)).to_have_text("Away" if ends_it_with == "Away" else "Available")
     expect()(dana).to_have_count(0)
     expect()(alice.locator("#toast")).to_contain_text("Wrap-up saved: Dana Diaz (Resolved)")
+    if ends_it_with == "Away":
+        go_available(alice)
     # Her next call with Dana shows it in the customer's last calls.
     dana = call_dana(alice)
     expect()(dana.locator(".customer-card .h-disp").first).to_have_text("Resolved")
