@@ -348,9 +348,12 @@ def agents_follow_calls(*, agent_ids: Iterable[int], at: datetime | None = None)
             if agent.status == Status.ON_CALL:
                 continue
             if agent.status in (Status.AWAY, Status.OFFLINE) and not agent.next_status:
-                # A call reached them anyway; afterwards they go back to what they chose.
+                # A call reached them anyway; afterwards they go back to what they chose. An
+                # earlier call's reason ("Offered call withdrawn") is no choice of theirs and
+                # would tell of something that did not happen again: plain Away.
                 agent.next_status = agent.status
-                agent.next_status_reason = agent.status_reason
+                reason = agent.status_reason
+                agent.next_status_reason = "" if reason in AFTER_CALL_REASONS else reason
             agent_set_status(agent=agent, status=Status.ON_CALL, at=at)
         elif agent.status == Status.ON_CALL:
             status, reason = _after_call_status(agent=agent)

@@ -9,6 +9,7 @@ from agents.availability import agents_by_longest_wait
 from agents.models import Agent
 from agents.presence import (
     MISSED_CALL_REASON,
+    OFFER_WITHDRAWN_REASON,
     UNREACHABLE_REASON,
     StatusChangeRefused,
     agent_choose_status,
@@ -152,6 +153,21 @@ def test_a_call_reaching_an_away_agent_returns_them_to_away(agent):
     agents_follow_calls(agent_ids=[agent.pk])
     agent.refresh_from_db()
     assert (agent.status, agent.status_reason) == (S.AWAY, "Training")
+
+
+def test_a_call_after_an_offer_withdrawn_returns_them_to_plain_away(agent):
+    """Away for a call's reason (an offer withdrawn) is no choice of theirs: after their
+    next call they are Away again, but not for an offer withdrawn a second time."""
+    Agent.objects.filter(pk=agent.pk).update(status=S.AWAY, status_reason=OFFER_WITHDRAWN_REASON)
+    member = leg(agent)
+    agents_follow_calls(agent_ids=[agent.pk])
+    agent.refresh_from_db()
+    assert (agent.status, agent.next_status, agent.next_status_reason) == (S.ON_CALL, S.AWAY, "")
+    end(member)
+    agents_follow_calls(agent_ids=[agent.pk])
+    assert agent_end_wrap_up(agent=agent)
+    agent.refresh_from_db()
+    assert (agent.status, agent.status_reason) == (S.AWAY, "")
 
 
 def test_wrap_up_expiry_is_applied_once_and_dated_when_it_ended(
