@@ -8,6 +8,9 @@ from contactcenter.admin import address_shown_as_written, dialable_form_field_cl
 
 
 class CustomerForm(forms.ModelForm):
+    # Shown on every desktop card of their calls: as long as an agent's notes may be.
+    notes = forms.CharField(required=False, max_length=MAX_NOTES, widget=forms.Textarea)
+
     class Meta:
         model = Customer
         fields = ["name", "phone", "notes"]

@@ -169,3 +169,13 @@ def test_edit_forms_show_a_number_as_the_pages_write_it(login, superuser):
     assert response.status_code == 302
     dana.refresh_from_db()
     assert dana.phone == "14155550101"
+
+
+def test_customer_notes_are_as_long_as_an_agents_notes_may_be(login, superuser):
+    """Shown on the desktop's customer card: 100,000 pasted characters were saved."""
+    add = reverse("admin:calls_customer_add")
+    form = {"name": "Gus", "phone": "+1 415 555 0177"}
+    long = login(superuser).post(add, {**form, "notes": "x" * 5001})
+    assert long.status_code == 200
+    assert "at most 5000 characters" in long.content.decode()
+    assert login(superuser).post(add, {**form, "notes": "x" * 5000}).status_code == 302
