@@ -19,6 +19,7 @@ from agents.permissions import is_supervisor
 from calls.addresses import display_address
 from calls.models import Action, Call, CallTransfer, Customer, Member, Queue, WrapUp
 from calls.outcomes import (
+    Fold,
     FoldedLegs,
     call_phase,
     consultation_left,
@@ -483,15 +484,20 @@ class CallView:
     @property
     def rows(self) -> list[MemberView]:
         """The people shown as rows: everyone on the call, and who left a moment ago (the
-        page folds those away after `calls.outcomes.LEFT_ROW_SECONDS`)."""
+        page folds those away after `calls.outcomes.LEFT_ROW_SECONDS`). Once the agent's
+        part is over: everyone who was on it, the offers and rings not taken folded away as
+        they were while it was live (else the card grows as the call ends)."""
         if not self.is_live:
-            return self.members
+            return [m for m in self.members if not _ring_not_taken(m)]
         at = self.at or timezone.now()
         return [m for m in self.members if still_shown(m.member, at=at)]
 
     @property
     def folded(self) -> FoldedLegs:
         """Who left the call, and the offers not taken, out of the rows or about to be."""
+        if not self.is_live:
+            rings = tuple(Fold(row=m, soon=False) for m in self.members if _ring_not_taken(m))
+            return FoldedLegs(left=(), not_answered=rings)
         return folded_legs(self.members, at=self.at or timezone.now())
 
     @property
@@ -713,6 +719,12 @@ def _aborted_by_the_agent(*, call: Call, leg: Member) -> bool:
         created_at__lte=leg.left_at,
         created_at__gte=leg.answered_at,
     ).exists()
+
+
+def _ring_not_taken(row: MemberView) -> bool:
+    """A colleague's offer or a transfer's ring that was never answered (not the viewer's)."""
+    leg = row.member
+    return leg.role == Member.Role.AGENT and leg.answered_at is None and not row.is_me
 
 
 def _ended_by_another(*, call: Call, agent: Agent) -> str:

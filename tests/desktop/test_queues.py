@@ -341,6 +341,12 @@ def test_the_agent_who_takes_a_caller_sees_the_offers_before_as_not_answered(app
     full = call_for_desktop(call_id=call.pk)
     ended = render_call(view=call_view(call=full, agent=alice), call=full)
     assert "Ended" in ended and waited in ended
+    # Ended, the card keeps Bob's offer folded away as it was (it came back as a full row,
+    # and the card grew as the call ended: a review saw it).
+    bobs_leg = call.members.get(agent=bob)
+    assert f'id="member-{bobs_leg.pk}"' not in ended
+    assert folded_list(ended, "Not answered") == (False, 1, [])
+    assert ">bob: declined</li>" in ended
 
 
 def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(app_sim, sales):
