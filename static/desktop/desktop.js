@@ -116,6 +116,12 @@
     $all("#agent-status [aria-pressed]").forEach(function (el) { el.removeAttribute("aria-pressed"); });
     $all("#agent-status .status-reason, #agent-status .status-owed, #agent-status .status-time, #agent-status .status-next")
       .forEach(function (el) { el.remove(); });
+    // Nor who waits in their queues, with the longest wait ticking: no longer kept up to date.
+    $all("#my-queues .queue").forEach(function (queue) {
+      queue.classList.remove("queue--waiting");
+      var waiting = queue.querySelector(".queue-waiting");
+      if (waiting) waiting.textContent = "not shown while signed out";
+    });
   });
 
   // Logging out does not end a call: the customer stays on the line (or on hold) with

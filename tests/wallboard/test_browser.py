@@ -490,6 +490,25 @@ WATCH_MORE_CALLS_SCRIPT = """() => {
 }"""
 
 
+def test_a_signed_out_tab_stops_showing_who_waits_in_the_queues(desktop, sim, stack, support_queue):
+    """Signed out in another tab, the page no longer hears about the queue: it does not go
+    on showing "1 waiting" with the longest wait ticking, as if it were live (a review saw
+    it)."""
+    alice = desktop("alice")
+    other_tab = desktop("alice", context=alice.context)
+    queue = other_tab.locator(f"#my-queue-{support_queue}")
+    sim.inbound_call(from_="+1 415 555 0101", to="+1 415 555 0000")
+    expect()(queue).to_contain_text("1 waiting")
+    alice.bring_to_front()
+    stack.sessions.pop("alice", None)  # this session ends here
+    alice.get_by_role("button", name="Log out").click()
+    alice.wait_for_url(f"{stack.ui_url}/login/")
+    expect()(other_tab.locator("#connection")).to_have_text("Signed out")
+    expect()(queue).to_have_text("Support not shown while signed out")
+    expect()(queue.locator(".timer")).to_have_count(0)
+    sim.phones.hangup(DANA)
+
+
 def test_a_caller_queues_while_every_agent_is_on_a_call_and_reaches_the_first_free(
     wallboard, desktop, sim, support_queue
 ):
