@@ -14,6 +14,7 @@ from functools import update_wrapper
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import AuthenticationForm
@@ -92,6 +93,12 @@ site.register(get_user_model(), UserAdmin)
 site.register(Group, GroupAdmin)
 
 
+INVALID_FILTER_LINK = (
+    "A filter in that link could not be applied (a value this list cannot filter by),"
+    " so every row is shown."
+)
+
+
 class SupervisorModelAdmin(admin.ModelAdmin):
     """Supervisors see every page; writes also need the usual model permission.
 
@@ -127,6 +134,10 @@ class SupervisorModelAdmin(admin.ModelAdmin):
         changelist = self.build_changelist(request)
         for error in changelist_filter_errors(changelist):
             messages.warning(request, error)
+        if request.GET.get(ERROR_FLAG) == "1":
+            # Django's own answer to a lookup it could not apply (?queue__id__exact=abc):
+            # the whole list, under ?e=1, without a word.
+            messages.warning(request, INVALID_FILTER_LINK)
         return changelist
 
     def build_changelist(self, request):

@@ -364,3 +364,12 @@ def test_an_unknown_value_in_the_link_says_so(login, superuser, shown, param, ti
     make_call(owner=make_agent(username="alice"))
     page = login(superuser).get(f"{CALLS}?{param}=abc", follow=True).content.decode()
     assert f"&#x27;abc&#x27; is not one of the {title} filter&#x27;s choices; showing all" in page
+
+
+def test_a_lookup_django_cannot_apply_says_so(login, superuser):
+    """Django answers a parameter it cannot filter by (?bogus=1, a stale link) with the whole
+    list under ?e=1, without a word."""
+    make_call(owner=make_agent(username="alice"))
+    page = login(superuser).get(f"{CALLS}?bogus=1", follow=True)
+    assert page.redirect_chain and page.redirect_chain[-1][0].endswith("?e=1")
+    assert "A filter in that link could not be applied" in page.content.decode()
