@@ -116,6 +116,15 @@
     $all("#agent-status [aria-pressed]").forEach(function (el) { el.removeAttribute("aria-pressed"); });
     $all("#agent-status .status-reason, #agent-status .status-owed, #agent-status .status-time, #agent-status .status-next")
       .forEach(function (el) { el.remove(); });
+    // Nor their calls as live: timers ticking on a call that may have ended meanwhile.
+    $all("#calls > article.call").forEach(function (card) {
+      card.classList.add("call--stale");
+      $all("[data-since]", card).forEach(function (el) { el.removeAttribute("data-since"); });
+      var note = document.createElement("p");
+      note.className = "call-stale-note";
+      note.textContent = "Not kept up to date while signed out: log in again to see this call as it is.";
+      card.insertBefore(note, card.firstChild);
+    });
     // Nor who waits in their queues, with the longest wait ticking: no longer kept up to date.
     $all("#my-queues .queue").forEach(function (queue) {
       queue.classList.remove("queue--waiting");

@@ -674,6 +674,26 @@ def test_logging_out_during_a_call_asks_first(desktop, sim, stack):
     assert len(asked) == 2
 
 
+def test_a_signed_out_tab_stops_showing_its_call_as_live(desktop, sim, stack):
+    """Logged out in one tab during a call: the other tab's card no longer ticks on as if
+    connected (it did, even after the customer hung up, until a reload), and says why."""
+    alice = desktop("alice")
+    go_available(alice)
+    call_dana(alice)
+    other_tab = desktop("alice", context=alice.context)
+    card = other_tab.locator("article.call", has_text="Dana Diaz")
+    expect()(customer_state(card)).to_have_text("Talking")
+    alice.bring_to_front()
+    stack.sessions.pop("alice", None)  # this session ends here
+    alice.once("dialog", lambda dialog: dialog.accept())
+    alice.get_by_role("button", name="Log out").click()
+    alice.wait_for_url(f"{stack.ui_url}/login/")
+    expect()(other_tab.locator("#connection")).to_have_text("Signed out")
+    expect()(card.locator(".call-stale-note")).to_contain_text("Not kept up to date")
+    expect()(card.locator("[data-since]")).to_have_count(0)
+    sim.phones.hangup(DANA)
+
+
 def test_logging_out_while_a_call_rings_says_it_declines_it(desktop, sim, stack):
     """Only ringing: logging out declines it and the caller goes on; the question says that,
     not that a customer stays on the line."""
