@@ -299,11 +299,6 @@ def _our_side_ended_by(far: Sequence[Member], near: Sequence[Member]) -> str:
     return Outcome.AGENT_HUNG_UP
 
 
-# How a ring ends when it is not taken (a ring stopped from a desktop or the wallboard is
-# someone's decision, which "ended on our side" says).
-_NOT_TAKEN = (State.BUSY, State.NO_ANSWER, State.FAILED)
-
-
 def _cut_off_by_a_ring(
     far: Sequence[Member], near: Sequence[Member], members: Sequence[Member]
 ) -> bool:
@@ -332,8 +327,8 @@ def _outlived(ring: Member, near: Sequence[Member]) -> bool:
     ended (taken out with it)."""
     if ring.end_cause == Cause.TAKEN_OUT:
         return True
-    if ring.state not in _NOT_TAKEN and ring.end_cause != Cause.DECLINED:
-        return False
+    if ring.state not in _FELL_THROUGH and ring.end_cause != Cause.DECLINED:
+        return False  # stopped from a desktop or the wallboard: someone's decision
     return all(m.left_at is not None and m.left_at <= ring.left_at for m in near)
 
 

@@ -36,6 +36,7 @@ from calls.services.errors import (
 )
 from calls.services.rules import is_offered_to
 from calls.state import (
+    UNREACHED_STATES,
     call_changed,
     entering_state,
     is_older,
@@ -54,8 +55,6 @@ State = Member.State
 
 # A stored callback in one of these states has had no effect yet: a redelivery applies it.
 RETRYABLE = (Outcome.RECEIVED, Outcome.FAILED)
-# How a ring ends unanswered, as a notice says it (busy covers a decline on the handset).
-RING_ENDS = (Member.State.BUSY, Member.State.NO_ANSWER, Member.State.FAILED)
 # An operator may also replay one that matched no call (it had no effect either).
 REPLAYABLE = (*RETRYABLE, Outcome.UNMATCHED)
 _ERROR_LIMIT = 8000
@@ -479,7 +478,7 @@ def _record_exit_order(*, member: Member, notice: CallbackNotice) -> bool:
     if notice.sequence is None:
         return False
     ring_ended = member.role == Member.Role.AGENT and member.answered_at is None
-    if not (notice.leaves_the_bridge or (ring_ended and notice.member_state in RING_ENDS)):
+    if not (notice.leaves_the_bridge or (ring_ended and notice.member_state in UNREACHED_STATES)):
         return False
     if member.exit_sequence is not None:  # a leg leaves the bridge once
         return False
