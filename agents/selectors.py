@@ -476,6 +476,8 @@ class CallView:
     transferred_to: str = ""
     # Who ended the call from our side, when it was not this agent (a supervisor's Hang up).
     ended_by: str = ""
+    # Whom the agent, who left, is still handing the call on to (their phone rings).
+    handing_on_to: str = ""
 
     @property
     def is_live(self) -> bool:
@@ -589,6 +591,11 @@ class CallView:
             return ""
         if self.transferred_to:
             text = f"You transferred {self.title} to {self.transferred_to}."
+        elif self.handing_on_to and self.call.is_live:
+            return (
+                f"You left while your transfer to {self.handing_on_to} rang: {self.title}"
+                " waits on hold until it is answered."
+            )
         else:
             text = f"You left the call with {self.title}."
         return f"{text} The call goes on without you." if self.call.is_live else text
@@ -704,7 +711,17 @@ def call_view(
         part_ended=part_ended,
         transferred_to=_transferred_to(call=call, agent=agent) if part_ended else "",
         ended_by=_ended_by_another(call=call, agent=agent) if not live else "",
+        handing_on_to=_handing_on_to(call=call, agent=agent) if part_ended else "",
     )
+
+
+def _handing_on_to(*, call: Call, agent: Agent) -> str:
+    """Whom the agent's transfer, still in progress after they left, rings."""
+    if not call.is_live or not call.transfer_kind or call.transfer_from_id != agent.pk:
+        return ""
+    if call.transfer_to_agent_id:
+        return call.transfer_to_agent.display_name
+    return display_address(call.transfer_to_address)
 
 
 def _aborted_by_the_agent(*, call: Call, leg: Member) -> bool:

@@ -267,7 +267,7 @@ def _caller_waited(call: Call, *, until: datetime) -> None:
 def _retell_the_end(*, call: Call, members: Sequence[Member], at: datetime) -> bool:
     """A callback older than the call's end that arrives after it (the provider reorders them)
     may say that a leg had answered: the call then ends as it would have in order. It was
-    answered, an inbound call is owned by the agent who took it, a cold transfer cut short
+    answered, an inbound call is owned by the agent who took it, a transfer cut short
     had completed, and the owner owes what they would have owed. A wrap-up already done is
     never reopened. True when the story changed."""
     before = (call.answered_at, call.owner_id, call.outcome)
@@ -282,8 +282,7 @@ def _retell_the_end(*, call: Call, members: Sequence[Member], at: datetime) -> b
                 # An agent was on the call, so the number was dialled after all.
                 member.end_cause = Cause.TAKEN_OUT
                 member.save(update_fields=["end_cause"])
-    _cold_transfer_retold(call=call, members=members, at=at)
-    _take_over_retold(call=call, members=members)
+    _transfer_retold(call=call, members=members, at=at)
     if call.owner_id is None and call.direction == Call.Direction.INBOUND:
         takers = sorted(
             (m for m in members if m.role == Role.AGENT and m.agent_id and m.answered_at),
@@ -313,21 +312,39 @@ def _owner_owes_again(*, call: Call, members: Sequence[Member], at: datetime) ->
             owed.save(update_fields=["disposition_required"])
 
 
-def _cold_transfer_retold(*, call: Call, members: Sequence[Member], at: datetime) -> None:
-    """A cold transfer that the call's end cut short, whose target turns out to have answered,
-    had completed: the target owns the call, as `on_member_answered` would have made them."""
+def _transfer_retold(*, call: Call, members: Sequence[Member], at: datetime) -> None:
+    """A transfer that the call's end cut short had completed: the target owns the call, as
+    `on_member_answered` would have made them."""
+    transfer = transfer_cut_short_had_completed(call=call, members=members)
+    if transfer is not None:
+        transfer.outcome = CallTransfer.Outcome.COMPLETED
+        transfer.save(update_fields=["outcome"])
+        _hand_over(call=call, to_agent_id=transfer.to_agent_id, at=at)
+
+
+def transfer_cut_short_had_completed(
+    *, call: Call, members: Sequence[Member]
+) -> CallTransfer | None:
+    """The call's last transfer, recorded failed because the call's end cut it short, when
+    what reached us since shows it had completed: its target answered it, and it was a cold
+    one, or a warm one whose first agent had left the call before it ended (whenever the
+    target answered, the call was theirs then). None otherwise."""
     if not any(m.agent_id and m.agent_id != call.owner_id and m.answered_at for m in members):
-        return  # no other agent answered: no transfer to retell
+        return None  # no other agent answered: no transfer to retell
     # Only the call's last transfer can have been cut short by its end: one declined or
     # rung out earlier stays failed.
     transfer = call.transfers.order_by("-started_at", "-pk").first()
     if (
         transfer is None
-        or transfer.kind != Call.TransferKind.COLD
         or transfer.outcome != CallTransfer.Outcome.FAILED
         or transfer.to_agent_id is None
     ):
-        return
+        return None
+    if transfer.kind == Call.TransferKind.WARM:
+        if not _left_before_the_end(agent_id=transfer.from_agent_id, members=members):
+            return None  # they were still consulting when the call ended: nothing handed on
+    elif transfer.kind != Call.TransferKind.COLD:
+        return None
     # The target's answer to this transfer, not a leg of theirs from before it (the agent
     # who first had the call, transferred back to them).
     answered = any(
@@ -337,10 +354,20 @@ def _cold_transfer_retold(*, call: Call, members: Sequence[Member], at: datetime
         and m.answered_at >= transfer.started_at
         for m in members
     )
-    if answered:
-        transfer.outcome = CallTransfer.Outcome.COMPLETED
-        transfer.save(update_fields=["outcome"])
-        _hand_over(call=call, to_agent_id=transfer.to_agent_id, at=at)
+    return transfer if answered else None
+
+
+def _left_before_the_end(*, agent_id: int | None, members: Sequence[Member]) -> bool:
+    """Whether the agent's legs all left the call before its customers did: by the
+    provider's order where it numbers exits, else by their own exit reaching us before the
+    end took them out."""
+    theirs = [m for m in members if agent_id is not None and m.agent_id == agent_id]
+    ends = [m.exit_sequence for m in members if m.role == Role.CUSTOMER and m.exit_sequence]
+    if not theirs:
+        return False
+    if ends and all(m.exit_sequence is not None for m in theirs):
+        return all(m.exit_sequence < min(ends) for m in theirs)
+    return all(m.left_at is not None and m.end_cause != Cause.TAKEN_OUT for m in theirs)
 
 
 def _take_out(members: Iterable[Member], *, at: datetime, cause: str) -> None:
@@ -436,13 +463,22 @@ def _is_transfer_target(call: Call, member: Member) -> bool:
 def on_member_answered(*, call: Call, member: Member, at: datetime) -> None:
     """Transfer rules when a leg is answered. A cold transfer completes when its target answers:
     the customer comes off hold talking to the target, who now owns the call (the provider
-    disconnects the first agent and tells us with an exit). A warm transfer's target answering
-    changes nothing: the agents consult while the customer stays on hold."""
-    if call.transfer_kind == Call.TransferKind.COLD and _is_transfer_target(call, member):
+    disconnects the first agent and tells us with an exit). So does a warm transfer whose
+    first agent left while the target rang. Else a warm transfer's target answering changes
+    nothing: the agents consult while the customer stays on hold."""
+    if not call.transfer_kind or not _is_transfer_target(call, member):
+        return
+    if call.transfer_kind == Call.TransferKind.COLD or not _transferring_agent_on(call):
         _customers_back_to_talking(call=call, at=at)
         if member.agent_id:
             _hand_over(call=call, to_agent_id=member.agent_id, at=at)
         transfer_clear(call=call, outcome=CallTransfer.Outcome.COMPLETED, at=at)
+
+
+def _transferring_agent_on(call: Call) -> bool:
+    return call.members.filter(
+        agent_id=call.transfer_from_id, state__in=Member.LIVE_STATES
+    ).exists()
 
 
 def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
@@ -451,7 +487,10 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
     - The target of any transfer is gone (busy, no answer, failed, hung up, aborted): the
       customer comes off hold and stays with the first agent.
     - The agent who started a warm transfer leaves during it: the customer comes off hold with
-      the target, who now owns the call.
+      the target, who now owns the call. If the target's phone still rings, the transfer goes
+      on as a cold one would: the customer waits on hold, the target takes the call when they
+      answer (`on_member_answered`), and if they do not the customer is alone and the call
+      ends (cut off, transfer not taken).
     - The owner leaves a call that goes on with another agent and the customer: that agent
       owns it now (a warm transfer completed by the first agent leaving).
     - The owner leaves while the customer is still on the call with nobody to take it over
@@ -474,8 +513,6 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
         # after): the offer stays theirs, as when the caller's exit comes first, so the
         # call ends the same in either order.
         return
-    if _taken_over_before_answering(call=call, member=member):
-        return
     if call.transfer_kind and _is_transfer_target(call, member):
         _customers_back_to_talking(call=call, at=at)
         outcome = (
@@ -491,10 +528,12 @@ def on_member_gone(*, call: Call, member: Member, at: datetime) -> None:
         target = call.members.filter(
             address=call.transfer_to_address, state__in=Member.LIVE_STATES
         ).first()
-        if target and target.agent_id:
-            _hand_over(call=call, to_agent_id=target.agent_id, at=at)
-        _customers_back_to_talking(call=call, at=at)
-        transfer_clear(call=call, outcome=CallTransfer.Outcome.COMPLETED, at=at)
+        if target is None or target.answered_at is not None:
+            if target is not None and target.agent_id:
+                _hand_over(call=call, to_agent_id=target.agent_id, at=at)
+            _customers_back_to_talking(call=call, at=at)
+            outcome = CallTransfer.Outcome.COMPLETED if target else CallTransfer.Outcome.FAILED
+            transfer_clear(call=call, outcome=outcome, at=at)
     elif (
         member.agent_id is not None and member.agent_id == call.owner_id and not call.transfer_kind
     ):
@@ -532,45 +571,6 @@ def customers_unhold(*, call: Call, at: datetime) -> None:
 
 
 # --- what an agent owes after their part ------------------------------------------------------
-
-
-def _taken_over_before_answering(*, call: Call, member: Member) -> bool:
-    """A warm transfer's first agent left while the target still rang, so the target took
-    the call over (`on_member_gone`); now the target's dial has ended unanswered (busy, no
-    answer, failed), maybe told after the call's end. They never had the call: it goes back
-    to the agent who handed it over (who wraps it up, as they would had the target's refusal
-    come first), the transfer failed, and a wrap-up the target had been given and not done is
-    withdrawn. True when that is what happened."""
-    if member.agent_id is None or member.agent_id != call.owner_id or member.answered_at:
-        return False
-    if call.transfer_kind:
-        return False
-    handed = (
-        call.transfers.filter(
-            kind=Call.TransferKind.WARM,
-            to_agent_id=member.agent_id,
-            outcome=CallTransfer.Outcome.COMPLETED,
-            from_agent__isnull=False,
-        )
-        .order_by("-started_at", "-pk")
-        .first()
-    )
-    if handed is None:
-        return False
-    CallTransfer.objects.filter(pk=handed.pk).update(outcome=CallTransfer.Outcome.FAILED)
-    talked = call.members.filter(agent_id=member.agent_id, answered_at__isnull=False)
-    if not talked.exists():  # a part of their own on this call earlier keeps its wrap-up
-        WrapUp.objects.filter(call=call, agent_id=member.agent_id, done_at__isnull=True).delete()
-    call.owner_id = handed.from_agent_id
-    return True
-
-
-def _take_over_retold(*, call: Call, members: Sequence[Member]) -> None:
-    """`_taken_over_before_answering`, for a call that had ended when the owner's dial was
-    told to have ended unanswered."""
-    theirs = [m for m in members if m.agent_id is not None and m.agent_id == call.owner_id]
-    if len(theirs) == 1 and theirs[0].state in UNREACHED_STATES:
-        _taken_over_before_answering(call=call, member=theirs[0])
 
 
 def _hand_over(*, call: Call, to_agent_id: int, at: datetime) -> None:

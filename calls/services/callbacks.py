@@ -44,6 +44,7 @@ from calls.state import (
     member_set_state,
     on_member_answered,
     on_member_gone,
+    transfer_cut_short_had_completed,
 )
 from calls.webhooks.bodies import Params, canonical_text, flatten_params
 from calls.webhooks.notices import CallbackNotice, NoticeKind, normalise
@@ -487,6 +488,15 @@ def _record_exit_order(*, member: Member, notice: CallbackNotice) -> bool:
     return True
 
 
+def _hands_on(call: Call) -> bool:
+    """Whether an ended call turns out to have been handed on by a transfer its end cut short
+    (a late exit shows the first agent had left it while the target answered)."""
+    if call.is_live:
+        return False
+    members = call.members.in_arrival_order()
+    return transfer_cut_short_had_completed(call=call, members=members) is not None
+
+
 def _outcome_changes(call: Call) -> bool:
     """Whether an ended call's outcome reads differently now (a live call's is read when it
     ends), so that a late exit that changes nothing pushes nothing."""
@@ -572,7 +582,7 @@ def _move_member(
             call_changed(call=call, at=at)
             note = f"leg already taken out; its dial ended {member.get_state_display().lower()}"
             return _Result(Outcome.APPLIED, _join(notice.note, note), call, member)
-        reordered = exit_ordered and _outcome_changes(call)
+        reordered = exit_ordered and (_outcome_changes(call) or _hands_on(call))
         answered_late = member.answered_at != answered_before
         if answered_late or reordered:
             # A late enter of a leg already gone: it had answered; a late exit: it left

@@ -6,7 +6,8 @@
 - Cold: the customer is held while the target rings; when the target answers, the customer
   comes off hold talking to them and the first agent is disconnected.
 - A target that fails or leaves ends the transfer with the customer back with the first
-  agent; the first agent leaving a warm transfer leaves the customer with the target.
+  agent; the first agent leaving a warm transfer leaves the customer with the target: at
+  once if they have answered, else on hold until they do (as a cold transfer would).
 
 Mixed into `engine.Engine`, which provides `_dial`, `_emit`, `_leave` and the lookups.
 """
@@ -20,6 +21,7 @@ from calls.simulator.model import (
     CUSTOMER,
     HOLD,
     ON_HOLD,
+    RINGING,
     TALKING,
     UNHOLD,
     WARM,
@@ -100,21 +102,31 @@ class TransferRules:
 
     def _after_answer_transfer(self, conf: Conference, member: Member) -> None:
         transfer = conf.transfer
-        if transfer and transfer.kind == COLD and transfer.to_member_id == member.member_id:
+        if not transfer or transfer.to_member_id != member.member_id:
+            return
+        source = conf.member_by_id(transfer.from_member_id)
+        if transfer.kind == COLD:
             # Cold transfer done: the customers talk to the target, the first agent is dropped.
             conf.transfer = None
             self._customers_off_hold(conf)
-            source = conf.member_by_id(transfer.from_member_id)
             if source and source.live:
                 self._leave(conf, source)
+        elif source is None or not source.live:
+            # A warm transfer whose first agent left while the target rang: done now.
+            conf.transfer = None
+            self._customers_off_hold(conf)
 
     def _after_gone_transfer(self, conf: Conference, member: Member) -> None:
         transfer = conf.transfer
-        if transfer and (
-            transfer.to_member_id == member.member_id
-            or (transfer.kind == WARM and transfer.from_member_id == member.member_id)
-        ):
-            # A failed target ends the transfer; so does the first agent leaving a warm
-            # transfer (the customers then talk to the target).
-            conf.transfer = None
-            self._customers_off_hold(conf)
+        if not transfer:
+            return
+        if transfer.kind == WARM and transfer.from_member_id == member.member_id:
+            target = conf.member_by_id(transfer.to_member_id)
+            if target and target.state == RINGING:
+                return  # the customers stay on hold until the target answers, or not
+        elif transfer.to_member_id != member.member_id:
+            return
+        # A failed target ends the transfer; so does the first agent leaving a warm transfer
+        # the target has answered (the customers then talk to the target).
+        conf.transfer = None
+        self._customers_off_hold(conf)

@@ -45,11 +45,12 @@ REOFFERED = (
 )
 KNOWN = {
     "mpc-test_cold_transfer_answered": HAND_OVER,
-    "mpc-test_cold_transfer_first_agent_hangs_up_before_the_target_answers": HAND_OVER,
+    "mpc-test_first_agent_hangs_up_before_the_target_answers-cold": HAND_OVER,
     "mpc-test_warm_transfer_resumed_then_the_first_agent_leaves": HAND_OVER,
     "phlo-test_cold_transfer_answered": HAND_OVER,
-    "phlo-test_cold_transfer_first_agent_hangs_up_before_the_target_answers": HAND_OVER,
+    "phlo-test_first_agent_hangs_up_before_the_target_answers-cold": HAND_OVER,
     "phlo-test_warm_transfer_resumed_then_the_first_agent_leaves": HAND_OVER,
+    "phlo-test_first_agent_hangs_up_before_the_target_answers-warm": HAND_OVER,
     "mpc-test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part-saved": HAND_OVER,
     (
         "mpc-test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part"

@@ -570,31 +570,6 @@ def test_warm_transfer_aborted(sim, alice, bob, ended_by):
     )
 
 
-def test_warm_transfer_first_agent_leaves_while_the_target_rings_and_he_declines(sim, alice, bob):
-    """Alice starts consulting Bob and puts her phone down while his still rings: Bob takes
-    the call over, but declines it. He never had it: it is Alice's again, she wraps it up,
-    her card saying Dana was cut off (not "ended on our side": nobody ended it), Bob is not
-    ready (saying why), and nothing was transferred."""
-    sim.phones.set_mode(bob.endpoint, "manual")
-    board = Board()
-    call = connected(sim, alice)
-    buttons.transfer_warm_start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
-    until(sim, in_state(call, bob.endpoint, S.DIALLING), what="Bob ringing")
-    sim.phones.hangup(alice.endpoint)
-    until(sim, lambda: owner_of(call) == bob, what="Bob taking the call over")
-    sim.phones.reject(bob.endpoint)
-    until(sim, lambda: owner_of(call) == alice, what="the call Alice's again")
-    story_end(
-        sim=sim,
-        call=ended(sim, call),
-        outcome=Outcome.TRANSFER_NOT_TAKEN,
-        who="Dana Diaz",
-        desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), bob: Desk(Status.AWAY, DECLINED_REASON)},
-        board=board,
-        figures=Figures(calls_today=1, calls_handled=1),
-    )
-
-
 def test_warm_transfer_target_busy(sim, alice, bob):
     """Bob's phone is busy when Alice tries to consult him: Dana comes back to Alice, Bob is
     not ready (saying why), and nothing was transferred."""
@@ -847,30 +822,49 @@ def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(
     )
 
 
-def cold_transfer_left_ringing(sim, alice: Agent, bob: Agent) -> Call:
-    """Alice hands Dana to Bob and puts her phone down while Bob's still rings."""
+def transfer_left_ringing(sim, alice: Agent, bob: Agent, *, kind: str) -> Call:
+    """Alice hands Dana to Bob (a cold transfer, or a warm one: she starts consulting him)
+    and puts her phone down while his still rings. Nothing is handed on yet: Dana waits on
+    hold for Bob, the call still Alice's, who wraps up her part at once (her card saying whom
+    Dana waits for) and may no longer take Dana off hold; Bob's phone rings as a transfer to
+    him, which he may decline; no page counts a transfer."""
     sim.phones.set_mode(bob.endpoint, "manual")
+    transfers = {"cold": "transfers_cold", "warm": "transfers_warm"}[kind]
+    before = getattr(wallboard_figures(), transfers)
+    start = {"cold": buttons.transfer_cold, "warm": buttons.transfer_warm_start}[kind]
     call = connected(sim, alice)
-    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=bob.endpoint)
+    start(actor=alice.user, call_id=call.pk, to=bob.endpoint)
     until(sim, in_state(call, bob.endpoint, S.DIALLING), what="Bob ringing")
     sim.phones.hangup(alice.endpoint)
     until(sim, in_state(call, alice.endpoint, S.LEFT), what="Alice gone")
+    sim.advance(SETTLE)
+    call.refresh_from_db()
+    assert (call.owner, call.transfer_kind) == (alice, kind)
+    assert leg(call, DANA).state == S.ON_HOLD
+    assert status_of(alice) == (Status.WRAP_UP, "")
+    card = Card.of(agent=alice, call=call)
+    assert (card.placement, card.asks_disposition) == (WRAP_UP, True)
+    page = html.unescape(render_full_state(agent=Agent.objects.get(pk=alice.pk)))
+    assert (
+        "You left while your transfer to Bob rang: Dana Diaz waits on hold until it is"
+        " answered." in page
+    )
+    with pytest.raises(NotAllowed, match="You are not on this call"):
+        buttons.member_unhold(actor=alice.user, member_id=leg(call, DANA).pk)
+    page = html.unescape(render_full_state(agent=Agent.objects.get(pk=bob.pk)))
+    assert "Alice is transferring a call with Dana Diaz to you." in page
+    assert f'id="call-{call.pk}-reject"' in page
+    assert getattr(wallboard_figures(), transfers) == before
     return call
 
 
-def test_cold_transfer_first_agent_hangs_up_before_the_target_answers(sim, alice, bob):
-    """Alice hands Dana to Bob and puts her phone down while Bob's still rings: her part is
-    over, so she wraps it up at once; the transfer goes on and Bob takes Dana."""
+@pytest.mark.parametrize("kind", ["cold", "warm"])
+def test_first_agent_hangs_up_before_the_target_answers(sim, alice, bob, kind):
+    """Alice hands Dana to Bob and puts her phone down while Bob's still rings; Bob answers:
+    Dana comes off hold talking to him, the call and its wrap-up are his, and the transfer
+    counts as done."""
     board = Board()
-    call = cold_transfer_left_ringing(sim, alice, bob)
-    sim.advance(SETTLE)
-    assert status_of(alice) == (Status.WRAP_UP, "")
-    # Her desktop asks for her part's disposition at once; Dana, held for Bob, is no longer
-    # hers to take off hold or hang up (she still owns the call until Bob answers).
-    card = Card.of(agent=alice, call=call)
-    assert (card.placement, card.asks_disposition) == (WRAP_UP, True)
-    with pytest.raises(NotAllowed, match="You are not on this call"):
-        buttons.member_unhold(actor=alice.user, member_id=leg(call, DANA).pk)
+    call = transfer_left_ringing(sim, alice, bob, kind=kind)
     sim.phones.answer(bob.endpoint)
     until(sim, lambda: owner_of(call) == bob, what="Bob answering")
     until(sim, in_state(call, DANA, S.TALKING), what="Dana off hold with Bob")
@@ -882,18 +876,20 @@ def test_cold_transfer_first_agent_hangs_up_before_the_target_answers(sim, alice
         who="Dana Diaz",
         desks={alice: Desk(Status.WRAP_UP, card=WRAP_UP), bob: Desk(Status.WRAP_UP, card=WRAP_UP)},
         board=board,
-        figures=Figures(calls_today=1, calls_handled=1, transfers_cold=1),
+        figures=Figures(calls_today=1, calls_handled=1, **{f"transfers_{kind}": 1}),
     )
 
 
+@pytest.mark.parametrize("kind", ["cold", "warm"])
 @pytest.mark.parametrize("bob_does", ["declines", "lets it ring out"])
-def test_cold_transfer_not_taken_after_the_first_agent_left(sim, alice, bob, bob_does):
+def test_transfer_not_taken_after_the_first_agent_left(sim, alice, bob, bob_does, kind):
     """Alice hands Dana to Bob and puts her phone down while Bob's rings, as the desktop
     allows; Bob declines (or lets it ring out). Dana, alone on the call, is cut off by the
-    provider. Nobody ended the call on purpose: Alice's card says Dana was cut off and asks
-    her to call back, the admin says so, and Bob is not ready (saying why)."""
+    provider. Nobody ended the call on purpose: the call stayed Alice's, her card says Dana
+    was cut off and asks her to call back, the admin says so, Bob is not ready (saying why),
+    and nothing was transferred."""
     board = Board()
-    call = cold_transfer_left_ringing(sim, alice, bob)
+    call = transfer_left_ringing(sim, alice, bob, kind=kind)
     declined = bob_does == "declines"
     if declined:
         sim.phones.reject(bob.endpoint)

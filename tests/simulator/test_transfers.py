@@ -111,6 +111,31 @@ def test_agent_leaving_a_warm_transfer_leaves_the_customer_with_the_target(talki
     assert conference(phlo_sim)["status"] == "live"
 
 
+def test_agent_leaving_a_warm_transfer_while_the_target_rings_keeps_the_customer_on_hold(
+    talking, phlo_sim
+):
+    """Nobody is on the line for the customer yet: hold music until the target answers,
+    then the two talk (the transfer is done)."""
+    phlo_sim.phones.set_mode(AGENT2, "manual")
+    talking.ok(_transfer(talking, "warm"))
+    talking.act(AGENT, "hangup")
+    assert states(phlo_sim) == {AGENT: "gone", CUSTOMER: "on_hold", AGENT2: "ringing"}
+    assert phlo_sim.member(CUSTOMER)["hold_music"] is True
+    assert conference(phlo_sim)["transfer"]["kind"] == "warm"
+    phlo_sim.phones.answer(AGENT2)
+    assert states(phlo_sim) == {AGENT: "gone", CUSTOMER: "talking", AGENT2: "talking"}
+    assert conference(phlo_sim)["transfer"] is None
+
+
+def test_a_warm_transfer_not_taken_after_the_agent_left_ends_the_call(talking, phlo_sim):
+    phlo_sim.phones.set_mode(AGENT2, "manual")
+    talking.ok(_transfer(talking, "warm"))
+    talking.act(AGENT, "hangup")
+    phlo_sim.phones.reject(AGENT2)
+    assert states(phlo_sim) == {AGENT: "gone", CUSTOMER: "gone", AGENT2: "gone"}
+    assert conference(phlo_sim)["status"] == "completed"
+
+
 def test_cold_transfer_hands_the_customer_over_and_drops_the_agent(
     talking, phlo_sim, callback_sink
 ):
