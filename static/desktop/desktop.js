@@ -76,6 +76,7 @@
     sweepTransients();
     updateRinging();
     restoreWork();
+    saveWhenWrapUpRunsOut();
     LiveTimers.refresh();
   }
 
@@ -155,16 +156,38 @@
   // not something to lose. Each picked card's form is sent as its own Save wrap-up; in
   // whichever order the server takes them, the agent ends where they asked with those
   // calls wrapped up (agents.services.wrap_up). +30 s saves nothing: the wrap-up goes on.
+  var savedOnPressAt = 0;
+  function savePicked() {
+    $all("#calls > article.call form.wrap-up").forEach(function (card) {
+      var picked = card.querySelector("select[name='disposition']");
+      if (picked && picked.value) card.requestSubmit();
+    });
+  }
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
     if (!form.matches || !form.matches("#agent-status form.status-controls")) return;
     var pressed = evt.submitter;
     if (!pressed || !(pressed.value === "end_wrap_up" || pressed.name === "status")) return;
-    $all("#calls > article.call form.wrap-up").forEach(function (card) {
-      var picked = card.querySelector("select[name='disposition']");
-      if (picked && picked.value) card.requestSubmit();
-    });
+    if (statusShown() === "wrap_up") savedOnPressAt = Date.now();
+    savePicked();
   }, true);
+
+  // So does the wrap-up's time running out (the server ends it, and the push says so): the
+  // card would stay, asking again for what the agent had already picked.
+  function statusShown() {
+    var el = $("#agent-status");
+    return el ? el.getAttribute("data-status") : null;
+  }
+  var statusSeen = statusShown();
+  function saveWhenWrapUpRunsOut() {
+    var now = statusShown();
+    var was = statusSeen;
+    statusSeen = now;
+    if (was !== "wrap_up" || !now || now === "wrap_up") return;
+    if (Date.now() - savedOnPressAt < 10000) return;  // the agent's own press saved them
+    if ($("#calls > article.call.call--stale")) return;  // signed out: nothing would save
+    savePicked();
+  }
 
   // The agent's live calls first, oldest first, then the calls to wrap up, newest first, as
   // the server lists them (agents.selectors.desktop_calls): a call that arrives or ends by a

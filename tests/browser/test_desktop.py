@@ -540,6 +540,28 @@ def test_end_wrap_up_saves_the_disposition_picked_on_the_card(desktop, sim, ends
     expect()(dana.locator(".customer-card .h-disp").first).to_have_text("Resolved")
 
 
+def test_a_disposition_picked_is_saved_when_the_wrap_up_time_runs_out(desktop, sim, stack):
+    """Alice picks Resolved on Dana's card and lets the wrap-up's countdown run out instead
+    of saving: the server ends her wrap-up, and what she picked is saved (the card would
+    otherwise stay, asking again for it)."""
+    alice = desktop("alice")
+    go_available(alice)
+    dana = call_dana(alice)
+    sim.phones.hangup(DANA)
+    dana.get_by_label("Disposition").select_option("Resolved")
+    # Her wrap-up's time is up; the next look at her (another tab opening) ends it.
+    stack.manage(
+        "shell",
+        "-c",
+        "from django.utils import timezone; from agents.models import Agent; "
+        "Agent.objects.filter(user__username='alice').update(wrap_up_until=timezone.now())",
+    )
+    desktop("alice", context=alice.context)
+    expect()(status_of(alice)).to_have_text("Available")
+    expect()(dana).to_have_count(0)
+    expect()(alice.locator("#toast")).to_contain_text("Wrap-up saved: Dana Diaz (Resolved)")
+
+
 def test_a_call_that_comes_in_goes_above_a_wrap_up_left_open(desktop, sim):
     """The keyboard shortcuts act on the first card: a call pushed in while the last call's
     wrap-up is still open goes above it, where a reload would put it, so `h` holds the
