@@ -250,10 +250,12 @@ def agent_signed_out(*, agent: Agent, at: datetime | None = None) -> None:
 
 @transaction.atomic
 def agent_signed_in(*, agent: Agent) -> None:
-    """Logging in again during the call cancels the Offline that logging out asked for after
-    it: the agent is back at work (they can still choose Offline)."""
+    """Logging in again during the call, or the wrap-up after it, cancels the Offline that
+    logging out asked for after it: the agent is back at work (they can still choose
+    Offline)."""
     agent = _locked(agent.pk)
-    if agent.status == Status.ON_CALL and agent.next_status == Status.OFFLINE:
+    busy = agent.status in (Status.ON_CALL, Status.WRAP_UP)
+    if busy and agent.next_status == Status.OFFLINE:
         agent.next_status = ""
         agent.next_status_reason = ""
         agent.save(update_fields=["next_status", "next_status_reason"])

@@ -227,3 +227,19 @@ def test_logging_in_again_during_the_call_cancels_the_offline_after_it(agent):
     user_logged_in.send(sender=type(agent.user), request=RequestFactory().get("/"), user=agent.user)
     agent.refresh_from_db()
     assert (agent.status, agent.next_status) == (S.ON_CALL, "")
+
+
+def test_logging_in_again_during_the_wrap_up_after_it_cancels_the_offline_too(agent):
+    """Logged out mid-call, the agent is in wrap-up when the call ends, then Offline; logging
+    back in during that wrap-up means they are back: Available after it."""
+    from django.contrib.auth.signals import user_logged_in
+    from django.test import RequestFactory
+
+    Agent.objects.filter(pk=agent.pk).update(
+        status=S.WRAP_UP,
+        wrap_up_until=timezone.now() + timedelta(seconds=30),
+        next_status=S.OFFLINE,
+    )
+    user_logged_in.send(sender=type(agent.user), request=RequestFactory().get("/"), user=agent.user)
+    agent.refresh_from_db()
+    assert (agent.status, agent.next_status) == (S.WRAP_UP, "")
