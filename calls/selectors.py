@@ -149,7 +149,9 @@ class TimelineEntry:
 
 def call_timeline(*, call_id: int) -> list[TimelineEntry]:
     """What we asked PHLO to do and what PHLO told us, merged by time. 2 queries."""
-    actions = Action.objects.filter(call_id=call_id).select_related("actor", "member")
+    actions = Action.objects.filter(call_id=call_id).select_related(
+        "actor", "member", "member__agent"
+    )
     callbacks = CallbackEvent.objects.filter(call_id=call_id).select_related("member")
     entries = [TimelineEntry(at=a.created_at, source="action", item=a) for a in actions]
     entries += [TimelineEntry(at=c.received_at, source="callback", item=c) for c in callbacks]

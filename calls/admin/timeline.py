@@ -9,7 +9,7 @@ from django.urls import reverse
 from calls.addresses import display_address
 from calls.admin.display import flat_items, person
 from calls.admin.redaction import configured_secrets, redact
-from calls.models import Action, Call, CallbackEvent, CallTransfer
+from calls.models import Action, Call, CallbackEvent, CallTransfer, Member
 from calls.selectors import call_timeline
 
 
@@ -60,6 +60,21 @@ def _action_target(action: Action, *, transfers: list[CallTransfer]) -> str:
     return display_address(action.target) if action.target else ""
 
 
+def _action_title(action: Action) -> str:
+    """The button's name: a Reject is sent to PHLO as a Hang up of the agent's own ringing
+    leg, which it declined (its agent is prefetched)."""
+    member = action.member
+    if (
+        action.kind == Action.Kind.HANGUP
+        and member is not None
+        and member.end_cause == Member.EndCause.DECLINED
+        and member.agent is not None
+        and member.agent.user_id == action.actor_id
+    ):
+        return "Reject (hang up)"
+    return action.get_kind_display()
+
+
 def _action_row(
     action: Action, *, origin: datetime, secrets: list[str], transfers: list[CallTransfer]
 ) -> TimelineRow:
@@ -83,7 +98,7 @@ def _action_row(
         at=action.created_at,
         offset=_offset(action.created_at, origin),
         sent=True,
-        title=action.get_kind_display(),
+        title=_action_title(action),
         who=who,
         outcome=action.outcome,
         outcome_label=action.get_outcome_display(),

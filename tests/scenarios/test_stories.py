@@ -35,6 +35,7 @@ from agents.presence import (
 from agents.rendering import render_full_state, render_status
 from agents.services.ringing import ringing_leg_reject
 from agents.services.wrap_up import call_wrap_up_save
+from calls.admin.timeline import timeline_rows
 from calls.models import Call, Member
 from calls.services import buttons
 from calls.services.errors import NotAllowed
@@ -1098,6 +1099,13 @@ def test_inbound_declined_goes_to_the_next_agent(sim, floor):
         board=board,
         figures=Figures(calls_today=1, calls_handled=1),
     )
+    # The admin's timeline names her button (PHLO was sent a hang-up of her leg).
+    assert sent_to_phlo(call) == [("Reject (hang up)", "Alice"), ("Call", "system")]
+
+
+def sent_to_phlo(call: Call) -> list[tuple[str, str]]:
+    """The call's timeline in the admin: each action sent, and who pressed it."""
+    return [(row.title, row.who.split(" ")[0]) for row in timeline_rows(call=call) if row.sent]
 
 
 def test_inbound_offer_a_supervisor_hangs_up_goes_to_the_next_agent(sim, floor, sam):
@@ -1128,6 +1136,7 @@ def test_inbound_offer_a_supervisor_hangs_up_goes_to_the_next_agent(sim, floor, 
         board=board,
         figures=Figures(calls_today=1, calls_handled=1),
     )
+    assert sent_to_phlo(call) == [("Hang up", "Sam"), ("Call", "system")]
 
 
 @pytest.mark.parametrize("sim", ["phlo-held", "mpc-held"], indirect=True)
