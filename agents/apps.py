@@ -8,7 +8,11 @@ class AgentsConfig(AppConfig):
     def ready(self) -> None:
         # signals: live pages close with their credentials (logout, password, rights).
         from agents import pushes, signals  # noqa: F401
-        from agents.presence import agents_follow_call, agents_settle_again
+        from agents.presence import (
+            agent_back_to_a_cut_off_call,
+            agents_follow_call,
+            agents_settle_again,
+        )
         from agents.services.routing import (
             offer_again_when_declined,
             offer_queued_callers,
@@ -20,6 +24,7 @@ class AgentsConfig(AppConfig):
             AgentQueuesChanged,
             CallChanged,
             CallEndRetold,
+            CustomerCutOff,
             MemberChanged,
             listen,
         )
@@ -27,6 +32,8 @@ class AgentsConfig(AppConfig):
         listen(CallChanged, agents_follow_call)  # agents follow their calls, in the change
         # A late callback may retell how a call ended: its agents settle on it again.
         listen(CallEndRetold, agents_settle_again)
+        # A customer cut off after their agent left: the agent is told, with time to call back.
+        listen(CustomerCutOff, agent_back_to_a_cut_off_call)
         # No inbound caller is stranded, whichever of the decline and their join comes first.
         listen(MemberChanged, offer_again_when_declined)
         listen(MemberChanged, offer_when_the_caller_waits_alone)

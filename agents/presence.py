@@ -26,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from agents.models import Agent
-from calls.events import AgentChanged, CallChanged, CallEndRetold, announce
+from calls.events import AgentChanged, CallChanged, CallEndRetold, CustomerCutOff, announce
 from calls.models import Action, Call, Member, WrapUp
 from calls.phlo_client import PhloError
 from calls.services.errors import ServiceError
@@ -374,6 +374,24 @@ def agents_follow_call(event: CallChanged) -> None:
     if not event.legs_came_or_went:
         return
     agents_follow_calls(agent_ids=event.agent_ids, at=event.at)
+
+
+def agent_back_to_a_cut_off_call(event: CustomerCutOff) -> None:
+    """Listens to `CustomerCutOff` (see `AgentsConfig.ready`). The agent's handed-on customer
+    was cut off: one who is free goes back to wrap-up (so no caller is offered to them
+    before they have called the customer back), and one still in wrap-up has their full
+    after-call time from now. One on a call, Away or Offline keeps their status; the call's
+    card tells them either way."""
+    at = event.at or timezone.now()
+    agent = Agent.objects.select_for_update().filter(pk=event.agent_id).first()
+    if agent is None or agent.status not in (Status.AVAILABLE, Status.WRAP_UP):
+        return
+    if Member.objects.live_legs().filter(agent_id=agent.pk).exists():
+        return
+    until = at + timedelta(seconds=wrap_up_seconds())
+    if agent.status == Status.WRAP_UP and agent.wrap_up_until and agent.wrap_up_until >= until:
+        return  # they already have longer (+30 s)
+    agent_set_status(agent=agent, status=Status.WRAP_UP, at=at)
 
 
 def agents_settle_again(event: CallEndRetold) -> None:

@@ -589,6 +589,8 @@ class CallView:
         """How the agent's own part ended, when it ended before the call did."""
         if not self.part_ended:
             return ""
+        if not self.call.is_live and self.call.outcome == Call.Outcome.TRANSFER_NOT_TAKEN:
+            return ""  # the outcome says it: cut off after you left
         if self.transferred_to:
             text = f"You transferred {self.title} to {self.transferred_to}."
         elif self.handing_on_to and self.call.is_live:
@@ -739,9 +741,15 @@ def _aborted_by_the_agent(*, call: Call, leg: Member) -> bool:
 
 
 def _ring_not_taken(row: MemberView) -> bool:
-    """A colleague's offer or a transfer's ring that was never answered (not the viewer's)."""
+    """A colleague's offer or a transfer's ring that ended unanswered (not the viewer's): one
+    still ringing stays a row, also on the card of an agent whose part is over."""
     leg = row.member
-    return leg.role == Member.Role.AGENT and leg.answered_at is None and not row.is_me
+    return (
+        leg.role == Member.Role.AGENT
+        and leg.answered_at is None
+        and not leg.is_live
+        and not row.is_me
+    )
 
 
 def _ended_by_another(*, call: Call, agent: Agent) -> str:

@@ -87,6 +87,18 @@ class CallEndRetold:
 
 
 @dataclass(frozen=True)
+class CustomerCutOff:
+    """The customer an agent had handed on and left was cut off (nobody took the transfer):
+    the agent owes the call a wrap-up again, if they had done theirs, and has their full
+    after-call time from now, to call the customer back (presence listens). Heard only in
+    the transaction."""
+
+    call_id: int
+    agent_id: int
+    at: datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class AgentChanged:
     """An agent's status (or what is pending after their call) changed."""
 

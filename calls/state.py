@@ -31,7 +31,14 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from calls.events import CallChanged, CallEndRetold, MemberChanged, QueueChanged, announce
+from calls.events import (
+    CallChanged,
+    CallEndRetold,
+    CustomerCutOff,
+    MemberChanged,
+    QueueChanged,
+    announce,
+)
 from calls.models import Call, CallTransfer, Member, WrapUp
 from calls.outcomes import UNREACHED, call_outcome
 
@@ -207,6 +214,8 @@ def call_changed(
             _owner_part_ends(call=call, members=members, at=at)
             # A leg's answer that reached us after its exit while the call went on.
             retold = _retell_the_end(call=call, members=members, at=at)
+            if not retold:
+                _owner_told_of_a_cut_off(call=call, at=at)
     elif members:
         # A late callback may tell more of how it ended (that someone had answered, how a
         # dial ended): whatever it changed, the agents settle on it again.
@@ -295,6 +304,8 @@ def _retell_the_end(*, call: Call, members: Sequence[Member], at: datetime) -> b
         return False
     if call.owner_id is not None:
         _owner_owes_again(call=call, members=members, at=at)
+    if call.outcome != before[2]:
+        _owner_told_of_a_cut_off(call=call, at=at)
     return True
 
 
@@ -310,6 +321,21 @@ def _owner_owes_again(*, call: Call, members: Sequence[Member], at: datetime) ->
         if answered and call.outcome not in UNREACHED:
             owed.disposition_required = True
             owed.save(update_fields=["disposition_required"])
+
+
+def _owner_told_of_a_cut_off(*, call: Call, at: datetime) -> None:
+    """The customer the owner had handed on was cut off after they left: nobody took the
+    transfer. They could not know it when they wrapped up their part (its card gone, maybe
+    on their next call): they owe the call a wrap-up again, whose card tells them to call
+    the customer back; presence gives them their after-call time from now."""
+    if call.outcome != Call.Outcome.TRANSFER_NOT_TAKEN or call.owner_id is None:
+        return
+    owed = WrapUp.objects.filter(call=call, agent_id=call.owner_id, done_at__isnull=True)
+    if not owed.exists():
+        WrapUp.objects.create(
+            call=call, agent_id=call.owner_id, created_at=at, disposition_required=True
+        )
+    announce(CustomerCutOff(call_id=call.pk, agent_id=call.owner_id, at=at))
 
 
 def _transfer_retold(*, call: Call, members: Sequence[Member], at: datetime) -> None:

@@ -43,6 +43,11 @@ REOFFERED = (
     "the app acted on the order it heard: an offer that rang out was offered to the next agent"
     " (or not) before the caller's exit arrived, and a later callback cannot undo that"
 )
+CUT_OFF_UNTOLD = (
+    "PHLO numbers no exits: when the ring's end reaches us after the customer's, the cut-off"
+    " reads as the customer hanging up (UNKNOWABLE_WHEN_REORDERED), so the agent who had"
+    " already wrapped up her part is not called back to it"
+)
 KNOWN = {
     "mpc-test_cold_transfer_answered": HAND_OVER,
     "mpc-test_first_agent_hangs_up_before_the_target_answers-cold": HAND_OVER,
@@ -56,6 +61,8 @@ KNOWN = {
         "mpc-test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part"
         "-left_without_a_disposition"
     ): HAND_OVER,
+    "phlo-test_transfer_not_taken_after_the_first_agent_wrapped_up_her_part-cold": CUT_OFF_UNTOLD,
+    "phlo-test_transfer_not_taken_after_the_first_agent_wrapped_up_her_part-warm": CUT_OFF_UNTOLD,
     "mpc-test_inbound_rung_out_goes_to_the_next_agent": REOFFERED,
     "phlo-test_inbound_rung_out_goes_to_the_next_agent": REOFFERED,
 }

@@ -850,6 +850,7 @@ def transfer_left_ringing(sim, alice: Agent, bob: Agent, *, kind: str) -> Call:
         "You left while your transfer to Bob rang: Dana Diaz waits on hold until it is"
         " answered." in page
     )
+    assert "Not answered" not in page  # his phone still rings: a row, not folded away
     with pytest.raises(NotAllowed, match="You are not on this call"):
         buttons.member_unhold(actor=alice.user, member_id=leg(call, DANA).pk)
     page = html.unescape(render_full_state(agent=Agent.objects.get(pk=bob.pk)))
@@ -906,6 +907,46 @@ def test_transfer_not_taken_after_the_first_agent_left(sim, alice, bob, bob_does
         board=board,
         figures=Figures(calls_today=1, calls_handled=1),
     )
+    # The outcome says she had left: not said twice (PHLO's reordered exits may tell of
+    # Dana hanging up instead, after which it is said).
+    call = Call.objects.get(pk=call.pk)
+    if call.outcome == Outcome.TRANSFER_NOT_TAKEN:
+        page = html.unescape(render_full_state(agent=Agent.objects.get(pk=alice.pk)))
+        assert "You left the call" not in page
+        # Her after-call time runs from when she could know, not from when she left.
+        agent = Agent.objects.get(pk=alice.pk)
+        assert agent.wrap_up_until > call.ended_at + timedelta(seconds=50)
+
+
+# Not PHLO's vocabulary reordered: its exits do not tell that the ring outlived Alice, so
+# the cut-off may read as Dana hanging up (UNKNOWABLE_WHEN_REORDERED), and nobody is told.
+@pytest.mark.parametrize("sim", ["phlo", "mpc", "mpc-chaos"], indirect=True)
+@pytest.mark.parametrize("kind", ["cold", "warm"])
+def test_transfer_not_taken_after_the_first_agent_wrapped_up_her_part(sim, alice, bob, kind):
+    """Alice hands Dana to Bob, puts her phone down while his rings and saves her wrap-up at
+    once, as her card asks: she is Available. Bob declines; Dana is cut off. Alice could not
+    have known when she wrapped up: she is back in wrap-up for the call, from now, her card
+    saying Dana was cut off and to call back, and asking again for its disposition."""
+    board = Board()
+    call = transfer_left_ringing(sim, alice, bob, kind=kind)
+    call_wrap_up_save(actor=alice.user, call_id=call.pk, disposition="Resolved", notes="")
+    assert status_of(alice) == (Status.AVAILABLE, "")
+    assert Card.of(agent=alice, call=call).placement == NONE
+    sim.phones.reject(bob.endpoint)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.TRANSFER_NOT_TAKEN,
+        who="Dana Diaz",
+        desks={
+            alice: Desk(Status.WRAP_UP, card=WRAP_UP),
+            bob: Desk(Status.AWAY, DECLINED_REASON),
+        },
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1),
+    )
+    # Her after-call time runs from when she could know.
+    assert Agent.objects.get(pk=alice.pk).wrap_up_until > call.ended_at + timedelta(seconds=50)
 
 
 def test_cold_transfer_to_a_number_that_rings_out(sim, alice):
