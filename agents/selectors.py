@@ -575,6 +575,8 @@ class CallView:
         """How the call ended, once it has."""
         if self.is_live or self.call.is_live:
             return ""
+        if self.ended_by and self.call.outcome == Call.Outcome.CANCELLED:
+            return f"{self.ended_by} cancelled the call to {self.title} before it was answered."
         if self.ended_by:
             return f"{self.ended_by} ended the call with {self.title}."
         if self.call.outcome == Call.Outcome.AGENT_UNREACHABLE and any(
@@ -753,16 +755,19 @@ def _ring_not_taken(row: MemberView) -> bool:
 
 
 def _ended_by_another(*, call: Call, agent: Agent) -> str:
-    """Who pressed the Hang up that ended the call on our side, when not this agent: the
-    outcome alone ("ended on our side") reads to the agent as if they had. The leg that
-    ended it is the last one on the call to be hung up from a desktop or the wallboard; a
-    declined or withdrawn ring never is. One query, only for a call that ended so."""
-    if call.is_live or call.outcome != Call.Outcome.AGENT_HUNG_UP:
+    """Who pressed the Hang up that ended the call on our side, or cancelled it before it
+    was answered, when not this agent: the outcome alone ("ended on our side", "Cancelled
+    before … answered") reads to the agent as if they had. The leg that ended it is the last
+    one on the call to be hung up from a desktop or the wallboard (answered, unless the call
+    was cancelled); a declined or withdrawn ring never is. One query, only for a call that
+    ended so."""
+    cancelled = call.outcome == Call.Outcome.CANCELLED
+    if call.is_live or not (cancelled or call.outcome == Call.Outcome.AGENT_HUNG_UP):
         return ""
     hung_up = [
         m
         for m in call.members.in_arrival_order()
-        if m.end_cause == Member.EndCause.HUNG_UP and m.answered_at and m.left_at
+        if m.end_cause == Member.EndCause.HUNG_UP and (m.answered_at or cancelled) and m.left_at
     ]
     if not hung_up:
         return ""  # from a handset: nobody pressed anything

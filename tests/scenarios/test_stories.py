@@ -331,6 +331,31 @@ def test_outbound_cancelled_while_the_customer_rings(sim, alice):
     unreached(sim, alice, call, board=board, outcome=Outcome.CANCELLED, who=RINGS)
 
 
+def test_outbound_cancelled_by_a_supervisor_while_the_customer_rings(sim, alice, sam):
+    """Sam stops the number Alice called ringing, from the wallboard: her card says who
+    cancelled it (not "Cancelled before … answered", which reads as if she had)."""
+    board = Board()
+    call = place(alice, "+1 500 555 0005")
+    until(sim, in_state(call, RINGS, S.DIALLING), what="the number ringing")
+    buttons.member_hangup(actor=sam, member_id=leg(call, RINGS).pk)
+    story_end(
+        sim=sim,
+        call=ended(sim, call),
+        outcome=Outcome.CANCELLED,
+        who=RINGS,
+        desks={
+            alice: Desk(
+                Status.AVAILABLE,
+                card=ENDED,
+                message=f"Sam cancelled the call to {RINGS} before it was answered.",
+            ),
+            sam.agent: Desk(Status.AVAILABLE),
+        },
+        board=board,
+        figures=Figures(calls_today=1),
+    )
+
+
 def test_outbound_cancelled_while_the_agent_phone_rings(sim, alice):
     """Alice's own phone is slow and she hangs up her leg before it answers: Dana was never
     dialled, and the simulator never rang her."""
