@@ -458,9 +458,22 @@ def _learn_ids(row: Call | Member, *, ids: _Ids) -> list[str]:
     return learned
 
 
+# Ends we record before the provider tells of them: our own request's, or the call's rules'.
+_OUR_ENDS = {
+    Member.EndCause.HUNG_UP: "hung up from a desktop or the wallboard",
+    Member.EndCause.DECLINED: "declined from the desktop",
+    Member.EndCause.VOICEMAIL_DROPPED: "the voicemail drop",
+    Member.EndCause.TAKEN_OUT: "taken out by the call's rules",
+    Member.EndCause.TRANSFERRED: "handed over by a cold transfer",
+}
+
+
 def _why_unchanged(*, member: Member, notice: CallbackNotice) -> str:
     """Said before `member_set_state`, which may record the event's time."""
     if member.is_terminal:
+        if notice.member_state in Member.TERMINAL_STATES and member.end_cause in _OUR_ENDS:
+            # The provider's word on an end we had already applied: nothing was missed.
+            return f"confirms the leg's end already recorded ({_OUR_ENDS[member.end_cause]})"
         return f"member already {member.get_state_display().lower()}; a late event changes nothing"
     if is_older(member=member, event_at=notice.event_at, sequence=notice.sequence):
         if notice.sequence is not None and member.last_sequence is not None:

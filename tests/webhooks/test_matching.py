@@ -135,10 +135,14 @@ def test_leg_ended_by_our_own_action_still_gets_its_late_exit(client):
     legs = build_call("phlo_outbound_call")
     post_callback(client, OUTBOUND["agent_enters"])
     # Our hangup action already marked the customer's leg as left, before any callback.
-    Member.objects.filter(pk=legs.customer_leg.pk).update(state=State.LEFT)
+    Member.objects.filter(pk=legs.customer_leg.pk).update(
+        state=State.LEFT, end_cause=Member.EndCause.HUNG_UP
+    )
     response = post_callback(client, OUTBOUND["customer_leaves"])
     assert response.json()["outcome"] == "ignored"
-    assert "already left" in response.json()["note"]
+    # Said as what it is (the timeline shows it): the provider confirming our own end.
+    note = "confirms the leg's end already recorded (hung up from a desktop or the wallboard)"
+    assert note in response.json()["note"]
     legs.refresh()
     assert legs.customer_leg.call_uuid == OUTBOUND["customer_leaves"]["call_uuid"]
 
