@@ -183,7 +183,8 @@
     var now = statusShown();
     var was = statusSeen;
     statusSeen = now;
-    if (was !== "wrap_up" || !now || now === "wrap_up") return;
+    // To a resting status: on to a new call, the card stays for them to finish.
+    if (was !== "wrap_up" || ["available", "away", "offline"].indexOf(now) < 0) return;
     if (Date.now() - savedOnPressAt < 10000) return;  // the agent's own press saved them
     if ($("#calls > article.call.call--stale")) return;  // signed out: nothing would save
     savePicked();
