@@ -300,11 +300,10 @@ def _wrap_ups() -> Prefetch:
 
 
 def _transfers_ended() -> Prefetch:
-    """Completed and aborted transfers: whom an agent handed the call over to, and a
-    consultation the colleague left (`CallView.transfer_failed_text`)."""
-    ended = CallTransfer.objects.filter(
-        outcome__in=(CallTransfer.Outcome.COMPLETED, CallTransfer.Outcome.ABORTED)
-    )
+    """The transfers that ended, however: whom an agent handed the call over to (if their
+    last transfer did), and a consultation the colleague left
+    (`CallView.transfer_failed_text`)."""
+    ended = CallTransfer.objects.exclude(outcome=CallTransfer.Outcome.IN_PROGRESS)
     return Prefetch("transfers", queryset=ended.select_related("to_agent__user"))
 
 
@@ -478,6 +477,10 @@ class CallView:
     ended_by: str = ""
     # Whom the agent, who left, is still handing the call on to (their phone rings).
     handing_on_to: str = ""
+    # The agent transferring the call to this one (`offered_by`) has left it.
+    offered_by_left: bool = False
+    # The viewer owns the call (at its end: the one who wraps up its conversation).
+    owns_the_call: bool = False
 
     @property
     def is_live(self) -> bool:
@@ -579,6 +582,13 @@ class CallView:
             return f"{self.ended_by} cancelled the call to {self.title} before it was answered."
         if self.ended_by:
             return f"{self.ended_by} ended the call with {self.title}."
+        if self.call.outcome == Call.Outcome.TRANSFER_NOT_TAKEN and not self.owns_the_call:
+            # Cut off after a later agent's transfer: theirs to call back, not this agent's.
+            owner = self.call.owner.display_name if self.call.owner_id else "Its last agent"
+            return (
+                f"{self.title} was cut off later, when a transfer after yours was not taken."
+                f" {owner} is asked to call them back."
+            )
         if self.call.outcome == Call.Outcome.AGENT_UNREACHABLE and any(
             m.is_me and m.member.state == Member.State.BUSY for m in self.members
         ):
@@ -593,19 +603,25 @@ class CallView:
             return ""
         if not self.call.is_live and self.call.outcome == Call.Outcome.TRANSFER_NOT_TAKEN:
             return ""  # the outcome says it: cut off after you left
-        if self.transferred_to:
-            text = f"You transferred {self.title} to {self.transferred_to}."
-        elif self.handing_on_to and self.call.is_live:
+        if self.handing_on_to and self.call.is_live:
             return (
                 f"You left while your transfer to {self.handing_on_to} rang: {self.title}"
                 " waits on hold until it is answered."
             )
+        if self.transferred_to:
+            text = f"You transferred {self.title} to {self.transferred_to}."
         else:
             text = f"You left the call with {self.title}."
         return f"{text} The call goes on without you." if self.call.is_live else text
 
     @property
     def ring_text(self) -> str:
+        if self.offered_by and self.offered_by_left:
+            # No briefing to expect: answering takes the customer at once.
+            return (
+                f"{self.title} waits on hold for you: {self.offered_by} transferred the call"
+                " and left"
+            )
         if self.offered_by:
             return f"{self.offered_by} is transferring a call with {self.title} to you"
         return f"Incoming call from {self.title}"
@@ -678,8 +694,10 @@ def call_view(
     offered = rules.is_offered_to(call=call, agent_id=agent.pk)
     ringing = bool(my_leg and my_leg.state == Member.State.DIALLING and offered)
     offered_by = ""
+    offered_by_left = False
     if ringing and call.transfer_kind and call.transfer_from_id and call.transfer_from:
         offered_by = call.transfer_from.display_name
+        offered_by_left = rules.left_the_call(members=members, agent_id=call.transfer_from_id)
     customer_leg = _customer_leg(members)
     customer = call_customer(call=call)
     if customer is not None and history is None:
@@ -705,6 +723,8 @@ def call_view(
         my_leg=my_leg,
         ringing_for_me=ringing,
         offered_by=offered_by,
+        offered_by_left=offered_by_left,
+        owns_the_call=call.owner_id == agent.pk,
         customer=customer,
         customer_address=customer_leg.address if customer_leg else "",
         history=history or [],
@@ -791,15 +811,13 @@ def _part_ended_first(*, call: Call, agent: Agent, at: datetime) -> bool:
 
 
 def _transferred_to(*, call: Call, agent: Agent) -> str:
-    """Who took the call over from the agent with a transfer they completed (prefetched)."""
-    handed = [
-        t
-        for t in call.transfers.all()
-        if t.from_agent_id == agent.pk and t.outcome == CallTransfer.Outcome.COMPLETED
-    ]
-    if not handed:
+    """Who took the call over from the agent with the last transfer they made, when it
+    completed (prefetched): an earlier one they made before the call came back to them does
+    not say how this part ended."""
+    theirs = [t for t in call.transfers.all() if t.from_agent_id == agent.pk]
+    if not theirs or theirs[-1].outcome != CallTransfer.Outcome.COMPLETED:
         return ""
-    last = handed[-1]
+    last = theirs[-1]
     return last.to_agent.display_name if last.to_agent_id else display_address(last.to_address)
 
 

@@ -848,6 +848,51 @@ def test_transferred_back_to_the_first_agent_after_she_wrapped_up_her_part(
     )
 
 
+# Not PHLO's vocabulary reordered: there the cut-off may read as Dana hanging up.
+@pytest.mark.parametrize("sim", ["phlo", "mpc", "mpc-chaos"], indirect=True)
+def test_a_later_transfer_not_taken_is_told_to_whoever_has_the_call(sim, alice, bob):
+    """Alice hands Dana to Bob (a warm transfer); Bob gives her back; Alice then hands Dana
+    to an outside number and puts her phone down while it rings, and nobody answers: Dana is
+    cut off. While it rang, Alice's card spoke of that transfer, not of her first one to Bob;
+    at the end it is Alice's to call Dana back, and Bob's card, still waiting for his part's
+    disposition, says so rather than telling him to."""
+    board = Board()
+    call = warm_transfer_completed(sim, alice, bob)
+    buttons.transfer_warm_start(actor=bob.user, call_id=call.pk, to=alice.endpoint)
+    until(sim, in_state(call, alice.endpoint, S.TALKING), what="Alice answering the consult")
+    buttons.transfer_resume(actor=bob.user, call_id=call.pk)
+    until(sim, in_state(call, DANA, S.TALKING), what="everyone talking")
+    sim.phones.hangup(bob.endpoint)
+    until(sim, lambda: owner_of(call) == alice, what="Alice owning the call again")
+    buttons.transfer_cold(actor=alice.user, call_id=call.pk, to=NO_ANSWER)
+    until(sim, in_state(call, NO_ANSWER, S.DIALLING), what="the number ringing")
+    sim.phones.hangup(alice.endpoint)
+    until(sim, in_state(call, alice.endpoint, S.LEFT), what="Alice gone")
+    sim.advance(SETTLE)
+    page = html.unescape(render_full_state(agent=Agent.objects.get(pk=alice.pk)))
+    assert "You left while your transfer to" in page
+    assert "You transferred Dana Diaz to Bob" not in page
+    story_end(
+        sim=sim,
+        call=ended(sim, call, within=RING_TIMEOUT + 10),
+        outcome=Outcome.TRANSFER_NOT_TAKEN,
+        who="Dana Diaz",
+        desks={
+            alice: Desk(Status.WRAP_UP, card=WRAP_UP),
+            bob: Desk(
+                Status.WRAP_UP,
+                card=WRAP_UP,
+                message=(
+                    "Dana Diaz was cut off later, when a transfer after yours was not taken."
+                    " Alice is asked to call them back."
+                ),
+            ),
+        },
+        board=board,
+        figures=Figures(calls_today=1, calls_handled=1, transfers_warm=2),
+    )
+
+
 def transfer_left_ringing(sim, alice: Agent, bob: Agent, *, kind: str) -> Call:
     """Alice hands Dana to Bob (a cold transfer, or a warm one: she starts consulting him)
     and puts her phone down while his still rings. Nothing is handed on yet: Dana waits on
@@ -879,7 +924,8 @@ def transfer_left_ringing(sim, alice: Agent, bob: Agent, *, kind: str) -> Call:
     with pytest.raises(NotAllowed, match="You are not on this call"):
         buttons.member_unhold(actor=alice.user, member_id=leg(call, DANA).pk)
     page = html.unescape(render_full_state(agent=Agent.objects.get(pk=bob.pk)))
-    assert "Alice is transferring a call with Dana Diaz to you." in page
+    # No briefing to expect from Alice: answering takes Dana at once.
+    assert "Dana Diaz waits on hold for you: Alice transferred the call and left." in page
     assert f'id="call-{call.pk}-reject"' in page
     assert getattr(wallboard_figures(), transfers) == before
     return call
