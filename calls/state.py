@@ -214,12 +214,14 @@ def call_changed(
             _owner_part_ends(call=call, members=members, at=at)
             # A leg's answer that reached us after its exit while the call went on.
             retold = _retell_the_end(call=call, members=members, at=at)
-            if not retold:
-                _owner_told_of_a_cut_off(call=call, at=at)
+            _owner_told_of_a_cut_off(call=call, at=at)
     elif members:
         # A late callback may tell more of how it ended (that someone had answered, how a
         # dial ended): whatever it changed, the agents settle on it again.
+        told_before = call.outcome
         _retell_the_end(call=call, members=members, at=at)
+        if call.outcome != told_before:
+            _owner_told_of_a_cut_off(call=call, at=at)
         retold = True
     # The row is locked and saved whole from `call`, so its version is the row's: bump it
     # here rather than read it back after an F() update.
@@ -304,8 +306,6 @@ def _retell_the_end(*, call: Call, members: Sequence[Member], at: datetime) -> b
         return False
     if call.owner_id is not None:
         _owner_owes_again(call=call, members=members, at=at)
-    if call.outcome != before[2]:
-        _owner_told_of_a_cut_off(call=call, at=at)
     return True
 
 
