@@ -601,7 +601,8 @@ class CallView:
         """How the agent's own part ended, when it ended before the call did."""
         if not self.part_ended:
             return ""
-        if not self.call.is_live and self.call.outcome == Call.Outcome.TRANSFER_NOT_TAKEN:
+        cut_off = self.call.outcome == Call.Outcome.TRANSFER_NOT_TAKEN
+        if not self.call.is_live and cut_off and self.owns_the_call:
             return ""  # the outcome says it: cut off after you left
         if self.handing_on_to and self.call.is_live:
             return (
