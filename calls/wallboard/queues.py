@@ -14,6 +14,8 @@ Per queue (docs/wallboard.md explains them to supervisors), "today" as in
 - *Sent on*: callers given the queue's exit today (its longest wait passed), or the
   no-agent outcome, and callers whose call was ended from a desktop or the wallboard while
   they waited: every caller the queue let go of without an agent or their own hanging up.
+  A caller who hangs up while the exit still rings is abandoned, not sent on: each call
+  ended today counts in one of answered, abandoned and sent on.
 - *Service level*: answered within target, out of the calls that were answered, abandoned or
   sent on today (a caller sent on was not answered in time). None (shown as a dash) before
   the first of those.
@@ -32,6 +34,9 @@ from django.utils import timezone
 from agents.availability import routable_now
 from agents.models import Agent
 from calls.models import Call, Member, Queue
+
+# How a call the queue let go of without an agent, and with its caller still on, ends.
+SENT_ON_OUTCOMES = (Call.Outcome.NO_AGENT, Call.Outcome.ENDED_WHILE_WAITING)
 
 
 @dataclass(frozen=True)
@@ -79,10 +84,14 @@ def queue_figures(
     )
     answered_today = Q(answered_at__gte=start, answered_at__lt=end)
     ended_unanswered = Q(ended_at__gte=start, ended_at__lt=end, answered_at__isnull=True)
-    told_no_agent = Member.objects.filter(call=OuterRef("pk"), role=Member.Role.NO_AGENT)
+    # The exit took the caller: its message or voicemail answered. One the caller hung up on
+    # while it still rang is an abandoned call (its outcome), not one sent on as well.
+    told_no_agent = Member.objects.filter(
+        call=OuterRef("pk"), role=Member.Role.NO_AGENT, answered_at__isnull=False
+    )
     # By an agent: the exit's message or voicemail answers a call too.
     answered = answered_today & Q(sent=False)
-    let_go = Q(sent=True) | Q(outcome=Call.Outcome.ENDED_WHILE_WAITING)
+    let_go = (Q(sent=True) | Q(outcome__in=SENT_ON_OUTCOMES)) & ~Q(outcome=Call.Outcome.ABANDONED)
     per_queue = {
         row["queue_id"]: row
         for row in Call.objects.filter(queue__isnull=False)

@@ -429,6 +429,27 @@ def test_at_the_longest_wait_the_caller_takes_the_queues_exit(app_sim, sales):
     assert (figures.service_level, figures.average_speed_of_answer) == (0, None)
 
 
+def test_a_caller_who_hangs_up_while_the_exit_rings_is_abandoned_not_sent_on(app_sim, sales):
+    """Review 2026-12-07: Dana hung up in the two seconds before the queue's voicemail
+    answered. The call is abandoned (as its outcome and the admin say); the queue counted it
+    sent on as well, so the service level's denominator held it twice."""
+    queue, alice, bob, _ = sales
+    away(alice, bob)
+    call = call_from(app_sim, DANA)
+    later = call.created_at + timedelta(seconds=queue.max_wait_seconds + 1)
+    assert inbound_offers_stranded(at=later) == 1
+    app_sim.advance(0.1)
+    assert call.members.get(role=Member.Role.NO_AGENT).state == Member.State.DIALLING
+    app_sim.phones.hangup(DANA.lstrip("+"))
+    app_sim.advance(3)
+    call.refresh_from_db()
+    assert (call.is_live, call.outcome) == (False, Call.Outcome.ABANDONED)
+    start, end = today_bounds(at=timezone.now())
+    [figures] = [f for f in queue_figures(start=start, end=end) if f.queue_id == queue.pk]
+    assert (figures.answered, figures.abandoned, figures.sent_on) == (0, 1, 0)
+    assert figures.service_level == 0
+
+
 def test_the_exit_comes_on_time_not_at_the_next_sweep(app_sim, sales):
     """The heartbeats' frequent check (`queue_exits_due`) gives the exit at the longest wait
     itself; before it, nothing."""

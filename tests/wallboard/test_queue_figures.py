@@ -51,8 +51,9 @@ def _floor(at, start):
     make_agent(username="carol")  # available, but in no queue
     sales.agents.set([alice, bob])
     s = timedelta(seconds=1)
-    # Sales: answered in 10 s (within 20) and in 25 s (not); one abandoned after 40 s; two
-    # given the exit; two waiting now, for 90 and 30 s; one answered yesterday (not today).
+    # Sales: answered in 10 s (within 20) and in 25 s (not); two abandoned (after 40 s, and
+    # while the exit rang); two given the exit; two waiting now, for 90 and 30 s; one
+    # answered yesterday (not today).
     _call(sales, created=3600 * s, at=at, waited=10, answered=10 * s, **_ended(at))
     _call(sales, created=1800 * s, at=at, waited=25, answered=25 * s, status=S.ACTIVE)
     _call(
@@ -63,9 +64,18 @@ def _floor(at, start):
         created=900 * s,
         at=at,
         waited=180,
-        **_ended(at, status=S.FAILED, outcome="voicemail"),
+        **_ended(at, status=S.FAILED, outcome="no_agent"),
     )
     Member.objects.create(call=sent, address="15005550007", role="no_agent", state="left")
+    # A caller who hung up while the exit rang: abandoned only, not sent on as well.
+    hung_up = _call(
+        sales,
+        created=700 * s,
+        at=at,
+        waited=185,
+        **_ended(at, status=S.FAILED, outcome="abandoned"),
+    )
+    Member.objects.create(call=hung_up, address="15005550006", role="no_agent", state="left")
     # And one whose exit message was played: the message answered the call, no agent did.
     told = _call(
         sales,
@@ -97,9 +107,9 @@ def test_each_queues_figures_are_the_hand_computed_ones(noon):
 
     sales = figures["Sales"]
     assert (sales.waiting, sales.longest_wait_seconds) == (2, 90)
-    assert (sales.answered, sales.answered_within_target, sales.abandoned) == (2, 1, 1)
+    assert (sales.answered, sales.answered_within_target, sales.abandoned) == (2, 1, 2)
     assert sales.sent_on == 2
-    assert sales.service_level == 20  # 1 within target of 2 answered + 1 abandoned + 2 sent on
+    assert sales.service_level == 16  # 1 within target of 2 answered + 2 abandoned + 2 sent on
     assert sales.average_speed_of_answer == 18  # (10 + 25) / 2, rounded
     assert sales.available_agents == 1  # Alice; Bob is away, Carol not in Sales
 
@@ -160,7 +170,7 @@ def test_the_board_shows_each_queue_with_a_ticking_longest_wait(noon):
     sales = Queue.objects.get(name="Sales")
     row = html[html.index(f'id="queue-{sales.pk}"') :]
     row = row[: row.index("</tr>")]
-    assert 'data-waiting="2"' in row and "20%" in row and "0:18" in row
+    assert 'data-waiting="2"' in row and "16%" in row and "0:18" in row
     assert 'class="timer" data-since="' in row  # the page ticks it between pushes
 
 
