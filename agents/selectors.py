@@ -29,6 +29,7 @@ from calls.outcomes import (
     member_state_label,
     outcome_message,
     still_shown,
+    talk_seconds,
     talk_started_at,
     transfer_fell_through,
 )
@@ -526,10 +527,8 @@ class CallView:
     def talked_seconds(self) -> int | None:
         """How long the customer talked with us, once the call has ended (for the agent's
         wrap-up); None for a call that never connected them."""
-        if self.call.is_live or not self.call.ended_at:
-            return None
-        started = talk_started_at(call=self.call, members=self.call.members.in_arrival_order())
-        return max(0, int((self.call.ended_at - started).total_seconds())) if started else None
+        # The admin's Duration, to the same second.
+        return talk_seconds(call=self.call, members=self.call.members.in_arrival_order())
 
     @property
     def transfer_failed_text(self) -> str:

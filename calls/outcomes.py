@@ -249,6 +249,17 @@ def talk_started_at(*, call: Call, members: Sequence[Member]) -> datetime | None
     return max(call.answered_at, min(answers))
 
 
+def talk_seconds(*, call: Call, members: Sequence[Member]) -> int | None:
+    """Talk time of an ended call, from `talk_started_at` to its end, in whole seconds
+    between the times as written to the second (as the CSV writes them, so that Answered +
+    Duration = Ended on every row). The desktop's "talked" and the admin's Duration are this
+    one figure. None while live, and for a call that reached nobody."""
+    started = talk_started_at(call=call, members=members)
+    if started is None or call.is_live or not call.ended_at:
+        return None
+    return max(0, int(call.ended_at.timestamp()) - int(started.timestamp()))
+
+
 def call_outcome(*, call: Call, members: Sequence[Member]) -> str:
     """The outcome of an ended call (see `Call.Outcome`)."""
     if call.direction == Call.Direction.INBOUND:

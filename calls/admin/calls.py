@@ -8,12 +8,11 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import path
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from agents.services.wrap_up import call_wrap_up_save
 from calls.addresses import display_address
 from calls.admin.display import (
-    agents_rung_unanswered,
     call_answered_at,
     call_duration_seconds,
     call_state_text,
@@ -22,6 +21,7 @@ from calls.admin.display import (
     change_link,
     live_talk_seconds,
     transfers_text,
+    who_took_it,
 )
 from calls.admin.export import calls_csv_response
 from calls.admin.filters import (
@@ -232,13 +232,12 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
 
     @admin.display(description="Agent", ordering="owner__user__username")
     def owner_display(self, obj: Call) -> str:
-        if not obj.owner:
-            return "—"
-        if obj.taken_by_no_agent:
-            # Its owner is only who it rang last: nobody took it. Say whom it rang.
-            rang = agents_rung_unanswered(obj.members.all()) or [obj.owner.display_name]
-            return f"— (rang {', '.join(rang)})"
-        return obj.owner.display_name
+        owner, rang = who_took_it(obj, members=obj.members.all())
+        if owner is not None:
+            return owner.display_name
+        if rang:
+            return f"— (rang {', '.join(a.display_name for a in rang)})"
+        return "—"
 
     @admin.display(description="Customer", ordering="customer__name")
     def customer_display(self, obj: Call) -> str:
@@ -248,10 +247,17 @@ class CallAdmin(WidenedSearchMixin, SupervisorModelAdmin):
 
     @admin.display(description="Agent")
     def owner_link(self, obj: Call) -> str:
-        if not obj.owner:
+        owner, rang = who_took_it(obj, members=obj.members.all())
+        if owner is not None:
+            return change_link(view="agents_agent", pk=owner.pk, label=owner.display_name)
+        if not rang:
             return "—"
-        link = change_link(view="agents_agent", pk=obj.owner_id, label=obj.owner.display_name)
-        return format_html("— (rang {})", link) if obj.taken_by_no_agent else link
+        links = format_html_join(
+            ", ",
+            "{}",
+            ((change_link(view="agents_agent", pk=a.pk, label=a.display_name),) for a in rang),
+        )
+        return format_html("— (rang {})", links)
 
     @admin.display(description="Customer")
     def customer_link(self, obj: Call) -> str:

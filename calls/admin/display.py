@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from agents.models import Agent
 from calls.addresses import display_address
 from calls.admin.redaction import redact
 from calls.models import Call, CallTransfer, Member
-from calls.outcomes import call_phase, stand_in_kind, talk_started_at
+from calls.outcomes import call_phase, stand_in_kind, talk_seconds, talk_started_at
 
 
 def link(*, url: str, label) -> str:
@@ -47,15 +48,10 @@ def excerpt(text: str, words: int = 12) -> str:
 
 
 def call_duration_seconds(call: Call, *, members: Sequence[Member]) -> int | None:
-    """Talk time: from the customer's connection to the end (`talk_started_at`). None
-    while live, and for a call that reached nobody (busy, no answer, abandoned...: an
-    agent alone on the line is not a conversation)."""
-    started = talk_started_at(call=call, members=members)
-    if started and call.ended_at:
-        # Whole seconds between the times as written (to the second, as the CSV writes
-        # them), so that Answered + Duration = Ended on every row.
-        return max(0, int(call.ended_at.timestamp()) - int(started.timestamp()))
-    return None
+    """Talk time (`calls.outcomes.talk_seconds`): None while live, and for a call that
+    reached nobody (busy, no answer, abandoned...: an agent alone on the line is not a
+    conversation)."""
+    return talk_seconds(call=call, members=members)
 
 
 def call_state_text(call: Call, *, members: Sequence[Member]) -> str:
@@ -149,17 +145,32 @@ def caller_wait_seconds(call: Call, *, at: datetime) -> int | None:
     return None
 
 
-def agents_rung_unanswered(members: Iterable[Member]) -> list[str]:
-    """The agents an inbound call rang who did not take it (declined, rang out, busy), in the
-    order it rang them, each once: who a queued caller was offered to. Needs the members
-    with `agent__user`."""
-    names: list[str] = []
+def agents_rung_unanswered(*, call: Call, members: Iterable[Member]) -> list[Agent]:
+    """The agents an inbound call was offered to who did not take it (declined, rang out,
+    busy), in the order it rang them, each once: who a queued caller was offered to. Not a
+    transfer's target who declined: their leg came after an agent had answered. Needs the
+    members with `agent__user`."""
+    if call.direction != Call.Direction.INBOUND:
+        return []
+    agents: list[Agent] = []
     for member in members:
         unanswered = member.answered_at is None and not member.is_live
         if member.role != Member.Role.AGENT or member.agent is None or not unanswered:
             continue
         if member.end_cause == Member.EndCause.NOT_DIALLED:
             continue  # the provider never rang it
-        if (name := member.agent.display_name) not in names:
-            names.append(name)
-    return names
+        if call.answered_at is not None and member.created_at >= call.answered_at:
+            continue  # a transfer's ring, not an offer
+        if member.agent not in agents:
+            agents.append(member.agent)
+    return agents
+
+
+def who_took_it(call: Call, *, members: Iterable[Member]) -> tuple[Agent | None, list[Agent]]:
+    """The call's agent as the call list says it, and whom it rang without being taken (shown
+    beside it). A call no agent took has no agent, whoever it was last offered to."""
+    owner = None if call.taken_by_no_agent else call.owner
+    rang = agents_rung_unanswered(call=call, members=members)
+    if not rang and owner is None and call.owner is not None:
+        rang = [call.owner]  # offered to its owner only, who did not take it
+    return owner, rang

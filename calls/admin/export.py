@@ -10,13 +10,13 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from calls.admin.display import (
-    agents_rung_unanswered,
     call_answered_at,
     call_duration_seconds,
     call_state_text,
     caller_address,
     caller_wait_seconds,
     completed_transfers,
+    who_took_it,
 )
 from calls.models import Call
 
@@ -63,13 +63,10 @@ def _csv_time(value: datetime | None) -> str:
 def call_csv_row(call: Call) -> list[str]:
     """One export row, saying what the call list says. Needs the CallAdmin queryset:
     owner__user, customer and queue joined, members and transfers prefetched."""
-    # A call no agent took only rang its owner: no agent, as in the list.
-    owner = None if call.taken_by_no_agent else call.owner
     members = call.members.all()
-    # Whom it rang without being taken (a queued caller's offers), taken or not in the end.
-    rang = agents_rung_unanswered(members)
-    if not rang and call.taken_by_no_agent and call.owner:
-        rang = [call.owner.display_name]
+    # As in the list: a call no agent took has no agent; whom it was offered to without
+    # being taken (a queued caller's offers), taken or not in the end.
+    owner, rang = who_took_it(call, members=members)
     duration = call_duration_seconds(call, members=members)
     waited = caller_wait_seconds(call, at=timezone.now())
     phone = caller_address(call, members=members)
@@ -86,7 +83,7 @@ def call_csv_row(call: Call) -> list[str]:
         call_state_text(call, members=members) if call.outcome and not call.is_live else "",
         owner.display_name if owner else "",
         owner.user.get_username() if owner else "",
-        ", ".join(rang),
+        ", ".join(a.display_name for a in rang),
         call.customer.name if call.customer else phone,
         phone,
         call.disposition,

@@ -211,7 +211,11 @@ def test_csv_and_list_name_every_agent_a_queued_caller_rang(login, superuser, al
         )
 
     taken = make_call(
-        owner=erin, direction=Call.Direction.INBOUND, outcome=Call.Outcome.CUSTOMER_HUNG_UP
+        owner=erin,
+        direction=Call.Direction.INBOUND,
+        outcome=Call.Outcome.CUSTOMER_HUNG_UP,
+        created_at=start,
+        answered_at=start + timedelta(seconds=5),  # when Erin answered
     )
     add_member(
         call=taken, role=Role.CUSTOMER, address="14155550101", answered_at=start, created_at=start
@@ -222,7 +226,8 @@ def test_csv_and_list_name_every_agent_a_queued_caller_rang(login, superuser, al
     offered(taken, erin, 4, answered_at=start + timedelta(seconds=5))
     abandoned = make_call(
         owner=bob, status=Call.Status.FAILED, direction=Call.Direction.INBOUND,
-        outcome=Call.Outcome.ABANDONED,
+        outcome=Call.Outcome.ABANDONED, created_at=start, answered_at=None,
+        ended_at=start + timedelta(seconds=10),
     )  # fmt: skip
     add_member(call=abandoned, role=Role.CUSTOMER, address="14155550102", created_at=start)
     offered(abandoned, alice, 1, end_cause=Member.EndCause.DECLINED)
@@ -237,6 +242,49 @@ def test_csv_and_list_name_every_agent_a_queued_caller_rang(login, superuser, al
     listing = client.get(CALLS).content.decode()
     assert _cell(listing, abandoned, "owner_display") == "— (rang Alice Archer, bob)"
     assert _cell(listing, taken, "owner_display") == "erin"
+
+
+def test_a_caller_offered_around_names_every_agent_whoever_owns_the_call_last(
+    login, superuser, alice
+):
+    """Review 2026-12-07: once the last offer had rung out, the call had no owner and both
+    the list and the call's page said "—", though Alice and Bob had been offered the caller
+    (the CSV named them); the page named only the last. And a colleague who declined a cold
+    transfer after Alice had answered was listed as an offer not taken."""
+    bob, carol = make_agent(username="bob"), make_agent(username="carol")
+    start = timezone.now() - timedelta(minutes=5)
+
+    def leg(call, agent, seconds, **fields):
+        at = start + timedelta(seconds=seconds)
+        add_member(
+            call=call, role=Role.AGENT, address=agent.endpoint, agent=agent, created_at=at, **fields
+        )
+
+    sent_on = make_call(
+        owner=None, status=Call.Status.COMPLETED, direction=Call.Direction.INBOUND,
+        outcome=Call.Outcome.NO_AGENT, created_at=start, answered_at=start + timedelta(minutes=2),
+        ended_at=start + timedelta(minutes=3),
+    )  # fmt: skip
+    add_member(call=sent_on, role=Role.CUSTOMER, address="14155550101", created_at=start)
+    leg(sent_on, alice, 1, end_cause=Member.EndCause.DECLINED)
+    leg(sent_on, bob, 40, state=State.NO_ANSWER)
+    taken = make_call(
+        owner=alice, direction=Call.Direction.INBOUND, outcome=Call.Outcome.CUSTOMER_HUNG_UP,
+        created_at=start, answered_at=start + timedelta(seconds=3),
+    )  # fmt: skip
+    add_member(call=taken, role=Role.CUSTOMER, address="14155550102", created_at=start)
+    leg(taken, alice, 1, answered_at=start + timedelta(seconds=3))
+    leg(taken, carol, 60, end_cause=Member.EndCause.DECLINED)  # the transfer she declined
+    client = login(superuser)
+    listing = client.get(CALLS).content.decode()
+    assert _cell(listing, sent_on, "owner_display") == "— (rang Alice Archer, bob)"
+    assert _cell(listing, taken, "owner_display") == "Alice Archer"
+    page = client.get(reverse("admin:calls_call_change", args=[sent_on.pk])).content.decode()
+    links = re.findall(r"— \(rang (.*?)\)</div>", page)
+    assert links and re.findall(r">([^<]+)</a>", links[0]) == ["Alice Archer", "bob"]
+    rows = _csv(client)
+    assert (rows[sent_on.pk]["Agent"], rows[sent_on.pk]["Rang"]) == ("", "Alice Archer, bob")
+    assert (rows[taken.pk]["Agent"], rows[taken.pk]["Rang"]) == ("Alice Archer", "")
 
 
 def test_a_call_pages_heading_says_how_it_ended_as_its_status_does(login, superuser, alice):
@@ -258,8 +306,12 @@ def test_a_call_pages_heading_says_how_it_ended_as_its_status_does(login, superu
 def test_talk_time_adds_up_with_the_times_as_written(login, superuser, alice):
     """Times are written to the second: Answered + Duration = Ended, row by row, however
     the fractions fall (10.9 s between x:00.9 and x:11.8 reads 11 s; 10.65 s between x:00.0
-    and x:10.65 reads 10 s)."""
-    start = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    and x:10.65 reads 10 s). The agent's card says the same "talked" (review 2026-12-07:
+    it read 0:37 beside the admin's 38 s)."""
+    from agents.selectors import call_for_desktop, call_view
+    from calls.models import WrapUp
+
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
     calls = {}
     for begin, talk, shown in ((0.9, 10.9, 11), (0.0, 10.65, 10)):
         answered = start + timedelta(seconds=begin)
@@ -271,7 +323,10 @@ def test_talk_time_adds_up_with_the_times_as_written(login, superuser, alice):
             ended_at=answered + timedelta(seconds=talk),
         )
         add_member(call=call, role=Role.CUSTOMER, address="14155550188", answered_at=answered)
+        WrapUp.objects.create(call=call, agent=alice)
         calls[call.pk] = shown
+        card = call_view(call=call_for_desktop(call_id=call.pk), agent=alice)
+        assert card.placement == "wrap_up" and card.talked_seconds == shown
     rows = _csv(login(superuser))
     for pk, shown in calls.items():
         row = rows[pk]
