@@ -25,6 +25,8 @@ Role = Member.Role
 JOIN = "join"
 CALL_LEVEL = (Kind.WARM_TRANSFER, Kind.COLD_TRANSFER, Kind.RESUME_CALL, Kind.ABORT_TRANSFER, JOIN)
 MEMBER_LEVEL = (Kind.HOLD, Kind.UNHOLD, Kind.HANGUP, Kind.VOICEMAIL_DROP)
+# Members in the conversation: someone else on the line is what a hold keeps them from.
+ON_THE_LINE = (State.TALKING, State.ON_HOLD)
 # PHLO's multiparty call takes 2 to 10 participants.
 MAX_PARTICIPANTS = 10
 AGENT_ROLES = (Member.Role.AGENT, Member.Role.SUPERVISOR)
@@ -242,6 +244,11 @@ def member_action_refusal(
             return (
                 f"{who} is not talking ({member.get_state_display().lower()}), so cannot be held."
             )
+        alone = not any(m.pk != member.pk and m.state in ON_THE_LINE for m in members)
+        if alone and member.role != Role.CUSTOMER:
+            # An agent waiting for the customer to answer: a hold would only greet the
+            # customer with silence. (A customer left alone may be held: music, not silence.)
+            return f"{who} is alone on the call: there is nobody to hold them from yet."
         return None
     if kind == Kind.UNHOLD:
         if member.state != State.ON_HOLD:

@@ -127,6 +127,19 @@ def test_resume_needs_the_initiator_still_on_the_call():
     assert reason == "The agent who started the transfer has left the call."
 
 
+def test_nobody_is_held_while_alone_on_the_call():
+    """Review 2026-12-06: the wallboard offered Hold on Alice's row while her customer's
+    phone still rang: she was alone in the conference, with nobody to be held from."""
+    c = call(status="dialling")
+    ringing = [leg(1, ALICE), leg(2, DANA, S.DIALLING)]
+    assert member_acts(c, ringing[0], ringing, actor=SAM, supervisor=True) == {K.HANGUP}
+    assert rules.member_action_refusal(kind=K.HOLD, call=c, member=ringing[0], members=ringing) == (
+        "alice is alone on the call: there is nobody to hold them from yet."
+    )
+    answered = [leg(1, ALICE), leg(2, DANA)]
+    assert K.HOLD in member_acts(call(), answered[0], answered, actor=SAM, supervisor=True)
+
+
 def test_ended_call_offers_nothing():
     c = call(status="completed")
     members = [leg(1, ALICE, S.LEFT), leg(2, DANA, S.LEFT)]
