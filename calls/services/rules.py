@@ -260,6 +260,14 @@ def member_action_refusal(
                 f"{describe_transfer(call)} is in progress: resume it to bring everyone "
                 f"together, or abort it to take {who} off hold."
             )
+        if call.transfer_kind == Call.TransferKind.COLD and member.role == Role.CUSTOMER:
+            # Held until the ring is answered: taken off hold, the customer would be left
+            # talking to nobody, without the music, once the agent leaves (review
+            # 2026-12-07). Stopping the ring ends the transfer, and the hold is undoable.
+            return (
+                f"{describe_transfer(call)} is in progress: {who} waits on hold until it is "
+                "answered. Hang up the ring to stop the transfer."
+            )
         # Otherwise always allowed on a held member: a hold must never be impossible to undo.
         return None
     if kind == Kind.HANGUP:

@@ -65,7 +65,7 @@ def test_nobody_is_offered_hold_on_their_own_leg_but_may_come_off_hold():
     assert member_acts(c, held[0], held) == {K.UNHOLD, K.HANGUP}
 
 
-def test_a_held_customer_is_unheld_by_the_warm_transfers_own_buttons_not_unhold():
+def test_a_held_customer_is_unheld_by_the_transfers_own_ends_not_unhold():
     c = call(kind="warm", to=BOB)
     members = [leg(1, ALICE), leg(2, DANA, S.ON_HOLD), leg(3, BOB, S.DIALLING)]
     # Unhold would let the customer into the colleagues' private talk: abort or resume.
@@ -73,9 +73,18 @@ def test_a_held_customer_is_unheld_by_the_warm_transfers_own_buttons_not_unhold(
     assert "or abort it to take" in rules.member_action_refusal(
         kind=K.UNHOLD, call=c, member=members[1], members=members
     )
-    # During a cold transfer there is nothing private to walk into: a hold stays undoable.
+    # During a cold transfer the customer is held until the ring is answered: taken off
+    # hold, they were left talking to nobody once Alice left (review 2026-12-07). Stopping
+    # the ring ends the transfer, and the hold with it.
     cold = call(kind="cold", to=BOB)
-    assert member_acts(cold, members[1], members) == {K.UNHOLD, K.HANGUP}
+    assert member_acts(cold, members[1], members) == {K.HANGUP}
+    assert rules.member_action_refusal(
+        kind=K.UNHOLD, call=cold, member=members[1], members=members
+    ) == (
+        "alice's cold transfer to bob is in progress: Dana Diaz waits on hold until it is"
+        " answered. Hang up the ring to stop the transfer."
+    )
+    assert member_acts(cold, members[2], members) == {K.HANGUP}  # the ring, to stop it
     # No holds during a transfer: resume or abort it first.
     assert K.HOLD not in member_acts(c, members[0], members)
     assert "resume or abort" in rules.member_action_refusal(

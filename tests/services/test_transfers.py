@@ -191,6 +191,12 @@ def test_hanging_up_a_ringing_target_ends_the_transfer(phlo_sim, talking_call, a
     call = buttons.transfer_cold(actor=alice.user, call_id=talking_call.pk, to="+14155550177")
     target = call.members.get(address="14155550177")
     assert (target.agent, target.role) == (None, "agent")
+    # While it rings the customer stays on hold: taken off it, they were left talking to
+    # nobody once Alice left (review 2026-12-07). Stopping the ring is how they come back.
+    dana = call.members.get(address=DANA)
+    with phlo_requests(phlo_sim) as sent, pytest.raises(InvalidState, match="Hang up the ring"):
+        buttons.member_unhold(actor=alice.user, member_id=dana.pk)
+    assert sent == [] and states(call)[DANA] == S.ON_HOLD
     buttons.member_hangup(actor=alice.user, member_id=target.pk)
     assert transfer_fields(call) == NO_TRANSFER
     assert states(call)[DANA] == S.TALKING
