@@ -478,6 +478,9 @@ class CallView:
     ended_by: str = ""
     # Whom the agent, who left, is still handing the call on to (their phone rings).
     handing_on_to: str = ""
+    # Who hung up the agent's own leg from a desktop or the wallboard, when not the agent
+    # (a supervisor took them off the call).
+    taken_off_by: str = ""
     # The agent transferring the call to this one (`offered_by`) has left it.
     offered_by_left: bool = False
     # The viewer owns the call (at its end: the one who wraps up its conversation).
@@ -610,6 +613,8 @@ class CallView:
             )
         if self.transferred_to:
             text = f"You transferred {self.title} to {self.transferred_to}."
+        elif self.taken_off_by:
+            text = f"{self.taken_off_by} took you off the call with {self.title}."
         else:
             text = f"You left the call with {self.title}."
         return f"{text} The call goes on without you." if self.call.is_live else text
@@ -736,6 +741,7 @@ def call_view(
         transferred_to=_transferred_to(call=call, agent=agent) if part_ended else "",
         ended_by=_ended_by_another(call=call, agent=agent) if not live else "",
         handing_on_to=_handing_on_to(call=call, agent=agent) if part_ended else "",
+        taken_off_by=_taken_off_by(call=call, agent=agent) if part_ended else "",
     )
 
 
@@ -791,7 +797,25 @@ def _ended_by_another(*, call: Call, agent: Agent) -> str:
     ]
     if not hung_up:
         return ""  # from a handset: nobody pressed anything
-    leg = max(hung_up, key=lambda m: m.left_at)
+    return _hung_up_by_another(leg=max(hung_up, key=lambda m: m.left_at), agent=agent)
+
+
+def _taken_off_by(*, call: Call, agent: Agent) -> str:
+    """Who hung up the agent's own leg from a desktop or the wallboard, when not the agent:
+    "You left the call" would read as if they had. One query, only when the agent's part
+    ended while the call went on and their leg was hung up so."""
+    mine = [
+        m
+        for m in call.members.in_arrival_order()
+        if m.agent_id == agent.pk and m.end_cause == Member.EndCause.HUNG_UP and m.answered_at
+    ]
+    if not mine:
+        return ""
+    return _hung_up_by_another(leg=max(mine, key=lambda m: m.left_at or m.created_at), agent=agent)
+
+
+def _hung_up_by_another(*, leg: Member, agent: Agent) -> str:
+    """The name of whoever pressed the Hang up that ended `leg`, when not `agent` (1 query)."""
     pressed = (
         Action.objects.filter(member=leg, kind=Kind.HANGUP, outcome=Action.Outcome.SUCCEEDED)
         .select_related("actor")

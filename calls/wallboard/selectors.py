@@ -61,6 +61,9 @@ class MemberRow:
     rings_an_offer: bool = False
     # A queued caller no agent has answered: hanging up ends their call (sent on).
     waits_in_queue: bool = False
+    # The customer this member is the last one with (nobody else on the call or ringing):
+    # hanging them up ends the customer's call ("" otherwise).
+    last_with: str = ""
 
     @property
     def hangup_question(self) -> str:
@@ -75,6 +78,12 @@ class MemberRow:
             return (
                 f"Hang up {self.label}, who is waiting for an agent? Their call ends, and the"
                 " queue counts them as sent on."
+            )
+        if self.last_with:
+            # The provider ends a call whose customer is left alone on it.
+            return (
+                f"Hang up {self.label}? Nobody else is on the call with {self.last_with}:"
+                " the call ends."
             )
         if self.member.role == Member.Role.SUPERVISOR:
             return f"Take {self.label} (supervisor) off the call? The call goes on without them."
@@ -238,6 +247,7 @@ def call_row(*, call: Call) -> CallRow:
                     and member.role == Member.Role.CUSTOMER
                     and member.state == Member.State.WAITING
                 ),
+                last_with=_last_with(member=member, members=members),
             )
         )
     join_refusal = rules.call_action_refusal(
@@ -255,6 +265,18 @@ def call_row(*, call: Call) -> CallRow:
         can_join=join_refusal is None,
         agent_ids=tuple(sorted({m.agent_id for m in members if m.agent_id and m.is_live})),
     )
+
+
+def _last_with(*, member: Member, members: list[Member]) -> str:
+    """The customer `member` is the last one on the call with, nobody else on it or ringing
+    (`calls.simulator.lifecycle`: a participant left alone is taken out), else ""."""
+    if member.role == Member.Role.CUSTOMER or not member.is_live:
+        return ""
+    others = [m for m in members if m.is_live and m.pk != member.pk]
+    customers = [m for m in others if m.role == Member.Role.CUSTOMER]
+    if not customers or len(customers) != len(others):
+        return ""
+    return rules.member_label(customers[0])
 
 
 def _calls_by_agent(calls: list[Call]) -> dict[int, Call]:

@@ -326,6 +326,49 @@ def test_supervisor_joins(phlo_sim, talking_call, alice, sam):
         buttons.call_join(actor=sam, call_id=call.pk)
 
 
+def test_an_agent_a_supervisor_takes_off_the_call_is_told_who_did(
+    phlo_sim, talking_call, alice, sam
+):
+    """Review 2026-12-07: Sam joined Alice's call and hung her up from the wallboard; her
+    card said "You left the call with Dana Diaz", as if she had. And the wallboard asked
+    to take Sam off, left alone with Dana, saying the call would go on: it ends."""
+    from agents.selectors import call_for_desktop, call_view
+    from calls.selectors import call_with_members
+    from calls.wallboard.selectors import call_row
+
+    call = settle(phlo_sim, buttons.call_join(actor=sam, call_id=talking_call.pk))
+    rows = {r.member.role: r for r in call_row(call=call_with_members(call_id=call.pk)).members}
+    assert rows["supervisor"].hangup_question == (
+        "Take Sam (supervisor) off the call? The call goes on without them."
+    )
+    buttons.member_hangup(actor=sam, member_id=call.members.get(agent=alice).pk)
+    call = settle(phlo_sim, call)
+    assert call.is_live
+    card = call_view(call=call_for_desktop(call_id=call.pk), agent=alice)
+    assert card.part_text == (
+        "Sam took you off the call with Dana Diaz. The call goes on without you."
+    )
+    rows = {r.member.role: r for r in call_row(call=call_with_members(call_id=call.pk)).members}
+    assert rows["supervisor"].hangup_question == (
+        "Hang up Sam? Nobody else is on the call with Dana Diaz: the call ends."
+    )
+    assert rows["customer"].hangup_question == "Hang up Dana Diaz?"
+    buttons.member_hangup(actor=sam, member_id=rows["supervisor"].member.pk)
+    call = settle(phlo_sim, call)
+    assert not call.is_live
+    card = call_view(call=call_for_desktop(call_id=call.pk), agent=alice)
+    assert (card.outcome_text, card.part_text) == (
+        "Sam ended the call with Dana Diaz.",
+        "Sam took you off the call with Dana Diaz.",
+    )
+    # Her own Hang up is hers: "You left", as before.
+    talking = settle(phlo_sim, buttons.call_start(actor=alice.user, to="+1 415 555 0101"))
+    settle(phlo_sim, buttons.call_join(actor=sam, call_id=talking.pk))
+    buttons.member_hangup(actor=alice.user, member_id=talking.members.get(agent=alice).pk)
+    card = call_view(call=call_for_desktop(call_id=talking.pk), agent=alice)
+    assert card.part_text.startswith("You left the call with Dana Diaz.")
+
+
 def test_an_agent_may_not_hold_or_hang_up_a_supervisor_who_joined(
     phlo_sim, talking_call, alice, sam
 ):
