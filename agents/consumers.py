@@ -4,9 +4,11 @@ Only logged-in agents connect (asgi.py checks the origin and passes the session 
 the connect reads who it is signed in as). On connect, and whenever the page asks (at most
 once a second), the complete current state is sent, so a page that was asleep or offline is
 right again as soon as it reconnects. A logout, a password change or a deactivation closes
-the socket at once (agents.signals). Otherwise the consumer only forwards what
-`calls.publishing` rendered once for the agent's group, and for the groups of the queues
-the agent serves (joined on connect, and again whenever the agent's queues change).
+the socket at once (agents.signals); a session that expires, or whose row is deleted,
+closes it at the next heartbeat that checks it (every `SESSION_RECHECK_SECONDS`).
+Otherwise the consumer only forwards what `calls.publishing` rendered once for the agent's
+group, and for the groups of the queues the agent serves (joined on connect, and again
+whenever the agent's queues change).
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ __all__ = ["CLOSE_NO_AGENT", "CLOSE_SIGNED_OUT", "DesktopConsumer"]
 CLOSE_NO_AGENT = 4403
 # How often a heartbeat renews the socket's group membership.
 RENEW_GROUP_SECONDS = 60.0
+# How often a heartbeat checks that the session is still signed in (it expired, or its row
+# was deleted): the page then closes as at a logout. A logout, a password change or a
+# deactivation closes it at once; this is for what ends without an event. Not every ping:
+# each check is a hop to a thread, and a process holds thousands of desktops.
+SESSION_RECHECK_SECONDS = 15.0
 
 
 def _sign_in(*, session_key: str) -> tuple[int | None, int | None, list[int]]:
@@ -61,6 +68,8 @@ class DesktopConsumer(LiveConsumer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._renewal = Throttle(RENEW_GROUP_SECONDS)
+        self._session_recheck = Throttle(SESSION_RECHECK_SECONDS)
+        self._session_recheck.due()  # the connect has just checked it
 
     async def connect(self) -> None:
         # Who, which agent and which queues in one hop to the thread pool; the render in
@@ -84,6 +93,12 @@ class DesktopConsumer(LiveConsumer):
         await self.send_full_state()
 
     async def ping(self) -> None:
+        if self.session_key and self._session_recheck.due():
+            user = await database_sync_to_async(session_user)(session_key=self.session_key)
+            if user is None or user.pk != self.user_id:
+                # Expired, or ended without a logout: no more customer data to this page.
+                await self.close(code=CLOSE_SIGNED_OUT)
+                return
         await super().ping()
         # channels_redis forgets group members after a day (group_expiry); a desktop is
         # open all day, so its heartbeats renew its membership (once a minute is plenty).

@@ -218,6 +218,34 @@ async def test_a_heartbeat_renews_the_desktops_group_membership(alice):
     await close(socket)
 
 
+async def test_a_heartbeat_closes_a_desktop_whose_session_has_expired(alice, monkeypatch):
+    """Review 2026-12-07: Bob's session expired while his desktop was open; it stayed
+    "Live" and kept receiving customers' names, numbers and history until he pressed a
+    button. The heartbeat that checks the session (every SESSION_RECHECK_SECONDS) closes it
+    as a logout does; between checks a ping costs no thread hop."""
+    from django.contrib.sessions.models import Session
+
+    from agents import consumers
+
+    monkeypatch.setattr(consumers, "SESSION_RECHECK_SECONDS", 0.0)  # every ping checks
+    cookie = await sync_to_async(session_of)(alice.user)
+    socket, connected, _ = await open_socket(DESKTOP, cookie, headers=[HOST, ORIGIN])
+    assert connected
+    await receive(socket)
+
+    def expire() -> None:
+        session = Session.objects.get(session_key=cookie)
+        session.expire_date = timezone.now() - timedelta(seconds=1)
+        session.save()
+
+    await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    assert 'id="heartbeat"' in await receive(socket)  # still signed in
+    await sync_to_async(expire)()
+    await socket.send_to(text_data=json.dumps({"type": "ping"}))
+    output = await socket.receive_output(timeout=TIMEOUT)
+    assert output == {"type": "websocket.close", "code": 4401}
+
+
 async def test_a_push_without_html_makes_the_desktop_resync(alice):
     from channels.layers import get_channel_layer
 
