@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from calls.addresses import display_address
 from calls.exits import exit_kind
-from calls.models import Member
+from calls.models import Call, Member
 from calls.phlo_client import PhloRequest
 from calls.services.errors import InvalidState
 
@@ -48,11 +48,17 @@ def refuse_if_shared(*, request: PhloRequest, call_id: int | None) -> None:
             "their number, not by call, so this could reach that call instead. Nothing was "
             "sent; try again once that call has ended."
         )
+    # Said as an agent needs it; why (PHLO finds a participant by number) is the module's.
     raise AddressShared(
-        f"{who} is already on another live call ({other}). Calling them into this one now "
-        "would mix up the two calls (PHLO finds a participant by their number); try again "
-        "once that call has ended."
+        f"{who} is on another call right now ({_with_whom(leg)}call {other}); try again "
+        "once it has ended."
     )
+
+
+def _with_whom(leg: Member) -> str:
+    """ "with <its agent>, " for the other call's agent, else "" (read on a refusal only)."""
+    call = Call.objects.select_related("owner__user").get(pk=leg.call_id)
+    return f"with {call.owner.display_name}, " if call.owner is not None else ""
 
 
 def _name(leg: Member) -> str:
