@@ -8,7 +8,8 @@
  *   retry it either (its late death would replace the healthy successor);
  * - a session check after 3 failed retries, and signing out on the server's refusal codes;
  * - a heartbeat ping; a socket whose ping goes unanswered is replaced;
- * - reconnect when the browser comes back online, resync when the tab is shown again;
+ * - reconnect when the browser comes back online, resync when the tab is shown again; back
+ *   after a while without a connection, a toast says for how long;
  * - the page's own requests: a plain-text refusal goes to the toast, a 401 signs out, and
  *   a request that could not be sent says so.
  *
@@ -36,6 +37,9 @@
     pongWithinMs: 3000,
     checkEveryMs: 1000,
     retriesBeforeSessionCheck: 3,
+    // Back after at least this long without a connection, the page says so: what changed
+    // meanwhile appears at once, and the agent should know why (a wrap-up already running).
+    reconnectNoticeAfterMs: 1000,
   };
   // The extension retries these closes itself; we only add our own reconnect for the others.
   var RETRIED_BY_EXTENSION = [1006, 1011, 1012, 1013];
@@ -72,6 +76,7 @@
       lastPingAt: 0,
       signedOut: false,
       replacing: false,      // a live socket is being replaced (heartbeat), not first opened
+      downSince: 0,          // when the lost connection last brought anything, if lost
     };
 
     htmx.config.wsReconnectDelay = function (retry) { return backoff(retry); };
@@ -135,7 +140,24 @@
       state.lastPingAt = Date.now();
       state.lastMessageAt = Date.now();
       setConnection("live", "Live");
+      var lost = state.downSince ? Date.now() - state.downSince : 0;
+      state.downSince = 0;
+      if (lost && lost >= opts.reconnectNoticeAfterMs) {
+        toast(escapeHtml("Reconnected: the connection was lost for " + howLong(lost) +
+          ". The page now shows what changed meanwhile."), false);
+      }
     });
+
+    function howLong(ms) {
+      var seconds = Math.round(ms / 1000);
+      if (seconds < 90) return seconds + " s";
+      return Math.round(seconds / 60) + " min";
+    }
+    // The connection counts as lost from the last thing it brought: a silent death is
+    // noticed only a heartbeat later.
+    function lostConnection() {
+      if (!state.downSince) state.downSince = state.lastMessageAt || Date.now();
+    }
 
     body.addEventListener("htmx:wsClose", function (evt) {
       if (stale(evt)) return;
@@ -148,6 +170,7 @@
         return setConnection("down", refusal.down);
       }
       state.retries += 1;
+      lostConnection();
       setConnection("reconnecting", "Reconnecting…");
       // A clean close (server restart, a proxy timing out) would otherwise leave the page dead.
       if (RETRIED_BY_EXTENSION.indexOf(code) < 0) scheduleReconnect();
@@ -165,6 +188,7 @@
       if (!state.socket || state.signedOut) return;
       state.open = false;
       state.replacing = true;
+      lostConnection();
       setConnection("reconnecting", "Reconnecting…");
       // The silent socket may report its death much later (1006): by then it is not ours.
       disown(state.current);

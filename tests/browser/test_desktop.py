@@ -612,9 +612,14 @@ def test_after_a_dropped_connection_the_page_recovers_the_true_state(desktop, si
     sim.phones.hangup(DANA)  # the call ends, and Alice is taken out of it
     wait_until(lambda: sum(d.ok for d in sim.deliveries[before:]) >= 2)
     expect()(customer_state(card)).to_have_text("Talking")  # still the stale picture
+    alice.wait_for_timeout(1500)  # an outage long enough to be told of (over 1 s)
 
     stack.proxy.restore()
     expect()(alice.locator("#connection")).to_have_text("Live", timeout=20_000)
+    # The page says why things changed under the agent (review 2026-12-07: it did not).
+    expect()(alice.locator("#toast")).to_contain_text(
+        re.compile(r"Reconnected: the connection was lost for \d+ s\.")
+    )
     expect()(customer_state(card)).to_have_text("Left")
     expect()(card.get_by_label("Disposition")).to_be_visible()
     expect()(status_of(alice)).to_have_text("Wrap-up")
