@@ -196,6 +196,13 @@ def test_csv_credits_no_agent_for_a_call_no_agent_took(login, superuser, alice):
     assert (row["Agent"], row["Agent username"], row["Rang"]) == ("Alice Archer", "alice", "")
 
 
+def agent_leg(call: Call, agent, *, at: datetime, **fields) -> None:
+    """An agent's leg on `call`, rung at `at`."""
+    add_member(
+        call=call, role=Role.AGENT, address=agent.endpoint, agent=agent, created_at=at, **fields
+    )
+
+
 def test_csv_and_list_name_every_agent_a_queued_caller_rang(login, superuser, alice):
     """Dana waited in a queue: Alice declined, Bob let it ring out, a ring PHLO refused never
     reached Carol, then Erin took her. Eve's caller was offered to Alice and Bob and hung up.
@@ -205,10 +212,7 @@ def test_csv_and_list_name_every_agent_a_queued_caller_rang(login, superuser, al
     start = timezone.now() - timedelta(minutes=5)
 
     def offered(call, agent, seconds, **leg):
-        at = start + timedelta(seconds=seconds)
-        add_member(
-            call=call, role=Role.AGENT, address=agent.endpoint, agent=agent, created_at=at, **leg
-        )
+        agent_leg(call, agent, at=start + timedelta(seconds=seconds), **leg)
 
     taken = make_call(
         owner=erin,
@@ -255,10 +259,7 @@ def test_a_caller_offered_around_names_every_agent_whoever_owns_the_call_last(
     start = timezone.now() - timedelta(minutes=5)
 
     def leg(call, agent, seconds, **fields):
-        at = start + timedelta(seconds=seconds)
-        add_member(
-            call=call, role=Role.AGENT, address=agent.endpoint, agent=agent, created_at=at, **fields
-        )
+        agent_leg(call, agent, at=start + timedelta(seconds=seconds), **fields)
 
     sent_on = make_call(
         owner=None, status=Call.Status.COMPLETED, direction=Call.Direction.INBOUND,

@@ -59,23 +59,22 @@ def _floor(at, start):
     _call(
         sales, created=600 * s, at=at, waited=40, **_ended(at, status=S.FAILED, outcome="abandoned")
     )
-    sent = _call(
-        sales,
-        created=900 * s,
-        at=at,
-        waited=180,
-        **_ended(at, status=S.FAILED, outcome="no_agent"),
-    )
-    Member.objects.create(call=sent, address="15005550007", role="no_agent", state="left")
-    # A caller who hung up while the exit rang: abandoned only, not sent on as well.
-    hung_up = _call(
-        sales,
-        created=700 * s,
-        at=at,
-        waited=185,
-        **_ended(at, status=S.FAILED, outcome="abandoned"),
-    )
-    Member.objects.create(call=hung_up, address="15005550006", role="no_agent", state="left")
+    # The exit rang for both and answered neither: one is sent on (no agent), the other hung
+    # up while it rang (abandoned only, not sent on as well).
+    for created, waited, outcome, exit_number in (
+        (900, 180, "no_agent", "15005550007"),
+        (700, 185, "abandoned", "15005550006"),
+    ):
+        unanswered_exit = _call(
+            sales,
+            created=created * s,
+            at=at,
+            waited=waited,
+            **_ended(at, status=S.FAILED, outcome=outcome),
+        )
+        Member.objects.create(
+            call=unanswered_exit, address=exit_number, role="no_agent", state="left"
+        )
     # And one whose exit message was played: the message answered the call, no agent did.
     told = _call(
         sales,
