@@ -56,7 +56,7 @@ def refuse_if_shared(*, request: PhloRequest, call_id: int | None) -> None:
 
 
 def _with_whom(leg: Member) -> str:
-    """ "with <its agent>, " for the other call's agent, else "" (read on a refusal only)."""
+    """Whose the other call is, as 'with Carol Chen, ' (else ''); read on a refusal only."""
     call = Call.objects.select_related("owner__user").get(pk=leg.call_id)
     return f"with {call.owner.display_name}, " if call.owner is not None else ""
 
