@@ -336,6 +336,7 @@ def test_an_agent_a_supervisor_takes_off_the_call_is_told_who_did(
     from calls.selectors import call_with_members
     from calls.wallboard.selectors import call_row
 
+    sams_status = sam.agent.status
     call = settle(phlo_sim, buttons.call_join(actor=sam, call_id=talking_call.pk))
     rows = {r.member.role: r for r in call_row(call=call_with_members(call_id=call.pk)).members}
     assert rows["supervisor"].hangup_question == (
@@ -348,6 +349,8 @@ def test_an_agent_a_supervisor_takes_off_the_call_is_told_who_did(
     assert card.part_text == (
         "Sam took you off the call with Dana Diaz. The call goes on without you."
     )
+    alice.refresh_from_db()
+    assert (alice.status, card.placement) == (Agent.Status.WRAP_UP, "wrap_up")
     rows = {r.member.role: r for r in call_row(call=call_with_members(call_id=call.pk)).members}
     assert rows["supervisor"].hangup_question == (
         "Hang up Sam? Nobody else is on the call with Dana Diaz: the call ends."
@@ -361,6 +364,12 @@ def test_an_agent_a_supervisor_takes_off_the_call_is_told_who_did(
         "Sam ended the call with Dana Diaz.",
         "Sam took you off the call with Dana Diaz.",
     )
+    # Her part's wrap-up still runs; Sam, who only joined, owes none: his status is his own.
+    alice.refresh_from_db()
+    sam.agent.refresh_from_db()
+    assert (alice.status, card.placement) == (Agent.Status.WRAP_UP, "wrap_up")
+    assert sam.agent.status == sams_status
+    assert call_view(call=call_for_desktop(call_id=call.pk), agent=sam.agent) is None
     # Her own Hang up is hers: "You left", as before.
     talking = settle(phlo_sim, buttons.call_start(actor=alice.user, to="+1 415 555 0101"))
     settle(phlo_sim, buttons.call_join(actor=sam, call_id=talking.pk))
